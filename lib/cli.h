@@ -1,0 +1,59 @@
+/*
+ * cli.h - the skeleton every md-* tool shares: common options, the
+ * configuration search, logging set-up, --help and --version.
+ *
+ * Common options: -c/--config FILE, --db URL, --storage DIR,
+ * --log-format text|json, --log-level LEVEL, -q, -v, --json, -h/--help,
+ * -V/--version.  Precedence: flag > environment > config file > default.
+ *
+ * Call order in main():
+ *   struct cli cli;
+ *   int i = cli_start(&cli, argc, argv, "md-x", usage, shortopts, longopts, fn, ctx);
+ *   ...argv[i..] are the operands; cli.conf holds the settings...
+ *   return cli_finish(&cli, code);
+ *
+ * cli_start() does not return on --help (exit 0), --version (exit 0),
+ * a usage error (message and usage on stderr, exit 64) or a configuration
+ * error (exit 78).  The tool's own options go to fn(ctx, opt, optarg),
+ * which returns 0 or -1 for a bad value (after printing why).
+ */
+#ifndef MD_CLI_H
+#define MD_CLI_H
+
+#include <getopt.h>
+
+#include "conf.h"
+
+enum {
+	OPT_COMMON_BASE = 0x1000,
+	OPT_DB,
+	OPT_STORAGE,
+	OPT_LOG_FORMAT,
+	OPT_LOG_LEVEL,
+	OPT_JSON,
+	OPT_TOOL_BASE = 0x2000,     /* tools number their long-only options from here */
+};
+
+struct cli {
+	const char *tool;
+	const char *usage;
+	struct conf conf;
+	int json;
+	int quiet;
+	int verbose;
+};
+
+typedef int (*cli_opt_fn)(void *ctx, int opt, const char *arg);
+
+int cli_start(struct cli *cli, int argc, char **argv, const char *tool, const char *usage,
+	      const char *shortopts, const struct option *longopts, cli_opt_fn fn, void *ctx);
+/* Close stdout (reporting write errors), release, return the exit code. */
+int cli_finish(struct cli *cli, int code);
+/* Print "md-x: MSG" and the usage on stderr, exit 64. */
+void usage_error(const struct cli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+/* The version of the suite. */
+#define MD_VERSION "0.1.0"
+
+#endif

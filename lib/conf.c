@@ -1,0 +1,784 @@
+#include "conf.h"
+#include "exits.h"
+#include "log.h"
+#include "strbuf.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+/* ---------- kinds ---------- */
+
+unsigned kind_from_name(const char *name)
+{
+	if (!strcmp(name, "image"))
+		return MD_KIND_IMAGE;
+	if (!strcmp(name, "animated"))
+		return MD_KIND_ANIMATED;
+	if (!strcmp(name, "video"))
+		return MD_KIND_VIDEO;
+	if (!strcmp(name, "all"))
+		return MD_KIND_ALL;
+	return 0;
+}
+
+const char *kind_name(unsigned kind)
+{
+	switch (kind) {
+	case MD_KIND_IMAGE: return "image";
+	case MD_KIND_ANIMATED: return "animated";
+	case MD_KIND_VIDEO: return "video";
+	}
+	return "unknown";
+}
+
+/* ---------- value parsers ---------- */
+
+int parse_int(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_number(const char *s, double *v, const char **unit)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	*v = strtod(s, &end);
+	if (errno || end == s || !isfinite(*v) || *v < 0)
+		return -1;
+	*unit = end;
+	return 0;
+}
+
+int parse_duration(const char *s, double *secs)
+{
+	static const struct { const char *u; double m; } units[] = {
+		{ "", 1 }, { "ms", 0.001 }, { "s", 1 }, { "m", 60 },
+		{ "h", 3600 }, { "d", 86400 },
+	};
+	const char *unit;
+	double v;
+
+	if (parse_number(s, &v, &unit))
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(unit, units[i].u)) {
+			*secs = v * units[i].m;
+			return 0;
+		}
+	return -1;
+}
+
+int parse_size(const char *s, uint64_t *bytes)
+{
+	static const struct { const char *u; double m; } units[] = {
+		{ "", 1 }, { "B", 1 },
+		{ "k", 1e3 }, { "K", 1e3 }, { "KB", 1e3 }, { "kB", 1e3 }, { "KiB", 1024.0 },
+		{ "M", 1e6 }, { "MB", 1e6 }, { "MiB", 1048576.0 },
+		{ "G", 1e9 }, { "GB", 1e9 }, { "GiB", 1073741824.0 },
+		{ "T", 1e12 }, { "TB", 1e12 }, { "TiB", 1099511627776.0 },
+	};
+	const char *unit;
+	double v;
+
+	if (parse_number(s, &v, &unit))
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(unit, units[i].u)) {
+			v *= units[i].m;
+			if (v > 1.8e19)
+				return -1;
+			*bytes = (uint64_t)v;
+			return 0;
+		}
+	return -1;
+}
+
+/* ---------- built-in profiles ---------- */
+
+/*
+ * The worker adds to every ffmpeg step: -nostdin -hide_banner -threads T,
+ * and before "-i {input}": -protocol_whitelist file -f <probed demuxer>.
+ * So templates name only what the rendition needs.
+ */
+#define SCALE_SAR "scale='max(2,iw*sar)':'max(2,ih)',setsar=1"
+#define CAP(n) "scale='max(2,2*trunc(min(1," #n "/max(iw,ih))*iw/2))'" \
+	":'max(2,2*trunc(min(1," #n "/max(iw,ih))*ih/2))'"
+
+static const char *mp4_step[] = {
+	"ffmpeg", "-i", "{input}",
+	"-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "-1",
+	"-map_chapters", "-1", "-sn", "-dn",
+	"-vf", SCALE_SAR "," CAP(1280) ",format=yuv420p",
+	"-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+	"-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-ac", "2",
+	"-movflags", "+faststart", "-f", "mp4", "-y", "{output}", NULL
+};
+
+static const char *thumb_step[] = {
+	"ffmpeg", "-i", "{input}",
+	"-map", "0:v:0", "-map_metadata", "-1", "-an", "-sn", "-dn",
+	"-vf", SCALE_SAR ",thumbnail=50,scale=320:-2,format=yuvj420p",
+	"-frames:v", "1", "-q:v", "4", "-f", "image2", "-update", "1",
+	"-y", "{output}", NULL
+};
+
+static const char *probe_step[] = {
+	"ffprobe", "-v", "error", "-show_format", "-show_streams",
+	"-of", "json", "-o", "{output}", "{input}", NULL
+};
+
+static const struct {
+	const char *name, *queue, *output;
+	unsigned kinds;
+	const char **step;
+} builtins[] = {
+	{ "probe", "default", "probe.json", MD_KIND_ALL, probe_step },
+	{ "mp4", "video", "video.mp4", MD_KIND_VIDEO | MD_KIND_ANIMATED, mp4_step },
+	{ "thumb", "default", "thumb.jpg", MD_KIND_ALL, thumb_step },
+	{ "noop", "default", NULL, MD_KIND_ALL, NULL },
+};
+
+static char **argv_dup(const char **argv)
+{
+	size_t n = 0;
+	char **out;
+
+	while (argv[n])
+		n++;
+	out = xcalloc(n + 1, sizeof(*out));
+	for (size_t i = 0; i < n; i++)
+		out[i] = xstrdup(argv[i]);
+	return out;
+}
+
+static void profile_release(struct profile *p)
+{
+	free(p->name);
+	free(p->queue);
+	free(p->output);
+	for (int i = 0; i < p->nsteps; i++) {
+		for (char **a = p->steps[i]; *a; a++)
+			free(*a);
+		free(p->steps[i]);
+	}
+	free(p->steps);
+	memset(p, 0, sizeof(*p));
+}
+
+static struct profile *profile_slot(struct conf *c, const char *name)
+{
+	for (int i = 0; i < c->nprofiles; i++)
+		if (!strcmp(c->profiles[i].name, name)) {
+			profile_release(&c->profiles[i]);
+			c->profiles[i].name = xstrdup(name);
+			return &c->profiles[i];
+		}
+	c->profiles = xrealloc(c->profiles, (c->nprofiles + 1) * sizeof(*c->profiles));
+	struct profile *p = &c->profiles[c->nprofiles++];
+	memset(p, 0, sizeof(*p));
+	p->name = xstrdup(name);
+	return p;
+}
+
+const struct profile *conf_profile(const struct conf *c, const char *name)
+{
+	for (int i = 0; i < c->nprofiles; i++)
+		if (!strcmp(c->profiles[i].name, name))
+			return &c->profiles[i];
+	return NULL;
+}
+
+/* ---------- defaults, environment ---------- */
+
+char *md_home(void)
+{
+	const char *s = getenv("MD_HOME");
+	if (s && *s)
+		return xstrdup(s);
+	s = getenv("XDG_DATA_HOME");
+	if (s && *s)
+		return xstrfmt("%s/memedroid", s);
+	s = getenv("HOME");
+	if (!s || !*s) {
+		struct passwd *pw = getpwuid(getuid());
+		s = pw ? pw->pw_dir : "/";
+	}
+	return xstrfmt("%s/.local/share/memedroid", s);
+}
+
+void conf_init(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->log_level = LOG_INFO;
+	c->keep_originals = 1;
+	c->worker_jobs = 0;
+	c->worker_threads = 2;
+	c->lease = 60;
+	c->job_timeout = 600;
+	c->retry_base = 10;
+	c->retry_max = 3600;
+	c->max_attempts = 5;
+	c->poll_interval = 1;
+	c->grace = 30;
+	c->nice = 10;
+	c->rlimit_as = 0;
+	c->rlimit_fsize = (uint64_t)4 << 30;
+	c->rlimit_cpu = 0;
+	c->max_bytes = (uint64_t)512 << 20;
+	c->max_duration = 600;
+	c->max_width = 8192;
+	c->max_height = 8192;
+	c->max_frames = 10000;
+	c->max_pixels_frames = 4e9;
+	c->probe_timeout = 30;
+	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
+		struct profile *p = profile_slot(c, builtins[i].name);
+		p->queue = xstrdup(builtins[i].queue);
+		p->output = builtins[i].output ? xstrdup(builtins[i].output) : NULL;
+		p->kinds = builtins[i].kinds;
+		if (builtins[i].step) {
+			p->nsteps = 1;
+			p->steps = xcalloc(1, sizeof(*p->steps));
+			p->steps[0] = argv_dup(builtins[i].step);
+		}
+	}
+}
+
+void conf_apply_env(struct conf *c)
+{
+	const char *s;
+
+	if ((s = getenv("MD_DB")) && *s) {
+		free(c->db_url);
+		c->db_url = xstrdup(s);
+	}
+	if ((s = getenv("MD_STORAGE")) && *s) {
+		free(c->storage);
+		c->storage = xstrdup(s);
+	}
+	if (!c->db_url || !c->storage) {
+		char *home = md_home();
+		if (!c->db_url)
+			c->db_url = xstrfmt("sqlite:%s/memedroid.db", home);
+		if (!c->storage)
+			c->storage = xstrfmt("%s/storage", home);
+		free(home);
+	}
+}
+
+void conf_release(struct conf *c)
+{
+	free(c->path);
+	free(c->db_url);
+	free(c->storage);
+	for (int i = 0; i < c->nprofiles; i++)
+		profile_release(&c->profiles[i]);
+	free(c->profiles);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---------- YAML: a small tree with line numbers ---------- */
+
+enum ytype { Y_SCALAR, Y_MAP, Y_SEQ };
+
+struct ynode {
+	enum ytype type;
+	int line;
+	char *value;            /* scalars */
+	int n;                  /* children; a map holds key, value pairs */
+	struct ynode **kid;
+};
+
+static void ynode_free(struct ynode *y)
+{
+	if (!y)
+		return;
+	for (int i = 0; i < y->n; i++)
+		ynode_free(y->kid[i]);
+	free(y->kid);
+	free(y->value);
+	free(y);
+}
+
+static void ynode_add(struct ynode *y, struct ynode *k)
+{
+	y->kid = xrealloc(y->kid, (y->n + 1) * sizeof(*y->kid));
+	y->kid[y->n++] = k;
+}
+
+struct yparse {
+	yaml_parser_t p;
+	const char *file;
+	int failed;
+};
+
+static struct ynode *yparse_node(struct yparse *yp, yaml_event_t *ev);
+
+/* Reads children until the matching end event. */
+static struct ynode *yparse_collection(struct yparse *yp, enum ytype type, int line)
+{
+	struct ynode *y = xcalloc(1, sizeof(*y));
+	yaml_event_t ev;
+
+	y->type = type;
+	y->line = line;
+	for (;;) {
+		if (!yaml_parser_parse(&yp->p, &ev)) {
+			ynode_free(y);
+			return NULL;
+		}
+		if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&ev);
+			return y;
+		}
+		struct ynode *k = yparse_node(yp, &ev);
+		yaml_event_delete(&ev);
+		if (!k) {
+			ynode_free(y);
+			return NULL;
+		}
+		ynode_add(y, k);
+	}
+}
+
+static struct ynode *yparse_node(struct yparse *yp, yaml_event_t *ev)
+{
+	int line = (int)ev->start_mark.line + 1;
+	struct ynode *y;
+
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		y = xcalloc(1, sizeof(*y));
+		y->type = Y_SCALAR;
+		y->line = line;
+		y->value = xstrndup((const char *)ev->data.scalar.value,
+				    ev->data.scalar.length);
+		return y;
+	case YAML_MAPPING_START_EVENT:
+		return yparse_collection(yp, Y_MAP, line);
+	case YAML_SEQUENCE_START_EVENT:
+		return yparse_collection(yp, Y_SEQ, line);
+	case YAML_ALIAS_EVENT:
+		error("%s:%d: aliases are not supported", yp->file, line);
+		yp->failed = 1;
+		return NULL;
+	default:
+		error("%s:%d: unexpected YAML event", yp->file, line);
+		yp->failed = 1;
+		return NULL;
+	}
+}
+
+/* Parses the whole file into a tree; NULL root for an empty document. */
+static int yparse_file(const char *file, FILE *f, struct ynode **root)
+{
+	struct yparse yp = { .file = file };
+	yaml_event_t ev;
+	int rc = -1;
+
+	*root = NULL;
+	if (!yaml_parser_initialize(&yp.p))
+		return -1;
+	yaml_parser_set_input_file(&yp.p, f);
+	for (;;) {
+		if (!yaml_parser_parse(&yp.p, &ev))
+			break;
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			rc = 0;
+			break;
+		}
+		if (ev.type == YAML_MAPPING_START_EVENT ||
+		    ev.type == YAML_SEQUENCE_START_EVENT ||
+		    ev.type == YAML_SCALAR_EVENT) {
+			if (*root) {
+				error("%s:%d: only one YAML document is allowed", file,
+				      (int)ev.start_mark.line + 1);
+				yaml_event_delete(&ev);
+				yp.failed = 1;
+				break;
+			}
+			*root = yparse_node(&yp, &ev);
+			if (!*root) {
+				yaml_event_delete(&ev);
+				break;
+			}
+		}
+		yaml_event_delete(&ev);
+	}
+	if (rc && !yp.failed)
+		error("%s:%d: %s", file, (int)yp.p.problem_mark.line + 1,
+		      yp.p.problem ? yp.p.problem : "invalid YAML");
+	yaml_parser_delete(&yp.p);
+	if (rc) {
+		ynode_free(*root);
+		*root = NULL;
+	}
+	return rc;
+}
+
+/* ---------- applying the tree ---------- */
+
+struct capply {
+	struct conf *c;
+	const char *file;
+};
+
+static int bad(struct capply *a, const struct ynode *y, const char *key, const char *what)
+{
+	error("%s:%d: %s '%s'", a->file, y->line, what, key);
+	return -1;
+}
+
+static int want_scalar(struct capply *a, const struct ynode *v, const char *key)
+{
+	if (v->type != Y_SCALAR)
+		return bad(a, v, key, "expected a single value for");
+	return 0;
+}
+
+static int set_string(struct capply *a, const struct ynode *v, const char *key, char **dst)
+{
+	if (want_scalar(a, v, key))
+		return -1;
+	free(*dst);
+	*dst = xstrdup(v->value);
+	return 0;
+}
+
+static int set_bool(struct capply *a, const struct ynode *v, const char *key, int *dst)
+{
+	if (want_scalar(a, v, key))
+		return -1;
+	if (!strcmp(v->value, "true") || !strcmp(v->value, "yes") || !strcmp(v->value, "on"))
+		*dst = 1;
+	else if (!strcmp(v->value, "false") || !strcmp(v->value, "no") || !strcmp(v->value, "off"))
+		*dst = 0;
+	else
+		return bad(a, v, key, "expected true or false for");
+	return 0;
+}
+
+static int set_duration(struct capply *a, const struct ynode *v, const char *key, double *dst)
+{
+	if (want_scalar(a, v, key))
+		return -1;
+	if (parse_duration(v->value, dst))
+		return bad(a, v, key, "bad duration (like 30s, 5m, 1h) for");
+	return 0;
+}
+
+static int set_size(struct capply *a, const struct ynode *v, const char *key, uint64_t *dst)
+{
+	if (want_scalar(a, v, key))
+		return -1;
+	if (parse_size(v->value, dst))
+		return bad(a, v, key, "bad size (like 512MiB) for");
+	return 0;
+}
+
+static int set_int(struct capply *a, const struct ynode *v, const char *key,
+		   long long min, long long max, long long *dst)
+{
+	if (want_scalar(a, v, key))
+		return -1;
+	if (parse_int(v->value, min, max, dst))
+		return bad(a, v, key, "bad number for");
+	return 0;
+}
+
+#define SET_INT(field, min, max) do { \
+	long long t_; \
+	if (set_int(a, v, k, min, max, &t_)) return -1; \
+	field = t_; \
+} while (0)
+
+static int apply_storage(struct capply *a, const struct ynode *v, const char *k)
+{
+	if (!strcmp(k, "path") || !strcmp(k, "url"))
+		return set_string(a, v, k, &a->c->storage);
+	if (!strcmp(k, "keep_originals"))
+		return set_bool(a, v, k, &a->c->keep_originals);
+	return bad(a, v, k, "unknown key");
+}
+
+static int apply_log(struct capply *a, const struct ynode *v, const char *k)
+{
+	if (!strcmp(k, "format")) {
+		if (want_scalar(a, v, k))
+			return -1;
+		if (!strcmp(v->value, "json"))
+			a->c->log_json = 1;
+		else if (!strcmp(v->value, "text"))
+			a->c->log_json = 0;
+		else
+			return bad(a, v, k, "expected text or json for");
+		return 0;
+	}
+	if (!strcmp(k, "level")) {
+		if (want_scalar(a, v, k))
+			return -1;
+		if (log_parse_level(v->value, &a->c->log_level))
+			return bad(a, v, k, "expected error, warn, info or debug for");
+		return 0;
+	}
+	return bad(a, v, k, "unknown key");
+}
+
+static int apply_worker(struct capply *a, const struct ynode *v, const char *k)
+{
+	struct conf *c = a->c;
+
+	if (!strcmp(k, "jobs")) {
+		if (v->type == Y_SCALAR && !strcmp(v->value, "auto")) {
+			c->worker_jobs = 0;
+			return 0;
+		}
+		SET_INT(c->worker_jobs, 1, 1024);
+		return 0;
+	}
+	if (!strcmp(k, "threads")) { SET_INT(c->worker_threads, 1, 256); return 0; }
+	if (!strcmp(k, "max_attempts")) { SET_INT(c->max_attempts, 1, 1000); return 0; }
+	if (!strcmp(k, "nice")) { SET_INT(c->nice, 0, 19); return 0; }
+	if (!strcmp(k, "lease")) return set_duration(a, v, k, &c->lease);
+	if (!strcmp(k, "job_timeout")) return set_duration(a, v, k, &c->job_timeout);
+	if (!strcmp(k, "retry_base")) return set_duration(a, v, k, &c->retry_base);
+	if (!strcmp(k, "retry_max")) return set_duration(a, v, k, &c->retry_max);
+	if (!strcmp(k, "poll_interval")) return set_duration(a, v, k, &c->poll_interval);
+	if (!strcmp(k, "grace")) return set_duration(a, v, k, &c->grace);
+	if (!strcmp(k, "cpu_limit")) return set_duration(a, v, k, &c->rlimit_cpu);
+	if (!strcmp(k, "memory_limit")) return set_size(a, v, k, &c->rlimit_as);
+	if (!strcmp(k, "file_size_limit")) return set_size(a, v, k, &c->rlimit_fsize);
+	return bad(a, v, k, "unknown key");
+}
+
+static int apply_limits(struct capply *a, const struct ynode *v, const char *k)
+{
+	struct conf *c = a->c;
+
+	if (!strcmp(k, "bytes")) return set_size(a, v, k, &c->max_bytes);
+	if (!strcmp(k, "duration")) return set_duration(a, v, k, &c->max_duration);
+	if (!strcmp(k, "probe_timeout")) return set_duration(a, v, k, &c->probe_timeout);
+	if (!strcmp(k, "width")) { SET_INT(c->max_width, 1, 1 << 20); return 0; }
+	if (!strcmp(k, "height")) { SET_INT(c->max_height, 1, 1 << 20); return 0; }
+	if (!strcmp(k, "frames")) { SET_INT(c->max_frames, 1, (long long)1 << 40); return 0; }
+	if (!strcmp(k, "pixels_frames")) {
+		long long t;
+		if (set_int(a, v, k, 1, (long long)1 << 62, &t))
+			return -1;
+		c->max_pixels_frames = (double)t;
+		return 0;
+	}
+	return bad(a, v, k, "unknown key");
+}
+
+static int apply_profile(struct capply *a, const struct ynode *pv, const char *name)
+{
+	struct profile tmp = { 0 };
+	int rc = -1;
+
+	if (pv->type != Y_MAP)
+		return bad(a, pv, name, "expected a mapping for profile");
+	for (const char *s = name; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+			return bad(a, pv, name, "profile names are [a-z0-9_-], not");
+	tmp.kinds = MD_KIND_ALL;
+	for (int i = 0; i + 1 < pv->n; i += 2) {
+		const struct ynode *kn = pv->kid[i], *v = pv->kid[i + 1];
+		const char *k = kn->value ? kn->value : "?";
+
+		if (!strcmp(k, "kinds")) {
+			if (v->type != Y_SEQ) {
+				bad(a, v, k, "expected a list of kinds for");
+				goto out;
+			}
+			tmp.kinds = 0;
+			for (int j = 0; j < v->n; j++) {
+				unsigned b = v->kid[j]->type == Y_SCALAR ? kind_from_name(v->kid[j]->value) : 0;
+				if (!b) {
+					bad(a, v->kid[j], k, "expected image, animated or video in");
+					goto out;
+				}
+				tmp.kinds |= b;
+			}
+		} else if (!strcmp(k, "queue")) {
+			if (set_string(a, v, k, &tmp.queue))
+				goto out;
+		} else if (!strcmp(k, "output")) {
+			if (set_string(a, v, k, &tmp.output))
+				goto out;
+			if (strchr(tmp.output, '/') || tmp.output[0] == '.' || !*tmp.output) {
+				bad(a, v, k, "output must be a plain file name for");
+				goto out;
+			}
+		} else if (!strcmp(k, "max_attempts")) {
+			long long t;
+			if (set_int(a, v, k, 1, 1000, &t))
+				goto out;
+			tmp.max_attempts = (int)t;
+		} else if (!strcmp(k, "steps")) {
+			if (v->type != Y_SEQ) {
+				bad(a, v, k, "expected a list of argv lists for");
+				goto out;
+			}
+			for (int j = 0; j < v->n; j++) {
+				const struct ynode *st = v->kid[j];
+				if (st->type != Y_SEQ || !st->n) {
+					bad(a, st, k, "expected a non-empty argv list in");
+					goto out;
+				}
+				char **argv = xcalloc(st->n + 1, sizeof(*argv));
+				tmp.steps = xrealloc(tmp.steps, (tmp.nsteps + 1) * sizeof(*tmp.steps));
+				tmp.steps[tmp.nsteps++] = argv;
+				for (int m = 0; m < st->n; m++) {
+					if (st->kid[m]->type != Y_SCALAR) {
+						bad(a, st->kid[m], k, "expected strings in");
+						goto out;
+					}
+					argv[m] = xstrdup(st->kid[m]->value);
+				}
+			}
+		} else {
+			bad(a, kn, k, "unknown key");
+			goto out;
+		}
+	}
+	struct profile *p = profile_slot(a->c, name);
+	free(p->name);
+	*p = tmp;
+	p->name = xstrdup(name);
+	if (!p->queue)
+		p->queue = xstrdup("default");
+	return 0;
+out:
+	tmp.name = NULL;
+	profile_release(&tmp);
+	return rc;
+}
+
+typedef int (*section_fn)(struct capply *, const struct ynode *, const char *);
+
+static int apply_section(struct capply *a, const struct ynode *sec, const char *name, section_fn fn)
+{
+	if (sec->type != Y_MAP)
+		return bad(a, sec, name, "expected a mapping for");
+	for (int i = 0; i + 1 < sec->n; i += 2) {
+		const struct ynode *k = sec->kid[i];
+		if (k->type != Y_SCALAR)
+			return bad(a, k, name, "expected plain keys in");
+		if (fn(a, sec->kid[i + 1], k->value))
+			return -1;
+	}
+	return 0;
+}
+
+static int apply_root(struct capply *a, const struct ynode *root)
+{
+	if (root->type != Y_MAP)
+		return bad(a, root, "(top level)", "expected a mapping at");
+	for (int i = 0; i + 1 < root->n; i += 2) {
+		const struct ynode *kn = root->kid[i], *v = root->kid[i + 1];
+		const char *k = kn->type == Y_SCALAR ? kn->value : "?";
+		int rc;
+
+		if (!strcmp(k, "database") || !strcmp(k, "db"))
+			rc = set_string(a, v, k, &a->c->db_url);
+		else if (!strcmp(k, "storage"))
+			rc = v->type == Y_SCALAR ? set_string(a, v, k, &a->c->storage)
+						 : apply_section(a, v, k, apply_storage);
+		else if (!strcmp(k, "log"))
+			rc = apply_section(a, v, k, apply_log);
+		else if (!strcmp(k, "worker"))
+			rc = apply_section(a, v, k, apply_worker);
+		else if (!strcmp(k, "limits"))
+			rc = apply_section(a, v, k, apply_limits);
+		else if (!strcmp(k, "profiles"))
+			rc = apply_section(a, v, k, apply_profile);
+		else
+			rc = bad(a, kn, k, "unknown key");
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+static int conf_read(struct conf *c, const char *path)
+{
+	struct ynode *root = NULL;
+	struct stat st;
+	FILE *f;
+	int rc;
+
+	f = fopen(path, "r");
+	if (!f) {
+		error_errno("cannot open config '%s'", path);
+		return MD_EXIT_CONFIG;
+	}
+	if (!fstat(fileno(f), &st) && (st.st_mode & S_IROTH)) {
+		/* the file may hold database passwords or the JWT secret */
+		warning("config '%s' is readable by others; it may hold secrets", path);
+	}
+	rc = yparse_file(path, f, &root);
+	fclose(f);
+	if (rc)
+		return MD_EXIT_CONFIG;
+	if (root) {
+		struct capply a = { c, path };
+		/* an empty scalar document is an empty file */
+		if (!(root->type == Y_SCALAR && !*root->value))
+			rc = apply_root(&a, root);
+		ynode_free(root);
+	}
+	if (rc)
+		return MD_EXIT_CONFIG;
+	free(c->path);
+	c->path = xstrdup(path);
+	return 0;
+}
+
+int conf_load(struct conf *c, const char *flag_path)
+{
+	const char *s;
+	char *p;
+	int rc;
+
+	if (flag_path)
+		return conf_read(c, flag_path);
+	if ((s = getenv("MD_CONFIG")) && *s)
+		return conf_read(c, s);
+	if ((s = getenv("XDG_CONFIG_HOME")) && *s)
+		p = xstrfmt("%s/memedroid/config.yaml", s);
+	else if ((s = getenv("HOME")) && *s)
+		p = xstrfmt("%s/.config/memedroid/config.yaml", s);
+	else
+		p = NULL;
+	if (p && !access(p, F_OK)) {
+		rc = conf_read(c, p);
+		free(p);
+		return rc;
+	}
+	free(p);
+	if (!access("/etc/memedroid/config.yaml", F_OK))
+		return conf_read(c, "/etc/memedroid/config.yaml");
+	return 0;
+}

@@ -1,0 +1,103 @@
+/*
+ * conf.h - configuration: built-in defaults, the YAML file, environment
+ * and command-line flags, in that increasing order of precedence.
+ *
+ * Call order:
+ *   struct conf c; conf_init(&c);          built-in defaults
+ *   conf_load(&c, flag_path)               finds and reads the YAML file
+ *                                          (--config, $MD_CONFIG, XDG, /etc)
+ *   conf_apply_env(&c)                     MD_DB, MD_STORAGE, MD_HOME...
+ *   ...the tool then stores its flags over the fields...
+ *   conf_release(&c)
+ *
+ * conf_load() returns 0, or MD_EXIT_CONFIG after logging an error that
+ * names the file, the line and the key ("FILE:LINE: unknown key 'x'").
+ * Unknown keys and bad values are errors, never ignored.
+ *
+ * Profiles: the built-ins (probe, mp4, thumb, noop) are always present; a
+ * profile of the same name in the file replaces the built-in, others are
+ * added.  Step argv templates may use {input}, {output}, {workdir},
+ * {outdir} and {threads}.
+ */
+#ifndef MD_CONF_H
+#define MD_CONF_H
+
+#include <stdint.h>
+
+enum md_kind {
+	MD_KIND_IMAGE = 1,
+	MD_KIND_ANIMATED = 2,
+	MD_KIND_VIDEO = 4,
+	MD_KIND_ALL = 7,
+};
+
+/* "image" | "animated" | "video" <-> bit; returns 0 for unknown names. */
+unsigned kind_from_name(const char *name);
+const char *kind_name(unsigned kind);
+
+struct profile {
+	char *name;
+	unsigned kinds;         /* MD_KIND_* bits it applies to */
+	char *queue;
+	char *output;           /* main output file name, NULL: no output */
+	int max_attempts;       /* 0: the worker default */
+	int nsteps;
+	char ***steps;          /* nsteps NULL-terminated argv templates */
+};
+
+struct conf {
+	char *path;             /* the file read, or NULL */
+	char *db_url;
+	char *storage;
+	int log_json;
+	int log_level;
+
+	int keep_originals;
+
+	int worker_jobs;        /* 0: auto */
+	int worker_threads;
+	double lease;           /* seconds */
+	double job_timeout;
+	double retry_base;
+	double retry_max;
+	int max_attempts;
+	double poll_interval;
+	double grace;
+	int nice;
+	uint64_t rlimit_as;     /* bytes, 0: unlimited */
+	uint64_t rlimit_fsize;
+	double rlimit_cpu;
+
+	uint64_t max_bytes;
+	double max_duration;
+	int max_width;
+	int max_height;
+	int64_t max_frames;
+	double max_pixels_frames;
+	double probe_timeout;
+
+	int nprofiles;
+	struct profile *profiles;
+};
+
+void conf_init(struct conf *c);
+int conf_load(struct conf *c, const char *flag_path);
+void conf_apply_env(struct conf *c);
+void conf_release(struct conf *c);
+
+/* Profile by name, or NULL. */
+const struct profile *conf_profile(const struct conf *c, const char *name);
+
+/*
+ * Parse "30s", "500ms", "5m", "1h", "7d" (a bare number is seconds) into
+ * seconds; "512MiB", "10MB", "4k", "4096" into bytes.  Return 0 or -1.
+ */
+int parse_duration(const char *s, double *secs);
+int parse_size(const char *s, uint64_t *bytes);
+/* Strict integer parse in [min, max] (no atoi); returns 0 or -1. */
+int parse_int(const char *s, long long min, long long max, long long *out);
+
+/* $MD_HOME, or $XDG_DATA_HOME/memedroid, or ~/.local/share/memedroid. */
+char *md_home(void);
+
+#endif

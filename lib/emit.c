@@ -1,0 +1,161 @@
+#include "emit.h"
+#include "log.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Length of the valid UTF-8 sequence at s, or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if (s[0] == 0xe0 && s[1] < 0xa0)
+			return 0;
+		if (s[0] == 0xed && s[1] > 0x9f)
+			return 0;
+		return 3;
+	}
+	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+			return 0;
+		if (s[0] == 0xf0 && s[1] < 0x90)
+			return 0;
+		if (s[0] == 0xf4 && s[1] > 0x8f)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+void json_add_str(struct strbuf *sb, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	sb_addch(sb, '"');
+	while (*s) {
+		size_t n;
+		switch (*s) {
+		case '"': sb_adds(sb, "\\\""); s++; continue;
+		case '\\': sb_adds(sb, "\\\\"); s++; continue;
+		case '\n': sb_adds(sb, "\\n"); s++; continue;
+		case '\r': sb_adds(sb, "\\r"); s++; continue;
+		case '\t': sb_adds(sb, "\\t"); s++; continue;
+		}
+		if (*s < 0x20 || *s == 0x7f) {
+			sb_addf(sb, "\\u%04x", *s);
+			s++;
+			continue;
+		}
+		n = utf8_len(s);
+		if (!n) {
+			sb_adds(sb, "\\ufffd");
+			s++;
+			continue;
+		}
+		sb_add(sb, s, n);
+		s += n;
+	}
+	sb_addch(sb, '"');
+}
+
+void tsv_add(struct strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '\t': sb_adds(sb, "\\t"); break;
+		case '\n': sb_adds(sb, "\\n"); break;
+		case '\r': sb_adds(sb, "\\r"); break;
+		case '\\': sb_adds(sb, "\\\\"); break;
+		default: sb_addch(sb, *s);
+		}
+	}
+}
+
+void emit_begin(struct emit *e, int json)
+{
+	e->json = json;
+	e->nfields = 0;
+	sb_init(&e->sb, 256);
+	if (json)
+		sb_addch(&e->sb, '{');
+}
+
+static void field_start(struct emit *e, const char *key)
+{
+	if (e->json) {
+		if (e->nfields)
+			sb_addch(&e->sb, ',');
+		json_add_str(&e->sb, key);
+		sb_addch(&e->sb, ':');
+	} else if (e->nfields) {
+		sb_addch(&e->sb, '\t');
+	}
+	e->nfields++;
+}
+
+void emit_str(struct emit *e, const char *key, const char *val)
+{
+	field_start(e, key);
+	if (e->json) {
+		if (val)
+			json_add_str(&e->sb, val);
+		else
+			sb_adds(&e->sb, "null");
+	} else if (val) {
+		tsv_add(&e->sb, val);
+	}
+}
+
+void emit_int(struct emit *e, const char *key, int64_t v)
+{
+	field_start(e, key);
+	sb_addf(&e->sb, "%lld", (long long)v);
+}
+
+void emit_bool(struct emit *e, const char *key, int v)
+{
+	field_start(e, key);
+	sb_adds(&e->sb, e->json ? (v ? "true" : "false") : (v ? "1" : "0"));
+}
+
+void emit_raw(struct emit *e, const char *key, const char *json, const char *tsv)
+{
+	field_start(e, key);
+	if (e->json)
+		sb_adds(&e->sb, json ? json : "null");
+	else if (tsv)
+		tsv_add(&e->sb, tsv);
+}
+
+int emit_end(struct emit *e, FILE *out)
+{
+	int rc = 0;
+
+	if (e->json)
+		sb_addch(&e->sb, '}');
+	sb_addch(&e->sb, '\n');
+	if (fwrite(e->sb.buf, 1, e->sb.len, out) != e->sb.len)
+		rc = -1;
+	sb_release(&e->sb);
+	return rc;
+}
+
+int close_stdout(void)
+{
+	int err = ferror(stdout);
+
+	if (fclose(stdout) || err) {
+		if (!err || errno)
+			error_errno("cannot write standard output");
+		else
+			error("cannot write standard output");
+		return -1;
+	}
+	return 0;
+}

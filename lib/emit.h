@@ -1,0 +1,41 @@
+/*
+ * emit.h - records on stdout: tab-separated by default, JSON Lines with
+ * --json.  One record per line whatever the data holds: in TSV, tab,
+ * newline, carriage return and backslash inside a field are written as
+ * \t \n \r \\; in JSON, strings are escaped and invalid UTF-8 becomes
+ * U+FFFD, so a hostile file name can never split or forge a record.
+ *
+ * Call order: emit_begin -> emit_str/int/bool/raw ... -> emit_end.
+ * emit_end writes the line and returns 0, or -1 when stdout failed (the
+ * tool then exits non-zero: `md-feed > /full/disk` must fail).
+ */
+#ifndef MD_EMIT_H
+#define MD_EMIT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "strbuf.h"
+
+struct emit {
+	int json;
+	int nfields;
+	struct strbuf sb;
+};
+
+void emit_begin(struct emit *e, int json);
+void emit_str(struct emit *e, const char *key, const char *val);  /* NULL: null / empty */
+void emit_int(struct emit *e, const char *key, int64_t v);
+void emit_bool(struct emit *e, const char *key, int v);
+/* JSON text as is in JSON mode; tsv (or "") in TSV mode. */
+void emit_raw(struct emit *e, const char *key, const char *json, const char *tsv);
+int emit_end(struct emit *e, FILE *out);
+
+/* Append s as a JSON string literal (quotes included). */
+void json_add_str(struct strbuf *sb, const char *s);
+/* Append s escaped for a TSV field. */
+void tsv_add(struct strbuf *sb, const char *s);
+/* Flush and close stdout, reporting an error; returns 0 or -1. */
+int close_stdout(void);
+
+#endif

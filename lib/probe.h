@@ -1,0 +1,49 @@
+/*
+ * probe.h - decide what an input file is, by its content, with ffprobe.
+ *
+ * The decision is the probe's, never the file name's: ffprobe runs on the
+ * temp copy (which has no extension), restricted to a whitelist of
+ * demuxers (mp4/mov, matroska/webm, avi, flv, mpegts, ogg, gif, png, jpeg,
+ * webp, bmp, tiff, apng) and local files only, under a time limit.  The
+ * result is then checked against the limits of the configuration (bytes,
+ * duration, width, height, frames, pixels x frames for animations).
+ * Playlists, audio-only files, unknown codecs, zero-sized pictures and a
+ * cover picture as the only stream are rejected.
+ */
+#ifndef MD_PROBE_H
+#define MD_PROBE_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "strbuf.h"
+
+struct probe {
+	unsigned kind;          /* MD_KIND_* */
+	char format[32];        /* demuxer to force later, e.g. "mov" */
+	char ext[8];            /* extension for the stored original */
+	char mime[32];
+	char vcodec[32];
+	char acodec[32];
+	char pix_fmt[32];
+	int width, height;
+	int rotation;
+	int has_audio;
+	double duration;        /* seconds, 0 if unknown */
+	double fps;
+	int64_t frames;         /* video packets read */
+	struct strbuf json;     /* the metadata above as a JSON object */
+};
+
+/*
+ * Probe path.  Returns 0 when accepted (p filled; release with
+ * probe_release), 1 when rejected (*why set to a one-line reason, caller
+ * frees), or -1 when ffprobe could not be run at all (*why set).
+ */
+int probe_file(const struct conf *c, const char *path, struct probe *p, char **why);
+void probe_release(struct probe *p);
+
+/* The demuxers accepted, comma-separated (for ffmpeg's -format_whitelist). */
+extern const char probe_demuxers[];
+
+#endif

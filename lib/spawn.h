@@ -1,0 +1,62 @@
+/*
+ * spawn.h - the one way memedroid runs another program (ffmpeg, ffprobe,
+ * hooks).
+ *
+ * A child gets an argv array passed to execvp(): never a shell.  It runs in
+ * its own process group with stdin from /dev/null (or a given fd), stdout
+ * discarded or captured, stderr captured (its tail is kept for error
+ * messages), under a wall-clock timeout, resource limits and nice.  On
+ * timeout or cancel the whole group gets SIGTERM, then SIGKILL two seconds
+ * later.  A failed exec is reported through a close-on-exec pipe, so "ffmpeg
+ * is not installed" is told apart from "ffmpeg failed".
+ *
+ * spawn_run() blocks until the child and its group are gone.
+ */
+#ifndef MD_SPAWN_H
+#define MD_SPAWN_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strbuf.h"
+
+struct spawn_opts {
+	char *const *argv;
+	int stdin_fd;                   /* -1: /dev/null */
+	struct strbuf *out;             /* capture stdout here, or NULL: discard */
+	size_t out_max;                 /* cap on captured stdout (0: 16 MiB) */
+	double timeout;                 /* seconds of wall clock, 0: none */
+	int nice;
+	uint64_t rlimit_as;             /* 0: leave as is */
+	uint64_t rlimit_fsize;
+	double rlimit_cpu;
+	const char *cwd;                /* NULL: inherit */
+	volatile sig_atomic_t *cancel;  /* non-zero: stop the child now */
+};
+
+#define SPAWN_TAIL 4096
+
+struct spawn_result {
+	int status;             /* wait status, valid when ran */
+	int ran;                /* the program was executed */
+	int exec_errno;         /* errno of a failed exec, else 0 */
+	int timed_out;
+	int cancelled;
+	int out_truncated;      /* stdout exceeded out_max */
+	char tail[SPAWN_TAIL];  /* last bytes of stderr, NUL-terminated */
+};
+
+/*
+ * Run the program; returns 0 when it ran and exited 0, otherwise -1 with
+ * res telling why (exec failure, signal, exit code, timeout, cancel).
+ */
+int spawn_run(const struct spawn_opts *o, struct spawn_result *res);
+
+/* One-line description of a failed run into sb ("exited with 3: <tail>"). */
+void spawn_describe(const struct spawn_result *res, struct strbuf *sb);
+
+/* Is the program found on PATH (or is the path executable)? */
+int spawn_have(const char *prog);
+
+#endif

@@ -1,0 +1,267 @@
+/*
+ * store.h - the job table and everything around it, behind one interface
+ * with two backends: SQLite (store_sqlite.c, the embedded default) and
+ * PostgreSQL (store_pg.c).  Tools never see which one runs.
+ *
+ * Database URL: "sqlite:PATH" or a plain path selects SQLite;
+ * "postgres://...", "postgresql://..." or a libpq keyword string
+ * ("host=... dbname=...") selects PostgreSQL.
+ *
+ * Job state machine (the column jobs.state):
+ *
+ *   available --claim--> running --done--> succeeded
+ *       ^                   |  \--fail, attempts left--> available (run_at later)
+ *       |                   |   \-fail, permanent or out of attempts--> dead
+ *       +----release--------+    (release: shutdown, attempt not spent)
+ *   available|running --cancel--> cancelled
+ *
+ * A claim takes up to n available jobs with run_at <= now, ordered by
+ * priority (lower first), run_at, id; each gets attempts+1, locked_by =
+ * the worker id and lease_until = now + lease.  Every later change is
+ * fenced: it applies only if the job is still running and locked by the
+ * same worker, so a worker whose lease was taken over cannot overwrite
+ * another's outcome.  md-finalize stamps finalized_at on terminal jobs.
+ *
+ * Posts: pending -> processing (when the first job of its media starts) ->
+ * completed | failed (set by md-finalize in the same transaction that
+ * registers renditions).
+ *
+ * Errors: functions returning int give 0 on success and, on failure, log
+ * the reason and return an exit code from exits.h (MD_EXIT_TEMPFAIL when
+ * the database is unreachable or busy, MD_EXIT_CONFIG when it is not
+ * migrated, MD_EXIT_SOFTWARE otherwise), unless documented differently.
+ * Strings handed to callbacks are valid only during the call.
+ */
+#ifndef MD_STORE_H
+#define MD_STORE_H
+
+#include <stdint.h>
+
+#include "conf.h"
+
+struct store;
+
+enum {
+	STORE_CREATE = 1,       /* create the database if missing (md-db init) */
+	STORE_NO_SCHEMA = 2,    /* do not require migrations (md-db) */
+};
+
+int store_open(const char *url, int flags, struct store **out);
+void store_close(struct store *s);
+const char *store_backend(const struct store *s);   /* "sqlite" | "postgres" */
+/* The URL with any password replaced by "***", for messages; caller frees. */
+char *store_redact_url(const char *url);
+
+/* ---- migrations (md-db) ---- */
+
+/* Apply every pending migration, each in its own transaction.  *applied
+ * counts them.  A database newer than the tool knows -> MD_EXIT_CONFIG. */
+int store_migrate(struct store *s, int *applied);
+typedef void (*migration_cb)(void *arg, int version, const char *name,
+			     const char *applied_at /* NULL: pending */);
+int store_migration_status(struct store *s, migration_cb cb, void *arg);
+
+/* ---- ingest ---- */
+
+struct media_info {
+	char sha[65];
+	unsigned kind;          /* MD_KIND_* */
+	const char *mime;
+	const char *format;     /* demuxer name to force, e.g. "mov" */
+	const char *ext;        /* extension of the stored original */
+	int64_t bytes;
+	int width, height;
+	double duration;
+	const char *probe_json; /* probe metadata as a JSON object */
+};
+
+/* 1 if the media row exists, 0 if not, or -exitcode. */
+int store_media_exists(struct store *s, const char *sha);
+
+struct ingest_req {
+	const struct media_info *media;
+	const char *user;
+	const char *caption;
+	char *const *tags;
+	int ntags;
+	const char *trace_id;
+	const struct profile *const *profiles;  /* --enqueue, may be empty */
+	int nprofiles;
+	int max_attempts;
+};
+
+struct ingest_res {
+	int64_t post_id;
+	int media_new;          /* this call inserted the media row */
+	char status[16];        /* the new post's status */
+	int njobs;              /* jobs created */
+};
+
+/* One transaction: media if new, user if new, post, tags, jobs.  The new
+ * post of a media whose jobs are all finalized is completed (or failed)
+ * at once; jobs that would duplicate live or succeeded ones are not made. */
+int store_ingest(struct store *s, const struct ingest_req *req, struct ingest_res *res);
+
+/* ---- enqueue ---- */
+
+struct enqueue_opts {
+	const struct profile *const *profiles;
+	int nprofiles;
+	int priority;
+	double run_at;          /* unix time; 0: now */
+	int max_attempts;       /* 0: profile's, else config default given here */
+	int default_attempts;
+	const char *queue;      /* NULL: the profile's queue */
+	int force;
+	const char *trace_id;   /* NULL: the post's or a fresh one */
+};
+
+/* state: "available", "running", "succeeded" (an existing job reused),
+ * "skipped" (reason set) or "error" (ref unknown: reason set). */
+typedef void (*enqueue_cb)(void *arg, const char *ref, int64_t job_id,
+			   const char *media, const char *profile, const char *queue,
+			   const char *state, const char *reason);
+
+/* refs are post ids (decimal) or media sha256; all in few statements. */
+int store_enqueue(struct store *s, char *const *refs, int nrefs,
+		  const struct enqueue_opts *o, enqueue_cb cb, void *arg);
+
+/* ---- worker ---- */
+
+struct job {
+	int64_t id;
+	char media[65];
+	char *profile;
+	char *queue;
+	char *trace_id;
+	char *format;           /* media demuxer */
+	char *ext;              /* media original extension */
+	unsigned kind;
+	int attempts;           /* including this one */
+	int max_attempts;
+};
+
+void job_free(struct job *j);
+
+/* Claim up to n jobs (see above); queues NULL/0 means every queue.
+ * *jobs is a malloc'd array of *njobs jobs (free each with job_free). */
+int store_claim(struct store *s, const char *worker, char *const *queues, int nqueues,
+		int n, double lease, struct job **jobs, int *njobs);
+/* Extend the lease of every job the worker runs. */
+int store_heartbeat(struct store *s, const char *worker, double lease);
+
+/* Fenced outcomes.  *applied is 1 when the row changed, 0 when the job is
+ * no longer ours (the result is then discarded). */
+int store_job_succeed(struct store *s, const char *worker, int64_t id,
+		      const char *result_json, int *applied);
+/* permanent or out of attempts -> dead; else available at now+delay.
+ * *new_state is set to "available", "dead" or "" when fenced out. */
+int store_job_fail(struct store *s, const char *worker, int64_t id, const char *err,
+		   int permanent, double delay, char new_state[16]);
+/* Back to available without spending the attempt (shutdown). */
+int store_job_release(struct store *s, const char *worker, int64_t id);
+/* Jobs whose lease expired: back to available, or dead when out of
+ * attempts.  *n counts them. */
+int store_rescue_expired(struct store *s, int *n);
+/* Number of jobs available now, and running, for --drain; and the unix
+ * time of the next scheduled run (0 if none). */
+int store_queue_counts(struct store *s, char *const *queues, int nqueues,
+		       int64_t *available_now, int64_t *running, double *next_run);
+
+/* ---- finalize ---- */
+
+struct finalized {
+	char media[65];
+	char ext[16];
+	int failed;             /* any job dead */
+	int nposts;
+	int64_t *post_ids;      /* malloc'd */
+	char **post_status;     /* parallel to post_ids, malloc'd strings */
+};
+
+void finalized_release(struct finalized *f);
+/* Finalize one media whose jobs are all terminal and not yet finalized,
+ * in one transaction.  Returns 0 with *done = 1 and f filled, or with
+ * *done = 0 when nothing is left; or an exit code. */
+int store_finalize_one(struct store *s, struct finalized *f, int *done);
+
+/* ---- feed ---- */
+
+struct feed_query {
+	const char *tag;
+	const char *user;
+	const char *status;     /* NULL: any */
+	int limit;
+	int64_t before;         /* cursor: post id, 0: from the newest */
+	const char *base_url;   /* prefix for storage keys, "" for none */
+	const int64_t *post_ids;  /* if set, exactly these posts */
+	int npost_ids;
+};
+
+struct feed_row {
+	int64_t post_id;
+	const char *user, *caption, *status, *created_at, *media, *kind;
+	const char *trace_id, *tags_json, *renditions_json, *error;
+};
+
+typedef int (*feed_cb)(void *arg, const struct feed_row *row);
+
+/* Calls cb for each post of the page (one query); *next is the cursor of
+ * the next page or 0.  A non-zero return of cb stops and is returned. */
+int store_feed(struct store *s, const struct feed_query *q, feed_cb cb, void *arg,
+	       int64_t *next);
+
+/* ---- backends ---- */
+
+struct store_ops {
+	const char *name;
+	void (*close)(struct store *);
+	int (*migrate)(struct store *, int *);
+	int (*migration_status)(struct store *, migration_cb, void *);
+	int (*media_exists)(struct store *, const char *);
+	int (*ingest)(struct store *, const struct ingest_req *, struct ingest_res *);
+	int (*enqueue)(struct store *, char *const *, int, const struct enqueue_opts *,
+		       enqueue_cb, void *);
+	int (*claim)(struct store *, const char *, char *const *, int, int, double,
+		     struct job **, int *);
+	int (*heartbeat)(struct store *, const char *, double);
+	int (*job_succeed)(struct store *, const char *, int64_t, const char *, int *);
+	int (*job_fail)(struct store *, const char *, int64_t, const char *, int, double,
+			char[16]);
+	int (*job_release)(struct store *, const char *, int64_t);
+	int (*rescue_expired)(struct store *, int *);
+	int (*queue_counts)(struct store *, char *const *, int, int64_t *, int64_t *, double *);
+	int (*finalize_one)(struct store *, struct finalized *, int *);
+	int (*feed)(struct store *, const struct feed_query *, feed_cb, void *, int64_t *);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+/* Backend constructors (store.c picks one by URL). */
+int store_sqlite_open(const char *path, int flags, struct store **out);
+int store_pg_open(const char *conninfo, int flags, struct store **out);
+
+/* Embedded migrations (generated from sql/<backend>/NNN_name.sql). */
+struct migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+extern const struct migration migrations_sqlite[];
+extern const int migrations_sqlite_count;
+extern const struct migration migrations_postgres[];
+extern const int migrations_postgres_count;
+
+/* Is "ref" a post id (all digits, fits int64)?  Sets *id. */
+int ref_is_post_id(const char *ref, int64_t *id);
+/* Backoff before retry number `attempts`: min(max, base*2^(attempts-1))
+ * with +-20% jitter. */
+double retry_delay(double base, double max, int attempts);
+/* A fresh random trace id (32 lowercase hex) into out[33]. */
+void trace_id_new(char out[33]);
+/* Validate a trace id (32 lowercase hex, not all zeros). */
+int trace_id_valid(const char *s);
+
+#endif

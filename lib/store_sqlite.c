@@ -1,0 +1,1097 @@
+/*
+ * store_sqlite.c - the store on SQLite: the embedded, single-machine
+ * default.  WAL mode and a busy timeout let several processes share the
+ * file; every write happens inside BEGIN IMMEDIATE, which takes the write
+ * lock up front, so a claim can never race another claim.
+ */
+#include "store.h"
+#include "exits.h"
+#include "log.h"
+#include "storage.h"
+#include "strbuf.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FMT "'%Y-%m-%dT%H:%M:%fZ'"
+#define NOW "strftime(" FMT ", 'now')"
+
+static const struct store_ops sqlite_ops;
+
+struct sq {
+	struct store base;
+	sqlite3 *db;
+	char *path;
+};
+
+static int sq_fail(struct sq *q, const char *what)
+{
+	int code = sqlite3_extended_errcode(q->db);
+
+	error("database '%s': %s: %s", q->path, what, sqlite3_errmsg(q->db));
+	switch (code & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_FULL:
+	case SQLITE_PROTOCOL:
+		return MD_EXIT_TEMPFAIL;
+	}
+	return MD_EXIT_SOFTWARE;
+}
+
+static int sq_exec(struct sq *q, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(q->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		int rc = sq_fail(q, sql);
+		sqlite3_free(msg);
+		return rc;
+	}
+	return 0;
+}
+
+static int sq_prep(struct sq *q, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(q->db, sql, -1, st, NULL) != SQLITE_OK) {
+		*st = NULL;
+		return sq_fail(q, "prepare");
+	}
+	return 0;
+}
+
+static int sq_begin(struct sq *q)
+{
+	return sq_exec(q, "BEGIN IMMEDIATE");
+}
+
+static int sq_commit(struct sq *q)
+{
+	return sq_exec(q, "COMMIT");
+}
+
+static void sq_rollback(struct sq *q)
+{
+	if (!sqlite3_get_autocommit(q->db))
+		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Step a statement that returns no row (or whose rows we ignore). */
+static int sq_done(struct sq *q, sqlite3_stmt *st)
+{
+	int r;
+
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	if (r != SQLITE_DONE)
+		return sq_fail(q, "step");
+	return 0;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? (const char *)t : NULL;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const char *t = col_text(st, i);
+	return t ? xstrdup(t) : NULL;
+}
+
+/* ---------- open, migrations ---------- */
+
+static int sq_version(struct sq *q, int *version)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	*version = 0;
+	if (sqlite3_prepare_v2(q->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
+			       -1, &st, NULL) != SQLITE_OK)
+		return 1;   /* no table: not migrated */
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return r == SQLITE_ROW ? 0 : sq_fail(q, "read schema version");
+}
+
+static void sq_close(struct store *s)
+{
+	struct sq *q = (struct sq *)s;
+
+	sqlite3_close(q->db);
+	free(q->path);
+	free(q);
+}
+
+static int sq_migrate(struct store *s, int *applied)
+{
+	struct sq *q = (struct sq *)s;
+	int rc, version;
+
+	*applied = 0;
+	rc = sq_exec(q, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			"version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+			"applied_at TEXT NOT NULL DEFAULT (" NOW "))");
+	if (rc)
+		return rc;
+	for (int i = 0; i < migrations_sqlite_count; i++) {
+		const struct migration *m = &migrations_sqlite[i];
+		sqlite3_stmt *st;
+
+		if ((rc = sq_begin(q)))
+			return rc;
+		if ((rc = sq_version(q, &version)))
+			goto fail;
+		if (version > migrations_sqlite_count) {
+			error("database '%s' has schema version %d, newer than this "
+			      "tool knows (%d): upgrade memedroid", q->path, version,
+			      migrations_sqlite_count);
+			rc = MD_EXIT_CONFIG;
+			goto fail;
+		}
+		if (m->version <= version) {
+			sq_rollback(q);
+			continue;
+		}
+		if ((rc = sq_exec(q, m->sql)))
+			goto fail;
+		if ((rc = sq_prep(q, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", &st)))
+			goto fail;
+		sqlite3_bind_int(st, 1, m->version);
+		sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+		rc = sq_done(q, st);
+		sqlite3_finalize(st);
+		if (rc || (rc = sq_commit(q)))
+			goto fail;
+		info("applied migration %03d_%s", m->version, m->name);
+		(*applied)++;
+	}
+	if ((rc = sq_version(q, &version)))
+		return rc;
+	if (version > migrations_sqlite_count) {
+		error("database '%s' has schema version %d, newer than this tool "
+		      "knows (%d): upgrade memedroid", q->path, version, migrations_sqlite_count);
+		return MD_EXIT_CONFIG;
+	}
+	return 0;
+fail:
+	sq_rollback(q);
+	return rc;
+}
+
+static int sq_migration_status(struct store *s, migration_cb cb, void *arg)
+{
+	struct sq *q = (struct sq *)s;
+	int version = 0;
+
+	if (sq_version(q, &version) > 1)
+		return MD_EXIT_TEMPFAIL;
+	for (int i = 0; i < migrations_sqlite_count; i++) {
+		const struct migration *m = &migrations_sqlite[i];
+		sqlite3_stmt *st;
+		char *at = NULL;
+
+		if (m->version <= version &&
+		    sqlite3_prepare_v2(q->db, "SELECT applied_at FROM schema_migrations WHERE version = ?",
+				       -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_int(st, 1, m->version);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				at = col_dup(st, 0);
+			sqlite3_finalize(st);
+		}
+		cb(arg, m->version, m->name, at);
+		free(at);
+	}
+	return 0;
+}
+
+int store_sqlite_open(const char *path, int flags, struct store **out)
+{
+	struct sq *q;
+	int version, rc;
+
+	if (!*path) {
+		error("empty SQLite database path");
+		return MD_EXIT_CONFIG;
+	}
+	if (!(flags & STORE_CREATE) && access(path, F_OK)) {
+		error("database '%s' does not exist: run 'md-db init' (or 'md-db migrate')", path);
+		return MD_EXIT_CONFIG;
+	}
+	if ((flags & STORE_CREATE) && mkdir_parents(path)) {
+		error_errno("cannot create the directory of '%s'", path);
+		return MD_EXIT_CONFIG;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->base.ops = &sqlite_ops;
+	q->path = xstrdup(path);
+	if (sqlite3_open_v2(path, &q->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+			    ((flags & STORE_CREATE) ? SQLITE_OPEN_CREATE : 0), NULL) != SQLITE_OK) {
+		rc = sq_fail(q, "open");
+		sq_close(&q->base);
+		return rc;
+	}
+	sqlite3_busy_timeout(q->db, 60000);
+	if ((rc = sq_exec(q, "PRAGMA journal_mode = WAL")) ||
+	    (rc = sq_exec(q, "PRAGMA synchronous = NORMAL")) ||
+	    (rc = sq_exec(q, "PRAGMA foreign_keys = ON"))) {
+		sq_close(&q->base);
+		return rc;
+	}
+	if (!(flags & STORE_NO_SCHEMA)) {
+		rc = sq_version(q, &version);
+		if (rc > 1) {
+			sq_close(&q->base);
+			return rc;
+		}
+		if (rc == 1 || version < migrations_sqlite_count) {
+			error("database '%s' is not migrated (schema version %d of %d): "
+			      "run 'md-db migrate'", path, version, migrations_sqlite_count);
+			sq_close(&q->base);
+			return MD_EXIT_CONFIG;
+		}
+		if (version > migrations_sqlite_count) {
+			error("database '%s' has schema version %d, newer than this tool "
+			      "knows (%d): upgrade memedroid", path, version, migrations_sqlite_count);
+			sq_close(&q->base);
+			return MD_EXIT_CONFIG;
+		}
+	}
+	*out = &q->base;
+	return 0;
+}
+
+/* ---------- ingest ---------- */
+
+static int sq_media_exists(struct store *s, const char *sha)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((rc = sq_prep(q, "SELECT 1 FROM media WHERE sha256 = ?", &st)))
+		return -rc;
+	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r == SQLITE_ROW)
+		return 1;
+	if (r == SQLITE_DONE)
+		return 0;
+	return -sq_fail(q, "look up media");
+}
+
+/*
+ * The job that makes a new one for (media, profile) unnecessary: the
+ * newest available, running or succeeded one.  Returns 1 and fills id,
+ * queue, state when found, 0 when not, or -exitcode.
+ */
+static int sq_live_job(struct sq *q, const char *media, const char *profile,
+		       int64_t *id, char **queue, char **state)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((rc = sq_prep(q, "SELECT id, queue, state FROM jobs WHERE media = ? AND profile = ? "
+			  "AND state IN ('available', 'running', 'succeeded') "
+			  "ORDER BY id DESC LIMIT 1", &st)))
+		return -rc;
+	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, profile, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		*queue = col_dup(st, 1);
+		*state = col_dup(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (r == SQLITE_ROW)
+		return 1;
+	if (r == SQLITE_DONE)
+		return 0;
+	return -sq_fail(q, "look up jobs");
+}
+
+static int sq_insert_job(struct sq *q, const char *media, const char *profile,
+			 const char *queue, int priority, double run_at,
+			 int max_attempts, const char *trace_id, int64_t *id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sq_prep(q, "INSERT INTO jobs (media, profile, queue, priority, run_at, "
+		     "max_attempts, trace_id) VALUES (?1, ?2, ?3, ?4, "
+		     "CASE WHEN ?5 > 0 THEN strftime(" FMT ", ?5, 'unixepoch') ELSE " NOW " END, "
+		     "?6, ?7)", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, queue, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, priority);
+	sqlite3_bind_double(st, 5, run_at);
+	sqlite3_bind_int(st, 6, max_attempts);
+	sqlite3_bind_text(st, 7, trace_id, -1, SQLITE_STATIC);
+	rc = sq_done(q, st);
+	sqlite3_finalize(st);
+	*id = sqlite3_last_insert_rowid(q->db);
+	return rc;
+}
+
+/* Status of a new post of an existing media, from its jobs. */
+static int sq_dup_status(struct sq *q, const char *media, char status[16], char **err)
+{
+	sqlite3_stmt *st;
+	int rc, r;
+
+	rc = sq_prep(q,
+		"SELECT count(*), "
+		"  coalesce(sum(finalized_at IS NULL), 0), "
+		"  (SELECT d.profile || ': ' || coalesce(d.last_error, 'failed') FROM jobs d "
+		"    WHERE d.media = ?1 AND d.state = 'dead' AND NOT EXISTS ("
+		"      SELECT 1 FROM jobs s WHERE s.media = ?1 AND s.profile = d.profile "
+		"      AND s.state = 'succeeded') ORDER BY d.id DESC LIMIT 1) "
+		"FROM jobs WHERE media = ?1", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r != SQLITE_ROW) {
+		rc = sq_fail(q, "read jobs");
+		sqlite3_finalize(st);
+		return rc;
+	}
+	int64_t total = sqlite3_column_int64(st, 0), open = sqlite3_column_int64(st, 1);
+	const char *dead = col_text(st, 2);
+	if (!total || open)
+		snprintf(status, 16, "%s", "pending");
+	else if (dead) {
+		snprintf(status, 16, "%s", "failed");
+		*err = xstrdup(dead);
+	} else
+		snprintf(status, 16, "%s", "completed");
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int sq_add_tags(struct sq *q, int64_t post, char *const *tags, int ntags)
+{
+	sqlite3_stmt *ins = NULL, *link = NULL;
+	int rc;
+
+	if (!ntags)
+		return 0;
+	if ((rc = sq_prep(q, "INSERT INTO tags (name) VALUES (?) ON CONFLICT (name) DO NOTHING", &ins)) ||
+	    (rc = sq_prep(q, "INSERT OR IGNORE INTO post_tags (post_id, tag_id) "
+			  "SELECT ?, id FROM tags WHERE name = ?", &link)))
+		goto out;
+	for (int i = 0; i < ntags; i++) {
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, tags[i], -1, SQLITE_STATIC);
+		if ((rc = sq_done(q, ins)))
+			goto out;
+		sqlite3_reset(link);
+		sqlite3_bind_int64(link, 1, post);
+		sqlite3_bind_text(link, 2, tags[i], -1, SQLITE_STATIC);
+		if ((rc = sq_done(q, link)))
+			goto out;
+	}
+out:
+	sqlite3_finalize(ins);
+	sqlite3_finalize(link);
+	return rc;
+}
+
+static int sq_ingest(struct store *s, const struct ingest_req *r, struct ingest_res *res)
+{
+	struct sq *q = (struct sq *)s;
+	const struct media_info *m = r->media;
+	sqlite3_stmt *st = NULL;
+	int64_t owner = 0;
+	char *err = NULL;
+	int rc;
+
+	if ((rc = sq_begin(q)))
+		return rc;
+	rc = sq_prep(q, "INSERT INTO media (sha256, kind, mime, format, ext, bytes, width, "
+		     "height, duration, probe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+		     "ON CONFLICT (sha256) DO NOTHING", &st);
+	if (rc)
+		goto fail;
+	sqlite3_bind_text(st, 1, m->sha, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kind_name(m->kind), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, m->mime, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, m->format, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, m->ext, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, m->bytes);
+	sqlite3_bind_int(st, 7, m->width);
+	sqlite3_bind_int(st, 8, m->height);
+	if (m->duration > 0)
+		sqlite3_bind_double(st, 9, m->duration);
+	sqlite3_bind_text(st, 10, m->probe_json ? m->probe_json : "{}", -1, SQLITE_STATIC);
+	if ((rc = sq_done(q, st)))
+		goto fail;
+	res->media_new = sqlite3_changes(q->db) > 0;
+	sqlite3_finalize(st);
+
+	rc = sq_prep(q, "INSERT INTO users (username) VALUES (?1) ON CONFLICT (username) "
+		     "DO UPDATE SET username = excluded.username RETURNING id", &st);
+	if (rc)
+		goto fail;
+	sqlite3_bind_text(st, 1, r->user, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = sq_fail(q, "add user");
+		goto fail;
+	}
+	owner = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+
+	/* jobs first, so the post's status can count them */
+	for (int i = 0; i < r->nprofiles; i++) {
+		const struct profile *p = r->profiles[i];
+		int64_t id;
+		char *qn = NULL, *state = NULL;
+
+		if (!(p->kinds & m->kind))
+			continue;
+		int found = sq_live_job(q, m->sha, p->name, &id, &qn, &state);
+		free(qn);
+		free(state);
+		if (found < 0) {
+			rc = -found;
+			goto fail;
+		}
+		if (found)
+			continue;
+		rc = sq_insert_job(q, m->sha, p->name, p->queue, 0, 0,
+				   p->max_attempts ? p->max_attempts : r->max_attempts,
+				   r->trace_id, &id);
+		if (rc)
+			goto fail;
+		res->njobs++;
+	}
+	if (res->media_new || res->njobs)
+		snprintf(res->status, sizeof(res->status), "%s", "pending");
+	else if ((rc = sq_dup_status(q, m->sha, res->status, &err)))
+		goto fail;
+
+	rc = sq_prep(q, "INSERT INTO posts (owner, media, caption, status, error, trace_id) "
+		     "VALUES (?, ?, ?, ?, ?, ?)", &st);
+	if (rc)
+		goto fail;
+	sqlite3_bind_int64(st, 1, owner);
+	sqlite3_bind_text(st, 2, m->sha, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->caption ? r->caption : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, res->status, -1, SQLITE_STATIC);
+	if (err)
+		sqlite3_bind_text(st, 5, err, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->trace_id, -1, SQLITE_STATIC);
+	if ((rc = sq_done(q, st)))
+		goto fail;
+	res->post_id = sqlite3_last_insert_rowid(q->db);
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = sq_add_tags(q, res->post_id, r->tags, r->ntags)))
+		goto fail;
+	if (!strcmp(res->status, "completed") || !strcmp(res->status, "failed")) {
+		if ((rc = sq_exec(q, "UPDATE feed_state SET version = version + 1, changed_at = " NOW)))
+			goto fail;
+	}
+	if ((rc = sq_commit(q)))
+		goto fail;
+	free(err);
+	return 0;
+fail:
+	sqlite3_finalize(st);
+	sq_rollback(q);
+	free(err);
+	return rc;
+}
+
+/* ---------- enqueue ---------- */
+
+struct enq_out {
+	char *ref, *media, *profile, *queue, *state, *reason;
+	int64_t id;
+};
+
+static void enq_push(struct enq_out **v, int *n, int *alloc, const char *ref, int64_t id,
+		     const char *media, const char *profile, const char *queue,
+		     const char *state, const char *reason)
+{
+	if (*n == *alloc) {
+		*alloc = *alloc ? *alloc * 2 : 64;
+		*v = xrealloc(*v, *alloc * sizeof(**v));
+	}
+	struct enq_out *o = &(*v)[(*n)++];
+	o->ref = xstrdup(ref);
+	o->id = id;
+	o->media = media ? xstrdup(media) : NULL;
+	o->profile = profile ? xstrdup(profile) : NULL;
+	o->queue = queue ? xstrdup(queue) : NULL;
+	o->state = xstrdup(state);
+	o->reason = reason ? xstrdup(reason) : NULL;
+}
+
+static int sq_enqueue(struct store *s, char *const *refs, int nrefs,
+		      const struct enqueue_opts *o, enqueue_cb cb, void *arg)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *by_post = NULL, *by_media = NULL;
+	struct enq_out *out = NULL;
+	int nout = 0, aout = 0, rc;
+
+	if ((rc = sq_begin(q)))
+		return rc;
+	if ((rc = sq_prep(q, "SELECT p.media, m.kind, p.trace_id FROM posts p "
+			  "JOIN media m ON m.sha256 = p.media WHERE p.id = ?", &by_post)) ||
+	    (rc = sq_prep(q, "SELECT m.sha256, m.kind, (SELECT trace_id FROM posts "
+			  "WHERE media = m.sha256 ORDER BY id DESC LIMIT 1) "
+			  "FROM media m WHERE m.sha256 = ?", &by_media)))
+		goto fail;
+	for (int i = 0; i < nrefs; i++) {
+		sqlite3_stmt *st;
+		int64_t pid;
+		int r;
+
+		if (ref_is_post_id(refs[i], &pid)) {
+			st = by_post;
+			sqlite3_reset(st);
+			sqlite3_bind_int64(st, 1, pid);
+		} else {
+			st = by_media;
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, refs[i], -1, SQLITE_STATIC);
+		}
+		r = sqlite3_step(st);
+		if (r == SQLITE_DONE) {
+			enq_push(&out, &nout, &aout, refs[i], 0, NULL, NULL, NULL, "error",
+				 "no such post or media");
+			continue;
+		}
+		if (r != SQLITE_ROW) {
+			rc = sq_fail(q, "resolve");
+			goto fail;
+		}
+		char *media = col_dup(st, 0);
+		unsigned kind = kind_from_name(col_text(st, 1));
+		char *trace = o->trace_id ? xstrdup(o->trace_id) : col_dup(st, 2);
+		sqlite3_reset(st);
+		for (int k = 0; k < o->nprofiles; k++) {
+			const struct profile *p = o->profiles[k];
+			const char *queue = o->queue ? o->queue : p->queue;
+			char *eq = NULL, *es = NULL;
+			int64_t id;
+
+			if (!(p->kinds & kind)) {
+				char *why = xstrfmt("profile '%s' does not apply to %s media",
+						    p->name, kind_name(kind));
+				enq_push(&out, &nout, &aout, refs[i], 0, media, p->name, NULL,
+					 "skipped", why);
+				free(why);
+				continue;
+			}
+			if (!o->force) {
+				int found = sq_live_job(q, media, p->name, &id, &eq, &es);
+				if (found < 0) {
+					rc = -found;
+					free(media);
+					free(trace);
+					goto fail;
+				}
+				if (found) {
+					enq_push(&out, &nout, &aout, refs[i], id, media, p->name,
+						 eq, es, NULL);
+					free(eq);
+					free(es);
+					continue;
+				}
+			}
+			int attempts = o->max_attempts ? o->max_attempts
+				: p->max_attempts ? p->max_attempts : o->default_attempts;
+			rc = sq_insert_job(q, media, p->name, queue, o->priority, o->run_at,
+					   attempts, trace, &id);
+			if (rc) {
+				free(media);
+				free(trace);
+				goto fail;
+			}
+			enq_push(&out, &nout, &aout, refs[i], id, media, p->name, queue,
+				 "available", NULL);
+		}
+		free(media);
+		free(trace);
+	}
+	sqlite3_finalize(by_post);
+	sqlite3_finalize(by_media);
+	by_post = by_media = NULL;
+	if ((rc = sq_commit(q)))
+		goto fail;
+	for (int i = 0; i < nout; i++)
+		cb(arg, out[i].ref, out[i].id, out[i].media, out[i].profile, out[i].queue,
+		   out[i].state, out[i].reason);
+	goto out;
+fail:
+	sqlite3_finalize(by_post);
+	sqlite3_finalize(by_media);
+	sq_rollback(q);
+out:
+	for (int i = 0; i < nout; i++) {
+		free(out[i].ref);
+		free(out[i].media);
+		free(out[i].profile);
+		free(out[i].queue);
+		free(out[i].state);
+		free(out[i].reason);
+	}
+	free(out);
+	return rc;
+}
+
+/* ---------- worker ---------- */
+
+static void add_queue_filter(struct strbuf *sql, int nqueues, int first_param)
+{
+	if (!nqueues)
+		return;
+	sb_adds(sql, " AND queue IN (");
+	for (int i = 0; i < nqueues; i++)
+		sb_addf(sql, "%s?%d", i ? ", " : "", first_param + i);
+	sb_adds(sql, ")");
+}
+
+static int sq_claim(struct store *s, const char *worker, char *const *queues, int nqueues,
+		    int n, double lease, struct job **jobs, int *njobs)
+{
+	struct sq *q = (struct sq *)s;
+	struct strbuf sql = STRBUF_INIT;
+	sqlite3_stmt *st = NULL;
+	struct job *v = NULL;
+	int rc, r, count = 0;
+
+	if ((rc = sq_begin(q)))
+		return rc;
+	sb_adds(&sql, "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
+		"locked_by = ?1, started_at = " NOW ", "
+		"lease_until = strftime(" FMT ", julianday('now') + ?2 / 86400.0) "
+		"WHERE id IN (SELECT id FROM jobs WHERE state = 'available' "
+		"AND run_at <= " NOW);
+	add_queue_filter(&sql, nqueues, 4);
+	sb_adds(&sql, " ORDER BY priority, run_at, id LIMIT ?3) "
+		"RETURNING id, media, profile, queue, trace_id, attempts, max_attempts");
+	if ((rc = sq_prep(q, sql.buf, &st)))
+		goto fail;
+	sqlite3_bind_text(st, 1, worker, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 2, lease);
+	sqlite3_bind_int(st, 3, n);
+	for (int i = 0; i < nqueues; i++)
+		sqlite3_bind_text(st, 4 + i, queues[i], -1, SQLITE_STATIC);
+	v = xcalloc(n > 0 ? n : 1, sizeof(*v));
+	while ((r = sqlite3_step(st)) == SQLITE_ROW && count < n) {
+		struct job *j = &v[count++];
+		j->id = sqlite3_column_int64(st, 0);
+		snprintf(j->media, sizeof(j->media), "%s", col_text(st, 1));
+		j->profile = col_dup(st, 2);
+		j->queue = col_dup(st, 3);
+		j->trace_id = col_dup(st, 4);
+		j->attempts = sqlite3_column_int(st, 5);
+		j->max_attempts = sqlite3_column_int(st, 6);
+	}
+	if (r != SQLITE_DONE && r != SQLITE_ROW) {
+		rc = sq_fail(q, "claim");
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (count) {
+		if ((rc = sq_prep(q, "SELECT kind, format, ext FROM media WHERE sha256 = ?", &st)))
+			goto fail;
+		for (int i = 0; i < count; i++) {
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, v[i].media, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) != SQLITE_ROW) {
+				rc = sq_fail(q, "read media");
+				goto fail;
+			}
+			v[i].kind = kind_from_name(col_text(st, 0));
+			v[i].format = col_dup(st, 1);
+			v[i].ext = col_dup(st, 2);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		/* a post moves to processing when the first of its jobs starts */
+		if ((rc = sq_prep(q, "UPDATE posts SET status = 'processing', updated_at = " NOW
+				  " WHERE status = 'pending' AND media = ?", &st)))
+			goto fail;
+		for (int i = 0; i < count; i++) {
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, v[i].media, -1, SQLITE_STATIC);
+			if ((rc = sq_done(q, st)))
+				goto fail;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if ((rc = sq_commit(q)))
+		goto fail;
+	sb_release(&sql);
+	*jobs = v;
+	*njobs = count;
+	return 0;
+fail:
+	sqlite3_finalize(st);
+	sq_rollback(q);
+	sb_release(&sql);
+	for (int i = 0; i < count; i++)
+		job_free(&v[i]);
+	free(v);
+	return rc;
+}
+
+static int sq_heartbeat(struct store *s, const char *worker, double lease)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, "UPDATE jobs SET lease_until = strftime(" FMT
+			  ", julianday('now') + ?2 / 86400.0) "
+			  "WHERE state = 'running' AND locked_by = ?1", &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, worker, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 2, lease);
+	rc = sq_done(q, st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_job_succeed(struct store *s, const char *worker, int64_t id,
+			  const char *result, int *applied)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, "UPDATE jobs SET state = 'succeeded', result = ?3, "
+			  "finished_at = " NOW ", lease_until = NULL, last_error = NULL "
+			  "WHERE id = ?1 AND state = 'running' AND locked_by = ?2", &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, worker, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, result ? result : "{}", -1, SQLITE_STATIC);
+	rc = sq_done(q, st);
+	sqlite3_finalize(st);
+	if (!rc)
+		*applied = sqlite3_changes(q->db) > 0;
+	return rc;
+}
+
+static int sq_job_fail(struct store *s, const char *worker, int64_t id, const char *err,
+		       int permanent, double delay, char new_state[16])
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc, r;
+
+	rc = sq_prep(q, "UPDATE jobs SET "
+		"state = CASE WHEN ?4 OR attempts >= max_attempts THEN 'dead' ELSE 'available' END, "
+		"run_at = CASE WHEN ?4 OR attempts >= max_attempts THEN run_at "
+		"  ELSE strftime(" FMT ", julianday('now') + ?5 / 86400.0) END, "
+		"finished_at = CASE WHEN ?4 OR attempts >= max_attempts THEN " NOW " END, "
+		"last_error = ?3, lease_until = NULL "
+		"WHERE id = ?1 AND state = 'running' AND locked_by = ?2 RETURNING state", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, worker, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, err, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, permanent);
+	sqlite3_bind_double(st, 5, delay);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		snprintf(new_state, 16, "%s", col_text(st, 0));
+	else if (r != SQLITE_DONE)
+		rc = sq_fail(q, "record failure");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_job_release(struct store *s, const char *worker, int64_t id)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, "UPDATE jobs SET state = 'available', attempts = max(attempts - 1, 0), "
+			  "lease_until = NULL, run_at = " NOW " "
+			  "WHERE id = ?1 AND state = 'running' AND locked_by = ?2", &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, worker, -1, SQLITE_STATIC);
+	rc = sq_done(q, st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_rescue_expired(struct store *s, int *n)
+{
+	struct sq *q = (struct sq *)s;
+	int rc;
+
+	rc = sq_exec(q, "UPDATE jobs SET "
+		"state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'available' END, "
+		"finished_at = CASE WHEN attempts >= max_attempts THEN " NOW " END, "
+		"last_error = 'lease expired: worker ' || coalesce(locked_by, '?') || ' lost the job', "
+		"run_at = " NOW ", lease_until = NULL "
+		"WHERE state = 'running' AND lease_until < " NOW);
+	if (!rc)
+		*n = sqlite3_changes(q->db);
+	return rc;
+}
+
+static int sq_queue_counts(struct store *s, char *const *queues, int nqueues,
+			   int64_t *avail, int64_t *running, double *next_run)
+{
+	struct sq *q = (struct sq *)s;
+	struct strbuf sql = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int rc;
+
+	sb_adds(&sql, "SELECT coalesce(sum(state = 'available' AND run_at <= " NOW "), 0), "
+		"coalesce(sum(state = 'running'), 0), "
+		"(julianday(min(CASE WHEN state = 'available' AND run_at > " NOW
+		" THEN run_at END)) - 2440587.5) * 86400.0 "
+		"FROM jobs WHERE state IN ('available', 'running')");
+	add_queue_filter(&sql, nqueues, 1);
+	rc = sq_prep(q, sql.buf, &st);
+	sb_release(&sql);
+	if (rc)
+		return rc;
+	for (int i = 0; i < nqueues; i++)
+		sqlite3_bind_text(st, 1 + i, queues[i], -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*avail = sqlite3_column_int64(st, 0);
+		*running = sqlite3_column_int64(st, 1);
+		*next_run = sqlite3_column_double(st, 2);
+	} else {
+		rc = sq_fail(q, "count jobs");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---------- finalize ---------- */
+
+static int sq_finalize_one(struct store *s, struct finalized *f, int *done)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st = NULL;
+	char *err = NULL;
+	int rc, r, cap = 0;
+
+	if ((rc = sq_begin(q)))
+		return rc;
+	rc = sq_prep(q, "SELECT j.media, m.ext FROM jobs j JOIN media m ON m.sha256 = j.media "
+		     "WHERE j.finalized_at IS NULL GROUP BY j.media "
+		     "HAVING sum(j.state IN ('available', 'running')) = 0 LIMIT 1", &st);
+	if (rc)
+		goto fail;
+	r = sqlite3_step(st);
+	if (r == SQLITE_DONE) {
+		sqlite3_finalize(st);
+		sq_rollback(q);
+		return 0;
+	}
+	if (r != SQLITE_ROW) {
+		rc = sq_fail(q, "find finished media");
+		goto fail;
+	}
+	snprintf(f->media, sizeof(f->media), "%s", col_text(st, 0));
+	snprintf(f->ext, sizeof(f->ext), "%s", col_text(st, 1));
+	sqlite3_finalize(st);
+
+	/* renditions from the succeeded jobs' results */
+	rc = sq_prep(q, "INSERT INTO renditions (media, profile, storage_key, bytes, metadata) "
+		     "SELECT media, profile, json_extract(result, '$.key'), "
+		     "coalesce(json_extract(result, '$.bytes'), 0), result FROM jobs "
+		     "WHERE media = ?1 AND finalized_at IS NULL AND state = 'succeeded' "
+		     "AND json_extract(result, '$.key') IS NOT NULL ORDER BY id "
+		     "ON CONFLICT (media, profile) DO UPDATE SET storage_key = excluded.storage_key, "
+		     "bytes = excluded.bytes, metadata = excluded.metadata, created_at = " NOW, &st);
+	if (rc)
+		goto fail;
+	sqlite3_bind_text(st, 1, f->media, -1, SQLITE_STATIC);
+	if ((rc = sq_done(q, st)))
+		goto fail;
+	sqlite3_finalize(st);
+
+	rc = sq_prep(q, "SELECT profile || ': ' || coalesce(last_error, 'failed') FROM jobs "
+		     "WHERE media = ?1 AND finalized_at IS NULL AND state = 'dead' "
+		     "ORDER BY id LIMIT 1", &st);
+	if (rc)
+		goto fail;
+	sqlite3_bind_text(st, 1, f->media, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		err = col_dup(st, 0);
+		f->failed = 1;
+	} else if (r != SQLITE_DONE) {
+		rc = sq_fail(q, "read dead jobs");
+		goto fail;
+	}
+	sqlite3_finalize(st);
+
+	rc = sq_prep(q, "UPDATE posts SET status = ?2, error = ?3, updated_at = " NOW
+		     " WHERE media = ?1 AND status IN ('pending', 'processing') "
+		     "RETURNING id, status", &st);
+	if (rc)
+		goto fail;
+	sqlite3_bind_text(st, 1, f->media, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, f->failed ? "failed" : "completed", -1, SQLITE_STATIC);
+	if (err)
+		sqlite3_bind_text(st, 3, err, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (f->nposts == cap) {
+			cap = cap ? cap * 2 : 8;
+			f->post_ids = xrealloc(f->post_ids, cap * sizeof(*f->post_ids));
+			f->post_status = xrealloc(f->post_status, cap * sizeof(*f->post_status));
+		}
+		f->post_ids[f->nposts] = sqlite3_column_int64(st, 0);
+		f->post_status[f->nposts] = col_dup(st, 1);
+		f->nposts++;
+	}
+	if (r != SQLITE_DONE) {
+		rc = sq_fail(q, "update posts");
+		goto fail;
+	}
+	sqlite3_finalize(st);
+
+	rc = sq_prep(q, "UPDATE jobs SET finalized_at = " NOW " WHERE media = ?1 "
+		     "AND finalized_at IS NULL AND state IN ('succeeded', 'dead', 'cancelled')", &st);
+	if (rc)
+		goto fail;
+	sqlite3_bind_text(st, 1, f->media, -1, SQLITE_STATIC);
+	if ((rc = sq_done(q, st)))
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = sq_exec(q, "UPDATE feed_state SET version = version + 1, changed_at = " NOW)))
+		goto fail;
+	if ((rc = sq_commit(q)))
+		goto fail;
+	free(err);
+	*done = 1;
+	return 0;
+fail:
+	sqlite3_finalize(st);
+	sq_rollback(q);
+	free(err);
+	finalized_release(f);
+	return rc;
+}
+
+/* ---------- feed ---------- */
+
+static int sq_feed(struct store *s, const struct feed_query *fq, feed_cb cb, void *arg,
+		   int64_t *next)
+{
+	struct sq *q = (struct sq *)s;
+	struct strbuf sql = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int rc, r, n = 0;
+
+	sb_adds(&sql,
+		"SELECT p.id, u.username, p.caption, p.status, p.created_at, p.media, m.kind, "
+		"p.trace_id, "
+		"(SELECT json_group_array(name) FROM (SELECT t.name FROM post_tags pt "
+		"  JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id ORDER BY t.name)), "
+		"(SELECT json_group_object(r.profile, ?1 || r.storage_key) FROM renditions r "
+		"  WHERE r.media = p.media), "
+		"p.error "
+		"FROM posts p JOIN users u ON u.id = p.owner JOIN media m ON m.sha256 = p.media "
+		"WHERE (?2 IS NULL OR p.status = ?2) AND (?3 IS NULL OR u.username = ?3) "
+		"AND (?4 IS NULL OR EXISTS (SELECT 1 FROM post_tags pt JOIN tags t "
+		"  ON t.id = pt.tag_id WHERE pt.post_id = p.id AND t.name = ?4)) "
+		"AND (?5 IS NULL OR (p.created_at, p.id) < "
+		"  (SELECT created_at, id FROM posts WHERE id = ?5))");
+	if (fq->npost_ids) {
+		sb_adds(&sql, " AND p.id IN (");
+		for (int i = 0; i < fq->npost_ids; i++)
+			sb_addf(&sql, "%s%lld", i ? ", " : "", (long long)fq->post_ids[i]);
+		sb_adds(&sql, ")");
+	}
+	sb_adds(&sql, " ORDER BY p.created_at DESC, p.id DESC LIMIT ?6");
+	rc = sq_prep(q, sql.buf, &st);
+	sb_release(&sql);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, fq->base_url ? fq->base_url : "", -1, SQLITE_STATIC);
+	if (fq->status)
+		sqlite3_bind_text(st, 2, fq->status, -1, SQLITE_STATIC);
+	if (fq->user)
+		sqlite3_bind_text(st, 3, fq->user, -1, SQLITE_STATIC);
+	if (fq->tag)
+		sqlite3_bind_text(st, 4, fq->tag, -1, SQLITE_STATIC);
+	if (fq->before)
+		sqlite3_bind_int64(st, 5, fq->before);
+	sqlite3_bind_int(st, 6, fq->limit + 1);
+	int64_t last = 0;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == fq->limit) {
+			*next = last;
+			break;
+		}
+		struct feed_row row = {
+			.post_id = sqlite3_column_int64(st, 0),
+			.user = col_text(st, 1),
+			.caption = col_text(st, 2),
+			.status = col_text(st, 3),
+			.created_at = col_text(st, 4),
+			.media = col_text(st, 5),
+			.kind = col_text(st, 6),
+			.trace_id = col_text(st, 7),
+			.tags_json = col_text(st, 8),
+			.renditions_json = col_text(st, 9),
+			.error = col_text(st, 10),
+		};
+		last = row.post_id;
+		n++;
+		if ((rc = cb(arg, &row)))
+			break;
+	}
+	if (!rc && r != SQLITE_ROW && r != SQLITE_DONE)
+		rc = sq_fail(q, "read feed");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static const struct store_ops sqlite_ops = {
+	.name = "sqlite",
+	.close = sq_close,
+	.migrate = sq_migrate,
+	.migration_status = sq_migration_status,
+	.media_exists = sq_media_exists,
+	.ingest = sq_ingest,
+	.enqueue = sq_enqueue,
+	.claim = sq_claim,
+	.heartbeat = sq_heartbeat,
+	.job_succeed = sq_job_succeed,
+	.job_fail = sq_job_fail,
+	.job_release = sq_job_release,
+	.rescue_expired = sq_rescue_expired,
+	.queue_counts = sq_queue_counts,
+	.finalize_one = sq_finalize_one,
+	.feed = sq_feed,
+};

@@ -1,0 +1,118 @@
+/*
+ * md-db - create the database and keep its schema current.
+ *
+ *   md-db init       create database and storage directories, migrate
+ *   md-db migrate    apply the pending migrations, each in a transaction
+ *   md-db status     list migrations, applied or pending
+ */
+#include "cli.h"
+#include "emit.h"
+#include "exits.h"
+#include "log.h"
+#include "storage.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: md-db [-qv] [-c FILE] [--db URL] [--storage DIR] [--log-format FMT]\n"
+	"             [--log-level LEVEL] [--json] init | migrate | status\n"
+	"\n"
+	"  init      create the database and storage directories, apply migrations\n"
+	"  migrate   apply pending migrations (sql/<backend>/NNN_*.sql, embedded)\n"
+	"  status    list the migrations and whether each is applied\n";
+
+static struct cli cli;
+
+static int no_opts(void *ctx, int opt, const char *arg)
+{
+	return -1;
+}
+
+static int open_store(int flags, struct store **s)
+{
+	return store_open(cli.conf.db_url, flags | STORE_NO_SCHEMA, s);
+}
+
+static int cmd_migrate(int create)
+{
+	struct store *s;
+	int applied = 0, rc;
+
+	if (create) {
+		struct storage st;
+		if (storage_open(&st, cli.conf.storage))
+			return MD_EXIT_CONFIG;
+		if (storage_init_dirs(&st)) {
+			error_errno("cannot create storage '%s'", st.root);
+			storage_close(&st);
+			return MD_EXIT_IOERR;
+		}
+		storage_close(&st);
+	}
+	if ((rc = open_store(create ? STORE_CREATE : 0, &s)))
+		return rc;
+	rc = store_migrate(s, &applied);
+	if (!rc) {
+		char *u = store_redact_url(cli.conf.db_url);
+		info("database '%s' (%s) is up to date: %d migration%s applied",
+		     u, store_backend(s), applied, applied == 1 ? "" : "s");
+		free(u);
+	}
+	store_close(s);
+	return rc;
+}
+
+static void status_line(void *arg, int version, const char *name, const char *applied_at)
+{
+	struct emit e;
+	char v[16];
+
+	snprintf(v, sizeof(v), "%03d", version);
+	emit_begin(&e, cli.json);
+	if (cli.json)
+		emit_int(&e, "version", version);
+	else
+		emit_str(&e, "version", v);
+	emit_str(&e, "name", name);
+	emit_str(&e, "state", applied_at ? "applied" : "pending");
+	emit_str(&e, "applied_at", applied_at);
+	if (emit_end(&e, stdout))
+		*(int *)arg = 1;
+}
+
+static int cmd_status(void)
+{
+	struct store *s;
+	int rc, werr = 0;
+
+	if ((rc = open_store(0, &s)))
+		return rc;
+	rc = store_migration_status(s, status_line, &werr);
+	store_close(s);
+	return rc ? rc : werr ? MD_EXIT_IOERR : 0;
+}
+
+int main(int argc, char **argv)
+{
+	int i = cli_start(&cli, argc, argv, "md-db", usage, "", NULL, no_opts, NULL);
+	const char *verb;
+	int rc;
+
+	if (i >= argc)
+		usage_error(&cli, "missing command: init, migrate or status");
+	if (i + 1 < argc)
+		usage_error(&cli, "too many arguments");
+	verb = argv[i];
+	if (!strcmp(verb, "init"))
+		rc = cmd_migrate(1);
+	else if (!strcmp(verb, "migrate"))
+		rc = cmd_migrate(0);
+	else if (!strcmp(verb, "status"))
+		rc = cmd_status();
+	else
+		usage_error(&cli, "unknown command '%s'", verb);
+	return cli_finish(&cli, rc);
+}

@@ -1,0 +1,272 @@
+/*
+ * md-enqueue - create jobs: one per (media, profile).
+ *
+ * Reads post ids or media hashes from the arguments, or the first field
+ * of each stdin line (so md-ingest's output pipes in; its JSON lines too).
+ * Never duplicates a job that is available, running or succeeded for the
+ * same media and profile unless --force; skips profiles that do not apply
+ * to the media's kind.  Everything goes in one transaction.
+ */
+#include "cli.h"
+#include "emit.h"
+#include "exits.h"
+#include "hash.h"
+#include "log.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char usage[] =
+	"usage: md-enqueue [-qv] [-c FILE] [--db URL] [--storage DIR] [--log-format FMT]\n"
+	"                  [--log-level LEVEL] [--json] -p PROFILES [--priority N]\n"
+	"                  [--delay DUR | --at TIME] [--max-attempts N] [--queue NAME]\n"
+	"                  [-f] [ID | SHA256]... | -\n"
+	"\n"
+	"  -p, --profiles LIST   profiles to run, comma-separated (e.g. mp4,thumb)\n"
+	"      --priority N      lower runs first (default 0)\n"
+	"      --delay DUR       run no earlier than DUR from now (30s, 5m, 1h)\n"
+	"      --at TIME         run no earlier than TIME (2026-11-25T10:00:00Z or @EPOCH)\n"
+	"      --max-attempts N  attempts before a job is dead\n"
+	"      --queue NAME      queue instead of the profile's\n"
+	"  -f, --force           add jobs even if one exists for the media and profile\n";
+
+enum { OPT_PRIORITY = OPT_TOOL_BASE, OPT_DELAY, OPT_AT, OPT_MAX_ATTEMPTS, OPT_QUEUE };
+
+static const struct option longopts[] = {
+	{ "profiles", required_argument, NULL, 'p' },
+	{ "profile", required_argument, NULL, 'p' },
+	{ "priority", required_argument, NULL, OPT_PRIORITY },
+	{ "delay", required_argument, NULL, OPT_DELAY },
+	{ "at", required_argument, NULL, OPT_AT },
+	{ "max-attempts", required_argument, NULL, OPT_MAX_ATTEMPTS },
+	{ "queue", required_argument, NULL, OPT_QUEUE },
+	{ "force", no_argument, NULL, 'f' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static struct cli cli;
+static struct enqueue_opts eo;
+static const char *profile_list;
+static int nerr, nok, werr;
+
+static double parse_time(const char *s)
+{
+	struct tm tm;
+	const char *end;
+	double frac = 0;
+
+	if (*s == '@') {
+		long long v;
+		if (parse_int(s + 1, 0, 1LL << 40, &v))
+			return -1;
+		return (double)v;
+	}
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
+	if (!end)
+		return -1;
+	if (*end == '.') {
+		char *e2;
+		frac = strtod(end, &e2);
+		end = e2;
+	}
+	if (strcmp(end, "Z") && strcmp(end, "+00:00") && *end)
+		return -1;
+	return (double)timegm(&tm) + frac;
+}
+
+static int on_opt(void *ctx, int o, const char *arg)
+{
+	long long v;
+	double d;
+
+	switch (o) {
+	case 'p': profile_list = arg; break;
+	case OPT_PRIORITY:
+		if (parse_int(arg, -1000000, 1000000, &v))
+			usage_error(&cli, "bad --priority '%s'", arg);
+		eo.priority = (int)v;
+		break;
+	case OPT_DELAY:
+		if (parse_duration(arg, &d))
+			usage_error(&cli, "bad --delay '%s' (like 30s, 5m, 1h)", arg);
+		eo.run_at = (double)time(NULL) + d;
+		break;
+	case OPT_AT:
+		if ((d = parse_time(arg)) < 0)
+			usage_error(&cli, "bad --at '%s' (like 2026-11-25T10:00:00Z or @EPOCH)", arg);
+		eo.run_at = d;
+		break;
+	case OPT_MAX_ATTEMPTS:
+		if (parse_int(arg, 1, 1000, &v))
+			usage_error(&cli, "bad --max-attempts '%s'", arg);
+		eo.max_attempts = (int)v;
+		break;
+	case OPT_QUEUE:
+		if (!*arg || strlen(arg) > 64)
+			usage_error(&cli, "bad --queue '%s'", arg);
+		eo.queue = arg;
+		break;
+	case 'f': eo.force = 1; break;
+	default: return -1;
+	}
+	return 0;
+}
+
+static void on_result(void *arg, const char *ref, int64_t job_id, const char *media,
+		      const char *profile, const char *queue, const char *state,
+		      const char *reason)
+{
+	struct emit e;
+
+	if (!strcmp(state, "error")) {
+		nerr++;
+		logkv(LOG_ERROR, reason, "ref", ref, (char *)NULL);
+		if (cli.json) {
+			emit_begin(&e, 1);
+			emit_str(&e, "ref", ref);
+			emit_str(&e, "error", reason);
+			werr |= emit_end(&e, stdout);
+		}
+		return;
+	}
+	nok++;
+	if (!strcmp(state, "skipped")) {
+		logkv(LOG_INFO, "skipped", "media", media, "profile", profile,
+		      "reason", reason, (char *)NULL);
+		if (cli.json) {
+			emit_begin(&e, 1);
+			emit_str(&e, "media", media);
+			emit_str(&e, "profile", profile);
+			emit_str(&e, "state", "skipped");
+			emit_str(&e, "reason", reason);
+			werr |= emit_end(&e, stdout);
+		}
+		return;
+	}
+	emit_begin(&e, cli.json);
+	emit_int(&e, "job_id", job_id);
+	emit_str(&e, "media", media);
+	emit_str(&e, "profile", profile);
+	emit_str(&e, "queue", queue);
+	emit_str(&e, "state", state);
+	werr |= emit_end(&e, stdout);
+}
+
+/* The reference in one stdin line: a JSON record's post_id or media, or
+ * the first tab/space-separated field.  NULL for lines to skip. */
+static char *line_ref(char *line)
+{
+	if (*line == '{') {
+		/* md-ingest --json: {"post_id":N,"media":"<sha>",...}; a
+		 * rejected input has neither and is skipped */
+		char *p = strstr(line, "\"post_id\":");
+		if (p) {
+			p += 10;
+			size_t n = strspn(p, "0123456789");
+			if (n && n < 19)
+				return xstrndup(p, n);
+		}
+		p = strstr(line, "\"media\":\"");
+		if (p) {
+			p += 9;
+			size_t n = strspn(p, "0123456789abcdef");
+			if (n == 64)
+				return xstrndup(p, n);
+		}
+		return NULL;
+	}
+	size_t n = strcspn(line, "\t ");
+	if (!n || (n == 1 && *line == '-'))
+		return NULL;
+	return xstrndup(line, n);
+}
+
+int main(int argc, char **argv)
+{
+	int i = cli_start(&cli, argc, argv, "md-enqueue", usage, "p:f", longopts, on_opt, NULL);
+	char **refs = NULL, *save = NULL, *list;
+	const struct profile **pv = NULL;
+	size_t nrefs = 0, cap = 0;
+	struct store *db;
+	int np = 0, rc;
+
+	if (!profile_list)
+		usage_error(&cli, "which profiles? give -p PROFILES (e.g. -p mp4,thumb)");
+	list = xstrdup(profile_list);
+	for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		const struct profile *pf = conf_profile(&cli.conf, p);
+		if (!pf)
+			usage_error(&cli, "unknown profile '%s'", p);
+		pv = xrealloc(pv, (np + 1) * sizeof(*pv));
+		pv[np++] = pf;
+	}
+	free(list);
+	if (!np)
+		usage_error(&cli, "-p needs at least one profile");
+
+	int from_stdin = i >= argc;
+	for (int k = i; k < argc; k++) {
+		if (!strcmp(argv[k], "-")) {
+			from_stdin = 1;
+			continue;
+		}
+		int64_t id;
+		if (!ref_is_post_id(argv[k], &id) && !hash_is_hex(argv[k]))
+			usage_error(&cli, "'%s' is neither a post id nor a sha256", argv[k]);
+		if (nrefs == cap)
+			refs = xrealloc(refs, (cap = cap ? cap * 2 : 64) * sizeof(*refs));
+		refs[nrefs++] = xstrdup(argv[k]);
+	}
+	if (from_stdin) {
+		char *line = NULL;
+		size_t lcap = 0;
+		ssize_t n;
+		while ((n = getline(&line, &lcap, stdin)) > 0) {
+			if (line[n - 1] == '\n')
+				line[--n] = '\0';
+			char *r = line_ref(line);
+			if (!r)
+				continue;
+			int64_t id;
+			if (!ref_is_post_id(r, &id) && !hash_is_hex(r)) {
+				logkv(LOG_ERROR, "neither a post id nor a sha256", "ref", r, (char *)NULL);
+				nerr++;
+				free(r);
+				continue;
+			}
+			if (nrefs == cap)
+				refs = xrealloc(refs, (cap = cap ? cap * 2 : 64) * sizeof(*refs));
+			refs[nrefs++] = r;
+		}
+		free(line);
+	}
+
+	eo.profiles = pv;
+	eo.nprofiles = np;
+	eo.default_attempts = cli.conf.max_attempts;
+	if ((rc = store_open(cli.conf.db_url, 0, &db)))
+		goto out;
+	if (nrefs)
+		rc = store_enqueue(db, refs, (int)nrefs, &eo, on_result, NULL);
+	store_close(db);
+	if (!rc) {
+		if (werr)
+			rc = MD_EXIT_IOERR;
+		else if (!nrefs && !nerr)
+			rc = 0;
+		else
+			rc = md_exit_for(nok, nerr);
+	}
+out:
+	for (size_t k = 0; k < nrefs; k++)
+		free(refs[k]);
+	free(refs);
+	free(pv);
+	return cli_finish(&cli, rc);
+}

@@ -1,0 +1,609 @@
+/*
+ * md-ingest - take files in: hash, copy, probe, publish, record.
+ *
+ * Per file, in one read pass the bytes are hashed (SHA-256) and copied to
+ * storage tmp/; ffprobe decides on the copy what it is; the original is
+ * published at its content address; one transaction records the media
+ * (if new), the post, its tags and, with --enqueue, its jobs.  A rejected
+ * file leaves nothing behind: no row, no stored file, no temp file.
+ */
+#include "cli.h"
+#include "emit.h"
+#include "exits.h"
+#include "hash.h"
+#include "log.h"
+#include "probe.h"
+#include "spawn.h"
+#include "storage.h"
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: md-ingest [-qv] [-c FILE] [--db URL] [--storage DIR] [--log-format FMT]\n"
+	"                 [--log-level LEVEL] [--json] [-r] [-L] [-0] [-u NAME]\n"
+	"                 [--caption TEXT] [-t TAG]... [-e PROFILES] [--move] [-n]\n"
+	"                 [--trace-id ID] [--] PATH... | -\n"
+	"\n"
+	"  -r, --recursive       descend into directories\n"
+	"  -L, --follow-symlinks follow symlinks that point outside the given roots\n"
+	"  -0, --null            with '-', paths on stdin are NUL-separated\n"
+	"  -u, --user NAME       owner of the posts (default $MD_USER, else login name)\n"
+	"      --caption TEXT    caption of the posts\n"
+	"  -t, --tag TAG         tag the posts (repeatable)\n"
+	"  -e, --enqueue LIST    create jobs for these profiles (e.g. mp4,thumb)\n"
+	"      --move            remove each source once its post is committed\n"
+	"  -n, --dry-run         change nothing, print what would be done\n"
+	"      --trace-id ID     trace id (32 hex) for the posts and their jobs\n";
+
+enum { OPT_CAPTION = OPT_TOOL_BASE, OPT_MOVE, OPT_TRACE };
+
+static const struct option longopts[] = {
+	{ "recursive", no_argument, NULL, 'r' },
+	{ "follow-symlinks", no_argument, NULL, 'L' },
+	{ "null", no_argument, NULL, '0' },
+	{ "user", required_argument, NULL, 'u' },
+	{ "caption", required_argument, NULL, OPT_CAPTION },
+	{ "tag", required_argument, NULL, 't' },
+	{ "enqueue", required_argument, NULL, 'e' },
+	{ "move", no_argument, NULL, OPT_MOVE },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "trace-id", required_argument, NULL, OPT_TRACE },
+	{ NULL, 0, NULL, 0 }
+};
+
+static struct cli cli;
+static struct {
+	int recursive, follow, nul, move, dry_run;
+	const char *user, *caption, *trace_id, *enqueue;
+	char **tags;
+	int ntags;
+} opt;
+
+static struct store *db;
+static struct storage st;
+static const struct profile **profiles;
+static int nprofiles;
+static int nok, nbad, fatal;
+
+/* the temp file being written, removed by the signal handler */
+static char *volatile cur_tmp;
+
+static void on_signal(int sig)
+{
+	char *t = cur_tmp;
+	if (t)
+		unlink(t);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int valid_text(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n > max)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
+			return 0;
+	return 1;
+}
+
+static int valid_name(const char *s)
+{
+	if (!*s || strlen(s) > 64)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == ',' || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int on_opt(void *ctx, int o, const char *arg)
+{
+	switch (o) {
+	case 'r': opt.recursive = 1; break;
+	case 'L': opt.follow = 1; break;
+	case '0': opt.nul = 1; break;
+	case 'u':
+		if (!valid_name(arg))
+			usage_error(&cli, "bad user name '%s'", arg);
+		opt.user = arg;
+		break;
+	case OPT_CAPTION:
+		if (!valid_text(arg, 4096))
+			usage_error(&cli, "caption too long or has control characters");
+		opt.caption = arg;
+		break;
+	case 't':
+		if (*arg == '#')
+			arg++;
+		if (!valid_name(arg))
+			usage_error(&cli, "bad tag '%s': 1-64 characters, no spaces or commas", arg);
+		opt.tags = xrealloc(opt.tags, (opt.ntags + 1) * sizeof(*opt.tags));
+		opt.tags[opt.ntags++] = (char *)arg;
+		break;
+	case 'e': opt.enqueue = arg; break;
+	case OPT_MOVE: opt.move = 1; break;
+	case 'n': opt.dry_run = 1; break;
+	case OPT_TRACE:
+		if (!trace_id_valid(arg))
+			usage_error(&cli, "bad trace id '%s': 32 lowercase hex digits", arg);
+		opt.trace_id = arg;
+		break;
+	default: return -1;
+	}
+	return 0;
+}
+
+static void reject(const char *path, const char *why)
+{
+	struct emit e;
+
+	nbad++;
+	logkv(LOG_ERROR, "rejected", "path", path, "error", why, (char *)NULL);
+	if (cli.json) {
+		emit_begin(&e, 1);
+		emit_str(&e, "path", path);
+		emit_str(&e, "error", why);
+		if (emit_end(&e, stdout))
+			fatal = MD_EXIT_IOERR;
+	}
+}
+
+/*
+ * Copy fd into a new temp file while hashing.  Returns 0 with *tmp set,
+ * 1 when the input is refused (why set), or -1 on a storage error.
+ */
+static int copy_hash(int fd, const char *path, char **tmp, char sha[65], int64_t *bytes,
+		     char **why)
+{
+	static char buf[1 << 18];
+	struct hash h;
+	int out;
+	ssize_t n;
+
+	*bytes = 0;
+	out = storage_tmpfile(&st, "in", tmp);
+	if (out < 0) {
+		error_errno("cannot create a temp file in '%s/tmp'", st.root);
+		return -1;
+	}
+	cur_tmp = *tmp;
+	hash_init(&h);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			*why = xstrfmt("read error: %s", strerror(errno));
+			goto refuse;
+		}
+		*bytes += n;
+		if ((uint64_t)*bytes > cli.conf.max_bytes) {
+			*why = xstrfmt("larger than the limit of %llu bytes",
+				       (unsigned long long)cli.conf.max_bytes);
+			goto refuse;
+		}
+		hash_update(&h, buf, (size_t)n);
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				error_errno("cannot write '%s'", *tmp);
+				goto fail;
+			}
+			off += w;
+		}
+	}
+	if (!*bytes) {
+		*why = xstrdup("empty file");
+		goto refuse;
+	}
+	if (fsync(out) || close(out)) {
+		out = -1;
+		error_errno("cannot write '%s'", *tmp);
+		goto fail;
+	}
+	hash_final(&h, sha);
+	return 0;
+refuse:
+	hash_abort(&h);
+	close(out);
+	unlink(*tmp);
+	cur_tmp = NULL;
+	free(*tmp);
+	*tmp = NULL;
+	return 1;
+fail:
+	hash_abort(&h);
+	if (out >= 0)
+		close(out);
+	unlink(*tmp);
+	cur_tmp = NULL;
+	free(*tmp);
+	*tmp = NULL;
+	(void)path;
+	return -1;
+}
+
+static void emit_post(const char *path, const char *post_id, const char *sha,
+		      const char *status, int dup, unsigned kind)
+{
+	struct emit e;
+
+	emit_begin(&e, cli.json);
+	if (cli.json) {
+		if (post_id)
+			emit_raw(&e, "post_id", post_id, NULL);
+		else
+			emit_str(&e, "post_id", NULL);
+	} else {
+		emit_str(&e, "post_id", post_id ? post_id : "-");
+	}
+	emit_str(&e, "media", sha);
+	emit_str(&e, "status", status);
+	if (cli.json) {
+		emit_bool(&e, "dup", dup);
+		emit_str(&e, "kind", kind_name(kind));
+	} else {
+		emit_str(&e, "dup", dup ? "dup" : "new");
+	}
+	emit_str(&e, "path", path);
+	if (emit_end(&e, stdout))
+		fatal = MD_EXIT_IOERR;
+}
+
+static const char *trace_for_post(char buf[33])
+{
+	if (opt.trace_id)
+		return opt.trace_id;
+	trace_id_new(buf);
+	return buf;
+}
+
+static void ingest_file(const char *path)
+{
+	struct probe pr;
+	struct stat sb;
+	char sha[65], tb[33], *tmp = NULL, *why = NULL, *key = NULL, *final = NULL;
+	int64_t bytes;
+	int fd, rc, exists, published = 0;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		why = xstrfmt("cannot open: %s", strerror(errno));
+		reject(path, why);
+		free(why);
+		return;
+	}
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		reject(path, "not a regular file");
+		return;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	rc = copy_hash(fd, path, &tmp, sha, &bytes, &why);
+	close(fd);
+	if (rc < 0) {
+		fatal = MD_EXIT_IOERR;
+		return;
+	}
+	if (rc > 0) {
+		reject(path, why);
+		free(why);
+		return;
+	}
+	rc = probe_file(&cli.conf, tmp, &pr, &why);
+	if (rc) {
+		unlink(tmp);
+		cur_tmp = NULL;
+		free(tmp);
+		if (rc < 0) {
+			error("%s", why);
+			fatal = MD_EXIT_UNAVAILABLE;
+		} else {
+			reject(path, why);
+		}
+		free(why);
+		return;
+	}
+	log_ctx_set("media", sha);
+	exists = store_media_exists(db, sha);
+	if (exists < 0) {
+		fatal = -exists;
+		goto out;
+	}
+	if (opt.dry_run) {
+		emit_post(path, NULL, sha, exists ? "dup" : "pending", exists, pr.kind);
+		nok++;
+		goto out;
+	}
+	key = storage_original_key(sha, pr.ext);
+	final = storage_path(&st, key);
+	if (!exists || access(final, F_OK)) {
+		if (storage_publish(tmp, final)) {
+			error_errno("cannot publish '%s'", final);
+			fatal = MD_EXIT_IOERR;
+			goto out;
+		}
+		published = 1;
+		cur_tmp = NULL;
+	}
+
+	struct media_info mi = {
+		.kind = pr.kind, .mime = pr.mime, .format = pr.format, .ext = pr.ext,
+		.bytes = bytes, .width = pr.width, .height = pr.height,
+		.duration = pr.duration, .probe_json = pr.json.buf,
+	};
+	memcpy(mi.sha, sha, sizeof(mi.sha));
+	struct ingest_req req = {
+		.media = &mi, .user = opt.user, .caption = opt.caption,
+		.tags = opt.tags, .ntags = opt.ntags, .trace_id = trace_for_post(tb),
+		.profiles = profiles, .nprofiles = nprofiles,
+		.max_attempts = cli.conf.max_attempts,
+	};
+	struct ingest_res res;
+	log_ctx_set("trace_id", req.trace_id);
+	rc = store_ingest(db, &req, &res);
+	if (rc) {
+		/* nothing references a file we just published for new media */
+		if (published && !exists && store_media_exists(db, sha) == 0)
+			unlink(final);
+		fatal = rc;
+		goto out;
+	}
+	char idbuf[24];
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)res.post_id);
+	log_ctx_set("post_id", idbuf);
+	logkv(LOG_DEBUG, "ingested", "path", path, "status", res.status,
+	      "kind", kind_name(pr.kind), (char *)NULL);
+	emit_post(path, idbuf, sha, res.status, !res.media_new, pr.kind);
+	nok++;
+	if (opt.move && unlink(path))
+		warning("cannot remove '%s' after ingest: %s", path, strerror(errno));
+out:
+	if (tmp && !published) {
+		unlink(tmp);
+		cur_tmp = NULL;
+	}
+	free(tmp);
+	free(key);
+	free(final);
+	probe_release(&pr);
+	log_ctx_clear();
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Is real (a resolved path) inside root (a resolved directory)? */
+static int inside(const char *real, const char *root)
+{
+	size_t n = strlen(root);
+
+	if (!strcmp(root, "/"))
+		return 1;
+	return !strncmp(real, root, n) && (real[n] == '/' || real[n] == '\0');
+}
+
+static void walk(const char *path, const char *root, int top);
+
+static void walk_dir(const char *path, const char *root)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0;
+
+	if (!d) {
+		char *why = xstrfmt("cannot open directory: %s", strerror(errno));
+		reject(path, why);
+		free(why);
+		return;
+	}
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		names = xrealloc(names, (n + 1) * sizeof(*names));
+		names[n++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		if (!fatal) {
+			size_t l = strlen(path);
+			char *p = xstrfmt("%s%s%s", path, l && path[l - 1] == '/' ? "" : "/", names[i]);
+			walk(p, root, 0);
+			free(p);
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+static void walk(const char *path, const char *root, int top)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb)) {
+		char *why = xstrfmt("cannot stat: %s", strerror(errno));
+		reject(path, why);
+		free(why);
+		return;
+	}
+	if (S_ISLNK(sb.st_mode) && !top) {
+		char *real = realpath(path, NULL);
+		if (!real) {
+			reject(path, "dangling symlink");
+			return;
+		}
+		if (!opt.follow && !inside(real, root)) {
+			free(real);
+			reject(path, "symlink points outside the given directory (use -L)");
+			return;
+		}
+		free(real);
+	}
+	if (stat(path, &sb)) {
+		char *why = xstrfmt("cannot stat: %s", strerror(errno));
+		reject(path, why);
+		free(why);
+		return;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		if (!opt.recursive) {
+			reject(path, "is a directory (use -r)");
+			return;
+		}
+		walk_dir(path, root);
+		return;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		reject(path, "not a regular file");
+		return;
+	}
+	ingest_file(path);
+}
+
+static void walk_top(const char *path)
+{
+	char *root = realpath(path, NULL);
+	struct stat sb;
+
+	if (!root) {
+		char *why = xstrfmt("cannot open: %s", strerror(errno));
+		reject(path, why);
+		free(why);
+		return;
+	}
+	/* the root of a file argument is its directory */
+	if (!stat(root, &sb) && !S_ISDIR(sb.st_mode)) {
+		char *slash = strrchr(root, '/');
+		if (slash && slash != root)
+			*slash = '\0';
+	}
+	walk(path, root, 1);
+	free(root);
+}
+
+static void read_stdin_paths(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int delim = opt.nul ? '\0' : '\n';
+
+	while (!fatal && (n = getdelim(&line, &cap, delim, stdin)) > 0) {
+		if (line[n - 1] == delim)
+			line[--n] = '\0';
+		if (!opt.nul && n && line[n - 1] == '\r')
+			line[--n] = '\0';
+		if (!n)
+			continue;
+		walk_top(line);
+	}
+	free(line);
+}
+
+static void parse_profiles(void)
+{
+	char *list = xstrdup(opt.enqueue), *save = NULL;
+
+	for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		const struct profile *pf = conf_profile(&cli.conf, p);
+		if (!pf)
+			usage_error(&cli, "unknown profile '%s'", p);
+		profiles = xrealloc(profiles, (nprofiles + 1) * sizeof(*profiles));
+		profiles[nprofiles++] = pf;
+	}
+	free(list);
+	if (!nprofiles)
+		usage_error(&cli, "--enqueue needs a list of profiles");
+}
+
+int main(int argc, char **argv)
+{
+	int i = cli_start(&cli, argc, argv, "md-ingest", usage, "rL0u:t:e:n", longopts,
+			  on_opt, NULL);
+	int rc, from_stdin = 0;
+	char tb[33];
+
+	if (i >= argc)
+		usage_error(&cli, "no input: give paths, or '-' to read them from stdin");
+	for (int k = i; k < argc; k++)
+		if (!strcmp(argv[k], "-"))
+			from_stdin = 1;
+	if (opt.enqueue)
+		parse_profiles();
+	if (!opt.trace_id) {
+		const char *t = getenv("MD_TRACE_ID"), *tp = getenv("TRACEPARENT");
+		if (t && *t && trace_id_valid(t))
+			opt.trace_id = t;
+		else if (tp && strlen(tp) >= 35 && tp[2] == '-' && tp[35] == '-') {
+			snprintf(tb, sizeof(tb), "%.32s", tp + 3);
+			if (trace_id_valid(tb))
+				opt.trace_id = tb;
+		}
+	}
+	if (!opt.user) {
+		const char *u = getenv("MD_USER");
+		if (u && *u)
+			opt.user = u;
+		else {
+			struct passwd *pw = getpwuid(geteuid());
+			opt.user = pw ? pw->pw_name : "unknown";
+		}
+		if (!valid_name(opt.user))
+			usage_error(&cli, "bad user name '%s'", opt.user);
+	}
+	if (!spawn_have("ffprobe")) {
+		error("ffprobe is not installed (it comes with ffmpeg)");
+		return cli_finish(&cli, MD_EXIT_UNAVAILABLE);
+	}
+	if ((rc = store_open(cli.conf.db_url, 0, &db)))
+		return cli_finish(&cli, rc);
+	if (storage_open(&st, cli.conf.storage)) {
+		store_close(db);
+		return cli_finish(&cli, MD_EXIT_CONFIG);
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, on_signal);
+
+	for (int k = i; k < argc && !fatal; k++) {
+		if (!strcmp(argv[k], "-")) {
+			if (from_stdin == 1) {
+				read_stdin_paths();
+				from_stdin = 2;
+			}
+			continue;
+		}
+		walk_top(argv[k]);
+	}
+	if (fflush(stdout))
+		fatal = MD_EXIT_IOERR;
+	store_close(db);
+	storage_close(&st);
+	free(profiles);
+	free(opt.tags);
+	rc = fatal ? fatal : md_exit_for(nok, nbad);
+	if (!fatal && !nok && !nbad)
+		rc = MD_EXIT_DATAERR;  /* nothing found to ingest */
+	return cli_finish(&cli, rc);
+}
