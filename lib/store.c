@@ -167,6 +167,21 @@ int store_queue_counts(struct store *s, char *const *queues, int nqueues,
 	return s->ops->queue_counts(s, queues, nqueues, available_now, running, next_run);
 }
 
+int store_listen(struct store *s, char *const *queues, int nqueues)
+{
+	return s->ops->listen ? s->ops->listen(s, queues, nqueues) : 0;
+}
+
+int store_notify_fd(struct store *s)
+{
+	return s->ops->notify_fd ? s->ops->notify_fd(s) : -1;
+}
+
+int store_consume_notify(struct store *s)
+{
+	return s->ops->consume_notify ? s->ops->consume_notify(s) : 0;
+}
+
 int store_finalize_one(struct store *s, struct finalized *f, int *done)
 {
 	memset(f, 0, sizeof(*f));

@@ -168,6 +168,17 @@ int store_rescue_expired(struct store *s, int *n);
 int store_queue_counts(struct store *s, char *const *queues, int nqueues,
 		       int64_t *available_now, int64_t *running, double *next_run);
 
+/*
+ * Wake-ups.  store_listen() subscribes to enqueue notifications for the
+ * queues (all when nqueues is 0); store_notify_fd() is a descriptor to
+ * poll() for them (-1 when the backend has none: SQLite, or PostgreSQL in
+ * poll-only mode), and store_consume_notify() reads what arrived, returning
+ * how many notifications (0 or more) or -exitcode.
+ */
+int store_listen(struct store *s, char *const *queues, int nqueues);
+int store_notify_fd(struct store *s);
+int store_consume_notify(struct store *s);
+
 /* ---- finalize ---- */
 
 struct finalized {
@@ -231,6 +242,9 @@ struct store_ops {
 	int (*job_release)(struct store *, const char *, int64_t);
 	int (*rescue_expired)(struct store *, int *);
 	int (*queue_counts)(struct store *, char *const *, int, int64_t *, int64_t *, double *);
+	int (*listen)(struct store *, char *const *, int);
+	int (*notify_fd)(struct store *);
+	int (*consume_notify)(struct store *);
 	int (*finalize_one)(struct store *, struct finalized *, int *);
 	int (*feed)(struct store *, const struct feed_query *, feed_cb, void *, int64_t *);
 };
