@@ -159,3 +159,78 @@ int close_stdout(void)
 	}
 	return 0;
 }
+
+/* Read one JSON string literal at *p (after its opening quote). */
+static void read_json_string(const char **pp, struct strbuf *out)
+{
+	const char *p = *pp;
+
+	while (*p && *p != '"') {
+		if (*p == '\\' && p[1]) {
+			p++;
+			switch (*p) {
+			case 'n': sb_addch(out, '\n'); break;
+			case 't': sb_addch(out, '\t'); break;
+			case 'r': sb_addch(out, '\r'); break;
+			case 'b': sb_addch(out, '\b'); break;
+			case 'f': sb_addch(out, '\f'); break;
+			case 'u': {
+				unsigned v = 0;
+				int k;
+				for (k = 1; k <= 4 && p[k]; k++) {
+					char c = p[k];
+					v = v * 16 + (unsigned)(c >= '0' && c <= '9' ? c - '0'
+						: c >= 'a' && c <= 'f' ? c - 'a' + 10
+						: c >= 'A' && c <= 'F' ? c - 'A' + 10 : 0);
+				}
+				p += k - 1;
+				if (v < 0x80) {
+					sb_addch(out, (int)v);
+				} else if (v < 0x800) {
+					sb_addch(out, (int)(0xc0 | (v >> 6)));
+					sb_addch(out, (int)(0x80 | (v & 0x3f)));
+				} else {
+					sb_addch(out, (int)(0xe0 | (v >> 12)));
+					sb_addch(out, (int)(0x80 | ((v >> 6) & 0x3f)));
+					sb_addch(out, (int)(0x80 | (v & 0x3f)));
+				}
+				break;
+			}
+			default: sb_addch(out, *p);
+			}
+			p++;
+			continue;
+		}
+		sb_addch(out, *p++);
+	}
+	if (*p == '"')
+		p++;
+	*pp = p;
+}
+
+void json_flatten(const char *json, struct strbuf *out)
+{
+	const char *p = json;
+
+	if (!json)
+		return;
+	while (*p == ' ')
+		p++;
+	if (*p != '[' && *p != '{') {
+		sb_adds(out, json);
+		return;
+	}
+	/* every value the stores produce here is a string */
+	for (p++; *p && *p != ']' && *p != '}';) {
+		if (*p == '"') {
+			p++;
+			read_json_string(&p, out);
+			continue;
+		}
+		if (*p == ':')
+			sb_addch(out, '=');
+		else if (*p == ',')
+			sb_addch(out, ',');
+		p++;
+	}
+}

@@ -35,6 +35,12 @@ int emit_end(struct emit *e, FILE *out);
 void json_add_str(struct strbuf *sb, const char *s);
 /* Append s escaped for a TSV field. */
 void tsv_add(struct strbuf *sb, const char *s);
+/*
+ * Flatten a JSON array of strings into "a,b" or a JSON object of strings
+ * into "k=v,k2=v2" (for TSV columns).  Only what the stores produce is
+ * understood; anything else is copied as is.
+ */
+void json_flatten(const char *json, struct strbuf *out);
 /* Flush and close stdout, reporting an error; returns 0 or -1. */
 int close_stdout(void);
 

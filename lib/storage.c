@@ -129,7 +129,7 @@ int storage_tmpfile(const struct storage *st, const char *prefix, char **path)
 		char r[33];
 		random_hex(r, 8);
 		char *p = xstrfmt("%s/tmp/.%s-%ld-%s", st->root, prefix, (long)getpid(), r);
-		int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+		int fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
 		if (fd >= 0) {
 			*path = p;
 			return fd;

@@ -23,7 +23,7 @@ static const char usage[] =
 	"usage: md-enqueue [-qv] [-c FILE] [--db URL] [--storage DIR] [--log-format FMT]\n"
 	"                  [--log-level LEVEL] [--json] -p PROFILES [--priority N]\n"
 	"                  [--delay DUR | --at TIME] [--max-attempts N] [--queue NAME]\n"
-	"                  [-f] [ID | SHA256]... | -\n"
+	"                  [-f|--force] [ID | SHA256]... | -\n"
 	"\n"
 	"  -p, --profiles LIST   profiles to run, comma-separated (e.g. mp4,thumb)\n"
 	"      --priority N      lower runs first (default 0)\n"

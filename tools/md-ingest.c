@@ -31,9 +31,9 @@
 
 static const char usage[] =
 	"usage: md-ingest [-qv] [-c FILE] [--db URL] [--storage DIR] [--log-format FMT]\n"
-	"                 [--log-level LEVEL] [--json] [-r] [-L] [-0] [-u NAME]\n"
-	"                 [--caption TEXT] [-t TAG]... [-e PROFILES] [--move] [-n]\n"
-	"                 [--trace-id ID] [--] PATH... | -\n"
+	"                 [--log-level LEVEL] [--json] [-r] [-L] [-0] [-u NAME|--user NAME]\n"
+	"                 [--caption TEXT] [-t TAG|--tag TAG]... [-e PROFILES|--enqueue PROFILES]\n"
+	"                 [--move] [-n|--dry-run] [--trace-id ID] [--] PATH... | -\n"
 	"\n"
 	"  -r, --recursive       descend into directories\n"
 	"  -L, --follow-symlinks follow symlinks that point outside the given roots\n"

@@ -1,0 +1,382 @@
+#include "runner.h"
+#include "emit.h"
+#include "log.h"
+#include "spawn.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct argv_buf {
+	char **v;
+	int n, cap;
+};
+
+static void av_push(struct argv_buf *a, char *s)
+{
+	if (a->n + 2 > a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 32;
+		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+}
+
+static void av_free(struct argv_buf *a)
+{
+	for (int i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+}
+
+struct vars {
+	const char *input, *output, *outdir, *workdir, *format;
+	int threads;
+};
+
+/* Expand {name} placeholders in one template argument. */
+static char *expand(const char *t, const struct vars *v)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	while (*t) {
+		const char *open = strchr(t, '{');
+		if (!open) {
+			sb_adds(&sb, t);
+			break;
+		}
+		sb_add(&sb, t, (size_t)(open - t));
+		const char *close = strchr(open, '}');
+		if (!close) {
+			sb_adds(&sb, open);
+			break;
+		}
+		size_t n = (size_t)(close - open - 1);
+		if (n == 5 && !strncmp(open + 1, "input", 5))
+			sb_adds(&sb, v->input);
+		else if (n == 6 && !strncmp(open + 1, "output", 6))
+			sb_adds(&sb, v->output);
+		else if (n == 6 && !strncmp(open + 1, "outdir", 6))
+			sb_adds(&sb, v->outdir);
+		else if (n == 7 && !strncmp(open + 1, "workdir", 7))
+			sb_adds(&sb, v->workdir);
+		else if (n == 7 && !strncmp(open + 1, "threads", 7))
+			sb_addf(&sb, "%d", v->threads);
+		else
+			sb_add(&sb, open, n + 2);
+		t = close + 1;
+	}
+	return sb_detach(&sb, NULL);
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* The argv of one step, with the options every ffmpeg/ffprobe gets. */
+static void build_argv(char *const *tmpl, const struct vars *v, struct argv_buf *a)
+{
+	const char *prog = base_name(tmpl[0]);
+	int ffmpeg = !strcmp(prog, "ffmpeg"), ffprobe = !strcmp(prog, "ffprobe");
+
+	av_push(a, xstrdup(tmpl[0]));
+	if (ffmpeg) {
+		av_push(a, xstrdup("-nostdin"));
+		av_push(a, xstrdup("-hide_banner"));
+		av_push(a, xstrdup("-loglevel"));
+		av_push(a, xstrdup("error"));
+		av_push(a, xstrdup("-threads"));
+		av_push(a, xstrfmt("%d", v->threads));
+	}
+	if (ffprobe) {
+		av_push(a, xstrdup("-protocol_whitelist"));
+		av_push(a, xstrdup("file"));
+		av_push(a, xstrdup("-f"));
+		av_push(a, xstrdup(v->format));
+	}
+	for (int i = 1; tmpl[i]; i++) {
+		if (ffmpeg && !strcmp(tmpl[i], "-i") && tmpl[i + 1] &&
+		    !strcmp(tmpl[i + 1], "{input}")) {
+			av_push(a, xstrdup("-protocol_whitelist"));
+			av_push(a, xstrdup("file"));
+			av_push(a, xstrdup("-f"));
+			av_push(a, xstrdup(v->format));
+		}
+		av_push(a, expand(tmpl[i], v));
+	}
+}
+
+/* Errors that will not go away by trying again. */
+static int is_permanent(const struct spawn_result *r)
+{
+	static const char *marks[] = {
+		"Invalid data found when processing input",
+		"does not contain any stream",
+		"Decoder (codec",
+		"Unsupported codec",
+		"could not find codec parameters",
+		"Could not find codec parameters",
+		"Output file does not contain any stream",
+		"Invalid argument",
+		"No such filter",
+		"Error initializing complex filters",
+		"Error reinitializing filters",
+		"Failed to inject frame into filter network",
+		"Nothing was written into output file",
+	};
+
+	if (r->timed_out)
+		return 1;   /* a step over its time budget counts as bad input */
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		if (strstr(r->tail, marks[i]))
+			return 1;
+	return 0;
+}
+
+static void report_fail(struct strbuf *out, int permanent, const char *msg)
+{
+	sb_addf(out, "fail\t%d\t", permanent);
+	for (const char *p = msg; *p; p++)
+		sb_addch(out, (*p == '\n' || *p == '\t' || *p == '\r') ? ' ' : *p);
+	sb_addch(out, '\n');
+}
+
+/* Probe a published output; fills a JSON object into js. */
+static int probe_output(const struct runner_ctx *rc, const char *path, struct strbuf *js,
+			struct strbuf *err)
+{
+	char *argv[] = {
+		"ffprobe", "-v", "error", "-protocol_whitelist", "file",
+		"-show_entries", "format=format_name,duration:stream=codec_type,codec_name,width,height,pix_fmt",
+		"-of", "compact=p=0:nk=0", (char *)path, NULL
+	};
+	struct strbuf out = STRBUF_INIT;
+	struct spawn_opts o = {
+		.argv = argv, .stdin_fd = -1, .out = &out, .out_max = 1 << 16,
+		.timeout = rc->conf->probe_timeout, .cancel = rc->cancel,
+	};
+	struct spawn_result res;
+
+	if (spawn_run(&o, &res)) {
+		spawn_describe(&res, err);
+		sb_release(&out);
+		return -1;
+	}
+	sb_rtrim(&out);
+	sb_adds(js, "\"output_probe\":");
+	json_add_str(js, out.buf);
+	sb_release(&out);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int fsync_path(const char *p)
+{
+	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc;
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	if (close(fd))
+		rc = -1;
+	return rc;
+}
+
+/*
+ * Publish every regular file of outdir (and of its sub-directories, for
+ * multi-file renditions) under renditions/.../<profile>/.  Returns 0, or
+ * -1 with err set.  Adds "files":[...] and the byte total to js.
+ */
+static int publish_dir(const struct runner_ctx *rc, const char *outdir, const char *rel,
+		       const char *final_dir, struct strbuf *files, int64_t *bytes,
+		       struct strbuf *err)
+{
+	char *dpath = rel[0] ? xstrfmt("%s/%s", outdir, rel) : xstrdup(outdir);
+	DIR *d = opendir(dpath);
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0;
+	int rc2 = 0;
+
+	if (!d) {
+		sb_addf(err, "cannot open '%s': %s", dpath, strerror(errno));
+		free(dpath);
+		return -1;
+	}
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		names = xrealloc(names, (n + 1) * sizeof(*names));
+		names[n++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		char *relp = rel[0] ? xstrfmt("%s/%s", rel, names[i]) : xstrdup(names[i]);
+		char *src = xstrfmt("%s/%s", outdir, relp);
+		char *dst = xstrfmt("%s/%s", final_dir, relp);
+		struct stat sb;
+
+		if (!rc2 && lstat(src, &sb) == 0) {
+			if (S_ISDIR(sb.st_mode)) {
+				rc2 = publish_dir(rc, outdir, relp, final_dir, files, bytes, err);
+			} else if (S_ISREG(sb.st_mode)) {
+				if (fsync_path(src) || storage_publish(src, dst)) {
+					sb_addf(err, "cannot publish '%s': %s", dst, strerror(errno));
+					rc2 = -1;
+				} else {
+					*bytes += sb.st_size;
+					if (files->len > 1)
+						sb_addch(files, ',');
+					json_add_str(files, relp);
+				}
+			}
+		}
+		free(relp);
+		free(src);
+		free(dst);
+		free(names[i]);
+	}
+	free(names);
+	free(dpath);
+	return rc2;
+}
+
+void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf *out)
+{
+	const struct conf *c = rc->conf;
+	const struct profile *p = conf_profile(c, j->profile);
+	char *key = NULL, *input = NULL, *work = NULL, *outdir = NULL, *output = NULL;
+	char *final_dir = NULL;
+	struct strbuf err = STRBUF_INIT, js = STRBUF_INIT, files = STRBUF_INIT;
+	double t0 = now_mono(), deadline = t0 + rc->deadline_secs;
+	int64_t bytes = 0;
+
+	if (!p) {
+		report_fail(out, 1, "unknown profile");
+		return;
+	}
+	if (!p->nsteps) {
+		sb_adds(out, "ok\t{\"files\":[],\"bytes\":0,\"duration_ms\":0}\n");
+		return;
+	}
+	key = storage_original_key(j->media, j->ext);
+	input = storage_path(rc->st, key);
+	if (access(input, R_OK)) {
+		sb_addf(&err, "original '%s' is missing: %s", key, strerror(errno));
+		report_fail(out, 1, err.buf);
+		goto out;
+	}
+	work = storage_workdir(rc->st);
+	if (!work) {
+		sb_addf(&err, "cannot create a work directory: %s", strerror(errno));
+		report_fail(out, 0, err.buf);
+		goto out;
+	}
+	outdir = xstrfmt("%s/out", work);
+	if (mkdir(outdir, 0750)) {
+		sb_addf(&err, "cannot create '%s': %s", outdir, strerror(errno));
+		report_fail(out, 0, err.buf);
+		goto out;
+	}
+	output = xstrfmt("%s/%s", outdir, p->output ? p->output : "out");
+	struct vars v = {
+		.input = input, .output = output, .outdir = outdir, .workdir = work,
+		.format = j->format, .threads = c->worker_threads,
+	};
+	for (int s = 0; s < p->nsteps; s++) {
+		struct argv_buf a = { 0 };
+		struct spawn_result res;
+		double left = deadline - now_mono();
+
+		if (left <= 0) {
+			report_fail(out, 1, "job timed out");
+			goto out;
+		}
+		build_argv(p->steps[s], &v, &a);
+		struct spawn_opts o = {
+			.argv = a.v, .stdin_fd = -1, .timeout = left, .nice = c->nice,
+			.rlimit_as = c->rlimit_as, .rlimit_fsize = c->rlimit_fsize,
+			.rlimit_cpu = c->rlimit_cpu, .cwd = work, .cancel = rc->cancel,
+		};
+		int r = spawn_run(&o, &res);
+		if (r) {
+			if (res.cancelled || (rc->cancel && *rc->cancel)) {
+				sb_adds(out, "cancel\n");
+			} else {
+				sb_addf(&err, "step %d (%s) ", s + 1, a.v[0]);
+				spawn_describe(&res, &err);
+				report_fail(out, is_permanent(&res), err.buf);
+			}
+			av_free(&a);
+			goto out;
+		}
+		av_free(&a);
+	}
+	if (p->output) {
+		struct stat sb;
+		if (stat(output, &sb) || !S_ISREG(sb.st_mode) || !sb.st_size) {
+			sb_addf(&err, "the profile made no output '%s'", p->output);
+			report_fail(out, 1, err.buf);
+			goto out;
+		}
+		sb_addch(&js, ',');
+		if (probe_output(rc, output, &js, &err)) {
+			struct strbuf e2 = STRBUF_INIT;
+			sb_addf(&e2, "output '%s' is unreadable: %s", p->output, err.buf);
+			report_fail(out, 1, e2.buf);
+			sb_release(&e2);
+			goto out;
+		}
+	}
+	/* publish: everything in out/ goes to renditions/.../<profile>/ */
+	char *dkey = storage_rendition_key(j->media, j->profile, NULL);
+	final_dir = storage_path(rc->st, dkey);
+	free(dkey);
+	sb_addch(&files, '[');
+	if (publish_dir(rc, outdir, "", final_dir, &files, &bytes, &err)) {
+		report_fail(out, 0, err.buf);
+		goto out;
+	}
+	sb_addch(&files, ']');
+	sb_adds(out, "ok\t{");
+	if (p->output) {
+		char *rkey = storage_rendition_key(j->media, j->profile, p->output);
+		sb_adds(out, "\"key\":");
+		json_add_str(out, rkey);
+		sb_addch(out, ',');
+		free(rkey);
+	}
+	sb_addf(out, "\"files\":%s,\"bytes\":%lld,\"duration_ms\":%lld%s}\n", files.buf,
+		(long long)bytes, (long long)((now_mono() - t0) * 1000), js.buf);
+out:
+	if (work && remove_tree(work))
+		warning("cannot remove work directory '%s': %s", work, strerror(errno));
+	free(key);
+	free(input);
+	free(work);
+	free(outdir);
+	free(output);
+	free(final_dir);
+	sb_release(&err);
+	sb_release(&js);
+	sb_release(&files);
+}

@@ -1,0 +1,39 @@
+/*
+ * runner.h - run one job's profile on its media and publish the outputs.
+ *
+ * This is what md-work does for each claimed job, in a child process so
+ * the worker's event loop never blocks: make a scratch directory under
+ * work/, run each step of the profile through spawn (argv templates with
+ * {input} {output} {outdir} {workdir} {threads} expanded; ffmpeg and
+ * ffprobe get -nostdin -hide_banner -threads T, -protocol_whitelist file
+ * and the probed demuxer forced), probe the main output again, publish
+ * every output file atomically into renditions/ab/cd/<sha>/<profile>/, and
+ * remove the scratch directory, whatever happened.
+ *
+ * The runner never touches the database: it reports one line, which the
+ * worker records (fenced) in the job table:
+ *   "ok\t<result JSON>\n"
+ *   "fail\t<0|1 permanent>\t<error text>\n"
+ *   "cancel\n"
+ */
+#ifndef MD_RUNNER_H
+#define MD_RUNNER_H
+
+#include <signal.h>
+
+#include "conf.h"
+#include "storage.h"
+#include "store.h"
+#include "strbuf.h"
+
+struct runner_ctx {
+	const struct conf *conf;
+	const struct storage *st;
+	double deadline_secs;            /* job timeout */
+	volatile sig_atomic_t *cancel;   /* set by SIGTERM in the runner */
+};
+
+/* Run job j; the report line goes into out.  Never fails otherwise. */
+void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf *out);
+
+#endif

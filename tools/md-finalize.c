@@ -1,0 +1,212 @@
+/*
+ * md-finalize - the fan-in: the one place that marks posts done.
+ *
+ * For every media whose jobs are all terminal and not yet finalized, one
+ * transaction registers its renditions, sets its waiting posts completed
+ * (every job succeeded) or failed (a job is dead; the reason goes with
+ * it), stamps finalized_at and bumps the feed version.  After the commit:
+ * the raw original is deleted when storage.keep_originals is false, and
+ * the --exec hook runs once per finished post with the post as JSON on
+ * stdin.  Idempotent: a second run finds nothing; two at once never
+ * finalize the same media twice (the store serialises them).
+ */
+#include "cli.h"
+#include "emit.h"
+#include "exits.h"
+#include "log.h"
+#include "spawn.h"
+#include "storage.h"
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: md-finalize [common options] [--exec CMD] [--limit N]\n"
+	"\n"
+	"      --exec CMD   run CMD (split on spaces, no shell) once per finished post,\n"
+	"                   with the post as JSON on stdin\n"
+	"      --limit N    finalize at most N media\n"
+	"common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
+	"  --log-level LEVEL, -q, -v, --json, -h, -V\n";
+
+enum { OPT_EXEC = OPT_TOOL_BASE, OPT_LIMIT };
+
+static const struct option longopts[] = {
+	{ "exec", required_argument, NULL, OPT_EXEC },
+	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ NULL, 0, NULL, 0 }
+};
+
+static struct cli cli;
+static char **hook;
+static long long limit;
+static struct store *db;
+static struct storage st;
+static int nhook_fail, werr;
+
+static int on_opt(void *ctx, int o, const char *arg)
+{
+	long long v;
+
+	switch (o) {
+	case OPT_EXEC: {
+		char *copy = xstrdup(arg), *save = NULL;
+		int n = 0;
+		for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+			hook = xrealloc(hook, (n + 2) * sizeof(*hook));
+			hook[n++] = xstrdup(w);
+			hook[n] = NULL;
+		}
+		free(copy);
+		if (!n)
+			usage_error(&cli, "--exec needs a command");
+		break;
+	}
+	case OPT_LIMIT:
+		if (parse_int(arg, 1, 1LL << 40, &v))
+			usage_error(&cli, "bad --limit '%s'", arg);
+		limit = v;
+		break;
+	default: return -1;
+	}
+	return 0;
+}
+
+/* Run the hook with the post JSON on stdin (through an unlinked temp file). */
+static void run_hook(const char *json, const char *post_id)
+{
+	struct spawn_result res;
+	char *tmp = NULL;
+	int fd = storage_tmpfile(&st, "hook", &tmp);
+
+	if (fd < 0) {
+		error_errno("cannot create a temp file for the hook");
+		nhook_fail++;
+		return;
+	}
+	unlink(tmp);
+	size_t len = strlen(json), off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, json + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	lseek(fd, 0, SEEK_SET);
+	struct spawn_opts o = { .argv = hook, .stdin_fd = fd, .timeout = 60 };
+	if (spawn_run(&o, &res)) {
+		struct strbuf why = STRBUF_INIT;
+		spawn_describe(&res, &why);
+		logkv(LOG_WARN, "hook failed", "post_id", post_id, "error", why.buf, (char *)NULL);
+		sb_release(&why);
+		nhook_fail++;
+	}
+	close(fd);
+	free(tmp);
+}
+
+static int on_post(void *arg, const struct feed_row *r)
+{
+	struct emit e, j;
+	char id[24];
+
+	snprintf(id, sizeof(id), "%lld", (long long)r->post_id);
+	logkv(LOG_INFO, "post finalized", "post_id", id, "media", r->media, "status", r->status,
+	      "trace_id", r->trace_id, (char *)NULL);
+	emit_begin(&j, 1);
+	emit_int(&j, "post_id", r->post_id);
+	emit_str(&j, "user", r->user);
+	emit_str(&j, "caption", r->caption);
+	emit_raw(&j, "tags", r->tags_json ? r->tags_json : "[]", NULL);
+	emit_str(&j, "status", r->status);
+	emit_str(&j, "created_at", r->created_at);
+	emit_str(&j, "media", r->media);
+	emit_str(&j, "kind", r->kind);
+	emit_str(&j, "trace_id", r->trace_id);
+	emit_raw(&j, "renditions", r->renditions_json ? r->renditions_json : "{}", NULL);
+	emit_str(&j, "error", r->error);
+	sb_adds(&j.sb, "}\n");
+	if (cli.json) {
+		if (fwrite(j.sb.buf, 1, j.sb.len, stdout) != j.sb.len)
+			werr = 1;
+	} else {
+		emit_begin(&e, 0);
+		emit_int(&e, "post_id", r->post_id);
+		emit_str(&e, "media", r->media);
+		emit_str(&e, "status", r->status);
+		if (emit_end(&e, stdout))
+			werr = 1;
+	}
+	if (hook) {
+		fflush(stdout);
+		run_hook(j.sb.buf, id);
+	}
+	sb_release(&j.sb);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int i = cli_start(&cli, argc, argv, "md-finalize", usage, "", longopts, on_opt, NULL);
+	long long nmedia = 0;
+	int rc;
+
+	if (i < argc)
+		usage_error(&cli, "unexpected argument '%s'", argv[i]);
+	if ((rc = store_open(cli.conf.db_url, 0, &db)))
+		goto out;
+	if (storage_open(&st, cli.conf.storage)) {
+		rc = MD_EXIT_CONFIG;
+		store_close(db);
+		goto out;
+	}
+	while (!limit || nmedia < limit) {
+		struct finalized f;
+		int done;
+
+		if ((rc = store_finalize_one(db, &f, &done)) || !done)
+			break;
+		nmedia++;
+		if (!cli.conf.keep_originals && !f.failed) {
+			char *key = storage_original_key(f.media, f.ext);
+			char *path = storage_path(&st, key);
+			if (unlink(path) && errno != ENOENT)
+				warning("cannot remove original '%s': %s", key, strerror(errno));
+			free(key);
+			free(path);
+		}
+		if (f.nposts) {
+			struct feed_query fq = {
+				.limit = f.nposts, .post_ids = f.post_ids, .npost_ids = f.nposts,
+				.base_url = "",
+			};
+			int64_t next;
+			rc = store_feed(db, &fq, on_post, NULL, &next);
+		}
+		finalized_release(&f);
+		if (rc)
+			break;
+	}
+	if (nmedia)
+		info("finalized %lld media", nmedia);
+	store_close(db);
+	storage_close(&st);
+	if (!rc && werr)
+		rc = MD_EXIT_IOERR;
+	if (!rc && nhook_fail)
+		rc = MD_EXIT_PARTIAL;
+out:
+	if (hook) {
+		for (char **h = hook; *h; h++)
+			free(*h);
+		free(hook);
+	}
+	return cli_finish(&cli, rc);
+}
