@@ -26,6 +26,10 @@ static const struct option common_long[] = {
 };
 
 static const struct cli *usage_cli;
+/* kept reachable so an early exit() is not a leak */
+static struct option *all_opts;
+static char *short_opts;
+static struct pending { int opt; char *arg; } *pend;
 
 void usage_error(const struct cli *cli, const char *fmt, ...)
 {
@@ -44,8 +48,6 @@ int cli_start(struct cli *cli, int argc, char **argv, const char *tool, const ch
 {
 	size_t ncommon = sizeof(common_long) / sizeof(common_long[0]), ntool = 0;
 	const char *config = NULL, *db = NULL, *storage = NULL, *lfmt = NULL, *llevel = NULL;
-	struct option *all;
-	char *shorts;
 	int c, rc;
 
 	memset(cli, 0, sizeof(*cli));
@@ -56,19 +58,19 @@ int cli_start(struct cli *cli, int argc, char **argv, const char *tool, const ch
 	log_init(tool);
 	while (longopts && longopts[ntool].name)
 		ntool++;
-	all = xcalloc(ncommon + ntool + 1, sizeof(*all));
-	memcpy(all, common_long, sizeof(common_long));
+	all_opts = xcalloc(ncommon + ntool + 1, sizeof(*all_opts));
+	memcpy(all_opts, common_long, sizeof(common_long));
 	if (ntool)
-		memcpy(all + ncommon, longopts, ntool * sizeof(*all));
-	shorts = xstrfmt(":c:qvhV%s", shortopts ? shortopts : "");
+		memcpy(all_opts + ncommon, longopts, ntool * sizeof(*all_opts));
+	short_opts = xstrfmt(":c:qvhV%s", shortopts ? shortopts : "");
 
 	/* options are collected first: the config must be read before the
 	 * tool's own options are applied over it */
-	struct pending { int opt; char *arg; } *pend = xcalloc(argc + 1, sizeof(*pend));
+	pend = xcalloc(argc + 1, sizeof(*pend));
 	int npend = 0;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, short_opts, all_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case OPT_DB: db = optarg; break;
@@ -96,8 +98,10 @@ int cli_start(struct cli *cli, int argc, char **argv, const char *tool, const ch
 			npend++;
 		}
 	}
-	free(all);
-	free(shorts);
+	free(all_opts);
+	free(short_opts);
+	all_opts = NULL;
+	short_opts = NULL;
 
 	if (lfmt) {
 		if (strcmp(lfmt, "text") && strcmp(lfmt, "json"))
@@ -138,6 +142,7 @@ int cli_start(struct cli *cli, int argc, char **argv, const char *tool, const ch
 		if (fn(ctx, pend[i].opt, pend[i].arg))
 			usage_error(cli, "bad value for an option");
 	free(pend);
+	pend = NULL;
 	return optind;
 }
 

@@ -1,0 +1,61 @@
+#!/bin/sh
+# run.sh - what `make check` runs:
+#   1. the build, with -Wall -Wextra -Werror
+#   2. the library's unit tests and the whole TAP suite on SQLite
+#   3. the whole suite again on PostgreSQL, in a throwaway cluster on a
+#      Unix socket (skipped only when the backend is not built in)
+#   4. the unit tests and the fast tool tests again in a separate
+#      AddressSanitizer + UBSan build (make SANITIZE=1)
+# Every step runs even when an earlier one failed; the exit status is
+# non-zero if any failed.  The cluster is stopped whatever happens.
+set -u
+cd "$(dirname "$0")/.."
+root=$(pwd)
+status=0
+pgdir=
+sandir=
+
+cleanup() {
+	[ -n "$pgdir" ] && sh tests/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1
+	[ -n "$sandir" ] && rm -rf "$sandir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step() { printf '\n### %s\n' "$*"; }
+
+step "build"
+make --no-print-directory all tests/unit/test-lib || exit 1
+
+step "unit tests"
+prove tests/unit/test-lib || status=1
+
+step "suite on SQLite"
+prove tests/*.t || status=1
+
+step "suite on PostgreSQL"
+if ./md-db --db 'postgresql:///nonexistent?host=/nonexistent' status 2>&1 |
+	grep -q 'not built'; then
+	echo "skipped: the PostgreSQL backend is not built in"
+else
+	pgdir=$(mktemp -d /tmp/md-pg.XXXXXX)
+	if sock=$(sh tests/pg-cluster.sh start "$pgdir"); then
+		MD_TEST_PGHOST=$sock prove tests/*.t || status=1
+	else
+		echo "cannot start a PostgreSQL cluster" >&2
+		status=1
+	fi
+fi
+
+step "sanitizers (ASan + UBSan): unit tests and fast tool tests"
+sandir=$(mktemp -d /tmp/md-san.XXXXXX)
+cp -R Makefile lib tools tests scripts sql man completions "$sandir"/
+(cd "$sandir" && make --no-print-directory clean >/dev/null &&
+	make --no-print-directory SANITIZE=1 all tests/unit/test-lib >/dev/null) || status=1
+ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:exitcode=99
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS UBSAN_OPTIONS
+(cd "$sandir" && prove tests/unit/test-lib tests/00-build.t tests/20-dedup.t \
+	tests/30-bad-input.t tests/40-retry-dead.t tests/50-config-db-errors.t) || status=1
+
+exit $status

@@ -1,0 +1,305 @@
+/*
+ * test-lib - unit tests of lib/, TAP output.  Run by tests/run.sh, also
+ * under AddressSanitizer and UndefinedBehaviorSanitizer (make SANITIZE=1).
+ */
+#include "conf.h"
+#include "emit.h"
+#include "exits.h"
+#include "hash.h"
+#include "log.h"
+#include "spawn.h"
+#include "storage.h"
+#include "store.h"
+#include "strbuf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int n, failed;
+
+static void ok(int cond, const char *name)
+{
+	n++;
+	if (!cond)
+		failed++;
+	printf("%sok %d - %s\n", cond ? "" : "not ", n, name);
+}
+
+static void is_str(const char *got, const char *want, const char *name)
+{
+	int c = got && want && !strcmp(got, want);
+	ok(c, name);
+	if (!c)
+		printf("#   got: '%s'\n#   want: '%s'\n", got ? got : "(null)", want ? want : "(null)");
+}
+
+static void test_strbuf(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	is_str(sb.buf, "", "empty strbuf is \"\"");
+	for (int i = 0; i < 1000; i++)
+		sb_addf(&sb, "%d,", i);
+	ok(sb.len == strlen(sb.buf), "strbuf length matches contents after growth");
+	ok(!strncmp(sb.buf, "0,1,2,", 6) && !strcmp(sb.buf + sb.len - 4, "999,"),
+	   "strbuf keeps every appended piece");
+	sb_reset(&sb);
+	sb_adds(&sb, "x  \n");
+	sb_rtrim(&sb);
+	is_str(sb.buf, "x", "sb_rtrim drops trailing whitespace");
+	char *d = sb_detach(&sb, NULL);
+	is_str(d, "x", "sb_detach hands over the string");
+	is_str(sb.buf, "", "detached strbuf is empty again");
+	free(d);
+	sb_release(&sb);
+}
+
+static void test_parsers(void)
+{
+	double d;
+	uint64_t b;
+	long long v;
+
+	ok(!parse_duration("30s", &d) && d == 30, "30s is 30 seconds");
+	ok(!parse_duration("500ms", &d) && d == 0.5, "500ms is half a second");
+	ok(!parse_duration("5m", &d) && d == 300, "5m is 300 seconds");
+	ok(!parse_duration("7d", &d) && d == 604800, "7d is a week");
+	ok(!parse_duration("0s", &d) && d == 0, "0s is zero");
+	ok(parse_duration("-1s", &d) == -1, "negative durations are refused");
+	ok(parse_duration("5 minutes", &d) == -1, "unknown unit is refused");
+	ok(parse_duration("", &d) == -1, "empty duration is refused");
+	ok(!parse_size("512MiB", &b) && b == 512ull << 20, "512MiB");
+	ok(!parse_size("10MB", &b) && b == 10000000, "10MB");
+	ok(!parse_size("4096", &b) && b == 4096, "bare bytes");
+	ok(parse_size("12XB", &b) == -1, "unknown size unit refused");
+	ok(!parse_int("42", 0, 100, &v) && v == 42, "parse_int in range");
+	ok(parse_int("101", 0, 100, &v) == -1, "parse_int above range");
+	ok(parse_int("4x", 0, 100, &v) == -1, "parse_int trailing junk");
+	ok(parse_int("", 0, 100, &v) == -1, "parse_int empty");
+}
+
+static void test_json(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	json_add_str(&sb, "a\"b\\c\nd\te\x01");
+	is_str(sb.buf, "\"a\\\"b\\\\c\\nd\\te\\u0001\"", "JSON escapes quotes, backslashes, controls");
+	sb_reset(&sb);
+	json_add_str(&sb, "caf\xc3\xa9 \xff\xfe end");
+	is_str(sb.buf, "\"caf\xc3\xa9 \\ufffd\\ufffd end\"", "valid UTF-8 kept, invalid bytes become U+FFFD");
+	sb_reset(&sb);
+	tsv_add(&sb, "a\tb\nc\\d");
+	is_str(sb.buf, "a\\tb\\nc\\\\d", "TSV escapes tab, newline, backslash");
+	sb_reset(&sb);
+	json_flatten("[\"cats\",\"d\\\"q\"]", &sb);
+	is_str(sb.buf, "cats,d\"q", "json_flatten of an array");
+	sb_reset(&sb);
+	json_flatten("{\"mp4\":\"http://x/a.mp4\",\"thumb\":\"t.jpg\"}", &sb);
+	is_str(sb.buf, "mp4=http://x/a.mp4,thumb=t.jpg", "json_flatten of an object");
+	sb_reset(&sb);
+	json_flatten("[]", &sb);
+	is_str(sb.buf, "", "json_flatten of an empty array");
+	sb_release(&sb);
+
+	struct emit e;
+	FILE *f = tmpfile();
+	char line[256];
+	emit_begin(&e, 1);
+	emit_int(&e, "id", 7);
+	emit_str(&e, "s", NULL);
+	emit_bool(&e, "b", 1);
+	emit_raw(&e, "t", "[\"x\"]", NULL);
+	ok(!emit_end(&e, f), "emit_end writes a JSON record");
+	rewind(f);
+	ok(fgets(line, sizeof(line), f) != NULL, "the record can be read back");
+	is_str(line, "{\"id\":7,\"s\":null,\"b\":true,\"t\":[\"x\"]}\n", "JSON record shape");
+	fclose(f);
+}
+
+static void test_hash(void)
+{
+	struct hash h;
+	char hex[65];
+
+	hash_init(&h);
+	hash_update(&h, "abc", 3);
+	hash_final(&h, hex);
+	is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+	       "SHA-256 of 'abc' (FIPS 180-2 vector)");
+	ok(hash_is_hex(hex), "a digest is 64 lowercase hex");
+	ok(!hash_is_hex("BA7816BF"), "short or uppercase is not a digest");
+}
+
+static void test_store_helpers(void)
+{
+	char t[33];
+	int64_t id;
+	char *u;
+
+	trace_id_new(t);
+	ok(trace_id_valid(t), "a new trace id is valid");
+	ok(!trace_id_valid("00000000000000000000000000000000"), "all-zero trace id is invalid");
+	ok(!trace_id_valid("ABCDEF0123456789abcdef0123456789"), "uppercase trace id is invalid");
+	ok(ref_is_post_id("123", &id) && id == 123, "123 is a post id");
+	ok(!ref_is_post_id("12a", &id), "12a is not a post id");
+	ok(!ref_is_post_id("0", &id), "0 is not a post id");
+	ok(!ref_is_post_id("99999999999999999999", &id), "overflowing number is not a post id");
+	int in_range = 1;
+	for (int a = 1; a <= 12; a++) {
+		double d = retry_delay(10, 3600, a), base = 10 * (double)(1 << (a - 1));
+		if (base > 3600)
+			base = 3600;
+		if (d < base * 0.8 - 1e-9 || d > base * 1.2 + 1e-9)
+			in_range = 0;
+	}
+	ok(in_range, "retry delay is min(max, base*2^(n-1)) within +-20%");
+	u = store_redact_url("postgres://md:s3cret@db.example/md?sslmode=require");
+	ok(!strstr(u, "s3cret") && strstr(u, "***"), "password hidden in a postgres:// URL");
+	free(u);
+	u = store_redact_url("host=/tmp dbname=md password='se cret' user=md");
+	ok(!strstr(u, "se cret") && strstr(u, "user=md"), "password hidden in a keyword string");
+	free(u);
+	u = store_redact_url("sqlite:/var/lib/md.db");
+	is_str(u, "sqlite:/var/lib/md.db", "a SQLite URL is left alone");
+	free(u);
+}
+
+static char tmpdir[] = "/tmp/md-unit.XXXXXX";
+
+static char *write_file(const char *name, const char *text)
+{
+	char *p = xstrfmt("%s/%s", tmpdir, name);
+	FILE *f = fopen(p, "w");
+	fputs(text, f);
+	fclose(f);
+	chmod(p, 0600);
+	return p;
+}
+
+static void test_conf(void)
+{
+	struct conf c;
+	char *p;
+
+	conf_init(&c);
+	ok(conf_profile(&c, "mp4") && conf_profile(&c, "thumb") && conf_profile(&c, "probe") &&
+	   conf_profile(&c, "noop"), "built-in profiles exist without a config file");
+	ok(conf_profile(&c, "mp4")->kinds == (MD_KIND_VIDEO | MD_KIND_ANIMATED),
+	   "mp4 applies to video and animated");
+	p = write_file("good.yaml",
+		"database: sqlite:/x.db\n"
+		"storage:\n  path: /srv/md\n  keep_originals: false\n"
+		"worker:\n  jobs: 3\n  lease: 2m\n  retry_base: 0s\n"
+		"limits:\n  bytes: 1MiB\n"
+		"profiles:\n  gray:\n    kinds: [image]\n    output: g.png\n"
+		"    steps:\n      - [ffmpeg, -i, \"{input}\", \"{output}\"]\n");
+	ok(conf_load(&c, p) == 0, "a good config loads");
+	is_str(c.db_url, "sqlite:/x.db", "database from the file");
+	is_str(c.storage, "/srv/md", "storage.path from the file");
+	ok(!c.keep_originals && c.worker_jobs == 3 && c.lease == 120 && c.retry_base == 0 &&
+	   c.max_bytes == 1u << 20, "values parsed with their units");
+	const struct profile *g = conf_profile(&c, "gray");
+	ok(g && g->kinds == MD_KIND_IMAGE && g->nsteps == 1 && !strcmp(g->steps[0][2], "{input}"),
+	   "a profile from the file");
+	free(p);
+	conf_release(&c);
+
+	conf_init(&c);
+	p = write_file("bad.yaml", "worker:\n  jobs: 2\n  leese: 30s\n");
+	fflush(stdout);
+	ok(conf_load(&c, p) == MD_EXIT_CONFIG, "an unknown key is a config error (78)");
+	free(p);
+	conf_release(&c);
+	conf_init(&c);
+	p = write_file("bad2.yaml", "worker:\n  lease: soon\n");
+	ok(conf_load(&c, p) == MD_EXIT_CONFIG, "a bad duration is a config error");
+	free(p);
+	conf_release(&c);
+	conf_init(&c);
+	p = write_file("bad3.yaml", "worker: [unclosed\n");
+	ok(conf_load(&c, p) == MD_EXIT_CONFIG, "broken YAML is a config error");
+	free(p);
+	conf_release(&c);
+}
+
+static void test_spawn(void)
+{
+	struct spawn_result r;
+	struct strbuf out = STRBUF_INIT, why = STRBUF_INIT;
+	char *ok_argv[] = { "sh", "-c", "echo out; echo err-line >&2", NULL };
+	char *fail_argv[] = { "sh", "-c", "echo boom >&2; exit 3", NULL };
+	char *slow_argv[] = { "sleep", "30", NULL };
+	char *none_argv[] = { "md-no-such-program", NULL };
+	struct spawn_opts o = { .argv = ok_argv, .stdin_fd = -1, .out = &out };
+
+	ok(spawn_run(&o, &r) == 0, "a child exiting 0 succeeds");
+	is_str(out.buf, "out\n", "its stdout is captured");
+	ok(strstr(r.tail, "err-line") != NULL, "its stderr tail is kept");
+	o.argv = fail_argv;
+	o.out = NULL;
+	ok(spawn_run(&o, &r) == -1 && r.ran, "a child exiting 3 fails");
+	spawn_describe(&r, &why);
+	is_str(why.buf, "exited with 3: boom", "the failure is described with the stderr tail");
+	o.argv = slow_argv;
+	o.timeout = 0.3;
+	ok(spawn_run(&o, &r) == -1 && r.timed_out, "a child over its timeout is killed");
+	o.argv = none_argv;
+	o.timeout = 0;
+	ok(spawn_run(&o, &r) == -1 && r.exec_errno && !r.ran, "a missing program is an exec error");
+	ok(spawn_have("sh") && !spawn_have("md-no-such-program"), "spawn_have looks at PATH");
+	sb_release(&out);
+	sb_release(&why);
+}
+
+static void test_storage(void)
+{
+	struct storage st;
+	char *k, *tmp, *final;
+	int fd;
+
+	k = storage_original_key("abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789", "mp4");
+	is_str(k, "originals/ab/cd/abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789.mp4",
+	       "original key is sharded by hash");
+	free(k);
+	k = storage_rendition_key("abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
+				  "thumb", "thumb.jpg");
+	is_str(k, "renditions/ab/cd/abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789/thumb/thumb.jpg",
+	       "rendition key is sharded by hash");
+	free(k);
+	char *root = xstrfmt("%s/store", tmpdir);
+	ok(!storage_open(&st, root) && !storage_init_dirs(&st), "storage directories are made");
+	fd = storage_tmpfile(&st, "t", &tmp);
+	ok(fd >= 0 && write(fd, "hi", 2) == 2 && !fsync(fd) && !close(fd), "a temp file is written");
+	final = xstrfmt("%s/originals/aa/bb/x.txt", st.root);
+	ok(!storage_publish(tmp, final) && access(tmp, F_OK) && !access(final, R_OK),
+	   "publish renames the temp file into place");
+	ok(!remove_tree(st.root) && access(st.root, F_OK), "remove_tree removes everything");
+	free(tmp);
+	free(final);
+	free(root);
+	storage_close(&st);
+}
+
+int main(void)
+{
+	log_init("test-lib");
+	log_set_level(LOG_ERROR);
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_strbuf();
+	test_parsers();
+	test_json();
+	test_hash();
+	test_store_helpers();
+	test_conf();
+	test_spawn();
+	test_storage();
+	remove_tree(tmpdir);
+	printf("1..%d\n", n);
+	return failed ? 1 : 0;
+}
