@@ -389,6 +389,18 @@ static int run(void)
 	sd_notify("READY=1\nSTATUS=waiting for jobs");
 	for (;;) {
 		now = now_mono();
+		/* jobs of lost workers first, so a drain sees them */
+		if (!stopping && now >= next_rescue) {
+			int n = 0;
+			if (!store_rescue_expired(db, &n) && n) {
+				char b[16];
+				snprintf(b, sizeof(b), "%d", n);
+				logkv(LOG_WARN, "rescued jobs whose lease expired", "count", b,
+				      (char *)NULL);
+				next_claim = 0;
+			}
+			next_rescue = now + cli.conf.lease;
+		}
 		/* claim */
 		int free_slots = nslots - nrunning;
 		if (!stopping && !exhausted && free_slots > 0 && now >= next_claim) {
@@ -420,16 +432,6 @@ static int run(void)
 			if (store_heartbeat(db, worker_id, cli.conf.lease))
 				warning("cannot extend leases; will try again");
 			next_beat = now + cli.conf.lease / 3;
-		}
-		if (now >= next_rescue) {
-			int n = 0;
-			if (!store_rescue_expired(db, &n) && n) {
-				char b[16];
-				snprintf(b, sizeof(b), "%d", n);
-				logkv(LOG_WARN, "rescued jobs whose lease expired", "count", b,
-				      (char *)NULL);
-			}
-			next_rescue = now + cli.conf.lease;
 		}
 		if (watchdog_every > 0 && now >= next_watchdog) {
 			sd_notify("WATCHDOG=1");
