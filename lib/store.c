@@ -141,6 +141,24 @@ int store_job_succeed(struct store *s, const char *worker, int64_t id,
 	return s->ops->job_succeed(s, worker, id, result_json, applied);
 }
 
+int store_jobs_succeed(struct store *s, const char *worker, const int64_t *ids,
+		       char *const *results, int n, int *applied)
+{
+	int rc = 0, one;
+
+	*applied = 0;
+	if (!n)
+		return 0;
+	if (s->ops->jobs_succeed)
+		return s->ops->jobs_succeed(s, worker, ids, results, n, applied);
+	for (int i = 0; i < n && !rc; i++) {
+		one = 0;
+		rc = s->ops->job_succeed(s, worker, ids[i], results[i], &one);
+		*applied += one;
+	}
+	return rc;
+}
+
 int store_job_fail(struct store *s, const char *worker, int64_t id, const char *err,
 		   int permanent, double delay, char new_state[16])
 {

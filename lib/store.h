@@ -154,6 +154,10 @@ int store_heartbeat(struct store *s, const char *worker, double lease);
  * no longer ours (the result is then discarded). */
 int store_job_succeed(struct store *s, const char *worker, int64_t id,
 		      const char *result_json, int *applied);
+/* The same for n jobs in one statement (batched completions of short
+ * jobs); *applied counts the rows that changed. */
+int store_jobs_succeed(struct store *s, const char *worker, const int64_t *ids,
+		       char *const *results, int n, int *applied);
 /* permanent or out of attempts -> dead; else available at now+delay.
  * *new_state is set to "available", "dead" or "" when fenced out. */
 int store_job_fail(struct store *s, const char *worker, int64_t id, const char *err,
@@ -237,6 +241,8 @@ struct store_ops {
 		     struct job **, int *);
 	int (*heartbeat)(struct store *, const char *, double);
 	int (*job_succeed)(struct store *, const char *, int64_t, const char *, int *);
+	int (*jobs_succeed)(struct store *, const char *, const int64_t *, char *const *, int,
+			    int *);  /* optional: NULL loops over job_succeed */
 	int (*job_fail)(struct store *, const char *, int64_t, const char *, int, double,
 			char[16]);
 	int (*job_release)(struct store *, const char *, int64_t);

@@ -798,6 +798,40 @@ static int sq_job_succeed(struct store *s, const char *worker, int64_t id,
 	return rc;
 }
 
+static int sq_jobs_succeed(struct store *s, const char *worker, const int64_t *ids,
+			   char *const *results, int n, int *applied)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_begin(q)))
+		return rc;
+	if ((rc = sq_prep(q, "UPDATE jobs SET state = 'succeeded', result = ?3, "
+			  "finished_at = " NOW ", lease_until = NULL, last_error = NULL "
+			  "WHERE id = ?1 AND state = 'running' AND locked_by = ?2", &st))) {
+		sq_rollback(q);
+		return rc;
+	}
+	sqlite3_bind_text(st, 2, worker, -1, SQLITE_STATIC);
+	for (int i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, ids[i]);
+		sqlite3_bind_text(st, 3, results[i] ? results[i] : "{}", -1, SQLITE_STATIC);
+		if ((rc = sq_done(q, st)))
+			break;
+		*applied += sqlite3_changes(q->db);
+	}
+	sqlite3_finalize(st);
+	if (!rc)
+		rc = sq_commit(q);
+	if (rc) {
+		sq_rollback(q);
+		*applied = 0;
+	}
+	return rc;
+}
+
 static int sq_job_fail(struct store *s, const char *worker, int64_t id, const char *err,
 		       int permanent, double delay, char new_state[16])
 {
@@ -1088,6 +1122,7 @@ static const struct store_ops sqlite_ops = {
 	.claim = sq_claim,
 	.heartbeat = sq_heartbeat,
 	.job_succeed = sq_job_succeed,
+	.jobs_succeed = sq_jobs_succeed,
 	.job_fail = sq_job_fail,
 	.job_release = sq_job_release,
 	.rescue_expired = sq_rescue_expired,

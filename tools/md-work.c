@@ -91,6 +91,24 @@ static struct {
 
 static volatile sig_atomic_t runner_cancel;
 
+/*
+ * Short jobs (profiles without steps, like noop) need no child: they are
+ * completed here, and their completions are written in batches.  Claims
+ * grow while whole batches are short jobs (prefetch), so the queue
+ * itself, not the round trips, sets the pace; a crash re-runs at most the
+ * unacknowledged batch.  Claimed jobs that wait for a free slot sit in
+ * the backlog, leased to us and kept alive by the heartbeat.
+ */
+#define BATCH_MAX 512
+static struct {
+	int64_t ids[BATCH_MAX];
+	int n;
+} done_buf;
+static struct job *backlog;
+static int nbacklog, backlog_cap;
+static int batch;
+static const char inline_result[] = "{\"files\":[],\"bytes\":0,\"duration_ms\":0}";
+
 static double now_mono(void)
 {
 	struct timespec ts;
@@ -310,23 +328,46 @@ static void finish_slot(struct slot *s)
 
 /* ---------- main loop ---------- */
 
-static int claim_into_slots(int want, int *got)
+static int flush_done(void)
 {
-	struct job *jobs;
-	int n = 0, rc;
+	char *results[BATCH_MAX];
+	int applied = 0, rc;
 
-	*got = 0;
-	rc = store_claim(db, worker_id, opt.queues, opt.nqueues, want, cli.conf.lease, &jobs, &n);
+	if (!done_buf.n)
+		return 0;
+	for (int i = 0; i < done_buf.n; i++)
+		results[i] = (char *)inline_result;
+	rc = store_jobs_succeed(db, worker_id, done_buf.ids, results, done_buf.n, &applied);
 	if (rc)
 		return rc;
-	for (int i = 0, k = 0; i < n; i++) {
+	stats.succeeded += applied;
+	if (applied < done_buf.n) {
+		stats.lost += done_buf.n - applied;
+		logkv(LOG_WARN, "lease lost on short jobs: results discarded", (char *)NULL);
+	}
+	done_buf.n = 0;
+	return 0;
+}
+
+static int is_inline(const struct job *j)
+{
+	const struct profile *p = conf_profile(&cli.conf, j->profile);
+	return p && !p->nsteps;
+}
+
+/* Start backlog jobs in free slots. */
+static int start_backlog(void)
+{
+	int k = 0;
+
+	while (nbacklog && nrunning < nslots) {
 		while (slots[k].used)
 			k++;
 		struct slot *s = &slots[k];
-		s->job = jobs[i];
+		s->job = backlog[0];
+		memmove(backlog, backlog + 1, (size_t)(--nbacklog) * sizeof(*backlog));
 		s->used = 1;
 		nrunning++;
-		stats.claimed++;
 		job_log_ctx(&s->job);
 		logkv(LOG_INFO, "job started", (char *)NULL);
 		log_ctx_clear();
@@ -336,13 +377,66 @@ static int claim_into_slots(int want, int *got)
 			job_free(&s->job);
 			s->used = 0;
 			nrunning--;
-			free(jobs);
 			return MD_EXIT_SOFTWARE;
 		}
 	}
+	return 0;
+}
+
+static int claim_jobs(int want, int *got)
+{
+	struct job *jobs;
+	int n = 0, rc, ninline = 0;
+
+	*got = 0;
+	rc = store_claim(db, worker_id, opt.queues, opt.nqueues, want, cli.conf.lease, &jobs, &n);
+	if (rc)
+		return rc;
+	for (int i = 0; i < n; i++) {
+		stats.claimed++;
+		if (is_inline(&jobs[i])) {
+			if (log_level() >= LOG_DEBUG) {
+				job_log_ctx(&jobs[i]);
+				logkv(LOG_DEBUG, "short job done", (char *)NULL);
+				log_ctx_clear();
+			}
+			if (done_buf.n == BATCH_MAX && (rc = flush_done()))
+				break;
+			done_buf.ids[done_buf.n++] = jobs[i].id;
+			job_free(&jobs[i]);
+			ninline++;
+			continue;
+		}
+		if (nbacklog == backlog_cap) {
+			backlog_cap = backlog_cap ? backlog_cap * 2 : 16;
+			backlog = xrealloc(backlog, (size_t)backlog_cap * sizeof(*backlog));
+		}
+		backlog[nbacklog++] = jobs[i];
+	}
+	for (int i = ninline + nbacklog; i < n; i++)
+		job_free(&jobs[i]);   /* only after an error above */
 	free(jobs);
 	*got = n;
-	return 0;
+	/* whole batches of short jobs: claim more at once next time */
+	if (n && n == want && ninline == n)
+		batch = batch * 2 > BATCH_MAX ? BATCH_MAX : batch * 2;
+	else
+		batch = nslots;
+	if (rc)
+		return rc;
+	if ((rc = flush_done()))
+		return rc;
+	return start_backlog();
+}
+
+static void release_backlog(void)
+{
+	for (int i = 0; i < nbacklog; i++) {
+		if (!store_job_release(db, worker_id, backlog[i].id))
+			stats.released++;
+		job_free(&backlog[i]);
+	}
+	nbacklog = 0;
 }
 
 static void stop_all(void)
@@ -403,19 +497,25 @@ static int run(void)
 		}
 		/* claim */
 		int free_slots = nslots - nrunning;
-		if (!stopping && !exhausted && free_slots > 0 && now >= next_claim) {
-			int want = free_slots, got;
+		if (stopping && nbacklog)
+			release_backlog();
+		if ((rc = start_backlog()))
+			break;
+		if (!stopping && !exhausted && free_slots > 0 && !nbacklog && now >= next_claim) {
+			int want = batch > free_slots ? batch : free_slots, got = 0;
 			if (opt.max_jobs && stats.claimed + want > opt.max_jobs)
 				want = (int)(opt.max_jobs - stats.claimed);
 			if (want > 0) {
-				if ((rc = claim_into_slots(want, &got)))
+				if ((rc = claim_jobs(want, &got)))
 					break;
 				if (got < want)
 					next_claim = now + cli.conf.poll_interval;
+				else
+					next_claim = 0;
 			}
 			if (opt.once || (opt.max_jobs && stats.claimed >= opt.max_jobs))
 				exhausted = 1;
-			if (opt.drain && !nrunning) {
+			if (opt.drain && !nrunning && !nbacklog && got < want) {
 				int64_t avail, running;
 				double next_run;
 				if ((rc = store_queue_counts(db, opt.queues, opt.nqueues,
@@ -426,7 +526,7 @@ static int run(void)
 				next_claim = 0;
 			}
 		}
-		if (!nrunning && (exhausted || stopping))
+		if (!nrunning && !nbacklog && (exhausted || stopping))
 			break;
 		if (nrunning && now >= next_beat) {
 			if (store_heartbeat(db, worker_id, cli.conf.lease))
@@ -519,6 +619,9 @@ static int run(void)
 			sd_notify(msg);
 		}
 	}
+	if (flush_done() && !rc)
+		rc = MD_EXIT_TEMPFAIL;
+	release_backlog();
 	if (nrunning) {
 		/* leaving on an error: stop and release what still runs */
 		stop_all();
@@ -594,6 +697,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	nslots = opt.jobs;
+	batch = nslots;
 	slots = xcalloc((size_t)nslots, sizeof(*slots));
 	if ((rc = store_listen(db, opt.queues, opt.nqueues)))
 		goto out;
@@ -607,6 +711,7 @@ out:
 	store_close(db);
 	storage_close(&st);
 	free(slots);
+	free(backlog);
 	free(opt.queues);
 	return cli_finish(&cli, rc);
 }
