@@ -233,6 +233,7 @@ void conf_init(struct conf *c)
 	c->keep_originals = 1;
 	c->worker_jobs = 0;
 	c->worker_threads = 2;
+	c->worker_batch = 512;
 	c->lease = 60;
 	c->job_timeout = 600;
 	c->retry_base = 10;
@@ -558,6 +559,7 @@ static int apply_worker(struct capply *a, const struct ynode *v, const char *k)
 		return 0;
 	}
 	if (!strcmp(k, "threads")) { SET_INT(c->worker_threads, 1, 256); return 0; }
+	if (!strcmp(k, "batch")) { SET_INT(c->worker_batch, 1, 512); return 0; }
 	if (!strcmp(k, "max_attempts")) { SET_INT(c->max_attempts, 1, 1000); return 0; }
 	if (!strcmp(k, "nice")) { SET_INT(c->nice, 0, 19); return 0; }
 	if (!strcmp(k, "lease")) return set_duration(a, v, k, &c->lease);

@@ -56,6 +56,7 @@ struct conf {
 
 	int worker_jobs;        /* 0: auto */
 	int worker_threads;
+	int worker_batch;       /* largest claim of short jobs */
 	double lease;           /* seconds */
 	double job_timeout;
 	double retry_base;

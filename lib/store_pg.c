@@ -1,20 +1,1591 @@
 /*
- * store_pg.c - the store on PostgreSQL (libpq).
+ * store_pg.c - the store on PostgreSQL (libpq): the backend for more than
+ * one machine.  It behaves like store_sqlite.c in every observable way
+ * (statuses, results, exit codes); only the means differ:
+ *
+ *  - Every value travels as a bound parameter (PQexecParams or a statement
+ *    prepared once per connection for the worker's hot path); lists travel
+ *    as one array parameter and are unnested in SQL, so a batch of 100,000
+ *    refs is a handful of statements.
+ *  - Claims take available jobs with FOR UPDATE SKIP LOCKED in one
+ *    statement, which also moves the posts of their media to processing.
+ *  - Enqueue and ingest send one NOTIFY md_jobs (payload: the queue) per
+ *    queue that got jobs; workers LISTEN, or poll when MD_POLL_ONLY=1
+ *    (transaction-mode connection poolers drop LISTEN).
+ *  - Row locks replace SQLite's single writer where a check-then-insert
+ *    must not race: ingest, enqueue and finalize lock the media rows they
+ *    work on (FOR NO KEY UPDATE, which foreign-key checks do not wait
+ *    for), so two of them never create the same job twice or finalize a
+ *    media while a post of it is being added.  md-db migrate holds a
+ *    transaction-level advisory lock.
+ *
+ * Failures: a lost connection, a deadlock, a serialization failure or a
+ * server shutting down is MD_EXIT_TEMPFAIL.  After a lost connection the
+ * connection is reset once (prepared statements and LISTEN are redone), so
+ * the next call can work.  A transaction that certainly did not commit
+ * (deadlock, or connection lost before COMMIT) is run again, up to
+ * PG_TRIES times; an autocommit statement whose fate is unknown is not.
  */
 #include "store.h"
 #include "exits.h"
 #include "log.h"
 #include "strbuf.h"
 
+#include <libpq-fe.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#define PG_TRIES 3
+#define PG_MAXARGS 12
+/* key of the advisory lock md-db migrate holds ("md-db" in ASCII) */
+#define MIGRATE_LOCK "435694281298"
+/* key of the advisory lock that makes "is there a live job?" then "insert
+ * one" atomic: enqueue takes it exclusive, ingest shared (ingests of one
+ * media are serialized by its row lock instead) */
+#define JOBS_LOCK "435694281299"
+#define CHANNEL "md_jobs"
+/* timestamptz as SQLite stores times: 2026-11-25T09:00:00.000Z */
+#define ISO(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+static const struct store_ops pg_ops;
+
+struct pg {
+	struct store base;
+	PGconn *conn;
+	char *url;              /* redacted, for messages */
+	unsigned prepared;      /* bit i: stmts[i] is prepared on this connection */
+	int poll_only;          /* MD_POLL_ONLY=1: no LISTEN, no descriptor */
+	int listening;
+	char **queues;          /* notifications counted; none: all */
+	int nqueues;
+	int in_txn;             /* between BEGIN and COMMIT/ROLLBACK */
+	int committing;         /* COMMIT sent: its fate is unknown if the link drops */
+	int replayable;         /* the running op may be replayed after a lost link */
+	int retry;              /* set by pg_fail: nothing was committed, run it again */
+	int last_try;           /* no try left: failures are errors, not warnings */
+};
+
+/*
+ * Run `call` (which returns 0 or an exit code) until it succeeds, fails in
+ * a way that a replay cannot fix, or PG_TRIES tries are spent.  `call`
+ * must start from scratch each time (it owns no state across tries).
+ */
+#define PG_RETRY(q, rc, call) \
+	for (int try_ = 1;; try_++) { \
+		(q)->retry = 0; \
+		(q)->last_try = try_ >= PG_TRIES; \
+		(rc) = (call); \
+		if (!(rc) || !(q)->retry || (q)->last_try) \
+			break; \
+	}
+
+/* ---------- parameters ---------- */
+
+struct args {
+	int n;
+	const char *v[PG_MAXARGS];
+	char num[PG_MAXARGS][32];
+};
+
+static void arg_str(struct args *a, const char *s)
+{
+	a->v[a->n++] = s;
+}
+
+static void arg_i64(struct args *a, int64_t x)
+{
+	snprintf(a->num[a->n], sizeof(a->num[0]), "%lld", (long long)x);
+	a->v[a->n] = a->num[a->n];
+	a->n++;
+}
+
+static void arg_dbl(struct args *a, double x)
+{
+	snprintf(a->num[a->n], sizeof(a->num[0]), "%.17g", x);
+	a->v[a->n] = a->num[a->n];
+	a->n++;
+}
+
+/* Append a text[] literal: {"a","b\"c",NULL}. */
+static void sb_add_text_array(struct strbuf *sb, const char *const *v, int n)
+{
+	sb_addch(sb, '{');
+	for (int i = 0; i < n; i++) {
+		if (i)
+			sb_addch(sb, ',');
+		if (!v[i]) {
+			sb_adds(sb, "NULL");
+			continue;
+		}
+		sb_addch(sb, '"');
+		for (const char *p = v[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				sb_addch(sb, '\\');
+			sb_addch(sb, *p);
+		}
+		sb_addch(sb, '"');
+	}
+	sb_addch(sb, '}');
+}
+
+/* Append an int8[] literal; elements flagged in `isnull` (if given) are NULL. */
+static void sb_add_int_array(struct strbuf *sb, const int64_t *v, const char *isnull, int n)
+{
+	sb_addch(sb, '{');
+	for (int i = 0; i < n; i++) {
+		if (i)
+			sb_addch(sb, ',');
+		if (isnull && isnull[i])
+			sb_adds(sb, "NULL");
+		else
+			sb_addf(sb, "%lld", (long long)v[i]);
+	}
+	sb_addch(sb, '}');
+}
+
+/* Is s valid UTF-8 (what a text parameter must be)? */
+static int utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int n;
+		unsigned c = *p;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3;
+		else
+			return 0;
+		unsigned cp = c & (0x3f >> n);
+		for (int i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+/* ---------- errors, connection ---------- */
+
+/* SQLSTATEs worth trying again later: the caller exits 75 for them. */
+static int tempfail_state(const char *st)
+{
+	if (!st)
+		return 0;
+	return !strncmp(st, "08", 2) ||     /* connection exception */
+	       !strncmp(st, "40", 2) ||     /* deadlock, serialization failure */
+	       !strncmp(st, "53", 2) ||     /* insufficient resources */
+	       !strncmp(st, "57P", 3) ||    /* shutdown, cannot connect now */
+	       !strncmp(st, "58", 2) ||     /* system error (I/O) */
+	       !strcmp(st, "55P03");        /* lock not available */
+}
+
+/* The first line of a libpq message, without "ERROR:  " and the like. */
+static char *first_line(const char *m)
+{
+	const char *p;
+
+	if (!m || !*m)
+		return xstrdup("unknown error");
+	if ((p = strstr(m, ":  ")) && p - m <= 8 && p[-1] >= 'A' && p[-1] <= 'Z')
+		m = p + 3;
+	return xstrndup(m, strcspn(m, "\n"));
+}
+
+static void pg_notice(void *arg, const char *msg)
+{
+	char *line = first_line(msg);
+
+	(void)arg;
+	debug("database notice: %s", line);
+	free(line);
+}
+
+/* Redo what a new connection lacks: prepared statements, LISTEN. */
+static int pg_session_init(struct pg *q)
+{
+	q->prepared = 0;
+	q->in_txn = 0;
+	if (q->listening) {
+		PGresult *res = PQexec(q->conn, "LISTEN " CHANNEL);
+		int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+		PQclear(res);
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+/* Reset a broken connection once; 0 when it works again. */
+static int pg_reset(struct pg *q)
+{
+	PQreset(q->conn);
+	if (PQstatus(q->conn) != CONNECTION_OK)
+		return -1;
+	if (pg_session_init(q))
+		return -1;
+	info("database '%s': reconnected", q->url);
+	return 0;
+}
+
+/*
+ * Before a statement outside a transaction: read what the server sent
+ * while we were idle, so a connection it closed (restart, idle timeout)
+ * is noticed and reset before anything is sent, rather than failing a
+ * statement whose fate would then be unknown.
+ */
+static int pg_ready(struct pg *q)
+{
+	if (PQstatus(q->conn) == CONNECTION_OK && PQconsumeInput(q->conn) &&
+	    PQstatus(q->conn) == CONNECTION_OK)
+		return 0;
+	if (pg_reset(q)) {
+		char *m = first_line(PQerrorMessage(q->conn));
+		error("database '%s': connection lost: %s", q->url, m);
+		free(m);
+		return MD_EXIT_TEMPFAIL;
+	}
+	return 0;
+}
+
+/*
+ * Log a failure and return its exit code.  Sets q->retry when nothing
+ * can have been committed, so the op may run again.
+ */
+static int pg_fail(struct pg *q, const char *what, const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *prim = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *raw = prim ? prim : res && *PQresultErrorMessage(res) ?
+		PQresultErrorMessage(res) : PQerrorMessage(q->conn);
+	char *msg = first_line(raw);
+	int lost = PQstatus(q->conn) != CONNECTION_OK;
+	int rc = lost || tempfail_state(state) ? MD_EXIT_TEMPFAIL : MD_EXIT_SOFTWARE;
+
+	q->retry = state && !strncmp(state, "40", 2) && !q->committing;
+	if (lost) {
+		int safe = (q->in_txn && !q->committing) || q->replayable;
+
+		q->in_txn = 0;
+		q->retry = !pg_reset(q) && safe;
+	}
+	if (q->retry && !q->last_try)
+		warning("database '%s': %s: %s (trying again)", q->url, what, msg);
+	else
+		error("database '%s': %s: %s", q->url, what, msg);
+	free(msg);
+	return rc;
+}
+
+/* Check a result: 0 and *out = res (or cleared when out is NULL), or an exit code. */
+static int pg_check(struct pg *q, const char *what, PGresult *res, PGresult **out)
+{
+	ExecStatusType st = PQresultStatus(res);
+	int rc;
+
+	if (res && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)) {
+		if (out)
+			*out = res;
+		else
+			PQclear(res);
+		return 0;
+	}
+	rc = pg_fail(q, what, res);
+	PQclear(res);
+	return rc;
+}
+
+/* One statement with bound parameters (a may be NULL). */
+static int pg_exec(struct pg *q, const char *what, const char *sql, const struct args *a,
+		   PGresult **out)
+{
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!q->in_txn && (rc = pg_ready(q)))
+		return rc;
+	return pg_check(q, what, PQexecParams(q->conn, sql, a ? a->n : 0, NULL,
+					      a ? a->v : NULL, NULL, NULL, 0), out);
+}
+
+/* SQL text without parameters, possibly several statements (migrations). */
+static int pg_simple(struct pg *q, const char *what, const char *sql)
+{
+	int rc;
+
+	if (!q->in_txn && (rc = pg_ready(q)))
+		return rc;
+	return pg_check(q, what, PQexec(q->conn, sql), NULL);
+}
+
+/* The worker's hot statements, prepared once per connection. */
+enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED, ST_FAIL, ST_HEARTBEAT, ST_COUNT };
+
+#define CLAIM_SQL(queue_filter) \
+	"WITH c AS (" \
+	"  SELECT id FROM jobs WHERE state = 'available' AND run_at <= now()" queue_filter \
+	"  ORDER BY priority, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED" \
+	"), j AS (" \
+	"  UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, locked_by = $1," \
+	"    started_at = now(), lease_until = now() + $2::float8 * interval '1 second'" \
+	"  FROM c, media m WHERE j.id = c.id AND m.sha256 = j.media" \
+	"  RETURNING j.id, j.media, j.profile, j.queue, j.trace_id, j.attempts," \
+	"    j.max_attempts, m.kind, m.format, m.ext, j.priority, j.run_at" \
+	"), p AS (" \
+	/* a post moves to processing when the first of its jobs starts; rows \
+	 * are locked in id order so two claims cannot deadlock on them */ \
+	"  UPDATE posts SET status = 'processing', updated_at = now()" \
+	"  WHERE status = 'pending' AND id IN (SELECT id FROM posts" \
+	"    WHERE status = 'pending' AND media IN (SELECT media FROM j) ORDER BY id FOR UPDATE)" \
+	") " \
+	"SELECT id, media, profile, queue, trace_id, attempts, max_attempts, kind, format, ext " \
+	"FROM j ORDER BY priority, run_at, id"
+
+static const struct {
+	const char *name, *sql;
+} stmts[ST_COUNT] = {
+	[ST_CLAIM] = { "md_claim", CLAIM_SQL("") },
+	[ST_CLAIM_QUEUES] = { "md_claim_queues", CLAIM_SQL(" AND queue = ANY($4::text[])") },
+	[ST_SUCCEED] = { "md_succeed",
+		"UPDATE jobs SET state = 'succeeded', result = $3::jsonb, finished_at = now(), "
+		"lease_until = NULL, last_error = NULL "
+		"WHERE id = $1 AND state = 'running' AND locked_by = $2" },
+	[ST_FAIL] = { "md_fail",
+		"UPDATE jobs SET "
+		"state = CASE WHEN $4::int <> 0 OR attempts >= max_attempts THEN 'dead' ELSE 'available' END, "
+		"run_at = CASE WHEN $4::int <> 0 OR attempts >= max_attempts THEN run_at "
+		"  ELSE now() + $5::float8 * interval '1 second' END, "
+		"finished_at = CASE WHEN $4::int <> 0 OR attempts >= max_attempts THEN now() END, "
+		"last_error = $3, lease_until = NULL "
+		"WHERE id = $1 AND state = 'running' AND locked_by = $2 RETURNING state" },
+	[ST_HEARTBEAT] = { "md_heartbeat",
+		"UPDATE jobs SET lease_until = now() + $2::float8 * interval '1 second' "
+		"WHERE state = 'running' AND locked_by = $1" },
+};
+
+static int pg_exec_prepared(struct pg *q, const char *what, int st, const struct args *a,
+			    PGresult **out)
+{
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!q->in_txn && (rc = pg_ready(q)))
+		return rc;
+	if (!(q->prepared & (1u << st))) {
+		rc = pg_check(q, what, PQprepare(q->conn, stmts[st].name, stmts[st].sql, 0, NULL),
+			      NULL);
+		if (rc)
+			return rc;
+		q->prepared |= 1u << st;
+	}
+	return pg_check(q, what, PQexecPrepared(q->conn, stmts[st].name, a->n, a->v,
+						NULL, NULL, 0), out);
+}
+
+static int pg_begin(struct pg *q)
+{
+	int rc;
+
+	if ((rc = pg_ready(q)))
+		return rc;
+	q->in_txn = 1;   /* from here a lost connection commits nothing */
+	if ((rc = pg_simple(q, "begin", "BEGIN")))
+		q->in_txn = 0;
+	return rc;
+}
+
+static int pg_commit(struct pg *q)
+{
+	int rc;
+
+	q->committing = 1;
+	rc = pg_simple(q, "commit", "COMMIT");
+	q->committing = 0;
+	q->in_txn = 0;
+	return rc;
+}
+
+static void pg_rollback(struct pg *q)
+{
+	if (PQstatus(q->conn) == CONNECTION_OK && PQtransactionStatus(q->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(q->conn, "ROLLBACK"));
+	q->in_txn = 0;
+}
+
+static const char *val(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+static char *val_dup(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : xstrdup(PQgetvalue(res, row, col));
+}
+
+static int64_t val_i64(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* ---------- open, migrations ---------- */
+
+/* Schema version: 0 and *version, 1 when schema_migrations is missing, or an exit code. */
+static int pg_version(struct pg *q, int *version)
+{
+	PGresult *res;
+	int rc, missing;
+
+	*version = 0;
+	if ((rc = pg_exec(q, "read schema version",
+			  "SELECT to_regclass('schema_migrations') IS NULL", NULL, &res)))
+		return rc;
+	missing = !strcmp(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	if (missing)
+		return 1;
+	if ((rc = pg_exec(q, "read schema version",
+			  "SELECT coalesce(max(version), 0) FROM schema_migrations", NULL, &res)))
+		return rc;
+	*version = (int)val_i64(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+static void pg_close(struct store *s)
+{
+	struct pg *q = (struct pg *)s;
+
+	PQfinish(q->conn);
+	for (int i = 0; i < q->nqueues; i++)
+		free(q->queues[i]);
+	free(q->queues);
+	free(q->url);
+	free(q);
+}
+
+static int newer_schema(struct pg *q, int version)
+{
+	error("database '%s' has schema version %d, newer than this tool knows (%d): "
+	      "upgrade memedroid", q->url, version, migrations_postgres_count);
+	return MD_EXIT_CONFIG;
+}
+
+/* Apply migration m unless done; *done = 1 when this call applied it. */
+static int pg_migrate_one(struct pg *q, const struct migration *m, int *done)
+{
+	struct args a = { 0 };
+	int rc, version;
+
+	*done = 0;
+	if ((rc = pg_begin(q)))
+		return rc;
+	/* two md-db migrate at once: the second waits, then finds it done */
+	if ((rc = pg_simple(q, "lock migrations", "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")")) ||
+	    (rc = pg_simple(q, "create schema_migrations",
+			    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			    "version integer PRIMARY KEY, name text NOT NULL, "
+			    "applied_at timestamptz NOT NULL DEFAULT now())")) ||
+	    (rc = pg_version(q, &version)))
+		goto fail;
+	if (version > migrations_postgres_count) {
+		rc = newer_schema(q, version);
+		goto fail;
+	}
+	if (m->version <= version) {
+		pg_rollback(q);
+		return 0;
+	}
+	arg_i64(&a, m->version);
+	arg_str(&a, m->name);
+	if ((rc = pg_simple(q, m->name, m->sql)) ||
+	    (rc = pg_exec(q, "record migration",
+			  "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &a, NULL)) ||
+	    (rc = pg_commit(q)))
+		goto fail;
+	*done = 1;
+	return 0;
+fail:
+	pg_rollback(q);
+	return rc;
+}
+
+static int pg_migrate(struct store *s, int *applied)
+{
+	struct pg *q = (struct pg *)s;
+	int rc, version, done;
+
+	*applied = 0;
+	for (int i = 0; i < migrations_postgres_count; i++) {
+		const struct migration *m = &migrations_postgres[i];
+
+		PG_RETRY(q, rc, pg_migrate_one(q, m, &done));
+		if (rc)
+			return rc;
+		if (done) {
+			info("applied migration %03d_%s", m->version, m->name);
+			(*applied)++;
+		}
+	}
+	if ((rc = pg_version(q, &version)) > 1)
+		return rc;
+	if (version > migrations_postgres_count)
+		return newer_schema(q, version);
+	return 0;
+}
+
+static int pg_migration_status_once(struct pg *q, PGresult **out)
+{
+	int rc, version;
+
+	*out = NULL;
+	rc = pg_version(q, &version);
+	if (rc == 1)
+		return 0;
+	if (rc)
+		return rc;
+	return pg_exec(q, "read migrations",
+		       "SELECT version, " ISO("applied_at") " FROM schema_migrations", NULL, out);
+}
+
+static int pg_migration_status(struct store *s, migration_cb cb, void *arg)
+{
+	struct pg *q = (struct pg *)s;
+	PGresult *res;
+	int rc;
+
+	q->replayable = 1;
+	PG_RETRY(q, rc, pg_migration_status_once(q, &res));
+	q->replayable = 0;
+	if (rc)
+		return rc;
+	for (int i = 0; i < migrations_postgres_count; i++) {
+		const struct migration *m = &migrations_postgres[i];
+		const char *at = NULL;
+
+		for (int r = 0; res && r < PQntuples(res); r++)
+			if (val_i64(res, r, 0) == m->version)
+				at = val(res, r, 1);
+		cb(arg, m->version, m->name, at);
+	}
+	PQclear(res);
+	return 0;
+}
 
 int store_pg_open(const char *conninfo, int flags, struct store **out)
 {
-	char *u = store_redact_url(conninfo);
+	/* later keywords win, so anything the URL sets overrides these */
+	const char *kw[] = { "fallback_application_name", "client_encoding",
+			     "connect_timeout", "dbname", NULL };
+	const char *kv[] = { log_tool(), "UTF8", "10", conninfo, NULL };
+	struct pg *q;
+	int rc, version;
 
-	(void)flags;
 	*out = NULL;
-	error("database '%s': the PostgreSQL backend is not built yet", u);
-	free(u);
-	return MD_EXIT_CONFIG;
+	q = xcalloc(1, sizeof(*q));
+	q->base.ops = &pg_ops;
+	q->url = store_redact_url(conninfo);
+	q->poll_only = getenv("MD_POLL_ONLY") && !strcmp(getenv("MD_POLL_ONLY"), "1");
+	q->conn = PQconnectdbParams(kw, kv, 1);
+	if (!q->conn)
+		die(MD_EXIT_SOFTWARE, "out of memory");
+	if (PQstatus(q->conn) != CONNECTION_OK) {
+		char *m = first_line(PQerrorMessage(q->conn));
+		error("database '%s': cannot connect: %s", q->url, m);
+		free(m);
+		pg_close(&q->base);
+		return MD_EXIT_TEMPFAIL;
+	}
+	PQsetNoticeProcessor(q->conn, pg_notice, NULL);
+	/* STORE_CREATE: the database itself is made by the DBA (createdb) */
+	if (!(flags & STORE_NO_SCHEMA)) {
+		rc = pg_version(q, &version);
+		if (rc > 1) {
+			pg_close(&q->base);
+			return rc;
+		}
+		if (rc == 1 || version < migrations_postgres_count) {
+			error("database '%s' is not migrated (schema version %d of %d): "
+			      "run 'md-db migrate'", q->url, version, migrations_postgres_count);
+			pg_close(&q->base);
+			return MD_EXIT_CONFIG;
+		}
+		if (version > migrations_postgres_count) {
+			rc = newer_schema(q, version);
+			pg_close(&q->base);
+			return rc;
+		}
+	}
+	*out = &q->base;
+	return 0;
 }
+
+/* ---------- ingest ---------- */
+
+static int pg_media_exists(struct store *s, const char *sha)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc, n;
+
+	arg_str(&a, sha);
+	q->replayable = 1;
+	PG_RETRY(q, rc, pg_exec(q, "look up media", "SELECT 1 FROM media WHERE sha256 = $1",
+				&a, &res));
+	q->replayable = 0;
+	if (rc)
+		return -rc;
+	n = PQntuples(res);
+	PQclear(res);
+	return n > 0;
+}
+
+/* The owner's id, inserting the user when new; race-free. */
+static int pg_user_id(struct pg *q, const char *user, int64_t *id)
+{
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, user);
+	rc = pg_exec(q, "add user",
+		     "WITH s AS (SELECT id FROM users WHERE username = $1), "
+		     "i AS (INSERT INTO users (username) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM s) "
+		     "  ON CONFLICT (username) DO NOTHING RETURNING id) "
+		     "SELECT id FROM s UNION ALL SELECT id FROM i", &a, &res);
+	if (rc)
+		return rc;
+	if (!PQntuples(res)) {
+		/* another transaction added it since our snapshot: see it now */
+		PQclear(res);
+		if ((rc = pg_exec(q, "add user", "SELECT id FROM users WHERE username = $1", &a, &res)))
+			return rc;
+		if (!PQntuples(res)) {
+			PQclear(res);
+			error("database '%s': user '%s' vanished while being added", q->url, user);
+			return MD_EXIT_TEMPFAIL;
+		}
+	}
+	*id = val_i64(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+/* Status of a new post of an existing media, from its jobs (as sq_dup_status). */
+static int pg_dup_status(struct pg *q, const char *media, char status[16], char **err)
+{
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, media);
+	rc = pg_exec(q, "read jobs",
+		"SELECT count(*), count(*) FILTER (WHERE finalized_at IS NULL), "
+		"  (SELECT d.profile || ': ' || coalesce(d.last_error, 'failed') FROM jobs d "
+		"    WHERE d.media = $1 AND d.state = 'dead' AND NOT EXISTS ("
+		"      SELECT 1 FROM jobs s WHERE s.media = $1 AND s.profile = d.profile "
+		"      AND s.state = 'succeeded') ORDER BY d.id DESC LIMIT 1) "
+		"FROM jobs WHERE media = $1", &a, &res);
+	if (rc)
+		return rc;
+	int64_t total = val_i64(res, 0, 0), open = val_i64(res, 0, 1);
+	const char *dead = val(res, 0, 2);
+	if (!total || open)
+		snprintf(status, 16, "%s", "pending");
+	else if (dead) {
+		snprintf(status, 16, "%s", "failed");
+		*err = xstrdup(dead);
+	} else
+		snprintf(status, 16, "%s", "completed");
+	PQclear(res);
+	return 0;
+}
+
+/* Jobs for the applicable profiles that have no live or succeeded job yet. */
+static int pg_ingest_jobs(struct pg *q, const struct ingest_req *r, int *njobs)
+{
+	const struct media_info *m = r->media;
+	const char **names = xcalloc(r->nprofiles + 1, sizeof(*names));
+	const char **queues = xcalloc(r->nprofiles + 1, sizeof(*queues));
+	int64_t *attempts = xcalloc(r->nprofiles + 1, sizeof(*attempts));
+	struct strbuf an = STRBUF_INIT, aq = STRBUF_INIT, aa = STRBUF_INIT;
+	struct args a = { 0 };
+	PGresult *res = NULL;
+	int n = 0, rc = 0;
+
+	*njobs = 0;
+	for (int i = 0; i < r->nprofiles; i++) {
+		const struct profile *p = r->profiles[i];
+		int dup = 0;
+
+		if (!(p->kinds & m->kind))
+			continue;
+		for (int k = 0; k < n; k++)
+			dup |= !strcmp(names[k], p->name);
+		if (dup)
+			continue;   /* as in SQLite: the first one is live now */
+		names[n] = p->name;
+		queues[n] = p->queue;
+		attempts[n] = p->max_attempts ? p->max_attempts : r->max_attempts;
+		n++;
+	}
+	if (!n)
+		goto out;
+	if ((rc = pg_simple(q, "lock jobs", "SELECT pg_advisory_xact_lock_shared(" JOBS_LOCK ")")))
+		goto out;
+	sb_add_text_array(&an, names, n);
+	sb_add_text_array(&aq, queues, n);
+	sb_add_int_array(&aa, attempts, NULL, n);
+	arg_str(&a, m->sha);
+	arg_str(&a, an.buf);
+	arg_str(&a, aq.buf);
+	arg_str(&a, aa.buf);
+	arg_str(&a, r->trace_id);
+	rc = pg_exec(q, "add jobs",
+		"WITH ins AS ("
+		"  INSERT INTO jobs (media, profile, queue, max_attempts, trace_id) "
+		"  SELECT $1, p.name, p.queue, p.attempts, $5 "
+		"  FROM unnest($2::text[], $3::text[], $4::int[]) WITH ORDINALITY AS p(name, queue, attempts, ord) "
+		"  WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.media = $1 AND j.profile = p.name "
+		"    AND j.state IN ('available', 'running', 'succeeded')) "
+		"  ORDER BY p.ord RETURNING queue) "
+		"SELECT queue, count(*), pg_notify('" CHANNEL "', queue) FROM ins GROUP BY queue",
+		&a, &res);
+	if (rc)
+		goto out;
+	for (int i = 0; i < PQntuples(res); i++)
+		*njobs += (int)val_i64(res, i, 1);
+	PQclear(res);
+out:
+	sb_release(&an);
+	sb_release(&aq);
+	sb_release(&aa);
+	free(names);
+	free(queues);
+	free(attempts);
+	return rc;
+}
+
+static int pg_add_tags(struct pg *q, int64_t post, char *const *tags, int ntags)
+{
+	struct strbuf arr = STRBUF_INIT;
+	struct args a = { 0 };
+	int rc;
+
+	if (!ntags)
+		return 0;
+	sb_add_text_array(&arr, (const char *const *)tags, ntags);
+	arg_str(&a, arr.buf);
+	/* in name order, so two ingests adding the same new tags cannot deadlock;
+	 * a tag another transaction is adding is waited for, then seen */
+	rc = pg_exec(q, "add tags",
+		     "INSERT INTO tags (name) SELECT DISTINCT t FROM unnest($1::text[]) t "
+		     "ORDER BY t ON CONFLICT (name) DO NOTHING", &a, NULL);
+	if (!rc) {
+		arg_i64(&a, post);
+		rc = pg_exec(q, "tag post",
+			     "INSERT INTO post_tags (post_id, tag_id) SELECT $2, id FROM tags "
+			     "WHERE name = ANY($1::text[]) ON CONFLICT DO NOTHING", &a, NULL);
+	}
+	sb_release(&arr);
+	return rc;
+}
+
+static int pg_ingest_once(struct pg *q, const struct ingest_req *r, struct ingest_res *res)
+{
+	const struct media_info *m = r->media;
+	struct args a = { 0 };
+	PGresult *pr;
+	int64_t owner;
+	char *err = NULL;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((rc = pg_begin(q)))
+		return rc;
+	/* a concurrent insert of the same media makes this wait, then do nothing */
+	arg_str(&a, m->sha);
+	arg_str(&a, kind_name(m->kind));
+	arg_str(&a, m->mime);
+	arg_str(&a, m->format);
+	arg_str(&a, m->ext);
+	arg_i64(&a, m->bytes);
+	arg_i64(&a, m->width);
+	arg_i64(&a, m->height);
+	if (m->duration > 0)
+		arg_dbl(&a, m->duration);
+	else
+		arg_str(&a, NULL);
+	arg_str(&a, m->probe_json ? m->probe_json : "{}");
+	rc = pg_exec(q, "add media",
+		     "INSERT INTO media (sha256, kind, mime, format, ext, bytes, width, height, "
+		     "duration, probe) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) "
+		     "ON CONFLICT (sha256) DO NOTHING", &a, &pr);
+	if (rc)
+		goto fail;
+	res->media_new = strcmp(PQcmdTuples(pr), "0") != 0;
+	PQclear(pr);
+	if (!res->media_new) {
+		/* serialize with other ingests, enqueues and finalizes of this media */
+		a.n = 1;
+		if ((rc = pg_exec(q, "lock media",
+				  "SELECT 1 FROM media WHERE sha256 = $1 FOR NO KEY UPDATE", &a, NULL)))
+			goto fail;
+	}
+	if ((rc = pg_user_id(q, r->user, &owner)))
+		goto fail;
+	/* jobs first, so the post's status can count them */
+	if ((rc = pg_ingest_jobs(q, r, &res->njobs)))
+		goto fail;
+	if (res->media_new || res->njobs)
+		snprintf(res->status, sizeof(res->status), "%s", "pending");
+	else if ((rc = pg_dup_status(q, m->sha, res->status, &err)))
+		goto fail;
+
+	a.n = 0;
+	arg_i64(&a, owner);
+	arg_str(&a, m->sha);
+	arg_str(&a, r->caption ? r->caption : "");
+	arg_str(&a, res->status);
+	arg_str(&a, err);
+	arg_str(&a, r->trace_id);
+	if ((rc = pg_exec(q, "add post",
+			  "INSERT INTO posts (owner, media, caption, status, error, trace_id) "
+			  "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", &a, &pr)))
+		goto fail;
+	res->post_id = val_i64(pr, 0, 0);
+	PQclear(pr);
+	if ((rc = pg_add_tags(q, res->post_id, r->tags, r->ntags)))
+		goto fail;
+	if ((!strcmp(res->status, "completed") || !strcmp(res->status, "failed")) &&
+	    (rc = pg_exec(q, "bump feed", "UPDATE feed_state SET version = version + 1, "
+			  "changed_at = now()", NULL, NULL)))
+		goto fail;
+	if ((rc = pg_commit(q)))
+		goto fail;
+	free(err);
+	return 0;
+fail:
+	pg_rollback(q);
+	free(err);
+	return rc;
+}
+
+static int pg_ingest(struct store *s, const struct ingest_req *r, struct ingest_res *res)
+{
+	struct pg *q = (struct pg *)s;
+	int rc;
+
+	PG_RETRY(q, rc, pg_ingest_once(q, r, res));
+	return rc;
+}
+
+/* ---------- enqueue ---------- */
+
+/*
+ * The whole batch in one statement, set-based, in the order the SQLite
+ * backend walks it (ref by ref, profile by profile):
+ *   r      refs resolved to media (post ids through posts), with the
+ *          trace id to give the jobs
+ *   pairs  (ref, profile) pairs of resolved refs, and whether the
+ *          profile applies to the media's kind
+ *   live   without --force, the newest available/running/succeeded job
+ *          of each (media, profile) asked for
+ *   todo   applicable pairs; rn numbers repeats of a (media, profile)
+ *   ins    the jobs made: every pair with --force, else the first of each
+ *          (media, profile) without a live job; inserted in (ref, profile)
+ *          order, so the k-th id of a (media, profile) is its k-th pair's
+ *   made   ins numbered that way, for the repeats to find their job
+ * Output: one row per result, in (ref, profile) order; `fresh` tells the
+ * rows whose job this statement made.
+ */
+#define ENQUEUE_SQL(made_k) \
+	"WITH r AS (" \
+	"  SELECT u.ord, m.sha256 AS media, m.kind, " \
+	"    CASE WHEN m.sha256 IS NULL THEN NULL WHEN $10::text IS NOT NULL THEN $10::text " \
+	"      WHEN u.pid IS NOT NULL THEN p.trace_id " \
+	"      ELSE (SELECT t.trace_id FROM posts t WHERE t.media = m.sha256 " \
+	"            ORDER BY t.id DESC LIMIT 1) END AS trace " \
+	"  FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY AS u(ref, pid, ord) " \
+	"  LEFT JOIN posts p ON p.id = u.pid " \
+	"  LEFT JOIN media m ON m.sha256 = CASE WHEN u.pid IS NULL THEN u.ref ELSE p.media END" \
+	"), pairs AS (" \
+	"  SELECT r.ord, x.pord, r.media, r.kind, r.trace, x.name COLLATE \"C\" AS name, " \
+	"    x.queue, x.attempts, " \
+	"    (x.kinds & CASE r.kind WHEN 'image' THEN 1 WHEN 'animated' THEN 2 " \
+	"      WHEN 'video' THEN 4 ELSE 0 END) <> 0 AS applies " \
+	"  FROM r CROSS JOIN unnest($3::text[], $4::text[], $5::int[], $6::int[]) " \
+	"    WITH ORDINALITY AS x(name, queue, kinds, attempts, pord) " \
+	"  WHERE r.media IS NOT NULL" \
+	"), live AS (" \
+	"  SELECT DISTINCT ON (j.media, j.profile) j.media, j.profile, j.id, j.queue, j.state " \
+	"  FROM jobs j WHERE NOT $9::bool AND j.state IN ('available', 'running', 'succeeded') " \
+	"    AND (j.media, j.profile) IN (SELECT media, name FROM pairs WHERE applies) " \
+	"  ORDER BY j.media, j.profile, j.id DESC" \
+	"), todo AS (" \
+	"  SELECT a.ord, a.pord, a.media, a.kind, a.trace, a.name, a.queue, a.attempts, " \
+	"    l.id AS live_id, l.queue AS live_queue, l.state AS live_state, " \
+	"    row_number() OVER (PARTITION BY a.media, a.name ORDER BY a.ord, a.pord) AS rn " \
+	"  FROM pairs a LEFT JOIN live l ON l.media = a.media AND l.profile = a.name " \
+	"  WHERE a.applies" \
+	"), ins AS (" \
+	"  INSERT INTO jobs (media, profile, queue, priority, run_at, max_attempts, trace_id) " \
+	"  SELECT media, name, queue, $7::int, " \
+	"    CASE WHEN $8::float8 > 0 THEN to_timestamp($8::float8) ELSE now() END, attempts, trace " \
+	"  FROM todo WHERE live_id IS NULL AND ($9::bool OR rn = 1) ORDER BY ord, pord " \
+	"  RETURNING id, media, profile, queue" \
+	"), made AS (" \
+	"  SELECT id, media, profile, queue, " made_k " AS k FROM ins" \
+	") " \
+	"SELECT ord, 0 AS pord, NULL::bigint AS id, NULL AS media, NULL AS profile, NULL AS queue, " \
+	"  'error' AS state, NULL AS kind, false AS fresh FROM r WHERE media IS NULL " \
+	"UNION ALL " \
+	"SELECT ord, pord, NULL, media, name, NULL, 'skipped', kind, false FROM pairs WHERE NOT applies " \
+	"UNION ALL " \
+	"SELECT t.ord, t.pord, coalesce(t.live_id, n.id), t.media, t.name, " \
+	"  coalesce(t.live_queue, n.queue), coalesce(t.live_state, 'available'), t.kind, " \
+	"  t.live_id IS NULL AND ($9::bool OR t.rn = 1) " \
+	"FROM todo t LEFT JOIN made n ON n.media = t.media AND n.profile = t.name " \
+	"  AND n.k = CASE WHEN $9::bool THEN t.rn ELSE 1 END " \
+	"ORDER BY 1, 2"
+
+/* without --force, a (media, profile) gets at most one new job */
+static const char enqueue_sql[] = ENQUEUE_SQL("1");
+static const char enqueue_force_sql[] =
+	ENQUEUE_SQL("row_number() OVER (PARTITION BY media, profile ORDER BY id)");
+
+static int pg_enqueue_once(struct pg *q, const struct args *a, int force, PGresult **out)
+{
+	struct strbuf nq = STRBUF_INIT;
+	const char **queues = NULL;
+	PGresult *res = NULL;
+	int rc, n = 0;
+
+	*out = NULL;
+	if ((rc = pg_begin(q)))
+		return rc;
+	/* a big batch is one big statement: sort in memory, and do not spend
+	 * longer compiling it (JIT) than running it */
+	if ((rc = pg_simple(q, "set up", "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")))
+		goto fail;
+	/* one enqueue at a time checks for live jobs (ingests share the lock) */
+	if (!force && (rc = pg_simple(q, "lock jobs", "SELECT pg_advisory_xact_lock(" JOBS_LOCK ")")))
+		goto fail;
+	if ((rc = pg_exec(q, "add jobs", force ? enqueue_force_sql : enqueue_sql, a, &res)))
+		goto fail;
+	/* one notification per queue that got jobs */
+	queues = xcalloc(PQntuples(res) + 1, sizeof(*queues));
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *qn = val(res, i, 5);
+		int seen = 0;
+
+		if (strcmp(PQgetvalue(res, i, 8), "t"))
+			continue;
+		for (int k = 0; k < n && !seen; k++)
+			seen = !strcmp(queues[k], qn);
+		if (!seen)
+			queues[n++] = qn;
+	}
+	if (n) {
+		struct args na = { 0 };
+
+		sb_add_text_array(&nq, queues, n);
+		arg_str(&na, nq.buf);
+		if ((rc = pg_exec(q, "notify workers", "SELECT pg_notify('" CHANNEL "', q) "
+				  "FROM unnest($1::text[]) q", &na, NULL)))
+			goto fail;
+	}
+	if ((rc = pg_commit(q)))
+		goto fail;
+	free(queues);
+	sb_release(&nq);
+	*out = res;
+	return 0;
+fail:
+	pg_rollback(q);
+	free(queues);
+	sb_release(&nq);
+	PQclear(res);
+	return rc;
+}
+
+static int pg_enqueue(struct store *s, char *const *refs, int nrefs,
+		      const struct enqueue_opts *o, enqueue_cb cb, void *arg)
+{
+	struct pg *q = (struct pg *)s;
+	struct strbuf ar = STRBUF_INIT, ap = STRBUF_INIT, an = STRBUF_INIT, aq = STRBUF_INIT,
+		ak = STRBUF_INIT, aa = STRBUF_INIT;
+	const char **rv, **names, **queues;
+	int64_t *pids, *kinds, *attempts;
+	char *nopid;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	if (nrefs <= 0)
+		return 0;
+	rv = xcalloc(nrefs, sizeof(*rv));
+	pids = xcalloc(nrefs, sizeof(*pids));
+	nopid = xcalloc(nrefs, 1);
+	for (int i = 0; i < nrefs; i++) {
+		nopid[i] = !ref_is_post_id(refs[i], &pids[i]);
+		/* text that cannot be valid UTF-8 names no media: NULL, resolved to nothing */
+		rv[i] = utf8_valid(refs[i]) ? refs[i] : NULL;
+	}
+	sb_add_text_array(&ar, rv, nrefs);
+	sb_add_int_array(&ap, pids, nopid, nrefs);
+	free(rv);
+	free(pids);
+	free(nopid);
+
+	int np = o->nprofiles;
+	names = xcalloc(np + 1, sizeof(*names));
+	queues = xcalloc(np + 1, sizeof(*queues));
+	kinds = xcalloc(np + 1, sizeof(*kinds));
+	attempts = xcalloc(np + 1, sizeof(*attempts));
+	for (int k = 0; k < np; k++) {
+		const struct profile *p = o->profiles[k];
+		names[k] = p->name;
+		queues[k] = o->queue ? o->queue : p->queue;
+		kinds[k] = p->kinds;
+		attempts[k] = o->max_attempts ? o->max_attempts
+			: p->max_attempts ? p->max_attempts : o->default_attempts;
+	}
+	sb_add_text_array(&an, names, np);
+	sb_add_text_array(&aq, queues, np);
+	sb_add_int_array(&ak, kinds, NULL, np);
+	sb_add_int_array(&aa, attempts, NULL, np);
+	free(names);
+	free(queues);
+	free(kinds);
+	free(attempts);
+
+	arg_str(&a, ar.buf);
+	arg_str(&a, ap.buf);
+	arg_str(&a, an.buf);
+	arg_str(&a, aq.buf);
+	arg_str(&a, ak.buf);
+	arg_str(&a, aa.buf);
+	arg_i64(&a, o->priority);
+	arg_dbl(&a, o->run_at);
+	arg_str(&a, o->force ? "true" : "false");
+	arg_str(&a, o->trace_id);
+	PG_RETRY(q, rc, pg_enqueue_once(q, &a, o->force, &res));
+	sb_release(&ar);
+	sb_release(&ap);
+	sb_release(&an);
+	sb_release(&aq);
+	sb_release(&ak);
+	sb_release(&aa);
+	if (rc)
+		return rc;
+
+	/* after COMMIT, as the SQLite backend does */
+	for (int i = 0; i < PQntuples(res); i++) {
+		int64_t ord = val_i64(res, i, 0);
+		const char *ref = ord >= 1 && ord <= nrefs ? refs[ord - 1] : "";
+		const char *state = val(res, i, 6);
+		const char *profile = val(res, i, 4);
+
+		if (!strcmp(state, "error")) {
+			cb(arg, ref, 0, NULL, NULL, NULL, "error", "no such post or media");
+		} else if (!strcmp(state, "skipped")) {
+			char *why = xstrfmt("profile '%s' does not apply to %s media", profile,
+					    kind_name(kind_from_name(val(res, i, 7))));
+			cb(arg, ref, 0, val(res, i, 3), profile, NULL, "skipped", why);
+			free(why);
+		} else {
+			cb(arg, ref, val_i64(res, i, 2), val(res, i, 3), profile,
+			   val(res, i, 5), state, NULL);
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* ---------- worker ---------- */
+
+static int pg_claim_once(struct pg *q, const struct args *a, int st, PGresult **res)
+{
+	return pg_exec_prepared(q, "claim", st, a, res);
+}
+
+static int pg_claim(struct store *s, const char *worker, char *const *queues, int nqueues,
+		    int n, double lease, struct job **jobs, int *njobs)
+{
+	struct pg *q = (struct pg *)s;
+	struct strbuf qa = STRBUF_INIT;
+	struct args a = { 0 };
+	PGresult *res;
+	struct job *v;
+	int rc, count;
+
+	arg_str(&a, worker);
+	arg_dbl(&a, lease);
+	arg_i64(&a, n > 0 ? n : 0);
+	if (nqueues) {
+		sb_add_text_array(&qa, (const char *const *)queues, nqueues);
+		arg_str(&a, qa.buf);
+	}
+	PG_RETRY(q, rc, pg_claim_once(q, &a, nqueues ? ST_CLAIM_QUEUES : ST_CLAIM, &res));
+	sb_release(&qa);
+	if (rc)
+		return rc;
+	count = PQntuples(res);
+	v = xcalloc(count > 0 ? count : 1, sizeof(*v));
+	for (int i = 0; i < count; i++) {
+		struct job *j = &v[i];
+		j->id = val_i64(res, i, 0);
+		snprintf(j->media, sizeof(j->media), "%s", PQgetvalue(res, i, 1));
+		j->profile = val_dup(res, i, 2);
+		j->queue = val_dup(res, i, 3);
+		j->trace_id = val_dup(res, i, 4);
+		j->attempts = (int)val_i64(res, i, 5);
+		j->max_attempts = (int)val_i64(res, i, 6);
+		j->kind = kind_from_name(PQgetvalue(res, i, 7));
+		j->format = val_dup(res, i, 8);
+		j->ext = val_dup(res, i, 9);
+	}
+	PQclear(res);
+	*jobs = v;
+	*njobs = count;
+	return 0;
+}
+
+static int pg_heartbeat(struct store *s, const char *worker, double lease)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	int rc;
+
+	arg_str(&a, worker);
+	arg_dbl(&a, lease);
+	/* replaying a lease extension is harmless */
+	q->replayable = 1;
+	PG_RETRY(q, rc, pg_exec_prepared(q, "heartbeat", ST_HEARTBEAT, &a, NULL));
+	q->replayable = 0;
+	return rc;
+}
+
+static int pg_job_succeed(struct store *s, const char *worker, int64_t id,
+			  const char *result, int *applied)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_i64(&a, id);
+	arg_str(&a, worker);
+	arg_str(&a, result ? result : "{}");
+	PG_RETRY(q, rc, pg_exec_prepared(q, "record success", ST_SUCCEED, &a, &res));
+	if (rc)
+		return rc;
+	*applied = strcmp(PQcmdTuples(res), "0") != 0;
+	PQclear(res);
+	return 0;
+}
+
+static int pg_job_fail(struct store *s, const char *worker, int64_t id, const char *err,
+		       int permanent, double delay, char new_state[16])
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_i64(&a, id);
+	arg_str(&a, worker);
+	arg_str(&a, err);
+	arg_i64(&a, permanent != 0);
+	arg_dbl(&a, delay);
+	PG_RETRY(q, rc, pg_exec_prepared(q, "record failure", ST_FAIL, &a, &res));
+	if (rc)
+		return rc;
+	if (PQntuples(res))
+		snprintf(new_state, 16, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+static int pg_job_release(struct store *s, const char *worker, int64_t id)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	int rc;
+
+	arg_i64(&a, id);
+	arg_str(&a, worker);
+	PG_RETRY(q, rc, pg_exec(q, "release job",
+				"UPDATE jobs SET state = 'available', attempts = greatest(attempts - 1, 0), "
+				"lease_until = NULL, run_at = now() "
+				"WHERE id = $1 AND state = 'running' AND locked_by = $2", &a, NULL));
+	return rc;
+}
+
+static int pg_rescue_expired(struct store *s, int *n)
+{
+	struct pg *q = (struct pg *)s;
+	PGresult *res;
+	int rc;
+
+	PG_RETRY(q, rc, pg_exec(q, "rescue expired jobs",
+		"UPDATE jobs SET "
+		"state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'available' END, "
+		"finished_at = CASE WHEN attempts >= max_attempts THEN now() END, "
+		"last_error = 'lease expired: worker ' || coalesce(locked_by, '?') || ' lost the job', "
+		"run_at = now(), lease_until = NULL "
+		"WHERE state = 'running' AND lease_until < now()", NULL, &res));
+	if (rc)
+		return rc;
+	*n = (int)strtol(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+static int pg_queue_counts(struct store *s, char *const *queues, int nqueues,
+			   int64_t *avail, int64_t *running, double *next_run)
+{
+	struct pg *q = (struct pg *)s;
+	struct strbuf qa = STRBUF_INIT;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	if (nqueues)
+		sb_add_text_array(&qa, (const char *const *)queues, nqueues);
+	arg_str(&a, nqueues ? qa.buf : NULL);
+	q->replayable = 1;
+	/* three subqueries, so each uses its partial index */
+	PG_RETRY(q, rc, pg_exec(q, "count jobs",
+		"SELECT (SELECT count(*) FROM jobs WHERE state = 'available' AND run_at <= now() "
+		"    AND ($1::text[] IS NULL OR queue = ANY($1::text[]))), "
+		"  (SELECT count(*) FROM jobs WHERE state = 'running' "
+		"    AND ($1::text[] IS NULL OR queue = ANY($1::text[]))), "
+		"  (SELECT extract(epoch FROM min(run_at)) FROM jobs WHERE state = 'available' "
+		"    AND run_at > now() AND ($1::text[] IS NULL OR queue = ANY($1::text[])))",
+		&a, &res));
+	q->replayable = 0;
+	sb_release(&qa);
+	if (rc)
+		return rc;
+	*avail = val_i64(res, 0, 0);
+	*running = val_i64(res, 0, 1);
+	*next_run = PQgetisnull(res, 0, 2) ? 0 : strtod(PQgetvalue(res, 0, 2), NULL);
+	PQclear(res);
+	return 0;
+}
+
+/* ---------- wake-ups ---------- */
+
+static int pg_listen(struct store *s, char *const *queues, int nqueues)
+{
+	struct pg *q = (struct pg *)s;
+	int rc;
+
+	for (int i = 0; i < q->nqueues; i++)
+		free(q->queues[i]);
+	free(q->queues);
+	q->queues = xcalloc(nqueues + 1, sizeof(*q->queues));
+	for (int i = 0; i < nqueues; i++)
+		q->queues[i] = xstrdup(queues[i]);
+	q->nqueues = nqueues;
+	if (q->poll_only || q->listening)
+		return 0;
+	q->replayable = 1;
+	PG_RETRY(q, rc, pg_simple(q, "listen", "LISTEN " CHANNEL));
+	q->replayable = 0;
+	if (!rc)
+		q->listening = 1;
+	return rc;
+}
+
+static int pg_notify_fd(struct store *s)
+{
+	struct pg *q = (struct pg *)s;
+
+	if (q->poll_only || !q->listening || PQstatus(q->conn) != CONNECTION_OK)
+		return -1;
+	return PQsocket(q->conn);
+}
+
+static int pg_consume_notify(struct store *s)
+{
+	struct pg *q = (struct pg *)s;
+	PGnotify *nf;
+	int n = 0;
+
+	if (q->poll_only || !q->listening)
+		return 0;
+	if (!PQconsumeInput(q->conn) || PQstatus(q->conn) != CONNECTION_OK) {
+		char *m = first_line(PQerrorMessage(q->conn));
+		int ok = !pg_reset(q);
+
+		if (ok)
+			warning("database '%s': connection lost: %s", q->url, m);
+		else
+			error("database '%s': connection lost: %s", q->url, m);
+		free(m);
+		/* the wake-ups missed while away: have the caller look */
+		return ok ? 1 : -MD_EXIT_TEMPFAIL;
+	}
+	while ((nf = PQnotifies(q->conn))) {
+		int want = !q->nqueues;
+
+		for (int i = 0; i < q->nqueues && !want; i++)
+			want = !strcmp(q->queues[i], nf->extra);
+		if (want && !strcmp(nf->relname, CHANNEL))
+			n++;
+		PQfreemem(nf);
+	}
+	return n;
+}
+
+/* ---------- finalize ---------- */
+
+/*
+ * One try.  The candidate media is locked (SKIP LOCKED: another finalizer,
+ * or an ingest or enqueue adding to it, holds it), then its unfinalized
+ * jobs are locked and checked again, all terminal, inside the transaction.
+ * Returns 0 with *done set, -1 when the candidate changed under us (try
+ * the next one), or an exit code.
+ */
+static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
+{
+	struct args a = { 0 };
+	PGresult *res = NULL;
+	char *err = NULL;
+	int rc;
+
+	*done = 0;
+	if ((rc = pg_begin(q)))
+		return rc;
+	rc = pg_exec(q, "find finished media",
+		"SELECT m.sha256, m.ext FROM media m WHERE m.sha256 IN ("
+		"  SELECT media FROM jobs WHERE finalized_at IS NULL GROUP BY media "
+		"  HAVING count(*) FILTER (WHERE state IN ('available', 'running')) = 0) "
+		"ORDER BY m.sha256 LIMIT 1 FOR NO KEY UPDATE OF m SKIP LOCKED", NULL, &res);
+	if (rc)
+		goto fail;
+	if (!PQntuples(res)) {
+		PQclear(res);
+		pg_rollback(q);
+		return 0;
+	}
+	snprintf(f->media, sizeof(f->media), "%s", PQgetvalue(res, 0, 0));
+	snprintf(f->ext, sizeof(f->ext), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	arg_str(&a, f->media);
+
+	/* the candidate was chosen from a snapshot: check again, rows locked */
+	rc = pg_exec(q, "lock jobs",
+		"SELECT count(*), count(*) FILTER (WHERE state IN ('available', 'running')) "
+		"FROM (SELECT state FROM jobs WHERE media = $1 AND finalized_at IS NULL "
+		"  FOR UPDATE) j", &a, &res);
+	if (rc)
+		goto fail;
+	int stale = val_i64(res, 0, 0) == 0 || val_i64(res, 0, 1) != 0;
+	PQclear(res);
+	if (stale) {
+		pg_rollback(q);
+		return -1;
+	}
+
+	/* renditions from the succeeded jobs' results (the newest per profile) */
+	rc = pg_exec(q, "register renditions",
+		"INSERT INTO renditions (media, profile, storage_key, bytes, metadata) "
+		"SELECT DISTINCT ON (profile) media, profile, result->>'key', "
+		"  coalesce((result->>'bytes')::numeric, 0)::bigint, result FROM jobs "
+		"WHERE media = $1 AND finalized_at IS NULL AND state = 'succeeded' "
+		"  AND result->>'key' IS NOT NULL ORDER BY profile, id DESC "
+		"ON CONFLICT (media, profile) DO UPDATE SET storage_key = excluded.storage_key, "
+		"bytes = excluded.bytes, metadata = excluded.metadata, created_at = now()",
+		&a, NULL);
+	if (rc)
+		goto fail;
+
+	rc = pg_exec(q, "read dead jobs",
+		"SELECT profile || ': ' || coalesce(last_error, 'failed') FROM jobs "
+		"WHERE media = $1 AND finalized_at IS NULL AND state = 'dead' ORDER BY id LIMIT 1",
+		&a, &res);
+	if (rc)
+		goto fail;
+	if (PQntuples(res)) {
+		err = val_dup(res, 0, 0);
+		f->failed = 1;
+	}
+	PQclear(res);
+
+	arg_str(&a, f->failed ? "failed" : "completed");
+	arg_str(&a, err);
+	rc = pg_exec(q, "update posts",
+		"WITH u AS (UPDATE posts SET status = $2, error = $3, updated_at = now() "
+		"  WHERE media = $1 AND status IN ('pending', 'processing') RETURNING id, status) "
+		"SELECT id, status FROM u ORDER BY id", &a, &res);
+	if (rc)
+		goto fail;
+	f->nposts = PQntuples(res);
+	f->post_ids = xcalloc(f->nposts + 1, sizeof(*f->post_ids));
+	f->post_status = xcalloc(f->nposts + 1, sizeof(*f->post_status));
+	for (int i = 0; i < f->nposts; i++) {
+		f->post_ids[i] = val_i64(res, i, 0);
+		f->post_status[i] = val_dup(res, i, 1);
+	}
+	PQclear(res);
+
+	a.n = 1;
+	if ((rc = pg_exec(q, "stamp jobs",
+			  "UPDATE jobs SET finalized_at = now() WHERE media = $1 "
+			  "AND finalized_at IS NULL AND state IN ('succeeded', 'dead', 'cancelled')",
+			  &a, NULL)) ||
+	    (rc = pg_exec(q, "bump feed", "UPDATE feed_state SET version = version + 1, "
+			  "changed_at = now()", NULL, NULL)) ||
+	    (rc = pg_commit(q)))
+		goto fail;
+	free(err);
+	*done = 1;
+	return 0;
+fail:
+	pg_rollback(q);
+	free(err);
+	finalized_release(f);
+	return rc;
+}
+
+static int pg_finalize_once(struct pg *q, struct finalized *f, int *done)
+{
+	int rc;
+
+	/* a candidate that changed under us is rare; look for another */
+	for (int i = 0; i < 10; i++) {
+		finalized_release(f);
+		if ((rc = pg_finalize_try(q, f, done)) != -1)
+			return rc;
+	}
+	*done = 0;
+	return 0;
+}
+
+static int pg_finalize_one(struct store *s, struct finalized *f, int *done)
+{
+	struct pg *q = (struct pg *)s;
+	int rc;
+
+	PG_RETRY(q, rc, pg_finalize_once(q, f, done));
+	return rc;
+}
+
+/* ---------- feed ---------- */
+
+static int pg_feed(struct store *s, const struct feed_query *fq, feed_cb cb, void *arg,
+		   int64_t *next)
+{
+	struct pg *q = (struct pg *)s;
+	struct strbuf ids = STRBUF_INIT;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc = 0, n;
+
+	if (fq->npost_ids)
+		sb_add_int_array(&ids, fq->post_ids, NULL, fq->npost_ids);
+	arg_str(&a, fq->base_url ? fq->base_url : "");
+	arg_str(&a, fq->status);
+	arg_str(&a, fq->user);
+	arg_str(&a, fq->tag);
+	if (fq->before)
+		arg_i64(&a, fq->before);
+	else
+		arg_str(&a, NULL);
+	arg_i64(&a, (int64_t)fq->limit + 1);
+	arg_str(&a, fq->npost_ids ? ids.buf : NULL);
+	q->replayable = 1;
+	/*
+	 * Tags and renditions are aggregated here, in the one query; written
+	 * out compact (["a","b"], {"k":"v"}) as SQLite's json_group_array and
+	 * json_group_object do, so both backends print the same bytes.
+	 */
+	PG_RETRY(q, rc, pg_exec(q, "read feed",
+		"SELECT p.id, u.username, p.caption, p.status, " ISO("p.created_at") ", p.media, "
+		"  m.kind, p.trace_id, "
+		"  coalesce((SELECT '[' || string_agg(to_json(t.name)::text, ',' ORDER BY t.name) || ']' "
+		"    FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '[]'), "
+		"  coalesce((SELECT '{' || string_agg(to_json(r.profile)::text || ':' || "
+		"      to_json($1 || r.storage_key)::text, ',' ORDER BY r.profile) || '}' "
+		"    FROM renditions r WHERE r.media = p.media), '{}'), "
+		"  p.error "
+		"FROM posts p JOIN users u ON u.id = p.owner JOIN media m ON m.sha256 = p.media "
+		"WHERE ($2::text IS NULL OR p.status = $2) AND ($3::text IS NULL OR u.username = $3) "
+		"AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM post_tags pt JOIN tags t "
+		"  ON t.id = pt.tag_id WHERE pt.post_id = p.id AND t.name = $4)) "
+		"AND ($5::bigint IS NULL OR (p.created_at, p.id) < "
+		"  (SELECT created_at, id FROM posts WHERE id = $5)) "
+		"AND ($7::bigint[] IS NULL OR p.id = ANY($7::bigint[])) "
+		"ORDER BY p.created_at DESC, p.id DESC LIMIT $6", &a, &res));
+	q->replayable = 0;
+	sb_release(&ids);
+	if (rc)
+		return rc;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		if (i == fq->limit) {
+			*next = i ? val_i64(res, i - 1, 0) : 0;
+			break;
+		}
+		struct feed_row row = {
+			.post_id = val_i64(res, i, 0),
+			.user = val(res, i, 1),
+			.caption = val(res, i, 2),
+			.status = val(res, i, 3),
+			.created_at = val(res, i, 4),
+			.media = val(res, i, 5),
+			.kind = val(res, i, 6),
+			.trace_id = val(res, i, 7),
+			.tags_json = val(res, i, 8),
+			.renditions_json = val(res, i, 9),
+			.error = val(res, i, 10),
+		};
+		if ((rc = cb(arg, &row)))
+			break;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static const struct store_ops pg_ops = {
+	.name = "postgres",
+	.close = pg_close,
+	.migrate = pg_migrate,
+	.migration_status = pg_migration_status,
+	.media_exists = pg_media_exists,
+	.ingest = pg_ingest,
+	.enqueue = pg_enqueue,
+	.claim = pg_claim,
+	.heartbeat = pg_heartbeat,
+	.job_succeed = pg_job_succeed,
+	.job_fail = pg_job_fail,
+	.job_release = pg_job_release,
+	.rescue_expired = pg_rescue_expired,
+	.queue_counts = pg_queue_counts,
+	.listen = pg_listen,
+	.notify_fd = pg_notify_fd,
+	.consume_notify = pg_consume_notify,
+	.finalize_one = pg_finalize_one,
+	.feed = pg_feed,
+};

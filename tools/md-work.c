@@ -419,7 +419,7 @@ static int claim_jobs(int want, int *got)
 	*got = n;
 	/* whole batches of short jobs: claim more at once next time */
 	if (n && n == want && ninline == n)
-		batch = batch * 2 > BATCH_MAX ? BATCH_MAX : batch * 2;
+		batch = batch * 2 > cli.conf.worker_batch ? cli.conf.worker_batch : batch * 2;
 	else
 		batch = nslots;
 	if (rc)
