@@ -1,0 +1,225 @@
+# bash completion for the memedroid tools:
+# md-db, md-ingest, md-enqueue, md-work, md-finalize, md-feed.
+#
+# Source this file from ~/.bashrc, or install a copy (or a symbolic link)
+# of it under the name of each tool in bash-completion's directory, such as
+# /usr/share/bash-completion/completions/md-db: bash-completion loads a
+# completion by the name of the command, and this file defines all six.
+#
+# The options follow the usage line each tool prints with --help and the
+# SYNOPSIS of its man page.
+
+_md_profiles='probe mp4 thumb noop'
+
+# Options every tool takes.
+_md_common_opts='-c --config --db --storage --log-format --log-level
+	-q --quiet -v --verbose --json -h --help -V --version'
+
+# Profile names from the configuration file, besides the built-in ones:
+# the keys under "profiles:" in the file the tools would read.
+_md_conf_profiles()
+{
+	local conf=$1 line inside=0
+	if [[ -z $conf ]]; then
+		if [[ -n ${MD_CONFIG-} ]]; then
+			conf=$MD_CONFIG
+		elif [[ -r ${XDG_CONFIG_HOME:-$HOME/.config}/memedroid/config.yaml ]]; then
+			conf=${XDG_CONFIG_HOME:-$HOME/.config}/memedroid/config.yaml
+		else
+			conf=/etc/memedroid/config.yaml
+		fi
+	fi
+	[[ -r $conf ]] || return 0
+	while IFS= read -r line; do
+		if [[ $line =~ ^profiles:[[:space:]]*(#.*)?$ ]]; then
+			inside=1
+		elif [[ $line =~ ^[^[:space:]#] ]]; then
+			inside=0
+		elif ((inside)) && [[ $line =~ ^(\ \ |	)([a-z0-9_-]+):[[:space:]]*(#.*)?$ ]]; then
+			printf '%s\n' "${BASH_REMATCH[2]}"
+		fi
+	done <"$conf" 2>/dev/null
+}
+
+# Complete a comma-separated list of profile names in $cur.
+_md_complete_profiles()
+{
+	local cur=$1 conf=$2 prefix= last names
+	if [[ $cur == *,* ]]; then
+		prefix=${cur%,*},
+		last=${cur##*,}
+	else
+		last=$cur
+	fi
+	names="$_md_profiles $(_md_conf_profiles "$conf")"
+	compopt -o nospace 2>/dev/null
+	COMPREPLY=($(compgen -P "$prefix" -W "$names" -- "$last"))
+}
+
+_md_tool()
+{
+	local cmd=${1##*/} cur prev words cword
+	local opts= subcmds= conf= i
+
+	COMPREPLY=()
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=
+	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD-1]}
+
+	# The configuration file given so far, for profile names.
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		-c|--config) conf=${COMP_WORDS[i+1]} ;;
+		--config=*) conf=${COMP_WORDS[i]#--config=} ;;
+		esac
+	done
+	# Expand a leading ~ for reading only.
+	[[ $conf == '~/'* ]] && conf=$HOME/${conf#'~/'}
+
+	case $cmd in
+	md-db)
+		subcmds='init migrate status'
+		;;
+	md-ingest)
+		opts='-r --recursive -L --follow-symlinks -0 --null -u --user
+			--caption -t --tag -e --enqueue --move -n --dry-run
+			--trace-id --'
+		;;
+	md-enqueue)
+		opts='-p --profiles --priority --delay --at --max-attempts --queue
+			-f --force'
+		;;
+	md-work)
+		opts='-j -Q --once --drain --max-jobs --grace'
+		;;
+	md-finalize)
+		opts='--exec --limit'
+		;;
+	md-feed)
+		opts='-t --tag -u --user --status -n --limit --before --base-url'
+		;;
+	*)
+		return 0
+		;;
+	esac
+
+	# Option values.
+	case $prev in
+	-c|--config)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return 0
+		;;
+	--db)
+		if [[ $cur == sqlite:* ]]; then
+			compopt -o filenames 2>/dev/null
+			COMPREPLY=($(compgen -f -P sqlite: -- "${cur#sqlite:}"))
+		else
+			compopt -o filenames 2>/dev/null
+			COMPREPLY=($(compgen -W 'sqlite: postgres:// postgresql://' -- "$cur")
+				$(compgen -f -- "$cur"))
+		fi
+		[[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *: ]] &&
+			compopt -o nospace 2>/dev/null
+		return 0
+		;;
+	--storage)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -d -- "$cur"))
+		return 0
+		;;
+	--log-format)
+		COMPREPLY=($(compgen -W 'text json' -- "$cur"))
+		return 0
+		;;
+	--log-level)
+		COMPREPLY=($(compgen -W 'error warn info debug' -- "$cur"))
+		return 0
+		;;
+	esac
+
+	case $cmd:$prev in
+	md-ingest:-e|md-ingest:--enqueue|md-enqueue:-p|md-enqueue:--profiles)
+		_md_complete_profiles "$cur" "$conf"
+		return 0
+		;;
+	md-ingest:-u|md-ingest:--user|md-feed:-u|md-feed:--user)
+		return 0
+		;;
+	md-ingest:--caption|md-ingest:-t|md-ingest:--tag|md-ingest:--trace-id)
+		return 0
+		;;
+	md-feed:-t|md-feed:--tag|md-feed:-n|md-feed:--limit|md-feed:--before)
+		return 0
+		;;
+	md-feed:--base-url)
+		compopt -o nospace 2>/dev/null
+		COMPREPLY=($(compgen -W 'https:// http://' -- "$cur"))
+		return 0
+		;;
+	md-feed:--status)
+		COMPREPLY=($(compgen -W 'pending processing completed failed all' -- "$cur"))
+		return 0
+		;;
+	md-enqueue:--priority|md-enqueue:--delay|md-enqueue:--at)
+		return 0
+		;;
+	md-enqueue:--max-attempts|md-enqueue:--queue)
+		return 0
+		;;
+	md-work:-j)
+		COMPREPLY=($(compgen -W "auto $(seq 1 "$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 4)" 2>/dev/null)" -- "$cur"))
+		return 0
+		;;
+	md-work:-Q|md-work:--max-jobs|md-work:--grace)
+		return 0
+		;;
+	md-finalize:--exec)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -c -- "$cur"))
+		return 0
+		;;
+	md-finalize:--limit)
+		return 0
+		;;
+	esac
+
+	# After "--", md-ingest takes only paths.
+	if [[ $cmd == md-ingest ]]; then
+		for ((i = 1; i < COMP_CWORD; i++)); do
+			if [[ ${COMP_WORDS[i]} == -- ]]; then
+				compopt -o filenames 2>/dev/null
+				COMPREPLY=($(compgen -f -- "$cur"))
+				return 0
+			fi
+		done
+	fi
+
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$_md_common_opts $opts" -- "$cur"))
+		return 0
+	fi
+
+	case $cmd in
+	md-db)
+		# One command, once.
+		for ((i = 1; i < COMP_CWORD; i++)); do
+			case ${COMP_WORDS[i]} in
+			init|migrate|status) return 0 ;;
+			esac
+		done
+		COMPREPLY=($(compgen -W "$subcmds" -- "$cur"))
+		;;
+	md-ingest)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
+		;;
+	md-enqueue)
+		# Post ids or media hashes: nothing to offer but "-".
+		COMPREPLY=($(compgen -W '-' -- "$cur"))
+		;;
+	esac
+	return 0
+}
+
+complete -F _md_tool md-db md-ingest md-enqueue md-work md-finalize md-feed

@@ -1,0 +1,54 @@
+#!/bin/sh
+# deps.sh - install the Debian packages memedroid needs to build and test.
+#
+# Checks first (dpkg-query, command -v), so a second run is instant and
+# silent.  Only when something is missing: one `apt-get update`, then
+# `apt-get install` of the missing packages.  Needs root for that; without
+# root it names what is missing and exits 1.
+set -eu
+
+PKGS="build-essential pkg-config libsqlite3-dev libpq-dev libssl-dev
+libyaml-dev ffmpeg sqlite3 jq parallel mandoc postgresql postgresql-client"
+
+installed() {
+	# dpkg-query prints the status of an installed package as
+	# "install ok installed"; anything else (or an error) means missing.
+	st=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || return 1
+	[ "$st" = "install ok installed" ]
+}
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "deps.sh: dpkg-query not found: this script needs Debian or a derivative" >&2
+	exit 1
+fi
+
+missing=
+for p in $PKGS; do
+	installed "$p" || missing="$missing $p"
+done
+# The commands the build and the tests run, in case a package is installed
+# but a command is not on PATH (e.g. a broken install).
+for c in cc make pkg-config ffmpeg ffprobe sqlite3 jq parallel mandoc psql; do
+	command -v "$c" >/dev/null 2>&1 && continue
+	case $c in
+	cc|make) p=build-essential ;;
+	ffprobe) p=ffmpeg ;;
+	psql) p=postgresql-client ;;
+	*) p=$c ;;
+	esac
+	case " $missing " in *" $p "*) ;; *) missing="$missing $p" ;; esac
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing packages:$missing" >&2
+	echo "deps.sh: not root: run as root (or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+
+echo "deps.sh: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get -o DPkg::Lock::Timeout=300 update -qq
+# shellcheck disable=SC2086
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missing >&2

@@ -1,0 +1,182 @@
+#!/bin/bash
+# tests/bench/run.sh - what `make bench` runs: the queue benchmarks, all on
+# one throwaway PostgreSQL cluster, each figure printed beside its baseline
+# from the same run, as medians of several runs and as a ratio.
+#
+#   burn-down    no-op jobs/s of md-work (1, 2, 4 processes, -j 4 each)
+#                beside a bare-SQL baseline: pgbench running the same claim
+#                (batch of B, FOR UPDATE SKIP LOCKED) and batched, fenced
+#                completion statements, with the same batch size
+#   latency      enqueue-to-start p50/p99 with LISTEN/NOTIFY (one md-enqueue
+#                per job while an idle worker waits)
+#   bulk         md-enqueue of 100,000 media hashes, jobs/s
+#   pinned       claim latency p50 while another session holds a
+#                transaction open for 60 s (vacuum pinned), beside the same
+#                figure without it
+#
+# Environment: MD_BENCH_RUNS (default 5), MD_BENCH_JOBS (20000),
+# MD_BENCH_BATCH (100), MD_BENCH_PIN (60 seconds).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+PATH=$root:$PATH
+RUNS=${MD_BENCH_RUNS:-5}
+N=${MD_BENCH_JOBS:-20000}
+B=${MD_BENCH_BATCH:-100}
+PIN=${MD_BENCH_PIN:-60}
+
+tmp=$(mktemp -d /tmp/md-bench.XXXXXX)
+pgdir=$tmp/pg
+pids=
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	sh tests/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+sock=$(sh tests/pg-cluster.sh start "$pgdir")
+PGHOST=$sock
+PGUSER=postgres
+export PGHOST PGUSER
+createdb md_bench
+export MD_DB="postgresql:///md_bench?host=$sock&user=postgres"
+export MD_STORAGE=$tmp/storage
+export MD_CONFIG=$tmp/bench.yaml
+printf 'worker:\n  batch: %d\n  poll_interval: 1s\n' "$B" >"$MD_CONFIG"
+chmod 600 "$MD_CONFIG"
+q() { psql -XAtq -v ON_ERROR_STOP=1 -d md_bench -c "$1"; }
+
+md-db -q init
+sha=$(printf 'bench' | sha256sum | cut -c1-64)
+q "INSERT INTO media (sha256, kind, mime, format, ext, bytes) VALUES ('$sha', 'image', 'image/png', 'png_pipe', 'png', 1)"
+
+fill() {  # fill N: N available noop jobs, nothing else
+	q "TRUNCATE jobs RESTART IDENTITY"
+	q "INSERT INTO jobs (media, profile, queue) SELECT '$sha', 'noop', 'default' FROM generate_series(1, $1)"
+	q "VACUUM ANALYZE jobs"
+}
+now() { date +%s.%N; }
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
+# --- burn-down ----------------------------------------------------------------
+cat >"$tmp/claim.sql" <<SQL
+BEGIN;
+WITH c AS (SELECT id FROM jobs WHERE state = 'available' AND run_at <= now()
+	ORDER BY priority, run_at, id LIMIT $B FOR UPDATE SKIP LOCKED)
+UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, locked_by = 'bench:' || :client_id,
+	started_at = now(), lease_until = now() + interval '60 seconds'
+FROM c WHERE j.id = c.id RETURNING j.id, j.media, j.profile;
+UPDATE jobs SET state = 'succeeded', result = '{}', finished_at = now(), lease_until = NULL
+	WHERE state = 'running' AND locked_by = 'bench:' || :client_id;
+COMMIT;
+SQL
+
+mdwork_rate() {  # P processes of md-work -j 4 draining N jobs: jobs/s
+	local p=$1 t0 t1 i
+	fill "$N"
+	t0=$(now)
+	local ws=
+	for ((i = 0; i < p; i++)); do
+		md-work -q --drain -j 4 >/dev/null &
+		ws="$ws $!"
+	done
+	for w in $ws; do wait "$w"; done
+	t1=$(now)
+	local done_
+	done_=$(q "SELECT count(*) FROM jobs WHERE state = 'succeeded' AND attempts = 1")
+	[ "$done_" -eq "$N" ] || { echo "bench: md-work left jobs ($done_ of $N)" >&2; exit 1; }
+	awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }'
+}
+
+sql_rate() {  # the same burn-down by pgbench with P clients: jobs/s
+	local p=$1 t0 t1
+	fill "$N"
+	local per=$(( (N + B * p - 1) / (B * p) ))
+	t0=$(now)
+	pgbench -n -q -M prepared -c "$p" -j "$p" -t "$per" -f "$tmp/claim.sql" md_bench >/dev/null 2>&1
+	t1=$(now)
+	local done_
+	done_=$(q "SELECT count(*) FROM jobs WHERE state = 'succeeded'")
+	[ "$done_" -eq "$N" ] || { echo "bench: pgbench left jobs ($done_ of $N)" >&2; exit 1; }
+	awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }'
+}
+
+printf '# memedroid queue benchmark: %s jobs, batch %s, median of %s runs, PostgreSQL %s\n' \
+	"$N" "$B" "$RUNS" "$(q 'SHOW server_version')"
+printf '%-44s %12s %12s %7s\n' "figure" "memedroid" "baseline" "ratio"
+for p in 1 2 4; do
+	m=$(for ((r = 0; r < RUNS; r++)); do mdwork_rate "$p"; echo; done | median)
+	s=$(for ((r = 0; r < RUNS; r++)); do sql_rate "$p"; echo; done | median)
+	printf '%-44s %12s %12s %7s\n' "no-op burn-down, $p process(es), jobs/s" "$m" "$s" "$(ratio "$m" "$s")"
+done
+
+# --- enqueue-to-start latency ---------------------------------------------------
+q "TRUNCATE jobs RESTART IDENTITY"
+md-work -q -j 4 >/dev/null 2>"$tmp/worker.err" &
+wpid=$!
+pids="$pids $wpid"
+until grep -q . "$tmp/worker.err" 2>/dev/null || [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'")" -gt 0 ]; do :; done
+L=$((RUNS * 40))
+for ((i = 0; i < L; i++)); do
+	md-enqueue -q -f -p noop "$sha" >/dev/null
+done
+until [ "$(q "SELECT count(*) FROM jobs WHERE state = 'succeeded'")" -eq "$L" ]; do :; done
+kill "$wpid"; wait "$wpid" 2>/dev/null || true
+lat=$(q "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2) || ' ' ||
+	round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2)
+	FROM (SELECT extract(epoch FROM started_at - created_at) * 1000 AS ms FROM jobs) t")
+printf '%-44s %12s %12s %7s\n' "enqueue-to-start p50, ms (LISTEN/NOTIFY)" "${lat% *}" "5 (target)" "$(ratio "${lat% *}" 5)"
+printf '%-44s %12s %12s %7s\n' "enqueue-to-start p99, ms" "${lat#* }" "-" "-"
+
+# --- bulk enqueue -----------------------------------------------------------------
+q "TRUNCATE jobs RESTART IDENTITY"
+q "INSERT INTO media (sha256, kind, mime, format, ext, bytes)
+	SELECT encode(sha256(g::text::bytea), 'hex'), 'image', 'image/png', 'png_pipe', 'png', 1
+	FROM generate_series(1, 100000) g ON CONFLICT DO NOTHING"
+q "SELECT encode(sha256(g::text::bytea), 'hex') FROM generate_series(1, 100000) g" >"$tmp/ids"
+bulk() {
+	q "TRUNCATE jobs RESTART IDENTITY"
+	local t0 t1
+	t0=$(now)
+	md-enqueue -q -p noop - <"$tmp/ids" >/dev/null
+	t1=$(now)
+	[ "$(q 'SELECT count(*) FROM jobs')" -eq 100000 ] || { echo "bench: bulk enqueue lost jobs" >&2; exit 1; }
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", 100000 / (b - a) }'
+}
+copyrate() {  # baseline: COPY of the same 100k rows by psql
+	q "TRUNCATE jobs RESTART IDENTITY"
+	sed "s/\$/\tnoop\tdefault/" "$tmp/ids" >"$tmp/ids.tsv"
+	local t0 t1
+	t0=$(now)
+	psql -XAtq -d md_bench -c "\\copy jobs (media, profile, queue) FROM '$tmp/ids.tsv'"
+	t1=$(now)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", 100000 / (b - a) }'
+}
+m=$(for ((r = 0; r < RUNS; r++)); do bulk; echo; done | median)
+s=$(for ((r = 0; r < RUNS; r++)); do copyrate; echo; done | median)
+printf '%-44s %12s %12s %7s\n' "bulk enqueue of 100k ids, jobs/s (vs COPY)" "$m" "$s" "$(ratio "$m" "$s")"
+
+# --- claim latency with vacuum pinned -------------------------------------------
+claim_p50() {  # claim_p50 SECONDS PIN: p50 of the claim+complete transaction, ms
+	fill 200000
+	local pinpid=
+	if [ "$2" = pin ]; then
+		# an open transaction with an xid holds back the xmin horizon:
+		# nothing it could see may be vacuumed while it lives
+		psql -XAtq -d md_bench -c "BEGIN; SELECT txid_current(); SELECT pg_sleep($PIN); COMMIT;" >/dev/null 2>&1 &
+		pinpid=$!
+		pids="$pids $pinpid"
+		until [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()")" -gt 0 ]; do :; done
+	fi
+	pgbench -n -M prepared -c 2 -j 2 -T "$1" -l --log-prefix="$tmp/lat" -f "$tmp/claim.sql" md_bench >/dev/null 2>&1
+	[ -n "$pinpid" ] && { kill "$pinpid" 2>/dev/null; wait "$pinpid" 2>/dev/null; } || true
+	cat "$tmp"/lat.* | awk '{ print $3 / 1000 }' | median
+	rm -f "$tmp"/lat.*
+}
+dur=$((PIN - 5))
+free_=$(claim_p50 "$dur" nopin)
+pinned=$(claim_p50 "$dur" pin)
+printf '%-44s %12s %12s %7s\n' "claim p50 ms, vacuum pinned (vs not pinned)" "$pinned" "$free_" "$(ratio "$pinned" "$free_")"

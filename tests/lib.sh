@@ -1,0 +1,364 @@
+# tests/lib.sh - a tiny TAP library and the memedroid test fixture.
+#
+# Source it from a test script (bash):
+#
+#	. "$(dirname "$0")/lib.sh"
+#	md_setup                  # temp dir, MD_HOME, MD_DB, PATH, cleanup trap
+#	plan 3                    # or: done_testing at the end
+#	run md-db init; is "$rc" 0 "md-db init exits 0"
+#	ok "database file exists" test -f "$MD_TMP/md.db"
+#	like "$err" "migrate" "message names md-db migrate"
+#	done_testing
+#
+# TAP functions
+#	plan N | plan skip_all REASON    print the plan (skip_all exits 0)
+#	ok NAME CMD [ARG...]             pass when CMD exits 0 (its output
+#	                                 is shown only on failure)
+#	nok NAME CMD [ARG...]            pass when CMD exits non-zero
+#	pass NAME / fail NAME [DIAG...]  record a result directly
+#	is GOT WANT NAME / isnt GOT UNWANTED NAME
+#	like GOT ERE NAME / unlike GOT ERE NAME   (bash [[ =~ ]] regex)
+#	skip REASON [N]                  N skipped tests
+#	diag MSG... (stderr) / note MSG... (stdout), each line prefixed "# "
+#	done_testing [N]                 print the plan if none was; exit status
+#	BAIL_OUT REASON
+#
+# The exit status is the number of failed tests (capped at 254), 255 when
+# the script died before done_testing or ran a different number of tests
+# than planned, so `prove` reports both.
+#
+# Fixture (md_setup)
+#	MD_ROOT   the project root (absolute); PATH starts with it
+#	MD_TMP    a fresh temp dir, removed at exit (kept if MD_TEST_KEEP=1)
+#	MD_HOME   $MD_TMP/home; STORE=$MD_HOME/storage (the default storage)
+#	MD_DB     sqlite:$MD_TMP/md.db, or when MD_TEST_PGHOST names a
+#	          PostgreSQL socket directory, a fresh database there that is
+#	          dropped at exit (user MD_TEST_PGUSER, default postgres)
+#	MD_BACKEND  sqlite or postgres
+#	XDG_CONFIG_HOME, XDG_DATA_HOME point inside MD_TMP so no user config
+#	is read (a /etc/memedroid/config.yaml still would be: md_setup warns
+#	about one); MD_CONFIG, MD_STORAGE, MD_TRACE_ID, TRACEPARENT are unset;
+#	MD_USER=tester.
+#
+# Helpers
+#	run CMD [ARG...]      runs CMD under a timeout (MD_TEST_TIMEOUT, 120 s),
+#	                      stdin from /dev/null; sets $out, $err, $rc
+#	                      (out/err without their final newlines)
+#	run_in FILE CMD...    the same, with stdin from FILE
+#	db_query SQL          runs SQL on the test database; rows on stdout,
+#	                      columns separated by tabs, no header
+#	db_count TABLE [WHERE]
+#	count_files DIR       number of regular files below DIR (0 if absent)
+#	sha256 FILE           lowercase hex SHA-256 of FILE
+#	shard SHA             "ab/cd/SHA"
+#	have CMD              true when CMD is on PATH
+#	md_samples DIR / md_bad_samples DIR   run scripts/make-samples.sh
+#	md_tools_built        true when every md-* binary exists
+#	md_require_tools      skip_all unless they do
+#	rendition_file VALUE  the file behind a rendition key/path from md-feed
+#	json_lines_ok TEXT    true when every line of TEXT is JSON
+#
+# Tests never sleep to wait for something: they run the tools in their
+# one-shot modes (--drain, --once) and read the results back.
+
+MD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MD_TOOLS="md-db md-ingest md-enqueue md-work md-finalize md-feed"
+
+_tap_n=0
+_tap_failed=0
+_tap_planned=
+_tap_done=0
+
+_tap_lines() {
+	# Print each argument after the first, each of its lines prefixed
+	# with "$1" ("# ").
+	local p=$1; shift
+	printf '%s\n' "$@" | sed "s/^/$p/"
+}
+
+diag() { _tap_lines '# ' "$@" >&2; }
+note() { _tap_lines '# ' "$@"; }
+
+plan() {
+	if [ "${1-}" = skip_all ]; then
+		shift
+		echo "1..0 # SKIP $*"
+		_tap_done=1
+		exit 0
+	fi
+	_tap_planned=$1
+	echo "1..$1"
+}
+
+_tap_name() {
+	# Test names go on one TAP line: newlines shown as \n, '#' escaped.
+	local s=${1//$'\n'/\\n}
+	printf '%s' "${s//#/\\#}"
+}
+
+pass() {
+	_tap_n=$((_tap_n + 1))
+	echo "ok $_tap_n - $(_tap_name "$1")"
+}
+
+fail() {
+	_tap_n=$((_tap_n + 1))
+	_tap_failed=$((_tap_failed + 1))
+	echo "not ok $_tap_n - $(_tap_name "$1")"
+	# The first caller outside this file is the test's line.
+	local i=1 where="$0"
+	while [ "$i" -lt "${#BASH_SOURCE[@]}" ]; do
+		if [ "${BASH_SOURCE[$i]}" != "${BASH_SOURCE[0]}" ]; then
+			where="${BASH_SOURCE[$i]} line ${BASH_LINENO[$((i - 1))]}"
+			break
+		fi
+		i=$((i + 1))
+	done
+	diag "  Failed test '$1'" "  at $where."
+	shift
+	[ $# -gt 0 ] && diag "$@"
+	return 1
+}
+
+ok() {
+	# The command's output is shown only when it fails.
+	local name=$1 o; shift
+	if o=$("$@" 2>&1); then
+		pass "$name"
+	else
+		fail "$name" "  command failed: $*" ${o:+"$(printf '%s\n' "$o" | head -n 20)"}
+	fi
+}
+
+nok() {
+	local name=$1; shift
+	if "$@" >/dev/null 2>&1; then
+		fail "$name" "  command succeeded but should not have: $*"
+	else
+		pass "$name"
+	fi
+}
+
+is() {
+	if [ "$1" = "$2" ]; then
+		pass "$3"
+	else
+		fail "$3" "         got: '$1'" "    expected: '$2'"
+	fi
+}
+
+isnt() {
+	if [ "$1" != "$2" ]; then
+		pass "$3"
+	else
+		fail "$3" "         got: '$1'" "    expected anything else"
+	fi
+}
+
+like() {
+	if [[ $1 =~ $2 ]]; then
+		pass "$3"
+	else
+		fail "$3" "                  '$1'" "    doesn't match '$2'"
+	fi
+}
+
+unlike() {
+	if [[ $1 =~ $2 ]]; then
+		fail "$3" "                  '$1'" "    matches '$2'"
+	else
+		pass "$3"
+	fi
+}
+
+skip() {
+	local why=$1 n=${2:-1} i
+	for ((i = 0; i < n; i++)); do
+		_tap_n=$((_tap_n + 1))
+		echo "ok $_tap_n # skip $why"
+	done
+}
+
+BAIL_OUT() {
+	echo "Bail out! $*"
+	_tap_done=1
+	exit 255
+}
+
+done_testing() {
+	if [ -n "${1-}" ] && [ -z "$_tap_planned" ]; then
+		_tap_planned=$1
+	fi
+	if [ -z "$_tap_planned" ]; then
+		echo "1..$_tap_n"
+		_tap_planned=$_tap_n
+	fi
+	_tap_done=1
+	if [ "$_tap_n" -ne "$_tap_planned" ]; then
+		diag "planned $_tap_planned tests but ran $_tap_n"
+		exit 255
+	fi
+	if [ "$_tap_failed" -gt 0 ]; then
+		diag "failed $_tap_failed test(s) of $_tap_n"
+		[ "$_tap_failed" -gt 254 ] && exit 254
+		exit "$_tap_failed"
+	fi
+	exit 0
+}
+
+# ---------------------------------------------------------------------------
+# fixture
+
+md_cleanup() {
+	local st=$?
+	if [ -n "${_md_pgdb-}" ]; then
+		dropdb --force -h "$MD_TEST_PGHOST" -U "${MD_TEST_PGUSER:-postgres}" \
+			--if-exists "$_md_pgdb" >/dev/null 2>&1 ||
+			diag "could not drop database $_md_pgdb"
+		_md_pgdb=
+	fi
+	if [ -n "${MD_TMP-}" ] && [ -d "$MD_TMP" ]; then
+		if [ "${MD_TEST_KEEP:-0}" = 1 ]; then
+			diag "kept $MD_TMP"
+		else
+			chmod -R u+rwX "$MD_TMP" 2>/dev/null
+			rm -rf "$MD_TMP"
+		fi
+	fi
+	if [ "$_tap_done" = 0 ]; then
+		diag "test script died after $_tap_n tests (status $st)"
+		exit 255
+	fi
+	exit "$st"
+}
+
+md_setup() {
+	MD_TMP=$(mktemp -d "${TMPDIR:-/tmp}/md-test.XXXXXXXX") ||
+		BAIL_OUT "mktemp -d failed"
+	MD_TMP=$(cd "$MD_TMP" && pwd -P)
+	trap md_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+
+	export MD_HOME=$MD_TMP/home
+	export XDG_CONFIG_HOME=$MD_TMP/config
+	export XDG_DATA_HOME=$MD_TMP/data
+	mkdir -p "$MD_HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME"
+	unset MD_CONFIG MD_STORAGE MD_TRACE_ID TRACEPARENT
+	export MD_USER=tester
+	export PATH="$MD_ROOT:$PATH"
+	export LC_ALL=C.UTF-8
+	STORE=$MD_HOME/storage
+	[ -e /etc/memedroid/config.yaml ] &&
+		diag "warning: /etc/memedroid/config.yaml exists and may change results"
+
+	if [ -n "${MD_TEST_PGHOST-}" ]; then
+		local u=${MD_TEST_PGUSER:-postgres}
+		local base
+		base=$(basename "$0" .t | tr -c 'a-zA-Z0-9\n' '_')
+		_md_pgdb="md_t_${base}_$$_${RANDOM}"
+		createdb -h "$MD_TEST_PGHOST" -U "$u" "$_md_pgdb" ||
+			BAIL_OUT "createdb $_md_pgdb on $MD_TEST_PGHOST failed"
+		export MD_DB="postgresql:///$_md_pgdb?host=$MD_TEST_PGHOST&user=$u"
+		MD_BACKEND=postgres
+	else
+		export MD_DB="sqlite:$MD_TMP/md.db"
+		MD_BACKEND=sqlite
+	fi
+}
+
+md_tools_built() {
+	local t
+	for t in $MD_TOOLS; do
+		[ -x "$MD_ROOT/$t" ] || return 1
+	done
+}
+
+# Skip the whole script when the tools are not built yet.
+md_require_tools() {
+	md_tools_built || plan skip_all "tools not built (run make)"
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+run() {
+	run_in /dev/null "$@"
+}
+
+run_in() {
+	local in=$1; shift
+	local o e
+	o=$(mktemp "$MD_TMP/.out.XXXXXX") && e=$(mktemp "$MD_TMP/.err.XXXXXX") ||
+		BAIL_OUT "mktemp failed"
+	timeout -k 5 "${MD_TEST_TIMEOUT:-120}" "$@" <"$in" >"$o" 2>"$e"
+	rc=$?
+	out=$(cat "$o")
+	err=$(cat "$e")
+	rm -f "$o" "$e"
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		diag "timed out or killed (rc $rc): $*"
+	fi
+	return 0
+}
+
+# The SQLite file behind MD_DB ("sqlite:PATH" or a plain path).
+_md_sqlite_path() {
+	case $MD_DB in
+	sqlite://*) printf '%s\n' "${MD_DB#sqlite://}" ;;
+	sqlite:*) printf '%s\n' "${MD_DB#sqlite:}" ;;
+	*) printf '%s\n' "$MD_DB" ;;
+	esac
+}
+
+db_query() {
+	case $MD_DB in
+	postgres://*|postgresql://*|*=*)
+		psql -XAtq -v ON_ERROR_STOP=1 -F $'\t' -d "$MD_DB" -c "$1"
+		;;
+	*)
+		sqlite3 -batch -noheader -separator $'\t' \
+			-cmd '.timeout 10000' "$(_md_sqlite_path)" "$1"
+		;;
+	esac
+}
+
+db_count() {
+	if [ -n "${2-}" ]; then
+		db_query "SELECT count(*) FROM $1 WHERE $2"
+	else
+		db_query "SELECT count(*) FROM $1"
+	fi
+}
+
+count_files() {
+	if [ -d "$1" ]; then
+		find "$1" -type f | wc -l | tr -d ' '
+	else
+		echo 0
+	fi
+}
+
+sha256() { sha256sum <"$1" | cut -c1-64; }
+
+shard() { printf '%s/%s/%s\n' "${1:0:2}" "${1:2:2}" "$1"; }
+
+md_samples() { "$MD_ROOT/scripts/make-samples.sh" "$1" || BAIL_OUT "make-samples.sh failed"; }
+md_bad_samples() { "$MD_ROOT/scripts/make-samples.sh" --bad "$1" || BAIL_OUT "make-samples.sh --bad failed"; }
+
+# Path of a rendition given the value md-feed prints for it: an absolute
+# path, a file:// URL, or a storage key relative to $STORE.
+rendition_file() {
+	case $1 in
+	file://*) printf '%s\n' "${1#file://}" ;;
+	/*) printf '%s\n' "$1" ;;
+	*) printf '%s\n' "$STORE/$1" ;;
+	esac
+}
+
+# True when every line of "$1" is a JSON value.
+json_lines_ok() {
+	local line
+	while IFS= read -r line; do
+		printf '%s\n' "$line" | jq -e . >/dev/null 2>&1 || return 1
+	done <<<"$1"
+}
