@@ -112,9 +112,15 @@ int cli_start(struct cli *cli, int argc, char **argv, const char *tool, const ch
 		usage_error(cli, "--log-level must be error, warn, info or debug, not '%s'", llevel);
 
 	conf_init(&cli->conf);
-	/* the log flags apply to config errors too */
+	/* the log flags apply to what reading the config says, too */
 	if (lfmt)
 		log_set_json(!strcmp(lfmt, "json"));
+	if (llevel)
+		log_set_level(lvl);
+	if (cli->verbose)
+		log_set_level(LOG_DEBUG);
+	if (cli->quiet)
+		log_set_level(LOG_ERROR);
 	rc = conf_load(&cli->conf, config);
 	if (rc)
 		exit(rc);

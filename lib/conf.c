@@ -724,6 +724,20 @@ static int apply_root(struct capply *a, const struct ynode *root)
 	return 0;
 }
 
+/* Does a database URL or keyword string carry a password? */
+static int url_has_password(const char *url)
+{
+	const char *p;
+
+	if (strstr(url, "password="))
+		return 1;
+	if ((p = strstr(url, "://"))) {
+		const char *at = strchr(p + 3, '@'), *colon = strchr(p + 3, ':');
+		return at && colon && colon < at;
+	}
+	return 0;
+}
+
 static int conf_read(struct conf *c, const char *path)
 {
 	struct ynode *root = NULL;
@@ -736,14 +750,12 @@ static int conf_read(struct conf *c, const char *path)
 		error_errno("cannot open config '%s'", path);
 		return MD_EXIT_CONFIG;
 	}
-	if (!fstat(fileno(f), &st) && (st.st_mode & S_IROTH)) {
-		/* the file may hold database passwords or the JWT secret */
-		warning("config '%s' is readable by others; it may hold secrets", path);
-	}
+	int others = !fstat(fileno(f), &st) && (st.st_mode & S_IROTH);
 	rc = yparse_file(path, f, &root);
 	fclose(f);
 	if (rc)
 		return MD_EXIT_CONFIG;
+	char *before = c->db_url ? xstrdup(c->db_url) : NULL;
 	if (root) {
 		struct capply a = { c, path };
 		/* an empty scalar document is an empty file */
@@ -751,6 +763,10 @@ static int conf_read(struct conf *c, const char *path)
 			rc = apply_root(&a, root);
 		ynode_free(root);
 	}
+	if (!rc && others && c->db_url && (!before || strcmp(before, c->db_url)) &&
+	    url_has_password(c->db_url))
+		warning("config '%s' holds a database password and is readable by others", path);
+	free(before);
 	if (rc)
 		return MD_EXIT_CONFIG;
 	free(c->path);

@@ -111,7 +111,7 @@ static void parse_flat(char *text, struct parsed *pr)
 			else if (!strcmp(k, "height"))
 				s->height = (int)strtol(val, NULL, 10);
 			else if (!strcmp(k, "nb_read_packets"))
-				s->packets = strtoll(val, NULL, 10);
+				s->packets = strcmp(val, "N/A") ? strtoll(val, NULL, 10) : -1;
 			else if (!strcmp(k, "disposition.attached_pic"))
 				s->attached_pic = (int)strtol(val, NULL, 10);
 			else if (strstr(k, "side_data_list") && strstr(k, ".rotation"))
@@ -164,7 +164,7 @@ int probe_file(const struct conf *c, const char *path, struct probe *p, char **w
 	struct spawn_result res;
 	struct parsed pr;
 	const struct stream *v = NULL, *a = NULL;
-	int rc;
+	int rc, v_packets_unknown = 0;
 
 	memset(p, 0, sizeof(*p));
 	*why = NULL;
@@ -182,8 +182,20 @@ int probe_file(const struct conf *c, const char *path, struct probe *p, char **w
 			rc = reject(why, "probe timed out after %.0fs", c->probe_timeout);
 		else {
 			spawn_describe(&res, &err);
-			const char *t = strstr(err.buf, ": ");
-			rc = reject(why, "not a readable media file (%s)", t ? t + 2 : err.buf);
+			/* ffprobe names the temp copy: say "input" instead */
+			struct strbuf clean = STRBUF_INIT;
+			size_t plen = strlen(path);
+			for (const char *q = err.buf; *q;) {
+				if (!strncmp(q, path, plen)) {
+					sb_adds(&clean, "input");
+					q += plen;
+				} else {
+					sb_addch(&clean, *q++);
+				}
+			}
+			const char *t = strstr(clean.buf, ": ");
+			rc = reject(why, "not a readable media file (%s)", t ? t + 2 : clean.buf);
+			sb_release(&clean);
 		}
 		sb_release(&out);
 		sb_release(&err);
@@ -222,8 +234,10 @@ int probe_file(const struct conf *c, const char *path, struct probe *p, char **w
 	if (pr.duration > c->max_duration)
 		return reject(why, "duration %.1fs exceeds the limit %.0fs", pr.duration,
 			      c->max_duration);
-	if (v->packets <= 0)
+	if (!v->packets)
 		return reject(why, "no frames in the video stream");
+	if (v->packets < 0 && formats[fi].image)
+		v_packets_unknown = 1;   /* ffprobe could not count: a single image */
 
 	if (formats[fi].image)
 		p->kind = formats[fi].maybe_animated && v->packets > 1 ? MD_KIND_ANIMATED
@@ -258,7 +272,7 @@ int probe_file(const struct conf *c, const char *path, struct probe *p, char **w
 	p->rotation = v->rotation;
 	p->duration = pr.duration;
 	p->fps = parse_rate(v->rate);
-	p->frames = v->packets;
+	p->frames = v_packets_unknown ? 1 : v->packets;
 
 	sb_init(&p->json, 256);
 	sb_adds(&p->json, "{\"format\":");

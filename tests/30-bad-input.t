@@ -64,15 +64,19 @@ state() {
 		"$(count_files "$STORE/originals")" "$(count_files "$STORE/tmp")"
 }
 
-# lines of stderr that report a rejected input ("md-ingest: 'PATH': ...")
-rejects() { printf '%s\n' "$err" | grep -c "^md-ingest: '"; }
+# lines of stderr (logfmt) that report a rejected input:
+#   time=... level=error tool=md-ingest msg="'PATH': REASON" path=PATH error=REASON
+rejects() { printf '%s\n' "$err" | grep -c "level=error tool=md-ingest msg=\"'"; }
 
-# names_in_err PATH NAME: stderr has the line "md-ingest: 'PATH': REASON"
+# names_in_err PATH NAME: stderr has the line reporting PATH with a reason
+# (logfmt quotes the message: backslashes and double quotes are escaped)
 names_in_err() {
-	if printf '%s\n' "$err" | grep -qF -- "md-ingest: '$1': "; then
+	local esc
+	esc=$(printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')
+	if printf '%s\n' "$err" | grep -F -- "tool=md-ingest msg=\"'$esc': " | grep -q 'error='; then
 		pass "$2"
 	else
-		fail "$2" "  no line \"md-ingest: '$1': REASON\" on stderr; the lines naming it:" \
+		fail "$2" "  no line msg=\"'$1': REASON\" on stderr; the lines naming it:" \
 			"$(printf '%s\n' "$err" | grep -F -- "$1" | head -n 2)"
 	fi
 }
@@ -108,7 +112,7 @@ for b in empty.mp4 truncated.mp4 text.jpg playlist.mp4 drawing.svg huge.png; do
 done
 is "$(db_count media "sha256 = '$(sha256 "$OUTSIDE/secret.png")'")" 0 \
 	"the symlink's target outside the tree was not ingested"
-ok "the ingested bytes are the good files' bytes" jq -se --argjson n "$NG" '
+ok "one post record per good input" jq -se --argjson n "$NG" '
 	map(select(has("post_id"))) | length == $n' "$T/run1.json"
 for f in "${GOOD[@]}"; do
 	s=$(sha256 "$IN/$f")

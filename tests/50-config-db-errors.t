@@ -71,8 +71,8 @@ C=$MD_TMP/cfg
 mkdir -p "$C"
 printf 'worker:\n  jobs: 2\n  bogus_key: 1\n' >"$C/unknown.yaml"
 cfgerr "unknown key in a section" "$C/unknown.yaml" bogus_key 3
-like "$err" "(^|"$'\n'")md-feed: $C/unknown.yaml:3: unknown key 'bogus_key'" \
-	"the message reads md-feed: FILE:LINE: unknown key 'KEY'"
+like "$err" "tool=md-feed msg=\"$C/unknown.yaml:3: unknown key 'bogus_key'\"" \
+	"the message reads FILE:LINE: unknown key 'KEY'"
 printf '# comment\nlog:\n  level: info\nfrobnicate: yes\n' >"$C/unknown-top.yaml"
 cfgerr "unknown top-level key" "$C/unknown-top.yaml" frobnicate 4
 printf 'worker:\n  lease: 10 parsecs\n' >"$C/baddur.yaml"

@@ -35,7 +35,7 @@ for rel in "${files[@]}"; do
 		;;
 	65)
 		pass "$rel: rejected (exit 65)"
-		grep -qF "md-ingest: '$CORPUS/$rel': " "$T/e" || unnamed="$unnamed$rel: $(head -n 1 "$T/e")
+		grep -qF "tool=md-ingest msg=\"'$CORPUS/$rel': " "$T/e" || unnamed="$unnamed$rel: $(head -n 1 "$T/e")
 "
 		;;
 	124|137)
@@ -48,9 +48,9 @@ for rel in "${files[@]}"; do
 	esac
 done
 if [ -z "$unnamed" ]; then
-	pass "every rejected file is named on stderr as md-ingest: 'PATH': REASON"
+	pass "every rejected file is named on stderr with its reason"
 else
-	fail "every rejected file is named on stderr as md-ingest: 'PATH': REASON" \
+	fail "every rejected file is named on stderr with its reason" \
 		"  $(printf '%s' "$unnamed" | grep -c .) files were not, e.g.:" \
 		"$(printf '%s' "$unnamed" | head -n 3)"
 fi

@@ -288,8 +288,8 @@ run() {
 run_in() {
 	local in=$1; shift
 	local o e
-	o=$(mktemp "$MD_TMP/.out.XXXXXX") && e=$(mktemp "$MD_TMP/.err.XXXXXX") ||
-		BAIL_OUT "mktemp failed"
+	o=$(mktemp "$MD_TMP/.out.XXXXXX") || BAIL_OUT "mktemp failed"
+	e=$(mktemp "$MD_TMP/.err.XXXXXX") || BAIL_OUT "mktemp failed"
 	timeout -k 5 "${MD_TEST_TIMEOUT:-120}" "$@" <"$in" >"$o" 2>"$e"
 	rc=$?
 	out=$(cat "$o")

@@ -151,8 +151,11 @@ static void reject(const char *path, const char *why)
 {
 	struct emit e;
 
+	char *msg = xstrfmt("'%s': %s", path, why);
+
 	nbad++;
-	logkv(LOG_ERROR, "rejected", "path", path, "error", why, (char *)NULL);
+	logkv(LOG_ERROR, msg, "path", path, "error", why, (char *)NULL);
+	free(msg);
 	if (cli.json) {
 		emit_begin(&e, 1);
 		emit_str(&e, "path", path);
