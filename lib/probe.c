@@ -164,7 +164,7 @@ int probe_file(const struct conf *c, const char *path, struct probe *p, char **w
 	struct spawn_result res;
 	struct parsed pr;
 	const struct stream *v = NULL, *a = NULL;
-	int rc, v_packets_unknown = 0;
+	int rc;
 
 	memset(p, 0, sizeof(*p));
 	*why = NULL;
@@ -234,10 +234,8 @@ int probe_file(const struct conf *c, const char *path, struct probe *p, char **w
 	if (pr.duration > c->max_duration)
 		return reject(why, "duration %.1fs exceeds the limit %.0fs", pr.duration,
 			      c->max_duration);
-	if (!v->packets)
-		return reject(why, "no frames in the video stream");
-	if (v->packets < 0 && formats[fi].image)
-		v_packets_unknown = 1;   /* ffprobe could not count: a single image */
+	if (v->packets <= 0)
+		return reject(why, "no frames could be read from the video stream");
 
 	if (formats[fi].image)
 		p->kind = formats[fi].maybe_animated && v->packets > 1 ? MD_KIND_ANIMATED
@@ -272,7 +270,7 @@ int probe_file(const struct conf *c, const char *path, struct probe *p, char **w
 	p->rotation = v->rotation;
 	p->duration = pr.duration;
 	p->fps = parse_rate(v->rate);
-	p->frames = v_packets_unknown ? 1 : v->packets;
+	p->frames = v->packets;
 
 	sb_init(&p->json, 256);
 	sb_adds(&p->json, "{\"format\":");

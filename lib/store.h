@@ -168,7 +168,8 @@ int store_job_release(struct store *s, const char *worker, int64_t id);
  * attempts.  *n counts them. */
 int store_rescue_expired(struct store *s, int *n);
 /* Number of jobs available now, and running, for --drain; and the unix
- * time of the next scheduled run (0 if none). */
+ * time of the earliest retry waiting for its run_at (a job available
+ * later that has been attempted before), 0 if none. */
 int store_queue_counts(struct store *s, char *const *queues, int nqueues,
 		       int64_t *available_now, int64_t *running, double *next_run);
 

@@ -31,10 +31,13 @@
 #include "log.h"
 #include "strbuf.h"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #define PG_TRIES 3
 #define PG_MAXARGS 12
@@ -57,6 +60,11 @@ struct pg {
 	unsigned prepared;      /* bit i: stmts[i] is prepared on this connection */
 	int poll_only;          /* MD_POLL_ONLY=1: no LISTEN, no descriptor */
 	int listening;
+	int nfd;                /* what store_notify_fd() hands out: a stable
+				 * descriptor, the socket of the connection or,
+				 * while there is none, the reconnection timer */
+	int tfd;                /* timerfd: readable when it is time to reconnect */
+	int backoff;            /* seconds before the next reconnection */
 	char **queues;          /* notifications counted; none: all */
 	int nqueues;
 	int in_txn;             /* between BEGIN and COMMIT/ROLLBACK */
@@ -231,16 +239,47 @@ static int pg_session_init(struct pg *q)
 	return 0;
 }
 
+/*
+ * Point the descriptor handed out by store_notify_fd() at the current
+ * connection's socket or, while there is none, at a timer that becomes
+ * readable when it is time to try again (1 s, doubling up to 30 s).  So a
+ * caller polling it never spins on a dead socket, wakes to reconnect, and
+ * never needs to ask for the descriptor again.
+ */
+static void pg_point_nfd(struct pg *q)
+{
+	int fd;
+
+	if (q->nfd < 0)
+		return;
+	if (PQstatus(q->conn) == CONNECTION_OK && (fd = PQsocket(q->conn)) >= 0) {
+		q->backoff = 0;
+	} else {
+		struct itimerspec t = { { 0, 0 }, { 0, 0 } };
+
+		q->backoff = q->backoff ? q->backoff * 2 : 1;
+		if (q->backoff > 30)
+			q->backoff = 30;
+		t.it_value.tv_sec = q->backoff;
+		timerfd_settime(q->tfd, 0, &t, NULL);
+		fd = q->tfd;
+	}
+	if (dup2(fd, q->nfd) < 0 || fcntl(q->nfd, F_SETFD, FD_CLOEXEC) < 0)
+		error_errno("cannot duplicate the database socket");
+}
+
 /* Reset a broken connection once; 0 when it works again. */
 static int pg_reset(struct pg *q)
 {
+	int rc = 0;
+
 	PQreset(q->conn);
-	if (PQstatus(q->conn) != CONNECTION_OK)
-		return -1;
-	if (pg_session_init(q))
-		return -1;
-	info("database '%s': reconnected", q->url);
-	return 0;
+	if (PQstatus(q->conn) != CONNECTION_OK || pg_session_init(q))
+		rc = -1;
+	pg_point_nfd(q);
+	if (!rc)
+		info("database '%s': reconnected", q->url);
+	return rc;
 }
 
 /*
@@ -251,12 +290,17 @@ static int pg_reset(struct pg *q)
  */
 static int pg_ready(struct pg *q)
 {
+	char *m;
+
 	if (PQstatus(q->conn) == CONNECTION_OK && PQconsumeInput(q->conn) &&
 	    PQstatus(q->conn) == CONNECTION_OK)
 		return 0;
+	m = first_line(PQerrorMessage(q->conn));
+	warning("database '%s': connection lost: %s", q->url, m);
+	free(m);
 	if (pg_reset(q)) {
-		char *m = first_line(PQerrorMessage(q->conn));
-		error("database '%s': connection lost: %s", q->url, m);
+		m = first_line(PQerrorMessage(q->conn));
+		error("database '%s': cannot reconnect: %s", q->url, m);
 		free(m);
 		return MD_EXIT_TEMPFAIL;
 	}
@@ -282,7 +326,12 @@ static int pg_fail(struct pg *q, const char *what, const PGresult *res)
 		int safe = (q->in_txn && !q->committing) || q->replayable;
 
 		q->in_txn = 0;
-		q->retry = !pg_reset(q) && safe;
+		error("database '%s': %s: connection lost: %s", q->url, what, msg);
+		free(msg);
+		q->retry = !pg_reset(q) && safe && !q->last_try;
+		if (q->retry)
+			info("database '%s': nothing was committed: trying again", q->url);
+		return rc;
 	}
 	if (q->retry && !q->last_try)
 		warning("database '%s': %s: %s (trying again)", q->url, what, msg);
@@ -473,6 +522,10 @@ static void pg_close(struct store *s)
 	struct pg *q = (struct pg *)s;
 
 	PQfinish(q->conn);
+	if (q->nfd >= 0) {
+		close(q->nfd);
+		close(q->tfd);
+	}
 	for (int i = 0; i < q->nqueues; i++)
 		free(q->queues[i]);
 	free(q->queues);
@@ -601,6 +654,7 @@ int store_pg_open(const char *conninfo, int flags, struct store **out)
 	q = xcalloc(1, sizeof(*q));
 	q->base.ops = &pg_ops;
 	q->url = store_redact_url(conninfo);
+	q->nfd = -1;
 	q->poll_only = getenv("MD_POLL_ONLY") && !strcmp(getenv("MD_POLL_ONLY"), "1");
 	q->conn = PQconnectdbParams(kw, kv, 1);
 	if (!q->conn)
@@ -1203,6 +1257,34 @@ static int pg_job_succeed(struct store *s, const char *worker, int64_t id,
 	return 0;
 }
 
+static int pg_jobs_succeed(struct store *s, const char *worker, const int64_t *ids,
+			   char *const *results, int n, int *applied)
+{
+	struct pg *q = (struct pg *)s;
+	struct strbuf ai = STRBUF_INIT, ar = STRBUF_INIT;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	sb_add_int_array(&ai, ids, NULL, n);
+	sb_add_text_array(&ar, (const char *const *)results, n);
+	arg_str(&a, worker);
+	arg_str(&a, ai.buf);
+	arg_str(&a, ar.buf);
+	PG_RETRY(q, rc, pg_exec(q, "record successes",
+		"UPDATE jobs j SET state = 'succeeded', result = coalesce(v.result, '{}')::jsonb, "
+		"finished_at = now(), lease_until = NULL, last_error = NULL "
+		"FROM unnest($2::int8[], $3::text[]) AS v(id, result) "
+		"WHERE j.id = v.id AND j.state = 'running' AND j.locked_by = $1", &a, &res));
+	sb_release(&ai);
+	sb_release(&ar);
+	if (rc)
+		return rc;
+	*applied = (int)strtol(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
 static int pg_job_fail(struct store *s, const char *worker, int64_t id, const char *err,
 		       int permanent, double delay, char new_state[16])
 {
@@ -1312,18 +1394,23 @@ static int pg_listen(struct store *s, char *const *queues, int nqueues)
 	q->replayable = 1;
 	PG_RETRY(q, rc, pg_simple(q, "listen", "LISTEN " CHANNEL));
 	q->replayable = 0;
-	if (!rc)
-		q->listening = 1;
-	return rc;
+	if (rc)
+		return rc;
+	q->listening = 1;
+	if ((q->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0 ||
+	    (q->nfd = fcntl(q->tfd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		error_errno("cannot make a timer");
+		return MD_EXIT_SOFTWARE;
+	}
+	pg_point_nfd(q);
+	return 0;
 }
 
 static int pg_notify_fd(struct store *s)
 {
 	struct pg *q = (struct pg *)s;
 
-	if (q->poll_only || !q->listening || PQstatus(q->conn) != CONNECTION_OK)
-		return -1;
-	return PQsocket(q->conn);
+	return q->poll_only ? -1 : q->nfd;
 }
 
 static int pg_consume_notify(struct store *s)
@@ -1334,17 +1421,20 @@ static int pg_consume_notify(struct store *s)
 
 	if (q->poll_only || !q->listening)
 		return 0;
+	if (PQstatus(q->conn) != CONNECTION_OK) {
+		/* the reconnection timer fired */
+		uint64_t ticks;
+		ssize_t r = read(q->tfd, &ticks, sizeof(ticks));
+
+		(void)r;
+		goto reconnect;
+	}
 	if (!PQconsumeInput(q->conn) || PQstatus(q->conn) != CONNECTION_OK) {
 		char *m = first_line(PQerrorMessage(q->conn));
-		int ok = !pg_reset(q);
 
-		if (ok)
-			warning("database '%s': connection lost: %s", q->url, m);
-		else
-			error("database '%s': connection lost: %s", q->url, m);
+		warning("database '%s': connection lost: %s", q->url, m);
 		free(m);
-		/* the wake-ups missed while away: have the caller look */
-		return ok ? 1 : -MD_EXIT_TEMPFAIL;
+		goto reconnect;
 	}
 	while ((nf = PQnotifies(q->conn))) {
 		int want = !q->nqueues;
@@ -1356,6 +1446,17 @@ static int pg_consume_notify(struct store *s)
 		PQfreemem(nf);
 	}
 	return n;
+reconnect:
+	if (pg_reset(q)) {
+		/* the descriptor is the timer now: it wakes the caller to try again */
+		char *m = first_line(PQerrorMessage(q->conn));
+		error("database '%s': cannot reconnect (next try in %d s): %s", q->url,
+		      q->backoff, m);
+		free(m);
+		return -MD_EXIT_TEMPFAIL;
+	}
+	/* wake-ups sent while we were away are lost: have the caller look */
+	return 1;
 }
 
 /* ---------- finalize ---------- */
@@ -1579,6 +1680,7 @@ static const struct store_ops pg_ops = {
 	.claim = pg_claim,
 	.heartbeat = pg_heartbeat,
 	.job_succeed = pg_job_succeed,
+	.jobs_succeed = pg_jobs_succeed,
 	.job_fail = pg_job_fail,
 	.job_release = pg_job_release,
 	.rescue_expired = pg_rescue_expired,

@@ -905,7 +905,7 @@ static int sq_queue_counts(struct store *s, char *const *queues, int nqueues,
 
 	sb_adds(&sql, "SELECT coalesce(sum(state = 'available' AND run_at <= " NOW "), 0), "
 		"coalesce(sum(state = 'running'), 0), "
-		"(julianday(min(CASE WHEN state = 'available' AND run_at > " NOW
+		"(julianday(min(CASE WHEN state = 'available' AND attempts > 0 AND run_at > " NOW
 		" THEN run_at END)) - 2440587.5) * 86400.0 "
 		"FROM jobs WHERE state IN ('available', 'running')");
 	add_queue_filter(&sql, nqueues, 1);

@@ -521,9 +521,18 @@ static int run(void)
 				if ((rc = store_queue_counts(db, opt.queues, opt.nqueues,
 							     &avail, &running, &next_run)))
 					break;
-				if (!avail)
+				if (!avail && !next_run)
 					break;
-				next_claim = 0;
+				if (!avail) {
+					/* a failed job waits for its retry: drain
+					 * finishes the work it began */
+					struct timespec rt;
+					clock_gettime(CLOCK_REALTIME, &rt);
+					double wait = next_run - (rt.tv_sec + rt.tv_nsec / 1e9);
+					next_claim = now + (wait > 0 ? wait : 0);
+				} else {
+					next_claim = 0;
+				}
 			}
 		}
 		if (!nrunning && !nbacklog && (exhausted || stopping))
