@@ -236,6 +236,7 @@ void conf_init(struct conf *c)
 	c->worker_batch = 512;
 	c->lease = 60;
 	c->job_timeout = 600;
+	c->stall_timeout = 120;
 	c->retry_base = 10;
 	c->retry_max = 3600;
 	c->max_attempts = 5;
@@ -564,6 +565,7 @@ static int apply_worker(struct capply *a, const struct ynode *v, const char *k)
 	if (!strcmp(k, "nice")) { SET_INT(c->nice, 0, 19); return 0; }
 	if (!strcmp(k, "lease")) return set_duration(a, v, k, &c->lease);
 	if (!strcmp(k, "job_timeout")) return set_duration(a, v, k, &c->job_timeout);
+	if (!strcmp(k, "stall_timeout")) return set_duration(a, v, k, &c->stall_timeout);
 	if (!strcmp(k, "retry_base")) return set_duration(a, v, k, &c->retry_base);
 	if (!strcmp(k, "retry_max")) return set_duration(a, v, k, &c->retry_max);
 	if (!strcmp(k, "poll_interval")) return set_duration(a, v, k, &c->poll_interval);

@@ -59,6 +59,7 @@ struct conf {
 	int worker_batch;       /* largest claim of short jobs */
 	double lease;           /* seconds */
 	double job_timeout;
+	double stall_timeout;   /* ffmpeg without progress this long is stopped */
 	double retry_base;
 	double retry_max;
 	int max_attempts;

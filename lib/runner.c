@@ -102,6 +102,9 @@ static void build_argv(char *const *tmpl, const struct vars *v, struct argv_buf 
 		av_push(a, xstrdup("error"));
 		av_push(a, xstrdup("-threads"));
 		av_push(a, xstrfmt("%d", v->threads));
+		/* progress lines feed the stall watchdog */
+		av_push(a, xstrdup("-progress"));
+		av_push(a, xstrfmt("%s/progress", v->workdir));
 	}
 	if (ffprobe) {
 		av_push(a, xstrdup("-protocol_whitelist"));
@@ -317,7 +320,14 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 			.rlimit_as = c->rlimit_as, .rlimit_fsize = c->rlimit_fsize,
 			.rlimit_cpu = c->rlimit_cpu, .cwd = work, .cancel = rc->cancel,
 		};
+		char *progress = xstrfmt("%s/progress", work);
+		if (!strcmp(base_name(a.v[0]), "ffmpeg")) {
+			o.progress_path = progress;
+			o.stall_timeout = c->stall_timeout;
+		}
 		int r = spawn_run(&o, &res);
+		unlink(progress);
+		free(progress);
 		if (r) {
 			if (res.cancelled || (rc->cancel && *rc->cancel)) {
 				sb_adds(out, "cancel\n");

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +82,8 @@ int spawn_run(const struct spawn_opts *o, struct spawn_result *res)
 	size_t tlen = 0, out_max = o->out_max ? o->out_max : (16u << 20);
 	double deadline = o->timeout > 0 ? now_mono() + o->timeout : 0, kill_at = 0;
 	int killed = 0;
+	off_t last_size = 0;
+	double last_change = 0;
 	pid_t pid;
 
 	memset(res, 0, sizeof(*res));
@@ -124,6 +127,19 @@ int spawn_run(const struct spawn_opts *o, struct spawn_result *res)
 			break;
 		int wait_ms = 200;
 		double t = now_mono();
+		if (o->progress_path && o->stall_timeout > 0 && !killed) {
+			struct stat sb;
+			off_t size = stat(o->progress_path, &sb) ? 0 : sb.st_size;
+			if (size != last_size || !last_change) {
+				last_size = size;
+				last_change = t;
+			} else if (t - last_change >= o->stall_timeout) {
+				res->stalled = 1;
+				kill(-pid, SIGTERM);
+				killed = 1;
+				kill_at = t + 2;
+			}
+		}
 		if (!killed && ((deadline && t >= deadline) || (o->cancel && *o->cancel))) {
 			if (deadline && t >= deadline)
 				res->timed_out = 1;
@@ -188,7 +204,7 @@ int spawn_run(const struct spawn_opts *o, struct spawn_result *res)
 		kill(-pid, SIGKILL);   /* leftovers of the group */
 	res->status = status;
 	close(devnull);
-	if (!res->ran || res->timed_out || res->cancelled)
+	if (!res->ran || res->timed_out || res->cancelled || res->stalled)
 		return -1;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 
@@ -211,6 +227,8 @@ void spawn_describe(const struct spawn_result *res, struct strbuf *sb)
 		sb_addf(sb, "cannot run: %s", strerror(res->exec_errno));
 	else if (res->timed_out)
 		sb_adds(sb, "timed out");
+	else if (res->stalled)
+		sb_adds(sb, "stalled: no progress, stopped");
 	else if (res->cancelled)
 		sb_adds(sb, "cancelled");
 	else if (WIFSIGNALED(res->status))

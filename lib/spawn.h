@@ -7,7 +7,8 @@
  * discarded or captured, stderr captured (its tail is kept for error
  * messages), under a wall-clock timeout, resource limits and nice.  On
  * timeout or cancel the whole group gets SIGTERM, then SIGKILL two seconds
- * later.  A failed exec is reported through a close-on-exec pipe, so "ffmpeg
+ * later; the same when a progress file given by the caller (ffmpeg's
+ * -progress output) stops growing for stall_timeout.  A failed exec is reported through a close-on-exec pipe, so "ffmpeg
  * is not installed" is told apart from "ffmpeg failed".
  *
  * spawn_run() blocks until the child and its group are gone.
@@ -32,6 +33,8 @@ struct spawn_opts {
 	uint64_t rlimit_fsize;
 	double rlimit_cpu;
 	const char *cwd;                /* NULL: inherit */
+	const char *progress_path;      /* a file the child keeps growing */
+	double stall_timeout;           /* kill when it stops growing this long */
 	volatile sig_atomic_t *cancel;  /* non-zero: stop the child now */
 };
 
@@ -42,6 +45,7 @@ struct spawn_result {
 	int ran;                /* the program was executed */
 	int exec_errno;         /* errno of a failed exec, else 0 */
 	int timed_out;
+	int stalled;            /* progress_path stopped growing */
 	int cancelled;
 	int out_truncated;      /* stdout exceeded out_max */
 	char tail[SPAWN_TAIL];  /* last bytes of stderr, NUL-terminated */

@@ -11,13 +11,19 @@
  *    statement, which also moves the posts of their media to processing.
  *  - Enqueue and ingest send one NOTIFY md_jobs (payload: the queue) per
  *    queue that got jobs; workers LISTEN, or poll when MD_POLL_ONLY=1
- *    (transaction-mode connection poolers drop LISTEN).
- *  - Row locks replace SQLite's single writer where a check-then-insert
- *    must not race: ingest, enqueue and finalize lock the media rows they
- *    work on (FOR NO KEY UPDATE, which foreign-key checks do not wait
- *    for), so two of them never create the same job twice or finalize a
- *    media while a post of it is being added.  md-db migrate holds a
- *    transaction-level advisory lock.
+ *    (transaction-mode connection poolers drop LISTEN).  The descriptor
+ *    store_notify_fd() gives stays the same across reconnections: it is
+ *    a dup of the connection's socket or, while the server is away, a
+ *    timer that wakes the caller to reconnect (1 s, doubling up to 30 s).
+ *  - Locks stand in for SQLite's single writer where a check-then-insert
+ *    must not race.  An ingest locks its media row (FOR NO KEY UPDATE,
+ *    which foreign-key checks do not wait for), so ingests of one media
+ *    take turns; ingest holds the JOBS_LOCK advisory lock shared, and
+ *    enqueue exclusive, while they look for live jobs and add new ones, so
+ *    two transactions never both find none and both add one.  Finalize
+ *    picks a media FOR NO KEY UPDATE SKIP LOCKED (held by another
+ *    finalizer or an ingest: skip it), then locks its jobs and checks them
+ *    again.  md-db migrate holds the MIGRATE_LOCK advisory lock.
  *
  * Failures: a lost connection, a deadlock, a serialization failure or a
  * server shutting down is MD_EXIT_TEMPFAIL.  After a lost connection the
@@ -41,12 +47,9 @@
 
 #define PG_TRIES 3
 #define PG_MAXARGS 12
-/* key of the advisory lock md-db migrate holds ("md-db" in ASCII) */
-#define MIGRATE_LOCK "435694281298"
-/* key of the advisory lock that makes "is there a live job?" then "insert
- * one" atomic: enqueue takes it exclusive, ingest shared (ingests of one
- * media are serialized by its row lock instead) */
-#define JOBS_LOCK "435694281299"
+/* advisory lock keys (transaction-level; arbitrary constants) */
+#define MIGRATE_LOCK "435694281298"     /* md-db migrate */
+#define JOBS_LOCK "435694281299"        /* looking for live jobs, then adding */
 #define CHANNEL "md_jobs"
 /* timestamptz as SQLite stores times: 2026-11-25T09:00:00.000Z */
 #define ISO(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -261,7 +264,8 @@ static void pg_point_nfd(struct pg *q)
 		if (q->backoff > 30)
 			q->backoff = 30;
 		t.it_value.tv_sec = q->backoff;
-		timerfd_settime(q->tfd, 0, &t, NULL);
+		if (timerfd_settime(q->tfd, 0, &t, NULL))
+			error_errno("cannot set the reconnection timer");
 		fd = q->tfd;
 	}
 	if (dup2(fd, q->nfd) < 0 || fcntl(q->nfd, F_SETFD, FD_CLOEXEC) < 0)

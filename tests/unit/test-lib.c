@@ -246,6 +246,18 @@ static void test_spawn(void)
 	o.argv = slow_argv;
 	o.timeout = 0.3;
 	ok(spawn_run(&o, &r) == -1 && r.timed_out, "a child over its timeout is killed");
+	/* a child whose progress file stops growing is stopped */
+	char *prog = xstrfmt("%s/progress", tmpdir);
+	char *stall_cmd = xstrfmt("echo a > '%s'; sleep 0.1; echo b >> '%s'; exec sleep 30", prog, prog);
+	char *stall_argv[] = { "sh", "-c", stall_cmd, NULL };
+	o.argv = stall_argv;
+	o.timeout = 20;
+	o.progress_path = prog;
+	o.stall_timeout = 0.5;
+	ok(spawn_run(&o, &r) == -1 && r.stalled && !r.timed_out, "a child without progress is stopped as stalled");
+	o.progress_path = NULL;
+	free(stall_cmd);
+	free(prog);
 	o.argv = none_argv;
 	o.timeout = 0;
 	ok(spawn_run(&o, &r) == -1 && r.exec_errno && !r.ran, "a missing program is an exec error");
