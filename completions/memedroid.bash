@@ -93,7 +93,7 @@ _md_tool()
 		opts='-j -Q --once --drain --max-jobs --grace'
 		;;
 	md-finalize)
-		opts='--exec --limit'
+		opts='--follow --exec --limit'
 		;;
 	md-feed)
 		opts='-t --tag -u --user --status -n --limit --before --base-url'

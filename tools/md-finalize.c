@@ -20,25 +20,29 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: md-finalize [common options] [--exec CMD] [--limit N]\n"
+	"usage: md-finalize [common options] [--follow] [--exec CMD] [--limit N]\n"
 	"\n"
+	"      --follow     keep running: finalize as jobs finish (until SIGTERM)\n"
 	"      --exec CMD   run CMD (split on spaces, no shell) once per finished post,\n"
 	"                   with the post as JSON on stdin\n"
 	"      --limit N    finalize at most N media\n"
 	"common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
 	"  --log-level LEVEL, -q, -v, --json, -h, -V\n";
 
-enum { OPT_EXEC = OPT_TOOL_BASE, OPT_LIMIT };
+enum { OPT_EXEC = OPT_TOOL_BASE, OPT_LIMIT, OPT_FOLLOW };
 
 static const struct option longopts[] = {
 	{ "exec", required_argument, NULL, OPT_EXEC },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "follow", no_argument, NULL, OPT_FOLLOW },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -47,7 +51,13 @@ static char **hook;
 static long long limit;
 static struct store *db;
 static struct storage st;
-static int nhook_fail, werr;
+static int nhook_fail, werr, follow;
+static volatile sig_atomic_t stop_sig;
+
+static void on_stop(int sig)
+{
+	stop_sig = sig;
+}
 
 static int on_opt(void *ctx, int o, const char *arg)
 {
@@ -67,6 +77,7 @@ static int on_opt(void *ctx, int o, const char *arg)
 			usage_error(&cli, "--exec needs a command");
 		break;
 	}
+	case OPT_FOLLOW: follow = 1; break;
 	case OPT_LIMIT:
 		if (parse_int(arg, 1, 1LL << 40, &v))
 			usage_error(&cli, "bad --limit '%s'", arg);
@@ -152,28 +163,18 @@ static int on_post(void *arg, const struct feed_row *r)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Finalize every media that is ready (up to --limit in all). */
+static int finalize_all(long long *nmedia)
 {
-	int i = cli_start(&cli, argc, argv, "md-finalize", usage, "", longopts, on_opt, NULL);
-	long long nmedia = 0;
-	int rc;
+	int rc = 0;
 
-	if (i < argc)
-		usage_error(&cli, "unexpected argument '%s'", argv[i]);
-	if ((rc = store_open(cli.conf.db_url, 0, &db)))
-		goto out;
-	if (storage_open(&st, cli.conf.storage)) {
-		rc = MD_EXIT_CONFIG;
-		store_close(db);
-		goto out;
-	}
-	while (!limit || nmedia < limit) {
+	while ((!limit || *nmedia < limit) && !stop_sig) {
 		struct finalized f;
 		int done;
 
 		if ((rc = store_finalize_one(db, &f, &done)) || !done)
 			break;
-		nmedia++;
+		(*nmedia)++;
 		if (!cli.conf.keep_originals && !f.failed) {
 			char *key = storage_original_key(f.media, f.ext);
 			char *path = storage_path(&st, key);
@@ -194,6 +195,47 @@ int main(int argc, char **argv)
 		if (rc)
 			break;
 	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	int i = cli_start(&cli, argc, argv, "md-finalize", usage, "", longopts, on_opt, NULL);
+	long long nmedia = 0;
+	int rc;
+
+	if (i < argc)
+		usage_error(&cli, "unexpected argument '%s'", argv[i]);
+	if ((rc = store_open(cli.conf.db_url, 0, &db)))
+		goto out;
+	if (storage_open(&st, cli.conf.storage)) {
+		rc = MD_EXIT_CONFIG;
+		store_close(db);
+		goto out;
+	}
+	if (follow) {
+		struct sigaction sa = { .sa_handler = on_stop };
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		if ((rc = store_listen(db, NULL, 0)))
+			goto done;
+	}
+	for (;;) {
+		rc = finalize_all(&nmedia);
+		fflush(stdout);
+		if (rc || !follow || stop_sig || (limit && nmedia >= limit))
+			break;
+		/* wait for a notification or the poll interval; a signal
+		 * interrupts the wait */
+		struct pollfd pf = { .fd = store_notify_fd(db), .events = POLLIN };
+		int r = poll(&pf, pf.fd >= 0 ? 1 : 0, (int)(cli.conf.poll_interval * 1000));
+		if (r > 0)
+			store_consume_notify(db);
+		if (stop_sig)
+			break;
+	}
+done:
 	if (nmedia)
 		info("finalized %lld media", nmedia);
 	store_close(db);
