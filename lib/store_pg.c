@@ -1366,7 +1366,7 @@ static int pg_queue_counts(struct store *s, char *const *queues, int nqueues,
 		"  (SELECT count(*) FROM jobs WHERE state = 'running' "
 		"    AND ($1::text[] IS NULL OR queue = ANY($1::text[]))), "
 		"  (SELECT extract(epoch FROM min(run_at)) FROM jobs WHERE state = 'available' "
-		"    AND run_at > now() AND ($1::text[] IS NULL OR queue = ANY($1::text[])))",
+		"    AND attempts > 0 AND run_at > now() AND ($1::text[] IS NULL OR queue = ANY($1::text[])))",
 		&a, &res));
 	q->replayable = 0;
 	sb_release(&qa);
