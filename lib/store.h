@@ -178,7 +178,9 @@ int store_queue_counts(struct store *s, char *const *queues, int nqueues,
  * queues (all when nqueues is 0); store_notify_fd() is a descriptor to
  * poll() for them (-1 when the backend has none: SQLite, or PostgreSQL in
  * poll-only mode), and store_consume_notify() reads what arrived, returning
- * how many notifications (0 or more) or -exitcode.
+ * how many notifications (0 or more) or -exitcode.  Notifications may
+ * already be buffered by an earlier statement: call store_consume_notify()
+ * before waiting.  The descriptor stays valid across reconnections.
  */
 int store_listen(struct store *s, char *const *queues, int nqueues);
 int store_notify_fd(struct store *s);

@@ -5,6 +5,7 @@
 #                             Unix socket in DIR (no TCP), fsync off, start it
 #                             with pg_ctl -w and print the socket directory
 #                             (use it as MD_TEST_PGHOST; superuser: postgres)
+#   pg-cluster.sh restart DIR restart it (fast: every connection is cut)
 #   pg-cluster.sh stop DIR    stop the cluster (fast) and remove DIR
 #
 # As root, DIR is given to the postgres user and initdb/pg_ctl run as that
@@ -15,7 +16,7 @@
 set -eu
 
 usage() {
-	echo "usage: pg-cluster.sh start|stop DIR" >&2
+	echo "usage: pg-cluster.sh start|restart|stop DIR" >&2
 	exit 64
 }
 
@@ -75,6 +76,12 @@ start)
 		exit 1
 	}
 	printf '%s\n' "$dir"
+	;;
+restart)
+	as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart >/dev/null 2>&1 || {
+		cat "$dir/server.log" >&2 2>/dev/null
+		exit 1
+	}
 	;;
 stop)
 	if [ -d "$dir/data" ]; then

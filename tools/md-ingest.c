@@ -88,11 +88,29 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
+/* Is s well-formed UTF-8 (what both databases can store)? */
+static int valid_utf8(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (*s) {
+		int n = *s < 0x80 ? 0 : (*s & 0xe0) == 0xc0 ? 1 : (*s & 0xf0) == 0xe0 ? 2
+			: (*s & 0xf8) == 0xf0 ? 3 : -1;
+		if (n < 0 || (n == 1 && *s < 0xc2) || (n == 3 && *s > 0xf4))
+			return 0;
+		s++;
+		for (int i = 0; i < n; i++, s++)
+			if ((*s & 0xc0) != 0x80)
+				return 0;
+	}
+	return 1;
+}
+
 static int valid_text(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
-	if (n > max)
+	if (n > max || !valid_utf8(s))
 		return 0;
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
@@ -102,7 +120,7 @@ static int valid_text(const char *s, size_t max)
 
 static int valid_name(const char *s)
 {
-	if (!*s || strlen(s) > 64)
+	if (!*s || strlen(s) > 64 || !valid_utf8(s))
 		return 0;
 	for (; *s; s++)
 		if ((unsigned char)*s <= ' ' || *s == ',' || *s == 0x7f)
@@ -123,7 +141,7 @@ static int on_opt(void *ctx, int o, const char *arg)
 		break;
 	case OPT_CAPTION:
 		if (!valid_text(arg, 4096))
-			usage_error(&cli, "caption too long or has control characters");
+			usage_error(&cli, "bad caption: at most 4096 bytes of UTF-8 without control characters");
 		opt.caption = arg;
 		break;
 	case 't':

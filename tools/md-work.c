@@ -470,6 +470,22 @@ static int reload_config(void)
 	return 0;
 }
 
+/* The database is unreachable: keep running jobs, retry with backoff. */
+static double db_backoff, db_retry_at;
+
+static void db_outage(double now)
+{
+	char b[32];
+
+	db_backoff = db_backoff ? db_backoff * 2 : 1;
+	if (db_backoff > 30)
+		db_backoff = 30;
+	db_retry_at = now + db_backoff;
+	snprintf(b, sizeof(b), "%.0f", db_backoff);
+	logkv(LOG_WARN, "database unavailable; running jobs go on, retrying", "retry_in", b,
+	      (char *)NULL);
+}
+
 static int run(void)
 {
 	double now = now_mono(), next_claim = 0, next_beat = 0, next_rescue = 0;
@@ -501,13 +517,21 @@ static int run(void)
 			release_backlog();
 		if ((rc = start_backlog()))
 			break;
+		if (now < db_retry_at)
+			goto wait;
 		if (!stopping && !exhausted && free_slots > 0 && !nbacklog && now >= next_claim) {
 			int want = batch > free_slots ? batch : free_slots, got = 0;
 			if (opt.max_jobs && stats.claimed + want > opt.max_jobs)
 				want = (int)(opt.max_jobs - stats.claimed);
 			if (want > 0) {
-				if ((rc = claim_jobs(want, &got)))
-					break;
+				if ((rc = claim_jobs(want, &got))) {
+					if (rc != MD_EXIT_TEMPFAIL)
+						break;
+					db_outage(now);
+					rc = 0;
+					goto wait;
+				}
+				db_backoff = 0;
 				if (got < want)
 					next_claim = now + cli.conf.poll_interval;
 				else
@@ -519,8 +543,13 @@ static int run(void)
 				int64_t avail, running;
 				double next_run;
 				if ((rc = store_queue_counts(db, opt.queues, opt.nqueues,
-							     &avail, &running, &next_run)))
-					break;
+							     &avail, &running, &next_run))) {
+					if (rc != MD_EXIT_TEMPFAIL)
+						break;
+					db_outage(now);
+					rc = 0;
+					goto wait;
+				}
 				if (!avail && !next_run)
 					break;
 				if (!avail) {
@@ -553,7 +582,11 @@ static int run(void)
 			hard_stop = 1;
 		}
 
-		/* wait */
+wait:;
+		/* notifications that arrived during other statements are
+		 * already buffered: the socket will not wake us for them */
+		if (notify_fd >= 0 && !stopping && store_consume_notify(db) > 0)
+			next_claim = 0;
 		struct pollfd *pf = xcalloc((size_t)nslots + 2, sizeof(*pf));
 		int np = 0;
 		pf[np].fd = sigpipe[0], pf[np].events = POLLIN, np++;
@@ -564,7 +597,7 @@ static int run(void)
 				pf[np].fd = slots[i].fd, pf[np].events = POLLIN, np++;
 		double until = 1.0;
 		if (!stopping && !exhausted && nslots - nrunning > 0) {
-			double d = next_claim - now;
+			double d = (next_claim > db_retry_at ? next_claim : db_retry_at) - now;
 			if (d < until)
 				until = d;
 		}

@@ -1,0 +1,63 @@
+#!/bin/bash
+# 48-db-outage.t - PostgreSQL restarts under a running md-work: the running
+# ffmpeg-like step is not killed, its outcome is recorded once the server is
+# back, and the idle worker picks up new jobs again (reconnect with backoff,
+# LISTEN redone).  PostgreSQL only: SQLite has no server to lose.
+. "$(dirname "$0")/lib.sh"
+md_require_tools
+if [ -z "${MD_TEST_PGHOST-}" ]; then
+	plan skip_all "needs the PostgreSQL cluster (MD_TEST_PGHOST)"
+fi
+md_setup
+
+IN=$MD_TMP/in
+md_samples "$IN"
+cat >"$MD_TMP/cfg.yaml" <<EOF
+worker:
+  poll_interval: 30s
+profiles:
+  slowish:
+    kinds: [video, animated, image]
+    steps:
+      - [sh, -c, "touch $MD_TMP/started; while [ ! -e $MD_TMP/go ]; do sleep 0.1; done"]
+EOF
+export MD_CONFIG=$MD_TMP/cfg.yaml
+
+wait_for() {  # wait_for DESC CMD...: poll a condition, at most 60 s
+	local desc=$1 i; shift
+	for ((i = 0; i < 600; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	diag "timed out waiting for: $desc"
+	return 1
+}
+state_of() { db_query "SELECT state FROM jobs WHERE profile = '$1' ORDER BY id DESC LIMIT 1" 2>/dev/null; }
+
+run md-db init
+run md-ingest "$IN/still.png"
+sha=$(sha256 "$IN/still.png")
+run md-enqueue -p slowish "$sha"
+md-work -j 2 >"$MD_TMP/w.out" 2>"$MD_TMP/w.err" &
+wpid=$!
+ok "the job starts" wait_for "step started" test -e "$MD_TMP/started"
+
+ok "the server restarts" sh "$MD_ROOT/tests/pg-cluster.sh" restart "$MD_TEST_PGHOST"
+touch "$MD_TMP/go"
+succeeded() { [ "$(state_of slowish)" = succeeded ]; }
+ok "the step ran through the outage and its success is recorded" wait_for "slowish succeeded" succeeded
+
+# a new job after the restart wakes the (reconnected) idle worker
+run md-enqueue -p noop "$sha"
+is "$rc" 0 "a job is enqueued after the restart" || diag "$err"
+noop_done() { [ "$(state_of noop)" = succeeded ]; }
+ok "the reconnected worker runs it (poll_interval is 30s: a notification woke it)" \
+	wait_for "noop succeeded" noop_done
+ok "the worker is still running" kill -0 "$wpid"
+kill -TERM "$wpid"
+wait "$wpid"
+is "$?" 0 "md-work exits 0 on SIGTERM"
+is "$(db_query "SELECT attempts FROM jobs WHERE profile = 'slowish'")" 1 \
+	"the job ran once: attempts = 1"
+
+done_testing
