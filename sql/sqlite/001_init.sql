@@ -54,7 +54,8 @@ CREATE INDEX post_tags_tag ON post_tags (tag_id, post_id);
 
 CREATE TABLE jobs (
 	id           INTEGER PRIMARY KEY,
-	media        TEXT NOT NULL REFERENCES media(sha256),
+	-- no foreign key: jobs are made only for media the store just resolved
+	media        TEXT NOT NULL,
 	profile      TEXT NOT NULL,
 	queue        TEXT NOT NULL DEFAULT 'default',
 	state        TEXT NOT NULL DEFAULT 'available'
@@ -77,7 +78,7 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_claim ON jobs (priority, run_at, id) WHERE state = 'available';
 CREATE INDEX jobs_claim_queue ON jobs (queue, priority, run_at, id) WHERE state = 'available';
 CREATE INDEX jobs_media_profile ON jobs (media, profile);
-CREATE INDEX jobs_unfinalized ON jobs (media) WHERE finalized_at IS NULL;
+CREATE INDEX jobs_unfinalized ON jobs (id) WHERE finalized_at IS NULL;
 CREATE INDEX jobs_running ON jobs (locked_by, lease_until) WHERE state = 'running';
 
 CREATE TABLE renditions (

@@ -26,7 +26,7 @@ B=${MD_BENCH_BATCH:-100}
 PIN=${MD_BENCH_PIN:-60}
 
 tmp=$(mktemp -d /tmp/md-bench.XXXXXX)
-pgdir=$tmp/pg
+pgdir=$(mktemp -d /tmp/md-bench-pg.XXXXXX)
 pids=
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null || true; done
@@ -96,7 +96,7 @@ sql_rate() {  # the same burn-down by pgbench with P clients: jobs/s
 	fill "$N"
 	local per=$(( (N + B * p - 1) / (B * p) ))
 	t0=$(now)
-	pgbench -n -q -M prepared -c "$p" -j "$p" -t "$per" -f "$tmp/claim.sql" md_bench >/dev/null 2>&1
+	pgbench -n -M prepared -c "$p" -j "$p" -t "$per" -f "$tmp/claim.sql" md_bench >/dev/null 2>&1
 	t1=$(now)
 	local done_
 	done_=$(q "SELECT count(*) FROM jobs WHERE state = 'succeeded'")
@@ -118,7 +118,8 @@ q "TRUNCATE jobs RESTART IDENTITY"
 md-work -q -j 4 >/dev/null 2>"$tmp/worker.err" &
 wpid=$!
 pids="$pids $wpid"
-until grep -q . "$tmp/worker.err" 2>/dev/null || [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'")" -gt 0 ]; do :; done
+# the worker LISTENs before its first claim: once it idles, it listens
+until [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'md-work' AND state = 'idle'")" -gt 0 ]; do :; done
 L=$((RUNS * 40))
 for ((i = 0; i < L; i++)); do
 	md-enqueue -q -f -p noop "$sha" >/dev/null
