@@ -90,7 +90,7 @@ _md_tool()
 			-f --force'
 		;;
 	md-work)
-		opts='-j -Q --once --drain --max-jobs --grace'
+		opts='-j -Q --once --drain --max-jobs --grace --poll-only'
 		;;
 	md-finalize)
 		opts='--follow --exec --limit'

@@ -37,7 +37,7 @@
 
 static const char usage[] =
 	"usage: md-work [common options] [-j N|auto] [-Q QUEUE]... [--once] [--drain]\n"
-	"               [--max-jobs N] [--grace DUR]\n"
+	"               [--max-jobs N] [--grace DUR] [--poll-only]\n"
 	"\n"
 	"  -j, --jobs N|auto   jobs at once (default from config; auto = cores / threads)\n"
 	"  -Q, --queue QUEUE   serve this queue (repeatable; default all)\n"
@@ -45,10 +45,12 @@ static const char usage[] =
 	"      --drain         exit 0 when no job is available and none runs\n"
 	"      --max-jobs N    exit after N jobs\n"
 	"      --grace DUR     on SIGTERM, time given to running jobs (default 30s)\n"
+	"      --poll-only     no LISTEN: poll every worker.poll_interval (for\n"
+	"                      connection poolers in transaction mode)\n"
 	"common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
 	"  --log-level LEVEL, -q, -v, --json, -h, -V\n";
 
-enum { OPT_ONCE = OPT_TOOL_BASE, OPT_DRAIN, OPT_MAX_JOBS, OPT_GRACE };
+enum { OPT_ONCE = OPT_TOOL_BASE, OPT_DRAIN, OPT_MAX_JOBS, OPT_GRACE, OPT_POLL_ONLY };
 
 static const struct option longopts[] = {
 	{ "jobs", required_argument, NULL, 'j' },
@@ -57,6 +59,7 @@ static const struct option longopts[] = {
 	{ "drain", no_argument, NULL, OPT_DRAIN },
 	{ "max-jobs", required_argument, NULL, OPT_MAX_JOBS },
 	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "poll-only", no_argument, NULL, OPT_POLL_ONLY },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -65,7 +68,7 @@ static struct {
 	int jobs;               /* -1: not given */
 	char **queues;
 	int nqueues;
-	int once, drain;
+	int once, drain, poll_only;
 	long long max_jobs;
 	double grace;
 } opt = { .jobs = -1, .grace = -1 };
@@ -137,6 +140,7 @@ static int on_opt(void *ctx, int o, const char *arg)
 		break;
 	case OPT_ONCE: opt.once = 1; break;
 	case OPT_DRAIN: opt.drain = 1; break;
+	case OPT_POLL_ONLY: opt.poll_only = 1; break;
 	case OPT_MAX_JOBS:
 		if (parse_int(arg, 1, 1LL << 40, &v))
 			usage_error(&cli, "bad --max-jobs '%s'", arg);
@@ -491,7 +495,7 @@ static int run(void)
 	double now = now_mono(), next_claim = 0, next_beat = 0, next_rescue = 0;
 	double stop_deadline = 0, next_watchdog = 0, watchdog_every = 0;
 	int stopping = 0, hard_stop = 0, rc = 0, exhausted = 0;
-	int notify_fd = store_notify_fd(db);
+	int notify_fd = opt.poll_only ? -1 : store_notify_fd(db);
 	const char *wd = getenv("WATCHDOG_USEC");
 
 	if (wd && *wd)
@@ -741,7 +745,7 @@ int main(int argc, char **argv)
 	nslots = opt.jobs;
 	batch = nslots;
 	slots = xcalloc((size_t)nslots, sizeof(*slots));
-	if ((rc = store_listen(db, opt.queues, opt.nqueues)))
+	if (!opt.poll_only && (rc = store_listen(db, opt.queues, opt.nqueues)))
 		goto out;
 	logkv(LOG_INFO, "worker started", "worker", worker_id, "backend", store_backend(db),
 	      (char *)NULL);
