@@ -388,7 +388,8 @@ static int pg_simple(struct pg *q, const char *what, const char *sql)
 }
 
 /* The worker's hot statements, prepared once per connection. */
-enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED, ST_FAIL, ST_HEARTBEAT, ST_COUNT };
+enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED, ST_SUCCEED_MANY, ST_SUCCEED_SAME, ST_FAIL,
+       ST_HEARTBEAT, ST_COUNT };
 
 #define CLAIM_SQL(queue_filter) \
 	"WITH c AS (" \
@@ -419,6 +420,16 @@ static const struct {
 		"UPDATE jobs SET state = 'succeeded', result = $3::jsonb, finished_at = now(), "
 		"lease_until = NULL, last_error = NULL "
 		"WHERE id = $1 AND state = 'running' AND locked_by = $2" },
+	[ST_SUCCEED_MANY] = { "md_succeed_many",
+		"UPDATE jobs j SET state = 'succeeded', result = coalesce(v.result, '{}')::jsonb, "
+		"finished_at = now(), lease_until = NULL, last_error = NULL "
+		"FROM unnest($2::int8[], $3::text[]) AS v(id, result) "
+		"WHERE j.id = v.id AND j.state = 'running' AND j.locked_by = $1" },
+	/* a batch of short jobs: one result for all */
+	[ST_SUCCEED_SAME] = { "md_succeed_same",
+		"UPDATE jobs SET state = 'succeeded', result = $3::jsonb, finished_at = now(), "
+		"lease_until = NULL, last_error = NULL "
+		"WHERE id = ANY($2::int8[]) AND state = 'running' AND locked_by = $1" },
 	[ST_FAIL] = { "md_fail",
 		"UPDATE jobs SET "
 		"state = CASE WHEN $4::int <> 0 OR attempts >= max_attempts THEN 'dead' ELSE 'available' END, "
@@ -1270,16 +1281,21 @@ static int pg_jobs_succeed(struct store *s, const char *worker, const int64_t *i
 	PGresult *res;
 	int rc;
 
+	int same = results[0] != NULL;
+
+	for (int i = 1; i < n && same; i++)
+		same = results[i] && (results[i] == results[0] || !strcmp(results[i], results[0]));
 	sb_add_int_array(&ai, ids, NULL, n);
-	sb_add_text_array(&ar, (const char *const *)results, n);
 	arg_str(&a, worker);
 	arg_str(&a, ai.buf);
-	arg_str(&a, ar.buf);
-	PG_RETRY(q, rc, pg_exec(q, "record successes",
-		"UPDATE jobs j SET state = 'succeeded', result = coalesce(v.result, '{}')::jsonb, "
-		"finished_at = now(), lease_until = NULL, last_error = NULL "
-		"FROM unnest($2::int8[], $3::text[]) AS v(id, result) "
-		"WHERE j.id = v.id AND j.state = 'running' AND j.locked_by = $1", &a, &res));
+	if (same) {
+		arg_str(&a, results[0]);
+	} else {
+		sb_add_text_array(&ar, (const char *const *)results, n);
+		arg_str(&a, ar.buf);
+	}
+	PG_RETRY(q, rc, pg_exec_prepared(q, "record successes",
+		same ? ST_SUCCEED_SAME : ST_SUCCEED_MANY, &a, &res));
 	sb_release(&ai);
 	sb_release(&ar);
 	if (rc)
