@@ -10,6 +10,9 @@
 #   latency      enqueue-to-start p50/p99 with LISTEN/NOTIFY (one md-enqueue
 #                per job while an idle worker waits)
 #   bulk         md-enqueue of 100,000 media hashes, jobs/s
+#   peer         the same burn-down by graphile-worker (npm, installed into
+#                a temp dir) with and without its batching options, beside
+#                one md-work process
 #   pinned       claim latency p50 while another session holds a
 #                transaction open for 60 s (vacuum pinned), beside the same
 #                figure without it
@@ -112,6 +115,27 @@ for p in 1 2 4; do
 	s=$(for ((r = 0; r < RUNS; r++)); do sql_rate "$p"; echo; done | median)
 	printf '%-44s %12s %12s %7s\n' "no-op burn-down, $p process(es), jobs/s" "$m" "$s" "$(ratio "$m" "$s")"
 done
+
+# --- the peer: graphile-worker, where Node.js is present -------------------------
+gw_rate() {  # gw_rate MODE: jobs/s of one graphile-worker process, concurrency 4
+	psql -XAtq -d md_bench -c "DROP SCHEMA IF EXISTS graphile_worker CASCADE" 2>/dev/null
+	NODE_PATH=$tmp/gw/node_modules GW_DB="postgresql:///md_bench?host=$sock&user=postgres" \
+		node tests/bench/graphile.js "$N" "$1" "$tmp/gw.out" >"$tmp/gw.log" 2>&1 ||
+		{ echo "bench: graphile-worker failed: $(tail -n 3 "$tmp/gw.log")" >&2; echo 0; return; }
+	cat "$tmp/gw.out"
+}
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
+	mkdir -p "$tmp/gw" && (cd "$tmp/gw" && npm init -y >/dev/null 2>&1 &&
+	npm install --silent --no-audit --no-fund graphile-worker@0.17 >/dev/null 2>&1); then
+	gwv=$(cd "$tmp/gw" && node -p 'require("graphile-worker/package.json").version')
+	m1=$(for ((r = 0; r < RUNS; r++)); do mdwork_rate 1; echo; done | median)
+	for mode in plain batched; do
+		g=$(for ((r = 0; r < RUNS; r++)); do gw_rate "$mode"; echo; done | median)
+		printf '%-44s %12s %12s %7s\n' "vs graphile-worker $gwv ($mode), jobs/s" "$m1" "$g" "$(ratio "$m1" "$g")"
+	done
+else
+	echo "# graphile-worker: skipped (no Node.js/npm, or the npm registry is unreachable)"
+fi
 
 # --- enqueue-to-start latency ---------------------------------------------------
 q "TRUNCATE jobs RESTART IDENTITY"
