@@ -129,6 +129,30 @@ int store_claim(struct store *s, const char *worker, char *const *queues, int nq
 	return s->ops->claim(s, worker, queues, nqueues, n, lease, jobs, njobs);
 }
 
+int store_claim_ack(struct store *s, const char *worker, char *const *queues, int nqueues,
+		    int n, double lease, const int64_t *ack_ids, int nack,
+		    const char *ack_result, int *acked, struct job **jobs, int *njobs)
+{
+	int rc;
+
+	*jobs = NULL;
+	*njobs = 0;
+	*acked = 0;
+	if (s->ops->claim_ack)
+		return s->ops->claim_ack(s, worker, queues, nqueues, n, lease, ack_ids, nack,
+					 ack_result, acked, jobs, njobs);
+	if (nack) {
+		char **res = xcalloc((size_t)nack, sizeof(*res));
+		for (int i = 0; i < nack; i++)
+			res[i] = (char *)ack_result;
+		rc = store_jobs_succeed(s, worker, ack_ids, res, nack, acked);
+		free(res);
+		if (rc)
+			return rc;
+	}
+	return s->ops->claim(s, worker, queues, nqueues, n, lease, jobs, njobs);
+}
+
 int store_heartbeat(struct store *s, const char *worker, double lease)
 {
 	return s->ops->heartbeat(s, worker, lease);

@@ -147,6 +147,15 @@ void job_free(struct job *j);
  * *jobs is a malloc'd array of *njobs jobs (free each with job_free). */
 int store_claim(struct store *s, const char *worker, char *const *queues, int nqueues,
 		int n, double lease, struct job **jobs, int *njobs);
+/*
+ * Acknowledge nack short jobs as succeeded, all with the same result (each
+ * fenced like store_job_succeed), and claim up to n new jobs, in one round
+ * trip where the backend can: a worker burning down short jobs pays one
+ * statement per batch.  *acked counts the acknowledged rows.
+ */
+int store_claim_ack(struct store *s, const char *worker, char *const *queues, int nqueues,
+		    int n, double lease, const int64_t *ack_ids, int nack,
+		    const char *ack_result, int *acked, struct job **jobs, int *njobs);
 /* Extend the lease of every job the worker runs. */
 int store_heartbeat(struct store *s, const char *worker, double lease);
 
@@ -242,6 +251,9 @@ struct store_ops {
 		       enqueue_cb, void *);
 	int (*claim)(struct store *, const char *, char *const *, int, int, double,
 		     struct job **, int *);
+	int (*claim_ack)(struct store *, const char *, char *const *, int, int, double,
+			 const int64_t *, int, const char *, int *, struct job **, int *);
+			 /* optional: NULL does jobs_succeed, then claim */
 	int (*heartbeat)(struct store *, const char *, double);
 	int (*job_succeed)(struct store *, const char *, int64_t, const char *, int *);
 	int (*jobs_succeed)(struct store *, const char *, const int64_t *, char *const *, int,

@@ -231,6 +231,9 @@ static int pg_session_init(struct pg *q)
 {
 	q->prepared = 0;
 	q->in_txn = 0;
+	/* the hot statements are written so that their generic plan is the
+	 * good one: plan them once, not at every execution */
+	PQclear(PQexec(q->conn, "SET plan_cache_mode = force_generic_plan"));
 	if (q->listening) {
 		PGresult *res = PQexec(q->conn, "LISTEN " CHANNEL);
 		int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
@@ -391,16 +394,24 @@ static int pg_simple(struct pg *q, const char *what, const char *sql)
 enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED, ST_SUCCEED_MANY, ST_SUCCEED_SAME, ST_FAIL,
        ST_HEARTBEAT, ST_COUNT };
 
-#define CLAIM_SQL(queue_filter) \
-	"WITH c AS (" \
+#define CLAIM_SQL(queue_filter, ack_ids, ack_result) \
+	"WITH ack AS (" \
+	/* the short jobs of the previous batch, acknowledged on the way */ \
+	"  UPDATE jobs SET state = 'succeeded', result = " ack_result "::jsonb," \
+	"    finished_at = now(), lease_until = NULL, last_error = NULL" \
+	"  WHERE id = ANY(" ack_ids "::int8[]) AND state = 'running' AND locked_by = $1" \
+	"  RETURNING 1" \
+	"), c AS (" \
 	"  SELECT id FROM jobs WHERE state = 'available' AND run_at <= now()" queue_filter \
 	"  ORDER BY priority, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED" \
 	"), j AS (" \
+	/* by id = ANY(array): an index probe per job whatever the planner \
+	 * guesses of LIMIT $3, so one generic plan serves every batch size */ \
 	"  UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, locked_by = $1," \
 	"    started_at = now(), lease_until = now() + $2::float8 * interval '1 second'" \
-	"  FROM c, media m WHERE j.id = c.id AND m.sha256 = j.media" \
+	"  WHERE j.id = ANY(ARRAY(SELECT id FROM c))" \
 	"  RETURNING j.id, j.media, j.profile, j.queue, j.trace_id, j.attempts," \
-	"    j.max_attempts, m.kind, m.format, m.ext, j.priority, j.run_at" \
+	"    j.max_attempts, j.priority, j.run_at" \
 	"), p AS (" \
 	/* a post moves to processing when the first of its jobs starts; rows \
 	 * are locked in id order so two claims cannot deadlock on them */ \
@@ -408,14 +419,19 @@ enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED, ST_SUCCEED_MANY, ST_SUCCEED_SAME, 
 	"  WHERE status = 'pending' AND id IN (SELECT id FROM posts" \
 	"    WHERE status = 'pending' AND media IN (SELECT media FROM j) ORDER BY id FOR UPDATE)" \
 	") " \
-	"SELECT id, media, profile, queue, trace_id, attempts, max_attempts, kind, format, ext " \
-	"FROM j ORDER BY priority, run_at, id"
+	/* one row even when nothing was claimed, to carry the ack count */ \
+	"SELECT j.id, j.media, j.profile, j.queue, j.trace_id, j.attempts, j.max_attempts, " \
+	"  m.kind, m.format, m.ext, (SELECT count(*) FROM ack) " \
+	"FROM (SELECT 1) one LEFT JOIN (j LEFT JOIN LATERAL (" \
+	"  SELECT kind, format, ext FROM media WHERE sha256 = j.media) m ON true) ON true " \
+	"ORDER BY j.priority, j.run_at, j.id"
 
 static const struct {
 	const char *name, *sql;
 } stmts[ST_COUNT] = {
-	[ST_CLAIM] = { "md_claim", CLAIM_SQL("") },
-	[ST_CLAIM_QUEUES] = { "md_claim_queues", CLAIM_SQL(" AND queue = ANY($4::text[])") },
+	[ST_CLAIM] = { "md_claim", CLAIM_SQL("", "$4", "$5") },
+	[ST_CLAIM_QUEUES] = { "md_claim_queues",
+		CLAIM_SQL(" AND queue = ANY($6::text[])", "$4", "$5") },
 	[ST_SUCCEED] = { "md_succeed",
 		"UPDATE jobs SET state = 'succeeded', result = $3::jsonb, finished_at = now(), "
 		"lease_until = NULL, last_error = NULL "
@@ -682,6 +698,7 @@ int store_pg_open(const char *conninfo, int flags, struct store **out)
 		return MD_EXIT_TEMPFAIL;
 	}
 	PQsetNoticeProcessor(q->conn, pg_notice, NULL);
+	pg_session_init(q);
 	/* STORE_CREATE: the database itself is made by the DBA (createdb) */
 	if (!(flags & STORE_NO_SCHEMA)) {
 		rc = pg_version(q, &version);
@@ -1196,31 +1213,41 @@ static int pg_claim_once(struct pg *q, const struct args *a, int st, PGresult **
 	return pg_exec_prepared(q, "claim", st, a, res);
 }
 
-static int pg_claim(struct store *s, const char *worker, char *const *queues, int nqueues,
-		    int n, double lease, struct job **jobs, int *njobs)
+static int pg_claim_ack(struct store *s, const char *worker, char *const *queues, int nqueues,
+			int n, double lease, const int64_t *ack_ids, int nack,
+			const char *ack_result, int *acked, struct job **jobs, int *njobs)
 {
 	struct pg *q = (struct pg *)s;
-	struct strbuf qa = STRBUF_INIT;
+	struct strbuf qa = STRBUF_INIT, ai = STRBUF_INIT;
 	struct args a = { 0 };
 	PGresult *res;
 	struct job *v;
-	int rc, count;
+	int rc, count = 0, rows;
 
+	sb_add_int_array(&ai, ack_ids, NULL, nack);
 	arg_str(&a, worker);
 	arg_dbl(&a, lease);
 	arg_i64(&a, n > 0 ? n : 0);
+	arg_str(&a, ai.buf);
+	arg_str(&a, ack_result ? ack_result : "{}");
 	if (nqueues) {
 		sb_add_text_array(&qa, (const char *const *)queues, nqueues);
 		arg_str(&a, qa.buf);
 	}
+	/* not replayed after an unknown outcome: the acks are fenced, and the
+	 * claimed jobs of a lost answer come back when their lease expires */
 	PG_RETRY(q, rc, pg_claim_once(q, &a, nqueues ? ST_CLAIM_QUEUES : ST_CLAIM, &res));
 	sb_release(&qa);
+	sb_release(&ai);
 	if (rc)
 		return rc;
-	count = PQntuples(res);
-	v = xcalloc(count > 0 ? count : 1, sizeof(*v));
-	for (int i = 0; i < count; i++) {
-		struct job *j = &v[i];
+	rows = PQntuples(res);
+	*acked = rows ? (int)val_i64(res, 0, 10) : 0;
+	v = xcalloc(rows > 0 ? rows : 1, sizeof(*v));
+	for (int i = 0; i < rows; i++) {
+		if (PQgetisnull(res, i, 0))
+			continue;   /* the row that only carries the ack count */
+		struct job *j = &v[count++];
 		j->id = val_i64(res, i, 0);
 		snprintf(j->media, sizeof(j->media), "%s", PQgetvalue(res, i, 1));
 		j->profile = val_dup(res, i, 2);
@@ -1236,6 +1263,15 @@ static int pg_claim(struct store *s, const char *worker, char *const *queues, in
 	*jobs = v;
 	*njobs = count;
 	return 0;
+}
+
+static int pg_claim(struct store *s, const char *worker, char *const *queues, int nqueues,
+		    int n, double lease, struct job **jobs, int *njobs)
+{
+	int acked;
+
+	return pg_claim_ack(s, worker, queues, nqueues, n, lease, NULL, 0, NULL, &acked,
+			    jobs, njobs);
 }
 
 static int pg_heartbeat(struct store *s, const char *worker, double lease)
@@ -1698,6 +1734,7 @@ static const struct store_ops pg_ops = {
 	.ingest = pg_ingest,
 	.enqueue = pg_enqueue,
 	.claim = pg_claim,
+	.claim_ack = pg_claim_ack,
 	.heartbeat = pg_heartbeat,
 	.job_succeed = pg_job_succeed,
 	.jobs_succeed = pg_jobs_succeed,

@@ -20,16 +20,6 @@ profiles:
       - [sh, -c, "echo started > $MD_TMP/started.\$\$; exec sleep 60"]
 EOF
 
-# wait_for DESC CMD...: poll a condition (up to 30 s), never a fixed sleep
-wait_for() {
-	local desc=$1 i; shift
-	for ((i = 0; i < 300; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	diag "timed out waiting for: $desc"
-	return 1
-}
 job_state() { db_query "SELECT state || ' ' || attempts FROM jobs WHERE profile = 'slow'"; }
 started() { compgen -G "$MD_TMP/started.*" >/dev/null; }
 

@@ -23,15 +23,6 @@ profiles:
 EOF
 export MD_CONFIG=$MD_TMP/cfg.yaml
 
-wait_for() {  # wait_for DESC CMD...: poll a condition, at most 60 s
-	local desc=$1 i; shift
-	for ((i = 0; i < 600; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	diag "timed out waiting for: $desc"
-	return 1
-}
 state_of() { db_query "SELECT state FROM jobs WHERE profile = '$1' ORDER BY id DESC LIMIT 1" 2>/dev/null; }
 
 run md-db init

@@ -11,15 +11,6 @@ md_samples "$IN"
 printf 'worker:\n  poll_interval: 200ms\n' >"$MD_TMP/cfg.yaml"
 export MD_CONFIG=$MD_TMP/cfg.yaml
 
-wait_for() {  # wait_for DESC CMD...: poll a condition, at most 30 s
-	local desc=$1 i; shift
-	for ((i = 0; i < 300; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	diag "timed out waiting for: $desc"
-	return 1
-}
 
 run md-db init
 md-finalize --follow >"$MD_TMP/f.out" 2>"$MD_TMP/f.err" &

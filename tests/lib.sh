@@ -52,6 +52,7 @@
 #	sha256 FILE           lowercase hex SHA-256 of FILE
 #	shard SHA             "ab/cd/SHA"
 #	have CMD              true when CMD is on PATH
+#	wait_for DESC CMD...  poll CMD until it succeeds (at most MD_TEST_WAIT s)
 #	md_samples DIR / md_bad_samples DIR   run scripts/make-samples.sh
 #	md_tools_built        true when every md-* binary exists
 #	md_require_tools      skip_all unless they do
@@ -280,6 +281,19 @@ md_require_tools() {
 }
 
 have() { command -v "$1" >/dev/null 2>&1; }
+
+# wait_for DESC CMD...: poll a condition every 0.1 s until it holds, at most
+# MD_TEST_WAIT seconds (60); never a fixed sleep.  Returns 1 (with a diag
+# naming DESC) when it never held.
+wait_for() {
+	local desc=$1 i max=$(( ${MD_TEST_WAIT:-60} * 10 )); shift
+	for ((i = 0; i < max; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	diag "timed out waiting for: $desc"
+	return 1
+}
 
 run() {
 	run_in /dev/null "$@"

@@ -96,7 +96,8 @@ static volatile sig_atomic_t runner_cancel;
 
 /*
  * Short jobs (profiles without steps, like noop) need no child: they are
- * completed here, and their completions are written in batches.  Claims
+ * completed here, and their completions are written in batches, with the
+ * next claim (one statement per batch) or alone when the queue is empty.  Claims
  * grow while whole batches are short jobs (prefetch), so the queue
  * itself, not the round trips, sets the pace; a crash re-runs at most the
  * unacknowledged batch.  Claimed jobs that wait for a free slot sit in
@@ -393,9 +394,18 @@ static int claim_jobs(int want, int *got)
 	int n = 0, rc, ninline = 0;
 
 	*got = 0;
-	rc = store_claim(db, worker_id, opt.queues, opt.nqueues, want, cli.conf.lease, &jobs, &n);
+	/* the short jobs done since the last claim are acknowledged with it */
+	int acked = 0;
+	rc = store_claim_ack(db, worker_id, opt.queues, opt.nqueues, want, cli.conf.lease,
+			     done_buf.ids, done_buf.n, inline_result, &acked, &jobs, &n);
 	if (rc)
 		return rc;
+	stats.succeeded += acked;
+	if (acked < done_buf.n) {
+		stats.lost += done_buf.n - acked;
+		logkv(LOG_WARN, "lease lost on short jobs: results discarded", (char *)NULL);
+	}
+	done_buf.n = 0;
 	for (int i = 0; i < n; i++) {
 		stats.claimed++;
 		if (is_inline(&jobs[i])) {
@@ -428,7 +438,8 @@ static int claim_jobs(int want, int *got)
 		batch = nslots;
 	if (rc)
 		return rc;
-	if ((rc = flush_done()))
+	/* an empty queue: acknowledge now rather than with a later claim */
+	if (n < want && (rc = flush_done()))
 		return rc;
 	return start_backlog();
 }

@@ -13,9 +13,9 @@
 #   peer         the same burn-down by graphile-worker (npm, installed into
 #                a temp dir) with and without its batching options, beside
 #                one md-work process
-#   pinned       claim latency p50 while another session holds a
-#                transaction open for 60 s (vacuum pinned), beside the same
-#                figure without it
+#   pinned       claim latency p50 (2 clients x 1000 claims of B) while
+#                another session holds a transaction open for 60 s (vacuum
+#                pinned), beside the same figure without it
 #
 # Environment: MD_BENCH_RUNS (default 5), MD_BENCH_JOBS (20000),
 # MD_BENCH_BATCH (100), MD_BENCH_PIN (60 seconds).
@@ -185,8 +185,9 @@ s=$(for ((r = 0; r < RUNS; r++)); do copyrate; echo; done | median)
 printf '%-44s %12s %12s %7s\n' "bulk enqueue of 100k ids, jobs/s (vs COPY)" "$m" "$s" "$(ratio "$m" "$s")"
 
 # --- claim latency with vacuum pinned -------------------------------------------
-claim_p50() {  # claim_p50 SECONDS PIN: p50 of the claim+complete transaction, ms
-	fill 200000
+claim_p50() {  # claim_p50 TXNS PIN: p50 of the claim+complete transaction, ms
+	# 2 clients x TXNS transactions x B jobs: the queue never runs dry
+	fill $((2 * $1 * B + B))
 	local pinpid=
 	if [ "$2" = pin ]; then
 		# an open transaction with an xid holds back the xmin horizon:
@@ -196,12 +197,12 @@ claim_p50() {  # claim_p50 SECONDS PIN: p50 of the claim+complete transaction, m
 		pids="$pids $pinpid"
 		until [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()")" -gt 0 ]; do :; done
 	fi
-	pgbench -n -M prepared -c 2 -j 2 -T "$1" -l --log-prefix="$tmp/lat" -f "$tmp/claim.sql" md_bench >/dev/null 2>&1
+	pgbench -n -M prepared -c 2 -j 2 -t "$1" -l --log-prefix="$tmp/lat" -f "$tmp/claim.sql" md_bench >/dev/null 2>&1
 	[ -n "$pinpid" ] && { kill "$pinpid" 2>/dev/null; wait "$pinpid" 2>/dev/null; } || true
 	cat "$tmp"/lat.* | awk '{ print $3 / 1000 }' | median
 	rm -f "$tmp"/lat.*
 }
-dur=$((PIN - 5))
-free_=$(claim_p50 "$dur" nopin)
-pinned=$(claim_p50 "$dur" pin)
+TX=${MD_BENCH_CLAIMS:-1000}
+free_=$(claim_p50 "$TX" nopin)
+pinned=$(claim_p50 "$TX" pin)
 printf '%-44s %12s %12s %7s\n' "claim p50 ms, vacuum pinned (vs not pinned)" "$pinned" "$free_" "$(ratio "$pinned" "$free_")"
