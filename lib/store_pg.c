@@ -61,6 +61,7 @@ struct pg {
 	PGconn *conn;
 	char *url;              /* redacted, for messages */
 	unsigned prepared;      /* bit i: stmts[i] is prepared on this connection */
+	int generic;            /* the session plans prepared statements once */
 	int poll_only;          /* MD_POLL_ONLY=1: no LISTEN, no descriptor */
 	int listening;
 	int nfd;                /* what store_notify_fd() hands out: a stable
@@ -231,9 +232,7 @@ static int pg_session_init(struct pg *q)
 {
 	q->prepared = 0;
 	q->in_txn = 0;
-	/* the hot statements are written so that their generic plan is the
-	 * good one: plan them once, not at every execution */
-	PQclear(PQexec(q->conn, "SET plan_cache_mode = force_generic_plan"));
+	q->generic = 0;
 	if (q->listening) {
 		PGresult *res = PQexec(q->conn, "LISTEN " CHANNEL);
 		int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
@@ -698,7 +697,6 @@ int store_pg_open(const char *conninfo, int flags, struct store **out)
 		return MD_EXIT_TEMPFAIL;
 	}
 	PQsetNoticeProcessor(q->conn, pg_notice, NULL);
-	pg_session_init(q);
 	/* STORE_CREATE: the database itself is made by the DBA (createdb) */
 	if (!(flags & STORE_NO_SCHEMA)) {
 		rc = pg_version(q, &version);
@@ -1003,15 +1001,22 @@ static int pg_ingest(struct store *s, const struct ingest_req *r, struct ingest_
  * rows whose job this statement made.
  */
 #define ENQUEUE_SQL(made_k) \
-	"WITH r AS (" \
-	"  SELECT u.ord, m.sha256 AS media, m.kind, " \
-	"    CASE WHEN m.sha256 IS NULL THEN NULL WHEN $10::text IS NOT NULL THEN $10::text " \
-	"      WHEN u.pid IS NOT NULL THEN p.trace_id " \
-	"      ELSE (SELECT t.trace_id FROM posts t WHERE t.media = m.sha256 " \
-	"            ORDER BY t.id DESC LIMIT 1) END AS trace " \
+	"WITH r0 AS (" \
+	"  SELECT u.ord, u.pid, m.sha256 AS media, m.kind, p.trace_id AS post_trace " \
 	"  FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY AS u(ref, pid, ord) " \
 	"  LEFT JOIN posts p ON p.id = u.pid " \
 	"  LEFT JOIN media m ON m.sha256 = CASE WHEN u.pid IS NULL THEN u.ref ELSE p.media END" \
+	"), newest AS (" \
+	/* a hash named directly takes the trace id of its newest post: one \
+	 * pass over those posts, not one lookup per ref */ \
+	"  SELECT DISTINCT ON (t.media) t.media, t.trace_id FROM posts t " \
+	"  WHERE $10::text IS NULL AND t.media IN (SELECT media FROM r0 WHERE pid IS NULL) " \
+	"  ORDER BY t.media, t.id DESC" \
+	"), r AS (" \
+	"  SELECT r0.ord, r0.media, r0.kind, " \
+	"    CASE WHEN r0.media IS NULL THEN NULL WHEN $10::text IS NOT NULL THEN $10::text " \
+	"      WHEN r0.pid IS NOT NULL THEN r0.post_trace ELSE n.trace_id END AS trace " \
+	"  FROM r0 LEFT JOIN newest n ON n.media = r0.media AND r0.pid IS NULL" \
 	"), pairs AS (" \
 	"  SELECT r.ord, x.pord, r.media, r.kind, r.trace, x.name COLLATE \"C\" AS name, " \
 	"    x.queue, x.attempts, " \
@@ -1049,8 +1054,8 @@ static int pg_ingest(struct store *s, const struct ingest_req *r, struct ingest_
 	"  coalesce(t.live_queue, n.queue), coalesce(t.live_state, 'available'), t.kind, " \
 	"  t.live_id IS NULL AND ($9::bool OR t.rn = 1) " \
 	"FROM todo t LEFT JOIN made n ON n.media = t.media AND n.profile = t.name " \
-	"  AND n.k = CASE WHEN $9::bool THEN t.rn ELSE 1 END " \
-	"ORDER BY 1, 2"
+	"  AND n.k = CASE WHEN $9::bool THEN t.rn ELSE 1 END"
+/* (the rows come back unordered: the client sorts them by ord, pord) */
 
 /* without --force, a (media, profile) gets at most one new job */
 static const char enqueue_sql[] = ENQUEUE_SQL("1");
@@ -1110,6 +1115,22 @@ fail:
 	sb_release(&nq);
 	PQclear(res);
 	return rc;
+}
+
+struct row_order {
+	int64_t ord, pord;
+	int row;
+};
+
+static int cmp_row_order(const void *a, const void *b)
+{
+	const struct row_order *x = a, *y = b;
+
+	if (x->ord != y->ord)
+		return x->ord < y->ord ? -1 : 1;
+	if (x->pord != y->pord)
+		return x->pord < y->pord ? -1 : 1;
+	return 0;
 }
 
 static int pg_enqueue(struct store *s, char *const *refs, int nrefs,
@@ -1183,9 +1204,20 @@ static int pg_enqueue(struct store *s, char *const *refs, int nrefs,
 	if (rc)
 		return rc;
 
+	/* in input order, (ref, profile), sorted here rather than by the server */
+	int nrows = PQntuples(res);
+	struct row_order *order = xcalloc(nrows ? nrows : 1, sizeof(*order));
+	for (int i = 0; i < nrows; i++) {
+		order[i].ord = val_i64(res, i, 0);
+		order[i].pord = val_i64(res, i, 1);
+		order[i].row = i;
+	}
+	qsort(order, nrows, sizeof(*order), cmp_row_order);
+
 	/* after COMMIT, as the SQLite backend does */
-	for (int i = 0; i < PQntuples(res); i++) {
-		int64_t ord = val_i64(res, i, 0);
+	for (int oi = 0; oi < nrows; oi++) {
+		int i = order[oi].row;
+		int64_t ord = order[oi].ord;
 		const char *ref = ord >= 1 && ord <= nrefs ? refs[ord - 1] : "";
 		const char *state = val(res, i, 6);
 		const char *profile = val(res, i, 4);
@@ -1202,6 +1234,7 @@ static int pg_enqueue(struct store *s, char *const *refs, int nrefs,
 			   val(res, i, 5), state, NULL);
 		}
 	}
+	free(order);
 	PQclear(res);
 	return 0;
 }
@@ -1224,6 +1257,13 @@ static int pg_claim_ack(struct store *s, const char *worker, char *const *queues
 	struct job *v;
 	int rc, count = 0, rows;
 
+	/* a worker's connection: its hot statements are written so that the
+	 * generic plan is the good one, so plan them once, not at every
+	 * execution (other tools keep custom plans for their big statements) */
+	if (!q->generic) {
+		PQclear(PQexec(q->conn, "SET plan_cache_mode = force_generic_plan"));
+		q->generic = 1;
+	}
 	sb_add_int_array(&ai, ack_ids, NULL, nack);
 	arg_str(&a, worker);
 	arg_dbl(&a, lease);
