@@ -1575,10 +1575,13 @@ static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
 	if ((rc = pg_begin(q)))
 		return rc;
 	rc = pg_exec(q, "find finished media",
-		"SELECT m.sha256, m.ext FROM media m WHERE m.sha256 IN ("
-		"  SELECT media FROM jobs WHERE finalized_at IS NULL GROUP BY media "
-		"  HAVING count(*) FILTER (WHERE state IN ('available', 'running')) = 0) "
-		"ORDER BY m.sha256 LIMIT 1 FOR NO KEY UPDATE OF m SKIP LOCKED", NULL, &res);
+		/* the oldest terminal, unfinalized job whose media has nothing
+		 * left to run: a walk of the unfinalized index, not a scan */
+		"SELECT m.sha256, m.ext FROM jobs j JOIN media m ON m.sha256 = j.media "
+		"WHERE j.finalized_at IS NULL AND j.state IN ('succeeded', 'dead', 'cancelled') "
+		"  AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.media = j.media "
+		"    AND k.state IN ('available', 'running')) "
+		"ORDER BY j.id LIMIT 1 FOR NO KEY UPDATE OF m SKIP LOCKED", NULL, &res);
 	if (rc)
 		goto fail;
 	if (!PQntuples(res)) {

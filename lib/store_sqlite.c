@@ -937,9 +937,13 @@ static int sq_finalize_one(struct store *s, struct finalized *f, int *done)
 
 	if ((rc = sq_begin(q)))
 		return rc;
+	/* the oldest terminal, unfinalized job whose media has nothing left to
+	 * run: a walk of the unfinalized index, not a scan of every job */
 	rc = sq_prep(q, "SELECT j.media, m.ext FROM jobs j JOIN media m ON m.sha256 = j.media "
-		     "WHERE j.finalized_at IS NULL GROUP BY j.media "
-		     "HAVING sum(j.state IN ('available', 'running')) = 0 LIMIT 1", &st);
+		     "WHERE j.finalized_at IS NULL AND j.state IN ('succeeded', 'dead', 'cancelled') "
+		     "AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.media = j.media "
+		     "  AND k.state IN ('available', 'running')) "
+		     "ORDER BY j.id LIMIT 1", &st);
 	if (rc)
 		goto fail;
 	r = sqlite3_step(st);
