@@ -96,7 +96,7 @@ _md_tool()
 		opts='--follow --exec --limit'
 		;;
 	md-feed)
-		opts='-t --tag -u --user --status -n --limit --before --base-url'
+		opts='-t --tag -u --user --status -n --limit --before --base-url --out'
 		;;
 	*)
 		return 0
@@ -150,6 +150,10 @@ _md_tool()
 		return 0
 		;;
 	md-feed:-t|md-feed:--tag|md-feed:-n|md-feed:--limit|md-feed:--before)
+		return 0
+		;;
+	md-feed:--out)
+		COMPREPLY=($(compgen -d -- "$cur"))
 		return 0
 		;;
 	md-feed:--base-url)

@@ -318,3 +318,14 @@ int trace_id_valid(const char *s)
 	}
 	return i == 32 && nonzero;
 }
+
+int store_feed_version(struct store *s, int64_t *version)
+{
+	*version = 0;
+	return s->ops->feed_version(s, version);
+}
+
+int store_feed_tags(struct store *s, const char *status, tag_cb cb, void *arg)
+{
+	return s->ops->feed_tags(s, status, cb, arg);
+}

@@ -238,6 +238,15 @@ typedef int (*feed_cb)(void *arg, const struct feed_row *row);
 int store_feed(struct store *s, const struct feed_query *q, feed_cb cb, void *arg,
 	       int64_t *next);
 
+/*
+ * The feed cache (md-feed --out): the version md-finalize and md-ingest
+ * bump whenever the feed may have changed, and the tags of the posts of a
+ * status (cb once per tag, by name).
+ */
+int store_feed_version(struct store *s, int64_t *version);
+typedef int (*tag_cb)(void *arg, const char *tag);
+int store_feed_tags(struct store *s, const char *status, tag_cb cb, void *arg);
+
 /* ---- backends ---- */
 
 struct store_ops {
@@ -268,6 +277,8 @@ struct store_ops {
 	int (*consume_notify)(struct store *);
 	int (*finalize_one)(struct store *, struct finalized *, int *);
 	int (*feed)(struct store *, const struct feed_query *, feed_cb, void *, int64_t *);
+	int (*feed_version)(struct store *, int64_t *);
+	int (*feed_tags)(struct store *, const char *, tag_cb, void *);
 };
 
 struct store {

@@ -1768,6 +1768,45 @@ static int pg_feed(struct store *s, const struct feed_query *fq, feed_cb cb, voi
 	return rc;
 }
 
+static int pg_feed_version(struct store *s, int64_t *version)
+{
+	struct pg *q = (struct pg *)s;
+	PGresult *res;
+	int rc;
+
+	q->replayable = 1;
+	PG_RETRY(q, rc, pg_exec(q, "read feed version",
+				"SELECT version FROM feed_state WHERE id = 1", NULL, &res));
+	q->replayable = 0;
+	if (rc)
+		return rc;
+	*version = PQntuples(res) ? val_i64(res, 0, 0) : 0;
+	PQclear(res);
+	return 0;
+}
+
+static int pg_feed_tags(struct store *s, const char *status, tag_cb cb, void *arg)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, status);
+	q->replayable = 1;
+	PG_RETRY(q, rc, pg_exec(q, "read tags",
+		"SELECT DISTINCT t.name FROM tags t JOIN post_tags pt ON pt.tag_id = t.id "
+		"JOIN posts p ON p.id = pt.post_id WHERE ($1::text IS NULL OR p.status = $1) "
+		"ORDER BY t.name", &a, &res));
+	q->replayable = 0;
+	if (rc)
+		return rc;
+	for (int i = 0; i < PQntuples(res) && !rc; i++)
+		rc = cb(arg, val(res, i, 0));
+	PQclear(res);
+	return rc;
+}
+
 static const struct store_ops pg_ops = {
 	.name = "postgres",
 	.close = pg_close,
@@ -1790,4 +1829,6 @@ static const struct store_ops pg_ops = {
 	.consume_notify = pg_consume_notify,
 	.finalize_one = pg_finalize_one,
 	.feed = pg_feed,
+	.feed_version = pg_feed_version,
+	.feed_tags = pg_feed_tags,
 };

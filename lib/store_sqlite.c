@@ -1115,6 +1115,44 @@ static int sq_feed(struct store *s, const struct feed_query *fq, feed_cb cb, voi
 	return rc;
 }
 
+static int sq_feed_version(struct store *s, int64_t *version)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, "SELECT version FROM feed_state WHERE id = 1", &st)))
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*version = sqlite3_column_int64(st, 0);
+	else
+		rc = sq_fail(q, "read feed version");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_feed_tags(struct store *s, const char *status, tag_cb cb, void *arg)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc, r;
+
+	rc = sq_prep(q, "SELECT DISTINCT t.name FROM tags t JOIN post_tags pt ON pt.tag_id = t.id "
+		     "JOIN posts p ON p.id = pt.post_id WHERE (?1 IS NULL OR p.status = ?1) "
+		     "ORDER BY t.name", &st);
+	if (rc)
+		return rc;
+	if (status)
+		sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = cb(arg, col_text(st, 0))))
+			break;
+	if (!rc && r != SQLITE_DONE)
+		rc = sq_fail(q, "read tags");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static const struct store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -1133,4 +1171,6 @@ static const struct store_ops sqlite_ops = {
 	.queue_counts = sq_queue_counts,
 	.finalize_one = sq_finalize_one,
 	.feed = sq_feed,
+	.feed_version = sq_feed_version,
+	.feed_tags = sq_feed_tags,
 };

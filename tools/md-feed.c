@@ -8,14 +8,21 @@
 #include "log.h"
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "storage.h"
 
 static const char usage[] =
 	"usage: md-feed [common options] [-t TAG|--tag TAG] [-u USER|--user USER]\n"
 	"               [--status STATUS|all] [-n N|--limit N] [--before CURSOR]\n"
-	"               [--base-url URL]\n"
+	"               [--base-url URL] [--out DIR]\n"
 	"\n"
 	"  -t, --tag TAG        only posts with this tag\n"
 	"  -u, --user USER      only posts of this user\n"
@@ -23,10 +30,12 @@ static const char usage[] =
 	"  -n, --limit N        posts per page (default 20, at most 1000)\n"
 	"      --before CURSOR  the page after CURSOR (printed as 'next' by the last page)\n"
 	"      --base-url URL   make rendition URLs absolute\n"
+	"      --out DIR        render the feed as static files in DIR (index.json,\n"
+	"                       tags/TAG.json, atom.xml) if it changed since the last time\n"
 	"common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
 	"  --log-level LEVEL, -q, -v, --json, -h, -V\n";
 
-enum { OPT_STATUS = OPT_TOOL_BASE, OPT_BEFORE, OPT_BASE_URL };
+enum { OPT_STATUS = OPT_TOOL_BASE, OPT_BEFORE, OPT_BASE_URL, OPT_OUT };
 
 static const struct option longopts[] = {
 	{ "tag", required_argument, NULL, 't' },
@@ -35,12 +44,14 @@ static const struct option longopts[] = {
 	{ "limit", required_argument, NULL, 'n' },
 	{ "before", required_argument, NULL, OPT_BEFORE },
 	{ "base-url", required_argument, NULL, OPT_BASE_URL },
+	{ "out", required_argument, NULL, OPT_OUT },
 	{ NULL, 0, NULL, 0 }
 };
 
 static struct cli cli;
 static struct feed_query fq = { .status = "completed", .limit = 20 };
 static char *base;
+static const char *out_dir;
 
 static int on_opt(void *ctx, int o, const char *arg)
 {
@@ -73,6 +84,11 @@ static int on_opt(void *ctx, int o, const char *arg)
 		fq.before = id;
 		break;
 	}
+	case OPT_OUT:
+		if (!*arg)
+			usage_error(&cli, "--out needs a directory");
+		out_dir = arg;
+		break;
 	case OPT_BASE_URL: {
 		size_t n = strlen(arg);
 		free(base);
@@ -123,6 +139,234 @@ static int print_row(void *arg, const struct feed_row *r)
 	return rc;
 }
 
+/* ---------- --out: the static feed ---------- */
+
+struct page {
+	struct strbuf json;     /* {"posts":[...],"next":...} */
+	struct strbuf atom;     /* <entry>s, for the "all" page */
+	int n;
+	int atom_on;
+};
+
+static void xml_add(struct strbuf *sb, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': sb_adds(sb, "&amp;"); break;
+		case '<': sb_adds(sb, "&lt;"); break;
+		case '>': sb_adds(sb, "&gt;"); break;
+		case '"': sb_adds(sb, "&quot;"); break;
+		default:
+			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+				sb_addch(sb, *s);
+		}
+	}
+}
+
+static int page_row(void *arg, const struct feed_row *r)
+{
+	struct page *pg = arg;
+	struct emit e;
+
+	emit_begin(&e, 1);
+	emit_int(&e, "post_id", r->post_id);
+	emit_str(&e, "user", r->user);
+	emit_str(&e, "caption", r->caption);
+	emit_raw(&e, "tags", r->tags_json ? r->tags_json : "[]", NULL);
+	emit_str(&e, "status", r->status);
+	emit_str(&e, "created_at", r->created_at);
+	emit_str(&e, "media", r->media);
+	emit_str(&e, "kind", r->kind);
+	emit_str(&e, "trace_id", r->trace_id);
+	emit_raw(&e, "renditions", r->renditions_json ? r->renditions_json : "{}", NULL);
+	emit_str(&e, "error", r->error);
+	sb_addch(&e.sb, '}');
+	if (pg->n++)
+		sb_addch(&pg->json, ',');
+	sb_add(&pg->json, e.sb.buf, e.sb.len);
+	sb_release(&e.sb);
+	if (pg->atom_on) {
+		struct strbuf link = STRBUF_INIT;
+		/* the first rendition's URL: mp4 sorts before thumb */
+		json_flatten(r->renditions_json, &link);
+		char *eq = strchr(link.buf, '='), *comma = eq ? strchr(eq, ',') : NULL;
+		if (comma)
+			*comma = '\0';
+		sb_addf(&pg->atom, "  <entry>\n    <id>urn:memedroid:post:%lld</id>\n",
+			(long long)r->post_id);
+		sb_adds(&pg->atom, "    <title>");
+		xml_add(&pg->atom, r->caption && *r->caption ? r->caption : r->media);
+		sb_adds(&pg->atom, "</title>\n    <updated>");
+		xml_add(&pg->atom, r->created_at);
+		sb_adds(&pg->atom, "</updated>\n    <author><name>");
+		xml_add(&pg->atom, r->user);
+		sb_adds(&pg->atom, "</name></author>\n");
+		if (eq) {
+			sb_adds(&pg->atom, "    <link rel=\"enclosure\" href=\"");
+			xml_add(&pg->atom, eq + 1);
+			sb_adds(&pg->atom, "\"/>\n");
+		}
+		sb_adds(&pg->atom, "  </entry>\n");
+		sb_release(&link);
+	}
+	return 0;
+}
+
+/* Write data to DIR/name atomically: temp file, fsync, rename, fsync dir. */
+static int write_atomic(const char *dir, const char *name, const char *data, size_t len)
+{
+	char *path = xstrfmt("%s/%s", dir, name);
+	char *tmp = xstrfmt("%s/.%s.%ld.tmp", dir, strchr(name, '/') ? "t" : name, (long)getpid());
+	int fd, rc = -1;
+
+	if (mkdir_parents(path))
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		goto out;
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	if (off != len || fsync(fd)) {
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (close(fd) || rename(tmp, path) || fsync_dir_of(path)) {
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc)
+		error_errno("cannot write '%s'", path);
+	free(path);
+	free(tmp);
+	return rc;
+}
+
+/* A page of the feed (fq as given, tag set or not) as JSON into DIR/name. */
+static int render_page(struct store *db, const char *name, const char *tag, struct strbuf *atom)
+{
+	struct feed_query q = fq;
+	struct page pg = { STRBUF_INIT, STRBUF_INIT, 0, atom != NULL };
+	int64_t next = 0;
+	int rc;
+
+	q.tag = tag;
+	q.before = 0;
+	sb_adds(&pg.json, "{\"posts\":[");
+	if ((rc = store_feed(db, &q, page_row, &pg, &next)))
+		goto out;
+	if (next)
+		sb_addf(&pg.json, "],\"next\":\"%lld\"}\n", (long long)next);
+	else
+		sb_adds(&pg.json, "],\"next\":null}\n");
+	if (write_atomic(out_dir, name, pg.json.buf, pg.json.len))
+		rc = MD_EXIT_IOERR;
+	if (atom)
+		sb_add(atom, pg.atom.buf, pg.atom.len);
+out:
+	sb_release(&pg.json);
+	sb_release(&pg.atom);
+	return rc;
+}
+
+/* Tag names become file names only percent-encoded: [a-z0-9_-] stay. */
+static char *tag_file(const char *tag)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	sb_adds(&sb, "tags/");
+	for (const unsigned char *p = (const unsigned char *)tag; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-')
+			sb_addch(&sb, *p);
+		else
+			sb_addf(&sb, "%%%02X", *p);
+	}
+	sb_adds(&sb, ".json");
+	return sb_detach(&sb, NULL);
+}
+
+struct tag_list {
+	char **v;
+	int n;
+};
+
+static int collect_tag(void *arg, const char *tag)
+{
+	struct tag_list *t = arg;
+	t->v = xrealloc(t->v, (t->n + 1) * sizeof(*t->v));
+	t->v[t->n++] = xstrdup(tag);
+	return 0;
+}
+
+static int render(struct store *db)
+{
+	struct strbuf atom = STRBUF_INIT, ver = STRBUF_INIT;
+	struct tag_list tags = { NULL, 0 };
+	int64_t version;
+	char *stamp = xstrfmt("%s/.version", out_dir);
+	int rc;
+	FILE *f;
+
+	if ((rc = store_feed_version(db, &version)))
+		goto out;
+	sb_addf(&ver, "%lld %s %s %s %d\n", (long long)version, fq.status ? fq.status : "all",
+		fq.user ? fq.user : "-", fq.base_url, fq.limit);
+	if ((f = fopen(stamp, "r"))) {
+		char line[1024] = "";
+		if (fgets(line, sizeof(line), f) && !strcmp(line, ver.buf)) {
+			fclose(f);
+			info("feed unchanged since the last render (version %lld)", (long long)version);
+			goto out;
+		}
+		fclose(f);
+	}
+	if ((rc = render_page(db, "index.json", NULL, &atom)))
+		goto out;
+	if ((rc = store_feed_tags(db, fq.status, collect_tag, &tags)))
+		goto out;
+	for (int i = 0; i < tags.n && !rc; i++) {
+		char *name = tag_file(tags.v[i]);
+		rc = render_page(db, name, tags.v[i], NULL);
+		free(name);
+	}
+	if (rc)
+		goto out;
+	struct strbuf doc = STRBUF_INIT;
+	char now[64];
+	time_t t = time(NULL);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	sb_addf(&doc, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+		"<feed xmlns=\"http://www.w3.org/2005/Atom\">\n"
+		"  <title>memedroid</title>\n  <id>urn:memedroid:feed</id>\n"
+		"  <updated>%s</updated>\n", now);
+	sb_add(&doc, atom.buf, atom.len);
+	sb_adds(&doc, "</feed>\n");
+	if (write_atomic(out_dir, "atom.xml", doc.buf, doc.len) ||
+	    write_atomic(out_dir, ".version", ver.buf, ver.len))
+		rc = MD_EXIT_IOERR;
+	sb_release(&doc);
+	if (!rc)
+		info("feed rendered: version %lld, %d tag%s", (long long)version, tags.n,
+		     tags.n == 1 ? "" : "s");
+out:
+	for (int i = 0; i < tags.n; i++)
+		free(tags.v[i]);
+	free(tags.v);
+	free(stamp);
+	sb_release(&atom);
+	sb_release(&ver);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	int i = cli_start(&cli, argc, argv, "md-feed", usage, "t:u:n:", longopts, on_opt, NULL);
@@ -135,6 +379,11 @@ int main(int argc, char **argv)
 	fq.base_url = base ? base : "";
 	if ((rc = store_open(cli.conf.db_url, 0, &db)))
 		goto out;
+	if (out_dir) {
+		rc = render(db);
+		store_close(db);
+		goto out;
+	}
 	rc = store_feed(db, &fq, print_row, NULL, &next);
 	store_close(db);
 	if (!rc && next) {
