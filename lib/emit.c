@@ -1,5 +1,6 @@
 #include "emit.h"
 #include "log.h"
+#include "store.h"
 
 #include <errno.h>
 #include <string.h>
@@ -233,4 +234,19 @@ void json_flatten(const char *json, struct strbuf *out)
 			sb_addch(out, ',');
 		p++;
 	}
+}
+
+void emit_post_fields(struct emit *e, const struct feed_row *r)
+{
+	emit_int(e, "post_id", r->post_id);
+	emit_str(e, "user", r->user);
+	emit_str(e, "caption", r->caption);
+	emit_raw(e, "tags", r->tags_json ? r->tags_json : "[]", NULL);
+	emit_str(e, "status", r->status);
+	emit_str(e, "created_at", r->created_at);
+	emit_str(e, "media", r->media);
+	emit_str(e, "kind", r->kind);
+	emit_str(e, "trace_id", r->trace_id);
+	emit_raw(e, "renditions", r->renditions_json ? r->renditions_json : "{}", NULL);
+	emit_str(e, "error", r->error);
 }

@@ -31,6 +31,12 @@ void emit_bool(struct emit *e, const char *key, int v);
 void emit_raw(struct emit *e, const char *key, const char *json, const char *tsv);
 int emit_end(struct emit *e, FILE *out);
 
+struct feed_row;
+/* The fields of a post record (md-feed, md-finalize, the static feed):
+ * post_id, user, caption, tags, status, created_at, media, kind,
+ * trace_id, renditions, error. */
+void emit_post_fields(struct emit *e, const struct feed_row *r);
+
 /* Append s as a JSON string literal (quotes included). */
 void json_add_str(struct strbuf *sb, const char *s);
 /* Append s escaped for a TSV field. */

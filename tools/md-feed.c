@@ -108,19 +108,10 @@ static int print_row(void *arg, const struct feed_row *r)
 	int rc;
 
 	emit_begin(&e, cli.json);
-	emit_int(&e, "post_id", r->post_id);
 	if (cli.json) {
-		emit_str(&e, "user", r->user);
-		emit_str(&e, "caption", r->caption);
-		emit_raw(&e, "tags", r->tags_json ? r->tags_json : "[]", NULL);
-		emit_str(&e, "status", r->status);
-		emit_str(&e, "created_at", r->created_at);
-		emit_str(&e, "media", r->media);
-		emit_str(&e, "kind", r->kind);
-		emit_str(&e, "trace_id", r->trace_id);
-		emit_raw(&e, "renditions", r->renditions_json ? r->renditions_json : "{}", NULL);
-		emit_str(&e, "error", r->error);
+		emit_post_fields(&e, r);
 	} else {
+		emit_int(&e, "post_id", r->post_id);
 		json_flatten(r->tags_json, &tags);
 		json_flatten(r->renditions_json, &rend);
 		emit_str(&e, "created_at", r->created_at);
@@ -169,17 +160,7 @@ static int page_row(void *arg, const struct feed_row *r)
 	struct emit e;
 
 	emit_begin(&e, 1);
-	emit_int(&e, "post_id", r->post_id);
-	emit_str(&e, "user", r->user);
-	emit_str(&e, "caption", r->caption);
-	emit_raw(&e, "tags", r->tags_json ? r->tags_json : "[]", NULL);
-	emit_str(&e, "status", r->status);
-	emit_str(&e, "created_at", r->created_at);
-	emit_str(&e, "media", r->media);
-	emit_str(&e, "kind", r->kind);
-	emit_str(&e, "trace_id", r->trace_id);
-	emit_raw(&e, "renditions", r->renditions_json ? r->renditions_json : "{}", NULL);
-	emit_str(&e, "error", r->error);
+	emit_post_fields(&e, r);
 	sb_addch(&e.sb, '}');
 	if (pg->n++)
 		sb_addch(&pg->json, ',');

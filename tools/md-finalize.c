@@ -132,17 +132,7 @@ static int on_post(void *arg, const struct feed_row *r)
 	logkv(LOG_INFO, "post finalized", "post_id", id, "media", r->media, "status", r->status,
 	      "trace_id", r->trace_id, (char *)NULL);
 	emit_begin(&j, 1);
-	emit_int(&j, "post_id", r->post_id);
-	emit_str(&j, "user", r->user);
-	emit_str(&j, "caption", r->caption);
-	emit_raw(&j, "tags", r->tags_json ? r->tags_json : "[]", NULL);
-	emit_str(&j, "status", r->status);
-	emit_str(&j, "created_at", r->created_at);
-	emit_str(&j, "media", r->media);
-	emit_str(&j, "kind", r->kind);
-	emit_str(&j, "trace_id", r->trace_id);
-	emit_raw(&j, "renditions", r->renditions_json ? r->renditions_json : "{}", NULL);
-	emit_str(&j, "error", r->error);
+	emit_post_fields(&j, r);
 	sb_adds(&j.sb, "}\n");
 	if (cli.json) {
 		if (fwrite(j.sb.buf, 1, j.sb.len, stdout) != j.sb.len)

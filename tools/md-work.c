@@ -333,6 +333,17 @@ static void finish_slot(struct slot *s)
 
 /* ---------- main loop ---------- */
 
+/* The store acknowledged `acked` of the short jobs in done_buf. */
+static void count_acked(int acked)
+{
+	stats.succeeded += acked;
+	if (acked < done_buf.n) {
+		stats.lost += done_buf.n - acked;
+		logkv(LOG_WARN, "lease lost on short jobs: results discarded", (char *)NULL);
+	}
+	done_buf.n = 0;
+}
+
 static int flush_done(void)
 {
 	char *results[BATCH_MAX];
@@ -345,12 +356,7 @@ static int flush_done(void)
 	rc = store_jobs_succeed(db, worker_id, done_buf.ids, results, done_buf.n, &applied);
 	if (rc)
 		return rc;
-	stats.succeeded += applied;
-	if (applied < done_buf.n) {
-		stats.lost += done_buf.n - applied;
-		logkv(LOG_WARN, "lease lost on short jobs: results discarded", (char *)NULL);
-	}
-	done_buf.n = 0;
+	count_acked(applied);
 	return 0;
 }
 
@@ -400,12 +406,7 @@ static int claim_jobs(int want, int *got)
 			     done_buf.ids, done_buf.n, inline_result, &acked, &jobs, &n);
 	if (rc)
 		return rc;
-	stats.succeeded += acked;
-	if (acked < done_buf.n) {
-		stats.lost += done_buf.n - acked;
-		logkv(LOG_WARN, "lease lost on short jobs: results discarded", (char *)NULL);
-	}
-	done_buf.n = 0;
+	count_acked(acked);
 	for (int i = 0; i < n; i++) {
 		stats.claimed++;
 		if (is_inline(&jobs[i])) {
