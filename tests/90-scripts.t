@@ -35,4 +35,15 @@ for u in "$MD_ROOT"/scripts/*.service; do
 	ok "$(basename "$u"): $tool accepts '$opts'" sh -c "$tool $opts --help >/dev/null"
 done
 
+# make install honours PREFIX and DESTDIR; make uninstall takes it all back
+D=$MD_TMP/dest
+run make -s -C "$MD_ROOT" install DESTDIR="$D" PREFIX=/opt/md
+is "$rc" 0 "make install DESTDIR PREFIX" || diag "$err"
+ok "the tools are installed" test -x "$D/opt/md/bin/md-work" -a -x "$D/opt/md/bin/md-feed"
+ok "the man pages are installed" test -f "$D/opt/md/share/man/man1/md-ingest.1" -a -f "$D/opt/md/share/man/man7/md.7"
+ok "the completions are installed" test -f "$D/opt/md/share/zsh/site-functions/_memedroid" \
+	-a -f "$D/opt/md/share/bash-completion/completions/md-enqueue"
+run make -s -C "$MD_ROOT" uninstall DESTDIR="$D" PREFIX=/opt/md
+is "$(find "$D" -type f | wc -l)" 0 "make uninstall removes every file"
+
 done_testing
