@@ -84,9 +84,7 @@ CREATE TABLE jobs (
 -- the claim path sees only available jobs, however many finished ones exist
 CREATE INDEX jobs_claim ON jobs (priority, run_at, id) WHERE state = 'available';
 CREATE INDEX jobs_claim_queue ON jobs (queue, priority, run_at, id) WHERE state = 'available';
--- every lookup by media is an equality; a hash index takes a bulk insert
--- of random hashes a third faster than a B-tree on (media, profile)
-CREATE INDEX jobs_media ON jobs USING hash (media);
+CREATE INDEX jobs_media_profile ON jobs (media, profile);
 -- by id, not media: ids grow, so bulk inserts append instead of scattering
 CREATE INDEX jobs_unfinalized ON jobs (id) WHERE finalized_at IS NULL;
 CREATE INDEX jobs_running ON jobs (locked_by, lease_until) WHERE state = 'running';
