@@ -73,4 +73,21 @@ like "$err" 'rescued' "the worker rescues the expired lease"
 is "$(db_query "SELECT state FROM jobs WHERE profile = 'slow'")" succeeded \
 	"the rescued job is run again and succeeds"
 
+# --- SIGHUP: the configuration (profiles) is read again for new jobs ----------
+printf 'worker:\n  poll_interval: 200ms\n' >"$MD_TMP/hup.yaml"
+md-work -c "$MD_TMP/hup.yaml" >"$MD_TMP/w3.out" 2>"$MD_TMP/w3.err" &
+wpid=$!
+ok "the worker is up" wait_for "worker started" grep -q 'worker started' "$MD_TMP/w3.err"
+printf '%s\n' 'worker:' '  poll_interval: 200ms' 'profiles:' '  late:' \
+	'    kinds: [video, animated, image]' '    steps:' '      - [sh, -c, "exit 0"]' >"$MD_TMP/hup.yaml"
+kill -HUP "$wpid"
+ok "SIGHUP reloads the configuration" wait_for "reloaded" grep -q 'configuration reloaded' "$MD_TMP/w3.err"
+run md-enqueue -c "$MD_TMP/hup.yaml" -p late "$sha"
+is "$rc" 0 "a job of a profile that exists only in the new configuration" || diag "$err"
+late_done() { [ "$(db_query "SELECT state FROM jobs WHERE profile = 'late'")" = succeeded ]; }
+ok "the running worker knows the new profile and runs it" wait_for "late succeeded" late_done
+kill -TERM "$wpid"
+wait "$wpid"
+is "$?" 0 "the worker exits 0"
+
 done_testing
