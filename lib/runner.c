@@ -187,22 +187,6 @@ static int probe_output(const struct runner_ctx *rc, const char *path, struct st
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int fsync_path(const char *p)
-{
-	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc;
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	if (close(fd))
-		rc = -1;
-	return rc;
-}
-
 /*
  * Publish every regular file of outdir (and of its sub-directories, for
  * multi-file renditions) under renditions/.../<profile>/.  Returns 0, or
@@ -213,25 +197,15 @@ static int publish_dir(const struct runner_ctx *rc, const char *outdir, const ch
 		       struct strbuf *err)
 {
 	char *dpath = rel[0] ? xstrfmt("%s/%s", outdir, rel) : xstrdup(outdir);
-	DIR *d = opendir(dpath);
-	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0;
+	size_t n;
+	char **names = list_dir(dpath, 1, &n);
 	int rc2 = 0;
 
-	if (!d) {
+	if (!names) {
 		sb_addf(err, "cannot open '%s': %s", dpath, strerror(errno));
 		free(dpath);
 		return -1;
 	}
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		names = xrealloc(names, (n + 1) * sizeof(*names));
-		names[n++] = xstrdup(e->d_name);
-	}
-	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		char *relp = rel[0] ? xstrfmt("%s/%s", rel, names[i]) : xstrdup(names[i]);
 		char *src = xstrfmt("%s/%s", outdir, relp);

@@ -236,3 +236,95 @@ int remove_tree(const char *path)
 		rc = -1;
 	return rc;
 }
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	if (close(fd))
+		rc = -1;
+	return rc;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len)
+{
+	char r[33];
+	char *tmp;
+	int fd, e;
+
+	if (mkdir_parents(path))
+		return -1;
+	random_hex(r, 8);
+	tmp = xstrfmt("%s.%s.tmp", path, r);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		free(tmp);
+		return -1;
+	}
+	if (write_all(fd, data, len) || fsync(fd)) {
+		e = errno;
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) || rename(tmp, path)) {
+		e = errno;
+		goto fail;
+	}
+	free(tmp);
+	return fsync_dir_of(path);
+fail:
+	unlink(tmp);
+	free(tmp);
+	errno = e;
+	return -1;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **list_dir(const char *path, int skip_hidden, size_t *n)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char **names;
+
+	*n = 0;
+	if (!d)
+		return NULL;
+	names = xmalloc(sizeof(*names));
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    (skip_hidden && e->d_name[0] == '.'))
+			continue;
+		names = xrealloc(names, (*n + 1) * sizeof(*names));
+		names[(*n)++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, *n, sizeof(*names), cmp_name);
+	return names;
+}

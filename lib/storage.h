@@ -23,6 +23,8 @@
 #ifndef MD_STORAGE_H
 #define MD_STORAGE_H
 
+#include <stddef.h>
+
 struct storage {
 	char *root;
 };
@@ -55,5 +57,20 @@ int storage_publish(const char *tmp, const char *final);
 int fsync_dir_of(const char *path);
 /* rm -rf; returns 0 when path is gone. */
 int remove_tree(const char *path);
+
+/* File primitives the tools share (0, or -1 with errno set). */
+/* Write all len bytes, retrying short writes and EINTR. */
+int write_all(int fd, const void *buf, size_t len);
+/* fsync the file at path (not following a symlink). */
+int fsync_path(const char *path);
+/* Replace path with data atomically: an O_EXCL temp file beside it, write,
+ * fsync, rename, fsync the directory; parents are created.  A reader sees
+ * the old file or the new one, never half of one. */
+int write_file_atomic(const char *path, const void *data, size_t len);
+/* The names in directory path, sorted, without "." and ".." (and without
+ * any dot-name when skip_hidden); *n counts them.  Free each name and the
+ * array.  NULL on error (errno set); an empty directory gives a non-NULL
+ * array with *n = 0. */
+char **list_dir(const char *path, int skip_hidden, size_t *n);
 
 #endif

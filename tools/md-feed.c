@@ -193,42 +193,15 @@ static int page_row(void *arg, const struct feed_row *r)
 	return 0;
 }
 
-/* Write data to DIR/name atomically: temp file, fsync, rename, fsync dir. */
+/* Write data to DIR/name atomically (see write_file_atomic). */
 static int write_atomic(const char *dir, const char *name, const char *data, size_t len)
 {
 	char *path = xstrfmt("%s/%s", dir, name);
-	char *tmp = xstrfmt("%s/.%s.%ld.tmp", dir, strchr(name, '/') ? "t" : name, (long)getpid());
-	int fd, rc = -1;
+	int rc = write_file_atomic(path, data, len);
 
-	if (mkdir_parents(path))
-		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		goto out;
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	if (off != len || fsync(fd)) {
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	if (close(fd) || rename(tmp, path) || fsync_dir_of(path)) {
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
 	if (rc)
 		error_errno("cannot write '%s'", path);
 	free(path);
-	free(tmp);
 	return rc;
 }
 

@@ -101,16 +101,13 @@ static void run_hook(const char *json, const char *post_id)
 		return;
 	}
 	unlink(tmp);
-	size_t len = strlen(json), off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, json + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
+	if (write_all(fd, json, strlen(json)) || lseek(fd, 0, SEEK_SET)) {
+		error_errno("cannot write the post for the hook to '%s'", tmp);
+		close(fd);
+		free(tmp);
+		nhook_fail++;
+		return;
 	}
-	lseek(fd, 0, SEEK_SET);
 	struct spawn_opts o = { .argv = hook, .stdin_fd = fd, .timeout = 60 };
 	if (spawn_run(&o, &res)) {
 		struct strbuf why = STRBUF_INIT;

@@ -218,15 +218,9 @@ static int copy_hash(int fd, const char *path, char **tmp, char sha[65], int64_t
 			goto refuse;
 		}
 		hash_update(&h, buf, (size_t)n);
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(out, buf + off, (size_t)(n - off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				error_errno("cannot write '%s'", *tmp);
-				goto fail;
-			}
-			off += w;
+		if (write_all(out, buf, (size_t)n)) {
+			error_errno("cannot write '%s'", *tmp);
+			goto fail;
 		}
 	}
 	if (!*bytes) {
@@ -407,11 +401,6 @@ out:
 	log_ctx_clear();
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Is real (a resolved path) inside root (a resolved directory)? */
 static int inside(const char *real, const char *root)
 {
@@ -426,25 +415,15 @@ static void walk(const char *path, const char *root, int top);
 
 static void walk_dir(const char *path, const char *root)
 {
-	DIR *d = opendir(path);
-	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0;
+	size_t n;
+	char **names = list_dir(path, 0, &n);
 
-	if (!d) {
+	if (!names) {
 		char *why = xstrfmt("cannot open directory: %s", strerror(errno));
 		reject(path, why);
 		free(why);
 		return;
 	}
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		names = xrealloc(names, (n + 1) * sizeof(*names));
-		names[n++] = xstrdup(e->d_name);
-	}
-	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		if (!fatal) {
 			size_t l = strlen(path);

@@ -245,16 +245,8 @@ static int start_job(struct slot *s)
 		signal(SIGPIPE, SIG_IGN);
 		setpgid(0, 0);
 		runner_run(&rc, &s->job, &out);
-		size_t off = 0;
-		while (off < out.len) {
-			ssize_t n = write(p[1], out.buf + off, out.len - off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			off += (size_t)n;
-		}
-		_exit(0);
+		/* a report the worker cannot read counts as a dead runner */
+		_exit(write_all(p[1], out.buf, out.len) ? 1 : 0);
 	}
 	setpgid(pid, pid);
 	close(p[1]);

@@ -288,6 +288,24 @@ static void test_storage(void)
 	final = xstrfmt("%s/originals/aa/bb/x.txt", st.root);
 	ok(!storage_publish(tmp, final) && access(tmp, F_OK) && !access(final, R_OK),
 	   "publish renames the temp file into place");
+	char *fa = xstrfmt("%s/feed/tags/a.json", st.root);
+	ok(!write_file_atomic(fa, "{}\n", 3) && !write_file_atomic(fa, "[1]\n", 4),
+	   "write_file_atomic creates and then replaces a file");
+	FILE *rf = fopen(fa, "r");
+	char got[16] = "";
+	ok(rf && fgets(got, sizeof(got), rf) && !strcmp(got, "[1]\n"), "the reader sees the new contents");
+	if (rf)
+		fclose(rf);
+	char *fdir = xstrfmt("%s/feed/tags", st.root);
+	size_t nn;
+	char **names = list_dir(fdir, 0, &nn);
+	ok(names && nn == 1 && !strcmp(names[0], "a.json"), "no temp file is left beside it");
+	for (size_t i = 0; names && i < nn; i++)
+		free(names[i]);
+	free(names);
+	ok(!list_dir("/nonexistent-md-dir", 0, &nn), "list_dir of a missing directory fails");
+	free(fdir);
+	free(fa);
 	ok(!remove_tree(st.root) && access(st.root, F_OK), "remove_tree removes everything");
 	free(tmp);
 	free(final);
