@@ -51,6 +51,11 @@
 #define MIGRATE_LOCK "435694281298"     /* md-db migrate */
 #define JOBS_LOCK "435694281299"        /* looking for live jobs, then adding */
 #define CHANNEL "md_jobs"
+/* The jobs of one media, found through the jobs_media index on a 64-bit
+ * hash of the media hash (sql/postgres/002); the second term settles a
+ * collision.  MEDIA_IS("j.media", "$1") */
+#define MEDIA_IS(col, val) \
+	"hashtextextended(" col ", 0) = hashtextextended(" val ", 0) AND " col " = " val
 /* timestamptz as SQLite stores times: 2026-11-25T09:00:00.000Z */
 #define ISO(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
@@ -98,6 +103,9 @@ struct args {
 	int n;
 	const char *v[PG_MAXARGS];
 	char num[PG_MAXARGS][32];
+	int len[PG_MAXARGS];    /* binary values only */
+	int fmt[PG_MAXARGS];    /* 1: binary */
+	int binary;             /* some value is binary */
 };
 
 static void arg_str(struct args *a, const char *s)
@@ -119,6 +127,61 @@ static void arg_dbl(struct args *a, double x)
 	a->n++;
 }
 
+/* A value in binary format: an array built by sb_add_bin_array(). */
+static void arg_bin(struct args *a, const struct strbuf *sb)
+{
+	a->len[a->n] = (int)sb->len;
+	a->fmt[a->n] = 1;
+	a->binary = 1;
+	a->v[a->n++] = sb->buf;
+}
+
+static void sb_add_be32(struct strbuf *sb, uint32_t x)
+{
+	unsigned char b[4] = { x >> 24, x >> 16, x >> 8, x };
+
+	sb_add(sb, b, 4);
+}
+
+/*
+ * Append a one-dimensional array in the binary format of array_recv():
+ * dimensions, flags, element type, then each element as a length (-1 for
+ * NULL) and its bytes.  Big arrays go faster this way than as literals,
+ * which the server must scan for quotes and escapes.  Elements: texts
+ * (type 25, `texts`) or 64-bit integers (type 20, `ints`, NULL where
+ * `isnull` says so).
+ */
+#define OID_INT8 20
+#define OID_TEXT 25
+
+static void sb_add_bin_array(struct strbuf *sb, const char *const *texts, const int64_t *ints,
+			     const char *isnull, int n)
+{
+	int nulls = 0;
+
+	for (int i = 0; i < n && !nulls; i++)
+		nulls = texts ? !texts[i] : isnull && isnull[i];
+	sb_add_be32(sb, 1);
+	sb_add_be32(sb, (uint32_t)nulls);
+	sb_add_be32(sb, texts ? OID_TEXT : OID_INT8);
+	sb_add_be32(sb, (uint32_t)n);
+	sb_add_be32(sb, 1);
+	for (int i = 0; i < n; i++) {
+		if (texts ? !texts[i] : isnull && isnull[i]) {
+			sb_add_be32(sb, UINT32_MAX);
+		} else if (texts) {
+			size_t len = strlen(texts[i]);
+
+			sb_add_be32(sb, (uint32_t)len);
+			sb_add(sb, texts[i], len);
+		} else {
+			sb_add_be32(sb, 8);
+			sb_add_be32(sb, (uint32_t)((uint64_t)ints[i] >> 32));
+			sb_add_be32(sb, (uint32_t)ints[i]);
+		}
+	}
+}
+
 /* Append a text[] literal: {"a","b\"c",NULL}. */
 static void sb_add_text_array(struct strbuf *sb, const char *const *v, int n)
 {
@@ -131,10 +194,15 @@ static void sb_add_text_array(struct strbuf *sb, const char *const *v, int n)
 			continue;
 		}
 		sb_addch(sb, '"');
-		for (const char *p = v[i]; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				sb_addch(sb, '\\');
-			sb_addch(sb, *p);
+		for (const char *p = v[i]; *p;) {
+			size_t n = strcspn(p, "\"\\");
+
+			sb_add(sb, p, n);
+			if (!p[n])
+				break;
+			sb_addch(sb, '\\');
+			sb_addch(sb, p[n]);
+			p += n + 1;
 		}
 		sb_addch(sb, '"');
 	}
@@ -376,7 +444,8 @@ static int pg_exec(struct pg *q, const char *what, const char *sql, const struct
 	if (!q->in_txn && (rc = pg_ready(q)))
 		return rc;
 	return pg_check(q, what, PQexecParams(q->conn, sql, a ? a->n : 0, NULL,
-					      a ? a->v : NULL, NULL, NULL, 0), out);
+					      a ? a->v : NULL, a && a->binary ? a->len : NULL,
+					      a && a->binary ? a->fmt : NULL, 0), out);
 }
 
 /* SQL text without parameters, possibly several statements (migrations). */
@@ -783,10 +852,10 @@ static int pg_dup_status(struct pg *q, const char *media, char status[16], char 
 	rc = pg_exec(q, "read jobs",
 		"SELECT count(*), count(*) FILTER (WHERE finalized_at IS NULL), "
 		"  (SELECT d.profile || ': ' || coalesce(d.last_error, 'failed') FROM jobs d "
-		"    WHERE d.media = $1 AND d.state = 'dead' AND NOT EXISTS ("
-		"      SELECT 1 FROM jobs s WHERE s.media = $1 AND s.profile = d.profile "
+		"    WHERE " MEDIA_IS("d.media", "$1") " AND d.state = 'dead' AND NOT EXISTS ("
+		"      SELECT 1 FROM jobs s WHERE " MEDIA_IS("s.media", "$1") " AND s.profile = d.profile "
 		"      AND s.state = 'succeeded') ORDER BY d.id DESC LIMIT 1) "
-		"FROM jobs WHERE media = $1", &a, &res);
+		"FROM jobs WHERE " MEDIA_IS("media", "$1"), &a, &res);
 	if (rc)
 		return rc;
 	int64_t total = val_i64(res, 0, 0), open = val_i64(res, 0, 1);
@@ -847,7 +916,7 @@ static int pg_ingest_jobs(struct pg *q, const struct ingest_req *r, int *njobs)
 		"  INSERT INTO jobs (media, profile, queue, max_attempts, trace_id) "
 		"  SELECT $1, p.name, p.queue, p.attempts, $5 "
 		"  FROM unnest($2::text[], $3::text[], $4::int[]) WITH ORDINALITY AS p(name, queue, attempts, ord) "
-		"  WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.media = $1 AND j.profile = p.name "
+		"  WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE " MEDIA_IS("j.media", "$1") " AND j.profile = p.name "
 		"    AND j.state IN ('available', 'running', 'succeeded')) "
 		"  ORDER BY p.ord RETURNING queue) "
 		"SELECT queue, count(*), pg_notify('" CHANNEL "', queue) FROM ins GROUP BY queue",
@@ -984,114 +1053,377 @@ static int pg_ingest(struct store *s, const struct ingest_req *r, struct ingest_
 /* ---------- enqueue ---------- */
 
 /*
- * The whole batch in one statement, set-based, in the order the SQLite
- * backend walks it (ref by ref, profile by profile):
- *   r      refs resolved to media (post ids through posts), with the
- *          trace id to give the jobs
- *   pairs  (ref, profile) pairs of resolved refs, and whether the
- *          profile applies to the media's kind
- *   live   without --force, the newest available/running/succeeded job
- *          of each (media, profile) asked for
- *   todo   applicable pairs; rn numbers repeats of a (media, profile)
- *   ins    the jobs made: every pair with --force, else the first of each
- *          (media, profile) without a live job; inserted in (ref, profile)
- *          order, so the k-th id of a (media, profile) is its k-th pair's
- *   made   ins numbered that way, for the repeats to find their job
- * Output: one row per result, in (ref, profile) order; `fresh` tells the
- * rows whose job this statement made.
+ * A batch is one transaction of a few statements, whatever its size; the
+ * per-row decisions are made here, in the order the SQLite backend walks
+ * the input (ref by ref, profile by profile):
+ *   1. resolve the refs to media (post ids through posts), kind and the
+ *      trace id to give the jobs: one statement;
+ *   2. without --force, under the enqueue lock, the newest available,
+ *      running or succeeded job of each (media, profile) asked for: one
+ *      statement; the first pair of a (media, profile) without one gets a
+ *      new job, its repeats share it;
+ *   3. ids for the new jobs from the table's sequence, given out in input
+ *      order: one statement;
+ *   4. COPY of the new jobs, ids ascending: rows go in by the page, and the
+ *      id indexes only grow at their right edge;
+ *   5. one NOTIFY per queue that got jobs, COMMIT.
  */
-#define ENQUEUE_SQL(made_k) \
-	"WITH r0 AS (" \
-	"  SELECT u.ord, u.pid, m.sha256 AS media, m.kind, p.trace_id AS post_trace " \
-	"  FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY AS u(ref, pid, ord) " \
-	"  LEFT JOIN posts p ON p.id = u.pid " \
-	"  LEFT JOIN media m ON m.sha256 = CASE WHEN u.pid IS NULL THEN u.ref ELSE p.media END" \
-	"), newest AS (" \
-	/* a hash named directly takes the trace id of its newest post: one \
-	 * pass over those posts, not one lookup per ref */ \
-	"  SELECT DISTINCT ON (t.media) t.media, t.trace_id FROM posts t " \
-	"  WHERE $10::text IS NULL AND t.media IN (SELECT media FROM r0 WHERE pid IS NULL) " \
-	"  ORDER BY t.media, t.id DESC" \
-	"), r AS (" \
-	"  SELECT r0.ord, r0.media, r0.kind, " \
-	"    CASE WHEN r0.media IS NULL THEN NULL WHEN $10::text IS NOT NULL THEN $10::text " \
-	"      WHEN r0.pid IS NOT NULL THEN r0.post_trace ELSE n.trace_id END AS trace " \
-	"  FROM r0 LEFT JOIN newest n ON n.media = r0.media AND r0.pid IS NULL" \
-	"), pairs AS (" \
-	"  SELECT r.ord, x.pord, r.media, r.kind, r.trace, x.name COLLATE \"C\" AS name, " \
-	"    x.queue, x.attempts, " \
-	"    (x.kinds & CASE r.kind WHEN 'image' THEN 1 WHEN 'animated' THEN 2 " \
-	"      WHEN 'video' THEN 4 ELSE 0 END) <> 0 AS applies " \
-	"  FROM r CROSS JOIN unnest($3::text[], $4::text[], $5::int[], $6::int[]) " \
-	"    WITH ORDINALITY AS x(name, queue, kinds, attempts, pord) " \
-	"  WHERE r.media IS NOT NULL" \
-	"), live AS (" \
-	"  SELECT DISTINCT ON (j.media, j.profile) j.media, j.profile, j.id, j.queue, j.state " \
-	"  FROM jobs j WHERE NOT $9::bool AND j.state IN ('available', 'running', 'succeeded') " \
-	"    AND (j.media, j.profile) IN (SELECT media, name FROM pairs WHERE applies) " \
-	"  ORDER BY j.media, j.profile, j.id DESC" \
-	"), todo AS (" \
-	"  SELECT a.ord, a.pord, a.media, a.kind, a.trace, a.name, a.queue, a.attempts, " \
-	"    l.id AS live_id, l.queue AS live_queue, l.state AS live_state, " \
-	"    row_number() OVER (PARTITION BY a.media, a.name ORDER BY a.ord, a.pord) AS rn " \
-	"  FROM pairs a LEFT JOIN live l ON l.media = a.media AND l.profile = a.name " \
-	"  WHERE a.applies" \
-	"), ins AS (" \
-	"  INSERT INTO jobs (media, profile, queue, priority, run_at, max_attempts, trace_id) " \
-	"  SELECT media, name, queue, $7::int, " \
-	"    CASE WHEN $8::float8 > 0 THEN to_timestamp($8::float8) ELSE now() END, attempts, trace " \
-	"  FROM todo WHERE live_id IS NULL AND ($9::bool OR rn = 1) ORDER BY ord, pord " \
-	"  RETURNING id, media, profile, queue" \
-	"), made AS (" \
-	"  SELECT id, media, profile, queue, " made_k " AS k FROM ins" \
-	") " \
-	"SELECT ord, 0 AS pord, NULL::bigint AS id, NULL AS media, NULL AS profile, NULL AS queue, " \
-	"  'error' AS state, NULL AS kind, false AS fresh FROM r WHERE media IS NULL " \
-	"UNION ALL " \
-	"SELECT ord, pord, NULL, media, name, NULL, 'skipped', kind, false FROM pairs WHERE NOT applies " \
-	"UNION ALL " \
-	"SELECT t.ord, t.pord, coalesce(t.live_id, n.id), t.media, t.name, " \
-	"  coalesce(t.live_queue, n.queue), coalesce(t.live_state, 'available'), t.kind, " \
-	"  t.live_id IS NULL AND ($9::bool OR t.rn = 1) " \
-	"FROM todo t LEFT JOIN made n ON n.media = t.media AND n.profile = t.name " \
-	"  AND n.k = CASE WHEN $9::bool THEN t.rn ELSE 1 END"
-/* (the rows come back unordered: the client sorts them by ord, pord) */
 
-/* without --force, a (media, profile) gets at most one new job */
-static const char enqueue_sql[] = ENQUEUE_SQL("1");
-static const char enqueue_force_sql[] =
-	ENQUEUE_SQL("row_number() OVER (PARTITION BY media, profile ORDER BY id)");
+enum { ENQ_ERROR, ENQ_SKIPPED, ENQ_LIVE, ENQ_NEW, ENQ_REPEAT };
 
-static int pg_enqueue_once(struct pg *q, const struct args *a, int force, PGresult **out)
+struct enq_row {
+	int ref, prof;          /* refs[ref], o->profiles[prof] (-1: none) */
+	int what;               /* ENQ_* */
+	const char *media;      /* a ref or a value of the resolve result */
+	int kind;               /* the media's MD_KIND_* */
+	int link;               /* ENQ_LIVE: row of the live result; ENQ_REPEAT:
+				 * the row of the same (media, profile) that made its job */
+	int64_t id;
+};
+
+struct enq {
+	char *const *refs;
+	int nrefs;
+	const struct enqueue_opts *o;
+	struct enq_row *rows;
+	int nrows;
+	PGresult *resolved;     /* refs resolved, and the live jobs */
+};
+
+static void enq_clear(struct enq *e)
+{
+	PQclear(e->resolved);
+	free(e->rows);
+	e->resolved = NULL;
+	e->rows = NULL;
+	e->nrows = 0;
+}
+
+static const char *enq_queue(const struct enq *e, int prof)
+{
+	return e->o->queue ? e->o->queue : e->o->profiles[prof]->queue;
+}
+
+/* Order of (media, profile, input): repeats end up side by side. */
+static const struct enq_row *cmp_rows_base;
+
+static int cmp_enq_rows(const void *a, const void *b)
+{
+	const struct enq_row *x = &cmp_rows_base[*(const int *)a];
+	const struct enq_row *y = &cmp_rows_base[*(const int *)b];
+	int c = strcmp(x->media, y->media);
+
+	if (c)
+		return c;
+	if (x->prof != y->prof)
+		return x->prof < y->prof ? -1 : 1;
+	return *(const int *)a < *(const int *)b ? -1 : *(const int *)a > *(const int *)b;
+}
+
+/* Live jobs (the rows of the resolve result with ord 0), by (media, profile). */
+static const PGresult *cmp_live_res;
+
+static int cmp_live(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	int c = strcmp(PQgetvalue(cmp_live_res, x, 1), PQgetvalue(cmp_live_res, y, 1));
+
+	return c ? c : strcmp(PQgetvalue(cmp_live_res, x, 4), PQgetvalue(cmp_live_res, y, 4));
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Steps 1 and 2 in one statement: the refs resolved (rows with their
+ * ord) and, without --force, the live jobs of their media (ord 0):
+ *   ord, media (post ids only), kind, trace, profile, id, queue, state
+ */
+static int enq_resolve(struct pg *q, struct enq *e, int *nlive)
+{
+	struct strbuf ar = STRBUF_INIT, ap = STRBUF_INIT, an = STRBUF_INIT;
+	const char **rv = xcalloc(e->nrefs, sizeof(*rv));
+	const char **names = xcalloc(e->o->nprofiles + 1, sizeof(*names));
+	int64_t *pids = xcalloc(e->nrefs, sizeof(*pids));
+	char *nopid = xcalloc(e->nrefs, 1);
+	struct args a = { 0 };
+	int rc;
+
+	for (int i = 0; i < e->nrefs; i++) {
+		nopid[i] = !ref_is_post_id(e->refs[i], &pids[i]);
+		/* text that cannot be valid UTF-8 names no media: NULL, resolved to nothing */
+		rv[i] = utf8_valid(e->refs[i]) ? e->refs[i] : NULL;
+	}
+	for (int k = 0; k < e->o->nprofiles; k++)
+		names[k] = e->o->profiles[k]->name;
+	sb_add_bin_array(&ar, rv, NULL, NULL, e->nrefs);
+	sb_add_bin_array(&ap, NULL, pids, nopid, e->nrefs);
+	sb_add_text_array(&an, names, e->o->nprofiles);
+	arg_bin(&a, &ar);
+	arg_bin(&a, &ap);
+	arg_str(&a, e->o->trace_id ? "false" : "true");
+	arg_str(&a, e->o->force ? "false" : "true");
+	arg_str(&a, an.buf);
+	/* a hash named directly takes the trace id of its newest post: one
+	 * pass over those posts, not one lookup per ref; the hash itself is
+	 * sent back only for post ids (the client has the others) */
+	rc = pg_exec(q, "resolve",
+		"WITH r AS MATERIALIZED ("
+		"  SELECT u.ord, u.pid, m.sha256, m.kind, p.trace_id "
+		"  FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY AS u(ref, pid, ord) "
+		"  LEFT JOIN posts p ON p.id = u.pid "
+		"  JOIN media m ON m.sha256 = CASE WHEN u.pid IS NULL THEN u.ref ELSE p.media END"
+		"), newest AS ("
+		"  SELECT DISTINCT ON (t.media) t.media, t.trace_id FROM posts t "
+		"  WHERE $3::bool AND t.media IN (SELECT sha256 FROM r WHERE pid IS NULL) "
+		"  ORDER BY t.media, t.id DESC"
+		") "
+		"SELECT r.ord, CASE WHEN r.pid IS NOT NULL THEN r.sha256 END, r.kind, "
+		"  CASE WHEN r.pid IS NOT NULL THEN r.trace_id ELSE n.trace_id END, "
+		"  NULL, NULL::bigint, NULL, NULL "
+		"FROM r LEFT JOIN newest n ON n.media = r.sha256 AND r.pid IS NULL "
+		"UNION ALL "
+		"SELECT * FROM ("
+		"  SELECT DISTINCT ON (j.media, j.profile) 0::bigint, j.media, NULL, NULL, "
+		"    j.profile, j.id, j.queue, j.state "
+		"  FROM (SELECT DISTINCT sha256 FROM r) m "
+		"  JOIN jobs j ON " MEDIA_IS("j.media", "m.sha256") " "
+		"  WHERE $4::bool AND j.profile = ANY($5::text[]) "
+		"    AND j.state IN ('available', 'running', 'succeeded') "
+		"  ORDER BY j.media, j.profile, j.id DESC) l",
+		&a, &e->resolved);
+	sb_release(&ar);
+	sb_release(&ap);
+	sb_release(&an);
+	free(rv);
+	free(names);
+	free(pids);
+	free(nopid);
+	if (rc)
+		return rc;
+
+	int np = e->o->nprofiles, *found = xcalloc(e->nrefs, sizeof(*found));
+	*nlive = 0;
+	for (int i = 0; i < PQntuples(e->resolved); i++) {
+		int64_t ord = val_i64(e->resolved, i, 0);
+		if (ord >= 1 && ord <= e->nrefs)
+			found[ord - 1] = i + 1;
+		else
+			++*nlive;
+	}
+	e->rows = xcalloc((size_t)e->nrefs * (np ? np : 1), sizeof(*e->rows));
+	for (int i = 0; i < e->nrefs; i++) {
+		int r = found[i] - 1;
+
+		if (r < 0) {
+			e->rows[e->nrows++] = (struct enq_row){ .ref = i, .prof = -1, .what = ENQ_ERROR };
+			continue;
+		}
+		const char *media = PQgetisnull(e->resolved, r, 1) ? e->refs[i]
+			: PQgetvalue(e->resolved, r, 1);
+		int kind = (int)kind_from_name(PQgetvalue(e->resolved, r, 2));
+		for (int k = 0; k < np; k++)
+			e->rows[e->nrows++] = (struct enq_row){
+				.ref = i, .prof = k, .media = media, .kind = kind, .link = r,
+				.what = e->o->profiles[k]->kinds & (unsigned)kind ? ENQ_NEW : ENQ_SKIPPED,
+			};
+	}
+	free(found);
+	return 0;
+}
+
+/* Without --force: reuse live jobs, and the repeats of a (media, profile)
+ * share the job made for its first pair. */
+static void enq_dedup(struct enq *e, int nlive)
+{
+	int *by = xcalloc(e->nrows + 1, sizeof(*by)), n = 0;
+	int *lv = xcalloc(nlive + 1, sizeof(*lv)), nl = 0;
+
+	for (int i = 0; i < e->nrows; i++)
+		if (e->rows[i].what == ENQ_NEW)
+			by[n++] = i;
+	cmp_rows_base = e->rows;
+	qsort(by, n, sizeof(*by), cmp_enq_rows);
+	for (int i = 0; i < PQntuples(e->resolved); i++)
+		if (val_i64(e->resolved, i, 0) == 0)
+			lv[nl++] = i;
+	cmp_live_res = e->resolved;
+	qsort(lv, nl, sizeof(*lv), cmp_live);
+
+	for (int i = 0, lead = -1; i < n; i++) {
+		struct enq_row *r = &e->rows[by[i]];
+		const char *name = e->o->profiles[r->prof]->name;
+
+		if (lead >= 0 && e->rows[lead].prof == r->prof &&
+		    !strcmp(e->rows[lead].media, r->media)) {
+			/* a repeat: what its first pair got */
+			r->what = e->rows[lead].what == ENQ_LIVE ? ENQ_LIVE : ENQ_REPEAT;
+			r->link = e->rows[lead].what == ENQ_LIVE ? e->rows[lead].link : lead;
+			continue;
+		}
+		lead = by[i];
+		int lo = 0, hi = nl;
+		while (lo < hi) {
+			int mid = (lo + hi) / 2;
+			int c = strcmp(PQgetvalue(e->resolved, lv[mid], 1), r->media);
+			if (!c)
+				c = strcmp(PQgetvalue(e->resolved, lv[mid], 4), name);
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < nl && !strcmp(PQgetvalue(e->resolved, lv[lo], 1), r->media) &&
+		    !strcmp(PQgetvalue(e->resolved, lv[lo], 4), name)) {
+			r->what = ENQ_LIVE;
+			r->link = lv[lo];
+		}
+	}
+	free(lv);
+	free(by);
+}
+
+/* COPY text format: backslash escapes, \N for NULL. */
+static void sb_add_copy_field(struct strbuf *sb, const char *s)
+{
+	if (!s) {
+		sb_adds(sb, "\\N");
+		return;
+	}
+	for (;;) {
+		size_t n = strcspn(s, "\\\t\n\r");
+
+		sb_add(sb, s, n);
+		s += n;
+		if (!*s)
+			break;
+		sb_addch(sb, '\\');
+		sb_addch(sb, *s == '\t' ? 't' : *s == '\n' ? 'n' : *s == '\r' ? 'r' : '\\');
+		s++;
+	}
+}
+
+/* Steps 3 and 4: ids in input order, then the rows by COPY. */
+static int enq_insert(struct pg *q, struct enq *e, int nnew)
+{
+	struct strbuf buf = STRBUF_INIT;
+	struct args a = { 0 };
+	PGresult *res;
+	char at[64] = "";
+	int rc, sent = 1;
+
+	arg_i64(&a, nnew);
+	if ((rc = pg_exec(q, "number jobs",
+			  "SELECT nextval('jobs_id_seq') FROM generate_series(1, $1::int)", &a, &res)))
+		return rc;
+	if (PQntuples(res) != nnew) {
+		error("database '%s': number jobs: %d ids for %d jobs", q->url, PQntuples(res), nnew);
+		PQclear(res);
+		return MD_EXIT_SOFTWARE;
+	}
+	int64_t *ids = xcalloc(nnew, sizeof(*ids));
+	for (int i = 0; i < nnew; i++)
+		ids[i] = val_i64(res, i, 0);
+	PQclear(res);
+	qsort(ids, nnew, sizeof(*ids), cmp_i64);
+	for (int i = 0, k = 0; i < e->nrows; i++)
+		if (e->rows[i].what == ENQ_NEW)
+			e->rows[i].id = ids[k++];
+	free(ids);
+
+	if (e->o->run_at > 0) {
+		time_t t = (time_t)e->o->run_at;
+		struct tm tm;
+		int us = (int)((e->o->run_at - (double)t) * 1e6);
+
+		gmtime_r(&t, &tm);
+		strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm);
+		snprintf(at + strlen(at), sizeof(at) - strlen(at), ".%06d+00", us);
+	}
+	res = PQexec(q->conn, *at
+		? "COPY jobs (id, media, profile, queue, priority, max_attempts, trace_id, run_at) FROM STDIN"
+		: "COPY jobs (id, media, profile, queue, priority, max_attempts, trace_id) FROM STDIN");
+	if (PQresultStatus(res) != PGRES_COPY_IN)
+		return pg_check(q, "add jobs", res, NULL);
+	PQclear(res);
+	for (int i = 0; i < e->nrows && sent; i++) {
+		const struct enq_row *r = &e->rows[i];
+		const struct profile *p;
+
+		if (r->what != ENQ_NEW)
+			continue;
+		p = e->o->profiles[r->prof];
+		sb_addf(&buf, "%lld\t", (long long)r->id);
+		sb_add_copy_field(&buf, r->media);
+		sb_addch(&buf, '\t');
+		sb_add_copy_field(&buf, p->name);
+		sb_addch(&buf, '\t');
+		sb_add_copy_field(&buf, enq_queue(e, r->prof));
+		sb_addf(&buf, "\t%d\t%d\t", e->o->priority,
+			e->o->max_attempts ? e->o->max_attempts
+			: p->max_attempts ? p->max_attempts : e->o->default_attempts);
+		sb_add_copy_field(&buf, e->o->trace_id ? e->o->trace_id
+				  : val(e->resolved, r->link, 3));
+		if (*at)
+			sb_addf(&buf, "\t%s", at);
+		sb_addch(&buf, '\n');
+		/* in pieces, so the server parses while the rest is written */
+		if (buf.len >= 1 << 16) {
+			sent = PQputCopyData(q->conn, buf.buf, (int)buf.len) == 1;
+			sb_reset(&buf);
+		}
+	}
+	if (sent && buf.len)
+		sent = PQputCopyData(q->conn, buf.buf, (int)buf.len) == 1;
+	sb_release(&buf);
+	PQputCopyEnd(q->conn, sent ? NULL : "client could not send the rows");
+	rc = pg_check(q, "add jobs", PQgetResult(q->conn), NULL);
+	while ((res = PQgetResult(q->conn)))
+		PQclear(res);
+	return rc;
+}
+
+static int pg_enqueue_once(struct pg *q, struct enq *e)
 {
 	struct strbuf nq = STRBUF_INIT;
 	const char **queues = NULL;
-	PGresult *res = NULL;
-	int rc, n = 0;
+	int rc, n = 0, nnew = 0, nlive = 0;
 
-	*out = NULL;
+	enq_clear(e);
 	if ((rc = pg_begin(q)))
 		return rc;
-	/* a big batch is one big statement: sort in memory, and do not spend
-	 * longer compiling it (JIT) than running it */
+	/* a big batch is a few big statements: hash in memory, and do not
+	 * spend longer compiling them (JIT) than running them */
 	if ((rc = pg_simple(q, "set up", "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")))
 		goto fail;
 	/* one enqueue at a time checks for live jobs (ingests share the lock) */
-	if (!force && (rc = pg_simple(q, "lock jobs", "SELECT pg_advisory_xact_lock(" JOBS_LOCK ")")))
+	if (!e->o->force &&
+	    (rc = pg_simple(q, "lock jobs", "SELECT pg_advisory_xact_lock(" JOBS_LOCK ")")))
 		goto fail;
-	if ((rc = pg_exec(q, "add jobs", force ? enqueue_force_sql : enqueue_sql, a, &res)))
+	if ((rc = enq_resolve(q, e, &nlive)))
 		goto fail;
-	/* one notification per queue that got jobs */
-	queues = xcalloc(PQntuples(res) + 1, sizeof(*queues));
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *qn = val(res, i, 5);
-		int seen = 0;
+	if (!e->o->force)
+		enq_dedup(e, nlive);
+	for (int i = 0; i < e->nrows; i++)
+		nnew += e->rows[i].what == ENQ_NEW;
+	if (nnew && (rc = enq_insert(q, e, nnew)))
+		goto fail;
 
-		if (strcmp(PQgetvalue(res, i, 8), "t"))
-			continue;
-		for (int k = 0; k < n && !seen; k++)
-			seen = !strcmp(queues[k], qn);
-		if (!seen)
+	/* one notification per queue that got jobs */
+	queues = xcalloc(e->o->nprofiles + 1, sizeof(*queues));
+	for (int k = 0; k < e->o->nprofiles; k++) {
+		const char *qn = enq_queue(e, k);
+		int used = 0, seen = 0;
+
+		for (int i = 0; i < e->nrows && !used; i++)
+			used = e->rows[i].what == ENQ_NEW && e->rows[i].prof == k;
+		for (int j = 0; j < n && !seen; j++)
+			seen = !strcmp(queues[j], qn);
+		if (used && !seen)
 			queues[n++] = qn;
 	}
 	if (n) {
@@ -1107,136 +1439,56 @@ static int pg_enqueue_once(struct pg *q, const struct args *a, int force, PGresu
 		goto fail;
 	free(queues);
 	sb_release(&nq);
-	*out = res;
 	return 0;
 fail:
 	pg_rollback(q);
 	free(queues);
 	sb_release(&nq);
-	PQclear(res);
 	return rc;
-}
-
-struct row_order {
-	int64_t ord, pord;
-	int row;
-};
-
-static int cmp_row_order(const void *a, const void *b)
-{
-	const struct row_order *x = a, *y = b;
-
-	if (x->ord != y->ord)
-		return x->ord < y->ord ? -1 : 1;
-	if (x->pord != y->pord)
-		return x->pord < y->pord ? -1 : 1;
-	return 0;
 }
 
 static int pg_enqueue(struct store *s, char *const *refs, int nrefs,
 		      const struct enqueue_opts *o, enqueue_cb cb, void *arg)
 {
 	struct pg *q = (struct pg *)s;
-	struct strbuf ar = STRBUF_INIT, ap = STRBUF_INIT, an = STRBUF_INIT, aq = STRBUF_INIT,
-		ak = STRBUF_INIT, aa = STRBUF_INIT;
-	const char **rv, **names, **queues;
-	int64_t *pids, *kinds, *attempts;
-	char *nopid;
-	struct args a = { 0 };
-	PGresult *res;
+	struct enq e = { .refs = refs, .nrefs = nrefs, .o = o };
 	int rc;
 
 	if (nrefs <= 0)
 		return 0;
-	rv = xcalloc(nrefs, sizeof(*rv));
-	pids = xcalloc(nrefs, sizeof(*pids));
-	nopid = xcalloc(nrefs, 1);
-	for (int i = 0; i < nrefs; i++) {
-		nopid[i] = !ref_is_post_id(refs[i], &pids[i]);
-		/* text that cannot be valid UTF-8 names no media: NULL, resolved to nothing */
-		rv[i] = utf8_valid(refs[i]) ? refs[i] : NULL;
-	}
-	sb_add_text_array(&ar, rv, nrefs);
-	sb_add_int_array(&ap, pids, nopid, nrefs);
-	free(rv);
-	free(pids);
-	free(nopid);
-
-	int np = o->nprofiles;
-	names = xcalloc(np + 1, sizeof(*names));
-	queues = xcalloc(np + 1, sizeof(*queues));
-	kinds = xcalloc(np + 1, sizeof(*kinds));
-	attempts = xcalloc(np + 1, sizeof(*attempts));
-	for (int k = 0; k < np; k++) {
-		const struct profile *p = o->profiles[k];
-		names[k] = p->name;
-		queues[k] = o->queue ? o->queue : p->queue;
-		kinds[k] = p->kinds;
-		attempts[k] = o->max_attempts ? o->max_attempts
-			: p->max_attempts ? p->max_attempts : o->default_attempts;
-	}
-	sb_add_text_array(&an, names, np);
-	sb_add_text_array(&aq, queues, np);
-	sb_add_int_array(&ak, kinds, NULL, np);
-	sb_add_int_array(&aa, attempts, NULL, np);
-	free(names);
-	free(queues);
-	free(kinds);
-	free(attempts);
-
-	arg_str(&a, ar.buf);
-	arg_str(&a, ap.buf);
-	arg_str(&a, an.buf);
-	arg_str(&a, aq.buf);
-	arg_str(&a, ak.buf);
-	arg_str(&a, aa.buf);
-	arg_i64(&a, o->priority);
-	arg_dbl(&a, o->run_at);
-	arg_str(&a, o->force ? "true" : "false");
-	arg_str(&a, o->trace_id);
-	PG_RETRY(q, rc, pg_enqueue_once(q, &a, o->force, &res));
-	sb_release(&ar);
-	sb_release(&ap);
-	sb_release(&an);
-	sb_release(&aq);
-	sb_release(&ak);
-	sb_release(&aa);
-	if (rc)
-		return rc;
-
-	/* in input order, (ref, profile), sorted here rather than by the server */
-	int nrows = PQntuples(res);
-	struct row_order *order = xcalloc(nrows ? nrows : 1, sizeof(*order));
-	for (int i = 0; i < nrows; i++) {
-		order[i].ord = val_i64(res, i, 0);
-		order[i].pord = val_i64(res, i, 1);
-		order[i].row = i;
-	}
-	qsort(order, nrows, sizeof(*order), cmp_row_order);
-
+	PG_RETRY(q, rc, pg_enqueue_once(q, &e));
 	/* after COMMIT, as the SQLite backend does */
-	for (int oi = 0; oi < nrows; oi++) {
-		int i = order[oi].row;
-		int64_t ord = order[oi].ord;
-		const char *ref = ord >= 1 && ord <= nrefs ? refs[ord - 1] : "";
-		const char *state = val(res, i, 6);
-		const char *profile = val(res, i, 4);
+	for (int i = 0; !rc && i < e.nrows; i++) {
+		const struct enq_row *r = &e.rows[i];
+		const char *ref = refs[r->ref];
+		const char *profile = r->prof >= 0 ? o->profiles[r->prof]->name : NULL;
+		char *why;
 
-		if (!strcmp(state, "error")) {
+		switch (r->what) {
+		case ENQ_ERROR:
 			cb(arg, ref, 0, NULL, NULL, NULL, "error", "no such post or media");
-		} else if (!strcmp(state, "skipped")) {
-			char *why = xstrfmt("profile '%s' does not apply to %s media", profile,
-					    kind_name(kind_from_name(val(res, i, 7))));
-			cb(arg, ref, 0, val(res, i, 3), profile, NULL, "skipped", why);
+			break;
+		case ENQ_SKIPPED:
+			why = xstrfmt("profile '%s' does not apply to %s media", profile,
+				      kind_name((unsigned)r->kind));
+			cb(arg, ref, 0, r->media, profile, NULL, "skipped", why);
 			free(why);
-		} else {
-			cb(arg, ref, val_i64(res, i, 2), val(res, i, 3), profile,
-			   val(res, i, 5), state, NULL);
+			break;
+		case ENQ_LIVE:
+			cb(arg, ref, val_i64(e.resolved, r->link, 5), r->media, profile,
+			   PQgetvalue(e.resolved, r->link, 6), PQgetvalue(e.resolved, r->link, 7), NULL);
+			break;
+		case ENQ_REPEAT:
+			cb(arg, ref, e.rows[r->link].id, r->media, profile, enq_queue(&e, r->prof),
+			   "available", NULL);
+			break;
+		default:
+			cb(arg, ref, r->id, r->media, profile, enq_queue(&e, r->prof),
+			   "available", NULL);
 		}
 	}
-	free(order);
-	PQclear(res);
-	return 0;
+	enq_clear(&e);
+	return rc;
 }
 
 /* ---------- worker ---------- */
@@ -1579,7 +1831,7 @@ static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
 		 * left to run: a walk of the unfinalized index, not a scan */
 		"SELECT m.sha256, m.ext FROM jobs j JOIN media m ON m.sha256 = j.media "
 		"WHERE j.finalized_at IS NULL AND j.state IN ('succeeded', 'dead', 'cancelled') "
-		"  AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.media = j.media "
+		"  AND NOT EXISTS (SELECT 1 FROM jobs k WHERE " MEDIA_IS("k.media", "j.media") " "
 		"    AND k.state IN ('available', 'running')) "
 		"ORDER BY j.id LIMIT 1 FOR NO KEY UPDATE OF m SKIP LOCKED", NULL, &res);
 	if (rc)
@@ -1597,7 +1849,7 @@ static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
 	/* the candidate was chosen from a snapshot: check again, rows locked */
 	rc = pg_exec(q, "lock jobs",
 		"SELECT count(*), count(*) FILTER (WHERE state IN ('available', 'running')) "
-		"FROM (SELECT state FROM jobs WHERE media = $1 AND finalized_at IS NULL "
+		"FROM (SELECT state FROM jobs WHERE " MEDIA_IS("media", "$1") " AND finalized_at IS NULL "
 		"  FOR UPDATE) j", &a, &res);
 	if (rc)
 		goto fail;
@@ -1613,7 +1865,7 @@ static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
 		"INSERT INTO renditions (media, profile, storage_key, bytes, metadata) "
 		"SELECT DISTINCT ON (profile) media, profile, result->>'key', "
 		"  coalesce((result->>'bytes')::numeric, 0)::bigint, result FROM jobs "
-		"WHERE media = $1 AND finalized_at IS NULL AND state = 'succeeded' "
+		"WHERE " MEDIA_IS("media", "$1") " AND finalized_at IS NULL AND state = 'succeeded' "
 		"  AND result->>'key' IS NOT NULL ORDER BY profile, id DESC "
 		"ON CONFLICT (media, profile) DO UPDATE SET storage_key = excluded.storage_key, "
 		"bytes = excluded.bytes, metadata = excluded.metadata, created_at = now()",
@@ -1623,7 +1875,7 @@ static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
 
 	rc = pg_exec(q, "read dead jobs",
 		"SELECT profile || ': ' || coalesce(last_error, 'failed') FROM jobs "
-		"WHERE media = $1 AND finalized_at IS NULL AND state = 'dead' ORDER BY id LIMIT 1",
+		"WHERE " MEDIA_IS("media", "$1") " AND finalized_at IS NULL AND state = 'dead' ORDER BY id LIMIT 1",
 		&a, &res);
 	if (rc)
 		goto fail;
@@ -1652,7 +1904,7 @@ static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
 
 	a.n = 1;
 	if ((rc = pg_exec(q, "stamp jobs",
-			  "UPDATE jobs SET finalized_at = now() WHERE media = $1 "
+			  "UPDATE jobs SET finalized_at = now() WHERE " MEDIA_IS("media", "$1") " "
 			  "AND finalized_at IS NULL AND state IN ('succeeded', 'dead', 'cancelled')",
 			  &a, NULL)) ||
 	    (rc = pg_exec(q, "bump feed", "UPDATE feed_state SET version = version + 1, "

@@ -92,6 +92,25 @@ fi
 is "$(db_query "SELECT queue, priority, max_attempts, $epoch FROM jobs WHERE media = '$gif'")" \
 	$'fast\t7\t2\t2000000000' "queue, priority, max_attempts and run_at stored"
 
+# a queue name is stored as given, whatever its characters
+if [ "$MD_BACKEND" = postgres ]; then tab="chr(9)"; else tab="char(9)"; fi
+run md-enqueue -f --queue $'slow\\lane\tB' -p thumb "$gif"
+is "$rc" 0 "md-enqueue --queue with a backslash and a tab" || diag "$err"
+is "$(db_query "SELECT replace(queue, $tab, '<TAB>') FROM jobs WHERE id = $(cut -f1 <<<"$out")")" \
+	'slow\lane<TAB>B' "the queue name stored as given"
+
+if [ "$MD_BACKEND" = postgres ]; then
+	# jobs are found by media through an index on a hash of the hash
+	is "$(db_query "SELECT indexdef FROM pg_indexes WHERE tablename = 'jobs' AND indexdef LIKE '%media%'")" \
+		"CREATE INDEX jobs_media ON public.jobs USING btree (hashtextextended(media, (0)::bigint))" \
+		"PostgreSQL: jobs indexed by hashtextextended(media, 0), not by the text"
+	like "$(db_query "SET enable_seqscan = off; EXPLAIN SELECT state FROM jobs
+		WHERE hashtextextended(media, 0) = hashtextextended('$img', 0) AND media = '$img'")" \
+		"jobs_media" "a lookup by media uses it"
+else
+	skip "PostgreSQL only: the jobs_media index" 2
+fi
+
 # --- bulk: input order kept, in ids and in output -----------------------------------------
 for i in $(seq 400); do printf '%s\n' "$png" "$vid" "$gif" "$img" "$vid_post"; done >"$T/bulk"
 run_in "$T/bulk" md-enqueue -f -p thumb
@@ -104,7 +123,7 @@ ok "job ids strictly increasing in input order" \
 is "$(db_count jobs "profile = 'thumb' AND media = '$vid'")" 801 "800 new thumb jobs of the video"
 run_in "$T/bulk" md-enqueue -p thumb
 is "$(cut -f1 <<<"$out" | sort -u | wc -l)" 4 "again without -f: the 4 newest jobs, printed 2,000 times"
-is "$(db_count jobs)" 2007 "no job added"
+is "$(db_count jobs)" 2008 "no job added"
 
 # --- nothing to do ----------------------------------------------------------------------------
 run_in /dev/null md-enqueue -p thumb

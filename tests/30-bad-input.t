@@ -142,7 +142,7 @@ for b in "${BAD[@]}"; do
 		names_in_err "$solo/$b" "md-ingest $b alone names it"
 	fi
 	run md-ingest -r "$solo"
-	is "$rc" 65 "md-ingest -r on a directory holding only $b exits 65"
+	is "$rc" 65 "md-ingest -r on a directory holding only $b exits 65" || diag "$err"
 	run md-ingest --json -r "$solo"
 	ok "--json: one error record for $b" jq -se --arg p "$solo/$b" \
 		'length == 1 and .[0].path == $p and (.[0].error | length > 0)' <<<"$out"

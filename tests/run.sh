@@ -5,7 +5,8 @@
 #   3. the whole suite again on PostgreSQL, in a throwaway cluster on a
 #      Unix socket (skipped only when the backend is not built in)
 #   4. the unit tests and the fast tool tests again in a separate
-#      AddressSanitizer + UBSan build (make SANITIZE=1)
+#      AddressSanitizer + UBSan build (make SANITIZE=1), on SQLite and
+#      (some of them) on PostgreSQL
 # Every step runs even when an earlier one failed; the exit status is
 # non-zero if any failed.  The cluster is stopped whatever happens.
 set -u
@@ -56,6 +57,12 @@ ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:exitcode=99
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS UBSAN_OPTIONS
 (cd "$sandir" && prove tests/unit/test-lib tests/00-build.t tests/20-dedup.t \
-	tests/30-bad-input.t tests/40-retry-dead.t tests/50-config-db-errors.t) || status=1
+	tests/25-enqueue.t tests/30-bad-input.t tests/40-retry-dead.t \
+	tests/50-config-db-errors.t) || status=1
+if [ -n "${sock-}" ]; then
+	step "sanitizers on PostgreSQL: the fast tool tests"
+	(cd "$sandir" && MD_TEST_PGHOST=$sock prove tests/20-dedup.t tests/25-enqueue.t \
+		tests/40-retry-dead.t) || status=1
+fi
 
 exit $status
