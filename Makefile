@@ -59,7 +59,7 @@ demo: deps
 	@sh scripts/demo.sh
 
 bench: deps all
-	@sh tests/bench/run.sh
+	@bash tests/bench/run.sh
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
