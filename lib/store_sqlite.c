@@ -22,10 +22,16 @@
 
 static const struct store_ops sqlite_ops;
 
+#define SQ_CACHE 8
+
 struct sq {
 	struct store base;
 	sqlite3 *db;
 	char *path;
+	struct {                /* statements run once per row of a batch */
+		const char *sql;        /* a string constant: compared by address */
+		sqlite3_stmt *st;
+	} cache[SQ_CACHE];
 };
 
 static int sq_fail(struct sq *q, const char *what)
@@ -64,6 +70,39 @@ static int sq_prep(struct sq *q, const char *sql, sqlite3_stmt **st)
 		return sq_fail(q, "prepare");
 	}
 	return 0;
+}
+
+/*
+ * A statement prepared once per connection, for those run once per row of
+ * a big batch: `sql` must be a string constant (the cache knows it by its
+ * address).  The caller resets it after use (sq_release), never finalizes.
+ */
+static int sq_cached(struct sq *q, const char *sql, sqlite3_stmt **st)
+{
+	int i;
+
+	for (i = 0; i < SQ_CACHE && q->cache[i].sql; i++)
+		if (q->cache[i].sql == sql) {
+			*st = q->cache[i].st;
+			return 0;
+		}
+	if (i == SQ_CACHE) {
+		error("internal: more than %d cached statements", SQ_CACHE);
+		return MD_EXIT_SOFTWARE;
+	}
+	if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+		*st = NULL;
+		return sq_fail(q, "prepare");
+	}
+	q->cache[i].sql = sql;
+	q->cache[i].st = *st;
+	return 0;
+}
+
+static void sq_release(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 }
 
 static int sq_begin(struct sq *q)
@@ -128,6 +167,8 @@ static void sq_close(struct store *s)
 {
 	struct sq *q = (struct sq *)s;
 
+	for (int i = 0; i < SQ_CACHE && q->cache[i].sql; i++)
+		sqlite3_finalize(q->cache[i].st);
 	sqlite3_close(q->db);
 	free(q->path);
 	free(q);
@@ -297,15 +338,17 @@ static int sq_media_exists(struct store *s, const char *sha)
  * newest available, running or succeeded one.  Returns 1 and fills id,
  * queue, state when found, 0 when not, or -exitcode.
  */
+static const char live_job_sql[] =
+	"SELECT id, queue, state FROM jobs WHERE media = ? AND profile = ? "
+	"AND state IN ('available', 'running', 'succeeded') ORDER BY id DESC LIMIT 1";
+
 static int sq_live_job(struct sq *q, const char *media, const char *profile,
 		       int64_t *id, char **queue, char **state)
 {
 	sqlite3_stmt *st;
 	int r, rc;
 
-	if ((rc = sq_prep(q, "SELECT id, queue, state FROM jobs WHERE media = ? AND profile = ? "
-			  "AND state IN ('available', 'running', 'succeeded') "
-			  "ORDER BY id DESC LIMIT 1", &st)))
+	if ((rc = sq_cached(q, live_job_sql, &st)))
 		return -rc;
 	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, profile, -1, SQLITE_STATIC);
@@ -315,7 +358,7 @@ static int sq_live_job(struct sq *q, const char *media, const char *profile,
 		*queue = col_dup(st, 1);
 		*state = col_dup(st, 2);
 	}
-	sqlite3_finalize(st);
+	sq_release(st);
 	if (r == SQLITE_ROW)
 		return 1;
 	if (r == SQLITE_DONE)
@@ -330,11 +373,13 @@ static int sq_insert_job(struct sq *q, const char *media, const char *profile,
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = sq_prep(q, "INSERT INTO jobs (media, profile, queue, priority, run_at, "
-		     "max_attempts, trace_id) VALUES (?1, ?2, ?3, ?4, "
-		     "CASE WHEN ?5 > 0 THEN strftime(" FMT ", ?5, 'unixepoch') ELSE " NOW " END, "
-		     "?6, ?7)", &st);
-	if (rc)
+	static const char sql[] =
+		"INSERT INTO jobs (media, profile, queue, priority, run_at, "
+		"max_attempts, trace_id) VALUES (?1, ?2, ?3, ?4, "
+		"CASE WHEN ?5 > 0 THEN strftime(" FMT ", ?5, 'unixepoch') ELSE " NOW " END, "
+		"?6, ?7)";
+
+	if ((rc = sq_cached(q, sql, &st)))
 		return rc;
 	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, profile, -1, SQLITE_STATIC);
@@ -344,7 +389,7 @@ static int sq_insert_job(struct sq *q, const char *media, const char *profile,
 	sqlite3_bind_int(st, 6, max_attempts);
 	sqlite3_bind_text(st, 7, trace_id, -1, SQLITE_STATIC);
 	rc = sq_done(q, st);
-	sqlite3_finalize(st);
+	sq_release(st);
 	*id = sqlite3_last_insert_rowid(q->db);
 	return rc;
 }
