@@ -1831,8 +1831,11 @@ static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
 		 * left to run: a walk of the unfinalized index, not a scan */
 		"SELECT m.sha256, m.ext FROM jobs j JOIN media m ON m.sha256 = j.media "
 		"WHERE j.finalized_at IS NULL AND j.state IN ('succeeded', 'dead', 'cancelled') "
+		/* OFFSET 0 keeps the check a probe of jobs_media per candidate:
+		 * as an anti join, with few jobs left to run, the planner
+		 * prefers one scan of the whole table per call */
 		"  AND NOT EXISTS (SELECT 1 FROM jobs k WHERE " MEDIA_IS("k.media", "j.media") " "
-		"    AND k.state IN ('available', 'running')) "
+		"    AND k.state IN ('available', 'running') OFFSET 0) "
 		"ORDER BY j.id LIMIT 1 FOR NO KEY UPDATE OF m SKIP LOCKED", NULL, &res);
 	if (rc)
 		goto fail;
