@@ -8,10 +8,7 @@
 md_require_tools
 md_setup
 
-IN=$MD_TMP/in
-md_samples "$IN"
-T=$MD_TMP/out
-mkdir -p "$T"
+md_sample_dirs
 
 # expected kind and renditions per sample
 declare -A kind=([video.mp4]=video [silent.webm]=video [anim.gif]=animated

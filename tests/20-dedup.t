@@ -6,13 +6,9 @@
 md_require_tools
 md_setup
 
-IN=$MD_TMP/in
-md_samples "$IN"
-T=$MD_TMP/out
-mkdir -p "$T"
+md_sample_dirs
 
-run md-db init
-is "$rc" 0 "md-db init" || diag "$err"
+md_db_init
 
 # --- first round: ingest, process, finalize ------------------------------------
 md-ingest -r "$IN" 2>"$T/1.err" | tee "$T/1.tsv" | md-enqueue -p mp4,thumb >/dev/null 2>&1

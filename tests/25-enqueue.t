@@ -8,13 +8,9 @@
 md_require_tools
 md_setup
 
-IN=$MD_TMP/in
-md_samples "$IN"
-T=$MD_TMP/out
-mkdir -p "$T"
+md_sample_dirs
 
-run md-db init
-is "$rc" 0 "md-db init" || diag "$err"
+md_db_init
 run md-ingest --json -r "$IN"
 is "$rc" 0 "md-ingest -r" || diag "$err"
 printf '%s\n' "$out" >"$T/ingest.json"

@@ -54,8 +54,7 @@ good_json=$(jq -cn '$ARGS.positional | sort' --args "${good_paths[@]}")
 bad_json=$(jq -cn '$ARGS.positional | sort' --args "${bad_paths[@]}")
 NG=${#GOOD[@]} NB=${#BAD[@]}
 
-run md-db init
-is "$rc" 0 "md-db init" || diag "$err"
+md_db_init
 
 # counts of rows and stored files, as one string
 state() {

@@ -13,8 +13,7 @@ md_setup
 T=$MD_TMP/out
 mkdir -p "$T"
 
-run md-db init
-is "$rc" 0 "md-db init" || diag "$err"
+md_db_init
 
 mapfile -d '' files < <(cd "$CORPUS" && find . -type f ! -name MANIFEST.tsv \
 	! -name README.md -print0 | sed -z 's|^\./||' | sort -z)

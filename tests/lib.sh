@@ -357,6 +357,20 @@ sha256() { sha256sum <"$1" | cut -c1-64; }
 shard() { printf '%s/%s/%s\n' "${1:0:2}" "${1:2:2}" "$1"; }
 
 md_samples() { "$MD_ROOT/scripts/make-samples.sh" "$1" || BAIL_OUT "make-samples.sh failed"; }
+# IN: a directory of sample media; T: a directory for a test's outputs.
+md_sample_dirs() {
+	IN=$MD_TMP/in
+	md_samples "$IN"
+	T=$MD_TMP/out
+	mkdir -p "$T"
+}
+
+# md-db init on the test's database, as a test.
+md_db_init() {
+	run md-db init
+	is "$rc" 0 "md-db init" || diag "$err"
+}
+
 md_bad_samples() { "$MD_ROOT/scripts/make-samples.sh" --bad "$1" || BAIL_OUT "make-samples.sh --bad failed"; }
 
 # Path of a rendition given the value md-feed prints for it: an absolute

@@ -110,9 +110,20 @@ sql_rate() {  # the same burn-down by pgbench with P clients: jobs/s
 printf '# memedroid queue benchmark: %s jobs, batch %s, median of %s runs, PostgreSQL %s\n' \
 	"$N" "$B" "$RUNS" "$(q 'SHOW server_version')"
 printf '%-44s %12s %12s %7s\n' "figure" "memedroid" "baseline" "ratio"
+# pairs() F G ARGS: RUNS runs of F and of G, alternating, so that a noisy
+# spell of the machine falls on both sides; prints "median(F) median(G)"
+pairs() {
+	local f=$1 g=$2 r a= b=
+	shift 2
+	for ((r = 0; r < RUNS; r++)); do
+		a="$a $("$f" "$@")"
+		b="$b $("$g" "$@")"
+	done
+	printf '%s %s\n' "$(printf '%s\n' $a | median)" "$(printf '%s\n' $b | median)"
+}
+
 for p in 1 2 4; do
-	m=$(for ((r = 0; r < RUNS; r++)); do mdwork_rate "$p"; echo; done | median)
-	s=$(for ((r = 0; r < RUNS; r++)); do sql_rate "$p"; echo; done | median)
+	read -r m s < <(pairs mdwork_rate sql_rate "$p")
 	printf '%-44s %12s %12s %7s\n' "no-op burn-down, $p process(es), jobs/s" "$m" "$s" "$(ratio "$m" "$s")"
 done
 
@@ -128,9 +139,9 @@ if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
 	mkdir -p "$tmp/gw" && (cd "$tmp/gw" && npm init -y >/dev/null 2>&1 &&
 	npm install --silent --no-audit --no-fund graphile-worker@0.17 >/dev/null 2>&1); then
 	gwv=$(cd "$tmp/gw" && node -p 'require("graphile-worker/package.json").version')
-	m1=$(for ((r = 0; r < RUNS; r++)); do mdwork_rate 1; echo; done | median)
+	mdwork_1() { mdwork_rate 1; }
 	for mode in plain batched; do
-		g=$(for ((r = 0; r < RUNS; r++)); do gw_rate "$mode"; echo; done | median)
+		read -r m1 g < <(pairs mdwork_1 gw_rate "$mode")
 		printf '%-44s %12s %12s %7s\n' "vs graphile-worker $gwv ($mode), jobs/s" "$m1" "$g" "$(ratio "$m1" "$g")"
 	done
 else
@@ -180,8 +191,7 @@ copyrate() {  # baseline: COPY of the same 100k rows by psql
 	t1=$(now)
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", 100000 / (b - a) }'
 }
-m=$(for ((r = 0; r < RUNS; r++)); do bulk; echo; done | median)
-s=$(for ((r = 0; r < RUNS; r++)); do copyrate; echo; done | median)
+read -r m s < <(pairs bulk copyrate)
 printf '%-44s %12s %12s %7s\n' "bulk enqueue of 100k ids, jobs/s (vs COPY)" "$m" "$s" "$(ratio "$m" "$s")"
 
 # --- claim latency with vacuum pinned -------------------------------------------
