@@ -1,10 +1,10 @@
 # bash completion for the memedroid tools:
-# md-db, md-ingest, md-enqueue, md-work, md-finalize, md-feed.
+# md-db, md-ingest, md-enqueue, md-work, md-finalize, md-feed, md-job.
 #
 # Source this file from ~/.bashrc, or install a copy (or a symbolic link)
 # of it under the name of each tool in bash-completion's directory, such as
 # /usr/share/bash-completion/completions/md-db: bash-completion loads a
-# completion by the name of the command, and this file defines all six.
+# completion by the name of the command, and this file defines all seven.
 #
 # The options follow the usage line each tool prints with --help and the
 # SYNOPSIS of its man page.
@@ -41,6 +41,33 @@ _md_conf_profiles()
 	done <"$conf" 2>/dev/null
 }
 
+# The command word of md-job given so far (list, show, retry, cancel), or
+# nothing: the first word that is neither an option nor an option's value.
+_md_job_command()
+{
+	local i w skip=0
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		w=${COMP_WORDS[i]}
+		if ((skip)); then
+			# "--state=dead" comes as "--state" "=" "dead"
+			[[ $w == = ]] || skip=0
+			continue
+		fi
+		case $w in
+		-c|--config|--db|--storage|--log-format|--log-level|\
+		-s|--state|--queue|-p|--profile|--media|-n|--limit)
+			skip=1
+			;;
+		-*)
+			;;
+		*)
+			printf '%s\n' "$w"
+			return 0
+			;;
+		esac
+	done
+}
+
 # Complete a comma-separated list of profile names in $cur.
 _md_complete_profiles()
 {
@@ -59,7 +86,7 @@ _md_complete_profiles()
 _md_tool()
 {
 	local cmd=${1##*/} cur prev words cword
-	local opts= subcmds= conf= i
+	local opts= subcmds= conf= jobcmd= i
 
 	COMPREPLY=()
 	cur=${COMP_WORDS[COMP_CWORD]}
@@ -97,6 +124,14 @@ _md_tool()
 		;;
 	md-feed)
 		opts='-t --tag -u --user --status -n --limit --before --base-url --out'
+		;;
+	md-job)
+		subcmds='list show retry cancel'
+		jobcmd=$(_md_job_command)
+		# The filters belong to list; show, retry and cancel take only ids.
+		case $jobcmd in
+		''|list) opts='-s --state --queue -p --profile --media -n --limit' ;;
+		esac
 		;;
 	*)
 		return 0
@@ -186,6 +221,17 @@ _md_tool()
 	md-finalize:--limit)
 		return 0
 		;;
+	md-job:-s|md-job:--state)
+		COMPREPLY=($(compgen -W 'available running succeeded dead cancelled' -- "$cur"))
+		return 0
+		;;
+	md-job:-p|md-job:--profile)
+		COMPREPLY=($(compgen -W "$_md_profiles $(_md_conf_profiles "$conf")" -- "$cur"))
+		return 0
+		;;
+	md-job:--queue|md-job:--media|md-job:-n|md-job:--limit)
+		return 0
+		;;
 	esac
 
 	# After "--", md-ingest takes only paths.
@@ -222,8 +268,12 @@ _md_tool()
 		# Post ids or media hashes: nothing to offer but "-".
 		COMPREPLY=($(compgen -W '-' -- "$cur"))
 		;;
+	md-job)
+		# The command first; list takes no arguments, the others job ids.
+		[[ -z $jobcmd ]] && COMPREPLY=($(compgen -W "$subcmds" -- "$cur"))
+		;;
 	esac
 	return 0
 }
 
-complete -F _md_tool md-db md-ingest md-enqueue md-work md-finalize md-feed
+complete -F _md_tool md-db md-ingest md-enqueue md-work md-finalize md-feed md-job

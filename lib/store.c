@@ -329,3 +329,14 @@ int store_feed_tags(struct store *s, const char *status, tag_cb cb, void *arg)
 {
 	return s->ops->feed_tags(s, status, cb, arg);
 }
+
+int store_jobs(struct store *s, const struct job_query *q, job_info_cb cb, void *arg)
+{
+	return s->ops->jobs(s, q, cb, arg);
+}
+
+int store_job_control(struct store *s, int64_t id, enum job_op op, char **refused)
+{
+	*refused = NULL;
+	return s->ops->job_control(s, id, op, refused);
+}

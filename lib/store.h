@@ -247,6 +247,42 @@ int store_feed_version(struct store *s, int64_t *version);
 typedef int (*tag_cb)(void *arg, const char *tag);
 int store_feed_tags(struct store *s, const char *status, tag_cb cb, void *arg);
 
+/* ---- job control (md-job) ---- */
+
+struct job_query {
+	const char *state, *queue, *profile, *media;    /* NULL: any */
+	const int64_t *ids;     /* if set, exactly these jobs */
+	int nids;
+	int limit;              /* 0: no limit */
+};
+
+/* Times are ISO 8601 UTC or NULL; result is JSON text or NULL. */
+struct job_info {
+	int64_t id;
+	const char *media, *profile, *queue, *state;
+	int priority, attempts, max_attempts;
+	const char *run_at, *created_at, *started_at, *finished_at, *finalized_at;
+	const char *locked_by, *lease_until, *last_error, *trace_id, *result;
+};
+
+typedef int (*job_info_cb)(void *arg, const struct job_info *j);
+
+/* Calls cb for each job matching q, newest first.  A non-zero return of cb
+ * stops and is returned. */
+int store_jobs(struct store *s, const struct job_query *q, job_info_cb cb, void *arg);
+
+enum job_op {
+	JOB_RETRY,      /* dead or cancelled -> available, attempts 0; its
+			 * media's failed posts back to processing */
+	JOB_CANCEL,     /* available or running -> cancelled (a running job's
+			 * worker finds its lease gone and discards the result) */
+};
+
+/* Apply op to one job.  0 with *refused NULL when done, 0 with *refused
+ * (malloc'd) saying why when the job is missing or in the wrong state, or
+ * an exit code. */
+int store_job_control(struct store *s, int64_t id, enum job_op op, char **refused);
+
 /* ---- backends ---- */
 
 struct store_ops {
@@ -279,6 +315,8 @@ struct store_ops {
 	int (*feed)(struct store *, const struct feed_query *, feed_cb, void *, int64_t *);
 	int (*feed_version)(struct store *, int64_t *);
 	int (*feed_tags)(struct store *, const char *, tag_cb, void *);
+	int (*jobs)(struct store *, const struct job_query *, job_info_cb, void *);
+	int (*job_control)(struct store *, int64_t, enum job_op, char **);
 };
 
 struct store {

@@ -2062,6 +2062,161 @@ static int pg_feed_tags(struct store *s, const char *status, tag_cb cb, void *ar
 	return rc;
 }
 
+/* ---------- job control ---------- */
+
+static int pg_jobs(struct store *s, const struct job_query *jq, job_info_cb cb, void *arg)
+{
+	struct pg *q = (struct pg *)s;
+	struct strbuf ids = STRBUF_INIT;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	if (jq->nids)
+		sb_add_int_array(&ids, jq->ids, NULL, jq->nids);
+	arg_str(&a, jq->state);
+	arg_str(&a, jq->queue);
+	arg_str(&a, jq->profile);
+	arg_str(&a, jq->media);
+	arg_str(&a, jq->nids ? ids.buf : NULL);
+	arg_i64(&a, jq->limit);
+	rc = pg_exec(q, "read jobs",
+		"SELECT id, media, profile, queue, state, priority, attempts, max_attempts, "
+		ISO("run_at") ", " ISO("created_at") ", " ISO("started_at") ", "
+		ISO("finished_at") ", " ISO("finalized_at") ", locked_by, " ISO("lease_until") ", "
+		"last_error, trace_id, result "
+		"FROM jobs WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR queue = $2) "
+		"AND ($3::text IS NULL OR profile = $3) "
+		"AND ($4::text IS NULL OR " MEDIA_IS("media", "$4::text") ") "
+		"AND ($5::int8[] IS NULL OR id = ANY($5::int8[])) "
+		"ORDER BY id DESC LIMIT CASE WHEN $6::int > 0 THEN $6::int END", &a, &res);
+	sb_release(&ids);
+	if (rc)
+		return rc;
+	for (int i = 0; i < PQntuples(res) && !rc; i++) {
+		struct job_info j = {
+			.id = val_i64(res, i, 0),
+			.media = val(res, i, 1),
+			.profile = val(res, i, 2),
+			.queue = val(res, i, 3),
+			.state = val(res, i, 4),
+			.priority = (int)val_i64(res, i, 5),
+			.attempts = (int)val_i64(res, i, 6),
+			.max_attempts = (int)val_i64(res, i, 7),
+			.run_at = val(res, i, 8),
+			.created_at = val(res, i, 9),
+			.started_at = val(res, i, 10),
+			.finished_at = val(res, i, 11),
+			.finalized_at = val(res, i, 12),
+			.locked_by = val(res, i, 13),
+			.lease_until = val(res, i, 14),
+			.last_error = val(res, i, 15),
+			.trace_id = val(res, i, 16),
+			.result = val(res, i, 17),
+		};
+		rc = cb(arg, &j);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_job_control_once(struct pg *q, int64_t id, enum job_op op, char **refused)
+{
+	struct args a = { 0 };
+	PGresult *res = NULL;
+	char *state = NULL, *media = NULL, *profile = NULL;
+	int rc;
+
+	free(*refused);
+	*refused = NULL;
+	if ((rc = pg_begin(q)))
+		return rc;
+	arg_i64(&a, id);
+	if ((rc = pg_exec(q, "read job", "SELECT state, media, profile FROM jobs WHERE id = $1 "
+			  "FOR UPDATE", &a, &res)))
+		goto fail;
+	if (PQntuples(res)) {
+		state = val_dup(res, 0, 0);
+		media = val_dup(res, 0, 1);
+		profile = val_dup(res, 0, 2);
+	}
+	PQclear(res);
+	res = NULL;
+	if (!state) {
+		*refused = xstrdup("no such job");
+		goto done;
+	}
+	if (op == JOB_CANCEL) {
+		if (strcmp(state, "available") && strcmp(state, "running")) {
+			*refused = xstrfmt("the job is %s: only available or running jobs "
+					   "can be cancelled", state);
+			goto done;
+		}
+		if ((rc = pg_exec(q, "cancel job", "UPDATE jobs SET state = 'cancelled', "
+				  "finished_at = now(), lease_until = NULL WHERE id = $1", &a, NULL)))
+			goto fail;
+		goto commit;
+	}
+	if (strcmp(state, "dead") && strcmp(state, "cancelled")) {
+		*refused = xstrfmt("the job is %s: only dead or cancelled jobs can be retried",
+				   state);
+		goto done;
+	}
+	/* the enqueue lock: no live twin may appear between look and retry */
+	if ((rc = pg_simple(q, "lock jobs", "SELECT pg_advisory_xact_lock(" JOBS_LOCK ")")))
+		goto fail;
+	arg_str(&a, media);
+	arg_str(&a, profile);
+	if ((rc = pg_exec(q, "look up live jobs", "SELECT id, state FROM jobs WHERE "
+			  MEDIA_IS("media", "$2::text") " AND profile = $3 AND id <> $1 "
+			  "AND state IN ('available', 'running', 'succeeded') ORDER BY id DESC LIMIT 1",
+			  &a, &res)))
+		goto fail;
+	if (PQntuples(res)) {
+		*refused = xstrfmt("job %s for the same media and profile is %s",
+				   PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+		goto done;
+	}
+	PQclear(res);
+	res = NULL;
+	a.n = 2;
+	if ((rc = pg_exec(q, "retry job",
+			  "WITH j AS (UPDATE jobs SET state = 'available', attempts = 0, run_at = now(), "
+			  "  started_at = NULL, finished_at = NULL, finalized_at = NULL, locked_by = NULL, "
+			  "  lease_until = NULL, result = NULL WHERE id = $1 RETURNING queue), "
+			  /* the media is being worked on again: its failed posts wait for it */
+			  "p AS (UPDATE posts SET status = 'processing', error = NULL, updated_at = now() "
+			  "  WHERE media = $2 AND status = 'failed' RETURNING 1), "
+			  "f AS (UPDATE feed_state SET version = version + 1, changed_at = now() "
+			  "  WHERE EXISTS (SELECT 1 FROM p)) "
+			  "SELECT pg_notify('" CHANNEL "', queue) FROM j", &a, NULL)))
+		goto fail;
+commit:
+	if ((rc = pg_commit(q)))
+		goto fail;
+	goto out;
+done:
+	pg_rollback(q);
+	goto out;
+fail:
+	pg_rollback(q);
+out:
+	PQclear(res);
+	free(state);
+	free(media);
+	free(profile);
+	return rc;
+}
+
+static int pg_job_control(struct store *s, int64_t id, enum job_op op, char **refused)
+{
+	struct pg *q = (struct pg *)s;
+	int rc;
+
+	PG_RETRY(q, rc, pg_job_control_once(q, id, op, refused));
+	return rc;
+}
+
 static const struct store_ops pg_ops = {
 	.name = "postgres",
 	.close = pg_close,
@@ -2086,4 +2241,6 @@ static const struct store_ops pg_ops = {
 	.feed = pg_feed,
 	.feed_version = pg_feed_version,
 	.feed_tags = pg_feed_tags,
+	.jobs = pg_jobs,
+	.job_control = pg_job_control,
 };

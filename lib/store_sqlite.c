@@ -1198,6 +1198,165 @@ static int sq_feed_tags(struct store *s, const char *status, tag_cb cb, void *ar
 	return rc;
 }
 
+/* ---------- job control ---------- */
+
+#define JOB_COLUMNS \
+	"id, media, profile, queue, state, priority, attempts, max_attempts, run_at, " \
+	"created_at, started_at, finished_at, finalized_at, locked_by, lease_until, " \
+	"last_error, trace_id, result"
+
+static int sq_jobs(struct store *s, const struct job_query *jq, job_info_cb cb, void *arg)
+{
+	struct sq *q = (struct sq *)s;
+	struct strbuf sql = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int rc, r;
+
+	sb_adds(&sql, "SELECT " JOB_COLUMNS " FROM jobs "
+		"WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR queue = ?2) "
+		"AND (?3 IS NULL OR profile = ?3) AND (?4 IS NULL OR media = ?4)");
+	if (jq->nids) {
+		sb_adds(&sql, " AND id IN (");
+		for (int i = 0; i < jq->nids; i++)
+			sb_addf(&sql, "%s%lld", i ? ", " : "", (long long)jq->ids[i]);
+		sb_adds(&sql, ")");
+	}
+	sb_adds(&sql, " ORDER BY id DESC LIMIT ?5");
+	rc = sq_prep(q, sql.buf, &st);
+	sb_release(&sql);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, jq->state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, jq->queue, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, jq->profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, jq->media, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, jq->limit > 0 ? jq->limit : -1);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct job_info j = {
+			.id = sqlite3_column_int64(st, 0),
+			.media = col_text(st, 1),
+			.profile = col_text(st, 2),
+			.queue = col_text(st, 3),
+			.state = col_text(st, 4),
+			.priority = sqlite3_column_int(st, 5),
+			.attempts = sqlite3_column_int(st, 6),
+			.max_attempts = sqlite3_column_int(st, 7),
+			.run_at = col_text(st, 8),
+			.created_at = col_text(st, 9),
+			.started_at = col_text(st, 10),
+			.finished_at = col_text(st, 11),
+			.finalized_at = col_text(st, 12),
+			.locked_by = col_text(st, 13),
+			.lease_until = col_text(st, 14),
+			.last_error = col_text(st, 15),
+			.trace_id = col_text(st, 16),
+			.result = col_text(st, 17),
+		};
+		if ((rc = cb(arg, &j)))
+			break;
+	}
+	if (!rc && r != SQLITE_ROW && r != SQLITE_DONE)
+		rc = sq_fail(q, "read jobs");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_job_control(struct store *s, int64_t id, enum job_op op, char **refused)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st = NULL;
+	char *state = NULL, *media = NULL, *profile = NULL;
+	int rc, r;
+
+	if ((rc = sq_begin(q)))
+		return rc;
+	if ((rc = sq_prep(q, "SELECT state, media, profile FROM jobs WHERE id = ?", &st)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		state = col_dup(st, 0);
+		media = col_dup(st, 1);
+		profile = col_dup(st, 2);
+	} else if (r != SQLITE_DONE) {
+		rc = sq_fail(q, "read job");
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!state) {
+		*refused = xstrdup("no such job");
+		goto done;
+	}
+	if (op == JOB_CANCEL) {
+		if (strcmp(state, "available") && strcmp(state, "running")) {
+			*refused = xstrfmt("the job is %s: only available or running jobs "
+					   "can be cancelled", state);
+			goto done;
+		}
+		if ((rc = sq_prep(q, "UPDATE jobs SET state = 'cancelled', finished_at = " NOW ", "
+				  "lease_until = NULL WHERE id = ?", &st)))
+			goto fail;
+		sqlite3_bind_int64(st, 1, id);
+		if ((rc = sq_done(q, st)))
+			goto fail;
+		goto commit;
+	}
+	if (strcmp(state, "dead") && strcmp(state, "cancelled")) {
+		*refused = xstrfmt("the job is %s: only dead or cancelled jobs can be retried",
+				   state);
+		goto done;
+	}
+	int64_t live;
+	char *lq = NULL, *ls = NULL;
+	int found = sq_live_job(q, media, profile, &live, &lq, &ls);
+	if (found < 0) {
+		rc = -found;
+		goto fail;
+	}
+	if (found) {
+		*refused = xstrfmt("job %lld for the same media and profile is %s",
+				   (long long)live, ls);
+		free(lq);
+		free(ls);
+		goto done;
+	}
+	if ((rc = sq_prep(q, "UPDATE jobs SET state = 'available', attempts = 0, run_at = " NOW ", "
+			  "started_at = NULL, finished_at = NULL, finalized_at = NULL, "
+			  "locked_by = NULL, lease_until = NULL, result = NULL WHERE id = ?1", &st)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sq_done(q, st)))
+		goto fail;
+	sqlite3_finalize(st);
+	/* the media is being worked on again: its failed posts wait for it */
+	if ((rc = sq_prep(q, "UPDATE posts SET status = 'processing', error = NULL, "
+			  "updated_at = " NOW " WHERE media = ?1 AND status = 'failed'", &st)))
+		goto fail;
+	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	if ((rc = sq_done(q, st)) ||
+	    (sqlite3_changes(q->db) &&
+	     (rc = sq_exec(q, "UPDATE feed_state SET version = version + 1, changed_at = " NOW))))
+		goto fail;
+commit:
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = sq_commit(q)))
+		goto fail;
+	goto out;
+done:
+	sq_rollback(q);
+	goto out;
+fail:
+	sqlite3_finalize(st);
+	sq_rollback(q);
+out:
+	free(state);
+	free(media);
+	free(profile);
+	return rc;
+}
+
 static const struct store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -1218,4 +1377,6 @@ static const struct store_ops sqlite_ops = {
 	.feed = sq_feed,
 	.feed_version = sq_feed_version,
 	.feed_tags = sq_feed_tags,
+	.jobs = sq_jobs,
+	.job_control = sq_job_control,
 };

@@ -302,8 +302,8 @@ static void record(struct slot *s, const char *line)
 	}
 	if (!rc && !applied) {
 		stats.lost++;
-		logkv(LOG_WARN, "lease lost: another worker owns the job; result discarded",
-		      (char *)NULL);
+		logkv(LOG_WARN, "lease lost: the job was cancelled, or rescued for another "
+		      "worker; result discarded", (char *)NULL);
 	}
 	log_ctx_clear();
 }

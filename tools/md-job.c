@@ -1,0 +1,290 @@
+/*
+ * md-job - job control.
+ *
+ *   md-job list [filters]   jobs, newest first
+ *   md-job show ID...       every field of each job
+ *   md-job retry ID...      dead or cancelled jobs back to available
+ *   md-job cancel ID...     available or running jobs to cancelled
+ *
+ * retry and cancel take each id in its own transaction: a refused id
+ * (missing, or in the wrong state) is reported and the others go on.
+ */
+#include "cli.h"
+#include "emit.h"
+#include "exits.h"
+#include "hash.h"
+#include "log.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: md-job [common options] list [-s STATE|--state STATE] [--queue NAME]\n"
+	"              [-p PROFILE|--profile PROFILE] [--media SHA256] [-n N|--limit N]\n"
+	"       md-job [common options] show | retry | cancel ID...\n"
+	"\n"
+	"  list              jobs, newest first: id, state, queue, profile, media,\n"
+	"                    attempts, max_attempts, run_at\n"
+	"    -s, --state STATE      available, running, succeeded, dead or cancelled\n"
+	"        --queue NAME       only jobs of this queue\n"
+	"    -p, --profile PROFILE  only jobs of this profile\n"
+	"        --media SHA256     only jobs of this media\n"
+	"    -n, --limit N          at most N jobs (default 100; 0: all)\n"
+	"  show ID...        every field of each job, one 'field<TAB>value' line each\n"
+	"  retry ID...       dead or cancelled jobs back to available, attempts reset;\n"
+	"                    the media's failed posts back to processing\n"
+	"  cancel ID...      available or running jobs to cancelled\n"
+	"common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
+	"  --log-level LEVEL, -q, -v, --json, -h, -V\n";
+
+enum { OPT_QUEUE = OPT_TOOL_BASE, OPT_MEDIA };
+
+static const struct option longopts[] = {
+	{ "state", required_argument, NULL, 's' },
+	{ "queue", required_argument, NULL, OPT_QUEUE },
+	{ "profile", required_argument, NULL, 'p' },
+	{ "media", required_argument, NULL, OPT_MEDIA },
+	{ "limit", required_argument, NULL, 'n' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static struct cli cli;
+static struct job_query jq = { .limit = 100 };
+static int filtered;
+static int werr;
+
+static int on_opt(void *ctx, int o, const char *arg)
+{
+	static const char *states[] = { "available", "running", "succeeded", "dead", "cancelled" };
+	long long v;
+
+	switch (o) {
+	case 's':
+		for (size_t i = 0; i < sizeof(states) / sizeof(*states); i++)
+			if (!strcmp(arg, states[i])) {
+				jq.state = states[i];
+				filtered = 1;
+				return 0;
+			}
+		usage_error(&cli, "bad --state '%s': available, running, succeeded, dead or cancelled",
+			    arg);
+	case OPT_QUEUE: jq.queue = arg; filtered = 1; break;
+	case 'p': jq.profile = arg; filtered = 1; break;
+	case OPT_MEDIA:
+		if (!hash_is_hex(arg))
+			usage_error(&cli, "bad --media '%s': a 64-digit lowercase sha256", arg);
+		jq.media = arg;
+		filtered = 1;
+		break;
+	case 'n':
+		if (parse_int(arg, 0, 1000000000, &v))
+			usage_error(&cli, "bad --limit '%s'", arg);
+		jq.limit = (int)v;
+		filtered = 1;
+		break;
+	default: return -1;
+	}
+	return 0;
+}
+
+static int print_list(void *arg, const struct job_info *j)
+{
+	struct emit e;
+
+	emit_begin(&e, cli.json);
+	emit_int(&e, "job_id", j->id);
+	emit_str(&e, "state", j->state);
+	emit_str(&e, "queue", j->queue);
+	emit_str(&e, "profile", j->profile);
+	emit_str(&e, "media", j->media);
+	emit_int(&e, "attempts", j->attempts);
+	emit_int(&e, "max_attempts", j->max_attempts);
+	emit_str(&e, "run_at", j->run_at);
+	if (cli.json) {
+		emit_int(&e, "priority", j->priority);
+		emit_str(&e, "locked_by", j->locked_by);
+		emit_str(&e, "last_error", j->last_error);
+	}
+	werr |= emit_end(&e, stdout);
+	return 0;
+}
+
+static void show_line(const char *field, const char *value)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	/* one line per field, whatever the value holds */
+	sb_adds(&sb, field);
+	sb_addch(&sb, '\t');
+	tsv_add(&sb, value ? value : "");
+	sb_addch(&sb, '\n');
+	if (fwrite(sb.buf, 1, sb.len, stdout) != sb.len)
+		werr = 1;
+	sb_release(&sb);
+}
+
+static int print_show(void *arg, const struct job_info *j)
+{
+	int *seen = arg;
+	char num[3][24];
+
+	(*seen)++;
+	if (cli.json) {
+		struct emit e;
+
+		emit_begin(&e, 1);
+		emit_int(&e, "job_id", j->id);
+		emit_str(&e, "state", j->state);
+		emit_str(&e, "queue", j->queue);
+		emit_str(&e, "profile", j->profile);
+		emit_str(&e, "media", j->media);
+		emit_int(&e, "priority", j->priority);
+		emit_int(&e, "attempts", j->attempts);
+		emit_int(&e, "max_attempts", j->max_attempts);
+		emit_str(&e, "run_at", j->run_at);
+		emit_str(&e, "created_at", j->created_at);
+		emit_str(&e, "started_at", j->started_at);
+		emit_str(&e, "finished_at", j->finished_at);
+		emit_str(&e, "finalized_at", j->finalized_at);
+		emit_str(&e, "locked_by", j->locked_by);
+		emit_str(&e, "lease_until", j->lease_until);
+		emit_str(&e, "last_error", j->last_error);
+		emit_str(&e, "trace_id", j->trace_id);
+		emit_raw(&e, "result", j->result, NULL);
+		werr |= emit_end(&e, stdout);
+		return 0;
+	}
+	if (*seen > 1)
+		fputc('\n', stdout);
+	snprintf(num[0], sizeof(num[0]), "%lld", (long long)j->id);
+	snprintf(num[1], sizeof(num[1]), "%d", j->priority);
+	snprintf(num[2], sizeof(num[2]), "%d/%d", j->attempts, j->max_attempts);
+	show_line("job_id", num[0]);
+	show_line("state", j->state);
+	show_line("queue", j->queue);
+	show_line("profile", j->profile);
+	show_line("media", j->media);
+	show_line("priority", num[1]);
+	show_line("attempts", num[2]);
+	show_line("run_at", j->run_at);
+	show_line("created_at", j->created_at);
+	show_line("started_at", j->started_at);
+	show_line("finished_at", j->finished_at);
+	show_line("finalized_at", j->finalized_at);
+	show_line("locked_by", j->locked_by);
+	show_line("lease_until", j->lease_until);
+	show_line("last_error", j->last_error);
+	show_line("trace_id", j->trace_id);
+	show_line("result", j->result);
+	return 0;
+}
+
+/* The ids of the arguments; a bad one is a usage error. */
+static int64_t *parse_ids(char **argv, int n)
+{
+	int64_t *ids = xcalloc(n + 1, sizeof(*ids));
+
+	for (int i = 0; i < n; i++)
+		if (!ref_is_post_id(argv[i], &ids[i]))
+			usage_error(&cli, "'%s' is not a job id", argv[i]);
+	return ids;
+}
+
+static int cmd_show(struct store *db, char **argv, int n)
+{
+	int64_t *ids = parse_ids(argv, n);
+	int nok = 0, nbad = 0, rc = 0;
+
+	/* one at a time, so they come out in the order asked */
+	for (int i = 0; i < n && !rc; i++) {
+		struct job_query one = { .ids = &ids[i], .nids = 1 };
+		int seen = nok;
+
+		if ((rc = store_jobs(db, &one, print_show, &seen)))
+			break;
+		if (seen > nok) {
+			nok++;
+		} else {
+			nbad++;
+			logkv(LOG_ERROR, "no such job", "job_id", argv[i], (char *)NULL);
+		}
+	}
+	free(ids);
+	return rc ? rc : md_exit_for(nok, nbad);
+}
+
+static int cmd_control(struct store *db, enum job_op op, char **argv, int n)
+{
+	int64_t *ids = parse_ids(argv, n);
+	int nok = 0, nbad = 0, rc = 0;
+	const char *done = op == JOB_RETRY ? "available" : "cancelled";
+
+	for (int i = 0; i < n && !rc; i++) {
+		char *refused = NULL;
+		struct emit e;
+
+		if ((rc = store_job_control(db, ids[i], op, &refused)))
+			break;
+		if (refused) {
+			nbad++;
+			logkv(LOG_ERROR, refused, "job_id", argv[i], (char *)NULL);
+			if (cli.json) {
+				emit_begin(&e, 1);
+				emit_int(&e, "job_id", ids[i]);
+				emit_str(&e, "error", refused);
+				werr |= emit_end(&e, stdout);
+			}
+			free(refused);
+			continue;
+		}
+		nok++;
+		logkv(LOG_DEBUG, op == JOB_RETRY ? "retried" : "cancelled", "job_id", argv[i],
+		      (char *)NULL);
+		emit_begin(&e, cli.json);
+		emit_int(&e, "job_id", ids[i]);
+		emit_str(&e, "state", done);
+		werr |= emit_end(&e, stdout);
+	}
+	free(ids);
+	return rc ? rc : md_exit_for(nok, nbad);
+}
+
+int main(int argc, char **argv)
+{
+	int i = cli_start(&cli, argc, argv, "md-job", usage, "s:p:n:", longopts, on_opt, NULL);
+	struct store *db;
+	const char *cmd;
+	int rc;
+
+	if (i >= argc)
+		usage_error(&cli, "which command? list, show, retry or cancel");
+	cmd = argv[i++];
+	if (strcmp(cmd, "list") && strcmp(cmd, "show") && strcmp(cmd, "retry") &&
+	    strcmp(cmd, "cancel"))
+		usage_error(&cli, "unknown command '%s': list, show, retry or cancel", cmd);
+	if (!strcmp(cmd, "list")) {
+		if (i < argc)
+			usage_error(&cli, "list takes no arguments (filters are options)");
+	} else {
+		if (filtered)
+			usage_error(&cli, "%s takes job ids, not list's filters", cmd);
+		if (i >= argc)
+			usage_error(&cli, "%s needs at least one job id", cmd);
+	}
+
+	if ((rc = store_open(cli.conf.db_url, 0, &db)))
+		return cli_finish(&cli, rc);
+	if (!strcmp(cmd, "list"))
+		rc = store_jobs(db, &jq, print_list, NULL);
+	else if (!strcmp(cmd, "show"))
+		rc = cmd_show(db, argv + i, argc - i);
+	else
+		rc = cmd_control(db, !strcmp(cmd, "retry") ? JOB_RETRY : JOB_CANCEL,
+				 argv + i, argc - i);
+	store_close(db);
+	if (!rc && werr)
+		rc = MD_EXIT_IOERR;
+	return cli_finish(&cli, rc);
+}
