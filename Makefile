@@ -22,7 +22,7 @@ CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-TOOLS = md-db md-ingest md-enqueue md-work md-finalize md-feed md-job
+TOOLS = md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status
 LIB_SRC = lib/strbuf.c lib/log.c lib/conf.c lib/spawn.c lib/hash.c lib/storage.c \
 	lib/store.c lib/store_sqlite.c lib/store_pg.c lib/probe.c lib/emit.c lib/cli.c lib/runner.c \
 	lib/migrations.c

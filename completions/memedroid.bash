@@ -1,10 +1,11 @@
 # bash completion for the memedroid tools:
-# md-db, md-ingest, md-enqueue, md-work, md-finalize, md-feed, md-job.
+# md-db, md-ingest, md-enqueue, md-work, md-finalize, md-feed, md-job,
+# md-status.
 #
 # Source this file from ~/.bashrc, or install a copy (or a symbolic link)
 # of it under the name of each tool in bash-completion's directory, such as
 # /usr/share/bash-completion/completions/md-db: bash-completion loads a
-# completion by the name of the command, and this file defines all seven.
+# completion by the name of the command, and this file defines all eight.
 #
 # The options follow the usage line each tool prints with --help and the
 # SYNOPSIS of its man page.
@@ -133,6 +134,9 @@ _md_tool()
 		''|list) opts='-s --state --queue -p --profile --media -n --limit' ;;
 		esac
 		;;
+	md-status)
+		opts='--prom --dead --base-url'
+		;;
 	*)
 		return 0
 		;;
@@ -191,7 +195,7 @@ _md_tool()
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return 0
 		;;
-	md-feed:--base-url)
+	md-feed:--base-url|md-status:--base-url)
 		compopt -o nospace 2>/dev/null
 		COMPREPLY=($(compgen -W 'https:// http://' -- "$cur"))
 		return 0
@@ -230,6 +234,9 @@ _md_tool()
 		return 0
 		;;
 	md-job:--queue|md-job:--media|md-job:-n|md-job:--limit)
+		return 0
+		;;
+	md-status:--dead)
 		return 0
 		;;
 	esac
@@ -276,4 +283,4 @@ _md_tool()
 	return 0
 }
 
-complete -F _md_tool md-db md-ingest md-enqueue md-work md-finalize md-feed md-job
+complete -F _md_tool md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status

@@ -250,3 +250,35 @@ void emit_post_fields(struct emit *e, const struct feed_row *r)
 	emit_raw(e, "renditions", r->renditions_json ? r->renditions_json : "{}", NULL);
 	emit_str(e, "error", r->error);
 }
+
+void emit_post_row(struct emit *e, const struct feed_row *r)
+{
+	struct strbuf tags = STRBUF_INIT, rend = STRBUF_INIT;
+
+	if (e->json) {
+		emit_post_fields(e, r);
+		return;
+	}
+	/* TSV: the lists flattened (a,b and profile=url,...) */
+	json_flatten(r->tags_json, &tags);
+	json_flatten(r->renditions_json, &rend);
+	emit_int(e, "post_id", r->post_id);
+	emit_str(e, "created_at", r->created_at);
+	emit_str(e, "user", r->user);
+	emit_str(e, "status", r->status);
+	emit_str(e, "kind", r->kind);
+	emit_str(e, "media", r->media);
+	emit_str(e, "tags", tags.buf);
+	emit_str(e, "renditions", rend.buf);
+	emit_str(e, "caption", r->caption);
+	emit_str(e, "error", r->error);
+	sb_release(&tags);
+	sb_release(&rend);
+}
+
+char *base_url_prefix(const char *arg)
+{
+	size_t n = strlen(arg);
+
+	return n && arg[n - 1] != '/' ? xstrfmt("%s/", arg) : xstrdup(arg);
+}

@@ -36,6 +36,12 @@ struct feed_row;
  * post_id, user, caption, tags, status, created_at, media, kind,
  * trace_id, renditions, error. */
 void emit_post_fields(struct emit *e, const struct feed_row *r);
+/* A post as md-feed prints it: the fields above with --json, else the TSV
+ * columns post_id, created_at, user, status, kind, media, tags,
+ * renditions, caption, error. */
+void emit_post_row(struct emit *e, const struct feed_row *r);
+/* --base-url's value as a prefix of storage keys: with a trailing slash. */
+char *base_url_prefix(const char *arg);
 
 /* Append s as a JSON string literal (quotes included). */
 void json_add_str(struct strbuf *sb, const char *s);

@@ -340,3 +340,8 @@ int store_job_control(struct store *s, int64_t id, enum job_op op, char **refuse
 	*refused = NULL;
 	return s->ops->job_control(s, id, op, refused);
 }
+
+int store_status(struct store *s, int dead_limit, status_cb cb, void *arg)
+{
+	return s->ops->status(s, dead_limit, cb, arg);
+}

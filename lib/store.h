@@ -223,6 +223,7 @@ struct feed_query {
 	const char *base_url;   /* prefix for storage keys, "" for none */
 	const int64_t *post_ids;  /* if set, exactly these posts */
 	int npost_ids;
+	const char *media;      /* if set, only the posts of this media */
 };
 
 struct feed_row {
@@ -283,6 +284,32 @@ enum job_op {
  * an exit code. */
 int store_job_control(struct store *s, int64_t id, enum job_op op, char **refused);
 
+/* ---- status (md-status) ---- */
+
+enum status_kind {
+	STATUS_JOBS,            /* queue, state, n; done_1m, done_1h: of those,
+				 * finished in the last minute, hour */
+	STATUS_WAITING,         /* queue, seconds: age of the oldest job due */
+	STATUS_RUNNING,         /* id, queue, profile, media, worker, seconds
+				 * since it started */
+	STATUS_DEAD,            /* id, queue, profile, media, error, at (finished) */
+	STATUS_POSTS,           /* state (the post status), n */
+};
+
+struct status_item {
+	enum status_kind kind;
+	const char *queue, *state, *profile, *media, *worker, *error, *at;
+	int64_t id, n, done_1m, done_1h;
+	double seconds;
+};
+
+typedef int (*status_cb)(void *arg, const struct status_item *it);
+
+/* The figures of md-status, by kind in the order above, each kind sorted
+ * (queue, state; running by start; dead by death, newest first, at most
+ * dead_limit). */
+int store_status(struct store *s, int dead_limit, status_cb cb, void *arg);
+
 /* ---- backends ---- */
 
 struct store_ops {
@@ -317,6 +344,7 @@ struct store_ops {
 	int (*feed_tags)(struct store *, const char *, tag_cb, void *);
 	int (*jobs)(struct store *, const struct job_query *, job_info_cb, void *);
 	int (*job_control)(struct store *, int64_t, enum job_op, char **);
+	int (*status)(struct store *, int, status_cb, void *);
 };
 
 struct store {

@@ -1970,6 +1970,7 @@ static int pg_feed(struct store *s, const struct feed_query *fq, feed_cb cb, voi
 		arg_str(&a, NULL);
 	arg_i64(&a, (int64_t)fq->limit + 1);
 	arg_str(&a, fq->npost_ids ? ids.buf : NULL);
+	arg_str(&a, fq->media);
 	q->replayable = 1;
 	/*
 	 * Tags and renditions are aggregated here, in the one query; written
@@ -1992,6 +1993,7 @@ static int pg_feed(struct store *s, const struct feed_query *fq, feed_cb cb, voi
 		"AND ($5::bigint IS NULL OR (p.created_at, p.id) < "
 		"  (SELECT created_at, id FROM posts WHERE id = $5)) "
 		"AND ($7::bigint[] IS NULL OR p.id = ANY($7::bigint[])) "
+		"AND ($8::text IS NULL OR p.media = $8) "
 		"ORDER BY p.created_at DESC, p.id DESC LIMIT $6", &a, &res));
 	q->replayable = 0;
 	sb_release(&ids);
@@ -2217,6 +2219,98 @@ static int pg_job_control(struct store *s, int64_t id, enum job_op op, char **re
 	return rc;
 }
 
+/* ---------- status ---------- */
+
+static int pg_status_once(struct pg *q, int dead_limit, status_cb cb, void *arg)
+{
+	static const char *const sql[] = {
+		[STATUS_JOBS] =
+		"SELECT queue, state, count(*), "
+		"  count(*) FILTER (WHERE finished_at > now() - interval '1 minute'), "
+		"  count(*) FILTER (WHERE finished_at > now() - interval '1 hour') "
+		"FROM jobs GROUP BY queue, state ORDER BY queue, state",
+		[STATUS_WAITING] =
+		"SELECT queue, extract(epoch FROM now() - min(run_at)) FROM jobs "
+		"WHERE state = 'available' AND run_at <= now() GROUP BY queue ORDER BY queue",
+		[STATUS_RUNNING] =
+		"SELECT id, queue, profile, media, locked_by, extract(epoch FROM now() - started_at) "
+		"FROM jobs WHERE state = 'running' ORDER BY started_at, id",
+		[STATUS_DEAD] =
+		"SELECT id, queue, profile, media, last_error, " ISO("finished_at") " FROM jobs "
+		"WHERE state = 'dead' ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT $1",
+		[STATUS_POSTS] =
+		"SELECT status, count(*) FROM posts GROUP BY status ORDER BY status",
+	};
+	PGresult *res[STATUS_POSTS + 1] = { 0 };
+	struct args a = { 0 };
+	int rc;
+
+	/* one snapshot: every figure from the same moment; read first, so
+	 * a lost connection can be retried before anything was printed */
+	if ((rc = pg_begin(q)) ||
+	    (rc = pg_simple(q, "set up", "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")))
+		goto out;
+	arg_i64(&a, dead_limit);
+	for (int k = STATUS_JOBS; k <= STATUS_POSTS && !rc; k++)
+		rc = pg_exec(q, "read status", sql[k], k == STATUS_DEAD ? &a : NULL, &res[k]);
+	if (rc || (rc = pg_commit(q)))
+		goto out;
+	for (int k = STATUS_JOBS; k <= STATUS_POSTS && !rc; k++) {
+		for (int i = 0; i < PQntuples(res[k]) && !rc; i++) {
+			struct status_item it = { .kind = (enum status_kind)k };
+			const PGresult *r = res[k];
+
+			switch (k) {
+			case STATUS_JOBS:
+				it.queue = val(r, i, 0);
+				it.state = val(r, i, 1);
+				it.n = val_i64(r, i, 2);
+				it.done_1m = val_i64(r, i, 3);
+				it.done_1h = val_i64(r, i, 4);
+				break;
+			case STATUS_WAITING:
+				it.queue = val(r, i, 0);
+				it.seconds = strtod(PQgetvalue(r, i, 1), NULL);
+				break;
+			case STATUS_RUNNING:
+			case STATUS_DEAD:
+				it.id = val_i64(r, i, 0);
+				it.queue = val(r, i, 1);
+				it.profile = val(r, i, 2);
+				it.media = val(r, i, 3);
+				if (k == STATUS_RUNNING) {
+					it.worker = val(r, i, 4);
+					it.seconds = strtod(PQgetvalue(r, i, 5), NULL);
+				} else {
+					it.error = val(r, i, 4);
+					it.at = val(r, i, 5);
+				}
+				break;
+			case STATUS_POSTS:
+				it.state = val(r, i, 0);
+				it.n = val_i64(r, i, 1);
+				break;
+			}
+			rc = cb(arg, &it);
+		}
+	}
+out:
+	if (q->in_txn)
+		pg_rollback(q);
+	for (int k = STATUS_JOBS; k <= STATUS_POSTS; k++)
+		PQclear(res[k]);
+	return rc;
+}
+
+static int pg_status(struct store *s, int dead_limit, status_cb cb, void *arg)
+{
+	struct pg *q = (struct pg *)s;
+	int rc;
+
+	PG_RETRY(q, rc, pg_status_once(q, dead_limit, cb, arg));
+	return rc;
+}
+
 static const struct store_ops pg_ops = {
 	.name = "postgres",
 	.close = pg_close,
@@ -2243,4 +2337,5 @@ static const struct store_ops pg_ops = {
 	.feed_tags = pg_feed_tags,
 	.jobs = pg_jobs,
 	.job_control = pg_job_control,
+	.status = pg_status,
 };

@@ -1108,7 +1108,8 @@ static int sq_feed(struct store *s, const struct feed_query *fq, feed_cb cb, voi
 		"AND (?4 IS NULL OR EXISTS (SELECT 1 FROM post_tags pt JOIN tags t "
 		"  ON t.id = pt.tag_id WHERE pt.post_id = p.id AND t.name = ?4)) "
 		"AND (?5 IS NULL OR (p.created_at, p.id) < "
-		"  (SELECT created_at, id FROM posts WHERE id = ?5))");
+		"  (SELECT created_at, id FROM posts WHERE id = ?5)) "
+		"AND (?7 IS NULL OR p.media = ?7)");
 	if (fq->npost_ids) {
 		sb_adds(&sql, " AND p.id IN (");
 		for (int i = 0; i < fq->npost_ids; i++)
@@ -1130,6 +1131,8 @@ static int sq_feed(struct store *s, const struct feed_query *fq, feed_cb cb, voi
 	if (fq->before)
 		sqlite3_bind_int64(st, 5, fq->before);
 	sqlite3_bind_int(st, 6, fq->limit + 1);
+	if (fq->media)
+		sqlite3_bind_text(st, 7, fq->media, -1, SQLITE_STATIC);
 	int64_t last = 0;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == fq->limit) {
@@ -1357,6 +1360,89 @@ out:
 	return rc;
 }
 
+/* ---------- status ---------- */
+
+static int sq_status(struct store *s, int dead_limit, status_cb cb, void *arg)
+{
+	struct sq *q = (struct sq *)s;
+	static const char *const sql[] = {
+		[STATUS_JOBS] =
+		"SELECT queue, state, count(*), "
+		"  coalesce(sum(finished_at > strftime(" FMT ", 'now', '-1 minute')), 0), "
+		"  coalesce(sum(finished_at > strftime(" FMT ", 'now', '-1 hour')), 0) "
+		"FROM jobs GROUP BY queue, state ORDER BY queue, state",
+		[STATUS_WAITING] =
+		"SELECT queue, (julianday('now') - julianday(min(run_at))) * 86400 FROM jobs "
+		"WHERE state = 'available' AND run_at <= " NOW " GROUP BY queue ORDER BY queue",
+		[STATUS_RUNNING] =
+		"SELECT id, queue, profile, media, locked_by, "
+		"  (julianday('now') - julianday(started_at)) * 86400 "
+		"FROM jobs WHERE state = 'running' ORDER BY started_at, id",
+		[STATUS_DEAD] =
+		"SELECT id, queue, profile, media, last_error, finished_at FROM jobs "
+		"WHERE state = 'dead' ORDER BY finished_at DESC, id DESC LIMIT ?1",
+		[STATUS_POSTS] =
+		"SELECT status, count(*) FROM posts GROUP BY status ORDER BY status",
+	};
+	sqlite3_stmt *st = NULL;
+	int rc, r = SQLITE_DONE;
+
+	/* one read transaction: every figure from the same moment */
+	if ((rc = sq_exec(q, "BEGIN")))
+		return rc;
+	for (int k = STATUS_JOBS; k <= STATUS_POSTS && !rc; k++) {
+		if ((rc = sq_prep(q, sql[k], &st)))
+			break;
+		if (k == STATUS_DEAD)
+			sqlite3_bind_int(st, 1, dead_limit);
+		while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+			struct status_item it = { .kind = (enum status_kind)k };
+
+			switch (k) {
+			case STATUS_JOBS:
+				it.queue = col_text(st, 0);
+				it.state = col_text(st, 1);
+				it.n = sqlite3_column_int64(st, 2);
+				it.done_1m = sqlite3_column_int64(st, 3);
+				it.done_1h = sqlite3_column_int64(st, 4);
+				break;
+			case STATUS_WAITING:
+				it.queue = col_text(st, 0);
+				it.seconds = sqlite3_column_double(st, 1);
+				break;
+			case STATUS_RUNNING:
+			case STATUS_DEAD:
+				it.id = sqlite3_column_int64(st, 0);
+				it.queue = col_text(st, 1);
+				it.profile = col_text(st, 2);
+				it.media = col_text(st, 3);
+				if (k == STATUS_RUNNING) {
+					it.worker = col_text(st, 4);
+					it.seconds = sqlite3_column_double(st, 5);
+				} else {
+					it.error = col_text(st, 4);
+					it.at = col_text(st, 5);
+				}
+				break;
+			case STATUS_POSTS:
+				it.state = col_text(st, 0);
+				it.n = sqlite3_column_int64(st, 1);
+				break;
+			}
+			rc = cb(arg, &it);
+		}
+		if (!rc && r != SQLITE_DONE)
+			rc = sq_fail(q, "read status");
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (rc)
+		sq_rollback(q);
+	else
+		rc = sq_commit(q);
+	return rc;
+}
+
 static const struct store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -1379,4 +1465,5 @@ static const struct store_ops sqlite_ops = {
 	.feed_tags = sq_feed_tags,
 	.jobs = sq_jobs,
 	.job_control = sq_job_control,
+	.status = sq_status,
 };

@@ -11,16 +11,13 @@ md_setup
 md_sample_dirs
 
 md_db_init
-run md-ingest --json -r "$IN"
-is "$rc" 0 "md-ingest -r" || diag "$err"
-printf '%s\n' "$out" >"$T/ingest.json"
-field() { jq -r --arg p "$1" 'select(.path | endswith("/" + $p)) | .'"$2" "$T/ingest.json"; }
-img=$(field photo.jpg media)
-img_post=$(field photo.jpg post_id)
-vid=$(field video.mp4 media)
-vid_post=$(field video.mp4 post_id)
-gif=$(field anim.gif media)
-png=$(field still.png media)
+md_ingest_samples
+img=$(sample_field photo.jpg media)
+img_post=$(sample_field photo.jpg post_id)
+vid=$(sample_field video.mp4 media)
+vid_post=$(sample_field video.mp4 post_id)
+gif=$(sample_field anim.gif media)
+png=$(sample_field still.png media)
 unknown=$(printf 'nothing' | sha256sum | cut -c1-64)
 
 # --- one input: hashes, post ids, repeats, unknown refs -------------------------

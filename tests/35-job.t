@@ -19,13 +19,10 @@ profiles:
       - [sh, -c, "echo no_such_filter >&2; exit 3"]
 EOF
 
-run md-ingest --json -r "$IN"
-is "$rc" 0 "md-ingest -r" || diag "$err"
-printf '%s\n' "$out" >"$T/ingest.json"
-field() { jq -r --arg p "$1" 'select(.path | endswith("/" + $p)) | .'"$2" "$T/ingest.json"; }
-img=$(field photo.jpg media)
-vid=$(field video.mp4 media)
-png=$(field still.png media)
+md_ingest_samples
+img=$(sample_field photo.jpg media)
+vid=$(sample_field video.mp4 media)
+png=$(sample_field still.png media)
 
 run md-enqueue -c "$CFG" -p thumb,broken "$img" "$vid" "$png"
 is "$rc" 0 "md-enqueue thumb and broken for 3 media" || diag "$err"

@@ -63,7 +63,7 @@
 # one-shot modes (--drain, --once) and read the results back.
 
 MD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-MD_TOOLS="md-db md-ingest md-enqueue md-work md-finalize md-feed md-job"
+MD_TOOLS="md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status"
 
 _tap_n=0
 _tap_failed=0
@@ -363,6 +363,17 @@ md_sample_dirs() {
 	md_samples "$IN"
 	T=$MD_TMP/out
 	mkdir -p "$T"
+}
+
+# md-ingest --json -r $IN, as a test; its records kept in $T/ingest.json
+# for sample_field NAME FIELD (the FIELD of the record of sample NAME).
+md_ingest_samples() {
+	run md-ingest --json -r "$IN"
+	is "$rc" 0 "md-ingest -r" || diag "$err"
+	printf '%s\n' "$out" >"$T/ingest.json"
+}
+sample_field() {
+	jq -r --arg p "$1" 'select(.path | endswith("/" + $p)) | .'"$2" "$T/ingest.json"
 }
 
 # md-db init on the test's database, as a test.

@@ -89,12 +89,10 @@ static int on_opt(void *ctx, int o, const char *arg)
 			usage_error(&cli, "--out needs a directory");
 		out_dir = arg;
 		break;
-	case OPT_BASE_URL: {
-		size_t n = strlen(arg);
+	case OPT_BASE_URL:
 		free(base);
-		base = n && arg[n - 1] != '/' ? xstrfmt("%s/", arg) : xstrdup(arg);
+		base = base_url_prefix(arg);
 		break;
-	}
 	default: return -1;
 	}
 	return 0;
@@ -104,30 +102,10 @@ static int on_opt(void *ctx, int o, const char *arg)
 static int print_row(void *arg, const struct feed_row *r)
 {
 	struct emit e;
-	struct strbuf tags = STRBUF_INIT, rend = STRBUF_INIT;
-	int rc;
 
 	emit_begin(&e, cli.json);
-	if (cli.json) {
-		emit_post_fields(&e, r);
-	} else {
-		emit_int(&e, "post_id", r->post_id);
-		json_flatten(r->tags_json, &tags);
-		json_flatten(r->renditions_json, &rend);
-		emit_str(&e, "created_at", r->created_at);
-		emit_str(&e, "user", r->user);
-		emit_str(&e, "status", r->status);
-		emit_str(&e, "kind", r->kind);
-		emit_str(&e, "media", r->media);
-		emit_str(&e, "tags", tags.buf);
-		emit_str(&e, "renditions", rend.buf);
-		emit_str(&e, "caption", r->caption);
-		emit_str(&e, "error", r->error);
-	}
-	rc = emit_end(&e, stdout) ? MD_EXIT_IOERR : 0;
-	sb_release(&tags);
-	sb_release(&rend);
-	return rc;
+	emit_post_row(&e, r);
+	return emit_end(&e, stdout) ? MD_EXIT_IOERR : 0;
 }
 
 /* ---------- --out: the static feed ---------- */
