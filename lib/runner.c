@@ -237,6 +237,16 @@ static int publish_dir(const struct runner_ctx *rc, const char *outdir, const ch
 	return rc2;
 }
 
+/* How far into the media the running ffmpeg step is, for md-status. */
+static void tell_progress(void *arg, double seconds)
+{
+	char line[64];
+	int n = snprintf(line, sizeof(line), "progress\t%.3f\n", seconds);
+
+	/* best effort: a worker that cannot read it loses nothing else */
+	(void)write_all(*(const int *)arg, line, (size_t)n);
+}
+
 void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf *out)
 {
 	const struct conf *c = rc->conf;
@@ -298,6 +308,10 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 		if (!strcmp(base_name(a.v[0]), "ffmpeg")) {
 			o.progress_path = progress;
 			o.stall_timeout = c->stall_timeout;
+			if (rc->progress_fd > 0) {
+				o.on_progress = tell_progress;
+				o.progress_arg = (void *)&rc->progress_fd;
+			}
 		}
 		int r = spawn_run(&o, &res);
 		unlink(progress);

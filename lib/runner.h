@@ -31,6 +31,8 @@ struct runner_ctx {
 	const struct storage *st;
 	double deadline_secs;            /* job timeout */
 	volatile sig_atomic_t *cancel;   /* set by SIGTERM in the runner */
+	int progress_fd;                 /* > 0: "progress\tSECONDS\n" lines go
+					  * there while an ffmpeg step runs */
 };
 
 /* Run job j; the report line goes into out.  Never fails otherwise. */

@@ -75,6 +75,32 @@ static void keep_tail(char *tail, size_t *tlen, const char *buf, size_t n)
 	tail[*tlen] = '\0';
 }
 
+/* The last "out_time_us=N" of the progress file's tail, to on_progress. */
+static void report_progress(const struct spawn_opts *o, off_t size)
+{
+	char buf[2048];
+	off_t from = size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0;
+	int fd = open(o->progress_path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	n = pread(fd, buf, sizeof(buf) - 1, from);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (char *p = buf + n; p > buf; p--) {
+		if (!strncmp(p - 1, "\nout_time_us=", 13)) {
+			char *end;
+			long long us = strtoll(p + 12, &end, 10);
+			if (end != p + 12 && us >= 0)
+				o->on_progress(o->progress_arg, (double)us / 1e6);
+			return;
+		}
+	}
+}
+
 int spawn_run(const struct spawn_opts *o, struct spawn_result *res)
 {
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, rep[2] = { -1, -1 };
@@ -127,13 +153,15 @@ int spawn_run(const struct spawn_opts *o, struct spawn_result *res)
 			break;
 		int wait_ms = 200;
 		double t = now_mono();
-		if (o->progress_path && o->stall_timeout > 0 && !killed) {
+		if (o->progress_path && (o->stall_timeout > 0 || o->on_progress) && !killed) {
 			struct stat sb;
 			off_t size = stat(o->progress_path, &sb) ? 0 : sb.st_size;
 			if (size != last_size || !last_change) {
+				if (o->on_progress && size > last_size)
+					report_progress(o, size);
 				last_size = size;
 				last_change = t;
-			} else if (t - last_change >= o->stall_timeout) {
+			} else if (o->stall_timeout > 0 && t - last_change >= o->stall_timeout) {
 				res->stalled = 1;
 				kill(-pid, SIGTERM);
 				killed = 1;
@@ -178,7 +206,13 @@ int spawn_run(const struct spawn_opts *o, struct spawn_result *res)
 			}
 		}
 	}
-	/* pipes closed: reap, still honouring the deadline */
+	/* what the child wrote last, even between two looks */
+	if (o->progress_path && o->on_progress && !killed) {
+		struct stat sb;
+		if (!stat(o->progress_path, &sb) && sb.st_size > last_size)
+			report_progress(o, sb.st_size);
+	}
+		/* pipes closed: reap, still honouring the deadline */
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid)

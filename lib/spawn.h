@@ -35,6 +35,10 @@ struct spawn_opts {
 	const char *cwd;                /* NULL: inherit */
 	const char *progress_path;      /* a file the child keeps growing */
 	double stall_timeout;           /* kill when it stops growing this long */
+	/* each time progress_path grew: the last out_time_us it holds, in
+	 * seconds (ffmpeg -progress: how far into the media the step is) */
+	void (*on_progress)(void *arg, double seconds);
+	void *progress_arg;
 	volatile sig_atomic_t *cancel;  /* non-zero: stop the child now */
 };
 

@@ -345,3 +345,9 @@ int store_status(struct store *s, int dead_limit, status_cb cb, void *arg)
 {
 	return s->ops->status(s, dead_limit, cb, arg);
 }
+
+int store_jobs_progress(struct store *s, const char *worker, const int64_t *ids,
+			const double *seconds, int n)
+{
+	return s->ops->jobs_progress(s, worker, ids, seconds, n);
+}

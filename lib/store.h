@@ -158,6 +158,10 @@ int store_claim_ack(struct store *s, const char *worker, char *const *queues, in
 		    const char *ack_result, int *acked, struct job **jobs, int *njobs);
 /* Extend the lease of every job the worker runs. */
 int store_heartbeat(struct store *s, const char *worker, double lease);
+/* How far (seconds into the media) each of n running jobs of this worker
+ * is, for md-status; jobs no longer leased to it are left alone. */
+int store_jobs_progress(struct store *s, const char *worker, const int64_t *ids,
+			const double *seconds, int n);
 
 /* Fenced outcomes.  *applied is 1 when the row changed, 0 when the job is
  * no longer ours (the result is then discarded). */
@@ -291,7 +295,7 @@ enum status_kind {
 				 * finished in the last minute, hour */
 	STATUS_WAITING,         /* queue, seconds: age of the oldest job due */
 	STATUS_RUNNING,         /* id, queue, profile, media, worker, seconds
-				 * since it started */
+				 * since it started, progress */
 	STATUS_DEAD,            /* id, queue, profile, media, error, at (finished) */
 	STATUS_POSTS,           /* state (the post status), n */
 };
@@ -301,6 +305,7 @@ struct status_item {
 	const char *queue, *state, *profile, *media, *worker, *error, *at;
 	int64_t id, n, done_1m, done_1h;
 	double seconds;
+	double progress;        /* RUNNING: 0 to 1 of the media, < 0: unknown */
 };
 
 typedef int (*status_cb)(void *arg, const struct status_item *it);
@@ -327,6 +332,7 @@ struct store_ops {
 			 const int64_t *, int, const char *, int *, struct job **, int *);
 			 /* optional: NULL does jobs_succeed, then claim */
 	int (*heartbeat)(struct store *, const char *, double);
+	int (*jobs_progress)(struct store *, const char *, const int64_t *, const double *, int);
 	int (*job_succeed)(struct store *, const char *, int64_t, const char *, int *);
 	int (*jobs_succeed)(struct store *, const char *, const int64_t *, char *const *, int,
 			    int *);  /* optional: NULL loops over job_succeed */

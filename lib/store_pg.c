@@ -476,7 +476,8 @@ enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED, ST_SUCCEED_MANY, ST_SUCCEED_SAME, 
 	/* by id = ANY(array): an index probe per job whatever the planner \
 	 * guesses of LIMIT $3, so one generic plan serves every batch size */ \
 	"  UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, locked_by = $1," \
-	"    started_at = now(), lease_until = now() + $2::float8 * interval '1 second'" \
+	"    started_at = now(), progress = NULL," \
+	"    lease_until = now() + $2::float8 * interval '1 second'" \
 	"  WHERE j.id = ANY(ARRAY(SELECT id FROM c))" \
 	"  RETURNING j.id, j.media, j.profile, j.queue, j.trace_id, j.attempts," \
 	"    j.max_attempts, j.priority, j.run_at" \
@@ -2233,8 +2234,12 @@ static int pg_status_once(struct pg *q, int dead_limit, status_cb cb, void *arg)
 		"SELECT queue, extract(epoch FROM now() - min(run_at)) FROM jobs "
 		"WHERE state = 'available' AND run_at <= now() GROUP BY queue ORDER BY queue",
 		[STATUS_RUNNING] =
-		"SELECT id, queue, profile, media, locked_by, extract(epoch FROM now() - started_at) "
-		"FROM jobs WHERE state = 'running' ORDER BY started_at, id",
+		"SELECT j.id, j.queue, j.profile, j.media, j.locked_by, "
+		"  extract(epoch FROM now() - j.started_at), "
+		"  CASE WHEN j.progress IS NOT NULL AND m.duration > 0 "
+		"    THEN least(j.progress / m.duration, 1.0) END "
+		"FROM jobs j LEFT JOIN media m ON m.sha256 = j.media "
+		"WHERE j.state = 'running' ORDER BY j.started_at, j.id",
 		[STATUS_DEAD] =
 		"SELECT id, queue, profile, media, last_error, " ISO("finished_at") " FROM jobs "
 		"WHERE state = 'dead' ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT $1",
@@ -2281,6 +2286,8 @@ static int pg_status_once(struct pg *q, int dead_limit, status_cb cb, void *arg)
 				if (k == STATUS_RUNNING) {
 					it.worker = val(r, i, 4);
 					it.seconds = strtod(PQgetvalue(r, i, 5), NULL);
+					it.progress = PQgetisnull(r, i, 6) ? -1
+						: strtod(PQgetvalue(r, i, 6), NULL);
 				} else {
 					it.error = val(r, i, 4);
 					it.at = val(r, i, 5);
@@ -2311,6 +2318,33 @@ static int pg_status(struct store *s, int dead_limit, status_cb cb, void *arg)
 	return rc;
 }
 
+static int pg_jobs_progress(struct store *s, const char *worker, const int64_t *ids,
+			   const double *seconds, int n)
+{
+	struct pg *q = (struct pg *)s;
+	struct strbuf ai = STRBUF_INIT, as = STRBUF_INIT;
+	struct args a = { 0 };
+	int rc;
+
+	sb_add_int_array(&ai, ids, NULL, n);
+	sb_addch(&as, '{');
+	for (int i = 0; i < n; i++)
+		sb_addf(&as, "%s%.3f", i ? "," : "", seconds[i]);
+	sb_addch(&as, '}');
+	arg_str(&a, worker);
+	arg_str(&a, ai.buf);
+	arg_str(&a, as.buf);
+	q->replayable = 1;     /* the same values again do no harm */
+	PG_RETRY(q, rc, pg_exec(q, "record progress",
+		"UPDATE jobs j SET progress = v.p "
+		"FROM unnest($2::int8[], $3::float8[]) AS v(id, p) "
+		"WHERE j.id = v.id AND j.state = 'running' AND j.locked_by = $1", &a, NULL));
+	q->replayable = 0;
+	sb_release(&ai);
+	sb_release(&as);
+	return rc;
+}
+
 static const struct store_ops pg_ops = {
 	.name = "postgres",
 	.close = pg_close,
@@ -2338,4 +2372,5 @@ static const struct store_ops pg_ops = {
 	.jobs = pg_jobs,
 	.job_control = pg_job_control,
 	.status = pg_status,
+	.jobs_progress = pg_jobs_progress,
 };

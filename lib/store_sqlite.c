@@ -729,7 +729,7 @@ static int sq_claim(struct store *s, const char *worker, char *const *queues, in
 	if ((rc = sq_begin(q)))
 		return rc;
 	sb_adds(&sql, "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
-		"locked_by = ?1, started_at = " NOW ", "
+		"locked_by = ?1, started_at = " NOW ", progress = NULL, "
 		"lease_until = strftime(" FMT ", julianday('now') + ?2 / 86400.0) "
 		"WHERE id IN (SELECT id FROM jobs WHERE state = 'available' "
 		"AND run_at <= " NOW);
@@ -1375,9 +1375,12 @@ static int sq_status(struct store *s, int dead_limit, status_cb cb, void *arg)
 		"SELECT queue, (julianday('now') - julianday(min(run_at))) * 86400 FROM jobs "
 		"WHERE state = 'available' AND run_at <= " NOW " GROUP BY queue ORDER BY queue",
 		[STATUS_RUNNING] =
-		"SELECT id, queue, profile, media, locked_by, "
-		"  (julianday('now') - julianday(started_at)) * 86400 "
-		"FROM jobs WHERE state = 'running' ORDER BY started_at, id",
+		"SELECT j.id, j.queue, j.profile, j.media, j.locked_by, "
+		"  (julianday('now') - julianday(j.started_at)) * 86400, "
+		"  CASE WHEN j.progress IS NOT NULL AND m.duration > 0 "
+		"    THEN min(j.progress / m.duration, 1.0) END "
+		"FROM jobs j LEFT JOIN media m ON m.sha256 = j.media "
+		"WHERE j.state = 'running' ORDER BY j.started_at, j.id",
 		[STATUS_DEAD] =
 		"SELECT id, queue, profile, media, last_error, finished_at FROM jobs "
 		"WHERE state = 'dead' ORDER BY finished_at DESC, id DESC LIMIT ?1",
@@ -1419,6 +1422,8 @@ static int sq_status(struct store *s, int dead_limit, status_cb cb, void *arg)
 				if (k == STATUS_RUNNING) {
 					it.worker = col_text(st, 4);
 					it.seconds = sqlite3_column_double(st, 5);
+					it.progress = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1
+						: sqlite3_column_double(st, 6);
 				} else {
 					it.error = col_text(st, 4);
 					it.at = col_text(st, 5);
@@ -1441,6 +1446,35 @@ static int sq_status(struct store *s, int dead_limit, status_cb cb, void *arg)
 	else
 		rc = sq_commit(q);
 	return rc;
+}
+
+static int sq_jobs_progress(struct store *s, const char *worker, const int64_t *ids,
+			   const double *seconds, int n)
+{
+	struct sq *q = (struct sq *)s;
+	static const char sql[] = "UPDATE jobs SET progress = ?3 WHERE id = ?2 "
+		"AND state = 'running' AND locked_by = ?1";
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_begin(q)))
+		return rc;
+	for (int i = 0; i < n; i++) {
+		if ((rc = sq_cached(q, sql, &st)))
+			break;
+		sqlite3_bind_text(st, 1, worker, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, ids[i]);
+		sqlite3_bind_double(st, 3, seconds[i]);
+		rc = sq_done(q, st);
+		sq_release(st);
+		if (rc)
+			break;
+	}
+	if (rc) {
+		sq_rollback(q);
+		return rc;
+	}
+	return sq_commit(q);
 }
 
 static const struct store_ops sqlite_ops = {
@@ -1466,4 +1500,5 @@ static const struct store_ops sqlite_ops = {
 	.jobs = sq_jobs,
 	.job_control = sq_job_control,
 	.status = sq_status,
+	.jobs_progress = sq_jobs_progress,
 };

@@ -93,13 +93,45 @@ slow_running() { [ "$(db_count jobs "state = 'running'")" = 1 ]; }
 wait_for "the slow job running" slow_running
 run md-status
 line=$(awk -F '\t' '$1 == "running"' <<<"$out")
-like "$line" $'^running\t[0-9]+\tslowq\tslow\t[^\t]+\t[0-9]+\\.[0-9]\t'"$png"'$' \
-	"running: id, queue, profile, worker, elapsed, media"
+like "$line" $'^running\t[0-9]+\tslowq\tslow\t[^\t]+\t[0-9]+\\.[0-9]\t'"$png"$'\t$' \
+	"running: id, queue, profile, worker, elapsed, media, progress (none: no ffmpeg step)"
 is "$(cut -f5 <<<"$line")" "$(db_query "SELECT locked_by FROM jobs WHERE state = 'running'")" \
 	"the worker is the one holding the lease"
 run md-status --prom
 like "$out" $'\nmemedroid_running_jobs 1\n' "--prom: one running job"
 wait "$wpid"
+
+# --- progress of an ffmpeg step -------------------------------------------------------------
+# a 6-second video copied at its own pace (-re): md-work passes on what
+# ffmpeg -progress says, md-status shows it as a fraction of the media
+ffmpeg -nostdin -loglevel error -f lavfi -i testsrc=duration=6:size=160x120:rate=10 \
+	-pix_fmt yuv420p "$T/six.mp4" || BAIL_OUT "ffmpeg cannot make a test video"
+run md-ingest --json "$T/six.mp4"
+six=$(jq -r .media <<<"$out")
+cat >>"$CFG" <<'EOF'
+  realtime:
+    kinds: [video]
+    queue: rt
+    output: copy.mp4
+    steps:
+      - [ffmpeg, -re, -i, "{input}", -c, copy, "{output}"]
+EOF
+run md-enqueue -c "$CFG" -p realtime "$six"
+md-work -c "$CFG" -Q rt --drain -q 2>"$T/rt.err" &
+wpid=$!
+progress_shown() {
+	md-status --json >"$T/rt.json" 2>/dev/null &&
+		jq -e '.running[0].progress > 0' "$T/rt.json" >/dev/null
+}
+wait_for "progress of the running ffmpeg step" progress_shown
+ok "--json: the running job's progress is a fraction between 0 and 1" \
+	jq -e '.running[0].profile == "realtime" and .running[0].progress > 0
+	  and .running[0].progress < 1' "$T/rt.json"
+run md-status
+like "$(awk -F '\t' '$1 == "running"' <<<"$out")" $'\t'"$six"$'\t0\\.[0-9]{3}$' \
+	"TSV: the progress after the media"
+wait "$wpid"
+is "$(db_query "SELECT state FROM jobs WHERE profile = 'realtime'")" succeeded "the job succeeded"
 
 # --- Prometheus text ----------------------------------------------------------------------------
 run md-status --prom

@@ -144,6 +144,14 @@ static int collect(void *arg, const struct status_item *it)
 			emit_str(&e, "worker", it->worker);
 			emit_raw(&e, "elapsed", secs, secs);
 			emit_str(&e, "media", it->media);
+			if (it->progress >= 0) {
+				char p[32];
+
+				snprintf(p, sizeof(p), "%.3f", it->progress);
+				emit_raw(&e, "progress", p, p);
+			} else {
+				emit_raw(&e, "progress", NULL, "");
+			}
 		} else {
 			emit_str(&e, "media", it->media);
 			emit_str(&e, "finished_at", it->at);

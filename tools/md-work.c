@@ -80,6 +80,8 @@ struct slot {
 	int fd;
 	struct strbuf buf;
 	double started;
+	double progress;        /* seconds into the media of the ffmpeg step */
+	int progress_new;       /* not yet written to the job */
 };
 
 static struct slot *slots;
@@ -104,6 +106,7 @@ static volatile sig_atomic_t runner_cancel;
  * the backlog, leased to us and kept alive by the heartbeat.
  */
 #define BATCH_MAX 512
+#define PROGRESS_EVERY 1.0      /* seconds between writes of jobs' progress */
 static struct {
 	int64_t ids[BATCH_MAX];
 	int n;
@@ -235,7 +238,7 @@ static int start_job(struct slot *s)
 		struct sigaction sa = { .sa_handler = on_runner_term };
 		struct runner_ctx rc = {
 			.conf = &cli.conf, .st = &st, .deadline_secs = cli.conf.job_timeout,
-			.cancel = &runner_cancel,
+			.cancel = &runner_cancel, .progress_fd = p[1],
 		};
 		close(p[0]);
 		sigemptyset(&sa.sa_mask);
@@ -253,8 +256,53 @@ static int start_job(struct slot *s)
 	s->pid = pid;
 	s->fd = p[0];
 	s->started = now_mono();
+	s->progress_new = 0;
 	sb_init(&s->buf, 256);
 	return 0;
+}
+
+/*
+ * The runner's progress lines ("progress\tSECONDS"), which come before its
+ * report: keep the last, drop them from the buffer.  A partial line waits
+ * for the rest.
+ */
+static void take_progress(struct slot *s)
+{
+	static const char tag[] = "progress\t";
+	size_t used = 0;
+
+	while (s->buf.len - used > sizeof(tag) - 1 &&
+	       !memcmp(s->buf.buf + used, tag, sizeof(tag) - 1)) {
+		char *nl = memchr(s->buf.buf + used, '\n', s->buf.len - used);
+		if (!nl)
+			break;
+		s->progress = strtod(s->buf.buf + used + sizeof(tag) - 1, NULL);
+		s->progress_new = 1;
+		used = (size_t)(nl - s->buf.buf) + 1;
+	}
+	if (used) {
+		memmove(s->buf.buf, s->buf.buf + used, s->buf.len - used);
+		sb_setlen(&s->buf, s->buf.len - used);
+	}
+}
+
+/* Write the running jobs' new progress, for md-status. */
+static void flush_progress(void)
+{
+	int64_t *ids = xcalloc(nslots + 1, sizeof(*ids));
+	double *secs = xcalloc(nslots + 1, sizeof(*secs));
+	int n = 0;
+
+	for (int k = 0; k < nslots; k++)
+		if (slots[k].used && slots[k].progress_new) {
+			ids[n] = slots[k].job.id;
+			secs[n++] = slots[k].progress;
+			slots[k].progress_new = 0;
+		}
+	if (n && store_jobs_progress(db, worker_id, ids, secs, n))
+		warning("cannot record the progress of running jobs");
+	free(ids);
+	free(secs);
 }
 
 static void record(struct slot *s, const char *line)
@@ -497,6 +545,7 @@ static void db_outage(double now)
 static int run(void)
 {
 	double now = now_mono(), next_claim = 0, next_beat = 0, next_rescue = 0;
+	double next_progress = 0;
 	double stop_deadline = 0, next_watchdog = 0, watchdog_every = 0;
 	int stopping = 0, hard_stop = 0, rc = 0, exhausted = 0;
 	int notify_fd = opt.poll_only ? -1 : store_notify_fd(db);
@@ -574,6 +623,10 @@ static int run(void)
 		}
 		if (!nrunning && !nbacklog && (exhausted || stopping))
 			break;
+		if (nrunning && now >= next_progress) {
+			flush_progress();
+			next_progress = now + PROGRESS_EVERY;
+		}
 		if (nrunning && now >= next_beat) {
 			if (store_heartbeat(db, worker_id, cli.conf.lease))
 				warning("cannot extend leases; will try again");
@@ -653,6 +706,7 @@ wait:;
 					ssize_t n = read(s->fd, buf, sizeof(buf));
 					if (n > 0) {
 						sb_add(&s->buf, buf, (size_t)n);
+						take_progress(s);
 					} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
 						finish_slot(s);
 						next_claim = 0;

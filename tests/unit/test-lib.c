@@ -225,6 +225,11 @@ static void test_conf(void)
 	conf_release(&c);
 }
 
+static void note_progress(void *arg, double seconds)
+{
+	*(double *)arg = seconds;
+}
+
 static void test_spawn(void)
 {
 	struct spawn_result r;
@@ -255,6 +260,20 @@ static void test_spawn(void)
 	o.progress_path = prog;
 	o.stall_timeout = 0.5;
 	ok(spawn_run(&o, &r) == -1 && r.stalled && !r.timed_out, "a child without progress is stopped as stalled");
+	/* ffmpeg -progress: the last out_time_us reaches on_progress */
+	char *prog_cmd = xstrfmt("printf 'frame=1\\nout_time_us=N/A\\nprogress=continue\\n' > '%s'; "
+				 "printf 'frame=9\\nout_time_us=1500000\\nprogress=continue\\n' >> '%s'; "
+				 "printf 'frame=20\\nout_time_us=2500000\\nprogress=end\\n' >> '%s'",
+				 prog, prog, prog);
+	char *prog_argv[] = { "sh", "-c", prog_cmd, NULL };
+	double seen = -1;
+	o.argv = prog_argv;
+	o.stall_timeout = 0;
+	o.on_progress = note_progress;
+	o.progress_arg = &seen;
+	ok(spawn_run(&o, &r) == 0 && seen == 2.5, "on_progress hears the last out_time_us (2.5 s)");
+	o.on_progress = NULL;
+	free(prog_cmd);
 	o.progress_path = NULL;
 	free(stall_cmd);
 	free(prog);

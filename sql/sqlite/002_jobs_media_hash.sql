@@ -1,0 +1,5 @@
+-- Nothing to do on SQLite.  On PostgreSQL this migration replaces the
+-- (media, profile) index on jobs by one on a hash of the media hash, for
+-- bulk inserts; SQLite inserts row by row in one writer, where the
+-- (media, profile) index costs little, and keeps it.  The file keeps the
+-- two backends' migrations numbered alike.
