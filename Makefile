@@ -15,14 +15,14 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 WARN = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
 CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
-LIBS = -lsqlite3 -lpq -lcrypto -lyaml -lm
+LIBS = -lsqlite3 -lpq -lcrypto -lcrypt -lyaml -lm
 
 ifeq ($(SANITIZE),1)
 CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-TOOLS = md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status
+TOOLS = md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user
 LIB_SRC = lib/strbuf.c lib/log.c lib/conf.c lib/spawn.c lib/hash.c lib/storage.c \
 	lib/store.c lib/store_sqlite.c lib/store_pg.c lib/probe.c lib/emit.c lib/cli.c lib/runner.c \
 	lib/migrations.c

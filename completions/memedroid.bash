@@ -1,11 +1,11 @@
 # bash completion for the memedroid tools:
 # md-db, md-ingest, md-enqueue, md-work, md-finalize, md-feed, md-job,
-# md-status.
+# md-status, md-user.
 #
 # Source this file from ~/.bashrc, or install a copy (or a symbolic link)
 # of it under the name of each tool in bash-completion's directory, such as
 # /usr/share/bash-completion/completions/md-db: bash-completion loads a
-# completion by the name of the command, and this file defines all eight.
+# completion by the name of the command, and this file defines all nine.
 #
 # The options follow the usage line each tool prints with --help and the
 # SYNOPSIS of its man page.
@@ -42,11 +42,15 @@ _md_conf_profiles()
 	done <"$conf" 2>/dev/null
 }
 
-# The command word of md-job given so far (list, show, retry, cancel), or
-# nothing: the first word that is neither an option nor an option's value.
-_md_job_command()
+# The words before the cursor that are neither options nor option values,
+# in the array _md_pos: for md-job and md-user, the command word (md-job:
+# list, show, retry, cancel; md-user: add, passwd, list, del, check, token)
+# and its arguments.  The arguments are the tool's own options that take a
+# value.
+_md_positionals()
 {
-	local i w skip=0
+	local i w o skip=0
+	_md_pos=()
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
 		if ((skip)); then
@@ -55,18 +59,29 @@ _md_job_command()
 			continue
 		fi
 		case $w in
-		-c|--config|--db|--storage|--log-format|--log-level|\
-		-s|--state|--queue|-p|--profile|--media|-n|--limit)
+		-c|--config|--db|--storage|--log-format|--log-level)
 			skip=1
 			;;
 		-*)
+			for o; do
+				[[ $w == "$o" ]] && skip=1
+			done
 			;;
 		*)
-			printf '%s\n' "$w"
-			return 0
+			_md_pos+=("$w")
 			;;
 		esac
 	done
+}
+
+# Is the word $1 among the words before the cursor?
+_md_has_word()
+{
+	local i
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		[[ ${COMP_WORDS[i]} == "$1" ]] && return 0
+	done
+	return 1
 }
 
 # Complete a comma-separated list of profile names in $cur.
@@ -87,7 +102,7 @@ _md_complete_profiles()
 _md_tool()
 {
 	local cmd=${1##*/} cur prev words cword
-	local opts= subcmds= conf= jobcmd= i
+	local opts= subcmds= conf= jobcmd= usercmd= i
 
 	COMPREPLY=()
 	cur=${COMP_WORDS[COMP_CWORD]}
@@ -128,7 +143,8 @@ _md_tool()
 		;;
 	md-job)
 		subcmds='list show retry cancel'
-		jobcmd=$(_md_job_command)
+		_md_positionals -s --state --queue -p --profile --media -n --limit
+		jobcmd=${_md_pos[0]-}
 		# The filters belong to list; show, retry and cancel take only ids.
 		case $jobcmd in
 		''|list) opts='-s --state --queue -p --profile --media -n --limit' ;;
@@ -136,6 +152,30 @@ _md_tool()
 		;;
 	md-status)
 		opts='--prom --dead --base-url'
+		;;
+	md-user)
+		subcmds='add passwd list del check token'
+		_md_positionals --email --ttl
+		usercmd=${_md_pos[0]-}
+		# --email belongs to add and passwd; --ttl to token NAME, and
+		# --verify to token alone.
+		case $usercmd in
+		add|passwd)
+			opts='--email'
+			;;
+		token)
+			if _md_has_word --verify; then
+				opts=
+			elif ((${#_md_pos[@]} > 1)) || _md_has_word --ttl; then
+				opts='--ttl'
+			else
+				opts='--ttl --verify'
+			fi
+			;;
+		'')
+			opts='--email --ttl --verify'
+			;;
+		esac
 		;;
 	*)
 		return 0
@@ -239,6 +279,9 @@ _md_tool()
 	md-status:--dead)
 		return 0
 		;;
+	md-user:--email|md-user:--ttl)
+		return 0
+		;;
 	esac
 
 	# After "--", md-ingest takes only paths.
@@ -279,8 +322,12 @@ _md_tool()
 		# The command first; list takes no arguments, the others job ids.
 		[[ -z $jobcmd ]] && COMPREPLY=($(compgen -W "$subcmds" -- "$cur"))
 		;;
+	md-user)
+		# The command first, then a user name, which is not completed.
+		[[ -z $usercmd ]] && COMPREPLY=($(compgen -W "$subcmds" -- "$cur"))
+		;;
 	esac
 	return 0
 }
 
-complete -F _md_tool md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status
+complete -F _md_tool md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user

@@ -234,6 +234,7 @@ void conf_init(struct conf *c)
 	c->worker_jobs = 0;
 	c->worker_threads = 2;
 	c->worker_batch = 512;
+	c->token_ttl = 3600;
 	c->lease = 60;
 	c->job_timeout = 600;
 	c->stall_timeout = 120;
@@ -291,6 +292,7 @@ void conf_apply_env(struct conf *c)
 void conf_release(struct conf *c)
 {
 	free(c->path);
+	free(c->jwt_secret);
 	free(c->db_url);
 	free(c->storage);
 	for (int i = 0; i < c->nprofiles; i++)
@@ -680,6 +682,20 @@ out:
 	return rc;
 }
 
+static int apply_auth(struct capply *a, const struct ynode *v, const char *k)
+{
+	if (!strcmp(k, "jwt_secret")) {
+		if (set_string(a, v, k, &a->c->jwt_secret))
+			return -1;
+		if (strlen(a->c->jwt_secret) < 32)
+			return bad(a, v, k, "too short (32 characters at least) for");
+		return 0;
+	}
+	if (!strcmp(k, "token_ttl"))
+		return set_duration(a, v, k, &a->c->token_ttl);
+	return bad(a, v, k, "unknown key");
+}
+
 typedef int (*section_fn)(struct capply *, const struct ynode *, const char *);
 
 static int apply_section(struct capply *a, const struct ynode *sec, const char *name, section_fn fn)
@@ -718,6 +734,8 @@ static int apply_root(struct capply *a, const struct ynode *root)
 			rc = apply_section(a, v, k, apply_limits);
 		else if (!strcmp(k, "profiles"))
 			rc = apply_section(a, v, k, apply_profile);
+		else if (!strcmp(k, "auth"))
+			rc = apply_section(a, v, k, apply_auth);
 		else
 			rc = bad(a, kn, k, "unknown key");
 		if (rc)
@@ -758,6 +776,7 @@ static int conf_read(struct conf *c, const char *path)
 	if (rc)
 		return MD_EXIT_CONFIG;
 	char *before = c->db_url ? xstrdup(c->db_url) : NULL;
+	char *had_secret = c->jwt_secret ? xstrdup(c->jwt_secret) : NULL;
 	if (root) {
 		struct capply a = { c, path };
 		/* an empty scalar document is an empty file */
@@ -768,6 +787,9 @@ static int conf_read(struct conf *c, const char *path)
 	if (!rc && others && c->db_url && (!before || strcmp(before, c->db_url)) &&
 	    url_has_password(c->db_url))
 		warning("config '%s' holds a database password and is readable by others", path);
+	if (!rc && others && c->jwt_secret && (!had_secret || strcmp(had_secret, c->jwt_secret)))
+		warning("config '%s' holds auth.jwt_secret and is readable by others", path);
+	free(had_secret);
 	free(before);
 	if (rc)
 		return MD_EXIT_CONFIG;

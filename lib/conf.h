@@ -48,6 +48,8 @@ struct profile {
 struct conf {
 	char *path;             /* the file read, or NULL */
 	char *db_url;
+	char *jwt_secret;       /* auth.jwt_secret: signs md-user tokens */
+	double token_ttl;       /* auth.token_ttl: default lifetime of a token */
 	char *storage;
 	int log_json;
 	int log_level;

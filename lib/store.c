@@ -351,3 +351,15 @@ int store_jobs_progress(struct store *s, const char *worker, const int64_t *ids,
 {
 	return s->ops->jobs_progress(s, worker, ids, seconds, n);
 }
+
+int store_users(struct store *s, const char *name, user_cb cb, void *arg)
+{
+	return s->ops->users(s, name, cb, arg);
+}
+
+int store_user_change(struct store *s, enum user_op op, const char *name, const char *email,
+		      const char *hash, char **refused)
+{
+	*refused = NULL;
+	return s->ops->user_change(s, op, name, email, hash, refused);
+}

@@ -315,6 +315,29 @@ typedef int (*status_cb)(void *arg, const struct status_item *it);
  * dead_limit). */
 int store_status(struct store *s, int dead_limit, status_cb cb, void *arg);
 
+/* ---- users (md-user) ---- */
+
+struct user_info {
+	const char *name, *email, *password_hash, *created_at;  /* NULL: none */
+	int64_t posts;
+};
+
+typedef int (*user_cb)(void *arg, const struct user_info *u);
+
+/* cb for the user called name, or every user by name when name is NULL. */
+int store_users(struct store *s, const char *name, user_cb cb, void *arg);
+
+enum user_op {
+	USER_ADD,       /* a new user: name, email (or NULL), hash */
+	USER_PASSWD,    /* an existing user's password hash */
+	USER_DEL,       /* a user who owns no post */
+};
+
+/* 0 with *refused NULL when done, 0 with *refused (malloc'd) saying why
+ * (name or email taken, no such user, posts left), or an exit code. */
+int store_user_change(struct store *s, enum user_op op, const char *name, const char *email,
+		      const char *hash, char **refused);
+
 /* ---- backends ---- */
 
 struct store_ops {
@@ -351,6 +374,9 @@ struct store_ops {
 	int (*jobs)(struct store *, const struct job_query *, job_info_cb, void *);
 	int (*job_control)(struct store *, int64_t, enum job_op, char **);
 	int (*status)(struct store *, int, status_cb, void *);
+	int (*users)(struct store *, const char *, user_cb, void *);
+	int (*user_change)(struct store *, enum user_op, const char *, const char *,
+			   const char *, char **);
 };
 
 struct store {

@@ -224,41 +224,6 @@ static void sb_add_int_array(struct strbuf *sb, const int64_t *v, const char *is
 	sb_addch(sb, '}');
 }
 
-/* Is s valid UTF-8 (what a text parameter must be)? */
-static int utf8_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		int n;
-		unsigned c = *p;
-
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3;
-		else
-			return 0;
-		unsigned cp = c & (0x3f >> n);
-		for (int i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		p += n + 1;
-	}
-	return 1;
-}
-
 /* ---------- errors, connection ---------- */
 
 /* SQLSTATEs worth trying again later: the caller exits 75 for them. */
@@ -456,6 +421,19 @@ static int pg_simple(struct pg *q, const char *what, const char *sql)
 	if (!q->in_txn && (rc = pg_ready(q)))
 		return rc;
 	return pg_check(q, what, PQexec(q->conn, sql), NULL);
+}
+
+/* A statement that only reads: run again on a new connection if the link
+ * drops (nothing it did can have been committed). */
+static int pg_read(struct pg *q, const char *what, const char *sql, const struct args *a,
+		   PGresult **out)
+{
+	int rc;
+
+	q->replayable = 1;
+	PG_RETRY(q, rc, pg_exec(q, what, sql, a, out));
+	q->replayable = 0;
+	return rc;
 }
 
 /* The worker's hot statements, prepared once per connection. */
@@ -800,10 +778,7 @@ static int pg_media_exists(struct store *s, const char *sha)
 	int rc, n;
 
 	arg_str(&a, sha);
-	q->replayable = 1;
-	PG_RETRY(q, rc, pg_exec(q, "look up media", "SELECT 1 FROM media WHERE sha256 = $1",
-				&a, &res));
-	q->replayable = 0;
+	rc = pg_read(q, "look up media", "SELECT 1 FROM media WHERE sha256 = $1", &a, &res);
 	if (rc)
 		return -rc;
 	n = PQntuples(res);
@@ -2032,10 +2007,8 @@ static int pg_feed_version(struct store *s, int64_t *version)
 	PGresult *res;
 	int rc;
 
-	q->replayable = 1;
-	PG_RETRY(q, rc, pg_exec(q, "read feed version",
-				"SELECT version FROM feed_state WHERE id = 1", NULL, &res));
-	q->replayable = 0;
+	rc = pg_read(q, "read feed version", "SELECT version FROM feed_state WHERE id = 1",
+		     NULL, &res);
 	if (rc)
 		return rc;
 	*version = PQntuples(res) ? val_i64(res, 0, 0) : 0;
@@ -2051,12 +2024,10 @@ static int pg_feed_tags(struct store *s, const char *status, tag_cb cb, void *ar
 	int rc;
 
 	arg_str(&a, status);
-	q->replayable = 1;
-	PG_RETRY(q, rc, pg_exec(q, "read tags",
+	rc = pg_read(q, "read tags",
 		"SELECT DISTINCT t.name FROM tags t JOIN post_tags pt ON pt.tag_id = t.id "
 		"JOIN posts p ON p.id = pt.post_id WHERE ($1::text IS NULL OR p.status = $1) "
-		"ORDER BY t.name", &a, &res));
-	q->replayable = 0;
+		"ORDER BY t.name", &a, &res);
 	if (rc)
 		return rc;
 	for (int i = 0; i < PQntuples(res) && !rc; i++)
@@ -2083,7 +2054,7 @@ static int pg_jobs(struct store *s, const struct job_query *jq, job_info_cb cb, 
 	arg_str(&a, jq->media);
 	arg_str(&a, jq->nids ? ids.buf : NULL);
 	arg_i64(&a, jq->limit);
-	rc = pg_exec(q, "read jobs",
+	rc = pg_read(q, "read jobs",
 		"SELECT id, media, profile, queue, state, priority, attempts, max_attempts, "
 		ISO("run_at") ", " ISO("created_at") ", " ISO("started_at") ", "
 		ISO("finished_at") ", " ISO("finalized_at") ", locked_by, " ISO("lease_until") ", "
@@ -2345,6 +2316,104 @@ static int pg_jobs_progress(struct store *s, const char *worker, const int64_t *
 	return rc;
 }
 
+/* ---------- users ---------- */
+
+static int pg_users(struct store *s, const char *name, user_cb cb, void *arg)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, name);
+	rc = pg_read(q, "read users",
+		"SELECT u.username, u.email, u.password_hash, " ISO("u.created_at") ", "
+		"(SELECT count(*) FROM posts p WHERE p.owner = u.id) FROM users u "
+		"WHERE $1::text IS NULL OR u.username = $1 ORDER BY u.username", &a, &res);
+	if (rc)
+		return rc;
+	for (int i = 0; i < PQntuples(res) && !rc; i++) {
+		struct user_info u = {
+			.name = val(res, i, 0),
+			.email = val(res, i, 1),
+			.password_hash = val(res, i, 2),
+			.created_at = val(res, i, 3),
+			.posts = val_i64(res, i, 4),
+		};
+		rc = cb(arg, &u);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_user_change_once(struct pg *q, enum user_op op, const char *name,
+			       const char *email, const char *hash, char **refused)
+{
+	struct args a = { 0 };
+	PGresult *res = NULL;
+	int rc;
+
+	free(*refused);
+	*refused = NULL;
+	if ((rc = pg_begin(q)))
+		return rc;
+	/* one change of users at a time: the checks below stay true */
+	if ((rc = pg_simple(q, "lock users", "LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")))
+		goto fail;
+	arg_str(&a, name);
+	arg_str(&a, email);
+	if ((rc = pg_exec(q, "read users",
+			  "SELECT (SELECT count(*) FROM users WHERE username = $1), "
+			  "(SELECT count(*) FROM users WHERE email = $2 AND username <> $1), "
+			  "(SELECT count(*) FROM posts p JOIN users u ON u.id = p.owner "
+			  "  WHERE u.username = $1)", &a, &res)))
+		goto fail;
+	int64_t exists = val_i64(res, 0, 0), taken = val_i64(res, 0, 1), posts = val_i64(res, 0, 2);
+	PQclear(res);
+	res = NULL;
+	if (op == USER_ADD && exists)
+		*refused = xstrfmt("user '%s' exists", name);
+	else if (op != USER_ADD && !exists)
+		*refused = xstrfmt("no such user '%s'", name);
+	else if (email && taken)
+		*refused = xstrfmt("email '%s' belongs to another user", email);
+	else if (op == USER_DEL && posts)
+		*refused = xstrfmt("user '%s' owns %lld post%s", name, (long long)posts,
+				   posts == 1 ? "" : "s");
+	if (*refused) {
+		pg_rollback(q);
+		return 0;
+	}
+	arg_str(&a, hash);
+	if (op == USER_DEL) {
+		a.n = 1;
+		rc = pg_exec(q, "delete user", "DELETE FROM users WHERE username = $1", &a, NULL);
+	} else if (op == USER_ADD) {
+		rc = pg_exec(q, "add user", "INSERT INTO users (username, email, password_hash) "
+			     "VALUES ($1, $2, $3)", &a, NULL);
+	} else {
+		rc = pg_exec(q, "set password", "UPDATE users SET password_hash = $3, "
+			     "email = coalesce($2, email) WHERE username = $1", &a, NULL);
+	}
+	if (rc || (rc = pg_commit(q)))
+		goto fail;
+	return 0;
+fail:
+	pg_rollback(q);
+	PQclear(res);
+	return rc;
+}
+
+static int pg_user_change(struct store *s, enum user_op op, const char *name, const char *email,
+			  const char *hash, char **refused)
+{
+	struct pg *q = (struct pg *)s;
+	int rc;
+
+	PG_RETRY(q, rc, pg_user_change_once(q, op, name, email, hash, refused));
+	return rc;
+}
+
 static const struct store_ops pg_ops = {
 	.name = "postgres",
 	.close = pg_close,
@@ -2373,4 +2442,6 @@ static const struct store_ops pg_ops = {
 	.job_control = pg_job_control,
 	.status = pg_status,
 	.jobs_progress = pg_jobs_progress,
+	.users = pg_users,
+	.user_change = pg_user_change,
 };

@@ -1477,6 +1477,120 @@ static int sq_jobs_progress(struct store *s, const char *worker, const int64_t *
 	return sq_commit(q);
 }
 
+/* ---------- users ---------- */
+
+static int sq_users(struct store *s, const char *name, user_cb cb, void *arg)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc, r;
+
+	if ((rc = sq_prep(q, "SELECT u.username, u.email, u.password_hash, u.created_at, "
+			  "(SELECT count(*) FROM posts p WHERE p.owner = u.id) FROM users u "
+			  "WHERE ?1 IS NULL OR u.username = ?1 ORDER BY u.username", &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct user_info u = {
+			.name = col_text(st, 0),
+			.email = col_text(st, 1),
+			.password_hash = col_text(st, 2),
+			.created_at = col_text(st, 3),
+			.posts = sqlite3_column_int64(st, 4),
+		};
+		if ((rc = cb(arg, &u)))
+			break;
+	}
+	if (!rc && r != SQLITE_ROW && r != SQLITE_DONE)
+		rc = sq_fail(q, "read users");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The count a query gives: -1 on error (logged). */
+static int64_t sq_count(struct sq *q, const char *sql, const char *a1, const char *a2)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	if (sq_prep(q, sql, &st))
+		return -1;
+	sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		sq_fail(q, "read users");
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int sq_user_change(struct store *s, enum user_op op, const char *name, const char *email,
+			  const char *hash, char **refused)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+	int rc;
+
+	if ((rc = sq_begin(q)))
+		return rc;
+	if ((n = sq_count(q, "SELECT count(*) FROM users WHERE username = ?1", name, NULL)) < 0)
+		goto fail_sw;
+	if (op == USER_ADD && n) {
+		*refused = xstrfmt("user '%s' exists", name);
+		goto done;
+	}
+	if (op != USER_ADD && !n) {
+		*refused = xstrfmt("no such user '%s'", name);
+		goto done;
+	}
+	if (email && (n = sq_count(q, "SELECT count(*) FROM users WHERE email = ?1 "
+				   "AND username <> ?2", email, name)) != 0) {
+		if (n < 0)
+			goto fail_sw;
+		*refused = xstrfmt("email '%s' belongs to another user", email);
+		goto done;
+	}
+	if (op == USER_DEL) {
+		if ((n = sq_count(q, "SELECT count(*) FROM posts p JOIN users u ON u.id = p.owner "
+				  "WHERE u.username = ?1", name, NULL)) != 0) {
+			if (n < 0)
+				goto fail_sw;
+			*refused = xstrfmt("user '%s' owns %lld post%s", name, (long long)n,
+					   n == 1 ? "" : "s");
+			goto done;
+		}
+		rc = sq_prep(q, "DELETE FROM users WHERE username = ?1", &st);
+	} else if (op == USER_ADD) {
+		rc = sq_prep(q, "INSERT INTO users (username, email, password_hash) "
+			     "VALUES (?1, ?2, ?3)", &st);
+	} else {
+		rc = sq_prep(q, "UPDATE users SET password_hash = ?3, email = coalesce(?2, email) "
+			     "WHERE username = ?1", &st);
+	}
+	if (rc)
+		goto fail;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (op != USER_DEL) {
+		sqlite3_bind_text(st, 2, email, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+	}
+	if ((rc = sq_done(q, st)))
+		goto fail;
+	sqlite3_finalize(st);
+	return sq_commit(q);
+done:
+	sq_rollback(q);
+	return 0;
+fail_sw:
+	rc = MD_EXIT_SOFTWARE;
+fail:
+	sqlite3_finalize(st);
+	sq_rollback(q);
+	return rc;
+}
+
 static const struct store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -1501,4 +1615,6 @@ static const struct store_ops sqlite_ops = {
 	.job_control = sq_job_control,
 	.status = sq_status,
 	.jobs_progress = sq_jobs_progress,
+	.users = sq_users,
+	.user_change = sq_user_change,
 };

@@ -183,3 +183,48 @@ void sb_rtrim(struct strbuf *sb)
 	if (sb->alloc)
 		sb_setlen(sb, n);
 }
+
+/* Is s valid UTF-8: no overlong forms, surrogates or code points past U+10FFFF? */
+int utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int n;
+		unsigned c = *p;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3;
+		else
+			return 0;
+		unsigned cp = c & (0x3f >> n);
+		for (int i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+int user_name_valid(const char *s)
+{
+	if (!*s || strlen(s) > 64 || !utf8_valid(s))
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == ',' || *s == 0x7f)
+			return 0;
+	return 1;
+}

@@ -48,4 +48,10 @@ char *xstrndup(const char *s, size_t n);
 /* Formatted string in freshly allocated memory. */
 char *xstrfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Is s valid UTF-8 (what a database text value must be)? */
+int utf8_valid(const char *s);
+/* A user name: 1 to 64 bytes of UTF-8, no space, control character or
+ * comma (md-ingest --user, md-user). */
+int user_name_valid(const char *s);
+
 #endif

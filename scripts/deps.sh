@@ -8,7 +8,7 @@
 set -eu
 
 PKGS="build-essential pkg-config libsqlite3-dev libpq-dev libssl-dev
-libyaml-dev ffmpeg sqlite3 jq parallel mandoc postgresql postgresql-client"
+libyaml-dev libcrypt-dev openssl ffmpeg sqlite3 jq parallel mandoc postgresql postgresql-client"
 
 installed() {
 	# dpkg-query prints the status of an installed package as
@@ -28,7 +28,7 @@ for p in $PKGS; do
 done
 # The commands the build and the tests run, in case a package is installed
 # but a command is not on PATH (e.g. a broken install).
-for c in cc make pkg-config ffmpeg ffprobe sqlite3 jq parallel mandoc psql; do
+for c in cc make pkg-config ffmpeg ffprobe sqlite3 jq parallel mandoc psql openssl; do
 	command -v "$c" >/dev/null 2>&1 && continue
 	case $c in
 	cc|make) p=build-essential ;;

@@ -58,11 +58,11 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS UBSAN_OPTIONS
 (cd "$sandir" && prove tests/unit/test-lib tests/00-build.t tests/20-dedup.t \
 	tests/25-enqueue.t tests/30-bad-input.t tests/35-job.t tests/38-status.t \
-	tests/40-retry-dead.t tests/50-config-db-errors.t) || status=1
+	tests/39-user.t tests/40-retry-dead.t tests/50-config-db-errors.t) || status=1
 if [ -n "${sock-}" ]; then
 	step "sanitizers on PostgreSQL: the fast tool tests"
 	(cd "$sandir" && MD_TEST_PGHOST=$sock prove tests/20-dedup.t tests/25-enqueue.t \
-		tests/35-job.t tests/38-status.t tests/40-retry-dead.t) || status=1
+		tests/35-job.t tests/38-status.t tests/39-user.t tests/40-retry-dead.t) || status=1
 fi
 
 exit $status

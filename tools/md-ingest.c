@@ -89,41 +89,14 @@ static void on_signal(int sig)
 }
 
 /* Is s well-formed UTF-8 (what both databases can store)? */
-static int valid_utf8(const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	while (*s) {
-		int n = *s < 0x80 ? 0 : (*s & 0xe0) == 0xc0 ? 1 : (*s & 0xf0) == 0xe0 ? 2
-			: (*s & 0xf8) == 0xf0 ? 3 : -1;
-		if (n < 0 || (n == 1 && *s < 0xc2) || (n == 3 && *s > 0xf4))
-			return 0;
-		s++;
-		for (int i = 0; i < n; i++, s++)
-			if ((*s & 0xc0) != 0x80)
-				return 0;
-	}
-	return 1;
-}
-
 static int valid_text(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
-	if (n > max || !valid_utf8(s))
+	if (n > max || !utf8_valid(s))
 		return 0;
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
-			return 0;
-	return 1;
-}
-
-static int valid_name(const char *s)
-{
-	if (!*s || strlen(s) > 64 || !valid_utf8(s))
-		return 0;
-	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == ',' || *s == 0x7f)
 			return 0;
 	return 1;
 }
@@ -135,7 +108,7 @@ static int on_opt(void *ctx, int o, const char *arg)
 	case 'L': opt.follow = 1; break;
 	case '0': opt.nul = 1; break;
 	case 'u':
-		if (!valid_name(arg))
+		if (!user_name_valid(arg))
 			usage_error(&cli, "bad user name '%s'", arg);
 		opt.user = arg;
 		break;
@@ -147,7 +120,7 @@ static int on_opt(void *ctx, int o, const char *arg)
 	case 't':
 		if (*arg == '#')
 			arg++;
-		if (!valid_name(arg))
+		if (!user_name_valid(arg))
 			usage_error(&cli, "bad tag '%s': 1-64 characters, no spaces or commas", arg);
 		opt.tags = xrealloc(opt.tags, (opt.ntags + 1) * sizeof(*opt.tags));
 		opt.tags[opt.ntags++] = (char *)arg;
@@ -568,7 +541,7 @@ int main(int argc, char **argv)
 			struct passwd *pw = getpwuid(geteuid());
 			opt.user = pw ? pw->pw_name : "unknown";
 		}
-		if (!valid_name(opt.user))
+		if (!user_name_valid(opt.user))
 			usage_error(&cli, "bad user name '%s'", opt.user);
 	}
 	if (!spawn_have("ffprobe")) {

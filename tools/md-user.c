@@ -1,0 +1,480 @@
+/*
+ * md-user - the users who own posts.
+ *
+ *   md-user add NAME [--email EMAIL]     password on stdin, kept as bcrypt
+ *   md-user list
+ *   md-user passwd NAME [--email EMAIL]  a new password on stdin
+ *   md-user del NAME                     a user who owns no post
+ *   md-user check NAME                   password on stdin: exit 0 or 1
+ *   md-user token NAME [--ttl DUR]       an HS256 JWT
+ *   md-user token --verify               a token on stdin: its claims
+ *
+ * Passwords are checked with crypt(3) (libxcrypt, bcrypt "$2b$") and
+ * compared in constant time, also for unknown users; tokens are signed
+ * with auth.jwt_secret (HMAC-SHA-256, OpenSSL) and their signatures
+ * compared in constant time.
+ */
+#include "cli.h"
+#include "emit.h"
+#include "exits.h"
+#include "log.h"
+#include "store.h"
+
+#include <crypt.h>
+#include <errno.h>
+#include <signal.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: md-user [common options] add | passwd NAME [--email EMAIL]\n"
+	"       md-user [common options] list | del NAME | check NAME\n"
+	"       md-user [common options] token NAME [--ttl DUR] | token --verify\n"
+	"\n"
+	"  add NAME        a new user; the password is read from stdin\n"
+	"  passwd NAME     a new password (from stdin) for a user\n"
+	"    --email EMAIL  the user's email address (unique)\n"
+	"  list            users: name, email, password set, posts, created_at\n"
+	"  del NAME        remove a user who owns no post\n"
+	"  check NAME      password on stdin: exit 0 if it is NAME's, 1 if not\n"
+	"  token NAME      print a signed token (HS256 JWT) for NAME\n"
+	"    --ttl DUR      its lifetime (default auth.token_ttl, 1h)\n"
+	"  token --verify  read a token on stdin, print its claims if it is valid\n"
+	"common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
+	"  --log-level LEVEL, -q, -v, --json, -h, -V\n";
+
+enum { OPT_EMAIL = OPT_TOOL_BASE, OPT_TTL, OPT_VERIFY };
+
+static const struct option longopts[] = {
+	{ "email", required_argument, NULL, OPT_EMAIL },
+	{ "ttl", required_argument, NULL, OPT_TTL },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ NULL, 0, NULL, 0 }
+};
+
+#define BCRYPT_COST 12
+#define PASSWORD_MAX 1024
+#define TTL_MAX (3650.0 * 86400)     /* ten years */
+
+static struct cli cli;
+static const char *email;
+static double ttl = -1;
+static int verify, werr;
+
+static int on_opt(void *ctx, int o, const char *arg)
+{
+	switch (o) {
+	case OPT_EMAIL:
+		if (!*arg || strlen(arg) > 254 || !strchr(arg, '@') || strpbrk(arg, " \t\r\n"))
+			usage_error(&cli, "bad --email '%s'", arg);
+		email = arg;
+		break;
+	case OPT_TTL:
+		if (parse_duration(arg, &ttl) || ttl < 1 || ttl > TTL_MAX)
+			usage_error(&cli, "bad --ttl '%s' (like 30m, 1h, 7d; 1s to 3650d)", arg);
+		break;
+	case OPT_VERIFY: verify = 1; break;
+	default: return -1;
+	}
+	return 0;
+}
+
+/*
+ * The first line of stdin, without its newline: a password or a token.
+ * On a terminal, asked for without echo.  NULL (reported) when empty,
+ * too long or unreadable.
+ */
+static struct termios saved_tty;
+
+/* A signal while echo is off: echo back on, then die of the signal. */
+static void on_signal(int sig)
+{
+	tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static char *read_secret(const char *prompt, const char *what)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP };
+	struct sigaction sa = { .sa_handler = on_signal }, old_sa[5];
+	int tty = isatty(STDIN_FILENO) && !tcgetattr(STDIN_FILENO, &saved_tty);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (tty) {
+		struct termios quiet = saved_tty;
+
+		sigemptyset(&sa.sa_mask);
+		for (int i = 0; i < 5; i++)
+			sigaction(sigs[i], &sa, &old_sa[i]);
+		fprintf(stderr, "%s", prompt);
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+	}
+	n = getline(&line, &cap, stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+		for (int i = 0; i < 5; i++)
+			sigaction(sigs[i], &old_sa[i], NULL);
+		fputc('\n', stderr);
+	}
+	if (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	if (n > 0 && line[n - 1] == '\r')
+		line[--n] = '\0';
+	if (n <= 0 || n > PASSWORD_MAX || strlen(line) != (size_t)n) {
+		error("%s on standard input: %s", what,
+		      n <= 0 ? "none given" : n > PASSWORD_MAX ? "too long" : "holds a NUL byte");
+		free(line);
+		return NULL;
+	}
+	return line;
+}
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+/* bcrypt of password with a new salt; NULL (reported) on failure. */
+static char *hash_password(const char *password)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd;
+	char *out = NULL;
+
+	if (!crypt_gensalt_rn("$2b$", BCRYPT_COST, NULL, 0, salt, sizeof(salt))) {
+		error_errno("cannot make a bcrypt salt");
+		return NULL;
+	}
+	cd = xcalloc(1, sizeof(*cd));
+	const char *h = crypt_r(password, salt, cd);
+	if (h && h[0] != '*')
+		out = xstrdup(h);
+	else
+		error("cannot hash the password with bcrypt");
+	OPENSSL_cleanse(cd, sizeof(*cd));
+	free(cd);
+	return out;
+}
+
+/* Does password match the stored hash?  The work is the same when there
+ * is no hash (unknown user, or no password yet): a dummy one is used. */
+static int password_matches(const char *password, const char *stored)
+{
+	static const char dummy[] = "$2b$12$sXJJ5lJ2w1N7nWmmkzalzOu2RXg7vriYYEHwFK52q3Agi/c/1rPce";
+	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
+	const char *h = crypt_r(password, stored ? stored : dummy, cd);
+	int ok = stored && h && h[0] != '*' && strlen(h) == strlen(stored) &&
+		 CRYPTO_memcmp(h, stored, strlen(stored)) == 0;
+
+	OPENSSL_cleanse(cd, sizeof(*cd));
+	free(cd);
+	return ok;
+}
+
+/* ---------- tokens ---------- */
+
+static void b64url(struct strbuf *sb, const unsigned char *data, size_t n)
+{
+	char *tmp = xcalloc(4 * ((n + 2) / 3) + 1, 1);
+	int len = EVP_EncodeBlock((unsigned char *)tmp, data, (int)n);
+
+	for (int i = 0; i < len && tmp[i] != '='; i++)
+		sb_addch(sb, tmp[i] == '+' ? '-' : tmp[i] == '/' ? '_' : tmp[i]);
+	free(tmp);
+}
+
+/* Decode base64url (no padding); NULL when it is not. */
+static unsigned char *unb64url(const char *s, size_t n, size_t *outlen)
+{
+	size_t padded = (n + 3) / 4 * 4;
+	char *tmp;
+	unsigned char *out;
+	int len;
+
+	if (n % 4 == 1 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				   "0123456789-_") < n)
+		return NULL;
+	tmp = xcalloc(padded + 1, 1);
+	for (size_t i = 0; i < padded; i++)
+		tmp[i] = i >= n ? '=' : s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
+	out = xcalloc(padded / 4 * 3 + 1, 1);
+	len = EVP_DecodeBlock(out, (unsigned char *)tmp, (int)padded);
+	free(tmp);
+	if (len < 0) {
+		free(out);
+		return NULL;
+	}
+	*outlen = (size_t)len - (padded - n);   /* EVP_DecodeBlock counts the padding */
+	out[*outlen] = '\0';
+	return out;
+}
+
+static void sign(const char *secret, const char *data, size_t n,
+		 unsigned char mac[EVP_MAX_MD_SIZE], unsigned *maclen)
+{
+	HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)data, n, mac, maclen);
+}
+
+static const char *need_secret(void)
+{
+	if (!cli.conf.jwt_secret)
+		error("no auth.jwt_secret in the configuration: tokens need one (32 characters at least)");
+	return cli.conf.jwt_secret;
+}
+
+static int count_user(void *arg, const struct user_info *u)
+{
+	(void)u;
+	++*(int *)arg;
+	return 0;
+}
+
+static int cmd_token(struct store *db, const char *name)
+{
+	struct strbuf tok = STRBUF_INIT, claims = STRBUF_INIT;
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned maclen;
+	const char *secret = need_secret();
+	int found = 0;
+
+	if (!secret)
+		return MD_EXIT_CONFIG;
+	int rc = store_users(db, name, count_user, &found);
+	if (rc)
+		return rc;
+	if (!found) {
+		char *why = xstrfmt("no such user '%s'", name);
+		logkv(LOG_ERROR, why, "user", name, (char *)NULL);
+		free(why);
+		return MD_EXIT_DATAERR;
+	}
+	long long now = (long long)time(NULL);
+	double life = ttl > 0 ? ttl : cli.conf.token_ttl;
+	if (life < 1 || life > TTL_MAX) {
+		error("auth.token_ttl must be 1s to 3650d");
+		return MD_EXIT_CONFIG;
+	}
+	sb_adds(&claims, "{\"sub\":");
+	json_add_str(&claims, name);
+	sb_addf(&claims, ",\"iss\":\"memedroid\",\"iat\":%lld,\"exp\":%lld}", now,
+		now + (long long)life);
+	b64url(&tok, (const unsigned char *)"{\"alg\":\"HS256\",\"typ\":\"JWT\"}", 27);
+	sb_addch(&tok, '.');
+	b64url(&tok, (const unsigned char *)claims.buf, claims.len);
+	sign(secret, tok.buf, tok.len, mac, &maclen);
+	sb_addch(&tok, '.');
+	b64url(&tok, mac, maclen);
+	sb_addch(&tok, '\n');
+	if (fwrite(tok.buf, 1, tok.len, stdout) != tok.len)
+		werr = 1;
+	sb_release(&tok);
+	sb_release(&claims);
+	return 0;
+}
+
+/* The number after "key": in a JSON object we signed; -1 when absent. */
+static long long claim_number(const char *json, const char *key)
+{
+	char pat[32];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if (!(p = strstr(json, pat)))
+		return -1;
+	return strtoll(p + strlen(pat), NULL, 10);
+}
+
+static int cmd_verify(void)
+{
+	const char *secret = need_secret();
+	char *tok, *dot1, *dot2;
+	unsigned char mac[EVP_MAX_MD_SIZE], *sig = NULL, *head = NULL, *body = NULL;
+	unsigned maclen;
+	size_t siglen, headlen, bodylen;
+	const char *why = NULL;
+
+	if (!secret)
+		return MD_EXIT_CONFIG;
+	if (!(tok = read_secret("token: ", "a token")))
+		return MD_EXIT_DATAERR;
+	dot1 = strchr(tok, '.');
+	dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+	if (!dot2 || strchr(dot2 + 1, '.')) {
+		why = "not a JWT (three dot-separated parts)";
+		goto out;
+	}
+	if (!(head = unb64url(tok, (size_t)(dot1 - tok), &headlen)) ||
+	    !(body = unb64url(dot1 + 1, (size_t)(dot2 - dot1 - 1), &bodylen)) ||
+	    !(sig = unb64url(dot2 + 1, strlen(dot2 + 1), &siglen))) {
+		why = "not base64url";
+		goto out;
+	}
+	if (strlen((char *)head) != headlen || !strstr((char *)head, "\"alg\":\"HS256\"")) {
+		why = "not an HS256 token";
+		goto out;
+	}
+	sign(secret, tok, (size_t)(dot2 - tok), mac, &maclen);
+	if (siglen != maclen || CRYPTO_memcmp(sig, mac, maclen)) {
+		why = "bad signature";
+		goto out;
+	}
+	long long exp = claim_number((char *)body, "exp");
+	if (exp < 0 || exp <= (long long)time(NULL)) {
+		why = exp < 0 ? "no expiry" : "expired";
+		goto out;
+	}
+	printf("%s\n", (char *)body);
+out:
+	if (why)
+		error("invalid token: %s", why);
+	wipe_free(tok);
+	free(head);
+	free(body);
+	free(sig);
+	return why ? MD_EXIT_PARTIAL : 0;
+}
+
+/* ---------- the other commands ---------- */
+
+static int print_user(void *arg, const struct user_info *u)
+{
+	struct emit e;
+
+	emit_begin(&e, cli.json);
+	emit_str(&e, "user", u->name);
+	emit_str(&e, "email", u->email);
+	if (cli.json)
+		emit_bool(&e, "password", u->password_hash != NULL);
+	else
+		emit_str(&e, "password", u->password_hash ? "yes" : "no");
+	emit_int(&e, "posts", u->posts);
+	emit_str(&e, "created_at", u->created_at);
+	werr |= emit_end(&e, stdout);
+	return 0;
+}
+
+static int keep_hash(void *arg, const struct user_info *u)
+{
+	char **h = arg;
+
+	free(*h);
+	*h = u->password_hash ? xstrdup(u->password_hash) : NULL;
+	return 0;
+}
+
+static int cmd_check(struct store *db, const char *name)
+{
+	char *password = read_secret("password: ", "a password"), *stored = NULL;
+	int rc, ok;
+
+	if (!password)
+		return MD_EXIT_DATAERR;
+	if ((rc = store_users(db, name, keep_hash, &stored))) {
+		wipe_free(password);
+		return rc;
+	}
+	ok = password_matches(password, stored);
+	wipe_free(password);
+	free(stored);
+	/* no message: exit 0 or 1 is the answer (auth_request helpers) */
+	logkv(LOG_DEBUG, ok ? "password matches" : "password does not match", "user", name,
+	      (char *)NULL);
+	return ok ? 0 : MD_EXIT_PARTIAL;
+}
+
+static int cmd_change(struct store *db, enum user_op op, const char *name)
+{
+	char *password = NULL, *hash = NULL, *refused = NULL;
+	int rc;
+
+	if (op != USER_DEL) {
+		if (!(password = read_secret("password: ", "a password")))
+			return MD_EXIT_DATAERR;
+		hash = hash_password(password);
+		wipe_free(password);
+		if (!hash)
+			return MD_EXIT_SOFTWARE;
+	}
+	rc = store_user_change(db, op, name, email, hash, &refused);
+	free(hash);
+	if (rc)
+		return rc;
+	if (refused) {
+		logkv(LOG_ERROR, refused, "user", name, (char *)NULL);
+		free(refused);
+		return MD_EXIT_DATAERR;
+	}
+	logkv(LOG_INFO, op == USER_ADD ? "user added" : op == USER_DEL ? "user removed"
+	      : "password set", "user", name, (char *)NULL);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int i = cli_start(&cli, argc, argv, "md-user", usage, "", longopts, on_opt, NULL);
+	static const char *const cmds[] = { "add", "list", "passwd", "del", "check", "token" };
+	const char *cmd, *name = NULL;
+	struct store *db = NULL;
+	size_t k;
+	int rc;
+
+	if (i >= argc)
+		usage_error(&cli, "which command? add, list, passwd, del, check or token");
+	cmd = argv[i++];
+	for (k = 0; k < sizeof(cmds) / sizeof(*cmds) && strcmp(cmd, cmds[k]); k++)
+		;
+	if (k == sizeof(cmds) / sizeof(*cmds))
+		usage_error(&cli, "unknown command '%s'", cmd);
+	int wants_name = strcmp(cmd, "list") && !(verify && !strcmp(cmd, "token"));
+	if (wants_name) {
+		if (i >= argc)
+			usage_error(&cli, "%s needs a user name", cmd);
+		name = argv[i++];
+		if (!user_name_valid(name))
+			usage_error(&cli, "bad user name '%s' (1 to 64 bytes of UTF-8, no space, "
+				    "control character or comma)", name);
+	}
+	if (i < argc)
+		usage_error(&cli, "too many arguments");
+	if (email && strcmp(cmd, "add") && strcmp(cmd, "passwd"))
+		usage_error(&cli, "--email is for add and passwd");
+	if (ttl > 0 && strcmp(cmd, "token"))
+		usage_error(&cli, "--ttl is for token");
+	if (verify && (strcmp(cmd, "token") || ttl > 0))
+		usage_error(&cli, "--verify is for token, alone");
+
+	if (verify)
+		return cli_finish(&cli, cmd_verify());
+	if ((rc = store_open(cli.conf.db_url, 0, &db)))
+		return cli_finish(&cli, rc);
+	if (!strcmp(cmd, "list"))
+		rc = store_users(db, NULL, print_user, NULL);
+	else if (!strcmp(cmd, "add"))
+		rc = cmd_change(db, USER_ADD, name);
+	else if (!strcmp(cmd, "passwd"))
+		rc = cmd_change(db, USER_PASSWD, name);
+	else if (!strcmp(cmd, "del"))
+		rc = cmd_change(db, USER_DEL, name);
+	else if (!strcmp(cmd, "check"))
+		rc = cmd_check(db, name);
+	else
+		rc = cmd_token(db, name);
+	store_close(db);
+	if (!rc && werr)
+		rc = MD_EXIT_IOERR;
+	return cli_finish(&cli, rc);
+}
