@@ -8,8 +8,9 @@
  * messages), under a wall-clock timeout, resource limits and nice.  On
  * timeout or cancel the whole group gets SIGTERM, then SIGKILL two seconds
  * later; the same when a progress file given by the caller (ffmpeg's
- * -progress output) stops growing for stall_timeout.  A failed exec is reported through a close-on-exec pipe, so "ffmpeg
- * is not installed" is told apart from "ffmpeg failed".
+ * -progress output) stops growing for stall_timeout.  A failed exec is
+ * reported through a close-on-exec pipe, so "ffmpeg is not installed" is
+ * told apart from "ffmpeg failed".
  *
  * spawn_run() blocks until the child and its group are gone.
  */

@@ -891,8 +891,10 @@ static int pg_ingest_jobs(struct pg *q, const struct ingest_req *r, int *njobs)
 		"WITH ins AS ("
 		"  INSERT INTO jobs (media, profile, queue, max_attempts, trace_id) "
 		"  SELECT $1, p.name, p.queue, p.attempts, $5 "
-		"  FROM unnest($2::text[], $3::text[], $4::int[]) WITH ORDINALITY AS p(name, queue, attempts, ord) "
-		"  WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE " MEDIA_IS("j.media", "$1") " AND j.profile = p.name "
+		"  FROM unnest($2::text[], $3::text[], $4::int[]) "
+		"    WITH ORDINALITY AS p(name, queue, attempts, ord) "
+		"  WHERE NOT EXISTS (SELECT 1 FROM jobs j "
+		"    WHERE " MEDIA_IS("j.media", "$1") " AND j.profile = p.name "
 		"    AND j.state IN ('available', 'running', 'succeeded')) "
 		"  ORDER BY p.ord RETURNING queue) "
 		"SELECT queue, count(*), pg_notify('" CHANNEL "', queue) FROM ins GROUP BY queue",
@@ -1854,7 +1856,8 @@ static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
 
 	rc = pg_exec(q, "read dead jobs",
 		"SELECT profile || ': ' || coalesce(last_error, 'failed') FROM jobs "
-		"WHERE " MEDIA_IS("media", "$1") " AND finalized_at IS NULL AND state = 'dead' ORDER BY id LIMIT 1",
+		"WHERE " MEDIA_IS("media", "$1") " AND finalized_at IS NULL AND state = 'dead' "
+		"ORDER BY id LIMIT 1",
 		&a, &res);
 	if (rc)
 		goto fail;
