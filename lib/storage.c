@@ -176,11 +176,24 @@ char *storage_workdir(const struct storage *st)
 	return NULL;
 }
 
+/* Open path read-only with flags, fsync it, close it: 0 or -1 (errno). */
+static int fsync_open(const char *path, int flags)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | flags), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	if (close(fd))
+		rc = -1;
+	return rc;
+}
+
 int fsync_dir_of(const char *path)
 {
 	char *d = xstrdup(path);
 	char *slash = strrchr(d, '/');
-	int fd, rc;
+	int rc;
 
 	if (slash == d)
 		slash[1] = '\0';
@@ -190,13 +203,8 @@ int fsync_dir_of(const char *path)
 		free(d);
 		d = xstrdup(".");
 	}
-	fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	rc = fsync_open(d, O_DIRECTORY);
 	free(d);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	if (close(fd))
-		rc = -1;
 	return rc;
 }
 
@@ -259,14 +267,7 @@ int write_all(int fd, const void *buf, size_t len)
 
 int fsync_path(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	if (close(fd))
-		rc = -1;
-	return rc;
+	return fsync_open(path, O_NOFOLLOW);
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len)

@@ -363,3 +363,49 @@ int store_user_change(struct store *s, enum user_op op, const char *name, const 
 	*refused = NULL;
 	return s->ops->user_change(s, op, name, email, hash, refused);
 }
+
+char *job_control_refusal(enum job_op op, const char *state)
+{
+	if (!state)
+		return xstrdup("no such job");
+	if (op == JOB_CANCEL && strcmp(state, "available") && strcmp(state, "running"))
+		return xstrfmt("the job is %s: only available or running jobs can be cancelled",
+			       state);
+	if (op == JOB_RETRY && strcmp(state, "dead") && strcmp(state, "cancelled"))
+		return xstrfmt("the job is %s: only dead or cancelled jobs can be retried", state);
+	return NULL;
+}
+
+char *job_twin_refusal(int64_t live_id, const char *live_state)
+{
+	return xstrfmt("job %lld for the same media and profile is %s", (long long)live_id,
+		       live_state);
+}
+
+char *user_change_refusal(enum user_op op, const char *name, const char *email, int exists,
+			  int taken, int64_t posts)
+{
+	if (op == USER_ADD && exists)
+		return xstrfmt("user '%s' exists", name);
+	if (op != USER_ADD && !exists)
+		return xstrfmt("no such user '%s'", name);
+	if (email && taken)
+		return xstrfmt("email '%s' belongs to another user", email);
+	if (op == USER_DEL && posts)
+		return xstrfmt("user '%s' owns %lld post%s", name, (long long)posts,
+			       posts == 1 ? "" : "s");
+	return NULL;
+}
+
+const char *const job_states[JOB_NSTATES] = { "available", "running", "succeeded", "dead",
+					      "cancelled" };
+const char *const post_statuses[POST_NSTATUSES] = { "pending", "processing", "completed",
+						    "failed" };
+
+int name_index(const char *const *names, int n, const char *s)
+{
+	for (int i = 0; i < n; i++)
+		if (s && !strcmp(names[i], s))
+			return i;
+	return -1;
+}

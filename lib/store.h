@@ -338,6 +338,30 @@ enum user_op {
 int store_user_change(struct store *s, enum user_op op, const char *name, const char *email,
 		      const char *hash, char **refused);
 
+/* ---- names ---- */
+
+/* The job states and the post statuses, in the order of their lives, as
+ * the schema spells them. */
+#define JOB_NSTATES 5
+#define POST_NSTATUSES 4
+extern const char *const job_states[JOB_NSTATES];
+extern const char *const post_statuses[POST_NSTATUSES];
+/* The index of s in names[0..n-1], or -1. */
+int name_index(const char *const *names, int n, const char *s);
+
+/* ---- rules the backends share ---- */
+
+/* Why op may not be applied to a job in state (NULL: no such job), or
+ * NULL when it may; malloc'd. */
+char *job_control_refusal(enum job_op op, const char *state);
+/* Why a retry is refused while job live_id of the same media and profile
+ * is live_state; malloc'd. */
+char *job_twin_refusal(int64_t live_id, const char *live_state);
+/* Why op may not be applied to user name (exists: the user does; taken:
+ * email belongs to another user; posts: the user's), or NULL; malloc'd. */
+char *user_change_refusal(enum user_op op, const char *name, const char *email, int exists,
+			  int taken, int64_t posts);
+
 /* ---- backends ---- */
 
 struct store_ops {

@@ -2119,25 +2119,13 @@ static int pg_job_control_once(struct pg *q, int64_t id, enum job_op op, char **
 	}
 	PQclear(res);
 	res = NULL;
-	if (!state) {
-		*refused = xstrdup("no such job");
+	if ((*refused = job_control_refusal(op, state)))
 		goto done;
-	}
 	if (op == JOB_CANCEL) {
-		if (strcmp(state, "available") && strcmp(state, "running")) {
-			*refused = xstrfmt("the job is %s: only available or running jobs "
-					   "can be cancelled", state);
-			goto done;
-		}
 		if ((rc = pg_exec(q, "cancel job", "UPDATE jobs SET state = 'cancelled', "
 				  "finished_at = now(), lease_until = NULL WHERE id = $1", &a, NULL)))
 			goto fail;
 		goto commit;
-	}
-	if (strcmp(state, "dead") && strcmp(state, "cancelled")) {
-		*refused = xstrfmt("the job is %s: only dead or cancelled jobs can be retried",
-				   state);
-		goto done;
 	}
 	/* the enqueue lock: no live twin may appear between look and retry */
 	if ((rc = pg_simple(q, "lock jobs", "SELECT pg_advisory_xact_lock(" JOBS_LOCK ")")))
@@ -2150,8 +2138,7 @@ static int pg_job_control_once(struct pg *q, int64_t id, enum job_op op, char **
 			  &a, &res)))
 		goto fail;
 	if (PQntuples(res)) {
-		*refused = xstrfmt("job %s for the same media and profile is %s",
-				   PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+		*refused = job_twin_refusal(val_i64(res, 0, 0), PQgetvalue(res, 0, 1));
 		goto done;
 	}
 	PQclear(res);
@@ -2374,16 +2361,7 @@ static int pg_user_change_once(struct pg *q, enum user_op op, const char *name,
 	int64_t exists = val_i64(res, 0, 0), taken = val_i64(res, 0, 1), posts = val_i64(res, 0, 2);
 	PQclear(res);
 	res = NULL;
-	if (op == USER_ADD && exists)
-		*refused = xstrfmt("user '%s' exists", name);
-	else if (op != USER_ADD && !exists)
-		*refused = xstrfmt("no such user '%s'", name);
-	else if (email && taken)
-		*refused = xstrfmt("email '%s' belongs to another user", email);
-	else if (op == USER_DEL && posts)
-		*refused = xstrfmt("user '%s' owns %lld post%s", name, (long long)posts,
-				   posts == 1 ? "" : "s");
-	if (*refused) {
+	if ((*refused = user_change_refusal(op, name, email, exists > 0, taken > 0, posts))) {
 		pg_rollback(q);
 		return 0;
 	}

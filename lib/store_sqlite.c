@@ -1287,16 +1287,9 @@ static int sq_job_control(struct store *s, int64_t id, enum job_op op, char **re
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (!state) {
-		*refused = xstrdup("no such job");
+	if ((*refused = job_control_refusal(op, state)))
 		goto done;
-	}
 	if (op == JOB_CANCEL) {
-		if (strcmp(state, "available") && strcmp(state, "running")) {
-			*refused = xstrfmt("the job is %s: only available or running jobs "
-					   "can be cancelled", state);
-			goto done;
-		}
 		if ((rc = sq_prep(q, "UPDATE jobs SET state = 'cancelled', finished_at = " NOW ", "
 				  "lease_until = NULL WHERE id = ?", &st)))
 			goto fail;
@@ -1304,11 +1297,6 @@ static int sq_job_control(struct store *s, int64_t id, enum job_op op, char **re
 		if ((rc = sq_done(q, st)))
 			goto fail;
 		goto commit;
-	}
-	if (strcmp(state, "dead") && strcmp(state, "cancelled")) {
-		*refused = xstrfmt("the job is %s: only dead or cancelled jobs can be retried",
-				   state);
-		goto done;
 	}
 	int64_t live;
 	char *lq = NULL, *ls = NULL;
@@ -1318,8 +1306,7 @@ static int sq_job_control(struct store *s, int64_t id, enum job_op op, char **re
 		goto fail;
 	}
 	if (found) {
-		*refused = xstrfmt("job %lld for the same media and profile is %s",
-				   (long long)live, ls);
+		*refused = job_twin_refusal(live, ls);
 		free(lq);
 		free(ls);
 		goto done;
@@ -1530,37 +1517,21 @@ static int sq_user_change(struct store *s, enum user_op op, const char *name, co
 {
 	struct sq *q = (struct sq *)s;
 	sqlite3_stmt *st = NULL;
-	int64_t n;
+	int64_t exists, taken = 0, posts;
 	int rc;
 
 	if ((rc = sq_begin(q)))
 		return rc;
-	if ((n = sq_count(q, "SELECT count(*) FROM users WHERE username = ?1", name, NULL)) < 0)
+	if ((exists = sq_count(q, "SELECT count(*) FROM users WHERE username = ?1", name,
+			       NULL)) < 0 ||
+	    (email && (taken = sq_count(q, "SELECT count(*) FROM users WHERE email = ?1 "
+					"AND username <> ?2", email, name)) < 0) ||
+	    (posts = sq_count(q, "SELECT count(*) FROM posts p JOIN users u ON u.id = p.owner "
+			      "WHERE u.username = ?1", name, NULL)) < 0)
 		goto fail_sw;
-	if (op == USER_ADD && n) {
-		*refused = xstrfmt("user '%s' exists", name);
+	if ((*refused = user_change_refusal(op, name, email, exists > 0, taken > 0, posts)))
 		goto done;
-	}
-	if (op != USER_ADD && !n) {
-		*refused = xstrfmt("no such user '%s'", name);
-		goto done;
-	}
-	if (email && (n = sq_count(q, "SELECT count(*) FROM users WHERE email = ?1 "
-				   "AND username <> ?2", email, name)) != 0) {
-		if (n < 0)
-			goto fail_sw;
-		*refused = xstrfmt("email '%s' belongs to another user", email);
-		goto done;
-	}
 	if (op == USER_DEL) {
-		if ((n = sq_count(q, "SELECT count(*) FROM posts p JOIN users u ON u.id = p.owner "
-				  "WHERE u.username = ?1", name, NULL)) != 0) {
-			if (n < 0)
-				goto fail_sw;
-			*refused = xstrfmt("user '%s' owns %lld post%s", name, (long long)n,
-					   n == 1 ? "" : "s");
-			goto done;
-		}
 		rc = sq_prep(q, "DELETE FROM users WHERE username = ?1", &st);
 	} else if (op == USER_ADD) {
 		rc = sq_prep(q, "INSERT INTO users (username, email, password_hash) "

@@ -55,8 +55,8 @@ static const char *out_dir;
 
 static int on_opt(void *ctx, int o, const char *arg)
 {
-	static const char *statuses[] = { "pending", "processing", "completed", "failed" };
 	long long v;
+	int k;
 
 	switch (o) {
 	case 't': fq.tag = *arg == '#' ? arg + 1 : arg; break;
@@ -66,11 +66,10 @@ static int on_opt(void *ctx, int o, const char *arg)
 			fq.status = NULL;
 			break;
 		}
-		for (size_t i = 0; i < 4; i++)
-			if (!strcmp(arg, statuses[i])) {
-				fq.status = statuses[i];
-				return 0;
-			}
+		if ((k = name_index(post_statuses, POST_NSTATUSES, arg)) >= 0) {
+			fq.status = post_statuses[k];
+			break;
+		}
 		usage_error(&cli, "bad --status '%s': pending, processing, completed, failed or all", arg);
 	case 'n':
 		if (parse_int(arg, 1, 1000, &v))

@@ -57,17 +57,16 @@ static int werr;
 
 static int on_opt(void *ctx, int o, const char *arg)
 {
-	static const char *states[] = { "available", "running", "succeeded", "dead", "cancelled" };
 	long long v;
+	int k;
 
 	switch (o) {
 	case 's':
-		for (size_t i = 0; i < sizeof(states) / sizeof(*states); i++)
-			if (!strcmp(arg, states[i])) {
-				jq.state = states[i];
-				filtered = 1;
-				return 0;
-			}
+		if ((k = name_index(job_states, JOB_NSTATES, arg)) >= 0) {
+			jq.state = job_states[k];
+			filtered = 1;
+			break;
+		}
 		usage_error(&cli, "bad --state '%s': available, running, succeeded, dead or cancelled",
 			    arg);
 	case OPT_QUEUE: jq.queue = arg; filtered = 1; break;

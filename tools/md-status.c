@@ -41,12 +41,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static const char *const job_states[] = { "available", "running", "succeeded", "dead",
-					   "cancelled" };
-static const char *const post_statuses[] = { "pending", "processing", "completed", "failed" };
-#define NJOB_STATES 5
-#define NPOST_STATUSES 4
-
 static struct cli cli;
 static int prom, dead_limit = 10, dead_set, werr;
 static char *base;
@@ -72,26 +66,18 @@ static int on_opt(void *ctx, int o, const char *arg)
 	return 0;
 }
 
-static int state_index(const char *const *v, int n, const char *s)
-{
-	for (int i = 0; i < n; i++)
-		if (s && !strcmp(v[i], s))
-			return i;
-	return -1;
-}
-
 /* ---------- the summary ---------- */
 
 struct queue_fig {
 	char *name;
-	int64_t n[NJOB_STATES], done_1m[NJOB_STATES], done_1h[NJOB_STATES];
+	int64_t n[JOB_NSTATES], done_1m[JOB_NSTATES], done_1h[JOB_NSTATES];
 	double oldest;          /* seconds; 0: nothing due */
 };
 
 struct summary {
 	struct queue_fig *q;
 	int nq;
-	int64_t posts[NPOST_STATUSES];
+	int64_t posts[POST_NSTATUSES];
 	struct strbuf running, dead;    /* records, as printed */
 	int nrunning, ndead;
 };
@@ -121,7 +107,7 @@ static int collect(void *arg, const struct status_item *it)
 
 	switch (it->kind) {
 	case STATUS_JOBS:
-		if ((k = state_index(job_states, NJOB_STATES, it->state)) < 0)
+		if ((k = name_index(job_states, JOB_NSTATES, it->state)) < 0)
 			break;
 		struct queue_fig *qf = queue_of(s, it->queue);
 		qf->n[k] = it->n;
@@ -172,7 +158,7 @@ static int collect(void *arg, const struct status_item *it)
 		sb_release(&e.sb);
 		break;
 	case STATUS_POSTS:
-		if ((k = state_index(post_statuses, NPOST_STATUSES, it->state)) >= 0)
+		if ((k = name_index(post_statuses, POST_NSTATUSES, it->state)) >= 0)
 			s->posts[k] = it->n;
 		break;
 	}
@@ -194,7 +180,7 @@ static void print_tsv(const struct summary *s)
 		const struct queue_fig *q = &s->q[i];
 		char secs[32];
 
-		for (int k = 0; k < NJOB_STATES; k++) {
+		for (int k = 0; k < JOB_NSTATES; k++) {
 			sb_adds(&sb, "jobs\t");
 			tsv_add(&sb, q->name);
 			sb_addf(&sb, "\t%s\t%lld\n", job_states[k], (long long)q->n[k]);
@@ -212,7 +198,7 @@ static void print_tsv(const struct summary *s)
 	out(&s->running);
 	out(&s->dead);
 	sb_reset(&sb);
-	for (int k = 0; k < NPOST_STATUSES; k++)
+	for (int k = 0; k < POST_NSTATUSES; k++)
 		sb_addf(&sb, "posts\t%s\t%lld\n", post_statuses[k], (long long)s->posts[k]);
 	sb_addf(&sb, "finished\t1m\t%lld\t%lld\n", (long long)t[0][0], (long long)t[0][1]);
 	sb_addf(&sb, "finished\t1h\t%lld\t%lld\n", (long long)t[1][0], (long long)t[1][1]);
@@ -231,7 +217,7 @@ static void print_json(const struct summary *s)
 			sb_addch(&sb, ',');
 		json_add_str(&sb, s->q[i].name);
 		sb_addch(&sb, ':');
-		for (int k = 0; k < NJOB_STATES; k++)
+		for (int k = 0; k < JOB_NSTATES; k++)
 			sb_addf(&sb, "%c\"%s\":%lld", k ? ',' : '{', job_states[k],
 				(long long)s->q[i].n[k]);
 		sb_addch(&sb, '}');
@@ -255,7 +241,7 @@ static void print_json(const struct summary *s)
 	sb_adds(&sb, "],\"dead\":[");
 	sb_add(&sb, s->dead.buf, s->dead.len);
 	sb_adds(&sb, "],\"posts\":{");
-	for (int k = 0; k < NPOST_STATUSES; k++)
+	for (int k = 0; k < POST_NSTATUSES; k++)
 		sb_addf(&sb, "%s\"%s\":%lld", k ? "," : "", post_statuses[k],
 			(long long)s->posts[k]);
 	sb_addf(&sb, "},\"finished\":{\"1m\":{\"succeeded\":%lld,\"dead\":%lld},"
@@ -289,7 +275,7 @@ static void print_prom(const struct summary *s)
 
 	prom_head(&sb, "memedroid_jobs", "Jobs in the job table, by queue and state.");
 	for (int i = 0; i < s->nq; i++)
-		for (int k = 0; k < NJOB_STATES; k++) {
+		for (int k = 0; k < JOB_NSTATES; k++) {
 			sb_adds(&sb, "memedroid_jobs{queue=\"");
 			prom_label(&sb, s->q[i].name);
 			sb_addf(&sb, "\",state=\"%s\"} %lld\n", job_states[k], (long long)s->q[i].n[k]);
@@ -318,7 +304,7 @@ static void print_prom(const struct summary *s)
 	prom_head(&sb, "memedroid_running_jobs", "Jobs running now.");
 	sb_addf(&sb, "memedroid_running_jobs %d\n", s->nrunning);
 	prom_head(&sb, "memedroid_posts", "Posts by status.");
-	for (int k = 0; k < NPOST_STATUSES; k++)
+	for (int k = 0; k < POST_NSTATUSES; k++)
 		sb_addf(&sb, "memedroid_posts{status=\"%s\"} %lld\n", post_statuses[k],
 			(long long)s->posts[k]);
 	out(&sb);
