@@ -3,6 +3,8 @@
 # make check      run the test suite (installs missing packages first)
 # make demo       run the main job on sample media with the SQLite default
 # make SANITIZE=1 check   the same under AddressSanitizer + UBSan
+# make fuzz       each parser's fuzz target (tests/fuzz/fuzz-*.c) for
+#                 FUZZ_TIME seconds under libFuzzer + ASan + UBSan
 
 PREFIX ?= /usr/local
 BINDIR = $(PREFIX)/bin
@@ -30,6 +32,14 @@ LIB_OBJ = $(LIB_SRC:.c=.o)
 LIB_HDR = $(wildcard lib/*.h)
 TEST_BIN = tests/unit/test-lib
 
+# fuzz targets: clang's libFuzzer, the library compiled in with the sanitizers
+FUZZ_CC = clang
+FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_BIN = $(FUZZ_SRC:.c=)
+FUZZ_TIME = 60
+
 all: $(TOOLS)
 
 lib/migrations.c: scripts/embed-sql.sh $(wildcard sql/sqlite/*.sql sql/postgres/*.sql)
@@ -47,6 +57,15 @@ md-%: tools/md-%.c lib/libmd.a $(LIB_HDR)
 
 $(TEST_BIN): tests/unit/test-lib.c lib/libmd.a $(LIB_HDR)
 	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< lib/libmd.a $(LDFLAGS) $(LIBS)
+
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRC) $(LIB_HDR)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(WARN) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_BIN)
 
 deps:
 	@sh scripts/deps.sh
@@ -78,7 +97,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(SHAREDIR)
 
 clean:
-	rm -f $(TOOLS) lib/*.o lib/libmd.a lib/migrations.c lib/migrations.c.tmp $(TEST_BIN)
+	rm -f $(TOOLS) lib/*.o lib/libmd.a lib/migrations.c lib/migrations.c.tmp $(TEST_BIN) $(FUZZ_BIN)
 
-.PHONY: all deps check demo bench install uninstall clean
+.PHONY: all deps check demo bench fuzz fuzz-build install uninstall clean
 .SECONDARY: $(LIB_OBJ)
