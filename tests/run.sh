@@ -7,6 +7,7 @@
 #   4. the unit tests and the fast tool tests again in a separate
 #      AddressSanitizer + UBSan build (make SANITIZE=1), on SQLite and
 #      (some of them) on PostgreSQL
+#   5. a short run of every fuzz target (make fuzz, FUZZ_TIME=10)
 # Every step runs even when an earlier one failed; the exit status is
 # non-zero if any failed.  The cluster is stopped whatever happens.
 set -u
@@ -63,6 +64,14 @@ if [ -n "${sock-}" ]; then
 	step "sanitizers on PostgreSQL: the fast tool tests"
 	(cd "$sandir" && MD_TEST_PGHOST=$sock prove tests/20-dedup.t tests/25-enqueue.t \
 		tests/35-job.t tests/38-status.t tests/39-user.t tests/40-retry-dead.t) || status=1
+fi
+
+step "fuzz targets, 10 s each"
+if make --no-print-directory fuzz-build >/dev/null; then
+	fuzzers=$(ls tests/fuzz/fuzz-*.c 2>/dev/null | sed 's/\.c$//')
+	[ -z "$fuzzers" ] || sh tests/fuzz/run.sh 10 $fuzzers || status=1
+else
+	status=1
 fi
 
 exit $status
