@@ -31,6 +31,12 @@ static struct option *all_opts;
 static char *short_opts;
 static struct pending { int opt; char *arg; } *pend;
 
+/* what the common options said, applied once all are read */
+struct opts_seen {
+	const char *config, *db, *storage, *lfmt, *llevel;
+	int npend;
+};
+
 void usage_error(const struct cli *cli, const char *fmt, ...)
 {
 	va_list ap;
@@ -43,12 +49,61 @@ void usage_error(const struct cli *cli, const char *fmt, ...)
 	exit(MD_EXIT_USAGE);
 }
 
-int cli_start(struct cli *cli, int argc, char **argv, const char *tool, const char *usage,
-	      const char *shortopts, const struct option *longopts, cli_opt_fn fn, void *ctx)
+/*
+ * Collect options from argv[0..argc) (argv[0] is the program, or the verb)
+ * until the first operand or "--"; returns the index of the first operand.
+ * after_verb: the options of a verb's own part, where --help and --version
+ * are refused (they would answer 0 for whatever the operands are).
+ */
+static int collect(struct cli *cli, int argc, char **argv, int after_verb, struct opts_seen *seen)
+{
+	int c;
+
+	opterr = 0;
+	optind = 0;     /* glibc: start afresh on this array */
+	while ((c = getopt_long(argc, argv, short_opts, all_opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': seen->config = optarg; break;
+		case OPT_DB: seen->db = optarg; break;
+		case OPT_STORAGE: seen->storage = optarg; break;
+		case OPT_LOG_FORMAT: seen->lfmt = optarg; break;
+		case OPT_LOG_LEVEL: seen->llevel = optarg; break;
+		case 'q': cli->quiet = 1; break;
+		case 'v': cli->verbose = 1; break;
+		case OPT_JSON: cli->json = 1; break;
+		case 'h':
+		case 'V':
+			if (after_verb)
+				usage_error(cli, "'%s' goes before the command ('%s %s')",
+					    argv[optind - 1], cli->tool, argv[optind - 1]);
+			if (c == 'h') {
+				fputs(cli->usage, stdout);
+			} else {
+				printf("%s %s\n", cli->tool, MD_VERSION);
+			}
+			exit(close_stdout() ? MD_EXIT_IOERR : 0);
+		case ':':
+			usage_error(cli, "option '%s' needs a value", argv[optind - 1]);
+		case '?':
+			if (optopt)
+				usage_error(cli, "unknown option '-%c'", optopt);
+			usage_error(cli, "unknown option '%s'", argv[optind - 1]);
+		default:
+			pend[seen->npend].opt = c;
+			pend[seen->npend].arg = optarg;
+			seen->npend++;
+		}
+	}
+	return optind;
+}
+
+static int start(struct cli *cli, int argc, char **argv, const char *tool, const char *usage,
+		 const char *shortopts, const struct option *longopts, cli_opt_fn fn, void *ctx,
+		 int verbs)
 {
 	size_t ncommon = sizeof(common_long) / sizeof(common_long[0]), ntool = 0;
-	const char *config = NULL, *db = NULL, *storage = NULL, *lfmt = NULL, *llevel = NULL;
-	int c, rc;
+	struct opts_seen seen = { 0 };
+	int i, rc;
 
 	memset(cli, 0, sizeof(*cli));
 	cli->tool = tool;
@@ -62,46 +117,31 @@ int cli_start(struct cli *cli, int argc, char **argv, const char *tool, const ch
 	memcpy(all_opts, common_long, sizeof(common_long));
 	if (ntool)
 		memcpy(all_opts + ncommon, longopts, ntool * sizeof(*all_opts));
-	short_opts = xstrfmt(":c:qvhV%s", shortopts ? shortopts : "");
+	/* '+': options end at the first operand, whatever follows it */
+	short_opts = xstrfmt("+:c:qvhV%s", shortopts ? shortopts : "");
 
 	/* options are collected first: the config must be read before the
 	 * tool's own options are applied over it */
 	pend = xcalloc(argc + 1, sizeof(*pend));
-	int npend = 0;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, short_opts, all_opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': config = optarg; break;
-		case OPT_DB: db = optarg; break;
-		case OPT_STORAGE: storage = optarg; break;
-		case OPT_LOG_FORMAT: lfmt = optarg; break;
-		case OPT_LOG_LEVEL: llevel = optarg; break;
-		case 'q': cli->quiet = 1; break;
-		case 'v': cli->verbose = 1; break;
-		case OPT_JSON: cli->json = 1; break;
-		case 'h':
-			fputs(usage, stdout);
-			exit(close_stdout() ? MD_EXIT_IOERR : 0);
-		case 'V':
-			printf("%s %s\n", tool, MD_VERSION);
-			exit(close_stdout() ? MD_EXIT_IOERR : 0);
-		case ':':
-			usage_error(cli, "option '%s' needs a value", argv[optind - 1]);
-		case '?':
-			if (optopt)
-				usage_error(cli, "unknown option '-%c'", optopt);
-			usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-		default:
-			pend[npend].opt = c;
-			pend[npend].arg = optarg;
-			npend++;
-		}
+	i = collect(cli, argc, argv, 0, &seen);
+	if (verbs && i < argc && strcmp(argv[i - 1], "--")) {
+		/* the verb's options sit between it and its operands; the
+		 * verb is moved next to its operands, after those options */
+		int verb = i, first = verb + collect(cli, argc - verb, argv + verb, 1, &seen);
+		char *name = argv[verb];
+
+		memmove(argv + verb, argv + verb + 1, (size_t)(first - verb - 1) * sizeof(*argv));
+		argv[first - 1] = name;
+		i = first - 1;
 	}
 	free(all_opts);
 	free(short_opts);
 	all_opts = NULL;
 	short_opts = NULL;
+
+	const char *config = seen.config, *db = seen.db, *storage = seen.storage;
+	const char *lfmt = seen.lfmt, *llevel = seen.llevel;
 
 	if (lfmt) {
 		if (strcmp(lfmt, "text") && strcmp(lfmt, "json"))
@@ -144,12 +184,31 @@ int cli_start(struct cli *cli, int argc, char **argv, const char *tool, const ch
 	log_set_json(cli->conf.log_json);
 	log_set_level(cli->conf.log_level);
 
-	for (int i = 0; i < npend; i++)
-		if (fn(ctx, pend[i].opt, pend[i].arg))
+	for (int k = 0; k < seen.npend; k++)
+		if (fn(ctx, pend[k].opt, pend[k].arg))
 			usage_error(cli, "bad value for an option");
 	free(pend);
 	pend = NULL;
-	return optind;
+	return i;
+}
+
+int cli_start(struct cli *cli, int argc, char **argv, const char *tool, const char *usage,
+	      const char *shortopts, const struct option *longopts, cli_opt_fn fn, void *ctx)
+{
+	return start(cli, argc, argv, tool, usage, shortopts, longopts, fn, ctx, 0);
+}
+
+int cli_start_verb(struct cli *cli, int argc, char **argv, const char *tool, const char *usage,
+		   const char *shortopts, const struct option *longopts, cli_opt_fn fn, void *ctx)
+{
+	return start(cli, argc, argv, tool, usage, shortopts, longopts, fn, ctx, 1);
+}
+
+void cli_extra_operand(const struct cli *cli, const char *arg)
+{
+	if (arg[0] == '-' && arg[1])
+		usage_error(cli, "unexpected argument '%s' (options go before operands)", arg);
+	usage_error(cli, "unexpected argument '%s'", arg);
 }
 
 int cli_finish(struct cli *cli, int code)

@@ -6,11 +6,22 @@
  * --log-format text|json, --log-level LEVEL, -q, -v, --json, -h/--help,
  * -V/--version.  Precedence: flag > environment > config file > default.
  *
+ * Options come before operands (POSIX): parsing stops at the first operand
+ * or at "--", so an operand that begins with '-' (a file, a user name) is
+ * never read as an option, wherever it comes from.
+ *
  * Call order in main():
  *   struct cli cli;
  *   int i = cli_start(&cli, argc, argv, "md-x", usage, shortopts, longopts, fn, ctx);
  *   ...argv[i..] are the operands; cli.conf holds the settings...
  *   return cli_finish(&cli, code);
+ *
+ * Tools made of verbs (md-db, md-job, md-user) call cli_start_verb()
+ * instead: "md-x [options] VERB [options] [--] OPERAND...".  The options
+ * between the verb and its operands are parsed as well (the same table),
+ * except --help and --version, which are a usage error there: they would
+ * exit 0 whatever the operands are.  It returns the index of the verb;
+ * argv is reordered so that the verb's operands follow it directly.
  *
  * cli_start() does not return on --help (exit 0), --version (exit 0),
  * a usage error (message and usage on stderr, exit 64) or a configuration
@@ -47,6 +58,10 @@ typedef int (*cli_opt_fn)(void *ctx, int opt, const char *arg);
 
 int cli_start(struct cli *cli, int argc, char **argv, const char *tool, const char *usage,
 	      const char *shortopts, const struct option *longopts, cli_opt_fn fn, void *ctx);
+int cli_start_verb(struct cli *cli, int argc, char **argv, const char *tool, const char *usage,
+		   const char *shortopts, const struct option *longopts, cli_opt_fn fn, void *ctx);
+/* A usage error for an operand the tool does not take (exit 64). */
+void cli_extra_operand(const struct cli *cli, const char *arg) __attribute__((noreturn));
 /* Close stdout (reporting write errors), release, return the exit code. */
 int cli_finish(struct cli *cli, int code);
 /* Print "md-x: MSG" and the usage on stderr, exit 64. */

@@ -97,14 +97,14 @@ static int cmd_status(void)
 
 int main(int argc, char **argv)
 {
-	int i = cli_start(&cli, argc, argv, "md-db", usage, "", NULL, no_opts, NULL);
+	int i = cli_start_verb(&cli, argc, argv, "md-db", usage, "", NULL, no_opts, NULL);
 	const char *verb;
 	int rc;
 
 	if (i >= argc)
 		usage_error(&cli, "missing command: init, migrate or status");
 	if (i + 1 < argc)
-		usage_error(&cli, "too many arguments");
+		cli_extra_operand(&cli, argv[i + 1]);
 	verb = argv[i];
 	if (!strcmp(verb, "init"))
 		rc = cmd_migrate(1);

@@ -306,7 +306,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (i < argc)
-		usage_error(&cli, "unexpected argument '%s'", argv[i]);
+		cli_extra_operand(&cli, argv[i]);
 	fq.base_url = base ? base : "";
 	if ((rc = store_open(cli.conf.db_url, 0, &db)))
 		goto out;

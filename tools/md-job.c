@@ -252,7 +252,7 @@ static int cmd_control(struct store *db, enum job_op op, char **argv, int n)
 
 int main(int argc, char **argv)
 {
-	int i = cli_start(&cli, argc, argv, "md-job", usage, "s:p:n:", longopts, on_opt, NULL);
+	int i = cli_start_verb(&cli, argc, argv, "md-job", usage, "s:p:n:", longopts, on_opt, NULL);
 	struct store *db;
 	const char *cmd;
 	int rc;
@@ -265,7 +265,7 @@ int main(int argc, char **argv)
 		usage_error(&cli, "unknown command '%s': list, show, retry or cancel", cmd);
 	if (!strcmp(cmd, "list")) {
 		if (i < argc)
-			usage_error(&cli, "list takes no arguments (filters are options)");
+			cli_extra_operand(&cli, argv[i]);
 	} else {
 		if (filtered)
 			usage_error(&cli, "%s takes job ids, not list's filters", cmd);

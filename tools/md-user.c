@@ -425,7 +425,8 @@ static int cmd_change(struct store *db, enum user_op op, const char *name)
 
 int main(int argc, char **argv)
 {
-	int i = cli_start(&cli, argc, argv, "md-user", usage, "", longopts, on_opt, NULL);
+	int i = cli_start_verb(&cli, argc, argv, "md-user", usage, "", longopts, on_opt,
+			       NULL);
 	static const char *const cmds[] = { "add", "list", "passwd", "del", "check", "token" };
 	const char *cmd, *name = NULL;
 	struct store *db = NULL;
@@ -449,7 +450,7 @@ int main(int argc, char **argv)
 				    "control character or comma)", name);
 	}
 	if (i < argc)
-		usage_error(&cli, "too many arguments");
+		cli_extra_operand(&cli, argv[i]);
 	if (email && strcmp(cmd, "add") && strcmp(cmd, "passwd"))
 		usage_error(&cli, "--email is for add and passwd");
 	if (ttl > 0 && strcmp(cmd, "token"))

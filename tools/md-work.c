@@ -765,7 +765,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (i < argc)
-		usage_error(&cli, "unexpected argument '%s'", argv[i]);
+		cli_extra_operand(&cli, argv[i]);
 	if (opt.jobs < 0)
 		opt.jobs = cli.conf.worker_jobs;
 	if (opt.jobs == 0) {
