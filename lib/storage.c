@@ -311,12 +311,22 @@ static int cmp_name(const void *a, const void *b)
 char **list_dir(const char *path, int skip_hidden, size_t *n)
 {
 	DIR *d = opendir(path);
-	struct dirent *e;
 	char **names;
 
 	*n = 0;
 	if (!d)
 		return NULL;
+	names = list_dir_stream(d, skip_hidden, n);
+	closedir(d);
+	return names;
+}
+
+char **list_dir_stream(DIR *d, int skip_hidden, size_t *n)
+{
+	struct dirent *e;
+	char **names;
+
+	*n = 0;
 	names = xmalloc(sizeof(*names));
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
@@ -325,7 +335,6 @@ char **list_dir(const char *path, int skip_hidden, size_t *n)
 		names = xrealloc(names, (*n + 1) * sizeof(*names));
 		names[(*n)++] = xstrdup(e->d_name);
 	}
-	closedir(d);
 	qsort(names, *n, sizeof(*names), cmp_name);
 	return names;
 }

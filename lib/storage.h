@@ -23,6 +23,7 @@
 #ifndef MD_STORAGE_H
 #define MD_STORAGE_H
 
+#include <dirent.h>
 #include <stddef.h>
 
 struct storage {
@@ -72,5 +73,7 @@ int write_file_atomic(const char *path, const void *data, size_t len);
  * array.  NULL on error (errno set); an empty directory gives a non-NULL
  * array with *n = 0. */
 char **list_dir(const char *path, int skip_hidden, size_t *n);
+/* The same from an open directory stream, which the caller closes. */
+char **list_dir_stream(DIR *d, int skip_hidden, size_t *n);
 
 #endif

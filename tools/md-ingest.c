@@ -16,6 +16,7 @@
 #include "spawn.h"
 #include "storage.h"
 #include "store.h"
+#include "walk.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -47,6 +48,9 @@ static const char usage[] =
 	"      --trace-id ID     trace id (32 hex) for the posts and their jobs\n";
 
 enum { OPT_CAPTION = OPT_TOOL_BASE, OPT_MOVE, OPT_TRACE };
+
+/* Tags of one post: each is a name of 1 to 64 bytes (user_name_valid). */
+#define TAGS_MAX 32
 
 static const struct option longopts[] = {
 	{ "recursive", no_argument, NULL, 'r' },
@@ -122,6 +126,11 @@ static int on_opt(void *ctx, int o, const char *arg)
 			arg++;
 		if (!user_name_valid(arg))
 			usage_error(&cli, "bad tag '%s': 1-64 characters, no spaces or commas", arg);
+		for (int k = 0; k < opt.ntags; k++)
+			if (!strcmp(opt.tags[k], arg))
+				return 0;       /* the same tag twice is one tag */
+		if (opt.ntags >= TAGS_MAX)
+			usage_error(&cli, "too many tags: at most %d per post", TAGS_MAX);
 		opt.tags = xrealloc(opt.tags, (opt.ntags + 1) * sizeof(*opt.tags));
 		opt.tags[opt.ntags++] = (char *)arg;
 		break;
@@ -262,29 +271,24 @@ static const char *trace_for_post(char buf[33])
 	return buf;
 }
 
-static void ingest_file(const char *path)
+static void ingest_file(struct walk_file *f)
 {
+	const char *path = f->path;
 	struct probe pr;
-	struct stat sb;
 	char sha[65], tb[33], *tmp = NULL, *why = NULL, *key = NULL, *final = NULL;
 	int64_t bytes;
-	int fd, rc, exists, published = 0;
+	int fd = f->fd, rc, exists, published = 0;
 
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		why = xstrfmt("cannot open: %s", strerror(errno));
+	/* refused before a byte is copied; copy_hash() checks again as it
+	 * reads, for a file that grows meanwhile */
+	if ((uint64_t)f->st.st_size > cli.conf.max_bytes) {
+		why = xstrfmt("larger than the limit of %llu bytes",
+			      (unsigned long long)cli.conf.max_bytes);
 		reject(path, why);
 		free(why);
 		return;
 	}
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		reject(path, "not a regular file");
-		return;
-	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	rc = copy_hash(fd, path, &tmp, sha, &bytes, &why);
-	close(fd);
 	if (rc < 0) {
 		fatal = MD_EXIT_IOERR;
 		return;
@@ -360,8 +364,14 @@ static void ingest_file(const char *path)
 	      "kind", kind_name(pr.kind), (char *)NULL);
 	emit_post(path, idbuf, sha, res.status, !res.media_new, pr.kind);
 	nok++;
-	if (opt.move && unlink(path))
-		warning("cannot remove '%s' after ingest: %s", path, strerror(errno));
+	if (opt.move) {
+		rc = walk_unlink(f);
+		if (rc < 0)
+			warning("cannot remove '%s' after ingest: %s", path, strerror(errno));
+		else if (rc > 0)
+			warning("not removing '%s': it is no longer the file that was ingested",
+				path);
+	}
 out:
 	if (tmp && !published) {
 		unlink(tmp);
@@ -374,104 +384,30 @@ out:
 	log_ctx_clear();
 }
 
-/* Is real (a resolved path) inside root (a resolved directory)? */
-static int inside(const char *real, const char *root)
+static void on_refuse(void *ctx, const char *path, const char *why)
 {
-	size_t n = strlen(root);
-
-	if (!strcmp(root, "/"))
-		return 1;
-	return !strncmp(real, root, n) && (real[n] == '/' || real[n] == '\0');
+	reject(path, why);
 }
 
-static void walk(const char *path, const char *root, int top);
-
-static void walk_dir(const char *path, const char *root)
+static void on_file(void *ctx, struct walk_file *f)
 {
-	size_t n;
-	char **names = list_dir(path, 0, &n);
-
-	if (!names) {
-		char *why = xstrfmt("cannot open directory: %s", strerror(errno));
-		reject(path, why);
-		free(why);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!fatal) {
-			size_t l = strlen(path);
-			char *p = xstrfmt("%s%s%s", path, l && path[l - 1] == '/' ? "" : "/", names[i]);
-			walk(p, root, 0);
-			free(p);
-		}
-		free(names[i]);
-	}
-	free(names);
+	ingest_file(f);
 }
 
-static void walk(const char *path, const char *root, int top)
+static int on_stop(void *ctx)
 {
-	struct stat sb;
-
-	if (lstat(path, &sb)) {
-		char *why = xstrfmt("cannot stat: %s", strerror(errno));
-		reject(path, why);
-		free(why);
-		return;
-	}
-	if (S_ISLNK(sb.st_mode) && !top) {
-		char *real = realpath(path, NULL);
-		if (!real) {
-			reject(path, "dangling symlink");
-			return;
-		}
-		if (!opt.follow && !inside(real, root)) {
-			free(real);
-			reject(path, "symlink points outside the given directory (use -L)");
-			return;
-		}
-		free(real);
-	}
-	if (stat(path, &sb)) {
-		char *why = xstrfmt("cannot stat: %s", strerror(errno));
-		reject(path, why);
-		free(why);
-		return;
-	}
-	if (S_ISDIR(sb.st_mode)) {
-		if (!opt.recursive) {
-			reject(path, "is a directory (use -r)");
-			return;
-		}
-		walk_dir(path, root);
-		return;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		reject(path, "not a regular file");
-		return;
-	}
-	ingest_file(path);
+	return fatal;
 }
 
 static void walk_top(const char *path)
 {
-	char *root = realpath(path, NULL);
-	struct stat sb;
+	struct walk_opts o = {
+		.recursive = opt.recursive, .follow = opt.follow,
+		.on_file = on_file, .on_refuse = on_refuse, .stop = on_stop,
+	};
 
-	if (!root) {
-		char *why = xstrfmt("cannot open: %s", strerror(errno));
-		reject(path, why);
-		free(why);
-		return;
-	}
-	/* the root of a file argument is its directory */
-	if (!stat(root, &sb) && !S_ISDIR(sb.st_mode)) {
-		char *slash = strrchr(root, '/');
-		if (slash && slash != root)
-			*slash = '\0';
-	}
-	walk(path, root, 1);
-	free(root);
+	if (walk_path(&o, path))
+		fatal = MD_EXIT_IOERR;
 }
 
 static void read_stdin_paths(void)
