@@ -57,7 +57,7 @@ cp -R Makefile lib tools tests scripts sql man completions "$sandir"/
 ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:exitcode=99
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS UBSAN_OPTIONS
-(cd "$sandir" && prove tests/unit/test-lib tests/00-build.t tests/20-dedup.t \
+(cd "$sandir" && prove tests/unit/test-lib tests/00-build.t tests/20-dedup.t tests/71-auth-handler.t \
 	tests/25-enqueue.t tests/30-bad-input.t tests/35-job.t tests/38-status.t \
 	tests/39-user.t tests/40-retry-dead.t tests/50-config-db-errors.t) || status=1
 if [ -n "${sock-}" ]; then
