@@ -34,10 +34,11 @@ TEST_BIN = tests/unit/test-lib
 
 # fuzz targets: clang's libFuzzer, the library compiled in with the sanitizers
 FUZZ_CC = clang
-FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BIN = $(FUZZ_SRC:.c=)
+FUZZ_OBJ = $(LIB_SRC:lib/%.c=tests/fuzz/obj/%.o)
 FUZZ_TIME = 60
 
 all: $(TOOLS)
@@ -58,8 +59,13 @@ md-%: tools/md-%.c lib/libmd.a $(LIB_HDR)
 $(TEST_BIN): tests/unit/test-lib.c lib/libmd.a $(LIB_HDR)
 	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< lib/libmd.a $(LDFLAGS) $(LIBS)
 
-tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRC) $(LIB_HDR)
-	$(FUZZ_CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(WARN) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+tests/fuzz/obj/%.o: lib/%.c $(LIB_HDR)
+	@mkdir -p tests/fuzz/obj
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(WARN) -Wno-string-concatenation $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_OBJ) $(LIB_HDR)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(WARN) -Wno-string-concatenation $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_OBJ) $(LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 
@@ -98,6 +104,7 @@ uninstall:
 
 clean:
 	rm -f $(TOOLS) lib/*.o lib/libmd.a lib/migrations.c lib/migrations.c.tmp $(TEST_BIN) $(FUZZ_BIN)
+	rm -rf tests/fuzz/obj
 
 .PHONY: all deps check demo bench fuzz fuzz-build install uninstall clean
-.SECONDARY: $(LIB_OBJ)
+.SECONDARY: $(LIB_OBJ) $(FUZZ_OBJ)
