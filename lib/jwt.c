@@ -87,17 +87,21 @@ static unsigned char *b64u_decode(const char *s, size_t n, size_t *outlen)
 
 /* ---------- signing ---------- */
 
-static void hs256(const void *key, size_t keylen, const char *data, size_t n,
-		  unsigned char mac[HS256_LEN])
+/* HMAC-SHA-256 of data; 0, or -1 when OpenSSL fails (then no MAC at all) */
+static int hs256(const void *key, size_t keylen, const char *data, size_t n,
+		 unsigned char mac[HS256_LEN])
 {
 	unsigned char buf[EVP_MAX_MD_SIZE];
 	unsigned len = 0;
+	int rc = -1;
 
-	if (!HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)data, n, buf, &len) ||
-	    len != HS256_LEN)
-		memset(buf, 0, sizeof(buf));   /* cannot happen; never matches a real MAC by chance */
-	memcpy(mac, buf, HS256_LEN);
+	if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)data, n, buf, &len) &&
+	    len == HS256_LEN) {
+		memcpy(mac, buf, HS256_LEN);
+		rc = 0;
+	}
 	OPENSSL_cleanse(buf, sizeof(buf));
+	return rc;
 }
 
 char *jwt_sign(const void *key, size_t keylen, const char *sub, long long iat, long long exp)
@@ -120,7 +124,10 @@ char *jwt_sign(const void *key, size_t keylen, const char *sub, long long iat, l
 	sb_addch(&tok, '.');
 	b64u_encode(&tok, (const unsigned char *)body, strlen(body));
 	free(body);
-	hs256(key, keylen, tok.buf, tok.len, mac);
+	if (hs256(key, keylen, tok.buf, tok.len, mac)) {
+		sb_release(&tok);
+		return NULL;
+	}
 	sb_addch(&tok, '.');
 	b64u_encode(&tok, mac, sizeof(mac));
 	return sb_detach(&tok, NULL);
@@ -259,7 +266,10 @@ int jwt_verify(const void *key, size_t keylen, const char *token, size_t len, lo
 	}
 	if ((*why = check_header(h)))
 		goto out;
-	hs256(key, keylen, token, (size_t)(dot2 - token), mac);
+	if (hs256(key, keylen, token, (size_t)(dot2 - token), mac)) {
+		*why = "cannot compute HMAC-SHA-256";
+		goto out;
+	}
 	if (siglen != HS256_LEN || CRYPTO_memcmp(sig, mac, HS256_LEN)) {
 		*why = "bad signature";
 		goto out;
