@@ -17,7 +17,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 WARN = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
 CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
-LIBS = -lsqlite3 -lpq -lcrypto -lcrypt -lyaml -lm
+LIBS = -lsqlite3 -lpq -lcrypto -lcrypt -lyaml -ljansson -lm
 
 ifeq ($(SANITIZE),1)
 CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -27,7 +27,7 @@ endif
 TOOLS = md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user
 LIB_SRC = lib/strbuf.c lib/log.c lib/conf.c lib/spawn.c lib/hash.c lib/storage.c \
 	lib/store.c lib/store_sqlite.c lib/store_pg.c lib/probe.c lib/emit.c lib/cli.c lib/runner.c \
-	lib/walk.c lib/migrations.c
+	lib/walk.c lib/jwt.c lib/migrations.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 LIB_HDR = $(wildcard lib/*.h)
 TEST_BIN = tests/unit/test-lib

@@ -1,5 +1,6 @@
 #include "conf.h"
 #include "exits.h"
+#include "jwt.h"
 #include "log.h"
 #include "strbuf.h"
 
@@ -685,10 +686,16 @@ out:
 static int apply_auth(struct capply *a, const struct ynode *v, const char *k)
 {
 	if (!strcmp(k, "jwt_secret")) {
+		const char *weak;
+
 		if (set_string(a, v, k, &a->c->jwt_secret))
 			return -1;
-		if (strlen(a->c->jwt_secret) < 32)
+		if (strlen(a->c->jwt_secret) < JWT_SECRET_MIN)
 			return bad(a, v, k, "too short (32 characters at least) for");
+		/* a placeholder still signs tokens: said, not refused */
+		if ((weak = jwt_secret_weakness(a->c->jwt_secret)))
+			warning("%s:%d: weak auth.jwt_secret (%s): use a random one, such as "
+				"the output of 'openssl rand -base64 48'", a->file, v->line, weak);
 		return 0;
 	}
 	if (!strcmp(k, "token_ttl"))
@@ -770,7 +777,8 @@ static int conf_read(struct conf *c, const char *path)
 		error_errno("cannot open config '%s'", path);
 		return MD_EXIT_CONFIG;
 	}
-	int others = !fstat(fileno(f), &st) && (st.st_mode & S_IROTH);
+	/* a secret in a file its group or others can read draws a warning */
+	int others = !fstat(fileno(f), &st) && (st.st_mode & (S_IRGRP | S_IROTH));
 	rc = yparse_file(path, f, &root);
 	fclose(f);
 	if (rc)
@@ -786,9 +794,11 @@ static int conf_read(struct conf *c, const char *path)
 	}
 	if (!rc && others && c->db_url && (!before || strcmp(before, c->db_url)) &&
 	    url_has_password(c->db_url))
-		warning("config '%s' holds a database password and is readable by others", path);
+		warning("config '%s' holds a database password and is readable by others "
+			"than its owner (mode %04o)", path, (unsigned)(st.st_mode & 07777));
 	if (!rc && others && c->jwt_secret && (!had_secret || strcmp(had_secret, c->jwt_secret)))
-		warning("config '%s' holds auth.jwt_secret and is readable by others", path);
+		warning("config '%s' holds auth.jwt_secret and is readable by others "
+			"than its owner (mode %04o)", path, (unsigned)(st.st_mode & 07777));
 	free(had_secret);
 	free(before);
 	if (rc)

@@ -16,7 +16,7 @@ users() { db_query "SELECT username, coalesce(email, '-'), password_hash IS NOT 
 
 # --- add, list -------------------------------------------------------------------
 printf 'correct horse\n' >"$MD_TMP/pw"
-run_in "$MD_TMP/pw" md-user add alice --email alice@example.org
+run_in "$MD_TMP/pw" md-user add --email alice@example.org alice
 is "$rc" 0 "md-user add alice" || diag "$err"
 hash=$(db_query "SELECT password_hash FROM users WHERE username = 'alice'")
 like "$hash" '^\$2b\$12\$.{53}$' "the password is kept as a bcrypt hash (cost 12)"
@@ -28,7 +28,7 @@ before=$(users)
 run_in "$MD_TMP/pw" md-user add alice
 is "$rc" 65 "adding alice again: 65"
 like "$err" "user 'alice' exists" "says so"
-run_in "$MD_TMP/pw" md-user add carol --email alice@example.org
+run_in "$MD_TMP/pw" md-user add --email alice@example.org carol
 is "$rc" 65 "an email already taken: 65"
 like "$err" "belongs to another user" "says so"
 run_in /dev/null md-user add carol
@@ -72,7 +72,7 @@ is "$rc" 1 "a user without a password: exit 1"
 
 # --- passwd ------------------------------------------------------------------------
 printf 'new secret\n' >"$MD_TMP/pw2"
-run_in "$MD_TMP/pw2" md-user passwd dave --email dave@example.org
+run_in "$MD_TMP/pw2" md-user passwd --email dave@example.org dave
 is "$rc" 0 "md-user passwd dave" || diag "$err"
 run_in "$MD_TMP/pw2" md-user check dave
 is "$rc" 0 "dave's new password works"
@@ -102,7 +102,7 @@ ok "claims: sub alice, exp = iat + 10m (auth.token_ttl)" \
 	jq -e '.sub == "alice" and .exp - .iat == 600 and (.iat - now | fabs) < 300' <<<"$claims"
 sig=$(printf '%s' "${tok%.*}" | openssl dgst -sha256 -hmac "$SECRET" -binary | basenc --base64url | tr -d '=')
 is "${tok##*.}" "$sig" "the signature is HMAC-SHA-256 of header.claims with auth.jwt_secret"
-run md-user -c "$CFG" token alice --ttl 1h
+run md-user -c "$CFG" token --ttl 1h alice
 is "$(b64d "$(cut -d. -f2 <<<"$out")" | jq '.exp - .iat')" 3600 "--ttl 1h"
 
 run_in <(printf '%s\n' "$tok") md-user -c "$CFG" token --verify
@@ -143,13 +143,13 @@ run md-user add
 is "$rc" 64 "add without a name: 64"
 run md-user add $'tab\tname'
 is "$rc" 64 "a name with a tab: 64"
-run md-user -c "$CFG" token alice --ttl 0s
+run md-user -c "$CFG" token --ttl 0s alice
 is "$rc" 64 "--ttl 0s: 64"
 run md-user add 'a b'
 is "$rc" 64 "a name with a space: 64"
 run md-user list --email x@y
 is "$rc" 64 "--email with list: 64"
-run md-user add eve --email nope
+run md-user add --email nope eve
 is "$rc" 64 "a bad email: 64"
 run md-user check alice bob
 is "$rc" 64 "too many arguments: 64"

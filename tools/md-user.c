@@ -1,22 +1,23 @@
 /*
  * md-user - the users who own posts.
  *
- *   md-user add NAME [--email EMAIL]     password on stdin, kept as bcrypt
+ *   md-user add [--email EMAIL] NAME     password on stdin, kept as bcrypt
  *   md-user list
- *   md-user passwd NAME [--email EMAIL]  a new password on stdin
+ *   md-user passwd [--email EMAIL] NAME  a new password on stdin
  *   md-user del NAME                     a user who owns no post
  *   md-user check NAME                   password on stdin: exit 0 or 1
- *   md-user token NAME [--ttl DUR]       an HS256 JWT
+ *   md-user token [--ttl DUR] NAME       an HS256 JWT
  *   md-user token --verify               a token on stdin: its claims
  *
  * Passwords are checked with crypt(3) (libxcrypt, bcrypt "$2b$") and
- * compared in constant time, also for unknown users; tokens are signed
- * with auth.jwt_secret (HMAC-SHA-256, OpenSSL) and their signatures
- * compared in constant time.
+ * compared in constant time, also for unknown users; bcrypt reads only 72
+ * bytes, so a longer password is refused rather than cut.  Tokens are
+ * signed and verified by lib/jwt.c with auth.jwt_secret.
  */
 #include "cli.h"
 #include "emit.h"
 #include "exits.h"
+#include "jwt.h"
 #include "log.h"
 #include "store.h"
 
@@ -24,8 +25,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,11 +33,11 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: md-user [common options] add | passwd NAME [--email EMAIL]\n"
+	"usage: md-user [common options] add | passwd [--email EMAIL] NAME\n"
 	"       md-user [common options] list | del NAME | check NAME\n"
-	"       md-user [common options] token NAME [--ttl DUR] | token --verify\n"
+	"       md-user [common options] token [--ttl DUR] NAME | token --verify\n"
 	"\n"
-	"  add NAME        a new user; the password is read from stdin\n"
+	"  add NAME        a new user; the password (1 to 72 bytes) is read from stdin\n"
 	"  passwd NAME     a new password (from stdin) for a user\n"
 	"    --email EMAIL  the user's email address (unique)\n"
 	"  list            users: name, email, password set, posts, created_at\n"
@@ -60,7 +59,8 @@ static const struct option longopts[] = {
 };
 
 #define BCRYPT_COST 12
-#define PASSWORD_MAX 1024
+#define INPUT_MAX 1024          /* bytes in a line of stdin with a password */
+#define BCRYPT_MAX 72           /* bytes of a password bcrypt uses */
 #define TTL_MAX (3650.0 * 86400)     /* ten years */
 
 static struct cli cli;
@@ -87,9 +87,9 @@ static int on_opt(void *ctx, int o, const char *arg)
 }
 
 /*
- * The first line of stdin, without its newline: a password or a token.
- * On a terminal, asked for without echo.  NULL (reported) when empty,
- * too long or unreadable.
+ * The first line of stdin, without its newline: a password or a token of
+ * at most max bytes.  On a terminal, asked for without echo.  NULL
+ * (reported) when empty, too long or unreadable.
  */
 static struct termios saved_tty;
 
@@ -101,7 +101,7 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-static char *read_secret(const char *prompt, const char *what)
+static char *read_secret(const char *prompt, const char *what, size_t max)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP };
 	struct sigaction sa = { .sa_handler = on_signal }, old_sa[5];
@@ -131,9 +131,9 @@ static char *read_secret(const char *prompt, const char *what)
 		line[--n] = '\0';
 	if (n > 0 && line[n - 1] == '\r')
 		line[--n] = '\0';
-	if (n <= 0 || n > PASSWORD_MAX || strlen(line) != (size_t)n) {
+	if (n <= 0 || (size_t)n > max || strlen(line) != (size_t)n) {
 		error("%s on standard input: %s", what,
-		      n <= 0 ? "none given" : n > PASSWORD_MAX ? "too long" : "holds a NUL byte");
+		      n <= 0 ? "none given" : (size_t)n > max ? "too long" : "holds a NUL byte");
 		free(line);
 		return NULL;
 	}
@@ -187,48 +187,6 @@ static int password_matches(const char *password, const char *stored)
 
 /* ---------- tokens ---------- */
 
-static void b64url(struct strbuf *sb, const unsigned char *data, size_t n)
-{
-	char *tmp = xcalloc(4 * ((n + 2) / 3) + 1, 1);
-	int len = EVP_EncodeBlock((unsigned char *)tmp, data, (int)n);
-
-	for (int i = 0; i < len && tmp[i] != '='; i++)
-		sb_addch(sb, tmp[i] == '+' ? '-' : tmp[i] == '/' ? '_' : tmp[i]);
-	free(tmp);
-}
-
-/* Decode base64url (no padding); NULL when it is not. */
-static unsigned char *unb64url(const char *s, size_t n, size_t *outlen)
-{
-	size_t padded = (n + 3) / 4 * 4;
-	char *tmp;
-	unsigned char *out;
-	int len;
-
-	if (n % 4 == 1 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				   "0123456789-_") < n)
-		return NULL;
-	tmp = xcalloc(padded + 1, 1);
-	for (size_t i = 0; i < padded; i++)
-		tmp[i] = i >= n ? '=' : s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
-	out = xcalloc(padded / 4 * 3 + 1, 1);
-	len = EVP_DecodeBlock(out, (unsigned char *)tmp, (int)padded);
-	free(tmp);
-	if (len < 0) {
-		free(out);
-		return NULL;
-	}
-	*outlen = (size_t)len - (padded - n);   /* EVP_DecodeBlock counts the padding */
-	out[*outlen] = '\0';
-	return out;
-}
-
-static void sign(const char *secret, const char *data, size_t n,
-		 unsigned char mac[EVP_MAX_MD_SIZE], unsigned *maclen)
-{
-	HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)data, n, mac, maclen);
-}
-
 static const char *need_secret(void)
 {
 	if (!cli.conf.jwt_secret)
@@ -245,10 +203,8 @@ static int count_user(void *arg, const struct user_info *u)
 
 static int cmd_token(struct store *db, const char *name)
 {
-	struct strbuf tok = STRBUF_INIT, claims = STRBUF_INIT;
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned maclen;
 	const char *secret = need_secret();
+	char *tok;
 	int found = 0;
 
 	if (!secret)
@@ -268,84 +224,37 @@ static int cmd_token(struct store *db, const char *name)
 		error("auth.token_ttl must be 1s to 3650d");
 		return MD_EXIT_CONFIG;
 	}
-	sb_adds(&claims, "{\"sub\":");
-	json_add_str(&claims, name);
-	sb_addf(&claims, ",\"iss\":\"memedroid\",\"iat\":%lld,\"exp\":%lld}", now,
-		now + (long long)life);
-	b64url(&tok, (const unsigned char *)"{\"alg\":\"HS256\",\"typ\":\"JWT\"}", 27);
-	sb_addch(&tok, '.');
-	b64url(&tok, (const unsigned char *)claims.buf, claims.len);
-	sign(secret, tok.buf, tok.len, mac, &maclen);
-	sb_addch(&tok, '.');
-	b64url(&tok, mac, maclen);
-	sb_addch(&tok, '\n');
-	if (fwrite(tok.buf, 1, tok.len, stdout) != tok.len)
+	if (!(tok = jwt_sign(secret, strlen(secret), name, now, now + (long long)life))) {
+		error("cannot sign a token for '%s'", name);
+		return MD_EXIT_SOFTWARE;
+	}
+	if (printf("%s\n", tok) < 0)
 		werr = 1;
-	sb_release(&tok);
-	sb_release(&claims);
+	free(tok);
 	return 0;
-}
-
-/* The number after "key": in a JSON object we signed; -1 when absent. */
-static long long claim_number(const char *json, const char *key)
-{
-	char pat[32];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	if (!(p = strstr(json, pat)))
-		return -1;
-	return strtoll(p + strlen(pat), NULL, 10);
 }
 
 static int cmd_verify(void)
 {
-	const char *secret = need_secret();
-	char *tok, *dot1, *dot2;
-	unsigned char mac[EVP_MAX_MD_SIZE], *sig = NULL, *head = NULL, *body = NULL;
-	unsigned maclen;
-	size_t siglen, headlen, bodylen;
-	const char *why = NULL;
+	const char *secret = need_secret(), *why;
+	struct jwt_claims claims;
+	char *tok;
 
 	if (!secret)
 		return MD_EXIT_CONFIG;
-	if (!(tok = read_secret("token: ", "a token")))
+	if (!(tok = read_secret("token: ", "a token", JWT_MAX_LEN)))
 		return MD_EXIT_DATAERR;
-	dot1 = strchr(tok, '.');
-	dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
-	if (!dot2 || strchr(dot2 + 1, '.')) {
-		why = "not a JWT (three dot-separated parts)";
-		goto out;
-	}
-	if (!(head = unb64url(tok, (size_t)(dot1 - tok), &headlen)) ||
-	    !(body = unb64url(dot1 + 1, (size_t)(dot2 - dot1 - 1), &bodylen)) ||
-	    !(sig = unb64url(dot2 + 1, strlen(dot2 + 1), &siglen))) {
-		why = "not base64url";
-		goto out;
-	}
-	if (strlen((char *)head) != headlen || !strstr((char *)head, "\"alg\":\"HS256\"")) {
-		why = "not an HS256 token";
-		goto out;
-	}
-	sign(secret, tok, (size_t)(dot2 - tok), mac, &maclen);
-	if (siglen != maclen || CRYPTO_memcmp(sig, mac, maclen)) {
-		why = "bad signature";
-		goto out;
-	}
-	long long exp = claim_number((char *)body, "exp");
-	if (exp < 0 || exp <= (long long)time(NULL)) {
-		why = exp < 0 ? "no expiry" : "expired";
-		goto out;
-	}
-	printf("%s\n", (char *)body);
-out:
-	if (why)
+	if (jwt_verify(secret, strlen(secret), tok, strlen(tok), (long long)time(NULL), &claims,
+		       &why)) {
 		error("invalid token: %s", why);
+		wipe_free(tok);
+		return MD_EXIT_PARTIAL;
+	}
 	wipe_free(tok);
-	free(head);
-	free(body);
-	free(sig);
-	return why ? MD_EXIT_PARTIAL : 0;
+	if (printf("%s\n", claims.json) < 0)
+		werr = 1;
+	jwt_claims_release(&claims);
+	return 0;
 }
 
 /* ---------- the other commands ---------- */
@@ -376,9 +285,13 @@ static int keep_hash(void *arg, const struct user_info *u)
 	return 0;
 }
 
+/*
+ * check: a password longer than bcrypt's 72 bytes cannot be one that add or
+ * passwd took, so it never matches, even when its first 72 bytes would.
+ */
 static int cmd_check(struct store *db, const char *name)
 {
-	char *password = read_secret("password: ", "a password"), *stored = NULL;
+	char *password = read_secret("password: ", "a password", INPUT_MAX), *stored = NULL;
 	int rc, ok;
 
 	if (!password)
@@ -387,7 +300,7 @@ static int cmd_check(struct store *db, const char *name)
 		wipe_free(password);
 		return rc;
 	}
-	ok = password_matches(password, stored);
+	ok = password_matches(password, stored) && strlen(password) <= BCRYPT_MAX;
 	wipe_free(password);
 	free(stored);
 	/* no message: exit 0 or 1 is the answer (auth_request helpers) */
@@ -402,8 +315,14 @@ static int cmd_change(struct store *db, enum user_op op, const char *name)
 	int rc;
 
 	if (op != USER_DEL) {
-		if (!(password = read_secret("password: ", "a password")))
+		if (!(password = read_secret("password: ", "a password", INPUT_MAX)))
 			return MD_EXIT_DATAERR;
+		if (strlen(password) > BCRYPT_MAX) {
+			error("a password on standard input: longer than %d bytes, "
+			      "which bcrypt would cut", BCRYPT_MAX);
+			wipe_free(password);
+			return MD_EXIT_DATAERR;
+		}
 		hash = hash_password(password);
 		wipe_free(password);
 		if (!hash)

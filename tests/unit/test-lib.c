@@ -6,6 +6,7 @@
 #include "emit.h"
 #include "exits.h"
 #include "hash.h"
+#include "jwt.h"
 #include "log.h"
 #include "spawn.h"
 #include "storage.h"
@@ -225,6 +226,49 @@ static void test_conf(void)
 	conf_release(&c);
 }
 
+static void test_jwt(void)
+{
+	static const char key[] = "0123456789abcdef0123456789abcdef";
+	static const char want[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+		"eyJzdWIiOiJhbGljZSIsImlzcyI6Im1lbWVkcm9pZCIsImlhdCI6MTAwMCwiZXhwIjoyMDAwfQ."
+		"wcJq1ozLEtPZ4aGQSORY3l79rpDZYzim9DJSlk0KnEw";
+	struct jwt_claims c;
+	const char *why;
+	char *t = jwt_sign(key, strlen(key), "alice", 1000, 2000);
+
+	is_str(t, want, "jwt_sign: the token an independent HMAC gives");
+	ok(t && !jwt_verify(key, strlen(key), t, strlen(t), 1500, &c, &why) &&
+	   !strcmp(c.sub, "alice") && c.iat == 1000 && c.exp == 2000 && c.nbf == 0,
+	   "jwt_verify: a good token gives its claims");
+	is_str(c.json, "{\"sub\":\"alice\",\"iss\":\"memedroid\",\"iat\":1000,\"exp\":2000}",
+	       "jwt_verify: the claims as compact JSON");
+	jwt_claims_release(&c);
+	ok(t && jwt_verify(key, strlen(key), t, strlen(t), 2000, &c, &why) == -1 &&
+	   !strcmp(why, "expired") && !c.sub && !c.json, "jwt_verify: expired at exp");
+	ok(t && jwt_verify("other", 5, t, strlen(t), 1500, &c, &why) == -1 &&
+	   !strcmp(why, "bad signature"), "jwt_verify: another key is a bad signature");
+	if (t) {
+		char *u = xstrdup(t);
+
+		u[strlen(u) - 1] = 'x';     /* 'w' = 110000, 'x' = 110001: an unused bit */
+		ok(jwt_verify(key, strlen(key), u, strlen(u), 1500, &c, &why) == -1 &&
+		   strstr(why, "base64url"), "jwt_verify: unused low bits set are refused");
+		ok(jwt_verify(key, strlen(key), t, strlen(t) - 1, 1500, &c, &why) == -1,
+		   "jwt_verify: the length given is honoured");
+		free(u);
+	}
+	free(t);
+	ok(!jwt_sign(key, strlen(key), "a b", 1000, 2000) && !jwt_sign(key, strlen(key), "a", 2, 2) &&
+	   !jwt_sign(key, 0, "a", 1, 2) && !jwt_sign(key, strlen(key), "a", 1, JWT_TIME_MAX + 1),
+	   "jwt_sign: a bad name, times or key give NULL");
+	ok(jwt_secret_weakness(key) != NULL, "16 hex digits twice are weak");
+	ok(jwt_secret_weakness("Zq3v9LkX2mW8pR4tY7uB1nC6dF0gH5jS") == NULL, "a random secret is fine");
+	ok(jwt_secret_weakness("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") != NULL, "32 'a's are weak");
+	ok(jwt_secret_weakness("Ab3dE6gH9kLm2nPqAb3dE6gH9kLm2nPqA") != NULL,
+	   "a 16-byte run repeated is weak");
+	ok(jwt_secret_weakness("short") != NULL, "a short secret is weak");
+}
+
 static void note_progress(void *arg, double seconds)
 {
 	*(double *)arg = seconds;
@@ -346,6 +390,7 @@ int main(void)
 	test_hash();
 	test_store_helpers();
 	test_conf();
+	test_jwt();
 	test_spawn();
 	test_storage();
 	remove_tree(tmpdir);
