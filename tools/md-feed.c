@@ -76,13 +76,10 @@ static int on_opt(void *ctx, int o, const char *arg)
 			usage_error(&cli, "bad --limit '%s': 1 to 1000", arg);
 		fq.limit = (int)v;
 		break;
-	case OPT_BEFORE: {
-		int64_t id;
-		if (!ref_is_post_id(arg, &id))
+	case OPT_BEFORE:
+		if (cursor_parse(arg, &fq.before))
 			usage_error(&cli, "bad cursor '%s'", arg);
-		fq.before = id;
 		break;
-	}
 	case OPT_OUT:
 		if (!*arg)
 			usage_error(&cli, "--out needs a directory");
@@ -116,21 +113,6 @@ struct page {
 	int atom_on;
 };
 
-static void xml_add(struct strbuf *sb, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&': sb_adds(sb, "&amp;"); break;
-		case '<': sb_adds(sb, "&lt;"); break;
-		case '>': sb_adds(sb, "&gt;"); break;
-		case '"': sb_adds(sb, "&quot;"); break;
-		default:
-			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
-				sb_addch(sb, *s);
-		}
-	}
-}
-
 static int page_row(void *arg, const struct feed_row *r)
 {
 	struct page *pg = arg;
@@ -153,15 +135,15 @@ static int page_row(void *arg, const struct feed_row *r)
 		sb_addf(&pg->atom, "  <entry>\n    <id>urn:memedroid:post:%lld</id>\n",
 			(long long)r->post_id);
 		sb_adds(&pg->atom, "    <title>");
-		xml_add(&pg->atom, r->caption && *r->caption ? r->caption : r->media);
+		xml_add_text(&pg->atom, r->caption && *r->caption ? r->caption : r->media);
 		sb_adds(&pg->atom, "</title>\n    <updated>");
-		xml_add(&pg->atom, r->created_at);
+		xml_add_text(&pg->atom, r->created_at);
 		sb_adds(&pg->atom, "</updated>\n    <author><name>");
-		xml_add(&pg->atom, r->user);
+		xml_add_text(&pg->atom, r->user);
 		sb_adds(&pg->atom, "</name></author>\n");
 		if (eq) {
 			sb_adds(&pg->atom, "    <link rel=\"enclosure\" href=\"");
-			xml_add(&pg->atom, eq + 1);
+			xml_add_text(&pg->atom, eq + 1);
 			sb_adds(&pg->atom, "\"/>\n");
 		}
 		sb_adds(&pg->atom, "  </entry>\n");
