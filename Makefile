@@ -17,7 +17,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 WARN = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
 CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
-LIBS = -lsqlite3 -lpq -lcrypto -lcrypt -lyaml -lm
+LIBS = -lsqlite3 -lpq -lcrypto -lcrypt -lyaml -ljansson -lm
 
 ifeq ($(SANITIZE),1)
 CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
