@@ -197,6 +197,32 @@ void json_flatten(const char *json, struct strbuf *out)
 	}
 }
 
+int json_array_each(const char *json, int (*cb)(void *arg, const char *s), void *arg)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = json;
+	int rc = 0;
+
+	if (!json)
+		return 0;
+	while (*p == ' ')
+		p++;
+	if (*p != '[')
+		return 0;
+	for (p++; *p && *p != ']' && !rc;) {
+		if (*p != '"') {
+			p++;
+			continue;
+		}
+		p++;
+		sb_reset(&sb);
+		read_json_string(&p, &sb);
+		rc = cb(arg, sb.buf);
+	}
+	sb_release(&sb);
+	return rc;
+}
+
 void emit_post_fields(struct emit *e, const struct feed_row *r)
 {
 	emit_int(e, "post_id", r->post_id);

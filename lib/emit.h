@@ -58,6 +58,13 @@ int cursor_parse(const char *s, int64_t *id);
  * understood; anything else is copied as is.
  */
 void json_flatten(const char *json, struct strbuf *out);
+/*
+ * Call cb for each string of a JSON array of strings (tags_json), decoded;
+ * the string is valid until cb returns.  Stops at the first non-zero
+ * return of cb and returns it; 0 otherwise (also when json is NULL or not
+ * an array).
+ */
+int json_array_each(const char *json, int (*cb)(void *arg, const char *s), void *arg);
 /* Flush and close stdout, reporting an error; returns 0 or -1. */
 int close_stdout(void);
 
