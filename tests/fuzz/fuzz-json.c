@@ -11,8 +11,10 @@
  *   logfmt_add_val  output is valid UTF-8 on one line; bare only when it
  *                   holds no space, quote or =;
  *   tsv_add         output holds no tab, LF or CR.
+ * and the readers of emit.h (json_flatten, json_array_each) on the same
+ * bytes, for the sanitizers: they must never read past the string.
  */
-#include "log.h"
+#include "emit.h"
 #include "quote.h"
 #include "strbuf.h"
 
@@ -144,6 +146,22 @@ static void check_tsv(const char *in)
 	sb_release(&sb);
 }
 
+static int count_str(void *arg, const char *s)
+{
+	(*(size_t *)arg) += strlen(s) + 1;
+	return 0;
+}
+
+static void check_readers(const char *in)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t total = 0;
+
+	json_flatten(in, &sb);
+	json_array_each(in, count_str, &total);
+	sb_release(&sb);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
 	char *s = malloc(n + 1);
@@ -156,6 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	check_xml(s);
 	check_logfmt(s);
 	check_tsv(s);
+	check_readers(s);
 	free(s);
 	return 0;
 }
