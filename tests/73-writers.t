@@ -94,8 +94,8 @@ ok "invalid bytes in a path are U+FFFD" \
 ok "a debug line names each ingested file" \
 	jq -se '[.[] | select(.msg == "ingested")] | length == 5' "$T/ing.err"
 ok "the rejection is logged with its path" \
-	jq -se '[.[] | select(.level == "error" and (.path | test("junk\ufffd\ufffd\ufffd\u001b")))] | length == 1' \
-	"$T/ing.err"
+	jq -se '[.[] | select(.level == "error" and
+		(.path | test("junk\ufffd\ufffd\ufffd\u001b")))] | length == 1' "$T/ing.err"
 
 # the text log: one record per line, whatever the name (the media are
 # duplicates now: a record each all the same)
@@ -104,8 +104,8 @@ is "$(wc -l <"$T/ing.log")" 1 "text log: the rejection is one line"
 ok "it is a logfmt record" grep -qE '^time=[^ ]+ level=error tool=md-ingest msg="' "$T/ing.log"
 ok "its invalid bytes and controls are escaped" \
 	grep -qF 'path="'"$T"'/names/junk\xff\xc0\xaf\u001b[31m\n.jpg"' "$T/ing.log"
-ok "the text log is valid UTF-8" python3 -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' \
-	"$T/ing.log"
+ok "the text log is valid UTF-8" \
+	python3 -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$T/ing.log"
 md-ingest -v --log-level debug -r "$T/names" >/dev/null 2>"$T/ing2.log"
 is "$(grep -vc '^time=' "$T/ing2.log")" 0 "text log with debug: every line starts a record"
 is "$(wc -l <"$T/ing.tsv")" 5 "TSV: five ingested, five lines"

@@ -38,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	if (rc != (canonical(s) ? 0 : -1))
 		abort();
 	if (rc == 0) {
-		if (id < 1 || snprintf(back, sizeof(back), "%lld", (long long)id) >= (int)sizeof(back))
+		int len = snprintf(back, sizeof(back), "%lld", (long long)id);
+		if (id < 1 || len < 0 || len >= (int)sizeof(back))
 			abort();
 		if (strcmp(back, s))
 			abort();

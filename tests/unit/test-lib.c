@@ -129,7 +129,8 @@ static void test_quote(void)
 		{ "a b=c", "\"a b=c\"", "a b=c", "\"a b=c\"" },
 		{ "<&>\"'", "\"<&>\\\"'\"", "&lt;&amp;&gt;&quot;&apos;", "\"<&>\\\"'\"" },
 		{ "l1\nl2\r\t", "\"l1\\nl2\\r\\t\"", "l1&#10;l2&#13;&#9;", "\"l1\\nl2\\r\\t\"" },
-		{ "\x01\x1b[31m\x7f", "\"\\u0001\\u001b[31m\\u007f\"", "\xef\xbf\xbd\xef\xbf\xbd[31m\x7f",
+		{ "\x01\x1b[31m\x7f", "\"\\u0001\\u001b[31m\\u007f\"",
+		  "\xef\xbf\xbd\xef\xbf\xbd[31m\x7f",
 		  "\"\\u0001\\u001b[31m\\u007f\"" },
 		/* U+FFFE, U+FFFF: valid UTF-8 and JSON, not XML 1.0 characters */
 		{ "\xef\xbf\xbe\xef\xbf\xbf", "\"\xef\xbf\xbe\xef\xbf\xbf\"",
@@ -143,7 +144,8 @@ static void test_quote(void)
 		  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", "\"\\xed\\xa0\\x80\"" },
 		{ "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"",
 		  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", "\"\\xf4\\x90\\x80\\x80\"" },
-		{ "x\xff\xfe", "\"x\\ufffd\\ufffd\"", "x\xef\xbf\xbd\xef\xbf\xbd", "\"x\\xff\\xfe\"" },
+		{ "x\xff\xfe", "\"x\\ufffd\\ufffd\"", "x\xef\xbf\xbd\xef\xbf\xbd",
+		  "\"x\\xff\\xfe\"" },
 		{ "\xe2\x82", "\"\\ufffd\\ufffd\"", "\xef\xbf\xbd\xef\xbf\xbd", "\"\\xe2\\x82\"" },
 		/* valid: 2, 3 and 4 bytes, the last code point */
 		{ "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf",
@@ -181,7 +183,8 @@ static void test_quote(void)
 	ok(!cursor_parse("1", &id) && id == 1, "cursor 1");
 	ok(!cursor_parse("9223372036854775807", &id) && id == INT64_MAX, "cursor 2^63-1");
 	id = 5;
-	ok(cursor_parse("9223372036854775808", &id) && id == 5, "cursor 2^63 refused, id untouched");
+	ok(cursor_parse("9223372036854775808", &id) && id == 5,
+	   "cursor 2^63 refused, id untouched");
 	ok(cursor_parse("99999999999999999999", &id), "cursor past 64 bits refused");
 	ok(cursor_parse("0", &id), "cursor 0 refused");
 	ok(cursor_parse("007", &id), "cursor with a leading zero refused");
