@@ -1,82 +1,11 @@
 #include "emit.h"
 #include "log.h"
+#include "quote.h"
 #include "store.h"
 
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
-
-/* Length of the valid UTF-8 sequence at s, or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if (s[0] == 0xe0 && s[1] < 0xa0)
-			return 0;
-		if (s[0] == 0xed && s[1] > 0x9f)
-			return 0;
-		return 3;
-	}
-	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-			return 0;
-		if (s[0] == 0xf0 && s[1] < 0x90)
-			return 0;
-		if (s[0] == 0xf4 && s[1] > 0x8f)
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
-void json_add_str(struct strbuf *sb, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	sb_addch(sb, '"');
-	while (*s) {
-		size_t n;
-		switch (*s) {
-		case '"': sb_adds(sb, "\\\""); s++; continue;
-		case '\\': sb_adds(sb, "\\\\"); s++; continue;
-		case '\n': sb_adds(sb, "\\n"); s++; continue;
-		case '\r': sb_adds(sb, "\\r"); s++; continue;
-		case '\t': sb_adds(sb, "\\t"); s++; continue;
-		}
-		if (*s < 0x20 || *s == 0x7f) {
-			sb_addf(sb, "\\u%04x", *s);
-			s++;
-			continue;
-		}
-		n = utf8_len(s);
-		if (!n) {
-			sb_adds(sb, "\\ufffd");
-			s++;
-			continue;
-		}
-		sb_add(sb, s, n);
-		s += n;
-	}
-	sb_addch(sb, '"');
-}
-
-void tsv_add(struct strbuf *sb, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '\t': sb_adds(sb, "\\t"); break;
-		case '\n': sb_adds(sb, "\\n"); break;
-		case '\r': sb_adds(sb, "\\r"); break;
-		case '\\': sb_adds(sb, "\\\\"); break;
-		default: sb_addch(sb, *s);
-		}
-	}
-}
 
 void emit_begin(struct emit *e, int json)
 {
@@ -161,6 +90,44 @@ int close_stdout(void)
 	return 0;
 }
 
+/* Append code point c as UTF-8; one that text cannot hold as U+FFFD. */
+static void add_utf8(struct strbuf *out, unsigned c)
+{
+	if (!c || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		c = 0xfffd;
+	if (c < 0x80) {
+		sb_addch(out, (int)c);
+	} else if (c < 0x800) {
+		sb_addch(out, (int)(0xc0 | (c >> 6)));
+		sb_addch(out, (int)(0x80 | (c & 0x3f)));
+	} else if (c < 0x10000) {
+		sb_addch(out, (int)(0xe0 | (c >> 12)));
+		sb_addch(out, (int)(0x80 | ((c >> 6) & 0x3f)));
+		sb_addch(out, (int)(0x80 | (c & 0x3f)));
+	} else {
+		sb_addch(out, (int)(0xf0 | (c >> 18)));
+		sb_addch(out, (int)(0x80 | ((c >> 12) & 0x3f)));
+		sb_addch(out, (int)(0x80 | ((c >> 6) & 0x3f)));
+		sb_addch(out, (int)(0x80 | (c & 0x3f)));
+	}
+}
+
+/* The 4 hex digits at p as a number, or -1 (never reads past a NUL). */
+static long hex4(const char *p)
+{
+	long v = 0;
+
+	for (int k = 0; k < 4; k++) {
+		char c = p[k];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
 /* Read one JSON string literal at *p (after its opening quote). */
 static void read_json_string(const char **pp, struct strbuf *out)
 {
@@ -176,25 +143,19 @@ static void read_json_string(const char **pp, struct strbuf *out)
 			case 'b': sb_addch(out, '\b'); break;
 			case 'f': sb_addch(out, '\f'); break;
 			case 'u': {
-				unsigned v = 0;
-				int k;
-				for (k = 1; k <= 4 && p[k]; k++) {
-					char c = p[k];
-					v = v * 16 + (unsigned)(c >= '0' && c <= '9' ? c - '0'
-						: c >= 'a' && c <= 'f' ? c - 'a' + 10
-						: c >= 'A' && c <= 'F' ? c - 'A' + 10 : 0);
+				long v = hex4(p + 1), lo;
+				if (v < 0) {
+					add_utf8(out, 0xfffd);
+					break;
 				}
-				p += k - 1;
-				if (v < 0x80) {
-					sb_addch(out, (int)v);
-				} else if (v < 0x800) {
-					sb_addch(out, (int)(0xc0 | (v >> 6)));
-					sb_addch(out, (int)(0x80 | (v & 0x3f)));
-				} else {
-					sb_addch(out, (int)(0xe0 | (v >> 12)));
-					sb_addch(out, (int)(0x80 | ((v >> 6) & 0x3f)));
-					sb_addch(out, (int)(0x80 | (v & 0x3f)));
+				p += 4;
+				/* a surrogate pair is one code point */
+				if (v >= 0xd800 && v <= 0xdbff && p[1] == '\\' && p[2] == 'u' &&
+				    (lo = hex4(p + 3)) >= 0xdc00 && lo <= 0xdfff) {
+					v = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00);
+					p += 6;
 				}
+				add_utf8(out, (unsigned)v);
 				break;
 			}
 			default: sb_addch(out, *p);
@@ -234,6 +195,32 @@ void json_flatten(const char *json, struct strbuf *out)
 			sb_addch(out, ',');
 		p++;
 	}
+}
+
+int json_array_each(const char *json, int (*cb)(void *arg, const char *s), void *arg)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = json;
+	int rc = 0;
+
+	if (!json)
+		return 0;
+	while (*p == ' ')
+		p++;
+	if (*p != '[')
+		return 0;
+	for (p++; *p && *p != ']' && !rc;) {
+		if (*p != '"') {
+			p++;
+			continue;
+		}
+		p++;
+		sb_reset(&sb);
+		read_json_string(&p, &sb);
+		rc = cb(arg, sb.buf);
+	}
+	sb_release(&sb);
+	return rc;
 }
 
 void emit_post_fields(struct emit *e, const struct feed_row *r)
@@ -281,4 +268,22 @@ char *base_url_prefix(const char *arg)
 	size_t n = strlen(arg);
 
 	return n && arg[n - 1] != '/' ? xstrfmt("%s/", arg) : xstrdup(arg);
+}
+
+int cursor_parse(const char *s, int64_t *id)
+{
+	int64_t v = 0;
+
+	/* what md-feed prints: decimal, no sign, space or leading zero */
+	if (*s < '1' || *s > '9')
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (INT64_MAX - (*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	*id = v;
+	return 0;
 }

@@ -1,4 +1,5 @@
 #include "log.h"
+#include "quote.h"
 #include "strbuf.h"
 
 #include <errno.h>
@@ -72,65 +73,18 @@ void log_ctx_clear(void)
 	}
 }
 
-static void add_json_str(struct strbuf *sb, const char *s)
-{
-	sb_addch(sb, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			sb_addch(sb, '\\');
-			sb_addch(sb, c);
-		} else if (c < 0x20) {
-			sb_addf(sb, "\\u%04x", c);
-		} else {
-			sb_addch(sb, c);
-		}
-	}
-	sb_addch(sb, '"');
-}
-
-static void add_logfmt_val(struct strbuf *sb, const char *s)
-{
-	int quote = !*s;
-
-	for (const char *p = s; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == '"' || *p == '=' || *p == '\\')
-			quote = 1;
-	if (!quote) {
-		sb_adds(sb, s);
-		return;
-	}
-	sb_addch(sb, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			sb_addch(sb, '\\');
-			sb_addch(sb, c);
-		} else if (c == '\n') {
-			sb_adds(sb, "\\n");
-		} else if (c == '\t') {
-			sb_adds(sb, "\\t");
-		} else if (c < 0x20 || c == 0x7f) {
-			sb_addf(sb, "\\x%02x", c);
-		} else {
-			sb_addch(sb, c);
-		}
-	}
-	sb_addch(sb, '"');
-}
-
 static void add_field(struct strbuf *sb, const char *key, const char *val)
 {
 	if (json_format) {
 		sb_adds(sb, ",");
-		add_json_str(sb, key);
+		json_add_str(sb, key);
 		sb_addch(sb, ':');
-		add_json_str(sb, val);
+		json_add_str(sb, val);
 	} else {
 		sb_addch(sb, ' ');
 		sb_adds(sb, key);
 		sb_addch(sb, '=');
-		add_logfmt_val(sb, val);
+		logfmt_add_val(sb, val);
 	}
 }
 
@@ -150,13 +104,15 @@ static void emit(int level, const char *msg, va_list kv)
 	if (json_format) {
 		sb_addf(&sb, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"tool\":",
 			ts, (long)tv.tv_usec / 1000, level_names[level]);
-		add_json_str(&sb, tool);
+		json_add_str(&sb, tool);
 		sb_adds(&sb, ",\"msg\":");
-		add_json_str(&sb, msg);
+		json_add_str(&sb, msg);
 	} else {
-		sb_addf(&sb, "time=%s.%03ldZ level=%s tool=%s msg=", ts,
-			(long)tv.tv_usec / 1000, level_names[level], tool);
-		add_logfmt_val(&sb, msg);
+		sb_addf(&sb, "time=%s.%03ldZ level=%s tool=", ts,
+			(long)tv.tv_usec / 1000, level_names[level]);
+		logfmt_add_val(&sb, tool);
+		sb_adds(&sb, " msg=");
+		logfmt_add_val(&sb, msg);
 	}
 	while ((k = va_arg(kv, const char *))) {
 		const char *v = va_arg(kv, const char *);

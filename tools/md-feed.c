@@ -76,13 +76,10 @@ static int on_opt(void *ctx, int o, const char *arg)
 			usage_error(&cli, "bad --limit '%s': 1 to 1000", arg);
 		fq.limit = (int)v;
 		break;
-	case OPT_BEFORE: {
-		int64_t id;
-		if (!ref_is_post_id(arg, &id))
+	case OPT_BEFORE:
+		if (cursor_parse(arg, &fq.before))
 			usage_error(&cli, "bad cursor '%s'", arg);
-		fq.before = id;
 		break;
-	}
 	case OPT_OUT:
 		if (!*arg)
 			usage_error(&cli, "--out needs a directory");
@@ -116,21 +113,6 @@ struct page {
 	int atom_on;
 };
 
-static void xml_add(struct strbuf *sb, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&': sb_adds(sb, "&amp;"); break;
-		case '<': sb_adds(sb, "&lt;"); break;
-		case '>': sb_adds(sb, "&gt;"); break;
-		case '"': sb_adds(sb, "&quot;"); break;
-		default:
-			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
-				sb_addch(sb, *s);
-		}
-	}
-}
-
 static int page_row(void *arg, const struct feed_row *r)
 {
 	struct page *pg = arg;
@@ -153,15 +135,15 @@ static int page_row(void *arg, const struct feed_row *r)
 		sb_addf(&pg->atom, "  <entry>\n    <id>urn:memedroid:post:%lld</id>\n",
 			(long long)r->post_id);
 		sb_adds(&pg->atom, "    <title>");
-		xml_add(&pg->atom, r->caption && *r->caption ? r->caption : r->media);
+		xml_add_text(&pg->atom, r->caption && *r->caption ? r->caption : r->media);
 		sb_adds(&pg->atom, "</title>\n    <updated>");
-		xml_add(&pg->atom, r->created_at);
+		xml_add_text(&pg->atom, r->created_at);
 		sb_adds(&pg->atom, "</updated>\n    <author><name>");
-		xml_add(&pg->atom, r->user);
+		xml_add_text(&pg->atom, r->user);
 		sb_adds(&pg->atom, "</name></author>\n");
 		if (eq) {
 			sb_adds(&pg->atom, "    <link rel=\"enclosure\" href=\"");
-			xml_add(&pg->atom, eq + 1);
+			xml_add_text(&pg->atom, eq + 1);
 			sb_adds(&pg->atom, "\"/>\n");
 		}
 		sb_adds(&pg->atom, "  </entry>\n");
@@ -238,6 +220,170 @@ static int collect_tag(void *arg, const char *tag)
 	return 0;
 }
 
+/*
+ * The tag pages, in one pass over the posts: a query per tag would read
+ * the posts again for each tag, and a post with many tags would be
+ * aggregated again for each of its pages.  The posts are read newest
+ * first, a page of PASS_ROWS at a time (keyset, as --before); each
+ * post's record is made once and shared by the pages that hold it; a page
+ * is written as soon as it is full (the first fq.limit posts of its tag,
+ * and one more to know there is a next page), the others at the end.  A
+ * record lives while a page not yet written holds it, so memory is
+ * bounded by what is written.
+ */
+#define PASS_ROWS 1000
+
+struct rec {
+	int64_t post_id;
+	char *json;             /* the record, as on --json, without newline */
+	int refs;               /* pages not yet written that hold it */
+};
+
+struct tag_page {
+	const char *name;
+	struct rec **posts;     /* at most fq.limit */
+	int n;
+	int written;
+};
+
+struct tag_pass {
+	struct tag_page *pages; /* sorted by name, strcmp order */
+	int npages;
+	int pending;            /* pages not yet written */
+	const struct feed_row *row;
+	struct rec *rec;        /* the row's record, made when first needed */
+	int64_t last;           /* the last post read: the pass's cursor */
+	int nrows;
+};
+
+static void rec_unref(struct rec *r)
+{
+	if (--r->refs == 0) {
+		free(r->json);
+		free(r);
+	}
+}
+
+/* Write a tag page and let go of its records; next: its cursor or 0. */
+static int tag_page_write(struct tag_page *pg, int64_t next)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *name = tag_file(pg->name);
+	int rc = 0;
+
+	sb_adds(&sb, "{\"posts\":[");
+	for (int i = 0; i < pg->n; i++) {
+		if (i)
+			sb_addch(&sb, ',');
+		sb_adds(&sb, pg->posts[i]->json);
+		rec_unref(pg->posts[i]);
+	}
+	if (next)
+		sb_addf(&sb, "],\"next\":\"%lld\"}\n", (long long)next);
+	else
+		sb_adds(&sb, "],\"next\":null}\n");
+	if (write_atomic(out_dir, name, sb.buf, sb.len))
+		rc = MD_EXIT_IOERR;
+	free(pg->posts);
+	pg->posts = NULL;
+	pg->n = 0;
+	pg->written = 1;
+	free(name);
+	sb_release(&sb);
+	return rc;
+}
+
+static int page_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct tag_page *)a)->name, ((const struct tag_page *)b)->name);
+}
+
+/* One tag of the row being read: onto its page, or the page is full. */
+static int pass_tag(void *arg, const char *tag)
+{
+	struct tag_pass *t = arg;
+	struct tag_page key = { .name = tag }, *pg;
+
+	pg = bsearch(&key, t->pages, t->npages, sizeof(*pg), page_cmp);
+	if (!pg || pg->written)         /* a tag new since the list was read */
+		return 0;
+	if (pg->n == fq.limit) {
+		t->pending--;
+		return tag_page_write(pg, pg->posts[pg->n - 1]->post_id);
+	}
+	if (!t->rec) {
+		struct emit e;
+		t->rec = xcalloc(1, sizeof(*t->rec));
+		t->rec->post_id = t->row->post_id;
+		emit_begin(&e, 1);
+		emit_post_fields(&e, t->row);
+		sb_addch(&e.sb, '}');
+		t->rec->json = sb_detach(&e.sb, NULL);
+	}
+	if (!pg->posts)
+		pg->posts = xmalloc(fq.limit * sizeof(*pg->posts));
+	t->rec->refs++;
+	pg->posts[pg->n++] = t->rec;
+	return 0;
+}
+
+static int pass_row(void *arg, const struct feed_row *r)
+{
+	struct tag_pass *t = arg;
+	int rc;
+
+	t->row = r;
+	t->rec = NULL;
+	t->last = r->post_id;
+	t->nrows++;
+	rc = json_array_each(r->tags_json, pass_tag, t);
+	if (t->rec && !t->rec->refs) {
+		free(t->rec->json);
+		free(t->rec);
+	}
+	t->rec = NULL;
+	return rc;
+}
+
+static int render_tags(struct store *db, const struct tag_list *tags)
+{
+	struct tag_pass t = {
+		.pages = xcalloc(tags->n ? tags->n : 1, sizeof(*t.pages)),
+		.npages = tags->n,
+		.pending = tags->n,
+	};
+	struct feed_query q = fq;
+	int64_t next;
+	int rc = 0;
+
+	for (int i = 0; i < tags->n; i++)
+		t.pages[i].name = tags->v[i];
+	qsort(t.pages, t.npages, sizeof(*t.pages), page_cmp);
+	q.tag = NULL;
+	q.limit = PASS_ROWS;
+	q.before = 0;
+	while (t.pending) {
+		next = 0;
+		t.nrows = 0;
+		if ((rc = store_feed(db, &q, pass_row, &t, &next)) || !next)
+			break;
+		q.before = t.last;
+	}
+	for (int i = 0; i < t.npages; i++) {
+		if (t.pages[i].written)
+			continue;
+		if (!rc)
+			rc = tag_page_write(&t.pages[i], 0);
+		else {
+			for (int k = 0; k < t.pages[i].n; k++)
+				rec_unref(t.pages[i].posts[k]);
+			free(t.pages[i].posts);
+		}
+	}
+	free(t.pages);
+	return rc;
+}
+
 static int render(struct store *db)
 {
 	struct strbuf atom = STRBUF_INIT, ver = STRBUF_INIT;
@@ -264,12 +410,7 @@ static int render(struct store *db)
 		goto out;
 	if ((rc = store_feed_tags(db, fq.status, collect_tag, &tags)))
 		goto out;
-	for (int i = 0; i < tags.n && !rc; i++) {
-		char *name = tag_file(tags.v[i]);
-		rc = render_page(db, name, tags.v[i], NULL);
-		free(name);
-	}
-	if (rc)
+	if ((rc = render_tags(db, &tags)))
 		goto out;
 	struct strbuf doc = STRBUF_INIT;
 	char now[64];

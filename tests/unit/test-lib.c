@@ -8,6 +8,7 @@
 #include "hash.h"
 #include "jwt.h"
 #include "log.h"
+#include "quote.h"
 #include "spawn.h"
 #include "storage.h"
 #include "store.h"
@@ -118,6 +119,81 @@ static void test_json(void)
 	ok(fgets(line, sizeof(line), f) != NULL, "the record can be read back");
 	is_str(line, "{\"id\":7,\"s\":null,\"b\":true,\"t\":[\"x\"]}\n", "JSON record shape");
 	fclose(f);
+}
+
+/* Each writer on hostile input: the exact bytes it must produce. */
+static void test_quote(void)
+{
+	static const struct { const char *in, *json, *xml, *logfmt; } t[] = {
+		{ "plain", "\"plain\"", "plain", "plain" },
+		{ "", "\"\"", "", "\"\"" },
+		{ "a b=c", "\"a b=c\"", "a b=c", "\"a b=c\"" },
+		{ "<&>\"'", "\"<&>\\\"'\"", "&lt;&amp;&gt;&quot;&apos;", "\"<&>\\\"'\"" },
+		{ "l1\nl2\r\t", "\"l1\\nl2\\r\\t\"", "l1&#10;l2&#13;&#9;", "\"l1\\nl2\\r\\t\"" },
+		{ "\x01\x1b[31m\x7f", "\"\\u0001\\u001b[31m\\u007f\"",
+		  "\xef\xbf\xbd\xef\xbf\xbd[31m\x7f",
+		  "\"\\u0001\\u001b[31m\\u007f\"" },
+		/* U+FFFE, U+FFFF: valid UTF-8 and JSON, not XML 1.0 characters */
+		{ "\xef\xbf\xbe\xef\xbf\xbf", "\"\xef\xbf\xbe\xef\xbf\xbf\"",
+		  "\xef\xbf\xbd\xef\xbf\xbd", "\xef\xbf\xbe\xef\xbf\xbf" },
+		/* U+0085 (C1), U+2028: escaped where a reader may take them for a newline */
+		{ "\xc2\x85\xe2\x80\xa8", "\"\\u0085\\u2028\"", "\xc2\x85\xe2\x80\xa8",
+		  "\"\\u0085\\u2028\"" },
+		/* overlong '/', CESU surrogate, past U+10FFFF, F5-FF, truncated */
+		{ "\xc0\xaf", "\"\\ufffd\\ufffd\"", "\xef\xbf\xbd\xef\xbf\xbd", "\"\\xc0\\xaf\"" },
+		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"",
+		  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", "\"\\xed\\xa0\\x80\"" },
+		{ "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"",
+		  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", "\"\\xf4\\x90\\x80\\x80\"" },
+		{ "x\xff\xfe", "\"x\\ufffd\\ufffd\"", "x\xef\xbf\xbd\xef\xbf\xbd",
+		  "\"x\\xff\\xfe\"" },
+		{ "\xe2\x82", "\"\\ufffd\\ufffd\"", "\xef\xbf\xbd\xef\xbf\xbd", "\"\\xe2\\x82\"" },
+		/* valid: 2, 3 and 4 bytes, the last code point */
+		{ "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf",
+		  "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\"",
+		  "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf",
+		  "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf" },
+	};
+	struct strbuf sb = STRBUF_INIT;
+	char name[64];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
+		sb_reset(&sb);
+		json_add_str(&sb, t[i].in);
+		snprintf(name, sizeof(name), "json_add_str, case %zu", i);
+		is_str(sb.buf, t[i].json, name);
+		sb_reset(&sb);
+		xml_add_text(&sb, t[i].in);
+		snprintf(name, sizeof(name), "xml_add_text, case %zu", i);
+		is_str(sb.buf, t[i].xml, name);
+		sb_reset(&sb);
+		logfmt_add_val(&sb, t[i].in);
+		snprintf(name, sizeof(name), "logfmt_add_val, case %zu", i);
+		is_str(sb.buf, t[i].logfmt, name);
+	}
+	sb_reset(&sb);
+	tsv_add(&sb, "a\tb\r\nc\\\xff");
+	is_str(sb.buf, "a\\tb\\r\\nc\\\\\xff", "tsv_add: one field on one line");
+	sb_reset(&sb);
+	json_flatten("[\"\\ud83d\\ude00\",\"\\ud800x\",\"\\u0000\",\"\\u12\"]", &sb);
+	is_str(sb.buf, "\xf0\x9f\x98\x80,\xef\xbf\xbdx,\xef\xbf\xbd,\xef\xbf\xbd" "12",
+	       "json_flatten: surrogate pairs joined, lone ones, NUL and bad escapes are U+FFFD");
+	sb_release(&sb);
+
+	int64_t id = 5;
+	ok(!cursor_parse("1", &id) && id == 1, "cursor 1");
+	ok(!cursor_parse("9223372036854775807", &id) && id == INT64_MAX, "cursor 2^63-1");
+	id = 5;
+	ok(cursor_parse("9223372036854775808", &id) && id == 5,
+	   "cursor 2^63 refused, id untouched");
+	ok(cursor_parse("99999999999999999999", &id), "cursor past 64 bits refused");
+	ok(cursor_parse("0", &id), "cursor 0 refused");
+	ok(cursor_parse("007", &id), "cursor with a leading zero refused");
+	ok(cursor_parse("-1", &id) && cursor_parse("+1", &id), "signed cursor refused");
+	ok(cursor_parse(" 1", &id) && cursor_parse("1 ", &id) && cursor_parse("1\n", &id),
+	   "cursor with spaces refused");
+	ok(cursor_parse("", &id) && cursor_parse("0x10", &id) && cursor_parse("1e3", &id),
+	   "empty, hex and exponent cursors refused");
 }
 
 static void test_hash(void)
@@ -387,6 +463,7 @@ int main(void)
 	test_strbuf();
 	test_parsers();
 	test_json();
+	test_quote();
 	test_hash();
 	test_store_helpers();
 	test_conf();
