@@ -117,8 +117,14 @@ int parse_size(const char *s, uint64_t *bytes)
 
 /*
  * The worker adds to every ffmpeg step: -nostdin -hide_banner -threads T,
- * and before "-i {input}": -protocol_whitelist file -f <probed demuxer>.
- * So templates name only what the rendition needs.
+ * and before "-i {input}": -protocol_whitelist file -f <probed demuxer>
+ * -max_pixels N.  So templates name only what the rendition needs.
+ *
+ * Filters run on frames of the source's size until a scale makes them
+ * small: a filter that holds frames (thumbnail holds 50) comes after the
+ * scale, or an 8192x8192 source holds gigabytes.  The encoders get the
+ * worker's threads too, so a job's memory and CPU do not grow with the
+ * machine's core count.
  */
 #define SCALE_SAR "scale='max(2,iw*sar)':'max(2,ih)',setsar=1"
 #define CAP(n) "scale='max(2,2*trunc(min(1," #n "/max(iw,ih))*iw/2))'" \
@@ -129,7 +135,7 @@ static const char *mp4_step[] = {
 	"-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "-1",
 	"-map_chapters", "-1", "-sn", "-dn",
 	"-vf", SCALE_SAR "," CAP(1280) ",format=yuv420p",
-	"-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+	"-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-threads", "{threads}",
 	"-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-ac", "2",
 	"-movflags", "+faststart", "-f", "mp4", "-y", "{output}", NULL
 };
@@ -137,7 +143,7 @@ static const char *mp4_step[] = {
 static const char *thumb_step[] = {
 	"ffmpeg", "-i", "{input}",
 	"-map", "0:v:0", "-map_metadata", "-1", "-an", "-sn", "-dn",
-	"-vf", SCALE_SAR ",thumbnail=50,scale=320:-2,format=yuvj420p",
+	"-vf", SCALE_SAR ",scale=320:-2,thumbnail=50,format=yuvj420p",
 	"-frames:v", "1", "-q:v", "4", "-f", "image2", "-update", "1",
 	"-y", "{output}", NULL
 };
@@ -208,6 +214,18 @@ const struct profile *conf_profile(const struct conf *c, const char *name)
 	return NULL;
 }
 
+double conf_cpu_limit(const struct conf *c)
+{
+	if (c->rlimit_cpu >= 0)
+		return c->rlimit_cpu;
+	return c->job_timeout * c->worker_threads;
+}
+
+long long conf_max_pixels(const struct conf *c)
+{
+	return ((long long)c->max_width + 128) * ((long long)c->max_height + 128);
+}
+
 /* ---------- defaults, environment ---------- */
 
 char *md_home(void)
@@ -225,6 +243,13 @@ char *md_home(void)
 	}
 	return xstrfmt("%s/.local/share/memedroid", s);
 }
+
+/*
+ * The default address-space limit of a job command.  RLIMIT_AS counts
+ * what a program maps, not what it touches: ffmpeg with libx264 maps
+ * thread stacks and malloc arenas it hardly uses.
+ */
+#define MEMORY_LIMIT ((uint64_t)3 << 30)
 
 void conf_init(struct conf *c)
 {
@@ -244,9 +269,10 @@ void conf_init(struct conf *c)
 	c->poll_interval = 1;
 	c->grace = 30;
 	c->nice = 10;
-	c->rlimit_as = 0;
+	c->rlimit_as = MEMORY_LIMIT;
 	c->rlimit_fsize = (uint64_t)4 << 30;
-	c->rlimit_cpu = 0;
+	c->rlimit_cpu = -1;
+	c->sandbox = 1;
 	c->max_bytes = (uint64_t)512 << 20;
 	c->max_duration = 600;
 	c->max_width = 8192;
@@ -501,6 +527,16 @@ static int set_size(struct capply *a, const struct ynode *v, const char *key, ui
 	return 0;
 }
 
+/* A size, or "unlimited" (the same as 0). */
+static int set_limit(struct capply *a, const struct ynode *v, const char *key, uint64_t *dst)
+{
+	if (v->type == Y_SCALAR && !strcmp(v->value, "unlimited")) {
+		*dst = 0;
+		return 0;
+	}
+	return set_size(a, v, key, dst);
+}
+
 static int set_int(struct capply *a, const struct ynode *v, const char *key,
 		   long long min, long long max, long long *dst)
 {
@@ -572,9 +608,20 @@ static int apply_worker(struct capply *a, const struct ynode *v, const char *k)
 	if (!strcmp(k, "retry_max")) return set_duration(a, v, k, &c->retry_max);
 	if (!strcmp(k, "poll_interval")) return set_duration(a, v, k, &c->poll_interval);
 	if (!strcmp(k, "grace")) return set_duration(a, v, k, &c->grace);
-	if (!strcmp(k, "cpu_limit")) return set_duration(a, v, k, &c->rlimit_cpu);
-	if (!strcmp(k, "memory_limit")) return set_size(a, v, k, &c->rlimit_as);
-	if (!strcmp(k, "file_size_limit")) return set_size(a, v, k, &c->rlimit_fsize);
+	if (!strcmp(k, "cpu_limit")) {
+		if (v->type == Y_SCALAR && !strcmp(v->value, "auto")) {
+			c->rlimit_cpu = -1;
+			return 0;
+		}
+		if (v->type == Y_SCALAR && !strcmp(v->value, "unlimited")) {
+			c->rlimit_cpu = 0;
+			return 0;
+		}
+		return set_duration(a, v, k, &c->rlimit_cpu);
+	}
+	if (!strcmp(k, "memory_limit")) return set_limit(a, v, k, &c->rlimit_as);
+	if (!strcmp(k, "file_size_limit")) return set_limit(a, v, k, &c->rlimit_fsize);
+	if (!strcmp(k, "sandbox")) return set_bool(a, v, k, &c->sandbox);
 	return bad(a, v, k, "unknown key");
 }
 
@@ -596,6 +643,55 @@ static int apply_limits(struct capply *a, const struct ynode *v, const char *k)
 		return 0;
 	}
 	return bad(a, v, k, "unknown key");
+}
+
+/*
+ * The input rule of an ffmpeg or ffprobe step: it reads the job's media and
+ * nothing else, as "-i {input}" (ffmpeg: exactly one; ffprobe: "{input}" as
+ * its operand or after "-i"), so that the worker's protections (local files
+ * only, the probed demuxer, the pixel cap) apply to every input.  "{input}"
+ * anywhere else ("file:{input}", "movie={input}") is refused too.  Other
+ * programs are not parsed: the sandbox bounds what they read.
+ */
+static int check_step(struct capply *a, const struct ynode *st, char **argv, const char *name)
+{
+	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	int ffmpeg = !strcmp(prog, "ffmpeg"), ffprobe = !strcmp(prog, "ffprobe");
+	int ninput = 0;
+
+	if (!ffmpeg && !ffprobe)
+		return 0;
+	for (int m = 1; argv[m]; m++) {
+		const struct ynode *at = st->kid[m];
+		if (!strcmp(argv[m], "-i")) {
+			if (!argv[m + 1] || strcmp(argv[m + 1], "{input}")) {
+				error("%s:%d: profile '%s': %s may read only '-i {input}', not '-i %s'",
+				      a->file, at->line, name, prog, argv[m + 1] ? argv[m + 1] : "");
+				return -1;
+			}
+			if (ninput++) {
+				error("%s:%d: profile '%s': %s may read one input, '-i {input}'",
+				      a->file, at->line, name, prog);
+				return -1;
+			}
+			m++;
+		} else if (ffprobe && !strcmp(argv[m], "{input}")) {
+			if (ninput++) {
+				error("%s:%d: profile '%s': ffprobe may read one input, '{input}'",
+				      a->file, at->line, name);
+				return -1;
+			}
+		} else if (strstr(argv[m], "{input}")) {
+			error("%s:%d: profile '%s': '{input}' may appear only as '-i {input}' "
+			      "in %s, not in '%s'", a->file, at->line, name, prog, argv[m]);
+			return -1;
+		}
+	}
+	if (!ninput) {
+		error("%s:%d: profile '%s': %s must read '-i {input}'", a->file, st->line, name, prog);
+		return -1;
+	}
+	return 0;
 }
 
 static int apply_profile(struct capply *a, const struct ynode *pv, const char *name)
@@ -663,6 +759,8 @@ static int apply_profile(struct capply *a, const struct ynode *pv, const char *n
 					}
 					argv[m] = xstrdup(st->kid[m]->value);
 				}
+				if (check_step(a, st, argv, name))
+					goto out;
 			}
 		} else {
 			bad(a, kn, k, "unknown key");

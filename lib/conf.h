@@ -68,9 +68,12 @@ struct conf {
 	double poll_interval;
 	double grace;
 	int nice;
-	uint64_t rlimit_as;     /* bytes, 0: unlimited */
-	uint64_t rlimit_fsize;
-	double rlimit_cpu;
+	/* limits of every job command (see conf_cpu_limit) */
+	uint64_t rlimit_as;     /* worker.memory_limit, bytes, 0: unlimited */
+	uint64_t rlimit_fsize;  /* worker.file_size_limit, bytes, 0: unlimited */
+	double rlimit_cpu;      /* worker.cpu_limit, seconds, 0: unlimited,
+				 * < 0: job_timeout x threads */
+	int sandbox;            /* worker.sandbox: Landlock confinement */
 
 	uint64_t max_bytes;
 	double max_duration;
@@ -91,6 +94,19 @@ void conf_release(struct conf *c);
 
 /* Profile by name, or NULL. */
 const struct profile *conf_profile(const struct conf *c, const char *name);
+
+/*
+ * The CPU time limit of a job command in seconds, 0 for none: cpu_limit
+ * when set, else job_timeout x threads (a step that keeps its threads busy
+ * for the whole job timeout).
+ */
+double conf_cpu_limit(const struct conf *c);
+
+/*
+ * The largest decoded frame a job command may make, in pixels: the
+ * width x height limits, each rounded up by 128 for the codecs' padding.
+ */
+long long conf_max_pixels(const struct conf *c);
 
 /*
  * Parse "30s", "500ms", "5m", "1h", "7d" (a bare number is seconds) into
