@@ -214,6 +214,21 @@ const struct profile *conf_profile(const struct conf *c, const char *name)
 	return NULL;
 }
 
+/*
+ * The default address-space limit of a job command: 512 MiB per thread,
+ * plus 1 GiB.  RLIMIT_AS counts what a program maps, not what it touches,
+ * and ffmpeg with libx264 maps about 150 MiB of thread stacks and malloc
+ * arenas per thread: the mp4 profile on a 4K source or an 8192x8192 one
+ * needs 640 MiB of address space with 2 threads, 1.5 GiB with 8, 3 GiB
+ * with 16.  This leaves about three times that.
+ */
+uint64_t conf_memory_limit(const struct conf *c)
+{
+	if (c->rlimit_as != MEMORY_AUTO)
+		return c->rlimit_as;
+	return ((uint64_t)c->worker_threads + 2) << 29;
+}
+
 double conf_cpu_limit(const struct conf *c)
 {
 	if (c->rlimit_cpu >= 0)
@@ -244,13 +259,6 @@ char *md_home(void)
 	return xstrfmt("%s/.local/share/memedroid", s);
 }
 
-/*
- * The default address-space limit of a job command.  RLIMIT_AS counts
- * what a program maps, not what it touches: ffmpeg with libx264 maps
- * thread stacks and malloc arenas it hardly uses.
- */
-#define MEMORY_LIMIT ((uint64_t)3 << 30)
-
 void conf_init(struct conf *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -269,7 +277,7 @@ void conf_init(struct conf *c)
 	c->poll_interval = 1;
 	c->grace = 30;
 	c->nice = 10;
-	c->rlimit_as = MEMORY_LIMIT;
+	c->rlimit_as = MEMORY_AUTO;
 	c->rlimit_fsize = (uint64_t)4 << 30;
 	c->rlimit_cpu = -1;
 	c->sandbox = 1;
@@ -527,14 +535,23 @@ static int set_size(struct capply *a, const struct ynode *v, const char *key, ui
 	return 0;
 }
 
-/* A size, or "unlimited" (the same as 0). */
-static int set_limit(struct capply *a, const struct ynode *v, const char *key, uint64_t *dst)
+/* A size, or "unlimited" (the same as 0), or "auto" when auto is not 0. */
+static int set_limit(struct capply *a, const struct ynode *v, const char *key, uint64_t *dst,
+		     uint64_t aut)
 {
 	if (v->type == Y_SCALAR && !strcmp(v->value, "unlimited")) {
 		*dst = 0;
 		return 0;
 	}
-	return set_size(a, v, key, dst);
+	if (aut && v->type == Y_SCALAR && !strcmp(v->value, "auto")) {
+		*dst = aut;
+		return 0;
+	}
+	if (set_size(a, v, key, dst))
+		return -1;
+	if (*dst == MEMORY_AUTO)
+		*dst -= 1;
+	return 0;
 }
 
 static int set_int(struct capply *a, const struct ynode *v, const char *key,
@@ -619,8 +636,8 @@ static int apply_worker(struct capply *a, const struct ynode *v, const char *k)
 		}
 		return set_duration(a, v, k, &c->rlimit_cpu);
 	}
-	if (!strcmp(k, "memory_limit")) return set_limit(a, v, k, &c->rlimit_as);
-	if (!strcmp(k, "file_size_limit")) return set_limit(a, v, k, &c->rlimit_fsize);
+	if (!strcmp(k, "memory_limit")) return set_limit(a, v, k, &c->rlimit_as, MEMORY_AUTO);
+	if (!strcmp(k, "file_size_limit")) return set_limit(a, v, k, &c->rlimit_fsize, 0);
 	if (!strcmp(k, "sandbox")) return set_bool(a, v, k, &c->sandbox);
 	return bad(a, v, k, "unknown key");
 }

@@ -69,7 +69,8 @@ struct conf {
 	double grace;
 	int nice;
 	/* limits of every job command (see conf_cpu_limit) */
-	uint64_t rlimit_as;     /* worker.memory_limit, bytes, 0: unlimited */
+	uint64_t rlimit_as;     /* worker.memory_limit, bytes, 0: unlimited,
+				 * MEMORY_AUTO: from threads */
 	uint64_t rlimit_fsize;  /* worker.file_size_limit, bytes, 0: unlimited */
 	double rlimit_cpu;      /* worker.cpu_limit, seconds, 0: unlimited,
 				 * < 0: job_timeout x threads */
@@ -94,6 +95,14 @@ void conf_release(struct conf *c);
 
 /* Profile by name, or NULL. */
 const struct profile *conf_profile(const struct conf *c, const char *name);
+
+#define MEMORY_AUTO UINT64_MAX
+
+/*
+ * The address-space limit of a job command in bytes, 0 for none:
+ * memory_limit when set, else 512 MiB x (threads + 2).
+ */
+uint64_t conf_memory_limit(const struct conf *c);
 
 /*
  * The CPU time limit of a job command in seconds, 0 for none: cpu_limit

@@ -124,6 +124,8 @@ static void build_argv(char *const *tmpl, const struct vars *v, struct argv_buf 
 		av_push(a, xstrdup("error"));
 		av_push(a, xstrdup("-threads"));
 		av_push(a, xstrfmt("%d", v->threads));
+		av_push(a, xstrdup("-filter_threads"));
+		av_push(a, xstrfmt("%d", v->threads));
 		/* progress lines feed the stall watchdog */
 		av_push(a, xstrdup("-progress"));
 		av_push(a, xstrfmt("%s/progress", v->workdir));
@@ -192,7 +194,7 @@ static int probe_output(const struct runner_ctx *rc, const char *path, struct st
 	struct spawn_opts o = {
 		.argv = argv, .stdin_fd = -1, .out = &out, .out_max = 1 << 16,
 		.timeout = rc->conf->probe_timeout, .cancel = rc->cancel,
-		.rlimit_as = rc->conf->rlimit_as, .confine = rc->conf->sandbox, .read = rd,
+		.rlimit_as = conf_memory_limit(rc->conf), .confine = rc->conf->sandbox, .read = rd,
 	};
 	struct spawn_result res;
 
@@ -329,7 +331,7 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 		build_argv(p->steps[s], &v, &a);
 		struct spawn_opts o = {
 			.argv = a.v, .stdin_fd = -1, .timeout = left, .nice = c->nice,
-			.rlimit_as = c->rlimit_as, .rlimit_fsize = c->rlimit_fsize,
+			.rlimit_as = conf_memory_limit(c), .rlimit_fsize = c->rlimit_fsize,
 			.rlimit_cpu = conf_cpu_limit(c), .cwd = work, .cancel = rc->cancel,
 			.confine = c->sandbox, .read = rd, .write = wr, .watch = too_big,
 		};
