@@ -126,6 +126,8 @@ int parse_size(const char *s, uint64_t *bytes)
  * worker's threads too, so a job's memory and CPU do not grow with the
  * machine's core count.
  */
+#define FILE_SIZE_LIMIT ((uint64_t)4 << 30)
+
 #define SCALE_SAR "scale='max(2,iw*sar)':'max(2,ih)',setsar=1"
 #define CAP(n) "scale='max(2,2*trunc(min(1," #n "/max(iw,ih))*iw/2))'" \
 	":'max(2,2*trunc(min(1," #n "/max(iw,ih))*ih/2))'"
@@ -278,7 +280,7 @@ void conf_init(struct conf *c)
 	c->grace = 30;
 	c->nice = 10;
 	c->rlimit_as = MEMORY_AUTO;
-	c->rlimit_fsize = (uint64_t)4 << 30;
+	c->rlimit_fsize = FILE_SIZE_LIMIT;
 	c->rlimit_cpu = -1;
 	c->sandbox = 1;
 	c->max_bytes = (uint64_t)512 << 20;
@@ -535,7 +537,7 @@ static int set_size(struct capply *a, const struct ynode *v, const char *key, ui
 	return 0;
 }
 
-/* A size, or "unlimited" (the same as 0), or "auto" when auto is not 0. */
+/* A size, or "unlimited" (the same as 0), or "auto" (the default, aut). */
 static int set_limit(struct capply *a, const struct ynode *v, const char *key, uint64_t *dst,
 		     uint64_t aut)
 {
@@ -543,7 +545,7 @@ static int set_limit(struct capply *a, const struct ynode *v, const char *key, u
 		*dst = 0;
 		return 0;
 	}
-	if (aut && v->type == Y_SCALAR && !strcmp(v->value, "auto")) {
+	if (v->type == Y_SCALAR && !strcmp(v->value, "auto")) {
 		*dst = aut;
 		return 0;
 	}
@@ -636,8 +638,10 @@ static int apply_worker(struct capply *a, const struct ynode *v, const char *k)
 		}
 		return set_duration(a, v, k, &c->rlimit_cpu);
 	}
-	if (!strcmp(k, "memory_limit")) return set_limit(a, v, k, &c->rlimit_as, MEMORY_AUTO);
-	if (!strcmp(k, "file_size_limit")) return set_limit(a, v, k, &c->rlimit_fsize, 0);
+	if (!strcmp(k, "memory_limit"))
+		return set_limit(a, v, k, &c->rlimit_as, MEMORY_AUTO);
+	if (!strcmp(k, "file_size_limit"))
+		return set_limit(a, v, k, &c->rlimit_fsize, FILE_SIZE_LIMIT);
 	if (!strcmp(k, "sandbox")) return set_bool(a, v, k, &c->sandbox);
 	return bad(a, v, k, "unknown key");
 }
@@ -675,6 +679,7 @@ static int check_step(struct capply *a, const struct ynode *st, char **argv, con
 	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	int ffmpeg = !strcmp(prog, "ffmpeg"), ffprobe = !strcmp(prog, "ffprobe");
 	int ninput = 0;
+	const char *f = a->file;
 
 	if (!ffmpeg && !ffprobe)
 		return 0;
@@ -682,8 +687,9 @@ static int check_step(struct capply *a, const struct ynode *st, char **argv, con
 		const struct ynode *at = st->kid[m];
 		if (!strcmp(argv[m], "-i")) {
 			if (!argv[m + 1] || strcmp(argv[m + 1], "{input}")) {
-				error("%s:%d: profile '%s': %s may read only '-i {input}', not '-i %s'",
-				      a->file, at->line, name, prog, argv[m + 1] ? argv[m + 1] : "");
+				error("%s:%d: profile '%s': %s may read only '-i {input}', "
+				      "not '-i %s'", f, at->line, name, prog,
+				      argv[m + 1] ? argv[m + 1] : "");
 				return -1;
 			}
 			if (ninput++) {
@@ -705,7 +711,7 @@ static int check_step(struct capply *a, const struct ynode *st, char **argv, con
 		}
 	}
 	if (!ninput) {
-		error("%s:%d: profile '%s': %s must read '-i {input}'", a->file, st->line, name, prog);
+		error("%s:%d: profile '%s': %s must read '-i {input}'", f, st->line, name, prog);
 		return -1;
 	}
 	return 0;
