@@ -17,7 +17,11 @@
  * Profiles: the built-ins (probe, mp4, thumb, noop) are always present; a
  * profile of the same name in the file replaces the built-in, others are
  * added.  Step argv templates may use {input}, {output}, {workdir},
- * {outdir} and {threads}.
+ * {outdir} and {threads}.  An ffmpeg step reads exactly one input, written
+ * "-i {input}", and an ffprobe step "{input}" (or "-i {input}"): the
+ * worker puts its input options (local files only, the probed demuxer,
+ * the pixel cap) before that input, so a step reading anything else
+ * ("-i file:{input}", a second -i, "movie={input}") is refused at load.
  */
 #ifndef MD_CONF_H
 #define MD_CONF_H
