@@ -118,9 +118,17 @@ int parse_size(const char *s, uint64_t *bytes)
 
 /*
  * The worker adds to every ffmpeg step: -nostdin -hide_banner -threads T,
- * and before "-i {input}": -protocol_whitelist file -f <probed demuxer>.
- * So templates name only what the rendition needs.
+ * and before "-i {input}": -protocol_whitelist file -f <probed demuxer>
+ * -max_pixels N.  So templates name only what the rendition needs.
+ *
+ * Filters run on frames of the source's size until a scale makes them
+ * small: a filter that holds frames (thumbnail holds 50) comes after the
+ * scale, or an 8192x8192 source holds gigabytes.  The encoders get the
+ * worker's threads too, so a job's memory and CPU do not grow with the
+ * machine's core count.
  */
+#define FILE_SIZE_LIMIT ((uint64_t)4 << 30)
+
 #define SCALE_SAR "scale='max(2,iw*sar)':'max(2,ih)',setsar=1"
 #define CAP(n) "scale='max(2,2*trunc(min(1," #n "/max(iw,ih))*iw/2))'" \
 	":'max(2,2*trunc(min(1," #n "/max(iw,ih))*ih/2))'"
@@ -130,7 +138,7 @@ static const char *mp4_step[] = {
 	"-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "-1",
 	"-map_chapters", "-1", "-sn", "-dn",
 	"-vf", SCALE_SAR "," CAP(1280) ",format=yuv420p",
-	"-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+	"-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-threads", "{threads}",
 	"-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-ac", "2",
 	"-movflags", "+faststart", "-f", "mp4", "-y", "{output}", NULL
 };
@@ -138,7 +146,7 @@ static const char *mp4_step[] = {
 static const char *thumb_step[] = {
 	"ffmpeg", "-i", "{input}",
 	"-map", "0:v:0", "-map_metadata", "-1", "-an", "-sn", "-dn",
-	"-vf", SCALE_SAR ",thumbnail=50,scale=320:-2,format=yuvj420p",
+	"-vf", SCALE_SAR ",scale=320:-2,thumbnail=50,format=yuvj420p",
 	"-frames:v", "1", "-q:v", "4", "-f", "image2", "-update", "1",
 	"-y", "{output}", NULL
 };
@@ -209,6 +217,33 @@ const struct profile *conf_profile(const struct conf *c, const char *name)
 	return NULL;
 }
 
+/*
+ * The default address-space limit of a job command: 512 MiB per thread,
+ * plus 1 GiB.  RLIMIT_AS counts what a program maps, not what it touches,
+ * and ffmpeg with libx264 maps about 150 MiB of thread stacks and malloc
+ * arenas per thread: the mp4 profile on a 4K source or an 8192x8192 one
+ * needs 640 MiB of address space with 2 threads, 1.5 GiB with 8, 3 GiB
+ * with 16.  This leaves about three times that.
+ */
+uint64_t conf_memory_limit(const struct conf *c)
+{
+	if (c->rlimit_as != MEMORY_AUTO)
+		return c->rlimit_as;
+	return ((uint64_t)c->worker_threads + 2) << 29;
+}
+
+double conf_cpu_limit(const struct conf *c)
+{
+	if (c->rlimit_cpu >= 0)
+		return c->rlimit_cpu;
+	return c->job_timeout * c->worker_threads;
+}
+
+long long conf_max_pixels(const struct conf *c)
+{
+	return ((long long)c->max_width + 128) * ((long long)c->max_height + 128);
+}
+
 /* ---------- defaults, environment ---------- */
 
 char *md_home(void)
@@ -245,9 +280,10 @@ void conf_init(struct conf *c)
 	c->poll_interval = 1;
 	c->grace = 30;
 	c->nice = 10;
-	c->rlimit_as = 0;
-	c->rlimit_fsize = (uint64_t)4 << 30;
-	c->rlimit_cpu = 0;
+	c->rlimit_as = MEMORY_AUTO;
+	c->rlimit_fsize = FILE_SIZE_LIMIT;
+	c->rlimit_cpu = -1;
+	c->sandbox = 1;
 	c->max_bytes = (uint64_t)512 << 20;
 	c->max_duration = 600;
 	c->max_width = 8192;
@@ -502,6 +538,25 @@ static int set_size(struct capply *a, const struct ynode *v, const char *key, ui
 	return 0;
 }
 
+/* A size, or "unlimited" (the same as 0), or "auto" (the default, aut). */
+static int set_limit(struct capply *a, const struct ynode *v, const char *key, uint64_t *dst,
+		     uint64_t aut)
+{
+	if (v->type == Y_SCALAR && !strcmp(v->value, "unlimited")) {
+		*dst = 0;
+		return 0;
+	}
+	if (v->type == Y_SCALAR && !strcmp(v->value, "auto")) {
+		*dst = aut;
+		return 0;
+	}
+	if (set_size(a, v, key, dst))
+		return -1;
+	if (*dst == MEMORY_AUTO)
+		*dst -= 1;
+	return 0;
+}
+
 static int set_int(struct capply *a, const struct ynode *v, const char *key,
 		   long long min, long long max, long long *dst)
 {
@@ -573,9 +628,22 @@ static int apply_worker(struct capply *a, const struct ynode *v, const char *k)
 	if (!strcmp(k, "retry_max")) return set_duration(a, v, k, &c->retry_max);
 	if (!strcmp(k, "poll_interval")) return set_duration(a, v, k, &c->poll_interval);
 	if (!strcmp(k, "grace")) return set_duration(a, v, k, &c->grace);
-	if (!strcmp(k, "cpu_limit")) return set_duration(a, v, k, &c->rlimit_cpu);
-	if (!strcmp(k, "memory_limit")) return set_size(a, v, k, &c->rlimit_as);
-	if (!strcmp(k, "file_size_limit")) return set_size(a, v, k, &c->rlimit_fsize);
+	if (!strcmp(k, "cpu_limit")) {
+		if (v->type == Y_SCALAR && !strcmp(v->value, "auto")) {
+			c->rlimit_cpu = -1;
+			return 0;
+		}
+		if (v->type == Y_SCALAR && !strcmp(v->value, "unlimited")) {
+			c->rlimit_cpu = 0;
+			return 0;
+		}
+		return set_duration(a, v, k, &c->rlimit_cpu);
+	}
+	if (!strcmp(k, "memory_limit"))
+		return set_limit(a, v, k, &c->rlimit_as, MEMORY_AUTO);
+	if (!strcmp(k, "file_size_limit"))
+		return set_limit(a, v, k, &c->rlimit_fsize, FILE_SIZE_LIMIT);
+	if (!strcmp(k, "sandbox")) return set_bool(a, v, k, &c->sandbox);
 	return bad(a, v, k, "unknown key");
 }
 
@@ -597,6 +665,57 @@ static int apply_limits(struct capply *a, const struct ynode *v, const char *k)
 		return 0;
 	}
 	return bad(a, v, k, "unknown key");
+}
+
+/*
+ * The input rule of an ffmpeg or ffprobe step: it reads the job's media and
+ * nothing else, as "-i {input}" (ffmpeg: exactly one; ffprobe: "{input}" as
+ * its operand or after "-i"), so that the worker's protections (local files
+ * only, the probed demuxer, the pixel cap) apply to every input.  "{input}"
+ * anywhere else ("file:{input}", "movie={input}") is refused too.  Other
+ * programs are not parsed: the sandbox bounds what they read.
+ */
+static int check_step(struct capply *a, const struct ynode *st, char **argv, const char *name)
+{
+	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	int ffmpeg = !strcmp(prog, "ffmpeg"), ffprobe = !strcmp(prog, "ffprobe");
+	int ninput = 0;
+	const char *f = a->file;
+
+	if (!ffmpeg && !ffprobe)
+		return 0;
+	for (int m = 1; argv[m]; m++) {
+		const struct ynode *at = st->kid[m];
+		if (!strcmp(argv[m], "-i")) {
+			if (!argv[m + 1] || strcmp(argv[m + 1], "{input}")) {
+				error("%s:%d: profile '%s': %s may read only '-i {input}', "
+				      "not '-i %s'", f, at->line, name, prog,
+				      argv[m + 1] ? argv[m + 1] : "");
+				return -1;
+			}
+			if (ninput++) {
+				error("%s:%d: profile '%s': %s may read one input, '-i {input}'",
+				      a->file, at->line, name, prog);
+				return -1;
+			}
+			m++;
+		} else if (ffprobe && !strcmp(argv[m], "{input}")) {
+			if (ninput++) {
+				error("%s:%d: profile '%s': ffprobe may read one input, '{input}'",
+				      a->file, at->line, name);
+				return -1;
+			}
+		} else if (strstr(argv[m], "{input}")) {
+			error("%s:%d: profile '%s': '{input}' may appear only as '-i {input}' "
+			      "in %s, not in '%s'", a->file, at->line, name, prog, argv[m]);
+			return -1;
+		}
+	}
+	if (!ninput) {
+		error("%s:%d: profile '%s': %s must read '-i {input}'", f, st->line, name, prog);
+		return -1;
+	}
+	return 0;
 }
 
 static int apply_profile(struct capply *a, const struct ynode *pv, const char *name)
@@ -664,6 +783,8 @@ static int apply_profile(struct capply *a, const struct ynode *pv, const char *n
 					}
 					argv[m] = xstrdup(st->kid[m]->value);
 				}
+				if (check_step(a, st, argv, name))
+					goto out;
 			}
 		} else {
 			bad(a, kn, k, "unknown key");

@@ -17,7 +17,11 @@
  * Profiles: the built-ins (probe, mp4, thumb, noop) are always present; a
  * profile of the same name in the file replaces the built-in, others are
  * added.  Step argv templates may use {input}, {output}, {workdir},
- * {outdir} and {threads}.
+ * {outdir} and {threads}.  An ffmpeg step reads exactly one input, written
+ * "-i {input}", and an ffprobe step "{input}" (or "-i {input}"): the
+ * worker puts its input options (local files only, the probed demuxer,
+ * the pixel cap) before that input, so a step reading anything else
+ * ("-i file:{input}", a second -i, "movie={input}") is refused at load.
  */
 #ifndef MD_CONF_H
 #define MD_CONF_H
@@ -68,9 +72,13 @@ struct conf {
 	double poll_interval;
 	double grace;
 	int nice;
-	uint64_t rlimit_as;     /* bytes, 0: unlimited */
-	uint64_t rlimit_fsize;
-	double rlimit_cpu;
+	/* limits of every job command (see conf_cpu_limit) */
+	uint64_t rlimit_as;     /* worker.memory_limit, bytes, 0: unlimited,
+				 * MEMORY_AUTO: from threads */
+	uint64_t rlimit_fsize;  /* worker.file_size_limit, bytes, 0: unlimited */
+	double rlimit_cpu;      /* worker.cpu_limit, seconds, 0: unlimited,
+				 * < 0: job_timeout x threads */
+	int sandbox;            /* worker.sandbox: Landlock confinement */
 
 	uint64_t max_bytes;
 	double max_duration;
@@ -91,6 +99,27 @@ void conf_release(struct conf *c);
 
 /* Profile by name, or NULL. */
 const struct profile *conf_profile(const struct conf *c, const char *name);
+
+#define MEMORY_AUTO UINT64_MAX
+
+/*
+ * The address-space limit of a job command in bytes, 0 for none:
+ * memory_limit when set, else 512 MiB x (threads + 2).
+ */
+uint64_t conf_memory_limit(const struct conf *c);
+
+/*
+ * The CPU time limit of a job command in seconds, 0 for none: cpu_limit
+ * when set, else job_timeout x threads (a step that keeps its threads busy
+ * for the whole job timeout).
+ */
+double conf_cpu_limit(const struct conf *c);
+
+/*
+ * The largest decoded frame a job command may make, in pixels: the
+ * width x height limits, each rounded up by 128 for the codecs' padding.
+ */
+long long conf_max_pixels(const struct conf *c);
 
 /*
  * Parse "30s", "500ms", "5m", "1h", "7d" (a bare number is seconds) into

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +46,7 @@ static void av_free(struct argv_buf *a)
 struct vars {
 	const char *input, *output, *outdir, *workdir, *format;
 	int threads;
+	long long max_pixels;   /* decoders refuse frames larger than this */
 };
 
 /* Expand {name} placeholders in one template argument. */
@@ -88,7 +90,27 @@ static const char *base_name(const char *p)
 	return s ? s + 1 : p;
 }
 
-/* The argv of one step, with the options every ffmpeg/ffprobe gets. */
+/*
+ * What every input of an ffmpeg or ffprobe step gets: local files only,
+ * the demuxer the probe accepted, and decoders that refuse a frame larger
+ * than the limits allow, whatever the container's header said.
+ */
+static void push_input_opts(struct argv_buf *a, const struct vars *v)
+{
+	av_push(a, xstrdup("-protocol_whitelist"));
+	av_push(a, xstrdup("file"));
+	av_push(a, xstrdup("-f"));
+	av_push(a, xstrdup(v->format));
+	av_push(a, xstrdup("-max_pixels"));
+	av_push(a, xstrfmt("%lld", v->max_pixels));
+}
+
+/*
+ * The argv of one step, with the options every ffmpeg/ffprobe gets.  The
+ * profile parser (conf.c) has made sure the only input of such a step is
+ * "{input}": after its one "-i" for ffmpeg, as the one operand (or after
+ * "-i") for ffprobe.
+ */
 static void build_argv(char *const *tmpl, const struct vars *v, struct argv_buf *a)
 {
 	const char *prog = base_name(tmpl[0]);
@@ -102,24 +124,17 @@ static void build_argv(char *const *tmpl, const struct vars *v, struct argv_buf 
 		av_push(a, xstrdup("error"));
 		av_push(a, xstrdup("-threads"));
 		av_push(a, xstrfmt("%d", v->threads));
+		av_push(a, xstrdup("-filter_threads"));
+		av_push(a, xstrfmt("%d", v->threads));
 		/* progress lines feed the stall watchdog */
 		av_push(a, xstrdup("-progress"));
 		av_push(a, xstrfmt("%s/progress", v->workdir));
 	}
-	if (ffprobe) {
-		av_push(a, xstrdup("-protocol_whitelist"));
-		av_push(a, xstrdup("file"));
-		av_push(a, xstrdup("-f"));
-		av_push(a, xstrdup(v->format));
-	}
+	if (ffprobe)
+		push_input_opts(a, v);
 	for (int i = 1; tmpl[i]; i++) {
-		if (ffmpeg && !strcmp(tmpl[i], "-i") && tmpl[i + 1] &&
-		    !strcmp(tmpl[i + 1], "{input}")) {
-			av_push(a, xstrdup("-protocol_whitelist"));
-			av_push(a, xstrdup("file"));
-			av_push(a, xstrdup("-f"));
-			av_push(a, xstrdup(v->format));
-		}
+		if (ffmpeg && !strcmp(tmpl[i], "-i"))
+			push_input_opts(a, v);
 		av_push(a, expand(tmpl[i], v));
 	}
 }
@@ -141,10 +156,16 @@ static int is_permanent(const struct spawn_result *r)
 		"Error reinitializing filters",
 		"Failed to inject frame into filter network",
 		"Nothing was written into output file",
+		"Cannot allocate memory",       /* the memory limit is fixed */
+		"exceeds specified max pixel count",
 	};
 
 	if (r->timed_out)
 		return 1;   /* a step over its time budget counts as bad input */
+	/* so is one over its CPU time or output size limit */
+	if (r->ran && WIFSIGNALED(r->status) &&
+	    (WTERMSIG(r->status) == SIGXCPU || WTERMSIG(r->status) == SIGXFSZ))
+		return 1;
 	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
 		if (strstr(r->tail, marks[i]))
 			return 1;
@@ -169,9 +190,11 @@ static int probe_output(const struct runner_ctx *rc, const char *path, struct st
 		"-of", "compact=p=0:nk=0", (char *)path, NULL
 	};
 	struct strbuf out = STRBUF_INIT;
+	const char *rd[] = { path, NULL };
 	struct spawn_opts o = {
 		.argv = argv, .stdin_fd = -1, .out = &out, .out_max = 1 << 16,
 		.timeout = rc->conf->probe_timeout, .cancel = rc->cancel,
+		.rlimit_as = conf_memory_limit(rc->conf), .confine = rc->conf->sandbox, .read = rd,
 	};
 	struct spawn_result res;
 
@@ -256,6 +279,10 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 	struct strbuf err = STRBUF_INIT, js = STRBUF_INIT, files = STRBUF_INIT;
 	double t0 = now_mono(), deadline = t0 + rc->deadline_secs;
 	int64_t bytes = 0;
+	long maxrss = 0;
+	/* the decoder's refusal of an oversized frame: ffmpeg goes on with
+	 * the other frames and may well exit 0 */
+	static const char *const too_big[] = { "exceeds specified max pixel count", NULL };
 
 	if (!p) {
 		report_fail(out, 1, "unknown profile");
@@ -288,7 +315,10 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 	struct vars v = {
 		.input = input, .output = output, .outdir = outdir, .workdir = work,
 		.format = j->format, .threads = c->worker_threads,
+		.max_pixels = conf_max_pixels(c),
 	};
+	/* a job command reads its input, writes its work directory */
+	const char *rd[] = { input, NULL }, *wr[] = { work, NULL };
 	for (int s = 0; s < p->nsteps; s++) {
 		struct argv_buf a = { 0 };
 		struct spawn_result res;
@@ -301,8 +331,9 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 		build_argv(p->steps[s], &v, &a);
 		struct spawn_opts o = {
 			.argv = a.v, .stdin_fd = -1, .timeout = left, .nice = c->nice,
-			.rlimit_as = c->rlimit_as, .rlimit_fsize = c->rlimit_fsize,
-			.rlimit_cpu = c->rlimit_cpu, .cwd = work, .cancel = rc->cancel,
+			.rlimit_as = conf_memory_limit(c), .rlimit_fsize = c->rlimit_fsize,
+			.rlimit_cpu = conf_cpu_limit(c), .cwd = work, .cancel = rc->cancel,
+			.confine = c->sandbox, .read = rd, .write = wr, .watch = too_big,
 		};
 		char *progress = xstrfmt("%s/progress", work);
 		if (!strcmp(base_name(a.v[0]), "ffmpeg")) {
@@ -316,6 +347,15 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 		int r = spawn_run(&o, &res);
 		unlink(progress);
 		free(progress);
+		if (res.maxrss_kb > maxrss)
+			maxrss = res.maxrss_kb;
+		if (!r && res.seen) {
+			sb_addf(&err, "step %d (%s): a frame is larger than %dx%d: %s", s + 1,
+				a.v[0], c->max_width, c->max_height, res.seen);
+			report_fail(out, 1, err.buf);
+			av_free(&a);
+			goto out;
+		}
 		if (r) {
 			if (res.cancelled || (rc->cancel && *rc->cancel)) {
 				sb_adds(out, "cancel\n");
@@ -363,8 +403,8 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 		sb_addch(out, ',');
 		free(rkey);
 	}
-	sb_addf(out, "\"files\":%s,\"bytes\":%lld,\"duration_ms\":%lld%s}\n", files.buf,
-		(long long)bytes, (long long)((now_mono() - t0) * 1000), js.buf);
+	sb_addf(out, "\"files\":%s,\"bytes\":%lld,\"duration_ms\":%lld,\"max_rss_kb\":%ld%s}\n",
+		files.buf, (long long)bytes, (long long)((now_mono() - t0) * 1000), maxrss, js.buf);
 out:
 	if (work && remove_tree(work))
 		warning("cannot remove work directory '%s': %s", work, strerror(errno));

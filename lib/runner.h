@@ -4,11 +4,21 @@
  * This is what md-work does for each claimed job, in a child process so
  * the worker's event loop never blocks: make a scratch directory under
  * work/, run each step of the profile through spawn (argv templates with
- * {input} {output} {outdir} {workdir} {threads} expanded; ffmpeg and
- * ffprobe get -nostdin -hide_banner -threads T, -protocol_whitelist file
- * and the probed demuxer forced), probe the main output again, publish
- * every output file atomically into renditions/ab/cd/<sha>/<profile>/, and
- * remove the scratch directory, whatever happened.
+ * {input} {output} {outdir} {workdir} {threads} expanded; ffmpeg gets
+ * -nostdin -hide_banner -threads T -filter_threads T, and its input, like
+ * ffprobe's, -protocol_whitelist file, the probed demuxer forced and
+ * -max_pixels from the width and height limits), probe the main output
+ * again, publish every output file atomically into
+ * renditions/ab/cd/<sha>/<profile>/, and remove the scratch directory,
+ * whatever happened.
+ *
+ * Every step is confined (spawn.h): a minimal environment with HOME and
+ * TMPDIR in the scratch directory, the memory, CPU and file size limits
+ * of the configuration, and, with worker.sandbox, Landlock letting it read
+ * its input and read and write the scratch directory, nothing else of
+ * storage.  A frame the decoder refused as larger than the limits fails
+ * the job as bad input, even when ffmpeg exited 0.  The result JSON holds
+ * max_rss_kb, the largest peak resident set of the steps.
  *
  * The runner never touches the database: it reports one line, which the
  * worker records (fenced) in the job table:

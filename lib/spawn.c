@@ -1,4 +1,5 @@
 #include "spawn.h"
+#include "sandbox.h"
 #include "strbuf.h"
 
 #include <errno.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -27,8 +29,69 @@ static void child_limit(int res, uint64_t v)
 		setrlimit(res, &rl);
 }
 
+/*
+ * The program file execve() is given: prog itself when it holds a slash,
+ * else the first executable PATH entry.  Returns a new string, or NULL with
+ * errno set (ENOENT, or EACCES when only unexecutable ones were found).
+ */
+static char *find_prog(const char *prog)
+{
+	const char *path;
+	int e = ENOENT;
+
+	if (!*prog) {
+		errno = ENOENT;
+		return NULL;
+	}
+	if (strchr(prog, '/'))
+		return xstrdup(prog);
+	path = getenv("PATH");
+	if (!path)
+		path = "/usr/bin:/bin";
+	while (*path) {
+		const char *end = strchr(path, ':');
+		size_t n = end ? (size_t)(end - path) : strlen(path);
+		char *p = xstrfmt("%.*s/%s", (int)n, n ? path : ".", prog);
+		struct stat sb;
+		if (!access(p, X_OK) && !stat(p, &sb) && S_ISREG(sb.st_mode))
+			return p;
+		if (errno == EACCES)
+			e = EACCES;
+		free(p);
+		if (!end)
+			break;
+		path = end + 1;
+	}
+	errno = e;
+	return NULL;
+}
+
+/* The minimal environment of a child: see spawn.h.  Free with env_free. */
+static char **env_minimal(const struct spawn_opts *o)
+{
+	const char *path = getenv("PATH");
+	char **env = xcalloc(5, sizeof(*env));
+	int n = 0;
+
+	env[n++] = xstrfmt("PATH=%s", path && *path ? path : "/usr/bin:/bin");
+	env[n++] = xstrdup("LC_ALL=C");
+	if (o->cwd) {
+		env[n++] = xstrfmt("HOME=%s", o->cwd);
+		env[n++] = xstrfmt("TMPDIR=%s", o->cwd);
+	}
+	return env;
+}
+
+static void env_free(char **env)
+{
+	for (char **e = env; e && *e; e++)
+		free(*e);
+	free(env);
+}
+
 static void __attribute__((noreturn))
-child(const struct spawn_opts *o, int in, int out, int err, int report)
+child(const struct spawn_opts *o, const char *prog, char *const *envp, int ruleset,
+      int in, int out, int err, int report)
 {
 	sigset_t none;
 	int e;
@@ -49,7 +112,13 @@ child(const struct spawn_opts *o, int in, int out, int err, int report)
 	child_limit(RLIMIT_FSIZE, o->rlimit_fsize);
 	if (o->rlimit_cpu > 0)
 		child_limit(RLIMIT_CPU, (uint64_t)(o->rlimit_cpu + 0.999));
-	execvp(o->argv[0], o->argv);
+	if (ruleset >= 0) {
+		if (sandbox_enter(ruleset))
+			goto fail;
+	} else if (o->confine && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+		goto fail;
+	}
+	execve(prog, o->argv, envp);
 fail:
 	e = errno;
 	(void)!write(report, &e, sizeof(e));
@@ -107,12 +176,28 @@ int spawn_run(const struct spawn_opts *o, struct spawn_result *res)
 	int devnull = -1, in, status = 0, e;
 	size_t tlen = 0, out_max = o->out_max ? o->out_max : (16u << 20);
 	double deadline = o->timeout > 0 ? now_mono() + o->timeout : 0, kill_at = 0;
-	int killed = 0;
+	int killed = 0, ruleset = -1;
 	off_t last_size = 0;
 	double last_change = 0;
+	char *prog = NULL, **envp = NULL;
+	struct rusage ru;
 	pid_t pid;
 
 	memset(res, 0, sizeof(*res));
+	prog = find_prog(o->argv[0]);
+	if (!prog) {
+		res->exec_errno = errno;
+		return -1;
+	}
+	if (o->confine && sandbox_abi() > 0) {
+		ruleset = sandbox_ruleset(prog, o->read, o->write);
+		if (ruleset < 0) {
+			res->exec_errno = errno;
+			free(prog);
+			return -1;
+		}
+	}
+	envp = o->keep_env ? NULL : env_minimal(o);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0 || pipe2(errp, O_CLOEXEC) || pipe2(rep, O_CLOEXEC) ||
 	    (o->out && pipe2(outp, O_CLOEXEC))) {
@@ -126,8 +211,16 @@ int spawn_run(const struct spawn_opts *o, struct spawn_result *res)
 		goto fail_fds;
 	}
 	if (!pid)
-		child(o, in, o->out ? outp[1] : devnull, errp[1], rep[1]);
+		child(o, prog, envp ? envp : environ, ruleset, in, o->out ? outp[1] : devnull,
+		      errp[1], rep[1]);
 	setpgid(pid, pid);   /* both sides, so a kill cannot race the child */
+	free(prog);
+	env_free(envp);
+	prog = NULL;
+	envp = NULL;
+	if (ruleset >= 0)
+		close(ruleset);
+	ruleset = -1;
 	close(errp[1]);
 	close(rep[1]);
 	if (o->out)
@@ -199,6 +292,11 @@ int spawn_run(const struct spawn_opts *o, struct spawn_result *res)
 			}
 			if (pfd[i].fd == errp[0]) {
 				keep_tail(res->tail, &tlen, buf, (size_t)n);
+				/* the tail holds this chunk and what came just
+				 * before: a string cut in two is found too */
+				for (int k = 0; !res->seen && o->watch && o->watch[k]; k++)
+					if (strstr(res->tail, o->watch[k]))
+						res->seen = o->watch[k];
 			} else if (o->out->len + (size_t)n <= out_max) {
 				sb_add(o->out, buf, (size_t)n);
 			} else {
@@ -213,8 +311,9 @@ int spawn_run(const struct spawn_opts *o, struct spawn_result *res)
 			report_progress(o, sb.st_size);
 	}
 		/* pipes closed: reap, still honouring the deadline */
+	memset(&ru, 0, sizeof(ru));
 	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
+		pid_t w = wait4(pid, &status, WNOHANG, &ru);
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR)
@@ -237,6 +336,7 @@ int spawn_run(const struct spawn_opts *o, struct spawn_result *res)
 	if (killed)
 		kill(-pid, SIGKILL);   /* leftovers of the group */
 	res->status = status;
+	res->maxrss_kb = ru.ru_maxrss;
 	close(devnull);
 	if (!res->ran || res->timed_out || res->cancelled || res->stalled)
 		return -1;
@@ -244,6 +344,10 @@ int spawn_run(const struct spawn_opts *o, struct spawn_result *res)
 
 fail_fds:
 	e = errno;
+	free(prog);
+	env_free(envp);
+	if (ruleset >= 0)
+		close(ruleset);
 	if (devnull >= 0)
 		close(devnull);
 	for (int i = 0; i < 2; i++) {
@@ -289,24 +393,9 @@ void spawn_describe(const struct spawn_result *res, struct strbuf *sb)
 
 int spawn_have(const char *prog)
 {
-	const char *path;
+	char *p = find_prog(prog);
+	int ok = p != NULL;
 
-	if (strchr(prog, '/'))
-		return access(prog, X_OK) == 0;
-	path = getenv("PATH");
-	if (!path)
-		path = "/usr/bin:/bin";
-	while (*path) {
-		const char *end = strchr(path, ':');
-		size_t n = end ? (size_t)(end - path) : strlen(path);
-		char *p = xstrfmt("%.*s/%s", (int)n, n ? path : ".", prog);
-		int ok = access(p, X_OK) == 0;
-		free(p);
-		if (ok)
-			return 1;
-		if (!end)
-			break;
-		path = end + 1;
-	}
-	return 0;
+	free(p);
+	return ok;
 }

@@ -108,7 +108,8 @@ static void run_hook(const char *json, const char *post_id)
 		nhook_fail++;
 		return;
 	}
-	struct spawn_opts o = { .argv = hook, .stdin_fd = fd, .timeout = 60 };
+	/* the administrator's own command: it gets the whole environment */
+	struct spawn_opts o = { .argv = hook, .stdin_fd = fd, .timeout = 60, .keep_env = 1 };
 	if (spawn_run(&o, &res)) {
 		struct strbuf why = STRBUF_INIT;
 		spawn_describe(&res, &why);

@@ -18,6 +18,7 @@
 #include "exits.h"
 #include "log.h"
 #include "runner.h"
+#include "sandbox.h"
 #include "spawn.h"
 #include "storage.h"
 #include "store.h"
@@ -789,6 +790,8 @@ int main(int argc, char **argv)
 		store_close(db);
 		return cli_finish(&cli, MD_EXIT_CONFIG);
 	}
+	if (cli.conf.sandbox)
+		sandbox_abi();   /* once here, not in every runner: is there Landlock? */
 	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK)) {
 		error_errno("cannot make a pipe");
 		return cli_finish(&cli, MD_EXIT_SOFTWARE);

@@ -16,6 +16,10 @@
 #   pinned       claim latency p50 (2 clients x 1000 claims of B) while
 #                another session holds a transaction open for 60 s (vacuum
 #                pinned), beside the same figure without it
+#   confinement  seconds of md-work draining the mp4 profile of the sample
+#                clips with job commands confined (minimal environment,
+#                rlimits, Landlock), beside the same with worker.sandbox
+#                false and no limits
 #
 # Environment: MD_BENCH_RUNS (default 5), MD_BENCH_JOBS (20000),
 # MD_BENCH_BATCH (100), MD_BENCH_PIN (60 seconds).
@@ -216,3 +220,27 @@ TX=${MD_BENCH_CLAIMS:-1000}
 free_=$(claim_p50 "$TX" nopin)
 pinned=$(claim_p50 "$TX" pin)
 printf '%-44s %12s %12s %7s\n' "claim p50 ms, vacuum pinned (vs not pinned)" "$pinned" "$free_" "$(ratio "$pinned" "$free_")"
+
+# --- the cost of confinement ------------------------------------------------------
+q "TRUNCATE jobs RESTART IDENTITY"
+sh scripts/make-samples.sh "$tmp/samples" >/dev/null
+md-ingest -q "$tmp/samples/video.mp4" "$tmp/samples/silent.webm" "$tmp/samples/anim.gif" >"$tmp/clips"
+cut -f2 "$tmp/clips" >"$tmp/clip-ids"
+cp "$MD_CONFIG" "$tmp/open.yaml"
+printf '  sandbox: false\n  memory_limit: unlimited\n  cpu_limit: unlimited\n  file_size_limit: unlimited\n' \
+	>>"$tmp/open.yaml"
+transcode() {  # transcode CONFIG: seconds for one worker to make the clips' mp4
+	q "TRUNCATE jobs RESTART IDENTITY"
+	md-enqueue -q -f -p mp4 - <"$tmp/clip-ids" >/dev/null
+	local t0 t1
+	t0=$(now)
+	md-work -q -c "$1" --drain -j 1 >/dev/null
+	t1=$(now)
+	[ "$(q "SELECT count(*) FROM jobs WHERE state = 'succeeded'")" -eq 3 ] ||
+		{ echo "bench: the mp4 jobs failed ($1)" >&2; exit 1; }
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+confined() { transcode "$MD_CONFIG"; }
+unconfined() { transcode "$tmp/open.yaml"; }
+read -r m s < <(pairs confined unconfined)
+printf '%-44s %12s %12s %7s\n' "mp4 of 3 clips, s (confined vs not)" "$m" "$s" "$(ratio "$m" "$s")"
