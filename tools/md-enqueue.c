@@ -52,34 +52,6 @@ static struct enqueue_opts eo;
 static const char *profile_list;
 static int nerr, nok, werr;
 
-static double parse_time(const char *s)
-{
-	struct tm tm;
-	const char *end;
-	double frac = 0;
-
-	if (*s == '@') {
-		long long v;
-		if (parse_int(s + 1, 0, 1LL << 40, &v))
-			return -1;
-		return (double)v;
-	}
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end)
-		end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
-	if (!end)
-		return -1;
-	if (*end == '.') {
-		char *e2;
-		frac = strtod(end, &e2);
-		end = e2;
-	}
-	if (strcmp(end, "Z") && strcmp(end, "+00:00") && *end)
-		return -1;
-	return (double)timegm(&tm) + frac;
-}
-
 static int on_opt(void *ctx, int o, const char *arg)
 {
 	long long v;
@@ -94,12 +66,13 @@ static int on_opt(void *ctx, int o, const char *arg)
 		break;
 	case OPT_DELAY:
 		if (parse_duration(arg, &d))
-			usage_error(&cli, "bad --delay '%s' (like 30s, 5m, 1h)", arg);
+			usage_error(&cli, "bad --delay '%s' (0s to 36525d, like 30s, 5m, 1h)", arg);
 		eo.run_at = (double)time(NULL) + d;
 		break;
 	case OPT_AT:
-		if ((d = parse_time(arg)) < 0)
-			usage_error(&cli, "bad --at '%s' (like 2026-11-25T10:00:00Z or @EPOCH)", arg);
+		if (parse_time(arg, &d))
+			usage_error(&cli, "bad --at '%s' (a UTC time from 1970 to 9999, like "
+				    "2026-11-25T10:00:00Z, or @EPOCH)", arg);
 		eo.run_at = d;
 		break;
 	case OPT_MAX_ATTEMPTS:
