@@ -1,7 +1,8 @@
 /*
  * fuzz-probe - text as ffprobe's flat output into probe_from_ffprobe:
  * accepted or rejected, never a crash; what is accepted has sane
- * numbers and probe JSON without nan or inf.
+ * numbers within the limits (so the probe JSON, whose only %f numbers
+ * are the duration and the rate, holds no nan or inf).
  */
 #include "conf.h"
 #include "log.h"
@@ -10,7 +11,6 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		if (why || p.width <= 0 || p.width > c.max_width || p.height <= 0 ||
 		    p.height > c.max_height || p.frames <= 0 || !isfinite(p.duration) ||
 		    p.duration < 0 || p.duration > c.max_duration || !isfinite(p.fps) ||
-		    p.fps < 0 || strstr(p.json.buf, ":nan") || strstr(p.json.buf, ":inf"))
+		    p.fps < 0)
 			abort();
 		probe_release(&p);
 	} else if (rc != 1 || !why) {
