@@ -48,7 +48,7 @@ int parse_int(const char *s, long long min, long long max, long long *out)
 
 	if (!s)
 		return -1;
-	/* strtoll alone would take spaces, a '+' and "0x" prefixes' leftovers */
+	/* strtoll alone would skip spaces and take a '+' */
 	d = *s == '-' ? s + 1 : s;
 	if (*d < '0' || *d > '9')
 		return -1;
