@@ -43,10 +43,15 @@ const char *kind_name(unsigned kind)
 
 int parse_int(const char *s, long long min, long long max, long long *out)
 {
+	const char *d;
 	char *end;
 	long long v;
 
-	if (!s || !*s)
+	if (!s)
+		return -1;
+	/* strtoll alone would skip spaces and take a '+' */
+	d = *s == '-' ? s + 1 : s;
+	if (*d < '0' || *d > '9')
 		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);
@@ -56,17 +61,32 @@ int parse_int(const char *s, long long min, long long max, long long *out)
 	return 0;
 }
 
-static int parse_number(const char *s, double *v, const char **unit)
+/*
+ * A plain decimal number, DIGITS[.DIGITS], then a unit: no sign, space,
+ * exponent, hex, inf or nan.  The value is finite and not negative;
+ * *unit points after the number.  *frac tells whether it had a fraction.
+ */
+static int parse_decimal(const char *s, double *v, const char **unit, int *frac)
 {
+	const char *p = s;
 	char *end;
+	size_t n;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!s || !(n = strspn(p, "0123456789")))
 		return -1;
+	p += n;
+	*frac = *p == '.';
+	if (*frac) {
+		if (!(n = strspn(p + 1, "0123456789")))
+			return -1;
+		p += 1 + n;
+	}
 	errno = 0;
 	*v = strtod(s, &end);
-	if (errno || end == s || !isfinite(*v) || *v < 0)
+	/* strtod must read exactly the grammar above, no exponent after it */
+	if (errno || end != p || !isfinite(*v) || *v < 0)
 		return -1;
-	*unit = end;
+	*unit = p;
 	return 0;
 }
 
@@ -78,12 +98,16 @@ int parse_duration(const char *s, double *secs)
 	};
 	const char *unit;
 	double v;
+	int frac;
 
-	if (parse_number(s, &v, &unit))
+	if (parse_decimal(s, &v, &unit, &frac))
 		return -1;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (!strcmp(unit, units[i].u)) {
-			*secs = v * units[i].m;
+			v *= units[i].m;
+			if (!(v <= DURATION_MAX))
+				return -1;
+			*secs = v;
 			return 0;
 		}
 	return -1;
@@ -91,27 +115,113 @@ int parse_duration(const char *s, double *secs)
 
 int parse_size(const char *s, uint64_t *bytes)
 {
-	static const struct { const char *u; double m; } units[] = {
+	static const struct { const char *u; uint64_t m; } units[] = {
 		{ "", 1 }, { "B", 1 },
-		{ "k", 1e3 }, { "K", 1e3 }, { "KB", 1e3 }, { "kB", 1e3 }, { "KiB", 1024.0 },
-		{ "M", 1e6 }, { "MB", 1e6 }, { "MiB", 1048576.0 },
-		{ "G", 1e9 }, { "GB", 1e9 }, { "GiB", 1073741824.0 },
-		{ "T", 1e12 }, { "TB", 1e12 }, { "TiB", 1099511627776.0 },
+		{ "k", 1000 }, { "K", 1000 }, { "KB", 1000 }, { "kB", 1000 }, { "KiB", 1024 },
+		{ "M", 1000000 }, { "MB", 1000000 }, { "MiB", 1 << 20 },
+		{ "G", 1000000000 }, { "GB", 1000000000 }, { "GiB", 1 << 30 },
+		{ "T", 1000000000000 }, { "TB", 1000000000000 }, { "TiB", (uint64_t)1 << 40 },
 	};
 	const char *unit;
 	double v;
+	int frac;
 
-	if (parse_number(s, &v, &unit))
+	if (parse_decimal(s, &v, &unit, &frac))
 		return -1;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (!strcmp(unit, units[i].u)) {
-			v *= units[i].m;
-			if (v > 1.8e19)
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		uint64_t m = units[i].m, n;
+		char *end;
+
+		if (strcmp(unit, units[i].u))
+			continue;
+		if (frac) {
+			/* 1.5GiB: in floating point, below 2^64 before converting */
+			v *= (double)m;
+			if (!(v < 18446744073709551616.0))
 				return -1;
 			*bytes = (uint64_t)v;
 			return 0;
 		}
+		/* whole numbers exactly, up to UINT64_MAX */
+		errno = 0;
+		n = strtoull(s, &end, 10);
+		if (errno || end != unit || n > UINT64_MAX / m)
+			return -1;
+		*bytes = n * m;
+		return 0;
+	}
 	return -1;
+}
+
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar. */
+static long long days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	int era = y / 400;                              /* y >= 0 here */
+	int yoe = y - era * 400;
+	int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (long long)era * 146097 + doe - 719468;
+}
+
+/* A number of exactly n digits at *p, then the character sep (0: none);
+ * advances *p past both.  Returns the number, or -1. */
+static int field(const char **p, int n, char sep)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		v = v * 10 + (**p - '0');
+	}
+	if (sep && *(*p)++ != sep)
+		return -1;
+	return v;
+}
+
+int parse_time(const char *s, double *t)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h, mi, sec, leap;
+	double frac = 0;
+	const char *p = s;
+	long long v;
+
+	if (!s)
+		return -1;
+	if (*p == '@') {
+		if (parse_int(p + 1, 0, TIME_MAX, &v))
+			return -1;
+		*t = (double)v;
+		return 0;
+	}
+	if ((y = field(&p, 4, '-')) < 0 || (mo = field(&p, 2, '-')) < 0 ||
+	    (d = field(&p, 2, 0)) < 0)
+		return -1;
+	if (*p != 'T' && *p != ' ')
+		return -1;
+	p++;
+	if ((h = field(&p, 2, ':')) < 0 || (mi = field(&p, 2, ':')) < 0 ||
+	    (sec = field(&p, 2, 0)) < 0)
+		return -1;
+	if (*p == '.') {
+		double scale = 0.1;
+		int n = 0;
+		for (p++; *p >= '0' && *p <= '9' && n < 10; p++, n++, scale /= 10)
+			frac += (*p - '0') * scale;
+		if (!n || n > 9)
+			return -1;
+	}
+	if (*p && strcmp(p, "Z") && strcmp(p, "+00:00"))
+		return -1;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
+	    d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 || sec > 59)
+		return -1;
+	v = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	*t = (double)v + frac;
+	return 0;
 }
 
 /* ---------- built-in profiles ---------- */
@@ -367,10 +477,22 @@ static void ynode_add(struct ynode *y, struct ynode *k)
 	y->kid[y->n++] = k;
 }
 
+/*
+ * Limits on what a config file may be, so that no file can exhaust the
+ * stack or the memory: the tree is built recursively, one level of C
+ * recursion per level of YAML nesting, and libyaml itself slows down with
+ * the nesting.  A real config is a few kilobytes, four levels deep.
+ */
+#define YAML_MAX_BYTES (1 << 20)
+#define YAML_MAX_DEPTH 64
+#define YAML_MAX_NODES 100000
+
 struct yparse {
 	yaml_parser_t p;
 	const char *file;
 	int failed;
+	int depth;              /* collections open */
+	int nodes;              /* nodes made */
 };
 
 static struct ynode *yparse_node(struct yparse *yp, yaml_event_t *ev);
@@ -378,9 +500,16 @@ static struct ynode *yparse_node(struct yparse *yp, yaml_event_t *ev);
 /* Reads children until the matching end event. */
 static struct ynode *yparse_collection(struct yparse *yp, enum ytype type, int line)
 {
-	struct ynode *y = xcalloc(1, sizeof(*y));
+	struct ynode *y;
 	yaml_event_t ev;
 
+	if (yp->depth >= YAML_MAX_DEPTH) {
+		error("%s:%d: nested deeper than %d levels", yp->file, line, YAML_MAX_DEPTH);
+		yp->failed = 1;
+		return NULL;
+	}
+	yp->depth++;
+	y = xcalloc(1, sizeof(*y));
 	y->type = type;
 	y->line = line;
 	for (;;) {
@@ -390,6 +519,7 @@ static struct ynode *yparse_collection(struct yparse *yp, enum ytype type, int l
 		}
 		if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT) {
 			yaml_event_delete(&ev);
+			yp->depth--;
 			return y;
 		}
 		struct ynode *k = yparse_node(yp, &ev);
@@ -407,6 +537,11 @@ static struct ynode *yparse_node(struct yparse *yp, yaml_event_t *ev)
 	int line = (int)ev->start_mark.line + 1;
 	struct ynode *y;
 
+	if (++yp->nodes > YAML_MAX_NODES) {
+		error("%s:%d: more than %d values", yp->file, line, YAML_MAX_NODES);
+		yp->failed = 1;
+		return NULL;
+	}
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
 		y = xcalloc(1, sizeof(*y));
@@ -430,17 +565,29 @@ static struct ynode *yparse_node(struct yparse *yp, yaml_event_t *ev)
 	}
 }
 
-/* Parses the whole file into a tree; NULL root for an empty document. */
-static int yparse_file(const char *file, FILE *f, struct ynode **root)
+/*
+ * Parses len bytes of YAML (named file in messages) into a tree; a NULL
+ * root for an empty document.  Returns 0, or -1 after logging
+ * "FILE:LINE: what is wrong".
+ */
+static int yparse_buffer(const char *file, const char *buf, size_t len, struct ynode **root)
 {
 	struct yparse yp = { .file = file };
 	yaml_event_t ev;
 	int rc = -1;
 
 	*root = NULL;
+	if (len > YAML_MAX_BYTES) {
+		error("%s: larger than %d bytes", file, YAML_MAX_BYTES);
+		return -1;
+	}
+	if (memchr(buf, '\0', len)) {
+		error("%s: holds a NUL byte", file);
+		return -1;
+	}
 	if (!yaml_parser_initialize(&yp.p))
 		return -1;
-	yaml_parser_set_input_file(&yp.p, f);
+	yaml_parser_set_input_string(&yp.p, (const unsigned char *)buf, len);
 	for (;;) {
 		if (!yaml_parser_parse(&yp.p, &ev))
 			break;
@@ -451,7 +598,8 @@ static int yparse_file(const char *file, FILE *f, struct ynode **root)
 		}
 		if (ev.type == YAML_MAPPING_START_EVENT ||
 		    ev.type == YAML_SEQUENCE_START_EVENT ||
-		    ev.type == YAML_SCALAR_EVENT) {
+		    ev.type == YAML_SCALAR_EVENT ||
+		    ev.type == YAML_ALIAS_EVENT) {
 			if (*root) {
 				error("%s:%d: only one YAML document is allowed", file,
 				      (int)ev.start_mark.line + 1);
@@ -475,6 +623,30 @@ static int yparse_file(const char *file, FILE *f, struct ynode **root)
 		ynode_free(*root);
 		*root = NULL;
 	}
+	return rc;
+}
+
+/* The same for an open file, read whole first (up to the size limit). */
+static int yparse_file(const char *file, FILE *f, struct ynode **root)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char chunk[8192];
+	size_t n;
+	int rc;
+
+	*root = NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		sb_add(&sb, chunk, n);
+		if (sb.len > YAML_MAX_BYTES)
+			break;
+	}
+	if (ferror(f)) {
+		error_errno("cannot read config '%s'", file);
+		sb_release(&sb);
+		return -1;
+	}
+	rc = yparse_buffer(file, sb.buf, sb.len, root);
+	sb_release(&sb);
 	return rc;
 }
 
@@ -520,13 +692,27 @@ static int set_bool(struct capply *a, const struct ynode *v, const char *key, in
 	return 0;
 }
 
-static int set_duration(struct capply *a, const struct ynode *v, const char *key, double *dst)
+/* A duration of at most max seconds (itself at most DURATION_MAX). */
+static int set_duration_max(struct capply *a, const struct ynode *v, const char *key,
+			    double max, const char *range, double *dst)
 {
+	double d;
+
 	if (want_scalar(a, v, key))
 		return -1;
-	if (parse_duration(v->value, dst))
-		return bad(a, v, key, "bad duration (like 30s, 5m, 1h) for");
+	if (parse_duration(v->value, &d) || d > max) {
+		char *what = xstrfmt("bad duration (%s, like 30s, 5m, 1h) for", range);
+		bad(a, v, key, what);
+		free(what);
+		return -1;
+	}
+	*dst = d;
 	return 0;
+}
+
+static int set_duration(struct capply *a, const struct ynode *v, const char *key, double *dst)
+{
+	return set_duration_max(a, v, key, DURATION_MAX, "0s to 36525d", dst);
 }
 
 static int set_size(struct capply *a, const struct ynode *v, const char *key, uint64_t *dst)
@@ -626,7 +812,8 @@ static int apply_worker(struct capply *a, const struct ynode *v, const char *k)
 	if (!strcmp(k, "stall_timeout")) return set_duration(a, v, k, &c->stall_timeout);
 	if (!strcmp(k, "retry_base")) return set_duration(a, v, k, &c->retry_base);
 	if (!strcmp(k, "retry_max")) return set_duration(a, v, k, &c->retry_max);
-	if (!strcmp(k, "poll_interval")) return set_duration(a, v, k, &c->poll_interval);
+	if (!strcmp(k, "poll_interval"))
+		return set_duration_max(a, v, k, 86400, "0s to 1d", &c->poll_interval);
 	if (!strcmp(k, "grace")) return set_duration(a, v, k, &c->grace);
 	if (!strcmp(k, "cpu_limit")) {
 		if (v->type == Y_SCALAR && !strcmp(v->value, "auto")) {
@@ -927,6 +1114,21 @@ static int conf_read(struct conf *c, const char *path)
 	free(c->path);
 	c->path = xstrdup(path);
 	return 0;
+}
+
+int conf_load_buffer(struct conf *c, const char *name, const char *buf, size_t len)
+{
+	struct ynode *root;
+	int rc;
+
+	if (yparse_buffer(name, buf, len, &root))
+		return MD_EXIT_CONFIG;
+	if (!root)
+		return 0;
+	struct capply a = { c, name };
+	rc = root->type == Y_SCALAR && !*root->value ? 0 : apply_root(&a, root);
+	ynode_free(root);
+	return rc ? MD_EXIT_CONFIG : 0;
 }
 
 int conf_load(struct conf *c, const char *flag_path)

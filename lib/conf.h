@@ -12,7 +12,10 @@
  *
  * conf_load() returns 0, or MD_EXIT_CONFIG after logging an error that
  * names the file, the line and the key ("FILE:LINE: unknown key 'x'").
- * Unknown keys and bad values are errors, never ignored.
+ * Unknown keys and bad values are errors, never ignored.  A file is at
+ * most 1 MiB, 64 levels deep and 100000 values: beyond, it is refused
+ * ("FILE:LINE: nested deeper than 64 levels") before it can exhaust the
+ * stack or the memory.
  *
  * Profiles: the built-ins (probe, mp4, thumb, noop) are always present; a
  * profile of the same name in the file replaces the built-in, others are
@@ -26,6 +29,7 @@
 #ifndef MD_CONF_H
 #define MD_CONF_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum md_kind {
@@ -94,6 +98,12 @@ struct conf {
 
 void conf_init(struct conf *c);
 int conf_load(struct conf *c, const char *flag_path);
+/*
+ * The YAML text buf[len] as if read from a file called name (for the
+ * messages), with no search and no permission checks.  Returns 0 or
+ * MD_EXIT_CONFIG, like conf_load; never exits (short of memory).
+ */
+int conf_load_buffer(struct conf *c, const char *name, const char *buf, size_t len);
 void conf_apply_env(struct conf *c);
 void conf_release(struct conf *c);
 
@@ -122,13 +132,28 @@ double conf_cpu_limit(const struct conf *c);
 long long conf_max_pixels(const struct conf *c);
 
 /*
- * Parse "30s", "500ms", "5m", "1h", "7d" (a bare number is seconds) into
- * seconds; "512MiB", "10MB", "4k", "4096" into bytes.  Return 0 or -1.
+ * The value parsers, one per kind, used by the config file and by every
+ * command-line option alike.  Each returns 0 and sets its output, or -1
+ * for anything outside its grammar or range; the output is then left
+ * alone.  None accepts signs (but parse_int's '-'), spaces, exponents,
+ * hex, inf or nan, so no value can overflow a conversion later.
+ *
+ * parse_duration: DIGITS[.DIGITS][UNIT], UNIT one of ms s m h d (none:
+ * seconds), into seconds in [0, DURATION_MAX]: "30s", "1.5h", "7d".
+ * parse_size: DIGITS[.DIGITS][UNIT], UNIT one of B k K kB KB KiB M MB MiB
+ * G GB GiB T TB TiB (none: bytes), into bytes up to UINT64_MAX.
+ * parse_int: an optional '-' and decimal digits, within [min, max].
+ * parse_time: a UTC time "YYYY-MM-DDTHH:MM:SS[.FRACTION][Z|+00:00]" (a
+ * space instead of the T too) from 1970 to 9999, or "@SECONDS" since the
+ * epoch up to TIME_MAX, into seconds since the epoch.
  */
+#define DURATION_MAX 3155760000.0       /* 100 years of 365.25 days: 36525d */
+#define TIME_MAX 253402300799LL         /* 9999-12-31T23:59:59Z */
+
 int parse_duration(const char *s, double *secs);
 int parse_size(const char *s, uint64_t *bytes);
-/* Strict integer parse in [min, max] (no atoi); returns 0 or -1. */
 int parse_int(const char *s, long long min, long long max, long long *out);
+int parse_time(const char *s, double *t);
 
 /* $MD_HOME, or $XDG_DATA_HOME/memedroid, or ~/.local/share/memedroid. */
 char *md_home(void);

@@ -3,6 +3,9 @@
 #include "log.h"
 #include "spawn.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +75,64 @@ static void unquote(const char *v, char *out, size_t n)
 	out[o] = '\0';
 }
 
+/*
+ * Numbers in ffprobe's output, which comes from the file and so from
+ * anyone: read strictly, out-of-range values clamped, junk as unknown.
+ * No conversion may be undefined whatever the text says.
+ */
+
+/* An integer value clamped to [lo, hi]; dflt for "N/A" or junk. */
+static long long num_int(const char *v, long long lo, long long hi, long long dflt)
+{
+	const char *d = *v == '-' ? v + 1 : v;
+	char *end;
+	long long x;
+
+	if (*d < '0' || *d > '9')
+		return dflt;
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	if (*end)
+		return dflt;
+	/* ERANGE gives LLONG_MIN or LLONG_MAX: clamped below like any other */
+	return x < lo ? lo : x > hi ? hi : x;
+}
+
+/* A finite, non-negative decimal ("12.345000"); 0 for "N/A" or junk. */
+static double num_real(const char *v)
+{
+	char *end;
+	double x;
+
+	if (*v < '0' || *v > '9')
+		return 0;
+	x = strtod(v, &end);
+	if (*end || !isfinite(x) || x < 0)
+		return 0;
+	return x;
+}
+
+/* A rate "30000/1001" or "25"; 0 when unknown ("0/0") or absurd. */
+static double parse_rate(const char *r)
+{
+	char num[32];
+	const char *slash = strchr(r, '/');
+	double n, d = 1, q;
+
+	if (!slash)
+		return num_real(r);
+	if ((size_t)(slash - r) >= sizeof(num))
+		return 0;
+	memcpy(num, r, (size_t)(slash - r));
+	num[slash - r] = '\0';
+	n = num_real(num);
+	d = num_real(slash + 1);
+	if (!(d > 0))
+		return 0;
+	q = n / d;
+	return isfinite(q) ? q : 0;
+}
+
 static void parse_flat(char *text, struct parsed *pr)
 {
 	char *line, *save = NULL;
@@ -88,16 +149,21 @@ static void parse_flat(char *text, struct parsed *pr)
 		if (!strcmp(line, "format.format_name")) {
 			scopy(pr->format, sizeof(pr->format), val);
 		} else if (!strcmp(line, "format.duration")) {
-			pr->duration = strtod(val, NULL);
+			pr->duration = num_real(val);
 		} else if (!strncmp(line, "streams.stream.", 15)) {
-			char *end;
-			long i = strtol(line + 15, &end, 10);
-			if (i < 0 || i >= MAX_STREAMS || *end != '.')
+			const char *p = line + 15;
+			size_t nd = strspn(p, "0123456789");
+			int i;
+
+			if (!nd || nd > 2 || p[nd] != '.')
+				continue;
+			i = nd == 1 ? p[0] - '0' : (p[0] - '0') * 10 + (p[1] - '0');
+			if (i >= MAX_STREAMS)
 				continue;
 			struct stream *s = &pr->s[i];
-			const char *k = end + 1;
+			const char *k = p + nd + 1;
 			if (i + 1 > pr->nstreams)
-				pr->nstreams = (int)i + 1;
+				pr->nstreams = i + 1;
 			if (!strcmp(k, "codec_type"))
 				scopy(s->type, sizeof(s->type), val);
 			else if (!strcmp(k, "codec_name"))
@@ -107,27 +173,17 @@ static void parse_flat(char *text, struct parsed *pr)
 			else if (!strcmp(k, "avg_frame_rate"))
 				scopy(s->rate, sizeof(s->rate), val);
 			else if (!strcmp(k, "width"))
-				s->width = (int)strtol(val, NULL, 10);
+				s->width = (int)num_int(val, -1, INT_MAX, 0);
 			else if (!strcmp(k, "height"))
-				s->height = (int)strtol(val, NULL, 10);
+				s->height = (int)num_int(val, -1, INT_MAX, 0);
 			else if (!strcmp(k, "nb_read_packets"))
-				s->packets = strcmp(val, "N/A") ? strtoll(val, NULL, 10) : -1;
+				s->packets = num_int(val, -1, INT64_MAX, -1);
 			else if (!strcmp(k, "disposition.attached_pic"))
-				s->attached_pic = (int)strtol(val, NULL, 10);
+				s->attached_pic = num_int(val, 0, 1, 0) == 1;
 			else if (strstr(k, "side_data_list") && strstr(k, ".rotation"))
-				s->rotation = (int)strtol(val, NULL, 10);
+				s->rotation = (int)num_int(val, -360, 360, 0);
 		}
 	}
-}
-
-static double parse_rate(const char *r)
-{
-	char *end;
-	double n = strtod(r, &end), d = 1;
-
-	if (*end == '/')
-		d = strtod(end + 1, NULL);
-	return d > 0 ? n / d : 0;
 }
 
 static int reject(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -162,8 +218,6 @@ int probe_file(const struct conf *c, const char *path, struct probe *p, char **w
 		.timeout = c->probe_timeout, .rlimit_as = (uint64_t)4 << 30,
 	};
 	struct spawn_result res;
-	struct parsed pr;
-	const struct stream *v = NULL, *a = NULL;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
@@ -201,8 +255,22 @@ int probe_file(const struct conf *c, const char *path, struct probe *p, char **w
 		sb_release(&err);
 		return rc;
 	}
-	parse_flat(out.buf, &pr);
+	rc = probe_from_ffprobe(c, out.buf, out.len, p, why);
 	sb_release(&out);
+	return rc;
+}
+
+int probe_from_ffprobe(const struct conf *c, const char *text, size_t len, struct probe *p,
+		       char **why)
+{
+	struct parsed pr;
+	const struct stream *v = NULL, *a = NULL;
+	char *copy = xstrndup(text, len);
+
+	memset(p, 0, sizeof(*p));
+	*why = NULL;
+	parse_flat(copy, &pr);
+	free(copy);
 
 	size_t fi;
 	char first[32];

@@ -13,6 +13,7 @@
 #ifndef MD_PROBE_H
 #define MD_PROBE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -41,6 +42,16 @@ struct probe {
  * frees), or -1 when ffprobe could not be run at all (*why set).
  */
 int probe_file(const struct conf *c, const char *path, struct probe *p, char **why);
+/*
+ * The decision alone, on the text ffprobe printed (-of flat, the entries
+ * probe_file asks for) in text[len]: reads it, checks it against the
+ * rules and the limits of c, fills p.  Returns 0 when accepted (release p
+ * with probe_release) or 1 when rejected (*why set, caller frees).  Runs
+ * nothing and never fails otherwise: the text comes from a hostile file,
+ * so numbers out of range are clamped and junk reads as unknown.
+ */
+int probe_from_ffprobe(const struct conf *c, const char *text, size_t len, struct probe *p,
+		       char **why);
 void probe_release(struct probe *p);
 
 /* The demuxers accepted, comma-separated (for ffmpeg's -format_whitelist). */

@@ -10,8 +10,8 @@
 #include "cli.h"
 #include "emit.h"
 #include "exits.h"
-#include "hash.h"
 #include "log.h"
+#include "ref.h"
 #include "store.h"
 
 #include <stdio.h>
@@ -52,34 +52,6 @@ static struct enqueue_opts eo;
 static const char *profile_list;
 static int nerr, nok, werr;
 
-static double parse_time(const char *s)
-{
-	struct tm tm;
-	const char *end;
-	double frac = 0;
-
-	if (*s == '@') {
-		long long v;
-		if (parse_int(s + 1, 0, 1LL << 40, &v))
-			return -1;
-		return (double)v;
-	}
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end)
-		end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
-	if (!end)
-		return -1;
-	if (*end == '.') {
-		char *e2;
-		frac = strtod(end, &e2);
-		end = e2;
-	}
-	if (strcmp(end, "Z") && strcmp(end, "+00:00") && *end)
-		return -1;
-	return (double)timegm(&tm) + frac;
-}
-
 static int on_opt(void *ctx, int o, const char *arg)
 {
 	long long v;
@@ -94,12 +66,13 @@ static int on_opt(void *ctx, int o, const char *arg)
 		break;
 	case OPT_DELAY:
 		if (parse_duration(arg, &d))
-			usage_error(&cli, "bad --delay '%s' (like 30s, 5m, 1h)", arg);
+			usage_error(&cli, "bad --delay '%s' (0s to 36525d, like 30s, 5m, 1h)", arg);
 		eo.run_at = (double)time(NULL) + d;
 		break;
 	case OPT_AT:
-		if ((d = parse_time(arg)) < 0)
-			usage_error(&cli, "bad --at '%s' (like 2026-11-25T10:00:00Z or @EPOCH)", arg);
+		if (parse_time(arg, &d))
+			usage_error(&cli, "bad --at '%s' (a UTC time from 1970 to 9999, like "
+				    "2026-11-25T10:00:00Z, or @EPOCH)", arg);
 		eo.run_at = d;
 		break;
 	case OPT_MAX_ATTEMPTS:
@@ -158,35 +131,6 @@ static void on_result(void *arg, const char *ref, int64_t job_id, const char *me
 	werr |= emit_end(&e, stdout);
 }
 
-/* The reference in one stdin line: a JSON record's post_id or media, or
- * the first tab/space-separated field.  NULL for lines to skip. */
-static char *line_ref(char *line)
-{
-	if (*line == '{') {
-		/* md-ingest --json: {"post_id":N,"media":"<sha>",...}; a
-		 * rejected input has neither and is skipped */
-		char *p = strstr(line, "\"post_id\":");
-		if (p) {
-			p += 10;
-			size_t n = strspn(p, "0123456789");
-			if (n && n < 19)
-				return xstrndup(p, n);
-		}
-		p = strstr(line, "\"media\":\"");
-		if (p) {
-			p += 9;
-			size_t n = strspn(p, "0123456789abcdef");
-			if (n == 64)
-				return xstrndup(p, n);
-		}
-		return NULL;
-	}
-	size_t n = strcspn(line, "\t ");
-	if (!n || (n == 1 && *line == '-'))
-		return NULL;
-	return xstrndup(line, n);
-}
-
 int main(int argc, char **argv)
 {
 	int i = cli_start(&cli, argc, argv, "md-enqueue", usage, "p:f", longopts, on_opt, NULL);
@@ -216,8 +160,7 @@ int main(int argc, char **argv)
 			from_stdin = 1;
 			continue;
 		}
-		int64_t id;
-		if (!ref_is_post_id(argv[k], &id) && !hash_is_hex(argv[k]))
+		if (!ref_valid(argv[k]))
 			usage_error(&cli, "'%s' is neither a post id nor a sha256", argv[k]);
 		if (nrefs == cap)
 			refs = xrealloc(refs, (cap = cap ? cap * 2 : 64) * sizeof(*refs));
@@ -230,11 +173,11 @@ int main(int argc, char **argv)
 		while ((n = getline(&line, &lcap, stdin)) > 0) {
 			if (line[n - 1] == '\n')
 				line[--n] = '\0';
-			char *r = line_ref(line);
-			if (!r)
+			char *r;
+			enum ref_line what = ref_from_line(line, (size_t)n, &r);
+			if (what == REF_SKIP)
 				continue;
-			int64_t id;
-			if (!ref_is_post_id(r, &id) && !hash_is_hex(r)) {
+			if (what == REF_BAD) {
 				logkv(LOG_ERROR, "neither a post id nor a sha256", "ref", r, (char *)NULL);
 				nerr++;
 				free(r);

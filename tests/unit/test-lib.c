@@ -8,19 +8,26 @@
 #include "hash.h"
 #include "jwt.h"
 #include "log.h"
+#include "probe.h"
 #include "quote.h"
+#include "ref.h"
 #include "spawn.h"
 #include "storage.h"
 #include "store.h"
 #include "strbuf.h"
 
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 static int n, failed;
+static char tmpdir[] = "/tmp/md-unit.XXXXXX";
 
 static void ok(int cond, const char *name)
 {
@@ -81,6 +88,319 @@ static void test_parsers(void)
 	ok(parse_int("101", 0, 100, &v) == -1, "parse_int above range");
 	ok(parse_int("4x", 0, 100, &v) == -1, "parse_int trailing junk");
 	ok(parse_int("", 0, 100, &v) == -1, "parse_int empty");
+}
+
+/* Boundaries of the value parsers: nothing outside a range gets through. */
+static void test_parser_ranges(void)
+{
+	double d;
+	uint64_t b;
+	long long v;
+
+	ok(!parse_duration("36525d", &d) && d == DURATION_MAX, "36525d (100 years) is the longest duration");
+	ok(parse_duration("36525.1d", &d) == -1, "a duration past 100 years is refused");
+	ok(parse_duration("3155760001", &d) == -1, "one second past 100 years is refused");
+	ok(parse_duration("1e308d", &d) == -1 && parse_duration("1e309s", &d) == -1,
+	   "exponents are refused (1e308d, 1e309s)");
+	ok(parse_duration("99999999999999999999d", &d) == -1, "a 20-digit number of days is refused");
+	ok(parse_duration("nan", &d) == -1 && parse_duration("inf", &d) == -1 &&
+	   parse_duration("infinity", &d) == -1, "nan and inf are refused");
+	ok(parse_duration("0x10s", &d) == -1 && parse_duration(" 5s", &d) == -1 &&
+	   parse_duration("+5s", &d) == -1 && parse_duration("5s ", &d) == -1,
+	   "hex, spaces and signs are refused");
+	ok(parse_duration(".5s", &d) == -1 && parse_duration("5.s", &d) == -1,
+	   "a decimal point needs digits on both sides");
+	ok(!parse_duration("1.5h", &d) && d == 5400, "1.5h is 5400 seconds");
+	ok(!parse_duration("45", &d) && d == 45, "a bare number is seconds");
+	d = 7;
+	ok(parse_duration("1e5", &d) == -1 && d == 7, "a refused value leaves the output alone");
+	ok(!parse_size("18446744073709551615", &b) && b == UINT64_MAX, "UINT64_MAX bytes exactly");
+	ok(parse_size("18446744073709551616", &b) == -1, "2^64 bytes is refused");
+	ok(!parse_size("16777215TiB", &b) && b == 16777215ull << 40, "16777215TiB fits");
+	ok(parse_size("16777216TiB", &b) == -1, "16777216TiB (2^64) is refused");
+	ok(parse_size("16777216.0TiB", &b) == -1, "2^64 with a fraction is refused too");
+	ok(!parse_size("1.5KiB", &b) && b == 1536, "1.5KiB is 1536 bytes");
+	ok(parse_size("1e3", &b) == -1 && parse_size("-1", &b) == -1 && parse_size("nan", &b) == -1,
+	   "sizes refuse exponents, signs and nan");
+	ok(!parse_int("-5", -10, 10, &v) && v == -5, "parse_int takes a minus sign");
+	ok(parse_int(" 5", 0, 10, &v) == -1 && parse_int("+5", 0, 10, &v) == -1,
+	   "parse_int refuses spaces and a plus sign");
+	ok(parse_int("9223372036854775808", 0, LLONG_MAX, &v) == -1, "parse_int refuses overflow");
+	ok(!parse_int("9223372036854775807", 0, LLONG_MAX, &v) && v == LLONG_MAX,
+	   "parse_int takes LLONG_MAX");
+}
+
+static void test_parse_time(void)
+{
+	double t;
+
+	ok(!parse_time("1970-01-01T00:00:00Z", &t) && t == 0, "the epoch");
+	ok(!parse_time("2026-11-25T10:00:00Z", &t) && t == 1795600800, "a time in 2026");
+	ok(!parse_time("2026-11-25 10:00:00", &t) && t == 1795600800, "a space instead of T, no Z");
+	ok(!parse_time("2026-11-25T10:00:00+00:00", &t) && t == 1795600800, "+00:00");
+	ok(!parse_time("2024-02-29T12:00:00.25Z", &t) && t == 1709208000.25,
+	   "a leap day and a fraction");
+	ok(!parse_time("9999-12-31T23:59:59Z", &t) && t == (double)TIME_MAX, "the last second of 9999");
+	ok(parse_time("2023-02-29T00:00:00Z", &t) == -1, "no 29 February in 2023");
+	ok(parse_time("2100-02-29T00:00:00Z", &t) == -1, "no 29 February in 2100");
+	ok(parse_time("1969-12-31T23:59:59Z", &t) == -1, "1969 is refused");
+	ok(parse_time("10000-01-01T00:00:00Z", &t) == -1, "a fifth year digit is refused");
+	ok(parse_time("2026-11-25T10:00:00.5e300Z", &t) == -1, "a fraction with an exponent is refused");
+	ok(parse_time("2026-11-25T10:00:00.1234567890Z", &t) == -1, "ten fraction digits are refused");
+	ok(parse_time("2026-13-01T00:00:00Z", &t) == -1 && parse_time("2026-04-31T00:00:00Z", &t) == -1
+	   && parse_time("2026-01-01T24:00:00Z", &t) == -1 && parse_time("2026-01-01T00:60:00Z", &t) == -1
+	   && parse_time("2026-01-01T00:00:60Z", &t) == -1, "fields out of range are refused");
+	ok(parse_time("2026-01-01T00:00:00+01:00", &t) == -1, "offsets other than UTC are refused");
+	ok(parse_time("2026-01-01", &t) == -1 && parse_time("", &t) == -1 && parse_time("@", &t) == -1,
+	   "a date alone, nothing and a bare @ are refused");
+	ok(!parse_time("@1795600800", &t) && t == 1795600800, "@EPOCH");
+	ok(!parse_time("@253402300799", &t) && parse_time("@253402300800", &t) == -1,
+	   "@EPOCH up to the end of 9999");
+	ok(parse_time("@1e300", &t) == -1 && parse_time("@-1", &t) == -1 && parse_time("@1.5", &t) == -1,
+	   "@1e300, @-1 and @1.5 are refused");
+}
+
+/*
+ * conf_load_buffer on buf as "d.yaml"; returns the message it logged
+ * (malloc'd), or NULL when it loaded.
+ */
+static char *conf_error(struct conf *c, const char *buf, size_t len)
+{
+	char path[4096];
+	FILE *f;
+	int saved = dup(2), fd, rc;
+	struct strbuf sb = STRBUF_INIT;
+	char chunk[512];
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/stderr", tmpdir);
+	fflush(stderr);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	dup2(fd, 2);
+	close(fd);
+	rc = conf_load_buffer(c, "d.yaml", buf, len);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	if (!rc)
+		return NULL;
+	if ((f = fopen(path, "r"))) {
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			sb_add(&sb, chunk, n);
+		fclose(f);
+	}
+	return sb_detach(&sb, NULL);
+}
+
+static void test_conf_limits(void)
+{
+	struct conf c;
+	struct strbuf sb = STRBUF_INIT;
+
+	for (int style = 0; style < 3; style++) {
+		sb_reset(&sb);
+		sb_adds(&sb, style == 2 ? "worker:\n  " : "worker: ");
+		for (int i = 0; i < 100000; i++)
+			sb_adds(&sb, style == 0 ? "[" : style == 1 ? "{a: " : "- ");
+		conf_init(&c);
+		ok(conf_load_buffer(&c, "deep.yaml", sb.buf, sb.len) == MD_EXIT_CONFIG,
+		   style == 0 ? "100000 nested [ are refused" : style == 1 ?
+		   "100000 nested {a: are refused" : "100000 nested - are refused");
+		conf_release(&c);
+	}
+	/* the maps of the root, profiles and p are 3 levels: 61 lists make 64 */
+	for (int extra = 61; extra <= 62; extra++) {
+		char *msg;
+		sb_reset(&sb);
+		sb_adds(&sb, "profiles:\n  p:\n    steps: ");
+		for (int i = 0; i < extra; i++)
+			sb_adds(&sb, "[");
+		for (int i = 0; i < extra; i++)
+			sb_adds(&sb, "]");
+		conf_init(&c);
+		msg = conf_error(&c, sb.buf, sb.len);
+		if (extra == 61)
+			ok(msg && !strstr(msg, "nested") && strstr(msg, "expected strings in"),
+			   "64 levels are read (and refused for their meaning)");
+		else
+			ok(msg && strstr(msg, "d.yaml:3: nested deeper than 64 levels"),
+			   "65 levels are refused, with the file and the line");
+		free(msg);
+		conf_release(&c);
+	}
+	conf_init(&c);
+	const char *good = "worker:\n  lease: 36525d\n  poll_interval: 1d\n";
+	ok(conf_load_buffer(&c, "ok.yaml", good, strlen(good)) == 0 &&
+	   c.lease == DURATION_MAX && c.poll_interval == 86400, "the longest durations load");
+	conf_release(&c);
+	static const char *const badv[] = {
+		"worker:\n  lease: 1e308d\n", "worker:\n  lease: 1e309s\n", "worker:\n  lease: nan\n",
+		"worker:\n  lease: inf\n", "worker:\n  lease: -1s\n",
+		"worker:\n  lease: 99999999999999999999d\n", "worker:\n  poll_interval: 2d\n",
+		"limits:\n  bytes: 18446744073709551616\n", "auth:\n  token_ttl: 1e308d\n",
+		"worker:\n  jobs: \" 3\"\n",
+	};
+	for (size_t i = 0; i < sizeof(badv) / sizeof(badv[0]); i++) {
+		char name[96];
+		conf_init(&c);
+		snprintf(name, sizeof(name), "refused: %.*s", (int)strcspn(badv[i] + 8, "\n"), badv[i] + 8);
+		ok(conf_load_buffer(&c, "v.yaml", badv[i], strlen(badv[i])) == MD_EXIT_CONFIG, name);
+		conf_release(&c);
+	}
+	conf_init(&c);
+	ok(conf_load_buffer(&c, "nul.yaml", "log:\0x", 6) == MD_EXIT_CONFIG, "a NUL byte is refused");
+	conf_release(&c);
+	sb_release(&sb);
+}
+
+/* ffprobe's flat output for a 64x48 H.264 + AAC MP4 of 1 s at 10 fps */
+static const char probe_mp4[] =
+		"streams.stream.0.index=0\n"
+		"streams.stream.0.codec_name=\"h264\"\n"
+		"streams.stream.0.codec_type=\"video\"\n"
+		"streams.stream.0.width=64\n"
+		"streams.stream.0.height=48\n"
+		"streams.stream.0.pix_fmt=\"yuv420p\"\n"
+		"streams.stream.0.avg_frame_rate=\"10/1\"\n"
+		"streams.stream.0.nb_read_packets=\"10\"\n"
+		"streams.stream.0.disposition.attached_pic=0\n"
+		"streams.stream.1.index=1\n"
+		"streams.stream.1.codec_name=\"aac\"\n"
+		"streams.stream.1.codec_type=\"audio\"\n"
+		"streams.stream.1.avg_frame_rate=\"0/0\"\n"
+		"streams.stream.1.nb_read_packets=\"45\"\n"
+		"streams.stream.1.disposition.attached_pic=0\n"
+		"format.format_name=\"mov,mp4,m4a,3gp,3g2,mj2\"\n"
+		"format.duration=\"1.000000\"\n"
+	;
+
+/* probe_mp4 with the line starting with key replaced by "key=value" */
+static char *probe_with(const char *key, const char *value)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = probe_mp4;
+
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		if (!strncmp(p, key, strlen(key)) && p[strlen(key)] == '=')
+			sb_addf(&sb, "%s=%s\n", key, value);
+		else
+			sb_addf(&sb, "%.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+	return sb_detach(&sb, NULL);
+}
+
+static void test_probe_output(void)
+{
+	static const struct {
+		const char *key, *value, *why;      /* why NULL: accepted */
+	} cases[] = {
+		{ "streams.stream.0.width", "99999999999999999999", "exceeds the limit" },
+		{ "streams.stream.0.width", "-5", "cannot read the picture size" },
+		{ "streams.stream.0.width", "N/A", "cannot read the picture size" },
+		{ "streams.stream.0.height", "4294967344", "exceeds the limit" },
+		{ "format.duration", "1e308", "exceeds the limit" },
+		{ "format.duration", "nan", NULL },
+		{ "format.duration", "inf", NULL },
+		{ "format.duration", "-3", NULL },
+		{ "streams.stream.0.avg_frame_rate", "\"30000/1001\"", NULL },
+		{ "streams.stream.0.avg_frame_rate", "\"0/0\"", NULL },
+		{ "streams.stream.0.avg_frame_rate", "\"1e308/1e-308\"", NULL },
+		{ "streams.stream.0.avg_frame_rate", "\"nan/1\"", NULL },
+		{ "streams.stream.0.nb_read_packets", "\"99999999999999999999999\"", NULL },
+		{ "streams.stream.0.nb_read_packets", "\"-7\"", "no frames" },
+		{ "format.format_name", "\"hls\"", "is not accepted" },
+		{ "streams.stream.0.codec_type", "\"audio\"", "audio only" },
+	};
+	struct conf c;
+	struct probe p;
+	char *why;
+
+	conf_init(&c);
+	ok(probe_from_ffprobe(&c, probe_mp4, strlen(probe_mp4), &p, &why) == 0 &&
+	   p.kind == MD_KIND_VIDEO && p.width == 64 && p.height == 48 && p.frames == 10 &&
+	   p.fps == 10 && p.duration == 1 && p.has_audio && !strcmp(p.ext, "mp4"),
+	   "ffprobe's output for an MP4 is read and accepted");
+	is_str(p.json.buf, "{\"format\":\"mov,mp4,m4a,3gp,3g2,mj2\",\"kind\":\"video\",\"width\":64,"
+	       "\"height\":48,\"rotation\":0,\"frames\":10,\"duration\":1.000,\"fps\":10.000,"
+	       "\"video_codec\":\"h264\",\"pix_fmt\":\"yuv420p\",\"audio_codec\":\"aac\"}",
+	       "its probe JSON");
+	probe_release(&p);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = probe_with(cases[i].key, cases[i].value), name[160];
+		int rc = probe_from_ffprobe(&c, text, strlen(text), &p, &why);
+
+		snprintf(name, sizeof(name), "%s=%s is %s", cases[i].key, cases[i].value,
+			 cases[i].why ? cases[i].why : "accepted, with sane numbers");
+		if (cases[i].why)
+			ok(rc == 1 && why && strstr(why, cases[i].why), name);
+		else
+			ok(rc == 0 && isfinite(p.duration) && p.duration >= 0 && isfinite(p.fps) &&
+			   p.fps >= 0 && p.frames > 0 && !strstr(p.json.buf, "nan") &&
+			   !strstr(p.json.buf, "inf"), name);
+		if (!rc)
+			probe_release(&p);
+		free(why);
+		free(text);
+	}
+	ok(probe_from_ffprobe(&c, "", 0, &p, &why) == 1, "no output at all is rejected");
+	free(why);
+	conf_release(&c);
+}
+
+static void test_ref_line(void)
+{
+	static const char sha[] = "2ccb30cc2275833cd3c1aa9347bfd21feb36870b87dfa8d0a319c115265461d8";
+	static const struct {
+		const char *line;
+		int want;
+		const char *ref;
+	} cases[] = {
+		{ "12\tabc\tpending", REF_OK, "12" },
+		{ "12 rest", REF_OK, "12" },
+		{ "", REF_SKIP, NULL },
+		{ "-\tx", REF_SKIP, NULL },
+		{ "junk", REF_BAD, "junk" },
+		{ "0", REF_BAD, "0" },
+		{ "99999999999999999999", REF_BAD, "99999999999999999999" },
+		{ "{\"post_id\":7,\"media\":\"x\"}", REF_OK, "7" },
+		{ "{\"post_id\":null,\"media\":\"SHA\"}", REF_OK, "SHA" },
+		{ " { \"a\" : [1, {\"post_id\": 9}], \"post_id\" : 8 } ", REF_SKIP, NULL },
+		{ "{\"a\":[1,{\"post_id\":9}],\"post_id\":8}", REF_OK, "8" },
+		{ "{\"path\":\"x\\\"post_id\\\":1,\",\"error\":\"bad\"}", REF_SKIP, NULL },
+		{ "{\"path\":\"\\\"media\\\":\\\"SHA\\\"\",\"error\":\"bad\"}", REF_SKIP, NULL },
+		{ "{\"post_id\":1", REF_SKIP, NULL },
+		{ "{\"post_id\":1.5}", REF_SKIP, NULL },
+		{ "{\"post_id\":-1}", REF_SKIP, NULL },
+		{ "{\"post_id\":1} trailing", REF_SKIP, NULL },
+		{ "{}", REF_SKIP, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct strbuf line = STRBUF_INIT, name = STRBUF_INIT;
+		char *ref;
+		const char *want = cases[i].ref;
+
+		for (const char *p = cases[i].line; *p; p++)
+			if (!strncmp(p, "SHA", 3)) {
+				sb_adds(&line, sha);
+				p += 2;
+			} else {
+				sb_addch(&line, *p);
+			}
+		int rc = ref_from_line(line.buf, line.len, &ref);
+		sb_addf(&name, "ref_from_line '%s' gives %s", cases[i].line,
+			rc == REF_OK ? "a reference" : rc == REF_SKIP ? "nothing" : "an error");
+		ok(rc == cases[i].want && (want ? ref && !strcmp(ref, !strcmp(want, "SHA") ? sha : want)
+					       : !ref), name.buf);
+		free(ref);
+		sb_release(&line);
+		sb_release(&name);
+	}
+	char *ref;
+	ok(ref_from_line("12\0003", 4, &ref) == REF_BAD, "a NUL inside the field makes it bad");
+	free(ref);
 }
 
 static void test_json(void)
@@ -244,7 +564,6 @@ static void test_store_helpers(void)
 	free(u);
 }
 
-static char tmpdir[] = "/tmp/md-unit.XXXXXX";
 
 static char *write_file(const char *name, const char *text)
 {
@@ -462,6 +781,11 @@ int main(void)
 	}
 	test_strbuf();
 	test_parsers();
+	test_parser_ranges();
+	test_parse_time();
+	test_conf_limits();
+	test_probe_output();
+	test_ref_line();
 	test_json();
 	test_quote();
 	test_hash();
