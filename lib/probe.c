@@ -212,10 +212,13 @@ int probe_file(const struct conf *c, const char *path, struct probe *p, char **w
 		"stream_side_data=rotation",
 		"-of", "flat", (char *)path, NULL
 	};
+	const char *rd[] = { path, NULL };
 	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+	/* confined like a job command: it reads untrusted bytes */
 	struct spawn_opts o = {
 		.argv = argv, .stdin_fd = -1, .out = &out, .out_max = 1 << 20,
-		.timeout = c->probe_timeout, .rlimit_as = (uint64_t)4 << 30,
+		.timeout = c->probe_timeout, .rlimit_as = conf_memory_limit(c),
+		.rlimit_cpu = c->probe_timeout, .confine = c->sandbox, .read = rd,
 	};
 	struct spawn_result res;
 	int rc;

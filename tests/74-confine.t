@@ -200,4 +200,34 @@ done
 run md-finalize
 is "$(db_query "SELECT status FROM posts WHERE media = '$mkv'")" failed "its post failed"
 
+# --- 5. the ffprobe run at ingest is confined as well --------------------------------
+# a shim first on PATH, run as md-ingest's ffprobe: it says what it could
+# see by its exit status before it runs the real one
+SHIM=$T/shim
+mkdir -p "$SHIM"
+printf 'probe-secret' >"$T/probe-secret"
+cat >"$SHIM/ffprobe" <<SH
+#!/bin/sh
+[ -n "\${PGPASSWORD-}\${MD_DB-}" ] && exit 3
+cat "$T/probe-secret" >/dev/null 2>&1 && exit 4
+exec $(command -v ffprobe) "\$@"
+SH
+chmod +x "$SHIM/ffprobe"
+ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=40x30 -frames:v 1 "$T/probe.png"
+PGPASSWORD=pg-secret-74 PATH="$SHIM:$PATH" run md-ingest "$T/probe.png"
+if [ "$abi" -gt 0 ]; then
+	is "$rc" 0 "md-ingest's ffprobe sees no credential and cannot read a file beside its input" ||
+		diag "$err"
+else
+	skip "this kernel has no Landlock (ABI 0)" 1
+fi
+printf 'worker:\n  sandbox: false\n' >"$T/nosandbox.yaml"
+# (a media already stored is probed again all the same)
+PGPASSWORD=pg-secret-74 PATH="$SHIM:$PATH" run md-ingest -c "$T/nosandbox.yaml" "$T/probe.png"
+if [ "$abi" -gt 0 ]; then
+	isnt "$rc" 0 "with worker.sandbox: false the same ffprobe reads the file (the shim's check works)"
+else
+	skip "this kernel has no Landlock (ABI 0)" 1
+fi
+
 done_testing
