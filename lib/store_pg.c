@@ -39,6 +39,7 @@
 
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1316,11 +1317,17 @@ static int enq_insert(struct pg *q, struct enq *e, int nnew)
 	if (e->o->run_at > 0) {
 		time_t t = (time_t)e->o->run_at;
 		struct tm tm;
-		int us = (int)((e->o->run_at - (double)t) * 1e6);
+		/* rounded, not cut: .123456 is not stored as .123455 */
+		long us = lround((e->o->run_at - (double)t) * 1e6);
+
+		if (us >= 1000000) {
+			t++;
+			us -= 1000000;
+		}
 
 		gmtime_r(&t, &tm);
 		strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm);
-		snprintf(at + strlen(at), sizeof(at) - strlen(at), ".%06d+00", us);
+		snprintf(at + strlen(at), sizeof(at) - strlen(at), ".%06ld+00", us);
 	}
 	res = PQexec(q->conn, *at
 		? "COPY jobs (id, media, profile, queue, priority, max_attempts, trace_id, run_at) FROM STDIN"
