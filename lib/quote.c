@@ -37,17 +37,22 @@ size_t utf8_decode(const char *str, unsigned *cp)
 	return n;
 }
 
-void json_add_str(struct strbuf *sb, const char *str)
+/*
+ * s between double quotes, with the escapes JSON and Go's strconv.Quote
+ * share; a byte that is not UTF-8 becomes \ufffd (JSON) or \xNN (logfmt).
+ */
+static void add_quoted(struct strbuf *sb, const char *s, int bad_as_hex)
 {
-	const char *s = str;
-
 	sb_addch(sb, '"');
 	while (*s) {
 		unsigned c;
 		size_t n = utf8_decode(s, &c);
 
 		if (!n) {
-			sb_adds(sb, "\\ufffd");
+			if (bad_as_hex)
+				sb_addf(sb, "\\x%02x", (unsigned char)*s);
+			else
+				sb_adds(sb, "\\ufffd");
 			s++;
 			continue;
 		}
@@ -66,6 +71,11 @@ void json_add_str(struct strbuf *sb, const char *str)
 		s += n;
 	}
 	sb_addch(sb, '"');
+}
+
+void json_add_str(struct strbuf *sb, const char *str)
+{
+	add_quoted(sb, str, 0);
 }
 
 /* May XML 1.0 hold c (production Char)? */
@@ -136,33 +146,8 @@ static int logfmt_bare(const char *s)
 
 void logfmt_add_val(struct strbuf *sb, const char *s)
 {
-	if (logfmt_bare(s)) {
+	if (logfmt_bare(s))
 		sb_adds(sb, s);
-		return;
-	}
-	sb_addch(sb, '"');
-	while (*s) {
-		unsigned c;
-		size_t n = utf8_decode(s, &c);
-
-		if (!n) {
-			sb_addf(sb, "\\x%02x", (unsigned char)*s);
-			s++;
-			continue;
-		}
-		switch (c) {
-		case '"': sb_adds(sb, "\\\""); break;
-		case '\\': sb_adds(sb, "\\\\"); break;
-		case '\n': sb_adds(sb, "\\n"); break;
-		case '\r': sb_adds(sb, "\\r"); break;
-		case '\t': sb_adds(sb, "\\t"); break;
-		default:
-			if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029)
-				sb_addf(sb, "\\u%04x", c);
-			else
-				sb_add(sb, s, n);
-		}
-		s += n;
-	}
-	sb_addch(sb, '"');
+	else
+		add_quoted(sb, s, 1);
 }
