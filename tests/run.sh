@@ -8,11 +8,15 @@
 #      AddressSanitizer + UBSan build (make SANITIZE=1), on SQLite and
 #      (some of them) on PostgreSQL
 #   5. a short run of every fuzz target (make fuzz, FUZZ_TIME=10)
+# The test files run two at a time (prove -j, MD_TEST_JOBS, default 2):
+# each has its own temp directory and database, and waits on conditions,
+# not on time.
 # Every step runs even when an earlier one failed; the exit status is
 # non-zero if any failed.  The cluster is stopped whatever happens.
 set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
+jobs=${MD_TEST_JOBS:-2}
 status=0
 pgdir=
 sandir=
@@ -27,13 +31,13 @@ trap 'exit 130' INT TERM
 step() { printf '\n### %s\n' "$*"; }
 
 step "build"
-make --no-print-directory all tests/unit/test-lib || exit 1
+make --no-print-directory -j"$jobs" all tests/unit/test-lib || exit 1
 
 step "unit tests"
 prove tests/unit/test-lib || status=1
 
 step "suite on SQLite"
-prove tests/*.t || status=1
+prove -j"$jobs" tests/*.t || status=1
 
 step "suite on PostgreSQL"
 if ./md-db --db 'postgresql:///nonexistent?host=/nonexistent' status 2>&1 |
@@ -42,7 +46,7 @@ if ./md-db --db 'postgresql:///nonexistent?host=/nonexistent' status 2>&1 |
 else
 	pgdir=$(mktemp -d /tmp/md-pg.XXXXXX)
 	if sock=$(sh tests/pg-cluster.sh start "$pgdir"); then
-		MD_TEST_PGHOST=$sock prove tests/*.t || status=1
+		MD_TEST_PGHOST=$sock prove -j"$jobs" tests/*.t || status=1
 	else
 		echo "cannot start a PostgreSQL cluster" >&2
 		status=1
@@ -53,21 +57,21 @@ step "sanitizers (ASan + UBSan): unit tests and fast tool tests"
 sandir=$(mktemp -d /tmp/md-san.XXXXXX)
 cp -R Makefile lib tools tests scripts sql man completions "$sandir"/
 (cd "$sandir" && make --no-print-directory clean >/dev/null &&
-	make --no-print-directory SANITIZE=1 all tests/unit/test-lib >/dev/null) || status=1
+	make --no-print-directory -j"$jobs" SANITIZE=1 all tests/unit/test-lib >/dev/null) || status=1
 ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:exitcode=99
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS UBSAN_OPTIONS
-(cd "$sandir" && prove tests/unit/test-lib tests/00-build.t tests/20-dedup.t tests/71-auth-handler.t \
+(cd "$sandir" && prove -j"$jobs" tests/unit/test-lib tests/00-build.t tests/20-dedup.t tests/71-auth-handler.t \
 	tests/25-enqueue.t tests/30-bad-input.t tests/35-job.t tests/38-status.t \
 	tests/39-user.t tests/40-retry-dead.t tests/50-config-db-errors.t) || status=1
 if [ -n "${sock-}" ]; then
 	step "sanitizers on PostgreSQL: the fast tool tests"
-	(cd "$sandir" && MD_TEST_PGHOST=$sock prove tests/20-dedup.t tests/25-enqueue.t \
+	(cd "$sandir" && MD_TEST_PGHOST=$sock prove -j"$jobs" tests/20-dedup.t tests/25-enqueue.t \
 		tests/35-job.t tests/38-status.t tests/39-user.t tests/40-retry-dead.t) || status=1
 fi
 
 step "fuzz targets, 10 s each"
-if make --no-print-directory fuzz-build >/dev/null; then
+if make --no-print-directory -j"$jobs" fuzz-build >/dev/null; then
 	fuzzers=$(ls tests/fuzz/fuzz-*.c 2>/dev/null | sed 's/\.c$//')
 	[ -z "$fuzzers" ] || sh tests/fuzz/run.sh 10 $fuzzers || status=1
 else
