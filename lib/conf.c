@@ -241,14 +241,14 @@ int parse_time(const char *s, double *t)
 
 /*
  * One scale to the final size: square pixels (the width times the
- * source's SAR), the long side capped at n, each side rounded to an even
+ * source's SAR), the long side capped at n, each side rounded down to an even
  * number, at least 2.  setsar=1 comes last: the scale keeps the display
  * aspect by adjusting the SAR, and rounding would leave 853:852.
  */
 #define DISPLAY_W "iw*sar"
 #define FIT(n) "min(1," #n "/max(" DISPLAY_W ",ih))"
-#define CAP(n) "scale=w='max(2,2*trunc(" DISPLAY_W "*" FIT(n) "/2+0.5))'" \
-	":h='max(2,2*trunc(ih*" FIT(n) "/2+0.5))'"
+#define CAP(n) "scale=w='max(2,2*trunc(" DISPLAY_W "*" FIT(n) "/2))'" \
+	":h='max(2,2*trunc(ih*" FIT(n) "/2))'"
 
 /*
  * Video: an HDR source tone-mapped first ({tonemap}), then one scale that
@@ -275,11 +275,15 @@ static const char *mp4_step[] = {
 	"-movflags", "+faststart", "-f", "mp4", "-y", "{output}", NULL
 };
 
-/* A source that is already what mp4_step makes: its streams, remuxed. */
+/*
+ * A source that is already what mp4_step makes: its streams, remuxed,
+ * limited range written in the H.264 headers where it was only implied.
+ */
 static const char *mp4_copy_step[] = {
 	"ffmpeg", "-i", "{input}",
 	"-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "-1",
 	"-map_chapters", "-1", "-sn", "-dn", "-c", "copy",
+	"-bsf:v", "h264_metadata=video_full_range_flag=0",
 	"-movflags", "+faststart", "-f", "mp4", "-y", "{output}", NULL
 };
 

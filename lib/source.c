@@ -89,16 +89,22 @@ static double rate(const char *v)
 	return (double)n / d;
 }
 
+#define MAX_STREAMS 16
+
 void source_parse(const char *text, struct source *s)
 {
+	struct source st[MAX_STREAMS];
+	char type[MAX_STREAMS][8];
 	char *copy = xstrdup(text), *line, *save = NULL;
-	int video = -1, audio = -1;
+	int cover[MAX_STREAMS] = { 0 }, n = 0;
+	double duration = 0;
 
-	memset(s, 0, sizeof(*s));
+	memset(st, 0, sizeof(st));
+	memset(type, 0, sizeof(type));
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *eq = strchr(line, '=');
-		char v[64];
+		char *eq = strchr(line, '='), v[64];
 		const char *k;
+		struct source *x;
 		int i;
 
 		if (!eq)
@@ -106,65 +112,66 @@ void source_parse(const char *text, struct source *s)
 		*eq = '\0';
 		value(eq + 1, v, sizeof(v));
 		if (!strcmp(line, "format.duration")) {
-			s->duration = real(v);
+			duration = real(v);
 			continue;
 		}
 		if (strncmp(line, "streams.stream.", 15))
 			continue;
-		i = integer(line + 15, 0, 1000);
-		k = strchr(line + 15, '.');
-		if (!k++)
+		k = line + 15;
+		if (k[0] < '0' || k[0] > '9')
 			continue;
-		if (!strcmp(k, "codec_type")) {
-			/* the first video stream that is not a cover picture,
-			 * the first audio stream: what the profiles map */
-			if (!strcmp(v, "video") && video < 0)
-				video = i;
-			else if (!strcmp(v, "audio") && audio < 0)
-				audio = i;
+		i = k[0] - '0';
+		if (k[1] >= '0' && k[1] <= '9')
+			i = i * 10 + (*++k - '0');
+		if (*++k != '.' || i >= MAX_STREAMS)
 			continue;
-		}
-		if (!strcmp(k, "disposition.attached_pic") && !strcmp(v, "1") && video == i) {
-			struct source keep = *s;
-
-			/* a cover picture: forget it, keep the rest */
-			video = -1;
-			memset(s, 0, sizeof(*s));
-			s->duration = keep.duration;
-			s->has_audio = keep.has_audio;
-			memcpy(s->acodec, keep.acodec, sizeof(s->acodec));
-			continue;
-		}
-		if (i == audio && !strcmp(k, "codec_name")) {
-			s->has_audio = 1;
-			scopy(s->acodec, sizeof(s->acodec), v);
-		}
-		if (i != video)
-			continue;
-		if (!strcmp(k, "codec_name"))
-			scopy(s->vcodec, sizeof(s->vcodec), v);
+		k++;
+		if (i + 1 > n)
+			n = i + 1;
+		x = &st[i];
+		if (!strcmp(k, "codec_type"))
+			scopy(type[i], sizeof(type[i]), v);
+		else if (!strcmp(k, "disposition.attached_pic"))
+			cover[i] = !strcmp(v, "1");
+		else if (!strcmp(k, "codec_name"))
+			scopy(x->vcodec, sizeof(x->vcodec), v);
 		else if (!strcmp(k, "profile"))
-			scopy(s->profile, sizeof(s->profile), v);
+			scopy(x->profile, sizeof(x->profile), v);
 		else if (!strcmp(k, "pix_fmt"))
-			scopy(s->pix_fmt, sizeof(s->pix_fmt), v);
+			scopy(x->pix_fmt, sizeof(x->pix_fmt), v);
 		else if (!strcmp(k, "color_range"))
-			scopy(s->range, sizeof(s->range), v);
+			scopy(x->range, sizeof(x->range), v);
 		else if (!strcmp(k, "color_transfer"))
-			scopy(s->transfer, sizeof(s->transfer), v);
+			scopy(x->transfer, sizeof(x->transfer), v);
 		else if (!strcmp(k, "width"))
-			s->width = integer(v, 0, INT_MAX);
+			x->width = integer(v, 0, INT_MAX);
 		else if (!strcmp(k, "height"))
-			s->height = integer(v, 0, INT_MAX);
+			x->height = integer(v, 0, INT_MAX);
 		else if (!strcmp(k, "sample_aspect_ratio"))
-			ratio(v, ':', &s->sar_num, &s->sar_den);
+			ratio(v, ':', &x->sar_num, &x->sar_den);
 		else if (!strcmp(k, "avg_frame_rate"))
-			s->fps = rate(v);
+			x->fps = rate(v);
 		else if (!strcmp(k, "r_frame_rate"))
-			s->max_fps = rate(v);
+			x->max_fps = rate(v);
 		else if (strstr(k, "side_data_list") && strstr(k, ".rotation"))
-			s->rotation = integer(v, -360, 360);
+			x->rotation = integer(v, -360, 360);
 	}
 	free(copy);
+	/* the first video stream that is not a cover picture and the first
+	 * audio stream: what the profiles map */
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < n; i++)
+		if (!strcmp(type[i], "video") && !cover[i]) {
+			*s = st[i];
+			break;
+		}
+	for (int i = 0; i < n; i++)
+		if (!strcmp(type[i], "audio")) {
+			s->has_audio = 1;
+			scopy(s->acodec, sizeof(s->acodec), st[i].vcodec);
+			break;
+		}
+	s->duration = duration;
 }
 
 int source_probe(const struct conf *c, const char *path, const char *format,
