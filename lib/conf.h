@@ -24,10 +24,10 @@
  * and {tonemap} (the filters that bring an HDR source to SDR, else "null").
  * "passthrough" is a second list of steps, run instead of "steps" when the
  * source can be copied as it is (already H.264 Main or High, yuv420p,
- * limited range, square pixels, at most 60 fps, AAC or no audio, its long
- * side at most "passthrough_max_size").  An ffmpeg step reads exactly one
- * input, written "-i {input}", and an ffprobe step "{input}" (or "-i {input}"): the
- * worker puts its input options (local files only, the probed demuxer,
+ * limited range, square pixels, at most 60 fps, stereo AAC or no audio,
+ * its long side at most "passthrough_max_size": source.h).  An ffmpeg
+ * step reads exactly one input, written "-i {input}", and an ffprobe step
+ * "{input}" (or "-i {input}"): the worker puts its input options (local files only, the probed demuxer,
  * the pixel cap) before that input, so a step reading anything else
  * ("-i file:{input}", a second -i, "movie={input}") is refused at load.
  */

@@ -149,6 +149,8 @@ void source_parse(const char *text, struct source *s)
 			x->height = integer(v, 0, INT_MAX);
 		else if (!strcmp(k, "sample_aspect_ratio"))
 			ratio(v, ':', &x->sar_num, &x->sar_den);
+		else if (!strcmp(k, "channels"))
+			x->channels = integer(v, 0, 255);
 		else if (!strcmp(k, "avg_frame_rate"))
 			x->fps = rate(v);
 		else if (!strcmp(k, "r_frame_rate"))
@@ -169,6 +171,7 @@ void source_parse(const char *text, struct source *s)
 		if (!strcmp(type[i], "audio")) {
 			s->has_audio = 1;
 			scopy(s->acodec, sizeof(s->acodec), st[i].vcodec);
+			s->channels = st[i].channels;
 			break;
 		}
 	s->duration = duration;
@@ -182,7 +185,7 @@ int source_probe(const struct conf *c, const char *path, const char *format,
 		"-f", (char *)format, "-show_entries",
 		"format=duration:stream=index,codec_type,codec_name,profile,pix_fmt,"
 		"color_range,color_transfer,width,height,sample_aspect_ratio,"
-		"avg_frame_rate,r_frame_rate:stream_disposition=attached_pic:"
+		"avg_frame_rate,r_frame_rate,channels:stream_disposition=attached_pic:"
 		"stream_side_data=rotation",
 		"-of", "flat", (char *)path, NULL
 	};
@@ -224,7 +227,7 @@ int source_can_copy(const struct source *s, int max_size)
 	       s->fps > 0 && s->fps <= 60 && s->max_fps > 0 && s->max_fps <= 60 &&
 	       side > 0 && (!max_size || side <= max_size) &&
 	       s->width % 2 == 0 && s->height % 2 == 0 &&
-	       (!s->has_audio || !strcmp(s->acodec, "aac"));
+	       (!s->has_audio || (!strcmp(s->acodec, "aac") && s->channels == 2));
 }
 
 const char *source_tonemap(const struct source *s)

@@ -27,6 +27,7 @@ struct source {
 	double fps, max_fps;    /* avg_frame_rate, r_frame_rate; 0 if unknown */
 	int has_audio;
 	char acodec[32];
+	int channels;
 };
 
 /*
@@ -46,7 +47,7 @@ int source_is_hdr(const struct source *s);
  * Whether a rendition capped at max_size pixels on its long side may be
  * the source's own streams, remuxed: H.264 Main or High, yuv420p, limited
  * range, not HDR, square pixels, no rotation, at most 60 frames a second,
- * within the cap, and AAC or no audio.
+ * within the cap, and stereo AAC or no audio.
  */
 int source_can_copy(const struct source *s, int max_size);
 

@@ -44,9 +44,9 @@ ff -f lavfi -i "testsrc2=size=321x241:rate=10:duration=1" -vf setsar=10/11 \
 # 120 frames a second
 ff -f lavfi -i "testsrc2=size=320x240:rate=120:duration=1" -c:v libx264 -preset ultrafast \
 	-pix_fmt yuv420p "$E/fast.mp4"
-# already right: H.264 High, yuv420p limited range, square pixels, AAC
+# already right: H.264 High, yuv420p limited range, square pixels, stereo AAC
 ff -f lavfi -i "testsrc2=size=320x240:rate=25:duration=2" -f lavfi -i "sine=d=2" \
-	-c:v libx264 -profile:v high -pix_fmt yuv420p -color_range tv -c:a aac -shortest "$E/ready.mp4"
+	-c:v libx264 -profile:v high -pix_fmt yuv420p -color_range tv -c:a aac -ac 2 -shortest "$E/ready.mp4"
 is "$(ls "$E" | wc -l)" 9 "nine inputs were made"
 
 run md-db init
