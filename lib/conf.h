@@ -27,8 +27,8 @@
  * limited range, square pixels, at most 60 fps, stereo AAC or no audio,
  * its long side at most "passthrough_max_size": source.h).  An ffmpeg
  * step reads exactly one input, written "-i {input}", and an ffprobe step
- * "{input}" (or "-i {input}"): the worker puts its input options (local files only, the probed demuxer,
- * the pixel cap) before that input, so a step reading anything else
+ * "{input}" (or "-i {input}"): the worker puts its input options (local
+ * files only, the probed demuxer, the pixel cap) before that input, so a step reading anything else
  * ("-i file:{input}", a second -i, "movie={input}") is refused at load.
  */
 #ifndef MD_CONF_H
