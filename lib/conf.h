@@ -28,8 +28,9 @@
  * its long side at most "passthrough_max_size": source.h).  An ffmpeg
  * step reads exactly one input, written "-i {input}", and an ffprobe step
  * "{input}" (or "-i {input}"): the worker puts its input options (local
- * files only, the probed demuxer, the pixel cap) before that input, so a step reading anything else
- * ("-i file:{input}", a second -i, "movie={input}") is refused at load.
+ * files only, the probed demuxer, the pixel cap) before that input, so
+ * a step reading anything else ("-i file:{input}", a second -i,
+ * "movie={input}") is refused at load.
  */
 #ifndef MD_CONF_H
 #define MD_CONF_H
