@@ -239,26 +239,65 @@ int parse_time(const char *s, double *t)
  */
 #define FILE_SIZE_LIMIT ((uint64_t)4 << 30)
 
-#define SCALE_SAR "scale='max(2,iw*sar)':'max(2,ih)',setsar=1"
-#define CAP(n) "scale='max(2,2*trunc(min(1," #n "/max(iw,ih))*iw/2))'" \
-	":'max(2,2*trunc(min(1," #n "/max(iw,ih))*ih/2))'"
+/*
+ * One scale to the final size: square pixels (the width times the
+ * source's SAR), the long side capped at n, each side rounded down to an even
+ * number, at least 2.  setsar=1 comes last: the scale keeps the display
+ * aspect by adjusting the SAR, and rounding would leave 853:852.
+ */
+#define DISPLAY_W "iw*sar"
+#define FIT(n) "min(1," #n "/max(" DISPLAY_W ",ih))"
+#define CAP(n) "scale=w='max(2,2*trunc(" DISPLAY_W "*" FIT(n) "/2))'" \
+	":h='max(2,2*trunc(ih*" FIT(n) "/2))'"
 
+/*
+ * Video: an HDR source tone-mapped first ({tonemap}), then one scale that
+ * also converts full range and any matrix to limited-range BT.709, 8-bit
+ * 4:2:0, tagged so.  Timing: frames keep their own timestamps (-fps_mode
+ * vfr) on a 1/60 s grid, so a frame closer than that to the one before is
+ * dropped (at most 60 fps) and no other is added; setts gives the last
+ * frame the rest of the source's duration, which the encoder would cut
+ * to one frame: an animation's held last frame stays held.  The track's
+ * time scale is the grid's, which setts computes in.
+ */
 static const char *mp4_step[] = {
 	"ffmpeg", "-i", "{input}",
 	"-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "-1",
 	"-map_chapters", "-1", "-sn", "-dn",
-	"-vf", SCALE_SAR "," CAP(1280) ",format=yuv420p",
+	"-vf", "{tonemap}," CAP(1280) ":out_range=tv:out_color_matrix=bt709"
+	",format=yuv420p,setsar=1",
+	"-fps_mode", "vfr", "-r", "60", "-video_track_timescale", "60",
+	"-bsf:v", "setts=pts=PTS:dts=DTS:duration='max(DURATION,{duration}/TB-PTS)'",
 	"-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-threads", "{threads}",
-	"-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-ac", "2",
+	"-pix_fmt", "yuv420p", "-color_range", "tv", "-colorspace", "bt709",
+	"-color_primaries", "bt709", "-color_trc", "bt709",
+	"-c:a", "aac", "-b:a", "128k", "-ac", "2",
 	"-movflags", "+faststart", "-f", "mp4", "-y", "{output}", NULL
 };
 
+/*
+ * A source that is already what mp4_step makes: its streams, remuxed,
+ * limited range written in the H.264 headers where it was only implied.
+ */
+static const char *mp4_copy_step[] = {
+	"ffmpeg", "-i", "{input}",
+	"-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "-1",
+	"-map_chapters", "-1", "-sn", "-dn", "-c", "copy",
+	"-bsf:v", "h264_metadata=video_full_range_flag=0",
+	"-movflags", "+faststart", "-f", "mp4", "-y", "{output}", NULL
+};
+
+/*
+ * The thumbnail is a JPEG: full range and the BT.601 matrix, as JFIF
+ * says, 320 pixels wide with square pixels.
+ */
 static const char *thumb_step[] = {
 	"ffmpeg", "-i", "{input}",
 	"-map", "0:v:0", "-map_metadata", "-1", "-an", "-sn", "-dn",
-	"-vf", SCALE_SAR ",scale=320:-2,thumbnail=50,format=yuvj420p",
-	"-frames:v", "1", "-q:v", "4", "-f", "image2", "-update", "1",
-	"-y", "{output}", NULL
+	"-vf", "{tonemap},scale=w=320:h='max(2,2*trunc(160*ih/(" DISPLAY_W ")+0.5))'"
+	":out_range=pc:out_color_matrix=bt601,thumbnail=50,format=yuvj420p,setsar=1",
+	"-frames:v", "1", "-q:v", "4", "-color_range", "pc",
+	"-f", "image2", "-update", "1", "-y", "{output}", NULL
 };
 
 static const char *probe_step[] = {
@@ -270,11 +309,14 @@ static const struct {
 	const char *name, *queue, *output;
 	unsigned kinds;
 	const char **step;
+	const char **pass;      /* copy step, for sources this long at most */
+	int pass_max_size;
 } builtins[] = {
-	{ "probe", "default", "probe.json", MD_KIND_ALL, probe_step },
-	{ "mp4", "video", "video.mp4", MD_KIND_VIDEO | MD_KIND_ANIMATED, mp4_step },
-	{ "thumb", "default", "thumb.jpg", MD_KIND_ALL, thumb_step },
-	{ "noop", "default", NULL, MD_KIND_ALL, NULL },
+	{ "probe", "default", "probe.json", MD_KIND_ALL, probe_step, NULL, 0 },
+	{ "mp4", "video", "video.mp4", MD_KIND_VIDEO | MD_KIND_ANIMATED, mp4_step,
+	  mp4_copy_step, 1280 },
+	{ "thumb", "default", "thumb.jpg", MD_KIND_ALL, thumb_step, NULL, 0 },
+	{ "noop", "default", NULL, MD_KIND_ALL, NULL, NULL, 0 },
 };
 
 static char **argv_dup(const char **argv)
@@ -301,6 +343,12 @@ static void profile_release(struct profile *p)
 		free(p->steps[i]);
 	}
 	free(p->steps);
+	for (int i = 0; i < p->npass; i++) {
+		for (char **a = p->pass[i]; *a; a++)
+			free(*a);
+		free(p->pass[i]);
+	}
+	free(p->pass);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -410,6 +458,12 @@ void conf_init(struct conf *c)
 			p->nsteps = 1;
 			p->steps = xcalloc(1, sizeof(*p->steps));
 			p->steps[0] = argv_dup(builtins[i].step);
+		}
+		if (builtins[i].pass) {
+			p->npass = 1;
+			p->pass = xcalloc(1, sizeof(*p->pass));
+			p->pass[0] = argv_dup(builtins[i].pass);
+			p->pass_max_size = builtins[i].pass_max_size;
 		}
 	}
 }
@@ -905,6 +959,30 @@ static int check_step(struct capply *a, const struct ynode *st, char **argv, con
 	return 0;
 }
 
+/* A list of argv lists, each checked by check_step, added to *steps. */
+static int apply_steps(struct capply *a, const struct ynode *v, const char *k, const char *name,
+		       int *nsteps, char ****steps)
+{
+	if (v->type != Y_SEQ)
+		return bad(a, v, k, "expected a list of argv lists for");
+	for (int j = 0; j < v->n; j++) {
+		const struct ynode *st = v->kid[j];
+		if (st->type != Y_SEQ || !st->n)
+			return bad(a, st, k, "expected a non-empty argv list in");
+		char **argv = xcalloc(st->n + 1, sizeof(*argv));
+		*steps = xrealloc(*steps, (*nsteps + 1) * sizeof(**steps));
+		(*steps)[(*nsteps)++] = argv;
+		for (int m = 0; m < st->n; m++) {
+			if (st->kid[m]->type != Y_SCALAR)
+				return bad(a, st->kid[m], k, "expected strings in");
+			argv[m] = xstrdup(st->kid[m]->value);
+		}
+		if (check_step(a, st, argv, name))
+			return -1;
+	}
+	return 0;
+}
+
 static int apply_profile(struct capply *a, const struct ynode *pv, const char *name)
 {
 	struct profile tmp = { 0 };
@@ -950,29 +1028,16 @@ static int apply_profile(struct capply *a, const struct ynode *pv, const char *n
 				goto out;
 			tmp.max_attempts = (int)t;
 		} else if (!strcmp(k, "steps")) {
-			if (v->type != Y_SEQ) {
-				bad(a, v, k, "expected a list of argv lists for");
+			if (apply_steps(a, v, k, name, &tmp.nsteps, &tmp.steps))
 				goto out;
-			}
-			for (int j = 0; j < v->n; j++) {
-				const struct ynode *st = v->kid[j];
-				if (st->type != Y_SEQ || !st->n) {
-					bad(a, st, k, "expected a non-empty argv list in");
-					goto out;
-				}
-				char **argv = xcalloc(st->n + 1, sizeof(*argv));
-				tmp.steps = xrealloc(tmp.steps, (tmp.nsteps + 1) * sizeof(*tmp.steps));
-				tmp.steps[tmp.nsteps++] = argv;
-				for (int m = 0; m < st->n; m++) {
-					if (st->kid[m]->type != Y_SCALAR) {
-						bad(a, st->kid[m], k, "expected strings in");
-						goto out;
-					}
-					argv[m] = xstrdup(st->kid[m]->value);
-				}
-				if (check_step(a, st, argv, name))
-					goto out;
-			}
+		} else if (!strcmp(k, "passthrough")) {
+			if (apply_steps(a, v, k, name, &tmp.npass, &tmp.pass))
+				goto out;
+		} else if (!strcmp(k, "passthrough_max_size")) {
+			long long t;
+			if (set_int(a, v, k, 0, 1 << 20, &t))
+				goto out;
+			tmp.pass_max_size = (int)t;
 		} else {
 			bad(a, kn, k, "unknown key");
 			goto out;

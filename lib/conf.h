@@ -20,11 +20,17 @@
  * Profiles: the built-ins (probe, mp4, thumb, noop) are always present; a
  * profile of the same name in the file replaces the built-in, others are
  * added.  Step argv templates may use {input}, {output}, {workdir},
- * {outdir} and {threads}.  An ffmpeg step reads exactly one input, written
- * "-i {input}", and an ffprobe step "{input}" (or "-i {input}"): the
- * worker puts its input options (local files only, the probed demuxer,
- * the pixel cap) before that input, so a step reading anything else
- * ("-i file:{input}", a second -i, "movie={input}") is refused at load.
+ * {outdir}, {threads}, {duration} (the source's, in seconds, 0 when unknown)
+ * and {tonemap} (the filters that bring an HDR source to SDR, else "null").
+ * "passthrough" is a second list of steps, run instead of "steps" when the
+ * source can be copied as it is (already H.264 Main or High, yuv420p,
+ * limited range, square pixels, at most 60 fps, stereo AAC or no audio,
+ * its long side at most "passthrough_max_size": source.h).  An ffmpeg
+ * step reads exactly one input, written "-i {input}", and an ffprobe step
+ * "{input}" (or "-i {input}"): the worker puts its input options (local
+ * files only, the probed demuxer, the pixel cap) before that input, so
+ * a step reading anything else ("-i file:{input}", a second -i,
+ * "movie={input}") is refused at load.
  */
 #ifndef MD_CONF_H
 #define MD_CONF_H
@@ -51,6 +57,11 @@ struct profile {
 	int max_attempts;       /* 0: the worker default */
 	int nsteps;
 	char ***steps;          /* nsteps NULL-terminated argv templates */
+	/* passthrough: these steps instead when the source can be copied as
+	 * it is (source.h), its long side at most pass_max_size */
+	int npass;
+	char ***pass;
+	int pass_max_size;      /* 0: no cap */
 };
 
 struct conf {

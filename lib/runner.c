@@ -2,6 +2,7 @@
 #include "emit.h"
 #include "log.h"
 #include "spawn.h"
+#include "source.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -45,6 +46,8 @@ static void av_free(struct argv_buf *a)
 
 struct vars {
 	const char *input, *output, *outdir, *workdir, *format;
+	const char *tonemap;    /* filters to SDR, "null" for an SDR source */
+	double duration;        /* the source's, 0 if unknown */
 	int threads;
 	long long max_pixels;   /* decoders refuse frames larger than this */
 };
@@ -77,11 +80,27 @@ static char *expand(const char *t, const struct vars *v)
 			sb_adds(&sb, v->workdir);
 		else if (n == 7 && !strncmp(open + 1, "threads", 7))
 			sb_addf(&sb, "%d", v->threads);
+		else if (n == 8 && !strncmp(open + 1, "duration", 8))
+			sb_addf(&sb, "%.6f", v->duration);
+		else if (n == 7 && !strncmp(open + 1, "tonemap", 7))
+			sb_adds(&sb, v->tonemap);
 		else
 			sb_add(&sb, open, n + 2);
 		t = close + 1;
 	}
 	return sb_detach(&sb, NULL);
+}
+
+/* Whether a profile's steps need to know the source (source.h). */
+static int needs_source(const struct profile *p)
+{
+	if (p->npass)
+		return 1;
+	for (int s = 0; s < p->nsteps; s++)
+		for (char **a = p->steps[s]; *a; a++)
+			if (strstr(*a, "{duration}") || strstr(*a, "{tonemap}"))
+				return 1;
+	return 0;
 }
 
 static const char *base_name(const char *p)
@@ -317,9 +336,26 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 		.format = j->format, .threads = c->worker_threads,
 		.max_pixels = conf_max_pixels(c),
 	};
+	/* the steps, or the passthrough steps for a source that needs no work */
+	char ***steps = p->steps;
+	int nsteps = p->nsteps;
+	struct source src = { 0 };
+	v.tonemap = "null";
+	if (needs_source(p)) {
+		if (source_probe(c, input, j->format, &src, &err)) {
+			report_fail(out, 0, err.buf);
+			goto out;
+		}
+		v.duration = src.duration;
+		v.tonemap = source_tonemap(&src);
+		if (p->npass && source_can_copy(&src, p->pass_max_size)) {
+			steps = p->pass;
+			nsteps = p->npass;
+		}
+	}
 	/* a job command reads its input, writes its work directory */
 	const char *rd[] = { input, NULL }, *wr[] = { work, NULL };
-	for (int s = 0; s < p->nsteps; s++) {
+	for (int s = 0; s < nsteps; s++) {
 		struct argv_buf a = { 0 };
 		struct spawn_result res;
 		double left = deadline - now_mono();
@@ -328,7 +364,7 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 			report_fail(out, 1, "job timed out");
 			goto out;
 		}
-		build_argv(p->steps[s], &v, &a);
+		build_argv(steps[s], &v, &a);
 		struct spawn_opts o = {
 			.argv = a.v, .stdin_fd = -1, .timeout = left, .nice = c->nice,
 			.rlimit_as = conf_memory_limit(c), .rlimit_fsize = c->rlimit_fsize,

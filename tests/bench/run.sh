@@ -20,6 +20,10 @@
 #                clips and 10 s of 720p, with job commands confined (minimal environment,
 #                rlimits, Landlock), beside the same with worker.sandbox
 #                false and no limits
+#   passthrough  seconds of md-work making the mp4 of 10 s of 720p that is
+#                already H.264 High and stereo AAC (remuxed), beside the
+#                same video with mono sound, which does not qualify
+#                (encoded)
 #
 # Environment: MD_BENCH_RUNS (default 5), MD_BENCH_JOBS (20000),
 # MD_BENCH_BATCH (100), MD_BENCH_PIN (60 seconds).
@@ -248,3 +252,28 @@ confined() { transcode "$MD_CONFIG"; }
 unconfined() { transcode "$tmp/open.yaml"; }
 read -r m s < <(pairs confined unconfined)
 printf '%-44s %12s %12s %7s\n' "mp4 of 4 clips, s (confined vs not)" "$m" "$s" "$(ratio "$m" "$s")"
+
+# --- passthrough: copy vs encode --------------------------------------------------
+# the same H.264 High 720p video, with stereo AAC (copied) and mono (encoded)
+ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30:duration=10 \
+	-f lavfi -i sine=duration=10 -c:v libx264 -preset veryfast -profile:v high -pix_fmt yuv420p \
+	-c:a aac -ac 2 "$tmp/samples/ready720.mp4"
+ffmpeg -nostdin -loglevel error -i "$tmp/samples/ready720.mp4" -c:v copy -c:a aac -ac 1 \
+	"$tmp/samples/mono720.mp4"
+md-ingest -q "$tmp/samples/ready720.mp4" | cut -f2 >"$tmp/ready-id"
+md-ingest -q "$tmp/samples/mono720.mp4" | cut -f2 >"$tmp/mono-id"
+one_mp4() {  # one_mp4 IDFILE: seconds for one worker to make its mp4
+	q "TRUNCATE jobs RESTART IDENTITY"
+	md-enqueue -q -f -p mp4 - <"$1" >/dev/null
+	local t0 t1
+	t0=$(now)
+	md-work -q --drain -j 1 >/dev/null
+	t1=$(now)
+	[ "$(q "SELECT count(*) FROM jobs WHERE state = 'succeeded'")" -eq 1 ] ||
+		{ echo "bench: the mp4 job failed ($1)" >&2; exit 1; }
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+copied() { one_mp4 "$tmp/ready-id"; }
+encoded() { one_mp4 "$tmp/mono-id"; }
+read -r m s < <(pairs copied encoded)
+printf '%-44s %12s %12s %7s\n' "mp4 of 10 s 720p, s (copied vs encoded)" "$m" "$s" "$(ratio "$m" "$s")"

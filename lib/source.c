@@ -1,0 +1,241 @@
+#include "source.h"
+#include "spawn.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Copy a value, unquoting ffprobe's "..." and cutting it to n bytes. */
+static void value(const char *v, char *out, size_t n)
+{
+	size_t o = 0;
+	int q = *v == '"';
+
+	for (v += q; *v && (!q || *v != '"') && o + 1 < n; v++) {
+		if (q && *v == '\\' && v[1])
+			v++;
+		out[o++] = *v;
+	}
+	out[o] = '\0';
+}
+
+/* Copy src into dst[n], cut short if need be. */
+static void scopy(char *dst, size_t n, const char *src)
+{
+	size_t l = strnlen(src, n - 1);
+
+	memcpy(dst, src, l);
+	dst[l] = '\0';
+}
+
+/* A finite non-negative decimal; 0 for "N/A" or junk. */
+static double real(const char *v)
+{
+	char *end;
+	double x;
+
+	if (*v < '0' || *v > '9')
+		return 0;
+	x = strtod(v, &end);
+	return *end || !isfinite(x) || x < 0 ? 0 : x;
+}
+
+/* An integer clamped to [lo, hi]; 0 for junk. */
+static int integer(const char *v, long lo, long hi)
+{
+	const char *d = *v == '-' ? v + 1 : v;
+	char *end;
+	long x;
+
+	if (*d < '0' || *d > '9')
+		return 0;
+	errno = 0;
+	x = strtol(v, &end, 10);
+	if (*end)
+		return 0;
+	return (int)(x < lo ? lo : x > hi ? hi : x);
+}
+
+/* "a/b" or "a:b" into its two parts; 0 and 1 when unknown. */
+static void ratio(const char *v, char sep, int *num, int *den)
+{
+	const char *s = strchr(v, sep);
+	char a[16];
+
+	*num = 0;
+	*den = 1;
+	if (!s || (size_t)(s - v) >= sizeof(a))
+		return;
+	memcpy(a, v, (size_t)(s - v));
+	a[s - v] = '\0';
+	*num = integer(a, 0, INT_MAX);
+	*den = integer(s + 1, 0, INT_MAX);
+	if (*den <= 0) {
+		*num = 0;
+		*den = 1;
+	}
+}
+
+static double rate(const char *v)
+{
+	int n, d;
+
+	if (!strchr(v, '/'))
+		return real(v);
+	ratio(v, '/', &n, &d);
+	return (double)n / d;
+}
+
+#define MAX_STREAMS 16
+
+void source_parse(const char *text, struct source *s)
+{
+	struct source st[MAX_STREAMS];
+	char type[MAX_STREAMS][8];
+	char *copy = xstrdup(text), *line, *save = NULL;
+	int cover[MAX_STREAMS] = { 0 }, n = 0;
+	double duration = 0;
+
+	memset(st, 0, sizeof(st));
+	memset(type, 0, sizeof(type));
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '='), v[64];
+		const char *k;
+		struct source *x;
+		int i;
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		value(eq + 1, v, sizeof(v));
+		if (!strcmp(line, "format.duration")) {
+			duration = real(v);
+			continue;
+		}
+		if (strncmp(line, "streams.stream.", 15))
+			continue;
+		k = line + 15;
+		if (k[0] < '0' || k[0] > '9')
+			continue;
+		i = k[0] - '0';
+		if (k[1] >= '0' && k[1] <= '9')
+			i = i * 10 + (*++k - '0');
+		if (*++k != '.' || i >= MAX_STREAMS)
+			continue;
+		k++;
+		if (i + 1 > n)
+			n = i + 1;
+		x = &st[i];
+		if (!strcmp(k, "codec_type"))
+			scopy(type[i], sizeof(type[i]), v);
+		else if (!strcmp(k, "disposition.attached_pic"))
+			cover[i] = !strcmp(v, "1");
+		else if (!strcmp(k, "codec_name"))
+			scopy(x->vcodec, sizeof(x->vcodec), v);
+		else if (!strcmp(k, "profile"))
+			scopy(x->profile, sizeof(x->profile), v);
+		else if (!strcmp(k, "pix_fmt"))
+			scopy(x->pix_fmt, sizeof(x->pix_fmt), v);
+		else if (!strcmp(k, "color_range"))
+			scopy(x->range, sizeof(x->range), v);
+		else if (!strcmp(k, "color_transfer"))
+			scopy(x->transfer, sizeof(x->transfer), v);
+		else if (!strcmp(k, "width"))
+			x->width = integer(v, 0, INT_MAX);
+		else if (!strcmp(k, "height"))
+			x->height = integer(v, 0, INT_MAX);
+		else if (!strcmp(k, "sample_aspect_ratio"))
+			ratio(v, ':', &x->sar_num, &x->sar_den);
+		else if (!strcmp(k, "channels"))
+			x->channels = integer(v, 0, 255);
+		else if (!strcmp(k, "avg_frame_rate"))
+			x->fps = rate(v);
+		else if (!strcmp(k, "r_frame_rate"))
+			x->max_fps = rate(v);
+		else if (strstr(k, "side_data_list") && strstr(k, ".rotation"))
+			x->rotation = integer(v, -360, 360);
+	}
+	free(copy);
+	/* the first video stream that is not a cover picture and the first
+	 * audio stream: what the profiles map */
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < n; i++)
+		if (!strcmp(type[i], "video") && !cover[i]) {
+			*s = st[i];
+			break;
+		}
+	for (int i = 0; i < n; i++)
+		if (!strcmp(type[i], "audio")) {
+			s->has_audio = 1;
+			scopy(s->acodec, sizeof(s->acodec), st[i].vcodec);
+			s->channels = st[i].channels;
+			break;
+		}
+	s->duration = duration;
+}
+
+int source_probe(const struct conf *c, const char *path, const char *format,
+		 struct source *s, struct strbuf *err)
+{
+	char *argv[] = {
+		"ffprobe", "-v", "error", "-protocol_whitelist", "file",
+		"-f", (char *)format, "-show_entries",
+		"format=duration:stream=index,codec_type,codec_name,profile,pix_fmt,"
+		"color_range,color_transfer,width,height,sample_aspect_ratio,"
+		"avg_frame_rate,r_frame_rate,channels:stream_disposition=attached_pic:"
+		"stream_side_data=rotation",
+		"-of", "flat", (char *)path, NULL
+	};
+	struct strbuf out = STRBUF_INIT;
+	const char *rd[] = { path, NULL };
+	struct spawn_opts o = {
+		.argv = argv, .stdin_fd = -1, .out = &out, .out_max = 1 << 20,
+		.timeout = c->probe_timeout, .rlimit_as = conf_memory_limit(c),
+		.rlimit_cpu = c->probe_timeout, .confine = c->sandbox, .read = rd,
+	};
+	struct spawn_result res;
+
+	if (spawn_run(&o, &res)) {
+		sb_adds(err, "ffprobe of the source ");
+		spawn_describe(&res, err);
+		sb_release(&out);
+		return -1;
+	}
+	source_parse(out.buf ? out.buf : "", s);
+	sb_release(&out);
+	return 0;
+}
+
+int source_is_hdr(const struct source *s)
+{
+	return !strcmp(s->transfer, "smpte2084") || !strcmp(s->transfer, "arib-std-b67");
+}
+
+int source_can_copy(const struct source *s, int max_size)
+{
+	int side = s->width > s->height ? s->width : s->height;
+
+	return !strcmp(s->vcodec, "h264") &&
+	       (!strcmp(s->profile, "Main") || !strcmp(s->profile, "High")) &&
+	       !strcmp(s->pix_fmt, "yuv420p") &&
+	       (!strcmp(s->range, "tv") || !strcmp(s->range, "unknown") || !*s->range) &&
+	       !source_is_hdr(s) &&
+	       (s->sar_num == 0 || s->sar_num == s->sar_den) && !s->rotation &&
+	       s->fps > 0 && s->fps <= 60 && s->max_fps > 0 && s->max_fps <= 60 &&
+	       side > 0 && (!max_size || side <= max_size) &&
+	       s->width % 2 == 0 && s->height % 2 == 0 &&
+	       (!s->has_audio || (!strcmp(s->acodec, "aac") && s->channels == 2));
+}
+
+const char *source_tonemap(const struct source *s)
+{
+	if (!source_is_hdr(s))
+		return "null";
+	/* to linear light, BT.709 primaries, Hable's curve, then BT.709
+	 * transfer and matrix in limited range: what an SDR screen shows */
+	return "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,"
+	       "tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p";
+}
