@@ -362,7 +362,7 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 			if (vr == VERIFY_FAILED) {
 				struct strbuf e2 = STRBUF_INIT;
 				sb_addf(&e2, "output check failed: the source is unreadable: %s",
-					err.buf ? err.buf : "");
+					err.buf);
 				sb_reset(&err);
 				sb_adds(&err, e2.buf);
 				sb_release(&e2);
@@ -379,7 +379,7 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 			goto out;
 		}
 		if (vr) {
-			report_fail(out, vr == VERIFY_FAILED, err.buf ? err.buf : "output check failed");
+			report_fail(out, vr == VERIFY_FAILED, err.buf);
 			goto out;
 		}
 	}

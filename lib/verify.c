@@ -127,7 +127,7 @@ int verify_source(const struct verify_ctx *vc, const char *input, const char *fo
 		sb_release(&out);
 		return rc;
 	}
-	root = json_loads(out.buf ? out.buf : "", 0, NULL);
+	root = json_loads(out.buf, 0, NULL);
 	sb_release(&out);
 	if (!root) {
 		sb_adds(why, "ffprobe printed no JSON for the source");
@@ -364,7 +364,7 @@ static int verify_zip(const char *path, struct strbuf *why)
 /* Compact what ffprobe printed, for the job's result. */
 static void add_facts(struct strbuf *facts, const char *json)
 {
-	json_t *root = json ? json_loads(json, 0, NULL) : NULL;
+	json_t *root = json_loads(json, 0, NULL);
 	char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
 
 	if (s) {
@@ -394,8 +394,8 @@ int verify_output(const struct verify_ctx *vc, const struct profile *p, const ch
 			sb_adds(&e, " (unreadable)");
 		else if (!rc)
 			rc = p->output_kind == OUTPUT_VIDEO ?
-				verify_video_probe(out.buf ? out.buf : "", p, src, &e) :
-				verify_image_probe(out.buf ? out.buf : "", p, &e);
+				verify_video_probe(out.buf, p, src, &e) :
+				verify_image_probe(out.buf, p, &e);
 		if (!rc)
 			add_facts(facts, out.buf);
 		break;
@@ -411,7 +411,7 @@ int verify_output(const struct verify_ctx *vc, const struct profile *p, const ch
 	if (rc == VERIFY_FAILED)
 		sb_adds(why, PREFIX);
 	if (rc)
-		sb_adds(why, e.buf ? e.buf : "");
+		sb_adds(why, e.buf);
 	sb_release(&out);
 	sb_release(&e);
 	return rc;
