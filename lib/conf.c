@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -311,13 +312,56 @@ static const struct {
 	const char **step;
 	const char **pass;      /* copy step, for sources this long at most */
 	int pass_max_size;
+	enum output_kind output_kind;
+	int max_side, width;    /* what the output is checked against */
 } builtins[] = {
-	{ "probe", "default", "probe.json", MD_KIND_ALL, probe_step, NULL, 0 },
+	{ "probe", "default", "probe.json", MD_KIND_ALL, probe_step, NULL, 0, OUTPUT_JSON, 0, 0 },
 	{ "mp4", "video", "video.mp4", MD_KIND_VIDEO | MD_KIND_ANIMATED, mp4_step,
-	  mp4_copy_step, 1280 },
-	{ "thumb", "default", "thumb.jpg", MD_KIND_ALL, thumb_step, NULL, 0 },
-	{ "noop", "default", NULL, MD_KIND_ALL, NULL, NULL, 0 },
+	  mp4_copy_step, 1280, OUTPUT_VIDEO, 1280, 0 },
+	{ "thumb", "default", "thumb.jpg", MD_KIND_ALL, thumb_step, NULL, 0, OUTPUT_IMAGE, 0, 320 },
+	{ "noop", "default", NULL, MD_KIND_ALL, NULL, NULL, 0, OUTPUT_NONE, 0, 0 },
 };
+
+static const char *const output_kinds[] = {
+	[OUTPUT_NONE] = "none", [OUTPUT_FILE] = "file", [OUTPUT_VIDEO] = "video",
+	[OUTPUT_IMAGE] = "image", [OUTPUT_JSON] = "json", [OUTPUT_ZIP] = "zip",
+};
+
+int output_kind_from_name(const char *name)
+{
+	/* "none" is what a profile without output is, not a kind to choose */
+	for (int i = OUTPUT_FILE; i <= OUTPUT_ZIP; i++)
+		if (!strcmp(name, output_kinds[i]))
+			return i;
+	return -1;
+}
+
+const char *output_kind_name(enum output_kind k)
+{
+	return k <= OUTPUT_ZIP ? output_kinds[k] : "?";
+}
+
+enum output_kind output_kind_of_file(const char *name)
+{
+	static const struct {
+		const char *ext;
+		enum output_kind kind;
+	} exts[] = {
+		{ "mp4", OUTPUT_VIDEO }, { "m4v", OUTPUT_VIDEO }, { "mov", OUTPUT_VIDEO },
+		{ "mkv", OUTPUT_VIDEO }, { "webm", OUTPUT_VIDEO }, { "jpg", OUTPUT_IMAGE },
+		{ "jpeg", OUTPUT_IMAGE }, { "png", OUTPUT_IMAGE }, { "json", OUTPUT_JSON },
+		{ "zip", OUTPUT_ZIP },
+	};
+	const char *dot = name ? strrchr(name, '.') : NULL;
+
+	if (!name)
+		return OUTPUT_NONE;
+	if (dot)
+		for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
+			if (!strcasecmp(dot + 1, exts[i].ext))
+				return exts[i].kind;
+	return OUTPUT_FILE;
+}
 
 static char **argv_dup(const char **argv)
 {
@@ -454,6 +498,9 @@ void conf_init(struct conf *c)
 		p->queue = xstrdup(builtins[i].queue);
 		p->output = builtins[i].output ? xstrdup(builtins[i].output) : NULL;
 		p->kinds = builtins[i].kinds;
+		p->output_kind = builtins[i].output_kind;
+		p->max_side = builtins[i].max_side;
+		p->width = builtins[i].width;
 		if (builtins[i].step) {
 			p->nsteps = 1;
 			p->steps = xcalloc(1, sizeof(*p->steps));
@@ -994,6 +1041,7 @@ static int apply_profile(struct capply *a, const struct ynode *pv, const char *n
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
 			return bad(a, pv, name, "profile names are [a-z0-9_-], not");
 	tmp.kinds = MD_KIND_ALL;
+	int kind = -1;
 	for (int i = 0; i + 1 < pv->n; i += 2) {
 		const struct ynode *kn = pv->kid[i], *v = pv->kid[i + 1];
 		const char *k = kn->value ? kn->value : "?";
@@ -1022,6 +1070,18 @@ static int apply_profile(struct capply *a, const struct ynode *pv, const char *n
 				bad(a, v, k, "output must be a plain file name for");
 				goto out;
 			}
+		} else if (!strcmp(k, "output_kind")) {
+			int ok = v->type == Y_SCALAR ? output_kind_from_name(v->value) : -1;
+			if (ok < 0) {
+				bad(a, v, k, "expected video, image, json, zip or file for");
+				goto out;
+			}
+			kind = ok;
+		} else if (!strcmp(k, "max_side") || !strcmp(k, "width")) {
+			long long t;
+			if (set_int(a, v, k, 2, 65536, &t))
+				goto out;
+			*(k[0] == 'w' ? &tmp.width : &tmp.max_side) = (int)t;
 		} else if (!strcmp(k, "max_attempts")) {
 			long long t;
 			if (set_int(a, v, k, 1, 1000, &t))
@@ -1043,6 +1103,11 @@ static int apply_profile(struct capply *a, const struct ynode *pv, const char *n
 			goto out;
 		}
 	}
+	if (kind >= 0 && !tmp.output) {
+		bad(a, pv, name, "output_kind without output in profile");
+		goto out;
+	}
+	tmp.output_kind = kind >= 0 ? (enum output_kind)kind : output_kind_of_file(tmp.output);
 	struct profile *p = profile_slot(a->c, name);
 	free(p->name);
 	*p = tmp;

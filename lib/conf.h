@@ -49,11 +49,36 @@ enum md_kind {
 unsigned kind_from_name(const char *name);
 const char *kind_name(unsigned kind);
 
+/*
+ * What a profile's main output is, so that the worker can check it before
+ * publishing it (verify.h): the key output_kind of a profile, "video",
+ * "image", "json", "zip" or "file"; when it is not set, the output's name
+ * tells (.mp4 .m4v .mov .mkv .webm: video, .jpg .jpeg .png: image, .json,
+ * .zip, anything else: file).
+ */
+enum output_kind {
+	OUTPUT_NONE,            /* the profile has no output */
+	OUTPUT_FILE,            /* any non-empty file */
+	OUTPUT_VIDEO,
+	OUTPUT_IMAGE,
+	OUTPUT_JSON,
+	OUTPUT_ZIP,
+};
+
+/* "video" ... <-> enum output_kind; returns -1 for unknown names. */
+int output_kind_from_name(const char *name);
+const char *output_kind_name(enum output_kind k);
+/* The kind an output of this file name is when the profile does not say. */
+enum output_kind output_kind_of_file(const char *name);
+
 struct profile {
 	char *name;
 	unsigned kinds;         /* MD_KIND_* bits it applies to */
 	char *queue;
 	char *output;           /* main output file name, NULL: no output */
+	enum output_kind output_kind;
+	int max_side;           /* video, image: longest side at most, 0: any */
+	int width;              /* image: exactly this wide, 0: any */
 	int max_attempts;       /* 0: the worker default */
 	int nsteps;
 	char ***steps;          /* nsteps NULL-terminated argv templates */

@@ -3,6 +3,7 @@
 #include "log.h"
 #include "spawn.h"
 #include "source.h"
+#include "verify.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -191,42 +192,14 @@ static int is_permanent(const struct spawn_result *r)
 	return 0;
 }
 
+/* One line, without the pointer addresses of ffmpeg's log prefixes. */
 static void report_fail(struct strbuf *out, int permanent, const char *msg)
 {
-	sb_addf(out, "fail\t%d\t", permanent);
-	for (const char *p = msg; *p; p++)
-		sb_addch(out, (*p == '\n' || *p == '\t' || *p == '\r') ? ' ' : *p);
-	sb_addch(out, '\n');
-}
+	char *m = xstrdup(msg);
 
-/* Probe a published output; fills a JSON object into js. */
-static int probe_output(const struct runner_ctx *rc, const char *path, struct strbuf *js,
-			struct strbuf *err)
-{
-	char *argv[] = {
-		"ffprobe", "-v", "error", "-protocol_whitelist", "file",
-		"-show_entries", "format=format_name,duration:stream=codec_type,codec_name,width,height,pix_fmt",
-		"-of", "compact=p=0:nk=0", (char *)path, NULL
-	};
-	struct strbuf out = STRBUF_INIT;
-	const char *rd[] = { path, NULL };
-	struct spawn_opts o = {
-		.argv = argv, .stdin_fd = -1, .out = &out, .out_max = 1 << 16,
-		.timeout = rc->conf->probe_timeout, .cancel = rc->cancel,
-		.rlimit_as = conf_memory_limit(rc->conf), .confine = rc->conf->sandbox, .read = rd,
-	};
-	struct spawn_result res;
-
-	if (spawn_run(&o, &res)) {
-		spawn_describe(&res, err);
-		sb_release(&out);
-		return -1;
-	}
-	sb_rtrim(&out);
-	sb_adds(js, "\"output_probe\":");
-	json_add_str(js, out.buf);
-	sb_release(&out);
-	return 0;
+	reason_clean(m);
+	sb_addf(out, "fail\t%d\t%s\n", permanent, m);
+	free(m);
 }
 
 /*
@@ -412,12 +385,37 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 			report_fail(out, 1, err.buf);
 			goto out;
 		}
-		sb_addch(&js, ',');
-		if (probe_output(rc, output, &js, &err)) {
-			struct strbuf e2 = STRBUF_INIT;
-			sb_addf(&e2, "output '%s' is unreadable: %s", p->output, err.buf);
-			report_fail(out, 1, e2.buf);
-			sb_release(&e2);
+		/* checked before anything is published */
+		struct verify_ctx vc = {
+			.conf = c, .cancel = rc->cancel,
+			.timeout = deadline - now_mono() > c->probe_timeout ?
+				deadline - now_mono() : c->probe_timeout,
+		};
+		struct verify_source src = { 0 };
+		int vr = VERIFY_OK;
+		if (p->output_kind == OUTPUT_VIDEO) {
+			vr = verify_source(&vc, input, j->format, v.max_pixels, &src, &err);
+			if (vr == VERIFY_FAILED) {
+				struct strbuf e2 = STRBUF_INIT;
+				sb_addf(&e2, "output check failed: the source is unreadable: %s",
+					err.buf);
+				sb_reset(&err);
+				sb_adds(&err, e2.buf);
+				sb_release(&e2);
+			}
+		}
+		if (vr == VERIFY_OK) {
+			sb_addch(&js, ',');
+			vr = verify_output(&vc, p, output, &src, &js, &err);
+			if (vr == VERIFY_OK && js.len == 1)
+				sb_reset(&js);
+		}
+		if (vr == VERIFY_CANCELLED) {
+			sb_adds(out, "cancel\n");
+			goto out;
+		}
+		if (vr) {
+			report_fail(out, vr == VERIFY_FAILED, err.buf);
 			goto out;
 		}
 	}

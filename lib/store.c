@@ -368,9 +368,10 @@ char *job_control_refusal(enum job_op op, const char *state)
 {
 	if (!state)
 		return xstrdup("no such job");
-	if (op == JOB_CANCEL && strcmp(state, "available") && strcmp(state, "running"))
-		return xstrfmt("the job is %s: only available or running jobs can be cancelled",
-			       state);
+	if (op == JOB_CANCEL && strcmp(state, "available") && strcmp(state, "running") &&
+	    strcmp(state, "dead"))
+		return xstrfmt("the job is %s: only available, running or dead jobs can be "
+			       "cancelled", state);
 	if (op == JOB_RETRY && strcmp(state, "dead") && strcmp(state, "cancelled"))
 		return xstrfmt("the job is %s: only dead or cancelled jobs can be retried", state);
 	return NULL;

@@ -13,7 +13,8 @@
  *       ^                   |  \--fail, attempts left--> available (run_at later)
  *       |                   |   \-fail, permanent or out of attempts--> dead
  *       +----release--------+    (release: shutdown, attempt not spent)
- *   available|running --cancel--> cancelled
+ *   available|running|dead --cancel--> cancelled (a dead one: its failed
+ *                                      posts go back to processing)
  *
  * A claim takes up to n available jobs with run_at <= now, ordered by
  * priority (lower first), run_at, id; each gets attempts+1, locked_by =

@@ -828,10 +828,13 @@ static int pg_dup_status(struct pg *q, const char *media, char status[16], char 
 	arg_str(&a, media);
 	rc = pg_exec(q, "read jobs",
 		"SELECT count(*), count(*) FILTER (WHERE finalized_at IS NULL), "
-		"  (SELECT d.profile || ': ' || coalesce(d.last_error, 'failed') FROM jobs d "
+		/* each dead profile (its newest job) with its reason */
+		"  (SELECT string_agg(profile || ': ' || coalesce(last_error, 'failed'), '; ' "
+		"     ORDER BY id) FROM (SELECT DISTINCT ON (d.profile) d.id, d.profile, "
+		"     d.last_error FROM jobs d "
 		"    WHERE " MEDIA_IS("d.media", "$1") " AND d.state = 'dead' AND NOT EXISTS ("
 		"      SELECT 1 FROM jobs s WHERE " MEDIA_IS("s.media", "$1") " AND s.profile = d.profile "
-		"      AND s.state = 'succeeded') ORDER BY d.id DESC LIMIT 1) "
+		"      AND s.state = 'succeeded') ORDER BY d.profile, d.id DESC) x) "
 		"FROM jobs WHERE " MEDIA_IS("media", "$1"), &a, &res);
 	if (rc)
 		return rc;
@@ -1861,14 +1864,16 @@ static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
 	if (rc)
 		goto fail;
 
+	/* every dead profile of this round (its newest job), with its reason */
 	rc = pg_exec(q, "read dead jobs",
-		"SELECT profile || ': ' || coalesce(last_error, 'failed') FROM jobs "
-		"WHERE " MEDIA_IS("media", "$1") " AND finalized_at IS NULL AND state = 'dead' "
-		"ORDER BY id LIMIT 1",
+		"SELECT string_agg(profile || ': ' || coalesce(last_error, 'failed'), '; ' "
+		"  ORDER BY id) FROM (SELECT DISTINCT ON (profile) id, profile, last_error "
+		"  FROM jobs WHERE " MEDIA_IS("media", "$1") " AND finalized_at IS NULL "
+		"  AND state = 'dead' ORDER BY profile, id DESC) d",
 		&a, &res);
 	if (rc)
 		goto fail;
-	if (PQntuples(res)) {
+	if (!PQgetisnull(res, 0, 0)) {
 		err = val_dup(res, 0, 0);
 		f->failed = 1;
 	}
@@ -2128,9 +2133,29 @@ static int pg_job_control_once(struct pg *q, int64_t id, enum job_op op, char **
 	res = NULL;
 	if ((*refused = job_control_refusal(op, state)))
 		goto done;
-	if (op == JOB_CANCEL) {
+	if (op == JOB_CANCEL && strcmp(state, "dead")) {
 		if ((rc = pg_exec(q, "cancel job", "UPDATE jobs SET state = 'cancelled', "
 				  "finished_at = now(), lease_until = NULL WHERE id = $1", &a, NULL)))
+			goto fail;
+		goto commit;
+	}
+	if (op == JOB_CANCEL) {
+		/* a dead job dropped: md-finalize looks at its media again, and
+		 * the posts it failed wait for the new verdict, which the
+		 * media's other dead jobs are part of again */
+		arg_str(&a, media);
+		if ((rc = pg_exec(q, "cancel job",
+				  "WITH j AS (UPDATE jobs SET state = 'cancelled', finished_at = now(), "
+				  "  lease_until = NULL, finalized_at = NULL WHERE id = $1), "
+				  "p AS (UPDATE posts SET status = 'processing', error = NULL, "
+				  "  updated_at = now() WHERE media = $2 AND status = 'failed' RETURNING 1), "
+				  "d AS (UPDATE jobs k SET finalized_at = NULL WHERE "
+				  "  " MEDIA_IS("k.media", "$2::text") " AND k.state = 'dead' AND k.id <> $1 "
+				  "  AND EXISTS (SELECT 1 FROM p) AND NOT EXISTS (SELECT 1 FROM jobs s "
+				  "    WHERE " MEDIA_IS("s.media", "$2::text") " AND s.profile = k.profile "
+				  "    AND s.state = 'succeeded')) "
+				  "UPDATE feed_state SET version = version + 1, changed_at = now() "
+				  "WHERE EXISTS (SELECT 1 FROM p)", &a, NULL)))
 			goto fail;
 		goto commit;
 	}

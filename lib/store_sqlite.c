@@ -394,39 +394,83 @@ static int sq_insert_job(struct sq *q, const char *media, const char *profile,
 	return rc;
 }
 
+/*
+ * The error of a failed post: each dead profile of the media with its
+ * reason, "mp4: why; thumb: why", the newest dead job of each profile, in
+ * the order the jobs were made.  round: only the jobs not finalized yet
+ * (md-finalize); else the dead profiles that have no succeeded job.
+ * *err is NULL when there is none.
+ */
+static int sq_dead_reasons(struct sq *q, const char *media, int round, char **err)
+{
+	sqlite3_stmt *st;
+	struct strbuf sb = STRBUF_INIT;
+	int rc, r;
+
+	/* a bare column beside max() is taken from the row of the max */
+	rc = sq_prep(q, round ?
+		"SELECT profile || ': ' || coalesce(last_error, 'failed'), max(id) FROM jobs "
+		"WHERE media = ?1 AND finalized_at IS NULL AND state = 'dead' "
+		"GROUP BY profile ORDER BY 2" :
+		"SELECT d.profile || ': ' || coalesce(d.last_error, 'failed'), max(d.id) FROM jobs d "
+		"WHERE d.media = ?1 AND d.state = 'dead' AND NOT EXISTS ("
+		"  SELECT 1 FROM jobs s WHERE s.media = ?1 AND s.profile = d.profile "
+		"  AND s.state = 'succeeded') GROUP BY d.profile ORDER BY 2", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sb.len)
+			sb_adds(&sb, "; ");
+		sb_adds(&sb, col_text(st, 0));
+	}
+	if (r != SQLITE_DONE) {
+		rc = sq_fail(q, "read dead jobs");
+		sqlite3_finalize(st);
+		sb_release(&sb);
+		return rc;
+	}
+	sqlite3_finalize(st);
+	*err = sb.len ? sb_detach(&sb, NULL) : NULL;
+	sb_release(&sb);
+	return 0;
+}
+
 /* Status of a new post of an existing media, from its jobs. */
 static int sq_dup_status(struct sq *q, const char *media, char status[16], char **err)
 {
 	sqlite3_stmt *st;
+	char *dead = NULL;
 	int rc, r;
 
-	rc = sq_prep(q,
-		"SELECT count(*), "
-		"  coalesce(sum(finalized_at IS NULL), 0), "
-		"  (SELECT d.profile || ': ' || coalesce(d.last_error, 'failed') FROM jobs d "
-		"    WHERE d.media = ?1 AND d.state = 'dead' AND NOT EXISTS ("
-		"      SELECT 1 FROM jobs s WHERE s.media = ?1 AND s.profile = d.profile "
-		"      AND s.state = 'succeeded') ORDER BY d.id DESC LIMIT 1) "
-		"FROM jobs WHERE media = ?1", &st);
-	if (rc)
+	if ((rc = sq_dead_reasons(q, media, 0, &dead)))
 		return rc;
+	rc = sq_prep(q,
+		"SELECT count(*), coalesce(sum(finalized_at IS NULL), 0) "
+		"FROM jobs WHERE media = ?1", &st);
+	if (rc) {
+		free(dead);
+		return rc;
+	}
 	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
 	r = sqlite3_step(st);
 	if (r != SQLITE_ROW) {
 		rc = sq_fail(q, "read jobs");
 		sqlite3_finalize(st);
+		free(dead);
 		return rc;
 	}
 	int64_t total = sqlite3_column_int64(st, 0), open = sqlite3_column_int64(st, 1);
-	const char *dead = col_text(st, 2);
 	if (!total || open)
 		snprintf(status, 16, "%s", "pending");
 	else if (dead) {
 		snprintf(status, 16, "%s", "failed");
-		*err = xstrdup(dead);
+		*err = dead;
+		dead = NULL;
 	} else
 		snprintf(status, 16, "%s", "completed");
 	sqlite3_finalize(st);
+	free(dead);
 	return 0;
 }
 
@@ -1019,22 +1063,12 @@ static int sq_finalize_one(struct store *s, struct finalized *f, int *done)
 	if ((rc = sq_done(q, st)))
 		goto fail;
 	sqlite3_finalize(st);
+	st = NULL;
 
-	rc = sq_prep(q, "SELECT profile || ': ' || coalesce(last_error, 'failed') FROM jobs "
-		     "WHERE media = ?1 AND finalized_at IS NULL AND state = 'dead' "
-		     "ORDER BY id LIMIT 1", &st);
-	if (rc)
+	/* every dead profile of this round, with its reason */
+	if ((rc = sq_dead_reasons(q, f->media, 1, &err)))
 		goto fail;
-	sqlite3_bind_text(st, 1, f->media, -1, SQLITE_STATIC);
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
-		err = col_dup(st, 0);
-		f->failed = 1;
-	} else if (r != SQLITE_DONE) {
-		rc = sq_fail(q, "read dead jobs");
-		goto fail;
-	}
-	sqlite3_finalize(st);
+	f->failed = err != NULL;
 
 	rc = sq_prep(q, "UPDATE posts SET status = ?2, error = ?3, updated_at = " NOW
 		     " WHERE media = ?1 AND status IN ('pending', 'processing') "
@@ -1290,11 +1324,37 @@ static int sq_job_control(struct store *s, int64_t id, enum job_op op, char **re
 	if ((*refused = job_control_refusal(op, state)))
 		goto done;
 	if (op == JOB_CANCEL) {
+		/* a dead job dropped: md-finalize looks at its media again */
 		if ((rc = sq_prep(q, "UPDATE jobs SET state = 'cancelled', finished_at = " NOW ", "
-				  "lease_until = NULL WHERE id = ?", &st)))
+				  "lease_until = NULL, finalized_at = NULL WHERE id = ?", &st)))
 			goto fail;
 		sqlite3_bind_int64(st, 1, id);
 		if ((rc = sq_done(q, st)))
+			goto fail;
+		if (strcmp(state, "dead"))
+			goto commit;
+		sqlite3_finalize(st);
+		st = NULL;
+		/* the posts it failed wait for the new verdict, which the
+		 * media's other dead jobs are part of again */
+		if ((rc = sq_prep(q, "UPDATE posts SET status = 'processing', error = NULL, "
+				  "updated_at = " NOW " WHERE media = ?1 AND status = 'failed'", &st)))
+			goto fail;
+		sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+		if ((rc = sq_done(q, st)))
+			goto fail;
+		if (!sqlite3_changes(q->db))
+			goto commit;
+		sqlite3_finalize(st);
+		st = NULL;
+		if ((rc = sq_prep(q, "UPDATE jobs SET finalized_at = NULL WHERE media = ?1 "
+				  "AND state = 'dead' AND NOT EXISTS (SELECT 1 FROM jobs s "
+				  "WHERE s.media = ?1 AND s.profile = jobs.profile "
+				  "AND s.state = 'succeeded')", &st)))
+			goto fail;
+		sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+		if ((rc = sq_done(q, st)) ||
+		    (rc = sq_exec(q, "UPDATE feed_state SET version = version + 1, changed_at = " NOW)))
 			goto fail;
 		goto commit;
 	}

@@ -112,7 +112,7 @@ is "$rc" 1 "cancel of two available jobs and a succeeded one exits 1"
 is "$(cut -f1,2 <<<"$out" | tr '\t\n' ' /')" "$twin cancelled/$fresh cancelled/" \
 	"the available ones cancelled"
 like "$err" "job_id=$thumb_vid" "the succeeded one named"
-like "$err" "only available or running" "with the reason"
+like "$err" "only available, running or dead" "with the reason"
 is "$(db_query "SELECT state FROM jobs WHERE id = $thumb_vid")" succeeded "the succeeded job untouched"
 run md-work -c "$CFG" --drain
 is "$(db_query "SELECT state FROM jobs WHERE id IN ($fresh, $twin) GROUP BY state")" cancelled \

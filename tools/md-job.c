@@ -4,7 +4,7 @@
  *   md-job list [filters]   jobs, newest first
  *   md-job show ID...       every field of each job
  *   md-job retry ID...      dead or cancelled jobs back to available
- *   md-job cancel ID...     available or running jobs to cancelled
+ *   md-job cancel ID...     available, running or dead jobs to cancelled
  *
  * retry and cancel take each id in its own transaction: a refused id
  * (missing, or in the wrong state) is reported and the others go on.
@@ -35,7 +35,7 @@ static const char usage[] =
 	"  show ID...        every field of each job, one 'field<TAB>value' line each\n"
 	"  retry ID...       dead or cancelled jobs back to available, attempts reset;\n"
 	"                    the media's failed posts back to processing\n"
-	"  cancel ID...      available or running jobs to cancelled\n"
+	"  cancel ID...      available, running or dead jobs to cancelled\n"
 	"common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
 	"  --log-level LEVEL, -q, -v, --json, -h, -V\n";
 
