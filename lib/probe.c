@@ -1,6 +1,7 @@
 #include "probe.h"
 #include "emit.h"
 #include "log.h"
+#include "reason.h"
 #include "spawn.h"
 
 #include <errno.h>
@@ -11,9 +12,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char probe_demuxers[] =
-	"mov,matroska,avi,flv,mpegts,ogg,gif,png_pipe,jpeg_pipe,webp_pipe,"
-	"bmp_pipe,tiff_pipe,apng";
+#define ACCEPTED_DEMUXERS \
+	"mov,matroska,avi,flv,mpegts,ogg,gif,png_pipe,jpeg_pipe,webp_pipe," \
+	"bmp_pipe,tiff_pipe,apng"
+
+const char probe_demuxers[] = ACCEPTED_DEMUXERS;
+
+/*
+ * The probe opens audio-only containers too, never accepted, so that such
+ * a file is told "audio only" rather than refused unread by the whitelist.
+ * They hold no picture to decode; reading their headers is all it does.
+ */
+static const char probe_whitelist[] = ACCEPTED_DEMUXERS
+	",mp3,wav,w64,flac,aac,aiff,caf,amr,wv,ape,tta,ac3,eac3,dts,au";
+
+/*
+ * Decodable content shorter than this share of what the header claims is
+ * a truncated file.
+ */
+#define DECODABLE_SHARE 0.9
+/* ... and by more than this, in seconds: a last packet of unknown length */
+#define DECODABLE_SLACK 0.5
+
+/*
+ * ffprobe prints some 130 bytes a packet: 64 MiB is over an hour of 60 fps
+ * video with its sound, far past any limit on the duration.
+ */
+#define PROBE_OUT_MAX (64 << 20)
 
 static const struct {
 	const char *demuxer, *ext, *mime;
@@ -36,18 +61,33 @@ static const struct {
 };
 
 struct stream {
-	char type[16], codec[32], pix_fmt[32], rate[32];
+	char type[16], codec[32], tag[16], pix_fmt[32], rate[32], time_base[32];
 	int width, height, attached_pic, rotation;
-	int64_t packets;
+	int64_t packets;        /* packets read (-count_packets) */
+	int64_t declared;       /* frames the container declares, 0 unknown */
 };
 
 #define MAX_STREAMS 16
 
+/* The packet being read: its lines come one after the other. */
+struct packet {
+	long long n;            /* its number in the output, -1 none */
+	int has_pts, has_dts;
+	double pts, dts, duration;
+};
+
 struct parsed {
 	char format[96];
-	double duration;
+	double duration;        /* what the header claims */
+	double start;
 	int nstreams;
 	struct stream s[MAX_STREAMS];
+	int encrypted;          /* encryption side data or sample entry */
+	int timed;              /* some packet had a timestamp */
+	double end;             /* the latest end of a packet read */
+	int timed_nonneg;       /* some packet had a timestamp >= 0 */
+	double first;           /* the earliest such timestamp */
+	struct packet pk;
 };
 
 /* Copy src into dst[n], cutting it short if need be. */
@@ -112,6 +152,18 @@ static double num_real(const char *v)
 	return x;
 }
 
+/* A finite decimal of either sign; returns 0 for "N/A" or junk. */
+static int num_time(const char *v, double *x)
+{
+	const char *d = *v == '-' ? v + 1 : v;
+	char *end;
+
+	if (*d < '0' || *d > '9')
+		return 0;
+	*x = strtod(v, &end);
+	return !*end && isfinite(*x) && fabs(*x) < 1e12;
+}
+
 /* A rate "30000/1001" or "25"; 0 when unknown ("0/0") or absurd. */
 static double parse_rate(const char *r)
 {
@@ -133,11 +185,58 @@ static double parse_rate(const char *r)
 	return isfinite(q) ? q : 0;
 }
 
+/* The packet read so far ends where it is decodable content ends. */
+static void packet_done(struct parsed *pr)
+{
+	struct packet *k = &pr->pk;
+
+	if (k->n >= 0 && (k->has_pts || k->has_dts)) {
+		double t = k->has_pts ? k->pts : k->dts, end = t + k->duration;
+		if (!pr->timed || end > pr->end)
+			pr->end = end;
+		pr->timed = 1;
+		/* before 0 is pre-roll (encoder priming, B-frame delay) */
+		if (t >= 0 && (!pr->timed_nonneg || t < pr->first))
+			pr->first = t;
+		if (t >= 0)
+			pr->timed_nonneg = 1;
+	}
+	memset(k, 0, sizeof(*k));
+	k->n = -1;
+}
+
+/* One "packets.packet.N.key" line: key at k, its value val. */
+static void parse_packet(struct parsed *pr, const char *line, const char *val)
+{
+	const char *p = line + 15, *k;
+	long long n = 0;
+	size_t nd = strspn(p, "0123456789");
+
+	if (!nd || nd > 12 || p[nd] != '.')
+		return;
+	for (size_t i = 0; i < nd; i++)
+		n = n * 10 + (p[i] - '0');
+	k = p + nd + 1;
+	if (n != pr->pk.n) {
+		packet_done(pr);
+		pr->pk.n = n;
+	}
+	if (!strcmp(k, "pts_time"))
+		pr->pk.has_pts = num_time(val, &pr->pk.pts);
+	else if (!strcmp(k, "dts_time"))
+		pr->pk.has_dts = num_time(val, &pr->pk.dts);
+	else if (!strcmp(k, "duration_time"))
+		pr->pk.duration = num_real(val);
+	else if (strstr(k, "side_data_type") && !strcmp(val, "Encryption info"))
+		pr->encrypted = 1;
+}
+
 static void parse_flat(char *text, struct parsed *pr)
 {
 	char *line, *save = NULL;
 
 	memset(pr, 0, sizeof(*pr));
+	pr->pk.n = -1;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *eq = strchr(line, '=');
 		char val[128];
@@ -146,10 +245,15 @@ static void parse_flat(char *text, struct parsed *pr)
 			continue;
 		*eq = '\0';
 		unquote(eq + 1, val, sizeof(val));
-		if (!strcmp(line, "format.format_name")) {
+		if (!strncmp(line, "packets.packet.", 15)) {
+			parse_packet(pr, line, val);
+		} else if (!strcmp(line, "format.format_name")) {
 			scopy(pr->format, sizeof(pr->format), val);
 		} else if (!strcmp(line, "format.duration")) {
 			pr->duration = num_real(val);
+		} else if (!strcmp(line, "format.start_time")) {
+			if (!num_time(val, &pr->start))
+				pr->start = 0;
 		} else if (!strncmp(line, "streams.stream.", 15)) {
 			const char *p = line + 15;
 			size_t nd = strspn(p, "0123456789");
@@ -168,6 +272,12 @@ static void parse_flat(char *text, struct parsed *pr)
 				scopy(s->type, sizeof(s->type), val);
 			else if (!strcmp(k, "codec_name"))
 				scopy(s->codec, sizeof(s->codec), val);
+			else if (!strcmp(k, "codec_tag_string"))
+				scopy(s->tag, sizeof(s->tag), val);
+			else if (!strcmp(k, "time_base"))
+				scopy(s->time_base, sizeof(s->time_base), val);
+			else if (!strcmp(k, "nb_frames"))
+				s->declared = num_int(val, 0, INT64_MAX, 0);
 			else if (!strcmp(k, "pix_fmt"))
 				scopy(s->pix_fmt, sizeof(s->pix_fmt), val);
 			else if (!strcmp(k, "avg_frame_rate"))
@@ -182,8 +292,19 @@ static void parse_flat(char *text, struct parsed *pr)
 				s->attached_pic = num_int(val, 0, 1, 0) == 1;
 			else if (strstr(k, "side_data_list") && strstr(k, ".rotation"))
 				s->rotation = (int)num_int(val, -360, 360, 0);
+			else if (strstr(k, "side_data_list") && strstr(k, ".side_data_type") &&
+				 !strncmp(val, "Encryption ", 11))
+				pr->encrypted = 1;
 		}
 	}
+	packet_done(pr);
+}
+
+/* A sample entry that says its samples are encrypted (ISO 14496-12 8.12). */
+static int encrypted_tag(const char *tag)
+{
+	return !strcmp(tag, "encv") || !strcmp(tag, "enca") || !strcmp(tag, "enct") ||
+	       !strcmp(tag, "encs");
 }
 
 static int reject(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -203,20 +324,22 @@ int probe_file(const struct conf *c, const char *path, struct probe *p, char **w
 {
 	char *argv[] = {
 		"ffprobe", "-v", "error", "-hide_banner",
-		"-format_whitelist", (char *)probe_demuxers,
+		"-format_whitelist", (char *)probe_whitelist,
 		"-protocol_whitelist", "file",
 		"-count_packets",
 		"-show_entries",
-		"format=format_name,duration:stream=index,codec_type,codec_name,width,height,"
-		"pix_fmt,nb_read_packets,avg_frame_rate:stream_disposition=attached_pic:"
-		"stream_side_data=rotation",
+		"format=format_name,duration,start_time:stream=index,codec_type,codec_name,"
+		"codec_tag_string,width,height,pix_fmt,nb_frames,nb_read_packets,avg_frame_rate,"
+		"time_base:stream_disposition=attached_pic:stream_side_data=rotation,"
+		"side_data_type:packet=pts_time,dts_time,duration_time:"
+		"packet_side_data=side_data_type",
 		"-of", "flat", (char *)path, NULL
 	};
 	const char *rd[] = { path, NULL };
 	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
 	/* confined like a job command: it reads untrusted bytes */
 	struct spawn_opts o = {
-		.argv = argv, .stdin_fd = -1, .out = &out, .out_max = 1 << 20,
+		.argv = argv, .stdin_fd = -1, .out = &out, .out_max = PROBE_OUT_MAX,
 		.timeout = c->probe_timeout, .rlimit_as = conf_memory_limit(c),
 		.rlimit_cpu = c->probe_timeout, .confine = c->sandbox, .read = rd,
 	};
@@ -250,13 +373,28 @@ int probe_file(const struct conf *c, const char *path, struct probe *p, char **w
 					sb_addch(&clean, *q++);
 				}
 			}
+			reason_clean(clean.buf);
 			const char *t = strstr(clean.buf, ": ");
-			rc = reject(why, "not a readable media file (%s)", t ? t + 2 : clean.buf);
+			const char *wl = strstr(clean.buf, "] Format not on whitelist");
+			const char *name = wl ? memrchr(clean.buf, '[', (size_t)(wl - clean.buf))
+					      : NULL;
+			if (name)
+				/* named by the demuxer ffmpeg found: "[rm] Format not…" */
+				rc = reject(why, "format '%.*s' is not accepted",
+					    (int)(wl - name - 1), name + 1);
+			else
+				rc = reject(why, "not a readable media file (%s)",
+					    t ? t + 2 : clean.buf);
 			sb_release(&clean);
 		}
 		sb_release(&out);
 		sb_release(&err);
 		return rc;
+	}
+	if (res.out_truncated) {
+		sb_release(&out);
+		return reject(why, "too many packets to probe (over %d MiB of ffprobe output)",
+			      PROBE_OUT_MAX >> 20);
 	}
 	rc = probe_from_ffprobe(c, out.buf, out.len, p, why);
 	sb_release(&out);
@@ -281,20 +419,24 @@ int probe_from_ffprobe(const struct conf *c, const char *text, size_t len, struc
 	for (fi = 0; fi < sizeof(formats) / sizeof(formats[0]); fi++)
 		if (!strcmp(formats[fi].demuxer, first))
 			break;
-	if (fi == sizeof(formats) / sizeof(formats[0]))
-		return reject(why, "format '%s' is not accepted", pr.format);
 	for (int i = 0; i < pr.nstreams; i++) {
 		const struct stream *s = &pr.s[i];
+		if (encrypted_tag(s->tag))
+			pr.encrypted = 1;
 		if (!strcmp(s->type, "video") && !s->attached_pic && !v)
 			v = s;
 		else if (!strcmp(s->type, "audio") && !a)
 			a = s;
 	}
-	if (!v) {
-		if (a)
-			return reject(why, "audio only: no video or image stream");
+	if (pr.encrypted)
+		return reject(why, "encrypted media is not supported");
+	/* whatever the container: what is in it decides this one */
+	if (!v && a)
+		return reject(why, "audio only: no video or image stream");
+	if (fi == sizeof(formats) / sizeof(formats[0]))
+		return reject(why, "format '%s' is not accepted", pr.format);
+	if (!v)
 		return reject(why, "no video or image stream");
-	}
 	if (!*v->codec || !strcmp(v->codec, "unknown") || !strcmp(v->codec, "none"))
 		return reject(why, "unsupported video codec");
 	if (v->width <= 0 || v->height <= 0)
@@ -302,17 +444,42 @@ int probe_from_ffprobe(const struct conf *c, const char *text, size_t len, struc
 	if (v->width > c->max_width || v->height > c->max_height)
 		return reject(why, "picture %dx%d exceeds the limit %dx%d", v->width, v->height,
 			      c->max_width, c->max_height);
-	if (pr.duration > c->max_duration)
-		return reject(why, "duration %.1fs exceeds the limit %.0fs", pr.duration,
+	/*
+	 * The content read, from the file's start to the end of its last
+	 * packet (0 when no packet was timed); the start is the header's or
+	 * the first packet's, whichever is earlier, pre-roll aside.
+	 */
+	double start = pr.timed_nonneg && pr.first < pr.start ? pr.first : pr.start;
+	double decodable = pr.timed && pr.end > start ? pr.end - start : 0;
+	double longest = decodable > pr.duration ? decodable : pr.duration;
+	if (longest > c->max_duration)
+		return reject(why, "duration %.1fs exceeds the limit %.0fs", longest,
 			      c->max_duration);
 	if (v->packets <= 0)
-		return reject(why, "no frames could be read from the video stream");
+		return reject(why, "no decodable frame: no frames could be read from the "
+			      "video stream");
 
 	if (formats[fi].image)
 		p->kind = formats[fi].maybe_animated && v->packets > 1 ? MD_KIND_ANIMATED
 								     : MD_KIND_IMAGE;
 	else
 		p->kind = MD_KIND_VIDEO;
+	if (p->kind == MD_KIND_VIDEO) {
+		/*
+		 * A time scale the demuxer could not read becomes 1/1 (an mdhd
+		 * of 0): the frames it declares come out as one packet with no
+		 * usable time, and a transcode of it holds no picture.
+		 */
+		if (!strcmp(v->time_base, "1/1") && v->declared > v->packets)
+			return reject(why, "no decodable frame: the video stream has no valid "
+				      "time scale (%lld of %lld frames readable)",
+				      (long long)v->packets, (long long)v->declared);
+		if (decodable > 0 && pr.duration > 0 &&
+		    decodable < DECODABLE_SHARE * pr.duration &&
+		    pr.duration - decodable > DECODABLE_SLACK)
+			return reject(why, "truncated: %.1f s decodable of %.1f s", decodable,
+				      pr.duration);
+	}
 	if (p->kind == MD_KIND_ANIMATED) {
 		if (v->packets > c->max_frames)
 			return reject(why, "%lld frames exceed the limit %lld",
@@ -339,7 +506,8 @@ int probe_from_ffprobe(const struct conf *c, const char *text, size_t len, struc
 	p->width = v->width;
 	p->height = v->height;
 	p->rotation = v->rotation;
-	p->duration = pr.duration;
+	/* a video's duration is what can be decoded of it, when that is known */
+	p->duration = p->kind == MD_KIND_VIDEO && decodable > 0 ? decodable : pr.duration;
 	p->fps = parse_rate(v->rate);
 	p->frames = v->packets;
 

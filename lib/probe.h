@@ -4,11 +4,20 @@
  * The decision is the probe's, never the file name's: ffprobe runs on the
  * temp copy (which has no extension), restricted to a whitelist of
  * demuxers (mp4/mov, matroska/webm, avi, flv, mpegts, ogg, gif, png, jpeg,
- * webp, bmp, tiff, apng) and local files only, under a time limit.  The
+ * webp, bmp, tiff, apng, plus the common audio-only containers, opened only
+ * to be told "audio only") and local files only, under a time limit.  The
  * result is then checked against the limits of the configuration (bytes,
  * duration, width, height, frames, pixels x frames for animations).
  * Playlists, audio-only files, unknown codecs, zero-sized pictures and a
  * cover picture as the only stream are rejected.
+ *
+ * Decodable or rejected: ffprobe reads (without decoding) every packet and
+ * prints its time.  Encrypted media (encryption side data, an enc* sample
+ * entry) is rejected; so is a video with no packet or an unreadable time
+ * scale ("no decodable frame"), and one whose packets end short of its
+ * header's duration by over 10% and over half a second ("truncated: 0.3 s
+ * decodable of 35.2 s").  A video's duration is then the decodable one.
+ * Reasons drawn from ffprobe's stderr go through reason_clean (reason.h).
  */
 #ifndef MD_PROBE_H
 #define MD_PROBE_H
@@ -30,7 +39,7 @@ struct probe {
 	int width, height;
 	int rotation;
 	int has_audio;
-	double duration;        /* seconds, 0 if unknown */
+	double duration;        /* seconds, 0 if unknown; a video's decodable one */
 	double fps;
 	int64_t frames;         /* video packets read */
 	struct strbuf json;     /* the metadata above as a JSON object */

@@ -1,6 +1,7 @@
 #include "runner.h"
 #include "emit.h"
 #include "log.h"
+#include "reason.h"
 #include "spawn.h"
 #include "source.h"
 #include "verify.h"

@@ -1,4 +1,5 @@
 #include "verify.h"
+#include "reason.h"
 #include "spawn.h"
 
 #include <errno.h>
@@ -415,26 +416,4 @@ int verify_output(const struct verify_ctx *vc, const struct profile *p, const ch
 	sb_release(&out);
 	sb_release(&e);
 	return rc;
-}
-
-void reason_clean(char *s)
-{
-	char *w = s;
-
-	if (!s)
-		return;
-	for (const char *r = s; *r;) {
-		/* ffmpeg's "[name @ 0x55d0c0a1b2c0]": the address goes */
-		if (!strncmp(r, " @ 0x", 5) && strchr("0123456789abcdefABCDEF", r[5]) && r[5]) {
-			r += 5;
-			while (*r && strchr("0123456789abcdefABCDEF", *r))
-				r++;
-			continue;
-		}
-		*w++ = (*r == '\n' || *r == '\t' || *r == '\r') ? ' ' : *r;
-		r++;
-	}
-	while (w > s && w[-1] == ' ')
-		w--;
-	*w = '\0';
 }

@@ -84,13 +84,4 @@ int verify_video_probe(const char *json, const struct profile *p,
 		       const struct verify_source *src, struct strbuf *why);
 int verify_image_probe(const char *json, const struct profile *p, struct strbuf *why);
 
-/*
- * Make a failure reason taken from a child's standard error fit for
- * last_error and the posts' error, in place: the pointer addresses of
- * ffmpeg's log prefixes go ("[mp3 @ 0x55d0c0a1b2c0] x" becomes "[mp3] x"),
- * tabs, newlines and carriage returns become spaces, and the trailing
- * spaces are cut.
- */
-void reason_clean(char *s);
-
 #endif
