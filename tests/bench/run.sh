@@ -237,17 +237,18 @@ cut -f2 "$tmp/clips" >"$tmp/clip-ids"
 cp "$MD_CONFIG" "$tmp/open.yaml"
 printf '  sandbox: false\n  memory_limit: unlimited\n  cpu_limit: unlimited\n  file_size_limit: unlimited\n' \
 	>>"$tmp/open.yaml"
-transcode() {  # transcode CONFIG: seconds for one worker to make the clips' mp4
+mp4_secs() {  # mp4_secs IDFILE CONFIG: seconds for one worker to make the mp4 of each id
+	local t0 t1 n
 	q "TRUNCATE jobs RESTART IDENTITY"
-	md-enqueue -q -f -p mp4 - <"$tmp/clip-ids" >/dev/null
-	local t0 t1
+	n=$(md-enqueue -q -f -p mp4 - <"$1" | wc -l)
 	t0=$(now)
-	md-work -q -c "$1" --drain -j 1 >/dev/null
+	md-work -q -c "$2" --drain -j 1 >/dev/null
 	t1=$(now)
-	[ "$(q "SELECT count(*) FROM jobs WHERE state = 'succeeded'")" -eq 4 ] ||
-		{ echo "bench: the mp4 jobs failed ($1)" >&2; exit 1; }
+	[ "$(q "SELECT count(*) FROM jobs WHERE state = 'succeeded'")" -eq "$n" ] ||
+		{ echo "bench: the mp4 jobs failed ($1, $2)" >&2; exit 1; }
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
+transcode() { mp4_secs "$tmp/clip-ids" "$1"; }
 confined() { transcode "$MD_CONFIG"; }
 unconfined() { transcode "$tmp/open.yaml"; }
 read -r m s < <(pairs confined unconfined)
@@ -262,18 +263,7 @@ ffmpeg -nostdin -loglevel error -i "$tmp/samples/ready720.mp4" -c:v copy -c:a aa
 	"$tmp/samples/mono720.mp4"
 md-ingest -q "$tmp/samples/ready720.mp4" | cut -f2 >"$tmp/ready-id"
 md-ingest -q "$tmp/samples/mono720.mp4" | cut -f2 >"$tmp/mono-id"
-one_mp4() {  # one_mp4 IDFILE: seconds for one worker to make its mp4
-	q "TRUNCATE jobs RESTART IDENTITY"
-	md-enqueue -q -f -p mp4 - <"$1" >/dev/null
-	local t0 t1
-	t0=$(now)
-	md-work -q --drain -j 1 >/dev/null
-	t1=$(now)
-	[ "$(q "SELECT count(*) FROM jobs WHERE state = 'succeeded'")" -eq 1 ] ||
-		{ echo "bench: the mp4 job failed ($1)" >&2; exit 1; }
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
-}
-copied() { one_mp4 "$tmp/ready-id"; }
-encoded() { one_mp4 "$tmp/mono-id"; }
+copied() { mp4_secs "$tmp/ready-id" "$MD_CONFIG"; }
+encoded() { mp4_secs "$tmp/mono-id" "$MD_CONFIG"; }
 read -r m s < <(pairs copied encoded)
 printf '%-44s %12s %12s %7s\n' "mp4 of 10 s 720p, s (copied vs encoded)" "$m" "$s" "$(ratio "$m" "$s")"
