@@ -315,7 +315,8 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 	int nsteps = p->nsteps;
 	struct source src = { 0 };
 	v.tonemap = "null";
-	if (needs_source(p)) {
+	/* read once: for the steps, and for the check of a video output */
+	if (needs_source(p) || p->output_kind == OUTPUT_VIDEO) {
 		if (source_probe(c, input, j->format, &src, &err)) {
 			report_fail(out, 0, err.buf);
 			goto out;
@@ -392,19 +393,7 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 			.timeout = deadline - now_mono() > c->probe_timeout ?
 				deadline - now_mono() : c->probe_timeout,
 		};
-		struct verify_source src = { 0 };
 		int vr = VERIFY_OK;
-		if (p->output_kind == OUTPUT_VIDEO) {
-			vr = verify_source(&vc, input, j->format, v.max_pixels, &src, &err);
-			if (vr == VERIFY_FAILED) {
-				struct strbuf e2 = STRBUF_INIT;
-				sb_addf(&e2, "output check failed: the source is unreadable: %s",
-					err.buf);
-				sb_reset(&err);
-				sb_adds(&err, e2.buf);
-				sb_release(&e2);
-			}
-		}
 		if (vr == VERIFY_OK) {
 			sb_addch(&js, ',');
 			vr = verify_output(&vc, p, output, &src, &js, &err);

@@ -39,23 +39,6 @@ static const char *str(const json_t *obj, const char *key)
 	return s ? s : "";
 }
 
-/* "num/den" as a number; 0 when unknown or not sane (57600 fps). */
-static double rate(const char *s)
-{
-	char *end;
-	long n, d;
-
-	errno = 0;
-	n = strtol(s, &end, 10);
-	if (end == s || *end != '/' || errno || n <= 0)
-		return 0;
-	s = end + 1;
-	d = strtol(s, &end, 10);
-	if (end == s || *end || errno || d <= 0)
-		return 0;
-	return (double)n / d > 1000 ? 0 : (double)n / d;
-}
-
 /* Run ffprobe (argv) on path, confined; its standard output into out. */
 static int run_ffprobe(const struct verify_ctx *vc, char **argv, const char *path,
 		       struct strbuf *out, struct strbuf *why)
@@ -106,48 +89,6 @@ static const json_t *first_stream(const json_t *root, const char *type, int *cou
 	return first;
 }
 
-int verify_source(const struct verify_ctx *vc, const char *input, const char *format,
-		  long long max_pixels, struct verify_source *src, struct strbuf *why)
-{
-	char pixels[32];
-	char *argv[] = {
-		"ffprobe", "-v", "error", "-protocol_whitelist", "file", "-f", (char *)format,
-		"-max_pixels", pixels,
-		"-show_entries", "format=duration:stream=codec_type,avg_frame_rate,r_frame_rate"
-		":stream_disposition=attached_pic", "-of", "json", (char *)input, NULL
-	};
-	struct strbuf out = STRBUF_INIT;
-	json_t *root;
-	int rc, n;
-
-	memset(src, 0, sizeof(*src));
-	rc = snprintf(pixels, sizeof(pixels), "%lld", max_pixels);
-	if (rc < 0 || (size_t)rc >= sizeof(pixels))
-		return VERIFY_ERROR;
-	if ((rc = run_ffprobe(vc, argv, input, &out, why))) {
-		sb_release(&out);
-		return rc;
-	}
-	root = json_loads(out.buf, 0, NULL);
-	sb_release(&out);
-	if (!root) {
-		sb_adds(why, "ffprobe printed no JSON for the source");
-		return VERIFY_FAILED;
-	}
-	double d = num(json_object_get(root, "format"), "duration");
-	src->duration = d > 0 ? d : 0;
-	const json_t *v = first_stream(root, "video", &n);
-	if (v) {
-		src->fps = rate(str(v, "avg_frame_rate"));
-		if (!src->fps)
-			src->fps = rate(str(v, "r_frame_rate"));
-	}
-	first_stream(root, "audio", &n);
-	src->has_audio = n > 0;
-	json_decref(root);
-	return VERIFY_OK;
-}
-
 /* Parse ffprobe's JSON of an output, or say why not. */
 static json_t *load_probe(const char *json, struct strbuf *why)
 {
@@ -168,7 +109,7 @@ static int check_side(const struct profile *p, long w, long h, struct strbuf *wh
 }
 
 int verify_video_probe(const char *json, const struct profile *p,
-		       const struct verify_source *src, struct strbuf *why)
+		       const struct source *src, struct strbuf *why)
 {
 	json_t *root = load_probe(json, why);
 	int rc = VERIFY_FAILED, nv, na;
@@ -191,8 +132,9 @@ int verify_video_probe(const char *json, const struct profile *p,
 		d = num(v, "duration");
 	if (src->duration > 0) {
 		double slack = src->duration * 0.02;
-		if (src->fps > 0 && 1 / src->fps > slack)
-			slack = 1 / src->fps;
+		double fps = src->fps > 0 ? src->fps : src->max_fps;
+		if (fps > 0 && 1 / fps > slack)
+			slack = 1 / fps;
 		if (d < 0 || fabs(d - src->duration) > slack + 0.0005) {
 			sb_addf(why, "duration %.2f s, source %.2f s (more than %s apart)",
 				d < 0 ? 0 : d, src->duration,
@@ -377,7 +319,7 @@ static void add_facts(struct strbuf *facts, const char *json)
 }
 
 int verify_output(const struct verify_ctx *vc, const struct profile *p, const char *path,
-		  const struct verify_source *src, struct strbuf *facts, struct strbuf *why)
+		  const struct source *src, struct strbuf *facts, struct strbuf *why)
 {
 	char *argv[] = {
 		"ffprobe", "-v", "error", "-protocol_whitelist", "file", "-count_frames",

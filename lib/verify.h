@@ -33,19 +33,13 @@
 #include <signal.h>
 
 #include "conf.h"
+#include "source.h"
 #include "strbuf.h"
 
 struct verify_ctx {
 	const struct conf *conf;
 	double timeout;                 /* seconds for one ffprobe */
 	volatile sig_atomic_t *cancel;  /* stop ffprobe when set */
-};
-
-/* What a video output is compared with: the source as ffprobe reads it. */
-struct verify_source {
-	double duration;        /* seconds, 0: unknown (a still picture) */
-	double fps;             /* frames per second, 0: unknown */
-	int has_audio;
 };
 
 enum {
@@ -56,23 +50,14 @@ enum {
 };
 
 /*
- * Read the source for the checks of a video output: input is the stored
- * original, format the demuxer of the probe at ingest, max_pixels the
- * decoders' cap.  Returns a VERIFY_ code; VERIFY_FAILED when ffprobe
- * could not read it.
- */
-int verify_source(const struct verify_ctx *vc, const char *input, const char *format,
-		  long long max_pixels, struct verify_source *src, struct strbuf *why);
-
-/*
- * Check the main output of profile p at path (src: the source, for video
- * outputs).  Returns a VERIFY_ code; on VERIFY_FAILED why holds the reason
+ * Check the main output of profile p at path (src: the source as
+ * source_probe() read it, for video outputs).  Returns a VERIFY_ code; on VERIFY_FAILED why holds the reason
  * "output check failed: ...".  On VERIFY_OK, what ffprobe read of a video
  * or image output is added to facts as a compact JSON object after
  * "\"output_probe\":" (nothing for other kinds).
  */
 int verify_output(const struct verify_ctx *vc, const struct profile *p, const char *path,
-		  const struct verify_source *src, struct strbuf *facts, struct strbuf *why);
+		  const struct source *src, struct strbuf *facts, struct strbuf *why);
 
 /*
  * The checks alone, on the JSON that ffprobe printed for the output
@@ -81,7 +66,7 @@ int verify_output(const struct verify_ctx *vc, const struct profile *p, const ch
  * failed: " prefix) in why.  Run nothing.
  */
 int verify_video_probe(const char *json, const struct profile *p,
-		       const struct verify_source *src, struct strbuf *why);
+		       const struct source *src, struct strbuf *why);
 int verify_image_probe(const char *json, const struct profile *p, struct strbuf *why);
 
 #endif
