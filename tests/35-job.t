@@ -118,15 +118,17 @@ run md-work -c "$CFG" --drain
 is "$(db_query "SELECT state FROM jobs WHERE id IN ($fresh, $twin) GROUP BY state")" cancelled \
 	"md-work does not run cancelled jobs"
 
-# a running job: its worker's result is discarded
+# a running job: its worker's result is discarded (its step waits for a
+# gate file, which the test opens once the job is cancelled)
 cat >"$MD_TMP/slow.yaml" <<'EOF'
 profiles:
   slow:
     kinds: [video, animated, image]
     output: copy.jpg
     steps:
-      - [sh, -c, "sleep 2; cp \"$0\" \"$1\"", "{input}", "{output}"]
+      - [sh, -c, "i=0; while [ ! -e \"$2\" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done; cp \"$0\" \"$1\"", "{input}", "{output}", "@GATE@"]
 EOF
+sed -i "s|@GATE@|$MD_TMP/slow.gate|" "$MD_TMP/slow.yaml"
 run md-enqueue -c "$MD_TMP/slow.yaml" -p slow "$img"
 slow=$(cut -f1 <<<"$out")
 md-work -c "$MD_TMP/slow.yaml" --drain 2>"$T/slow.err" &
@@ -135,6 +137,7 @@ slow_running() { [ "$(db_query "SELECT state FROM jobs WHERE id = $slow")" = run
 wait_for "the slow job running" slow_running
 run md-job cancel "$slow"
 is "$rc $out" "0 $slow"$'\tcancelled' "cancel of a running job"
+: >"$MD_TMP/slow.gate"
 wait "$wpid"
 is "$(db_query "SELECT state FROM jobs WHERE id = $slow")" cancelled \
 	"its worker finished and the job stays cancelled"

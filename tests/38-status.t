@@ -23,9 +23,11 @@ profiles:
     queue: slowq
     output: copy.jpg
     steps:
-      - [sh, -c, "sleep 2; cp \"$0\" \"$1\"", "{input}", "{output}"]
+      - [sh, -c, "i=0; while [ ! -e \"$2\" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done; cp \"$0\" \"$1\"", "{input}", "{output}", "@GATE@"]
 EOF
 
+# the slow step waits for a gate file, opened once it has been seen running
+sed -i "s|@GATE@|$MD_TMP/slow.gate|" "$CFG"
 md_ingest_samples
 img=$(sample_field photo.jpg media)
 img_post=$(sample_field photo.jpg post_id)
@@ -99,6 +101,7 @@ is "$(cut -f5 <<<"$line")" "$(db_query "SELECT locked_by FROM jobs WHERE state =
 	"the worker is the one holding the lease"
 run md-status --prom
 like "$out" $'\nmemedroid_running_jobs 1\n' "--prom: one running job"
+: >"$MD_TMP/slow.gate"
 wait "$wpid"
 
 # --- progress of an ffmpeg step -------------------------------------------------------------
