@@ -1,4 +1,5 @@
 #include "probe.h"
+#include "ffval.h"
 #include "emit.h"
 #include "log.h"
 #include "reason.h"
@@ -90,101 +91,6 @@ struct parsed {
 	struct packet pk;
 };
 
-/* Copy src into dst[n], cutting it short if need be. */
-static void scopy(char *dst, size_t n, const char *src)
-{
-	size_t l = strnlen(src, n - 1);
-	memcpy(dst, src, l);
-	dst[l] = '\0';
-}
-
-/* Value of a flat-output line: unquote "..." with backslash escapes. */
-static void unquote(const char *v, char *out, size_t n)
-{
-	size_t o = 0;
-
-	if (*v != '"') {
-		snprintf(out, n, "%s", v);
-		return;
-	}
-	for (v++; *v && *v != '"' && o + 1 < n; v++) {
-		if (*v == '\\' && v[1])
-			v++;
-		out[o++] = *v;
-	}
-	out[o] = '\0';
-}
-
-/*
- * Numbers in ffprobe's output, which comes from the file and so from
- * anyone: read strictly, out-of-range values clamped, junk as unknown.
- * No conversion may be undefined whatever the text says.
- */
-
-/* An integer value clamped to [lo, hi]; dflt for "N/A" or junk. */
-static long long num_int(const char *v, long long lo, long long hi, long long dflt)
-{
-	const char *d = *v == '-' ? v + 1 : v;
-	char *end;
-	long long x;
-
-	if (*d < '0' || *d > '9')
-		return dflt;
-	errno = 0;
-	x = strtoll(v, &end, 10);
-	if (*end)
-		return dflt;
-	/* ERANGE gives LLONG_MIN or LLONG_MAX: clamped below like any other */
-	return x < lo ? lo : x > hi ? hi : x;
-}
-
-/* A finite, non-negative decimal ("12.345000"); 0 for "N/A" or junk. */
-static double num_real(const char *v)
-{
-	char *end;
-	double x;
-
-	if (*v < '0' || *v > '9')
-		return 0;
-	x = strtod(v, &end);
-	if (*end || !isfinite(x) || x < 0)
-		return 0;
-	return x;
-}
-
-/* A finite decimal of either sign; returns 0 for "N/A" or junk. */
-static int num_time(const char *v, double *x)
-{
-	const char *d = *v == '-' ? v + 1 : v;
-	char *end;
-
-	if (*d < '0' || *d > '9')
-		return 0;
-	*x = strtod(v, &end);
-	return !*end && isfinite(*x) && fabs(*x) < 1e12;
-}
-
-/* A rate "30000/1001" or "25"; 0 when unknown ("0/0") or absurd. */
-static double parse_rate(const char *r)
-{
-	char num[32];
-	const char *slash = strchr(r, '/');
-	double n, d = 1, q;
-
-	if (!slash)
-		return num_real(r);
-	if ((size_t)(slash - r) >= sizeof(num))
-		return 0;
-	memcpy(num, r, (size_t)(slash - r));
-	num[slash - r] = '\0';
-	n = num_real(num);
-	d = num_real(slash + 1);
-	if (!(d > 0))
-		return 0;
-	q = n / d;
-	return isfinite(q) ? q : 0;
-}
-
 /* The packet read so far ends where it is decodable content ends. */
 static void packet_done(struct parsed *pr)
 {
@@ -222,11 +128,11 @@ static void parse_packet(struct parsed *pr, const char *line, const char *val)
 		pr->pk.n = n;
 	}
 	if (!strcmp(k, "pts_time"))
-		pr->pk.has_pts = num_time(val, &pr->pk.pts);
+		pr->pk.has_pts = ffval_time(val, &pr->pk.pts);
 	else if (!strcmp(k, "dts_time"))
-		pr->pk.has_dts = num_time(val, &pr->pk.dts);
+		pr->pk.has_dts = ffval_time(val, &pr->pk.dts);
 	else if (!strcmp(k, "duration_time"))
-		pr->pk.duration = num_real(val);
+		pr->pk.duration = ffval_real(val);
 	else if (strstr(k, "side_data_type") && !strcmp(val, "Encryption info"))
 		pr->encrypted = 1;
 }
@@ -244,15 +150,15 @@ static void parse_flat(char *text, struct parsed *pr)
 		if (!eq)
 			continue;
 		*eq = '\0';
-		unquote(eq + 1, val, sizeof(val));
+		ffval_unquote(eq + 1, val, sizeof(val));
 		if (!strncmp(line, "packets.packet.", 15)) {
 			parse_packet(pr, line, val);
 		} else if (!strcmp(line, "format.format_name")) {
-			scopy(pr->format, sizeof(pr->format), val);
+			ffval_copy(pr->format, sizeof(pr->format), val);
 		} else if (!strcmp(line, "format.duration")) {
-			pr->duration = num_real(val);
+			pr->duration = ffval_real(val);
 		} else if (!strcmp(line, "format.start_time")) {
-			if (!num_time(val, &pr->start))
+			if (!ffval_time(val, &pr->start))
 				pr->start = 0;
 		} else if (!strncmp(line, "streams.stream.", 15)) {
 			const char *p = line + 15;
@@ -269,29 +175,29 @@ static void parse_flat(char *text, struct parsed *pr)
 			if (i + 1 > pr->nstreams)
 				pr->nstreams = i + 1;
 			if (!strcmp(k, "codec_type"))
-				scopy(s->type, sizeof(s->type), val);
+				ffval_copy(s->type, sizeof(s->type), val);
 			else if (!strcmp(k, "codec_name"))
-				scopy(s->codec, sizeof(s->codec), val);
+				ffval_copy(s->codec, sizeof(s->codec), val);
 			else if (!strcmp(k, "codec_tag_string"))
-				scopy(s->tag, sizeof(s->tag), val);
+				ffval_copy(s->tag, sizeof(s->tag), val);
 			else if (!strcmp(k, "time_base"))
-				scopy(s->time_base, sizeof(s->time_base), val);
+				ffval_copy(s->time_base, sizeof(s->time_base), val);
 			else if (!strcmp(k, "nb_frames"))
-				s->declared = num_int(val, 0, INT64_MAX, 0);
+				s->declared = ffval_int(val, 0, INT64_MAX, 0);
 			else if (!strcmp(k, "pix_fmt"))
-				scopy(s->pix_fmt, sizeof(s->pix_fmt), val);
+				ffval_copy(s->pix_fmt, sizeof(s->pix_fmt), val);
 			else if (!strcmp(k, "avg_frame_rate"))
-				scopy(s->rate, sizeof(s->rate), val);
+				ffval_copy(s->rate, sizeof(s->rate), val);
 			else if (!strcmp(k, "width"))
-				s->width = (int)num_int(val, -1, INT_MAX, 0);
+				s->width = (int)ffval_int(val, -1, INT_MAX, 0);
 			else if (!strcmp(k, "height"))
-				s->height = (int)num_int(val, -1, INT_MAX, 0);
+				s->height = (int)ffval_int(val, -1, INT_MAX, 0);
 			else if (!strcmp(k, "nb_read_packets"))
-				s->packets = num_int(val, -1, INT64_MAX, -1);
+				s->packets = ffval_int(val, -1, INT64_MAX, -1);
 			else if (!strcmp(k, "disposition.attached_pic"))
-				s->attached_pic = num_int(val, 0, 1, 0) == 1;
+				s->attached_pic = ffval_int(val, 0, 1, 0) == 1;
 			else if (strstr(k, "side_data_list") && strstr(k, ".rotation"))
-				s->rotation = (int)num_int(val, -360, 360, 0);
+				s->rotation = (int)ffval_int(val, -360, 360, 0);
 			else if (strstr(k, "side_data_list") && strstr(k, ".side_data_type") &&
 				 !strncmp(val, "Encryption ", 11))
 				pr->encrypted = 1;
@@ -508,7 +414,7 @@ int probe_from_ffprobe(const struct conf *c, const char *text, size_t len, struc
 	p->rotation = v->rotation;
 	/* a video's duration is what can be decoded of it, when that is known */
 	p->duration = p->kind == MD_KIND_VIDEO && decodable > 0 ? decodable : pr.duration;
-	p->fps = parse_rate(v->rate);
+	p->fps = ffval_rate(v->rate);
 	p->frames = v->packets;
 
 	sb_init(&p->json, 256);

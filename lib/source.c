@@ -1,4 +1,5 @@
 #include "source.h"
+#include "ffval.h"
 #include "spawn.h"
 
 #include <errno.h>
@@ -8,55 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Copy a value, unquoting ffprobe's "..." and cutting it to n bytes. */
-static void value(const char *v, char *out, size_t n)
+/* An int clamped to [lo, hi]; 0 for junk. */
+static int integer(const char *v, int lo, int hi)
 {
-	size_t o = 0;
-	int q = *v == '"';
-
-	for (v += q; *v && (!q || *v != '"') && o + 1 < n; v++) {
-		if (q && *v == '\\' && v[1])
-			v++;
-		out[o++] = *v;
-	}
-	out[o] = '\0';
-}
-
-/* Copy src into dst[n], cut short if need be. */
-static void scopy(char *dst, size_t n, const char *src)
-{
-	size_t l = strnlen(src, n - 1);
-
-	memcpy(dst, src, l);
-	dst[l] = '\0';
-}
-
-/* A finite non-negative decimal; 0 for "N/A" or junk. */
-static double real(const char *v)
-{
-	char *end;
-	double x;
-
-	if (*v < '0' || *v > '9')
-		return 0;
-	x = strtod(v, &end);
-	return *end || !isfinite(x) || x < 0 ? 0 : x;
-}
-
-/* An integer clamped to [lo, hi]; 0 for junk. */
-static int integer(const char *v, long lo, long hi)
-{
-	const char *d = *v == '-' ? v + 1 : v;
-	char *end;
-	long x;
-
-	if (*d < '0' || *d > '9')
-		return 0;
-	errno = 0;
-	x = strtol(v, &end, 10);
-	if (*end)
-		return 0;
-	return (int)(x < lo ? lo : x > hi ? hi : x);
+	return (int)ffval_int(v, lo, hi, 0);
 }
 
 /* "a/b" or "a:b" into its two parts; 0 and 1 when unknown. */
@@ -77,16 +33,6 @@ static void ratio(const char *v, char sep, int *num, int *den)
 		*num = 0;
 		*den = 1;
 	}
-}
-
-static double rate(const char *v)
-{
-	int n, d;
-
-	if (!strchr(v, '/'))
-		return real(v);
-	ratio(v, '/', &n, &d);
-	return (double)n / d;
 }
 
 #define MAX_STREAMS 16
@@ -110,9 +56,9 @@ void source_parse(const char *text, struct source *s)
 		if (!eq)
 			continue;
 		*eq = '\0';
-		value(eq + 1, v, sizeof(v));
+		ffval_unquote(eq + 1, v, sizeof(v));
 		if (!strcmp(line, "format.duration")) {
-			duration = real(v);
+			duration = ffval_real(v);
 			continue;
 		}
 		if (strncmp(line, "streams.stream.", 15))
@@ -130,19 +76,19 @@ void source_parse(const char *text, struct source *s)
 			n = i + 1;
 		x = &st[i];
 		if (!strcmp(k, "codec_type"))
-			scopy(type[i], sizeof(type[i]), v);
+			ffval_copy(type[i], sizeof(type[i]), v);
 		else if (!strcmp(k, "disposition.attached_pic"))
 			cover[i] = !strcmp(v, "1");
 		else if (!strcmp(k, "codec_name"))
-			scopy(x->vcodec, sizeof(x->vcodec), v);
+			ffval_copy(x->vcodec, sizeof(x->vcodec), v);
 		else if (!strcmp(k, "profile"))
-			scopy(x->profile, sizeof(x->profile), v);
+			ffval_copy(x->profile, sizeof(x->profile), v);
 		else if (!strcmp(k, "pix_fmt"))
-			scopy(x->pix_fmt, sizeof(x->pix_fmt), v);
+			ffval_copy(x->pix_fmt, sizeof(x->pix_fmt), v);
 		else if (!strcmp(k, "color_range"))
-			scopy(x->range, sizeof(x->range), v);
+			ffval_copy(x->range, sizeof(x->range), v);
 		else if (!strcmp(k, "color_transfer"))
-			scopy(x->transfer, sizeof(x->transfer), v);
+			ffval_copy(x->transfer, sizeof(x->transfer), v);
 		else if (!strcmp(k, "width"))
 			x->width = integer(v, 0, INT_MAX);
 		else if (!strcmp(k, "height"))
@@ -152,9 +98,9 @@ void source_parse(const char *text, struct source *s)
 		else if (!strcmp(k, "channels"))
 			x->channels = integer(v, 0, 255);
 		else if (!strcmp(k, "avg_frame_rate"))
-			x->fps = rate(v);
+			x->fps = ffval_rate(v);
 		else if (!strcmp(k, "r_frame_rate"))
-			x->max_fps = rate(v);
+			x->max_fps = ffval_rate(v);
 		else if (strstr(k, "side_data_list") && strstr(k, ".rotation"))
 			x->rotation = integer(v, -360, 360);
 	}
@@ -170,7 +116,7 @@ void source_parse(const char *text, struct source *s)
 	for (int i = 0; i < n; i++)
 		if (!strcmp(type[i], "audio")) {
 			s->has_audio = 1;
-			scopy(s->acodec, sizeof(s->acodec), st[i].vcodec);
+			ffval_copy(s->acodec, sizeof(s->acodec), st[i].vcodec);
 			s->channels = st[i].channels;
 			break;
 		}
