@@ -160,6 +160,9 @@ static void build_argv(char *const *tmpl, const struct vars *v, struct argv_buf 
 	}
 }
 
+/* What ffmpeg says of a frame over -max_pixels, which it may skip and go on. */
+#define TOO_BIG "exceeds specified max pixel count"
+
 /* Errors that will not go away by trying again. */
 static int is_permanent(const struct spawn_result *r)
 {
@@ -178,7 +181,7 @@ static int is_permanent(const struct spawn_result *r)
 		"Failed to inject frame into filter network",
 		"Nothing was written into output file",
 		"Cannot allocate memory",       /* the memory limit is fixed */
-		"exceeds specified max pixel count",
+		TOO_BIG,
 	};
 
 	if (r->timed_out)
@@ -275,7 +278,7 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 	long maxrss = 0;
 	/* the decoder's refusal of an oversized frame: ffmpeg goes on with
 	 * the other frames and may well exit 0 */
-	static const char *const too_big[] = { "exceeds specified max pixel count", NULL };
+	static const char *const too_big[] = { TOO_BIG, NULL };
 
 	if (!p) {
 		report_fail(out, 1, "unknown profile");
