@@ -86,6 +86,7 @@ struct parsed {
 	int encrypted;          /* encryption side data or sample entry */
 	int timed;              /* some packet had a timestamp */
 	double end;             /* the latest end of a packet read */
+	int end_open;           /* that packet's duration was not given */
 	int timed_nonneg;       /* some packet had a timestamp >= 0 */
 	double first;           /* the earliest such timestamp */
 	struct packet pk;
@@ -98,8 +99,10 @@ static void packet_done(struct parsed *pr)
 
 	if (k->n >= 0 && (k->has_pts || k->has_dts)) {
 		double t = k->has_pts ? k->pts : k->dts, end = t + k->duration;
-		if (!pr->timed || end > pr->end)
+		if (!pr->timed || end > pr->end) {
 			pr->end = end;
+			pr->end_open = k->duration <= 0;
+		}
 		pr->timed = 1;
 		/* before 0 is pre-roll (encoder priming, B-frame delay) */
 		if (t >= 0 && (!pr->timed_nonneg || t < pr->first))
@@ -357,6 +360,11 @@ int probe_from_ffprobe(const struct conf *c, const char *text, size_t len, struc
 	 */
 	double start = pr.timed_nonneg && pr.first < pr.start ? pr.first : pr.start;
 	double decodable = pr.timed && pr.end > start ? pr.end - start : 0;
+	/* a last packet without a duration (FLV gives none) shows for one
+	 * frame of the video's rate */
+	double fps = ffval_rate(v->rate);
+	if (decodable > 0 && pr.end_open && fps > 0)
+		decodable += 1 / fps;
 	double longest = decodable > pr.duration ? decodable : pr.duration;
 	if (longest > c->max_duration)
 		return reject(why, "duration %.1fs exceeds the limit %.0fs", longest,

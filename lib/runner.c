@@ -324,6 +324,10 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 			report_fail(out, 0, err.buf);
 			goto out;
 		}
+		/* what can be decoded of it, as the ingest measured, not what
+		 * its header claims: the output holds that long, no longer */
+		if (j->duration > 0)
+			src.duration = j->duration;
 		v.duration = src.duration;
 		v.tonemap = source_tonemap(&src);
 		if (p->npass && source_can_copy(&src, p->pass_max_size)) {

@@ -138,6 +138,7 @@ struct job {
 	char *format;           /* media demuxer */
 	char *ext;              /* media original extension */
 	unsigned kind;
+	double duration;        /* media's decodable seconds, 0 if unknown */
 	int attempts;           /* including this one */
 	int max_attempts;
 };

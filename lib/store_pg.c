@@ -469,9 +469,9 @@ enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED, ST_SUCCEED_MANY, ST_SUCCEED_SAME, 
 	") " \
 	/* one row even when nothing was claimed, to carry the ack count */ \
 	"SELECT j.id, j.media, j.profile, j.queue, j.trace_id, j.attempts, j.max_attempts, " \
-	"  m.kind, m.format, m.ext, (SELECT count(*) FROM ack) " \
+	"  m.kind, m.format, m.ext, (SELECT count(*) FROM ack), m.duration " \
 	"FROM (SELECT 1) one LEFT JOIN (j LEFT JOIN LATERAL (" \
-	"  SELECT kind, format, ext FROM media WHERE sha256 = j.media) m ON true) ON true " \
+	"  SELECT kind, format, ext, duration FROM media WHERE sha256 = j.media) m ON true) ON true " \
 	"ORDER BY j.priority, j.run_at, j.id"
 
 static const struct {
@@ -1538,6 +1538,7 @@ static int pg_claim_ack(struct store *s, const char *worker, char *const *queues
 		j->kind = kind_from_name(PQgetvalue(res, i, 7));
 		j->format = val_dup(res, i, 8);
 		j->ext = val_dup(res, i, 9);
+		j->duration = PQgetisnull(res, i, 11) ? 0 : strtod(PQgetvalue(res, i, 11), NULL);
 	}
 	PQclear(res);
 	*jobs = v;

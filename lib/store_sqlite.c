@@ -805,7 +805,7 @@ static int sq_claim(struct store *s, const char *worker, char *const *queues, in
 	sqlite3_finalize(st);
 	st = NULL;
 	if (count) {
-		if ((rc = sq_prep(q, "SELECT kind, format, ext FROM media WHERE sha256 = ?", &st)))
+		if ((rc = sq_prep(q, "SELECT kind, format, ext, duration FROM media WHERE sha256 = ?", &st)))
 			goto fail;
 		for (int i = 0; i < count; i++) {
 			sqlite3_reset(st);
@@ -817,6 +817,7 @@ static int sq_claim(struct store *s, const char *worker, char *const *queues, in
 			v[i].kind = kind_from_name(col_text(st, 0));
 			v[i].format = col_dup(st, 1);
 			v[i].ext = col_dup(st, 2);
+			v[i].duration = sqlite3_column_double(st, 3);
 		}
 		sqlite3_finalize(st);
 		st = NULL;
