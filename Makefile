@@ -20,8 +20,13 @@ CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib -I$(shell pg_config --inclu
 LIBS = -lsqlite3 -lpq -lcrypto -lcrypt -lyaml -ljansson -lm
 
 ifeq ($(SANITIZE),1)
+FAULTS = 1
 CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+endif
+# FAULTS=1: MD_FAULT=OP:N[:ERRNO] fails the Nth write, rename, fsync... (lib/fault.h)
+ifeq ($(FAULTS),1)
+CPPFLAGS_ALL += -DMD_FAULTS
 endif
 
 TOOLS = md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user
