@@ -88,7 +88,8 @@ typedef void storage_each_fn(void *arg, const char *name, int64_t size);
  * prefix/<name>, replacing the folder that was there, in sorted order,
  * each reported to each() (may be NULL).  All or nothing: on failure
  * nothing of dir is left under prefix, the folder that was there is as it
- * was, and err says why ("cannot publish 'NAME': reason").  dir's files
+ * was, what each() was told is void, and err says why ("cannot publish
+ * 'NAME': reason").  A dir without files publishes nothing.  dir's files
  * are moved, not copied: the caller removes dir afterwards either way.
  */
 int storage_publish_dir(const struct storage *st, const char *dir, const char *prefix,
