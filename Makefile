@@ -20,8 +20,13 @@ CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib -I$(shell pg_config --inclu
 LIBS = -lsqlite3 -lpq -lcrypto -lcrypt -lyaml -ljansson -lm
 
 ifeq ($(SANITIZE),1)
+FAULTS = 1
 CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+endif
+# FAULTS=1: MD_FAULT=OP:N[:ERRNO] fails the Nth write, rename, fsync... (lib/fault.h)
+ifeq ($(FAULTS),1)
+CPPFLAGS_ALL += -DMD_FAULTS
 endif
 
 TOOLS = md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user
@@ -29,6 +34,7 @@ LIB_SRC = lib/strbuf.c lib/log.c lib/conf.c lib/spawn.c lib/hash.c lib/storage.c
 	lib/store.c lib/store_sqlite.c lib/store_pg.c lib/probe.c lib/emit.c lib/quote.c lib/cli.c \
 	lib/runner.c lib/ffval.c lib/source.c lib/verify.c lib/reason.c lib/walk.c lib/jwt.c lib/sandbox.c lib/ref.c \
 	lib/migrations.c
+LIB_SRC += lib/storage_fs.c lib/file.c lib/fault.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 LIB_HDR = $(wildcard lib/*.h)
 TEST_BIN = tests/unit/test-lib

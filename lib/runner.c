@@ -206,56 +206,6 @@ static void report_fail(struct strbuf *out, int permanent, const char *msg)
 	free(m);
 }
 
-/*
- * Publish every regular file of outdir (and of its sub-directories, for
- * multi-file renditions) under renditions/.../<profile>/.  Returns 0, or
- * -1 with err set.  Adds "files":[...] and the byte total to js.
- */
-static int publish_dir(const struct runner_ctx *rc, const char *outdir, const char *rel,
-		       const char *final_dir, struct strbuf *files, int64_t *bytes,
-		       struct strbuf *err)
-{
-	char *dpath = rel[0] ? xstrfmt("%s/%s", outdir, rel) : xstrdup(outdir);
-	size_t n;
-	char **names = list_dir(dpath, 1, &n);
-	int rc2 = 0;
-
-	if (!names) {
-		sb_addf(err, "cannot open '%s': %s", dpath, strerror(errno));
-		free(dpath);
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char *relp = rel[0] ? xstrfmt("%s/%s", rel, names[i]) : xstrdup(names[i]);
-		char *src = xstrfmt("%s/%s", outdir, relp);
-		char *dst = xstrfmt("%s/%s", final_dir, relp);
-		struct stat sb;
-
-		if (!rc2 && lstat(src, &sb) == 0) {
-			if (S_ISDIR(sb.st_mode)) {
-				rc2 = publish_dir(rc, outdir, relp, final_dir, files, bytes, err);
-			} else if (S_ISREG(sb.st_mode)) {
-				if (fsync_path(src) || storage_publish(src, dst)) {
-					sb_addf(err, "cannot publish '%s': %s", dst, strerror(errno));
-					rc2 = -1;
-				} else {
-					*bytes += sb.st_size;
-					if (files->len > 1)
-						sb_addch(files, ',');
-					json_add_str(files, relp);
-				}
-			}
-		}
-		free(relp);
-		free(src);
-		free(dst);
-		free(names[i]);
-	}
-	free(names);
-	free(dpath);
-	return rc2;
-}
-
 /* How far into the media the running ffmpeg step is, for md-status. */
 static void tell_progress(void *arg, double seconds)
 {
@@ -266,186 +216,266 @@ static void tell_progress(void *arg, double seconds)
 	(void)write_all(*(const int *)arg, line, (size_t)n);
 }
 
-void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf *out)
+/* One job as it runs: what each stage below leaves for the next. */
+struct run {
+	const struct runner_ctx *rc;
+	const struct conf *c;
+	const struct profile *p;
+	const struct job *j;
+	struct strbuf *out;             /* the report line */
+	char *work, *outdir, *output, *input;
+	char ***steps;                  /* the steps, or the passthrough steps */
+	int nsteps;
+	struct source src;
+	struct vars v;
+	double t0, deadline;
+	long maxrss;
+	struct strbuf err, js, files;
+	int64_t bytes;
+};
+
+/* The stages return 0 to go on, or -1 once they have written the report. */
+
+/* A scratch directory with out/ in it, and the original to read. */
+static int run_prepare(struct run *r)
 {
-	const struct conf *c = rc->conf;
-	const struct profile *p = conf_profile(c, j->profile);
-	char *key = NULL, *input = NULL, *work = NULL, *outdir = NULL, *output = NULL;
-	char *final_dir = NULL;
-	struct strbuf err = STRBUF_INIT, js = STRBUF_INIT, files = STRBUF_INIT;
-	double t0 = now_mono(), deadline = t0 + rc->deadline_secs;
-	int64_t bytes = 0;
-	long maxrss = 0;
+	char *key = storage_original_key(r->j->media, r->j->ext);
+
+	r->work = storage_workdir(r->rc->st);
+	if (!r->work) {
+		sb_addf(&r->err, "cannot create a work directory: %s", strerror(errno));
+		report_fail(r->out, 0, r->err.buf);
+		goto fail;
+	}
+	r->input = storage_fetch(r->rc->st, key, r->work);
+	if (!r->input) {
+		sb_addf(&r->err, "original '%s' is missing: %s", key, strerror(errno));
+		report_fail(r->out, 1, r->err.buf);
+		goto fail;
+	}
+	r->outdir = xstrfmt("%s/out", r->work);
+	if (mkdir(r->outdir, 0750)) {
+		sb_addf(&r->err, "cannot create '%s': %s", r->outdir, strerror(errno));
+		report_fail(r->out, 0, r->err.buf);
+		goto fail;
+	}
+	r->output = xstrfmt("%s/%s", r->outdir, r->p->output ? r->p->output : "out");
+	free(key);
+	return 0;
+fail:
+	free(key);
+	return -1;
+}
+
+/* The placeholders' values; the source probed when the steps or the
+ * output check need it, read once for both. */
+static int run_source(struct run *r)
+{
+	const struct profile *p = r->p;
+
+	r->v = (struct vars){
+		.input = r->input, .output = r->output, .outdir = r->outdir,
+		.workdir = r->work, .format = r->j->format, .threads = r->c->worker_threads,
+		.max_pixels = conf_max_pixels(r->c), .tonemap = "null",
+	};
+	r->steps = p->steps;
+	r->nsteps = p->nsteps;
+	if (!needs_source(p) && p->output_kind != OUTPUT_VIDEO)
+		return 0;
+	if (source_probe(r->c, r->input, r->j->format, &r->src, &r->err)) {
+		report_fail(r->out, 0, r->err.buf);
+		return -1;
+	}
+	/* what can be decoded of it, as the ingest measured, not what its
+	 * header claims: the output holds that long, no longer */
+	if (r->j->duration > 0)
+		r->src.duration = r->j->duration;
+	r->v.duration = r->src.duration;
+	r->v.tonemap = source_tonemap(&r->src);
+	if (p->npass && source_can_copy(&r->src, p->pass_max_size)) {
+		r->steps = p->pass;
+		r->nsteps = p->npass;
+	}
+	return 0;
+}
+
+/* How step s ended, in the report when it ended the job. */
+static int run_step_result(struct run *r, int s, const char *prog, int rv,
+			   const struct spawn_result *res)
+{
+	const struct conf *c = r->c;
+
+	if (res->maxrss_kb > r->maxrss)
+		r->maxrss = res->maxrss_kb;
+	if (!rv && res->seen) {
+		sb_addf(&r->err, "step %d (%s): a frame is larger than %dx%d: %s", s + 1,
+			prog, c->max_width, c->max_height, res->seen);
+		report_fail(r->out, 1, r->err.buf);
+		return -1;
+	}
+	if (!rv)
+		return 0;
+	if (res->cancelled || (r->rc->cancel && *r->rc->cancel)) {
+		sb_adds(r->out, "cancel\n");
+	} else {
+		sb_addf(&r->err, "step %d (%s) ", s + 1, prog);
+		spawn_describe(res, &r->err);
+		report_fail(r->out, is_permanent(res), r->err.buf);
+	}
+	return -1;
+}
+
+/* Step s, confined: it reads its input, writes its work directory. */
+static int run_step(struct run *r, int s)
+{
 	/* the decoder's refusal of an oversized frame: ffmpeg goes on with
 	 * the other frames and may well exit 0 */
 	static const char *const too_big[] = { TOO_BIG, NULL };
+	const struct conf *c = r->c;
+	const char *rd[] = { r->input, NULL }, *wr[] = { r->work, NULL };
+	struct argv_buf a = { 0 };
+	struct spawn_result res;
+	double left = r->deadline - now_mono();
 
-	if (!p) {
+	if (left <= 0) {
+		report_fail(r->out, 1, "job timed out");
+		return -1;
+	}
+	build_argv(r->steps[s], &r->v, &a);
+	struct spawn_opts o = {
+		.argv = a.v, .stdin_fd = -1, .timeout = left, .nice = c->nice,
+		.rlimit_as = conf_memory_limit(c), .rlimit_fsize = c->rlimit_fsize,
+		.rlimit_cpu = conf_cpu_limit(c), .cwd = r->work, .cancel = r->rc->cancel,
+		.confine = c->sandbox, .read = rd, .write = wr, .watch = too_big,
+	};
+	char *progress = xstrfmt("%s/progress", r->work);
+	if (!strcmp(base_name(a.v[0]), "ffmpeg")) {
+		o.progress_path = progress;
+		o.stall_timeout = c->stall_timeout;
+		if (r->rc->progress_fd > 0) {
+			o.on_progress = tell_progress;
+			o.progress_arg = (void *)&r->rc->progress_fd;
+		}
+	}
+	int rv = spawn_run(&o, &res);
+	unlink(progress);
+	free(progress);
+	rv = run_step_result(r, s, a.v[0], rv, &res);
+	av_free(&a);
+	return rv;
+}
+
+/* The main output is there and what its kind promises, before anything
+ * is published. */
+static int run_check(struct run *r)
+{
+	const struct conf *c = r->c;
+	struct stat sb;
+
+	if (!r->p->output)
+		return 0;
+	if (stat(r->output, &sb) || !S_ISREG(sb.st_mode) || !sb.st_size) {
+		sb_addf(&r->err, "the profile made no output '%s'", r->p->output);
+		report_fail(r->out, 1, r->err.buf);
+		return -1;
+	}
+	double left = r->deadline - now_mono();
+	struct verify_ctx vc = {
+		.conf = c, .cancel = r->rc->cancel,
+		.timeout = left > c->probe_timeout ? left : c->probe_timeout,
+	};
+	sb_addch(&r->js, ',');
+	int vr = verify_output(&vc, r->p, r->output, &r->src, &r->js, &r->err);
+	if (vr == VERIFY_OK && r->js.len == 1)
+		sb_reset(&r->js);
+	if (vr == VERIFY_CANCELLED) {
+		sb_adds(r->out, "cancel\n");
+		return -1;
+	}
+	if (vr) {
+		report_fail(r->out, vr == VERIFY_FAILED, r->err.buf);
+		return -1;
+	}
+	return 0;
+}
+
+/* Each published file goes into the result's "files" and "bytes". */
+static void add_file(void *arg, const char *name, int64_t size)
+{
+	struct run *r = arg;
+
+	r->bytes += size;
+	if (r->files.len > 1)
+		sb_addch(&r->files, ',');
+	json_add_str(&r->files, name);
+}
+
+/* Everything in out/ becomes the rendition's folder; the "ok" report. */
+static int run_publish(struct run *r)
+{
+	const struct job *j = r->j;
+	char *prefix = storage_rendition_key(j->media, j->profile, NULL);
+	int rv;
+
+	sb_addch(&r->files, '[');
+	rv = storage_publish_dir(r->rc->st, r->outdir, prefix, add_file, r, &r->err);
+	free(prefix);
+	if (rv) {
+		report_fail(r->out, 0, r->err.buf);
+		return -1;
+	}
+	sb_addch(&r->files, ']');
+	sb_adds(r->out, "ok\t{");
+	if (r->p->output) {
+		char *rkey = storage_rendition_key(j->media, j->profile, r->p->output);
+		sb_adds(r->out, "\"key\":");
+		json_add_str(r->out, rkey);
+		sb_addch(r->out, ',');
+		free(rkey);
+	}
+	sb_addf(r->out, "\"files\":%s,\"bytes\":%lld,\"duration_ms\":%lld,\"max_rss_kb\":%ld%s}\n",
+		r->files.buf, (long long)r->bytes, (long long)((now_mono() - r->t0) * 1000),
+		r->maxrss, r->js.buf);
+	return 0;
+}
+
+static void run_release(struct run *r)
+{
+	if (r->work && remove_tree(r->work))
+		warning("cannot remove work directory '%s': %s", r->work, strerror(errno));
+	free(r->input);
+	free(r->work);
+	free(r->outdir);
+	free(r->output);
+	sb_release(&r->err);
+	sb_release(&r->js);
+	sb_release(&r->files);
+}
+
+void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf *out)
+{
+	struct run r = {
+		.rc = rc, .c = rc->conf, .p = conf_profile(rc->conf, j->profile), .j = j,
+		.out = out, .t0 = now_mono(),
+		.err = STRBUF_INIT, .js = STRBUF_INIT, .files = STRBUF_INIT,
+	};
+
+	r.deadline = r.t0 + rc->deadline_secs;
+	if (!r.p) {
 		report_fail(out, 1, "unknown profile");
 		return;
 	}
-	if (!p->nsteps) {
+	if (!r.p->nsteps) {
 		sb_adds(out, "ok\t{\"files\":[],\"bytes\":0,\"duration_ms\":0}\n");
 		return;
 	}
-	key = storage_original_key(j->media, j->ext);
-	input = storage_path(rc->st, key);
-	if (access(input, R_OK)) {
-		sb_addf(&err, "original '%s' is missing: %s", key, strerror(errno));
-		report_fail(out, 1, err.buf);
+	if (run_prepare(&r) || run_source(&r))
 		goto out;
-	}
-	work = storage_workdir(rc->st);
-	if (!work) {
-		sb_addf(&err, "cannot create a work directory: %s", strerror(errno));
-		report_fail(out, 0, err.buf);
-		goto out;
-	}
-	outdir = xstrfmt("%s/out", work);
-	if (mkdir(outdir, 0750)) {
-		sb_addf(&err, "cannot create '%s': %s", outdir, strerror(errno));
-		report_fail(out, 0, err.buf);
-		goto out;
-	}
-	output = xstrfmt("%s/%s", outdir, p->output ? p->output : "out");
-	struct vars v = {
-		.input = input, .output = output, .outdir = outdir, .workdir = work,
-		.format = j->format, .threads = c->worker_threads,
-		.max_pixels = conf_max_pixels(c),
-	};
-	/* the steps, or the passthrough steps for a source that needs no work */
-	char ***steps = p->steps;
-	int nsteps = p->nsteps;
-	struct source src = { 0 };
-	v.tonemap = "null";
-	/* read once: for the steps, and for the check of a video output */
-	if (needs_source(p) || p->output_kind == OUTPUT_VIDEO) {
-		if (source_probe(c, input, j->format, &src, &err)) {
-			report_fail(out, 0, err.buf);
+	for (int s = 0; s < r.nsteps; s++)
+		if (run_step(&r, s))
 			goto out;
-		}
-		/* what can be decoded of it, as the ingest measured, not what
-		 * its header claims: the output holds that long, no longer */
-		if (j->duration > 0)
-			src.duration = j->duration;
-		v.duration = src.duration;
-		v.tonemap = source_tonemap(&src);
-		if (p->npass && source_can_copy(&src, p->pass_max_size)) {
-			steps = p->pass;
-			nsteps = p->npass;
-		}
-	}
-	/* a job command reads its input, writes its work directory */
-	const char *rd[] = { input, NULL }, *wr[] = { work, NULL };
-	for (int s = 0; s < nsteps; s++) {
-		struct argv_buf a = { 0 };
-		struct spawn_result res;
-		double left = deadline - now_mono();
-
-		if (left <= 0) {
-			report_fail(out, 1, "job timed out");
-			goto out;
-		}
-		build_argv(steps[s], &v, &a);
-		struct spawn_opts o = {
-			.argv = a.v, .stdin_fd = -1, .timeout = left, .nice = c->nice,
-			.rlimit_as = conf_memory_limit(c), .rlimit_fsize = c->rlimit_fsize,
-			.rlimit_cpu = conf_cpu_limit(c), .cwd = work, .cancel = rc->cancel,
-			.confine = c->sandbox, .read = rd, .write = wr, .watch = too_big,
-		};
-		char *progress = xstrfmt("%s/progress", work);
-		if (!strcmp(base_name(a.v[0]), "ffmpeg")) {
-			o.progress_path = progress;
-			o.stall_timeout = c->stall_timeout;
-			if (rc->progress_fd > 0) {
-				o.on_progress = tell_progress;
-				o.progress_arg = (void *)&rc->progress_fd;
-			}
-		}
-		int r = spawn_run(&o, &res);
-		unlink(progress);
-		free(progress);
-		if (res.maxrss_kb > maxrss)
-			maxrss = res.maxrss_kb;
-		if (!r && res.seen) {
-			sb_addf(&err, "step %d (%s): a frame is larger than %dx%d: %s", s + 1,
-				a.v[0], c->max_width, c->max_height, res.seen);
-			report_fail(out, 1, err.buf);
-			av_free(&a);
-			goto out;
-		}
-		if (r) {
-			if (res.cancelled || (rc->cancel && *rc->cancel)) {
-				sb_adds(out, "cancel\n");
-			} else {
-				sb_addf(&err, "step %d (%s) ", s + 1, a.v[0]);
-				spawn_describe(&res, &err);
-				report_fail(out, is_permanent(&res), err.buf);
-			}
-			av_free(&a);
-			goto out;
-		}
-		av_free(&a);
-	}
-	if (p->output) {
-		struct stat sb;
-		if (stat(output, &sb) || !S_ISREG(sb.st_mode) || !sb.st_size) {
-			sb_addf(&err, "the profile made no output '%s'", p->output);
-			report_fail(out, 1, err.buf);
-			goto out;
-		}
-		/* checked before anything is published */
-		struct verify_ctx vc = {
-			.conf = c, .cancel = rc->cancel,
-			.timeout = deadline - now_mono() > c->probe_timeout ?
-				deadline - now_mono() : c->probe_timeout,
-		};
-		int vr = VERIFY_OK;
-		if (vr == VERIFY_OK) {
-			sb_addch(&js, ',');
-			vr = verify_output(&vc, p, output, &src, &js, &err);
-			if (vr == VERIFY_OK && js.len == 1)
-				sb_reset(&js);
-		}
-		if (vr == VERIFY_CANCELLED) {
-			sb_adds(out, "cancel\n");
-			goto out;
-		}
-		if (vr) {
-			report_fail(out, vr == VERIFY_FAILED, err.buf);
-			goto out;
-		}
-	}
-	/* publish: everything in out/ goes to renditions/.../<profile>/ */
-	char *dkey = storage_rendition_key(j->media, j->profile, NULL);
-	final_dir = storage_path(rc->st, dkey);
-	free(dkey);
-	sb_addch(&files, '[');
-	if (publish_dir(rc, outdir, "", final_dir, &files, &bytes, &err)) {
-		report_fail(out, 0, err.buf);
-		goto out;
-	}
-	sb_addch(&files, ']');
-	sb_adds(out, "ok\t{");
-	if (p->output) {
-		char *rkey = storage_rendition_key(j->media, j->profile, p->output);
-		sb_adds(out, "\"key\":");
-		json_add_str(out, rkey);
-		sb_addch(out, ',');
-		free(rkey);
-	}
-	sb_addf(out, "\"files\":%s,\"bytes\":%lld,\"duration_ms\":%lld,\"max_rss_kb\":%ld%s}\n",
-		files.buf, (long long)bytes, (long long)((now_mono() - t0) * 1000), maxrss, js.buf);
+	if (!run_check(&r))
+		(void)run_publish(&r);
 out:
-	if (work && remove_tree(work))
-		warning("cannot remove work directory '%s': %s", work, strerror(errno));
-	free(key);
-	free(input);
-	free(work);
-	free(outdir);
-	free(output);
-	free(final_dir);
-	sb_release(&err);
-	sb_release(&js);
-	sb_release(&files);
+	run_release(&r);
 }

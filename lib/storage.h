@@ -1,79 +1,113 @@
 /*
- * storage.h - where media bytes live: a directory tree today (an S3
- * bucket is planned behind the same calls).
+ * storage.h - where media bytes live, by key: a directory tree today, an
+ * S3 bucket behind the same calls later.  Tools speak of keys and objects
+ * only; no tool builds, opens or removes a stored path itself.
  *
- * Layout under the root, sharded by hash so no directory grows huge:
+ * Keys are relative names built from hashes, extensions and profile names
+ * only, never from user input:
  *
- *   originals/ab/cd/<sha256>.<ext>
- *   renditions/ab/cd/<sha256>/<profile>/<files>
- *   tmp/    files being written (.in-*, .pub-*), removed by md-janitor
- *   work/   per-job scratch directories of md-work
+ *   originals/ab/cd/<sha256>.<ext>              storage_original_key()
+ *   renditions/ab/cd/<sha256>/<profile>/<files> storage_rendition_key()
  *
- * Keys are built from hashes, extensions and profile names only: no user
- * input ever becomes a path.  tmp/ and work/ are on the same filesystem as
- * the published trees, so publishing is a rename.
+ * Local files.  Objects come from local temp files and go to ffmpeg as
+ * local paths.  storage_tmpfile() makes a temp file, storage_workdir() a
+ * job's scratch directory; the filesystem backend keeps them in tmp/ and
+ * work/ under its root, on the same filesystem as the objects, so that
+ * storing is a rename.  A crash leaves at most temp files there (dot-names
+ * .in-*, .pub-*), which md-janitor removes.
  *
- * Publish protocol (storage_publish): the caller has written and fsynced
- * the temp file; the final directory is created, the file renamed into
- * place, and the directory fsynced.  A reader sees the whole file or none;
- * a crash leaves at most a temp file.
+ * Order of calls: storage_open, then any of the others, then
+ * storage_close.  md-db init calls storage_init once to create the layout.
  *
- * Functions return 0 or -1 with errno set and log nothing, unless said.
+ *   put        write a temp file, close it, storage_put(tmp, key): the
+ *              object appears whole or not at all (filesystem: fsync the
+ *              file, rename it into place, fsync the directory)
+ *   publish    make a folder of files (a rendition) in a scratch directory,
+ *              storage_publish_dir(dir, prefix): it appears under prefix
+ *              as a whole, replacing what was there, or not at all
+ *   fetch      storage_fetch(key, workdir): a local path to read (the
+ *              filesystem hands back the object's own path, no copy; an
+ *              object store downloads into workdir)
+ *   read, stat, delete, list   what their names say
+ *
+ * Functions return 0, or -1 with errno set, and log nothing, unless said.
+ * struct storage is opaque: its backend table is in storage_int.h.
  */
 #ifndef MD_STORAGE_H
 #define MD_STORAGE_H
 
-#include <dirent.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "file.h"       /* the local file primitives, used beside storage */
+#include "strbuf.h"
+
+struct storage_ops;
 
 struct storage {
-	char *root;
+	const struct storage_ops *ops;  /* the backend, storage_int.h */
+	void *be;                       /* its state */
 };
 
-/* Open a storage URL (a directory path or file:// URL).  Returns 0, or
- * -1 after logging why (an s3:// URL is not supported yet). */
+/* Open a storage URL: a directory path or file:// URL (made absolute).
+ * Returns 0, or -1 after logging why (an s3:// URL is not supported by
+ * this build).  Creates nothing. */
 int storage_open(struct storage *st, const char *url);
 void storage_close(struct storage *st);
-/* Create root, originals/, renditions/, tmp/, work/ (mode 0750). */
-int storage_init_dirs(struct storage *st);
+/* Create what the storage needs (the root, originals/, renditions/, tmp/,
+ * work/, mode 0750). */
+int storage_init(const struct storage *st);
+/* How messages name key: a path or URL; key NULL names the storage
+ * itself.  Caller frees. */
+char *storage_name(const struct storage *st, const char *key);
+/* The local directory of temp files, for messages. */
+const char *storage_tmpdir(const struct storage *st);
 
-/* Keys relative to the root; caller frees. */
+/* Keys; caller frees.  file NULL gives the rendition's folder (a prefix). */
 char *storage_original_key(const char *sha, const char *ext);
 char *storage_rendition_key(const char *sha, const char *profile, const char *file);
-/* Absolute path of a key; caller frees. */
-char *storage_path(const struct storage *st, const char *key);
 
-/* Create a new temp file in tmp/ with O_EXCL; returns the fd and sets
- * *path (caller frees), or -1. */
+/* Create a new local temp file with O_EXCL, named for prefix; returns the
+ * fd and sets *path (caller frees), or -1. */
 int storage_tmpfile(const struct storage *st, const char *prefix, char **path);
-/* Create a fresh scratch directory under work/; returns path or NULL. */
+/* Create a fresh local scratch directory; returns its path (caller frees
+ * and removes it with remove_tree), or NULL. */
 char *storage_workdir(const struct storage *st);
 
-/* mkdir -p for the parents of path (mode 0750). */
-int mkdir_parents(const char *path);
-/* rename(tmp, final) after creating final's directory, then fsync the
- * directory.  If final exists already, it is replaced. */
-int storage_publish(const char *tmp, const char *final);
-/* fsync the directory holding path. */
-int fsync_dir_of(const char *path);
-/* rm -rf; returns 0 when path is gone. */
-int remove_tree(const char *path);
+/* Store the written and closed temp file tmp as key, replacing any
+ * object there.  On success tmp is gone; on failure it is still there
+ * for the caller to unlink, and nothing new is stored under key. */
+int storage_put(const struct storage *st, const char *tmp, const char *key);
 
-/* File primitives the tools share (0, or -1 with errno set). */
-/* Write all len bytes, retrying short writes and EINTR. */
-int write_all(int fd, const void *buf, size_t len);
-/* fsync the file at path (not following a symlink). */
-int fsync_path(const char *path);
-/* Replace path with data atomically: an O_EXCL temp file beside it, write,
- * fsync, rename, fsync the directory; parents are created.  A reader sees
- * the old file or the new one, never half of one. */
-int write_file_atomic(const char *path, const void *data, size_t len);
-/* The names in directory path, sorted, without "." and ".." (and without
- * any dot-name when skip_hidden); *n counts them.  Free each name and the
- * array.  NULL on error (errno set); an empty directory gives a non-NULL
- * array with *n = 0. */
-char **list_dir(const char *path, int skip_hidden, size_t *n);
-/* The same from an open directory stream, which the caller closes. */
-char **list_dir_stream(DIR *d, int skip_hidden, size_t *n);
+/* Called for each file storage_publish_dir publishes: its name under the
+ * prefix ("a.jpg", "hls/seg0.ts") and its size. */
+typedef void storage_each_fn(void *arg, const char *name, int64_t size);
+/*
+ * Publish every regular file below the local directory dir (dot-names,
+ * symlinks and other special files are left out) as the objects
+ * prefix/<name>, replacing the folder that was there, in sorted order,
+ * each reported to each() (may be NULL).  All or nothing: on failure
+ * nothing of dir is left under prefix, the folder that was there is as it
+ * was, what each() was told is void, and err says why ("cannot publish
+ * 'NAME': reason").  A dir without files publishes nothing.  dir's files
+ * are moved, not copied: the caller removes dir afterwards either way.
+ */
+int storage_publish_dir(const struct storage *st, const char *dir, const char *prefix,
+			storage_each_fn *each, void *arg, struct strbuf *err);
+
+/* A local path to read key from, valid until workdir is removed: the
+ * object itself on the filesystem, a copy in workdir for an object store.
+ * Returns it (caller frees) or NULL (ENOENT: no such object). */
+char *storage_fetch(const struct storage *st, const char *key, const char *workdir);
+/* Open key for reading; returns an fd (close-on-exec) or -1. */
+int storage_open_read(const struct storage *st, const char *key);
+/* The size of object key in *size (may be NULL); -1 with ENOENT when
+ * there is none. */
+int storage_stat(const struct storage *st, const char *key, int64_t *size);
+/* Remove object key; 0 when it is gone, also when there was none. */
+int storage_delete(const struct storage *st, const char *key);
+/* The keys that begin with prefix, sorted; *n counts them.  Free each key
+ * and the array.  NULL on error; no match is a non-NULL array, *n = 0. */
+char **storage_list(const struct storage *st, const char *prefix, size_t *n);
 
 #endif

@@ -6,7 +6,8 @@
 #      Unix socket (skipped only when the backend is not built in)
 #   4. the unit tests and the fast tool tests again in a separate
 #      AddressSanitizer + UBSan build (make SANITIZE=1), on SQLite and
-#      (some of them) on PostgreSQL
+#      (some of them) on PostgreSQL; that build has fault injection
+#      (lib/fault.h), so 84-faults.t runs there
 #   5. a short run of every fuzz target (make fuzz, FUZZ_TIME=10)
 # The test files run two at a time (prove -j, MD_TEST_JOBS, default 2):
 # each has its own temp directory and database, and waits on conditions,
@@ -67,11 +68,12 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS UBSAN_OPTIONS
 (cd "$sandir" && prove -j"$jobs" tests/unit/test-lib tests/00-build.t tests/20-dedup.t tests/71-auth-handler.t \
 	tests/25-enqueue.t tests/30-bad-input.t tests/35-job.t tests/38-status.t \
-	tests/39-user.t tests/40-retry-dead.t tests/50-config-db-errors.t) || status=1
+	tests/39-user.t tests/40-retry-dead.t tests/50-config-db-errors.t tests/84-faults.t) || status=1
 if [ -n "${sock-}" ]; then
 	step "sanitizers on PostgreSQL: the fast tool tests"
 	(cd "$sandir" && MD_TEST_PGHOST=$sock prove -j"$jobs" tests/20-dedup.t tests/25-enqueue.t \
-		tests/35-job.t tests/38-status.t tests/39-user.t tests/40-retry-dead.t) || status=1
+		tests/35-job.t tests/38-status.t tests/39-user.t tests/40-retry-dead.t \
+		tests/84-faults.t) || status=1
 fi
 
 step "fuzz targets, 10 s each"

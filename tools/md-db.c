@@ -12,6 +12,7 @@
 #include "storage.h"
 #include "store.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +46,12 @@ static int cmd_migrate(int create)
 		struct storage st;
 		if (storage_open(&st, cli.conf.storage))
 			return MD_EXIT_CONFIG;
-		if (storage_init_dirs(&st)) {
-			error_errno("cannot create storage '%s'", st.root);
+		if (storage_init(&st)) {
+			int e = errno;
+			char *name = storage_name(&st, NULL);
+			errno = e;
+			error_errno("cannot create storage '%s'", name);
+			free(name);
 			storage_close(&st);
 			return MD_EXIT_IOERR;
 		}

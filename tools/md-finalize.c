@@ -165,11 +165,9 @@ static int finalize_all(long long *nmedia)
 		(*nmedia)++;
 		if (!cli.conf.keep_originals && !f.failed) {
 			char *key = storage_original_key(f.media, f.ext);
-			char *path = storage_path(&st, key);
-			if (unlink(path) && errno != ENOENT)
+			if (storage_delete(&st, key))
 				warning("cannot remove original '%s': %s", key, strerror(errno));
 			free(key);
-			free(path);
 		}
 		if (f.nposts) {
 			struct feed_query fq = {

@@ -180,7 +180,7 @@ static int copy_hash(int fd, const char *path, char **tmp, char sha[65], int64_t
 	*bytes = 0;
 	out = storage_tmpfile(&st, "in", tmp);
 	if (out < 0) {
-		error_errno("cannot create a temp file in '%s/tmp'", st.root);
+		error_errno("cannot create a temp file in '%s'", storage_tmpdir(&st));
 		return -1;
 	}
 	cur_tmp = *tmp;
@@ -209,7 +209,8 @@ static int copy_hash(int fd, const char *path, char **tmp, char sha[65], int64_t
 		*why = xstrdup("empty file");
 		goto refuse;
 	}
-	if (fsync(out) || close(out)) {
+	/* storage_put makes it durable, if it is kept */
+	if (close(out)) {
 		out = -1;
 		error_errno("cannot write '%s'", *tmp);
 		goto fail;
@@ -263,6 +264,18 @@ static void emit_post(const char *path, const char *post_id, const char *sha,
 		fatal = MD_EXIT_IOERR;
 }
 
+/* --move: remove the source, if it is still the file that was ingested. */
+static void move_source(struct walk_file *f)
+{
+	int rc = walk_unlink(f);
+
+	if (rc < 0)
+		warning("cannot remove '%s' after ingest: %s", f->path, strerror(errno));
+	else if (rc > 0)
+		warning("not removing '%s': it is no longer the file that was ingested",
+			f->path);
+}
+
 static const char *trace_for_post(char buf[33])
 {
 	if (opt.trace_id)
@@ -271,74 +284,53 @@ static const char *trace_for_post(char buf[33])
 	return buf;
 }
 
-static void ingest_file(struct walk_file *f)
+/* Remove the original just stored for new media, unless the database
+ * holds the media now (another md-ingest committed it meanwhile). */
+static void drop_original(const char *sha, const char *key)
+{
+	if (store_media_exists(db, sha) == 0)
+		(void)storage_delete(&st, key);
+}
+
+/*
+ * Store the probed temp file tmp as the original (unless it is there
+ * already) and record the post.  Sets fatal on failure; tmp is gone or
+ * left for the caller to remove.
+ */
+static void record(struct walk_file *f, const char *tmp, const char *sha, int64_t bytes,
+		   const struct probe *pr)
 {
 	const char *path = f->path;
-	struct probe pr;
-	char sha[65], tb[33], *tmp = NULL, *why = NULL, *key = NULL, *final = NULL;
-	int64_t bytes;
-	int fd = f->fd, rc, exists, published = 0;
+	char tb[33], *key = storage_original_key(sha, pr->ext);
+	int rc, exists = store_media_exists(db, sha), stored = 0;
 
-	/* refused before a byte is copied; copy_hash() checks again as it
-	 * reads, for a file that grows meanwhile */
-	if ((uint64_t)f->st.st_size > cli.conf.max_bytes) {
-		why = xstrfmt("larger than the limit of %llu bytes",
-			      (unsigned long long)cli.conf.max_bytes);
-		reject(path, why);
-		free(why);
-		return;
-	}
-	rc = copy_hash(fd, path, &tmp, sha, &bytes, &why);
-	if (rc < 0) {
-		fatal = MD_EXIT_IOERR;
-		return;
-	}
-	if (rc > 0) {
-		reject(path, why);
-		free(why);
-		return;
-	}
-	rc = probe_file(&cli.conf, tmp, &pr, &why);
-	if (rc) {
-		unlink(tmp);
-		cur_tmp = NULL;
-		free(tmp);
-		if (rc < 0) {
-			error("%s", why);
-			fatal = MD_EXIT_UNAVAILABLE;
-		} else {
-			reject(path, why);
-		}
-		free(why);
-		return;
-	}
-	log_ctx_set("media", sha);
-	exists = store_media_exists(db, sha);
 	if (exists < 0) {
 		fatal = -exists;
 		goto out;
 	}
 	if (opt.dry_run) {
-		emit_post(path, NULL, sha, exists ? "dup" : "pending", exists, pr.kind);
+		emit_post(path, NULL, sha, exists ? "dup" : "pending", exists, pr->kind);
 		nok++;
 		goto out;
 	}
-	key = storage_original_key(sha, pr.ext);
-	final = storage_path(&st, key);
-	if (!exists || access(final, F_OK)) {
-		if (storage_publish(tmp, final)) {
-			error_errno("cannot publish '%s'", final);
+	if (!exists || storage_stat(&st, key, NULL)) {
+		if (storage_put(&st, tmp, key)) {
+			int e = errno;
+			char *name = storage_name(&st, key);
+			errno = e;
+			error_errno("cannot publish '%s'", name);
+			free(name);
 			fatal = MD_EXIT_IOERR;
 			goto out;
 		}
-		published = 1;
+		stored = 1;
 		cur_tmp = NULL;
 	}
 
 	struct media_info mi = {
-		.kind = pr.kind, .mime = pr.mime, .format = pr.format, .ext = pr.ext,
-		.bytes = bytes, .width = pr.width, .height = pr.height,
-		.duration = pr.duration, .probe_json = pr.json.buf,
+		.kind = pr->kind, .mime = pr->mime, .format = pr->format, .ext = pr->ext,
+		.bytes = bytes, .width = pr->width, .height = pr->height,
+		.duration = pr->duration, .probe_json = pr->json.buf,
 	};
 	memcpy(mi.sha, sha, sizeof(mi.sha));
 	struct ingest_req req = {
@@ -351,9 +343,9 @@ static void ingest_file(struct walk_file *f)
 	log_ctx_set("trace_id", req.trace_id);
 	rc = store_ingest(db, &req, &res);
 	if (rc) {
-		/* nothing references a file we just published for new media */
-		if (published && !exists && store_media_exists(db, sha) == 0)
-			unlink(final);
+		/* nothing references a file we just stored for new media */
+		if (stored && !exists)
+			drop_original(sha, key);
 		fatal = rc;
 		goto out;
 	}
@@ -361,27 +353,63 @@ static void ingest_file(struct walk_file *f)
 	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)res.post_id);
 	log_ctx_set("post_id", idbuf);
 	logkv(LOG_DEBUG, "ingested", "path", path, "status", res.status,
-	      "kind", kind_name(pr.kind), (char *)NULL);
-	emit_post(path, idbuf, sha, res.status, !res.media_new, pr.kind);
+	      "kind", kind_name(pr->kind), (char *)NULL);
+	emit_post(path, idbuf, sha, res.status, !res.media_new, pr->kind);
 	nok++;
-	if (opt.move) {
-		rc = walk_unlink(f);
-		if (rc < 0)
-			warning("cannot remove '%s' after ingest: %s", path, strerror(errno));
-		else if (rc > 0)
-			warning("not removing '%s': it is no longer the file that was ingested",
-				path);
-	}
+	if (opt.move)
+		move_source(f);
 out:
-	if (tmp && !published) {
+	free(key);
+}
+
+static void ingest_file(struct walk_file *f)
+{
+	const char *path = f->path;
+	struct probe pr;
+	char sha[65], *tmp = NULL, *why = NULL;
+	int64_t bytes;
+	int rc;
+
+	/* refused before a byte is copied; copy_hash() checks again as it
+	 * reads, for a file that grows meanwhile */
+	if ((uint64_t)f->st.st_size > cli.conf.max_bytes) {
+		why = xstrfmt("larger than the limit of %llu bytes",
+			      (unsigned long long)cli.conf.max_bytes);
+		reject(path, why);
+		free(why);
+		return;
+	}
+	rc = copy_hash(f->fd, path, &tmp, sha, &bytes, &why);
+	if (rc < 0) {
+		fatal = MD_EXIT_IOERR;
+		return;
+	}
+	if (rc > 0) {
+		reject(path, why);
+		free(why);
+		return;
+	}
+	rc = probe_file(&cli.conf, tmp, &pr, &why);
+	if (rc) {
+		if (rc < 0) {
+			error("%s", why);
+			fatal = MD_EXIT_UNAVAILABLE;
+		} else {
+			reject(path, why);
+		}
+		free(why);
+	} else {
+		log_ctx_set("media", sha);
+		record(f, tmp, sha, bytes, &pr);
+		probe_release(&pr);
+		log_ctx_clear();
+	}
+	/* gone when stored; a temp file still there is removed */
+	if (cur_tmp) {
 		unlink(tmp);
 		cur_tmp = NULL;
 	}
 	free(tmp);
-	free(key);
-	free(final);
-	probe_release(&pr);
-	log_ctx_clear();
 }
 
 static void on_refuse(void *ctx, const char *path, const char *why)

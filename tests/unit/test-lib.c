@@ -724,52 +724,7 @@ static void test_spawn(void)
 	sb_release(&why);
 }
 
-static void test_storage(void)
-{
-	struct storage st;
-	char *k, *tmp, *final;
-	int fd;
-
-	k = storage_original_key("abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789", "mp4");
-	is_str(k, "originals/ab/cd/abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789.mp4",
-	       "original key is sharded by hash");
-	free(k);
-	k = storage_rendition_key("abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
-				  "thumb", "thumb.jpg");
-	is_str(k, "renditions/ab/cd/abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789/thumb/thumb.jpg",
-	       "rendition key is sharded by hash");
-	free(k);
-	char *root = xstrfmt("%s/store", tmpdir);
-	ok(!storage_open(&st, root) && !storage_init_dirs(&st), "storage directories are made");
-	fd = storage_tmpfile(&st, "t", &tmp);
-	ok(fd >= 0 && write(fd, "hi", 2) == 2 && !fsync(fd) && !close(fd), "a temp file is written");
-	final = xstrfmt("%s/originals/aa/bb/x.txt", st.root);
-	ok(!storage_publish(tmp, final) && access(tmp, F_OK) && !access(final, R_OK),
-	   "publish renames the temp file into place");
-	char *fa = xstrfmt("%s/feed/tags/a.json", st.root);
-	ok(!write_file_atomic(fa, "{}\n", 3) && !write_file_atomic(fa, "[1]\n", 4),
-	   "write_file_atomic creates and then replaces a file");
-	FILE *rf = fopen(fa, "r");
-	char got[16] = "";
-	ok(rf && fgets(got, sizeof(got), rf) && !strcmp(got, "[1]\n"), "the reader sees the new contents");
-	if (rf)
-		fclose(rf);
-	char *fdir = xstrfmt("%s/feed/tags", st.root);
-	size_t nn;
-	char **names = list_dir(fdir, 0, &nn);
-	ok(names && nn == 1 && !strcmp(names[0], "a.json"), "no temp file is left beside it");
-	for (size_t i = 0; names && i < nn; i++)
-		free(names[i]);
-	free(names);
-	ok(!list_dir("/nonexistent-md-dir", 0, &nn), "list_dir of a missing directory fails");
-	free(fdir);
-	free(fa);
-	ok(!remove_tree(st.root) && access(st.root, F_OK), "remove_tree removes everything");
-	free(tmp);
-	free(final);
-	free(root);
-	storage_close(&st);
-}
+#include "test-storage.c"
 
 int main(void)
 {

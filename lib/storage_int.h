@@ -1,0 +1,39 @@
+/*
+ * storage_int.h - the backend table behind storage.h; only storage.c and
+ * the backends include it.
+ *
+ * A backend is one struct storage_ops.  storage.c picks it by the URL's
+ * scheme, calls open, then forwards each storage_*() call to it; keys are
+ * built in storage.c and reach the backend already made.  Each operation
+ * has the contract of its storage.h function.  The filesystem backend
+ * (storage_fs.c) is the first; an S3 backend adds a table here and an
+ * entry in storage.c's list, and no tool changes.
+ */
+#ifndef MD_STORAGE_INT_H
+#define MD_STORAGE_INT_H
+
+#include "storage.h"
+
+struct storage_ops {
+	const char *scheme;     /* "file", "s3" */
+	/* url without "scheme://"; sets st->be, or logs why and fails */
+	int (*open)(struct storage *st, const char *url);
+	void (*close)(struct storage *st);
+	int (*init)(const struct storage *st);
+	char *(*name)(const struct storage *st, const char *key);
+	const char *(*tmpdir)(const struct storage *st);
+	int (*tmpfile)(const struct storage *st, const char *prefix, char **path);
+	char *(*workdir)(const struct storage *st);
+	int (*put)(const struct storage *st, const char *tmp, const char *key);
+	int (*publish_dir)(const struct storage *st, const char *dir, const char *prefix,
+			   storage_each_fn *each, void *arg, struct strbuf *err);
+	char *(*fetch)(const struct storage *st, const char *key, const char *workdir);
+	int (*open_read)(const struct storage *st, const char *key);
+	int (*stat)(const struct storage *st, const char *key, int64_t *size);
+	int (*remove)(const struct storage *st, const char *key);
+	char **(*list)(const struct storage *st, const char *prefix, size_t *n);
+};
+
+extern const struct storage_ops storage_fs_ops;
+
+#endif

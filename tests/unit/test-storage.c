@@ -1,0 +1,182 @@
+/*
+ * test-storage.c - storage by key (storage.h, the filesystem backend) and
+ * the file primitives under it (file.h).  Included by test-lib.c.
+ */
+#include "storage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void test_storage_keys(void)
+{
+	char *k;
+
+	k = storage_original_key("abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789", "mp4");
+	is_str(k, "originals/ab/cd/abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789.mp4",
+	       "original key is sharded by hash");
+	free(k);
+	k = storage_rendition_key("abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
+				  "thumb", "thumb.jpg");
+	is_str(k, "renditions/ab/cd/abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789/thumb/thumb.jpg",
+	       "rendition key is sharded by hash");
+	free(k);
+}
+
+/* A temp file of storage st holding text, closed; its path. */
+static char *tmp_with(const struct storage *st, const char *text)
+{
+	char *tmp = NULL;
+	int fd = storage_tmpfile(st, "t", &tmp);
+
+	if (fd < 0)
+		return NULL;
+	if (write_all(fd, text, strlen(text)) || close(fd)) {
+		unlink(tmp);
+		free(tmp);
+		return NULL;
+	}
+	return tmp;
+}
+
+/* Write text to dir/name, making dir's sub-directories. */
+static int put_local(const char *dir, const char *name, const char *text)
+{
+	char *p = xstrfmt("%s/%s", dir, name);
+	int rc = write_file_atomic(p, text, strlen(text));
+
+	free(p);
+	return rc;
+}
+
+static int read_key(const struct storage *st, const char *key, char *buf, size_t len)
+{
+	int fd = storage_open_read(st, key);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+static void test_storage_objects(struct storage *st)
+{
+	char *tmp, *name, *path, got[64] = "";
+	int64_t size = -1;
+
+	tmp = tmp_with(st, "hi");
+	ok(tmp != NULL, "a temp file is written");
+	ok(!storage_put(st, tmp, "originals/aa/bb/x.txt") && access(tmp, F_OK),
+	   "put renames the temp file into place");
+	name = storage_name(st, "originals/aa/bb/x.txt");
+	ok(!access(name, R_OK), "the object is the file under the root (the layout on disk)");
+	ok(!storage_stat(st, "originals/aa/bb/x.txt", &size) && size == 2, "stat gives its size");
+	ok(storage_stat(st, "originals/aa/bb/none", NULL) && errno == ENOENT,
+	   "stat of a missing key is ENOENT");
+	ok(!read_key(st, "originals/aa/bb/x.txt", got, sizeof(got)) && !strcmp(got, "hi"),
+	   "open_read reads it back");
+	path = storage_fetch(st, "originals/aa/bb/x.txt", "/nonexistent");
+	is_str(path, name, "fetch hands back the stored file itself, no copy");
+	free(path);
+	ok(!storage_fetch(st, "originals/aa/bb/none", "/nonexistent") && errno == ENOENT,
+	   "fetch of a missing key fails with ENOENT");
+	ok(!storage_delete(st, "originals/aa/bb/x.txt") && access(name, F_OK) &&
+	   !storage_delete(st, "originals/aa/bb/x.txt"), "delete removes it, and again is fine");
+	free(name);
+	free(tmp);
+}
+
+static void publish_count(void *arg, const char *name, int64_t size)
+{
+	struct strbuf *sb = arg;
+
+	sb_addf(sb, "%s:%lld ", name, (long long)size);
+}
+
+static void test_storage_publish(struct storage *st)
+{
+	struct strbuf seen = STRBUF_INIT, err = STRBUF_INIT;
+	char *work = storage_workdir(st), *out = xstrfmt("%s/out", work);
+	char *link = xstrfmt("%s/link", out);
+	const char *pre = "renditions/aa/bb/s/p";
+	size_t n = 0;
+	char **keys;
+
+	ok(work && !put_local(out, "b.txt", "bb") && !put_local(out, "a/1.ts", "1") &&
+	   !put_local(out, ".hidden", "h") && !symlink("/etc/passwd", link),
+	   "a scratch folder of outputs is made");
+	ok(!storage_publish_dir(st, out, pre, publish_count, &seen, &err),
+	   "a folder is published");
+	is_str(seen.buf, "a/1.ts:1 b.txt:2 ", "each file is reported, in order, with its size");
+	keys = storage_list(st, "renditions/aa/bb/s/", &n);
+	ok(keys && n == 2 && !strcmp(keys[0], "renditions/aa/bb/s/p/a/1.ts") &&
+	   !strcmp(keys[1], "renditions/aa/bb/s/p/b.txt"),
+	   "list by prefix finds its files, and no dot-name or symlink");
+	for (size_t i = 0; keys && i < n; i++)
+		free(keys[i]);
+	free(keys);
+	keys = storage_list(st, "renditions/zz", &n);
+	ok(keys && n == 0, "a prefix that matches nothing lists nothing");
+	free(keys);
+	ok(!put_local(out, "c.txt", "c") &&
+	   !storage_publish_dir(st, out, pre, NULL, NULL, &err), "a folder is published again");
+	keys = storage_list(st, pre, &n);
+	ok(keys && n == 1 && !strcmp(keys[0], "renditions/aa/bb/s/p/c.txt"),
+	   "the new folder replaces the old one as a whole");
+	for (size_t i = 0; keys && i < n; i++)
+		free(keys[i]);
+	free(keys);
+	keys = list_dir(storage_tmpdir(st), 0, &n);
+	ok(keys && n == 0, "nothing is left in tmp/");
+	free(keys);
+	ok(!remove_tree(work), "the scratch directory is removed");
+	free(link);
+	free(out);
+	free(work);
+	sb_release(&seen);
+	sb_release(&err);
+}
+
+static void test_storage(void)
+{
+	struct storage st;
+	char *root = xstrfmt("%s/store", tmpdir), *name;
+
+	test_storage_keys();
+	ok(!storage_open(&st, root) && !storage_init(&st), "storage directories are made");
+	name = storage_name(&st, NULL);
+	is_str(name, root, "the storage is named by its root");
+	free(name);
+	test_storage_objects(&st);
+	test_storage_publish(&st);
+	char *fa = xstrfmt("%s/feed/tags/a.json", root);
+	ok(!write_file_atomic(fa, "{}\n", 3) && !write_file_atomic(fa, "[1]\n", 4),
+	   "write_file_atomic creates and then replaces a file");
+	FILE *rf = fopen(fa, "r");
+	char got[16] = "";
+	ok(rf && fgets(got, sizeof(got), rf) && !strcmp(got, "[1]\n"), "the reader sees the new contents");
+	if (rf)
+		fclose(rf);
+	char *fdir = xstrfmt("%s/feed/tags", root);
+	size_t nn;
+	char **names = list_dir(fdir, 0, &nn);
+	ok(names && nn == 1 && !strcmp(names[0], "a.json"), "no temp file is left beside it");
+	for (size_t i = 0; names && i < nn; i++)
+		free(names[i]);
+	free(names);
+	ok(!list_dir("/nonexistent-md-dir", 0, &nn), "list_dir of a missing directory fails");
+	free(fdir);
+	free(fa);
+	ok(!remove_tree(root) && access(root, F_OK), "remove_tree removes everything");
+	free(root);
+	storage_close(&st);
+}
