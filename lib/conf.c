@@ -252,7 +252,8 @@ int parse_time(const char *s, double *t)
 	":h='max(2,2*trunc(ih*" FIT(n) "/2))'"
 
 /*
- * Video: an HDR source tone-mapped first ({tonemap}), then one scale that
+ * Video: the decoded frame cut to the declared picture ({crop}: see
+ * source.h), an HDR source tone-mapped ({tonemap}), then one scale that
  * also converts full range and any matrix to limited-range BT.709, 8-bit
  * 4:2:0, tagged so.  Timing: frames keep their own timestamps (-fps_mode
  * vfr) on a 1/60 s grid, so a frame closer than that to the one before is
@@ -265,7 +266,7 @@ static const char *mp4_step[] = {
 	"ffmpeg", "-i", "{input}",
 	"-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "-1",
 	"-map_chapters", "-1", "-sn", "-dn",
-	"-vf", "{tonemap}," CAP(1280) ":out_range=tv:out_color_matrix=bt709"
+	"-vf", "{crop},{tonemap}," CAP(1280) ":out_range=tv:out_color_matrix=bt709"
 	",format=yuv420p,setsar=1",
 	"-fps_mode", "vfr", "-r", "60", "-video_track_timescale", "60",
 	"-bsf:v", "setts=pts=PTS:dts=DTS:duration='max(DURATION,{duration}/TB-PTS)'",
@@ -279,7 +280,10 @@ static const char *mp4_step[] = {
 /*
  * A source that is already what mp4_step makes: its streams, remuxed,
  * limited range written in the H.264 headers where it was only implied.
+ * Only up to 5 Mbit/s, what a 720p upload is advised to be: a heavier
+ * file is encoded again, to about half of that, rather than served as is.
  */
+#define MP4_COPY_KBPS 5000
 static const char *mp4_copy_step[] = {
 	"ffmpeg", "-i", "{input}",
 	"-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "-1",
@@ -295,7 +299,7 @@ static const char *mp4_copy_step[] = {
 static const char *thumb_step[] = {
 	"ffmpeg", "-i", "{input}",
 	"-map", "0:v:0", "-map_metadata", "-1", "-an", "-sn", "-dn",
-	"-vf", "{tonemap},scale=w=320:h='max(2,2*trunc(160*ih/(" DISPLAY_W ")+0.5))'"
+	"-vf", "{crop},{tonemap},scale=w=320:h='max(2,2*trunc(160*ih/(" DISPLAY_W ")+0.5))'"
 	":out_range=pc:out_color_matrix=bt601,thumbnail=50,format=yuvj420p,setsar=1",
 	"-frames:v", "1", "-q:v", "4", "-color_range", "pc",
 	"-f", "image2", "-update", "1", "-y", "{output}", NULL
@@ -311,15 +315,15 @@ static const struct {
 	unsigned kinds;
 	const char **step;
 	const char **pass;      /* copy step, for sources this long at most */
-	int pass_max_size;
+	int pass_max_size, pass_max_kbps;
 	enum output_kind output_kind;
 	int max_side, width;    /* what the output is checked against */
 } builtins[] = {
-	{ "probe", "default", "probe.json", MD_KIND_ALL, probe_step, NULL, 0, OUTPUT_JSON, 0, 0 },
+	{ "probe", "default", "probe.json", MD_KIND_ALL, probe_step, NULL, 0, 0, OUTPUT_JSON, 0, 0 },
 	{ "mp4", "video", "video.mp4", MD_KIND_VIDEO | MD_KIND_ANIMATED, mp4_step,
-	  mp4_copy_step, 1280, OUTPUT_VIDEO, 1280, 0 },
-	{ "thumb", "default", "thumb.jpg", MD_KIND_ALL, thumb_step, NULL, 0, OUTPUT_IMAGE, 0, 320 },
-	{ "noop", "default", NULL, MD_KIND_ALL, NULL, NULL, 0, OUTPUT_NONE, 0, 0 },
+	  mp4_copy_step, 1280, MP4_COPY_KBPS, OUTPUT_VIDEO, 1280, 0 },
+	{ "thumb", "default", "thumb.jpg", MD_KIND_ALL, thumb_step, NULL, 0, 0, OUTPUT_IMAGE, 0, 320 },
+	{ "noop", "default", NULL, MD_KIND_ALL, NULL, NULL, 0, 0, OUTPUT_NONE, 0, 0 },
 };
 
 static const char *const output_kinds[] = {
@@ -511,6 +515,7 @@ void conf_init(struct conf *c)
 			p->pass = xcalloc(1, sizeof(*p->pass));
 			p->pass[0] = argv_dup(builtins[i].pass);
 			p->pass_max_size = builtins[i].pass_max_size;
+			p->pass_max_kbps = builtins[i].pass_max_kbps;
 		}
 	}
 }
@@ -1093,11 +1098,12 @@ static int apply_profile(struct capply *a, const struct ynode *pv, const char *n
 		} else if (!strcmp(k, "passthrough")) {
 			if (apply_steps(a, v, k, name, &tmp.npass, &tmp.pass))
 				goto out;
-		} else if (!strcmp(k, "passthrough_max_size")) {
+		} else if (!strcmp(k, "passthrough_max_size") ||
+			   !strcmp(k, "passthrough_max_kbps")) {
 			long long t;
 			if (set_int(a, v, k, 0, 1 << 20, &t))
 				goto out;
-			tmp.pass_max_size = (int)t;
+			*(k[16] == 's' ? &tmp.pass_max_size : &tmp.pass_max_kbps) = (int)t;
 		} else {
 			bad(a, kn, k, "unknown key");
 			goto out;

@@ -83,10 +83,12 @@ struct profile {
 	int nsteps;
 	char ***steps;          /* nsteps NULL-terminated argv templates */
 	/* passthrough: these steps instead when the source can be copied as
-	 * it is (source.h), its long side at most pass_max_size */
+	 * it is (source.h), its long side at most pass_max_size, its bit rate
+	 * at most pass_max_kbps */
 	int npass;
 	char ***pass;
 	int pass_max_size;      /* 0: no cap */
+	int pass_max_kbps;      /* the source's bit rate at most, 0: no cap */
 };
 
 struct conf {

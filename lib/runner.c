@@ -49,6 +49,7 @@ static void av_free(struct argv_buf *a)
 struct vars {
 	const char *input, *output, *outdir, *workdir, *format;
 	const char *tonemap;    /* filters to SDR, "null" for an SDR source */
+	char crop[160];         /* the cut to the declared picture, or "null" */
 	double duration;        /* the source's, 0 if unknown */
 	int threads;
 	long long max_pixels;   /* decoders refuse frames larger than this */
@@ -86,6 +87,8 @@ static char *expand(const char *t, const struct vars *v)
 			sb_addf(&sb, "%.6f", v->duration);
 		else if (n == 7 && !strncmp(open + 1, "tonemap", 7))
 			sb_adds(&sb, v->tonemap);
+		else if (n == 4 && !strncmp(open + 1, "crop", 4))
+			sb_adds(&sb, v->crop);
 		else
 			sb_add(&sb, open, n + 2);
 		t = close + 1;
@@ -100,7 +103,8 @@ static int needs_source(const struct profile *p)
 		return 1;
 	for (int s = 0; s < p->nsteps; s++)
 		for (char **a = p->steps[s]; *a; a++)
-			if (strstr(*a, "{duration}") || strstr(*a, "{tonemap}"))
+			if (strstr(*a, "{duration}") || strstr(*a, "{tonemap}") ||
+			    strstr(*a, "{crop}"))
 				return 1;
 	return 0;
 }
@@ -276,7 +280,7 @@ static int run_source(struct run *r)
 	r->v = (struct vars){
 		.input = r->input, .output = r->output, .outdir = r->outdir,
 		.workdir = r->work, .format = r->j->format, .threads = r->c->worker_threads,
-		.max_pixels = conf_max_pixels(r->c), .tonemap = "null",
+		.max_pixels = conf_max_pixels(r->c), .tonemap = "null", .crop = "null",
 	};
 	r->steps = p->steps;
 	r->nsteps = p->nsteps;
@@ -292,7 +296,8 @@ static int run_source(struct run *r)
 		r->src.duration = r->j->duration;
 	r->v.duration = r->src.duration;
 	r->v.tonemap = source_tonemap(&r->src);
-	if (p->npass && source_can_copy(&r->src, p->pass_max_size)) {
+	source_crop(&r->src, r->v.crop, sizeof(r->v.crop));
+	if (p->npass && source_can_copy(&r->src, p->pass_max_size, p->pass_max_kbps)) {
 		r->steps = p->pass;
 		r->nsteps = p->npass;
 	}

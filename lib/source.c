@@ -44,6 +44,7 @@ void source_parse(const char *text, struct source *s)
 	char *copy = xstrdup(text), *line, *save = NULL;
 	int cover[MAX_STREAMS] = { 0 }, n = 0;
 	double duration = 0;
+	long long bit_rate = 0;
 
 	memset(st, 0, sizeof(st));
 	memset(type, 0, sizeof(type));
@@ -59,6 +60,10 @@ void source_parse(const char *text, struct source *s)
 		ffval_unquote(eq + 1, v, sizeof(v));
 		if (!strcmp(line, "format.duration")) {
 			duration = ffval_real(v);
+			continue;
+		}
+		if (!strcmp(line, "format.bit_rate")) {
+			bit_rate = ffval_int(v, 0, LLONG_MAX / 2, 0);
 			continue;
 		}
 		if (strncmp(line, "streams.stream.", 15))
@@ -93,6 +98,10 @@ void source_parse(const char *text, struct source *s)
 			x->width = integer(v, 0, INT_MAX);
 		else if (!strcmp(k, "height"))
 			x->height = integer(v, 0, INT_MAX);
+		else if (!strcmp(k, "coded_width"))
+			x->coded_width = integer(v, 0, INT_MAX);
+		else if (!strcmp(k, "coded_height"))
+			x->coded_height = integer(v, 0, INT_MAX);
 		else if (!strcmp(k, "sample_aspect_ratio"))
 			ratio(v, ':', &x->sar_num, &x->sar_den);
 		else if (!strcmp(k, "channels"))
@@ -121,6 +130,7 @@ void source_parse(const char *text, struct source *s)
 			break;
 		}
 	s->duration = duration;
+	s->bit_rate = bit_rate;
 }
 
 int source_probe(const struct conf *c, const char *path, const char *format,
@@ -129,8 +139,9 @@ int source_probe(const struct conf *c, const char *path, const char *format,
 	char *argv[] = {
 		"ffprobe", "-v", "error", "-protocol_whitelist", "file",
 		"-f", (char *)format, "-show_entries",
-		"format=duration:stream=index,codec_type,codec_name,profile,pix_fmt,"
-		"color_range,color_transfer,width,height,sample_aspect_ratio,"
+		"format=duration,bit_rate:stream=index,codec_type,codec_name,profile,pix_fmt,"
+		"color_range,color_transfer,width,height,coded_width,coded_height,"
+		"sample_aspect_ratio,"
 		"avg_frame_rate,r_frame_rate,channels:stream_disposition=attached_pic:"
 		"stream_side_data=rotation",
 		"-of", "flat", (char *)path, NULL
@@ -160,7 +171,7 @@ int source_is_hdr(const struct source *s)
 	return !strcmp(s->transfer, "smpte2084") || !strcmp(s->transfer, "arib-std-b67");
 }
 
-int source_can_copy(const struct source *s, int max_size)
+int source_can_copy(const struct source *s, int max_size, int max_kbps)
 {
 	int side = s->width > s->height ? s->width : s->height;
 
@@ -172,8 +183,29 @@ int source_can_copy(const struct source *s, int max_size)
 	       (s->sar_num == 0 || s->sar_num == s->sar_den) && !s->rotation &&
 	       s->fps > 0 && s->fps <= 60 && s->max_fps > 0 && s->max_fps <= 60 &&
 	       side > 0 && (!max_size || side <= max_size) &&
+	       (!max_kbps || (s->bit_rate > 0 && s->bit_rate <= max_kbps * 1000LL)) &&
 	       s->width % 2 == 0 && s->height % 2 == 0 &&
 	       (!s->has_audio || (!strcmp(s->acodec, "aac") && s->channels == 2));
+}
+
+void source_crop(const struct source *s, char *buf, size_t n)
+{
+	int w = s->width, h = s->height, cw = s->coded_width, ch = s->coded_height;
+	int r;
+
+	if (w <= 0 || h <= 0 || cw < w || ch < h || (cw == w && ch == h)) {
+		snprintf(buf, n, "null");
+		return;
+	}
+	if (s->rotation % 180) {
+		int t = w;
+		w = h, h = t, t = cw, cw = ch, ch = t;
+	}
+	/* what the decoder left of the crop is at the left and the top */
+	r = snprintf(buf, n, "crop=w='if(eq(iw,%d),%d,iw)':h='if(eq(ih,%d),%d,ih)'"
+		     ":x='iw-ow':y='ih-oh':exact=1", cw, w, ch, h);
+	if (r < 0 || (size_t)r >= n)
+		snprintf(buf, n, "null");
 }
 
 const char *source_tonemap(const struct source *s)

@@ -16,12 +16,14 @@
 
 struct source {
 	double duration;        /* seconds, 0 if unknown */
+	long long bit_rate;     /* the whole file's, bits/s, 0 if unknown */
 	char vcodec[32];
 	char profile[32];       /* "Main", "High", ... */
 	char pix_fmt[32];
 	char range[16];         /* "tv", "pc", "unknown" */
 	char transfer[32];      /* "bt709", "smpte2084", "arib-std-b67", ... */
 	int width, height;
+	int coded_width, coded_height;  /* the decoder's frame before its crop */
 	int sar_num, sar_den;   /* 0:1 when not set */
 	int rotation;
 	double fps, max_fps;    /* avg_frame_rate, r_frame_rate; 0 if unknown */
@@ -44,12 +46,25 @@ void source_parse(const char *text, struct source *s);
 int source_is_hdr(const struct source *s);
 
 /*
- * Whether a rendition capped at max_size pixels on its long side may be
- * the source's own streams, remuxed: H.264 Main or High, yuv420p, limited
- * range, not HDR, square pixels, no rotation, at most 60 frames a second,
- * within the cap, and stereo AAC or no audio.
+ * Whether a rendition capped at max_size pixels on its long side and
+ * max_kbps kilobits a second (0: no cap) may be the source's own streams,
+ * remuxed: H.264 Main or High, yuv420p, limited range, not HDR, square
+ * pixels, no rotation, at most 60 frames a second, within the caps (a
+ * bit rate that is not known is over the cap), and stereo AAC or no
+ * audio.
  */
-int source_can_copy(const struct source *s, int max_size);
+int source_can_copy(const struct source *s, int max_size, int max_kbps);
+
+/*
+ * The filter that cuts a decoded frame to the picture the stream declares,
+ * into buf, or "null".  A decoder crops the left edge only to an aligned
+ * column (a Theora picture offset of 9, an H.264 crop of 8 on the left):
+ * the frame it hands on is wider than the picture, the rest of the crop
+ * still at its left, where an encoder put anything it liked.  Only a frame
+ * of the coded width is cut, so a stream that changes size is left alone;
+ * a rotated source's sizes are taken turned, as the frames come turned.
+ */
+void source_crop(const struct source *s, char *buf, size_t n);
 
 /* The filters that bring an HDR source to SDR BT.709 limited range, or
  * "null" for any other. */

@@ -47,7 +47,37 @@ ff -f lavfi -i "testsrc2=size=320x240:rate=120:duration=1" -c:v libx264 -preset 
 # already right: H.264 High, yuv420p limited range, square pixels, stereo AAC
 ff -f lavfi -i "testsrc2=size=320x240:rate=25:duration=2" -f lavfi -i "sine=d=2" \
 	-c:v libx264 -profile:v high -pix_fmt yuv420p -color_range tv -c:a aac -ac 2 -shortest "$E/ready.mp4"
-is "$(ls "$E" | wc -l)" 9 "nine inputs were made"
+# the same, but 33 Mbit/s of noise: over the copy's bit rate cap
+ff -f lavfi -i "nullsrc=s=640x360:r=25:d=1,geq=lum='random(1)*255':cb=128:cr=128" \
+	-c:v libx264 -profile:v high -crf 10 -pix_fmt yuv420p -color_range tv "$E/heavy.mp4"
+# a Theora picture 39x31 at column 9 of a 48x32 frame whose left 8
+# columns are green: the decoder cannot crop at column 9 and hands on
+# frames 48 wide, the green still in them (identification header patched,
+# the page's CRC written again)
+ff -f lavfi -i "color=gray:size=48x32:rate=10:duration=1" \
+	-vf "drawbox=x=0:y=0:w=8:h=32:color=0x00ff00:t=fill" -c:v libtheora -q:v 10 "$E/frame.ogv"
+python3 - "$E/frame.ogv" "$E/offset.ogv" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+i = d.index(b'\x80theora')
+d[i + 14:i + 17] = (39).to_bytes(3, 'big')   # picture width
+d[i + 17:i + 20] = (31).to_bytes(3, 'big')   # picture height
+d[i + 20], d[i + 21] = 9, 0                   # offset from the left, bottom
+def crc(b):
+    c = 0
+    for x in b:
+        c ^= x << 24
+        for _ in range(8):
+            c = (c << 1) ^ 0x104c11db7 if c & 0x80000000 else c << 1
+    return c
+n = d[26]
+end = 27 + n + sum(d[27:27 + n])
+d[22:26] = bytes(4)
+d[22:26] = crc(d[:end]).to_bytes(4, 'little')
+open(sys.argv[2], 'wb').write(d)
+PY
+rm -f "$E/frame.ogv"
+is "$(ls "$E" | wc -l)" 11 "eleven inputs were made"
 
 run md-db init
 run md-ingest -e mp4,thumb "$E"/*
@@ -85,7 +115,8 @@ sane_rate() { awk -v r="$1" 'BEGIN { split(r, f, "/"); exit !(f[2] > 0 && f[1] /
 luma() { ffmpeg -v error -i "$1" -frames:v 1 -vf extractplanes=y -f rawvideo - |
 	od -An -v -tu1 | tr -s ' ' '\n' | sed '/^$/d' | sort -n | sed -n '1p;$p' | tr '\n' ' '; }
 
-for f in vfr.mp4 hold.gif fullrange.mkv pc.mp4 tenbit.mkv hdr.mkv odd-sar.mkv fast.mp4 ready.mp4; do
+for f in vfr.mp4 hold.gif fullrange.mkv pc.mp4 tenbit.mkv hdr.mkv odd-sar.mkv fast.mp4 ready.mp4 \
+	offset.ogv heavy.mp4; do
 	m=$(rend "$f" mp4)
 	if [ -z "$m" ] || [ ! -f "$m" ]; then
 		fail "$f: mp4 rendition exists"
@@ -129,12 +160,34 @@ ok "a full-range white and black source is coded 16..235 ($(luma "$(rend fullran
 	limited "$(rend fullrange.mkv mp4)" 16 235
 ok "MPEG-4 flagged full range by its container is coded 16..235 too ($(luma "$(rend pc.mp4 mp4)"))" \
 	limited "$(rend pc.mp4 mp4)" 235 235
+# green COLUMNS...: the columns of a picture's first frame that are green
+green() {
+	python3 - "$1" <<'PY'
+import re, subprocess, sys
+p = subprocess.run(['ffmpeg', '-v', 'info', '-i', sys.argv[1], '-frames:v', '1',
+		    '-vf', 'format=rgb24,showinfo', '-f', 'rawvideo', '-'], capture_output=True)
+w, h = map(int, re.findall(r' s:(\d+)x(\d+)', p.stderr.decode())[-1])
+px = p.stdout
+print(' '.join(str(x) for x in range(w)
+	       if sum(px[3 * (y * w + x) + 1] - px[3 * (y * w + x)] for y in range(h)) / h > 60))
+PY
+}
+o=$(rend offset.ogv mp4) t=$(rend offset.ogv thumb)
+is "$(vprop "$o" width)x$(vprop "$o" height)" 38x30 "a 39x31 Theora picture at an offset comes out 38x30"
+is "$(green "$o")" "" "and none of the frame outside the picture is shown"
+is "$(vprop "$t" width)x$(vprop "$t" height)" 320x254 "its thumbnail is 320x254"
+is "$(green "$t")" "" "and shows none of it either"
 h=$(rend hdr.mkv mp4)
 is "$(vprop "$h" color_transfer,color_primaries,color_space)" bt709,bt709,bt709 \
 	"HDR (PQ, BT.2020) comes out tone-mapped, tagged BT.709"
 is "$(vprop "$(rend tenbit.mkv mp4)" pix_fmt)" yuv420p "10-bit comes out 8-bit"
 # pass-through: the video packets are the source's, byte for byte
 pk() { ffmpeg -v error -i "$1" -map 0:v:0 -c copy -f md5 -; }
+isnt "$(pk "$(rend heavy.mp4 mp4)")" "$(pk "$E/heavy.mp4")" \
+	"the same at 33 Mbit/s is encoded again (over the 5 Mbit/s of passthrough)"
+rate() { ffprobe -v error -show_entries format=bit_rate -of csv=p=0 "$1"; }
+ok "and comes out lighter ($(rate "$(rend heavy.mp4 mp4)") bit/s)" \
+	test "$(rate "$(rend heavy.mp4 mp4)")" -lt "$(rate "$E/heavy.mp4")"
 is "$(pk "$(rend ready.mp4 mp4)")" "$(pk "$E/ready.mp4")" \
 	"a source already H.264 High yuv420p with AAC is remuxed, not encoded again"
 ok "the remuxed file is faststart (moov before mdat)" \
