@@ -725,6 +725,7 @@ static void test_spawn(void)
 }
 
 #include "test-storage.c"
+#include "test-source.c"
 
 int main(void)
 {
@@ -749,6 +750,7 @@ int main(void)
 	test_jwt();
 	test_spawn();
 	test_storage();
+	test_source();
 	remove_tree(tmpdir);
 	printf("1..%d\n", n);
 	return failed ? 1 : 0;
