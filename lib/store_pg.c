@@ -196,14 +196,14 @@ static void sb_add_text_array(struct strbuf *sb, const char *const *v, int n)
 		}
 		sb_addch(sb, '"');
 		for (const char *p = v[i]; *p;) {
-			size_t n = strcspn(p, "\"\\");
+			size_t k = strcspn(p, "\"\\");
 
-			sb_add(sb, p, n);
-			if (!p[n])
+			sb_add(sb, p, k);
+			if (!p[k])
 				break;
 			sb_addch(sb, '\\');
-			sb_addch(sb, p[n]);
-			p += n + 1;
+			sb_addch(sb, p[k]);
+			p += k + 1;
 		}
 		sb_addch(sb, '"');
 	}

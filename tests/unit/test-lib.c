@@ -171,7 +171,7 @@ static char *conf_error(struct conf *c, const char *buf, size_t len)
 	int saved = dup(2), fd, rc;
 	struct strbuf sb = STRBUF_INIT;
 	char chunk[512];
-	size_t n;
+	size_t got;
 
 	snprintf(path, sizeof(path), "%s/stderr", tmpdir);
 	fflush(stderr);
@@ -185,8 +185,8 @@ static char *conf_error(struct conf *c, const char *buf, size_t len)
 	if (!rc)
 		return NULL;
 	if ((f = fopen(path, "r"))) {
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			sb_add(&sb, chunk, n);
+		while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			sb_add(&sb, chunk, got);
 		fclose(f);
 	}
 	return sb_detach(&sb, NULL);
@@ -281,12 +281,12 @@ static char *probe_with(const char *key, const char *value)
 	const char *p = probe_mp4;
 
 	while (*p) {
-		size_t n = strcspn(p, "\n");
+		size_t len = strcspn(p, "\n");
 		if (!strncmp(p, key, strlen(key)) && p[strlen(key)] == '=')
 			sb_addf(&sb, "%s=%s\n", key, value);
 		else
-			sb_addf(&sb, "%.*s\n", (int)n, p);
-		p += n + (p[n] == '\n');
+			sb_addf(&sb, "%.*s\n", (int)len, p);
+		p += len + (p[len] == '\n');
 	}
 	return sb_detach(&sb, NULL);
 }
