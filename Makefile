@@ -110,6 +110,10 @@ deps:
 check: deps
 	@sh tests/run.sh
 
+# the source check alone (make check runs it too, in tests/00-build.t)
+lint:
+	@sh scripts/check-source.sh
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/demo.sh
@@ -138,5 +142,5 @@ clean:
 	rm -f lib/*.d tools/*.d tests/unit/*.d tests/fuzz/*.d .build-flags .build-flags.tmp
 	rm -rf tests/fuzz/obj
 
-.PHONY: all deps check demo bench fuzz fuzz-build install uninstall clean FORCE
+.PHONY: all deps check lint demo bench fuzz fuzz-build install uninstall clean FORCE
 .SECONDARY: $(LIB_OBJ) $(FUZZ_OBJ)

@@ -70,7 +70,7 @@ static void status_line(void *arg, int version, const char *name, const char *ap
 	struct emit e;
 	char v[16];
 
-	snprintf(v, sizeof(v), "%03d", version);
+	xsnprintf(v, sizeof(v), "%03d", version);
 	emit_begin(&e, cli.json);
 	if (cli.json)
 		emit_int(&e, "version", version);

@@ -126,7 +126,7 @@ static int on_post(void *arg, const struct feed_row *r)
 	struct emit e, j;
 	char id[24];
 
-	snprintf(id, sizeof(id), "%lld", (long long)r->post_id);
+	xsnprintf(id, sizeof(id), "%lld", (long long)r->post_id);
 	logkv(LOG_INFO, "post finalized", "post_id", id, "media", r->media, "status", r->status,
 	      "trace_id", r->trace_id, (char *)NULL);
 	emit_begin(&j, 1);

@@ -173,7 +173,7 @@ static char *conf_error(struct conf *c, const char *buf, size_t len)
 	char chunk[512];
 	size_t got;
 
-	snprintf(path, sizeof(path), "%s/stderr", tmpdir);
+	xsnprintf(path, sizeof(path), "%s/stderr", tmpdir);
 	fflush(stderr);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	dup2(fd, 2);
@@ -243,7 +243,7 @@ static void test_conf_limits(void)
 	for (size_t i = 0; i < sizeof(badv) / sizeof(badv[0]); i++) {
 		char name[96];
 		conf_init(&c);
-		snprintf(name, sizeof(name), "refused: %.*s", (int)strcspn(badv[i] + 8, "\n"), badv[i] + 8);
+		xsnprintf(name, sizeof(name), "refused: %.*s", (int)strcspn(badv[i] + 8, "\n"), badv[i] + 8);
 		ok(conf_load_buffer(&c, "v.yaml", badv[i], strlen(badv[i])) == MD_EXIT_CONFIG, name);
 		conf_release(&c);
 	}
@@ -331,7 +331,7 @@ static void test_probe_output(void)
 		char *text = probe_with(cases[i].key, cases[i].value), name[160];
 		int rc = probe_from_ffprobe(&c, text, strlen(text), &p, &why);
 
-		snprintf(name, sizeof(name), "%s=%s is %s", cases[i].key, cases[i].value,
+		xsnprintf(name, sizeof(name), "%s=%s is %s", cases[i].key, cases[i].value,
 			 cases[i].why ? cases[i].why : "accepted, with sane numbers");
 		if (cases[i].why)
 			ok(rc == 1 && why && strstr(why, cases[i].why), name);
@@ -480,15 +480,15 @@ static void test_quote(void)
 	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
 		sb_reset(&sb);
 		json_add_str(&sb, t[i].in);
-		snprintf(name, sizeof(name), "json_add_str, case %zu", i);
+		xsnprintf(name, sizeof(name), "json_add_str, case %zu", i);
 		is_str(sb.buf, t[i].json, name);
 		sb_reset(&sb);
 		xml_add_text(&sb, t[i].in);
-		snprintf(name, sizeof(name), "xml_add_text, case %zu", i);
+		xsnprintf(name, sizeof(name), "xml_add_text, case %zu", i);
 		is_str(sb.buf, t[i].xml, name);
 		sb_reset(&sb);
 		logfmt_add_val(&sb, t[i].in);
-		snprintf(name, sizeof(name), "logfmt_add_val, case %zu", i);
+		xsnprintf(name, sizeof(name), "logfmt_add_val, case %zu", i);
 		is_str(sb.buf, t[i].logfmt, name);
 	}
 	sb_reset(&sb);
