@@ -164,6 +164,10 @@ static int start(struct cli *cli, int argc, char **argv, const char *tool, const
 	rc = conf_load(&cli->conf, config);
 	if (rc)
 		exit(rc);
+	if (cli->conf.path)
+		logkv(LOG_DEBUG, "config file read", "config", cli->conf.path, (char *)NULL);
+	else
+		logkv(LOG_DEBUG, "no config file", (char *)NULL);
 	conf_apply_env(&cli->conf);
 	if (db) {
 		free(cli->conf.db_url);
