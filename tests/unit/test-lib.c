@@ -26,15 +26,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-static int n, failed;
+static int ntests, failed;  /* not "n": a test file may name a local so */
 static char tmpdir[] = "/tmp/md-unit.XXXXXX";
 
 static void ok(int cond, const char *name)
 {
-	n++;
+	ntests++;
 	if (!cond)
 		failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", n, name);
+	printf("%sok %d - %s\n", cond ? "" : "not ", ntests, name);
 }
 
 static void is_str(const char *got, const char *want, const char *name)
@@ -771,6 +771,8 @@ static void test_storage(void)
 	storage_close(&st);
 }
 
+#include "test-auth.c"
+
 int main(void)
 {
 	log_init("test-lib");
@@ -792,9 +794,10 @@ int main(void)
 	test_store_helpers();
 	test_conf();
 	test_jwt();
+	test_auth();
 	test_spawn();
 	test_storage();
 	remove_tree(tmpdir);
-	printf("1..%d\n", n);
+	printf("1..%d\n", ntests);
 	return failed ? 1 : 0;
 }
