@@ -208,6 +208,80 @@ int cli_start_verb(struct cli *cli, int argc, char **argv, const char *tool, con
 	return start(cli, argc, argv, tool, usage, shortopts, longopts, fn, ctx, 1);
 }
 
+/* made from a tool's table; kept reachable, as the usage is until exit */
+static char *table_usage, *table_short;
+static struct option *table_long;
+
+static void add_option_line(struct strbuf *sb, const struct cli_option *o)
+{
+	size_t start = sb->len;
+	const char *h;
+
+	if (o->id > 0 && o->id < 0x100)
+		sb_addf(sb, "  -%c%s%s", o->id, o->name ? ", --" : "", o->name ? o->name : "");
+	else
+		sb_addf(sb, "      --%s", o->name);
+	if (o->arg)
+		sb_addf(sb, " %s", o->arg);
+	do
+		sb_addch(sb, ' ');
+	while (sb->len - start < 24);
+	for (h = o->help; *h; h++) {
+		sb_addch(sb, *h);
+		if (*h == '\n')
+			sb_addf(sb, "%24s", "");
+	}
+	sb_addch(sb, '\n');
+}
+
+/* The --help text, the short string and the long array of a table. */
+static void from_table(const char *synopsis, const char *body, const struct cli_option *opts)
+{
+	struct strbuf help = STRBUF_INIT, shorts = STRBUF_INIT;
+	size_t n = 0, k = 0;
+
+	while (opts && opts[n].id)
+		n++;
+	table_long = xcalloc(n + 1, sizeof(*table_long));
+	sb_adds(&help, synopsis);
+	sb_addch(&help, '\n');
+	if (body)
+		sb_adds(&help, body);
+	for (size_t i = 0; i < n; i++) {
+		const struct cli_option *o = &opts[i];
+
+		add_option_line(&help, o);
+		if (o->id < 0x100) {
+			sb_addch(&shorts, o->id);
+			if (o->arg)
+				sb_addch(&shorts, ':');
+		}
+		if (o->name)
+			table_long[k++] = (struct option){ o->name, o->arg ? required_argument :
+							    no_argument, NULL, o->id };
+	}
+	sb_adds(&help, "common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
+		"  --log-level LEVEL, -q, -v, --json, -h, -V\n");
+	table_usage = sb_detach(&help, NULL);
+	table_short = sb_detach(&shorts, NULL);
+}
+
+int cli_start_table(struct cli *cli, int argc, char **argv, const char *tool,
+		    const char *synopsis, const char *body, const struct cli_option *opts,
+		    cli_opt_fn fn, void *ctx)
+{
+	from_table(synopsis, body, opts);
+	return start(cli, argc, argv, tool, table_usage, table_short, table_long, fn, ctx, 0);
+}
+
+int cli_start_verb_table(struct cli *cli, int argc, char **argv, const char *tool,
+			 const char *synopsis, const char *body, const struct cli_option *opts,
+			 cli_opt_fn fn, void *ctx)
+{
+	from_table(synopsis, body, opts);
+	return start(cli, argc, argv, tool, table_usage, table_short, table_long, fn, ctx, 1);
+}
+
 void cli_extra_operand(const struct cli *cli, const char *arg)
 {
 	if (arg[0] == '-' && arg[1])

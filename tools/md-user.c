@@ -29,30 +29,27 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char usage[] =
+static const char synopsis[] =
 	"usage: md-user [common options] add | passwd [--email EMAIL] NAME\n"
 	"       md-user [common options] list | del NAME | check NAME\n"
-	"       md-user [common options] token [--ttl DUR] NAME | token --verify\n"
-	"\n"
+	"       md-user [common options] token [--ttl DUR] NAME | token --verify\n";
+
+static const char commands[] =
 	"  add NAME        a new user; the password (1 to 72 bytes) is read from stdin\n"
 	"  passwd NAME     a new password (from stdin) for a user\n"
-	"    --email EMAIL  the user's email address (unique)\n"
 	"  list            users: name, email, password set, posts, created_at\n"
 	"  del NAME        remove a user who owns no post\n"
 	"  check NAME      password on stdin: exit 0 if it is NAME's, 1 if not\n"
 	"  token NAME      print a signed token (HS256 JWT) for NAME\n"
-	"    --ttl DUR      its lifetime (default auth.token_ttl, 1h)\n"
-	"  token --verify  read a token on stdin, print its claims if it is valid\n"
-	"common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
-	"  --log-level LEVEL, -q, -v, --json, -h, -V\n";
+	"  token --verify  read a token on stdin, print its claims if it is valid\n";
 
 enum { OPT_EMAIL = OPT_TOOL_BASE, OPT_TTL, OPT_VERIFY };
 
-static const struct option longopts[] = {
-	{ "email", required_argument, NULL, OPT_EMAIL },
-	{ "ttl", required_argument, NULL, OPT_TTL },
-	{ "verify", no_argument, NULL, OPT_VERIFY },
-	{ NULL, 0, NULL, 0 }
+static const struct cli_option options[] = {
+	{ OPT_EMAIL, "email", "EMAIL", "add, passwd: the user's email address (unique)" },
+	{ OPT_TTL, "ttl", "DUR", "token: its lifetime (default auth.token_ttl, 1h)" },
+	{ OPT_VERIFY, "verify", NULL, "token: read a token on stdin, print its claims" },
+	CLI_OPTIONS_END
 };
 
 #define INPUT_MAX 1024          /* bytes in a line of stdin with a password */
@@ -287,8 +284,8 @@ static int cmd_change(struct store *db, enum user_op op, const char *name)
 
 int main(int argc, char **argv)
 {
-	int i = cli_start_verb(&cli, argc, argv, "md-user", usage, "", longopts, on_opt,
-			       NULL);
+	int i = cli_start_verb_table(&cli, argc, argv, "md-user", synopsis, commands, options,
+				     on_opt, NULL);
 	static const char *const cmds[] = { "add", "list", "passwd", "del", "check", "token" };
 	const char *cmd, *name = NULL;
 	struct store *db = NULL;
