@@ -97,51 +97,17 @@ static int collect(struct cli *cli, int argc, char **argv, int after_verb, struc
 	return optind;
 }
 
-static int start(struct cli *cli, int argc, char **argv, const char *tool, const char *usage,
-		 const char *shortopts, const struct option *longopts, cli_opt_fn fn, void *ctx,
-		 int verbs)
+/*
+ * Check the common options' values, read the config file and the
+ * environment, and lay the flags over them; the log is set up as soon as
+ * the log flags are known, so that reading the config logs with them.
+ * Exits on a bad value (64) or a bad config (78).
+ */
+static void configure(struct cli *cli, const struct opts_seen *seen)
 {
-	size_t ncommon = sizeof(common_long) / sizeof(common_long[0]), ntool = 0;
-	struct opts_seen seen = { 0 };
-	int i, rc;
-
-	memset(cli, 0, sizeof(*cli));
-	cli->tool = tool;
-	cli->usage = usage;
-	usage_cli = cli;
-	umask(027);
-	log_init(tool);
-	while (longopts && longopts[ntool].name)
-		ntool++;
-	all_opts = xcalloc(ncommon + ntool + 1, sizeof(*all_opts));
-	memcpy(all_opts, common_long, sizeof(common_long));
-	if (ntool)
-		memcpy(all_opts + ncommon, longopts, ntool * sizeof(*all_opts));
-	/* '+': options end at the first operand, whatever follows it */
-	short_opts = xstrfmt("+:c:qvhV%s", shortopts ? shortopts : "");
-
-	/* options are collected first: the config must be read before the
-	 * tool's own options are applied over it */
-	pend = xcalloc(argc + 1, sizeof(*pend));
-
-	i = collect(cli, argc, argv, 0, &seen);
-	if (verbs && i < argc && strcmp(argv[i - 1], "--")) {
-		/* the verb's options sit between it and its operands; the
-		 * verb is moved next to its operands, after those options */
-		int verb = i, first = verb + collect(cli, argc - verb, argv + verb, 1, &seen);
-		char *name = argv[verb];
-
-		memmove(argv + verb, argv + verb + 1, (size_t)(first - verb - 1) * sizeof(*argv));
-		argv[first - 1] = name;
-		i = first - 1;
-	}
-	free(all_opts);
-	free(short_opts);
-	all_opts = NULL;
-	short_opts = NULL;
-
-	const char *config = seen.config, *db = seen.db, *storage = seen.storage;
-	const char *lfmt = seen.lfmt, *llevel = seen.llevel;
+	const char *config = seen->config, *db = seen->db, *storage = seen->storage;
+	const char *lfmt = seen->lfmt, *llevel = seen->llevel;
+	int rc;
 
 	if (lfmt) {
 		if (strcmp(lfmt, "text") && strcmp(lfmt, "json"))
@@ -187,7 +153,52 @@ static int start(struct cli *cli, int argc, char **argv, const char *tool, const
 		cli->conf.log_level = LOG_ERROR;
 	log_set_json(cli->conf.log_json);
 	log_set_level(cli->conf.log_level);
+}
 
+static int start(struct cli *cli, int argc, char **argv, const char *tool, const char *usage,
+		 const char *shortopts, const struct option *longopts, cli_opt_fn fn, void *ctx,
+		 int verbs)
+{
+	size_t ncommon = sizeof(common_long) / sizeof(common_long[0]), ntool = 0;
+	struct opts_seen seen = { 0 };
+	int i;
+
+	memset(cli, 0, sizeof(*cli));
+	cli->tool = tool;
+	cli->usage = usage;
+	usage_cli = cli;
+	umask(027);
+	log_init(tool);
+	while (longopts && longopts[ntool].name)
+		ntool++;
+	all_opts = xcalloc(ncommon + ntool + 1, sizeof(*all_opts));
+	memcpy(all_opts, common_long, sizeof(common_long));
+	if (ntool)
+		memcpy(all_opts + ncommon, longopts, ntool * sizeof(*all_opts));
+	/* '+': options end at the first operand, whatever follows it */
+	short_opts = xstrfmt("+:c:qvhV%s", shortopts ? shortopts : "");
+
+	/* options are collected first: the config must be read before the
+	 * tool's own options are applied over it */
+	pend = xcalloc(argc + 1, sizeof(*pend));
+
+	i = collect(cli, argc, argv, 0, &seen);
+	if (verbs && i < argc && strcmp(argv[i - 1], "--")) {
+		/* the verb's options sit between it and its operands; the
+		 * verb is moved next to its operands, after those options */
+		int verb = i, first = verb + collect(cli, argc - verb, argv + verb, 1, &seen);
+		char *name = argv[verb];
+
+		memmove(argv + verb, argv + verb + 1, (size_t)(first - verb - 1) * sizeof(*argv));
+		argv[first - 1] = name;
+		i = first - 1;
+	}
+	free(all_opts);
+	free(short_opts);
+	all_opts = NULL;
+	short_opts = NULL;
+
+	configure(cli, &seen);
 	for (int k = 0; k < seen.npend; k++)
 		if (fn(ctx, pend[k].opt, pend[k].arg))
 			usage_error(cli, "bad value for an option");
