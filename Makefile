@@ -15,12 +15,28 @@ ZSHCOMPDIR = $(PREFIX)/share/zsh/site-functions
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-WARN = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
+# -Wformat=2 ... -Wundef: the extra warnings the tree is clean under
+WARN = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wformat=2 -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition -Wpointer-arith -Wvla -Wundef
 CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 LIBS = -lsqlite3 -lpq -lcrypto -lcrypt -lyaml -ljansson -lm
+# one .d file of header dependencies per object and per binary
+DEPFLAGS = -MMD -MP
+
+# Hardening: canaries, position-independent executables, full RELRO, and
+# the checked libc calls of _FORTIFY_SOURCE, which need an optimising
+# build (glibc warns otherwise, and warnings are errors here); make
+# HARDEN= HARDEN_LDFLAGS= builds without.
+HARDEN = -fstack-protector-strong -fPIE
+HARDEN_LDFLAGS = -pie -Wl,-z,relro,-z,now
+ifneq ($(filter -O1 -O2 -O3 -Os -Og -Ofast -Oz,$(CFLAGS)),)
+FORTIFY = -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
+endif
 
 ifeq ($(SANITIZE),1)
 FAULTS = 1
+# the sanitizers check more than _FORTIFY_SOURCE does, and better alone
+FORTIFY =
 CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
@@ -29,20 +45,22 @@ ifeq ($(FAULTS),1)
 CPPFLAGS_ALL += -DMD_FAULTS
 endif
 
+COMPILE = $(CC) $(CPPFLAGS_ALL) $(FORTIFY) $(CPPFLAGS) $(WARN) $(HARDEN) $(CFLAGS) $(DEPFLAGS)
+LINK = $(LDFLAGS) $(HARDEN_LDFLAGS) $(LIBS)
+
 TOOLS = md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user
 LIB_SRC = lib/strbuf.c lib/log.c lib/conf.c lib/spawn.c lib/hash.c lib/storage.c \
 	lib/store.c lib/store_sqlite.c lib/store_pg.c lib/probe.c lib/emit.c lib/quote.c lib/cli.c \
 	lib/runner.c lib/ffval.c lib/source.c lib/verify.c lib/reason.c lib/walk.c lib/jwt.c lib/sandbox.c lib/ref.c \
-	lib/migrations.c
-LIB_SRC += lib/storage_fs.c lib/file.c lib/fault.c
+	lib/migrations.c lib/auth.c lib/storage_fs.c lib/file.c lib/fault.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
-LIB_HDR = $(wildcard lib/*.h)
 TEST_BIN = tests/unit/test-lib
 
 # fuzz targets: clang's libFuzzer, the library compiled in with the sanitizers
 FUZZ_CC = clang
 FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
+FUZZ_WARN = $(WARN) -Wno-string-concatenation -Wno-missing-prototypes
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BIN = $(FUZZ_SRC:.c=)
 FUZZ_OBJ = $(LIB_SRC:lib/%.c=tests/fuzz/obj/%.o)
@@ -50,29 +68,40 @@ FUZZ_TIME = 60
 
 all: $(TOOLS)
 
+# .build-flags records the compilers and every flag; it is rewritten only
+# when one of them changes (make SANITIZE=1 after make, another CFLAGS),
+# and everything built depends on it, so such a change rebuilds it all.
+BUILD_FLAGS = $(COMPILE) | $(LINK) | $(FUZZ_CC) $(FUZZ_WARN) $(FUZZ_CFLAGS)
+.build-flags: FORCE
+	@printf '%s\n' '$(subst ','\'',$(BUILD_FLAGS))' > $@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; \
+	else mv $@.tmp $@ && echo "build flags changed: everything is rebuilt"; fi
+
 lib/migrations.c: scripts/embed-sql.sh $(wildcard sql/sqlite/*.sql sql/postgres/*.sql)
 	sh scripts/embed-sql.sh sql > $@.tmp && mv $@.tmp $@
 
-lib/%.o: lib/%.c $(LIB_HDR)
-	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+lib/%.o: lib/%.c .build-flags
+	$(COMPILE) -c -o $@ $<
 
 lib/libmd.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-md-%: tools/md-%.c lib/libmd.a $(LIB_HDR)
-	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< lib/libmd.a $(LDFLAGS) $(LIBS)
+md-%: tools/md-%.c lib/libmd.a .build-flags
+	$(COMPILE) -MF tools/$@.d -o $@ $< lib/libmd.a $(LINK)
 
-$(TEST_BIN): tests/unit/test-lib.c lib/libmd.a $(LIB_HDR)
-	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< lib/libmd.a $(LDFLAGS) $(LIBS)
+$(TEST_BIN): tests/unit/test-lib.c lib/libmd.a .build-flags
+	$(COMPILE) -o $@ $< lib/libmd.a $(LINK)
 
-tests/fuzz/obj/%.o: lib/%.c $(LIB_HDR)
+tests/fuzz/obj/%.o: lib/%.c .build-flags
 	@mkdir -p tests/fuzz/obj
-	$(FUZZ_CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(WARN) -Wno-string-concatenation $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(FUZZ_WARN) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_OBJ) $(LIB_HDR)
-	$(FUZZ_CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(WARN) -Wno-string-concatenation $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_OBJ) .build-flags
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(FUZZ_WARN) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer -o $@ $< \
 		$(FUZZ_OBJ) $(LIBS)
+
+-include $(wildcard lib/*.d tools/*.d tests/unit/*.d tests/fuzz/*.d tests/fuzz/obj/*.d)
 
 fuzz-build: $(FUZZ_BIN)
 
@@ -85,6 +114,10 @@ deps:
 
 check: deps
 	@sh tests/run.sh
+
+# the source check alone (make check runs it too, in tests/00-build.t)
+lint:
+	@sh scripts/check-source.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -111,7 +144,8 @@ uninstall:
 
 clean:
 	rm -f $(TOOLS) lib/*.o lib/libmd.a lib/migrations.c lib/migrations.c.tmp $(TEST_BIN) $(FUZZ_BIN)
+	rm -f lib/*.d tools/*.d tests/unit/*.d tests/fuzz/*.d .build-flags .build-flags.tmp
 	rm -rf tests/fuzz/obj
 
-.PHONY: all deps check demo bench fuzz fuzz-build install uninstall clean
+.PHONY: all deps check lint demo bench fuzz fuzz-build install uninstall clean FORCE
 .SECONDARY: $(LIB_OBJ) $(FUZZ_OBJ)

@@ -97,13 +97,71 @@ static int collect(struct cli *cli, int argc, char **argv, int after_verb, struc
 	return optind;
 }
 
+/*
+ * Check the common options' values, read the config file and the
+ * environment, and lay the flags over them; the log is set up as soon as
+ * the log flags are known, so that reading the config logs with them.
+ * Exits on a bad value (64) or a bad config (78).
+ */
+static void configure(struct cli *cli, const struct opts_seen *seen)
+{
+	const char *config = seen->config, *db = seen->db, *storage = seen->storage;
+	const char *lfmt = seen->lfmt, *llevel = seen->llevel;
+	int rc;
+
+	if (lfmt) {
+		if (strcmp(lfmt, "text") && strcmp(lfmt, "json"))
+			usage_error(cli, "--log-format must be text or json, not '%s'", lfmt);
+	}
+	int lvl = LOG_INFO;
+	if (llevel && log_parse_level(llevel, &lvl))
+		usage_error(cli, "--log-level must be error, warn, info or debug, not '%s'", llevel);
+
+	conf_init(&cli->conf);
+	/* the log flags apply to what reading the config says, too */
+	if (lfmt)
+		log_set_json(!strcmp(lfmt, "json"));
+	if (llevel)
+		log_set_level(lvl);
+	if (cli->verbose)
+		log_set_level(LOG_DEBUG);
+	if (cli->quiet)
+		log_set_level(LOG_ERROR);
+	rc = conf_load(&cli->conf, config);
+	if (rc)
+		exit(rc);
+	if (cli->conf.path)
+		logkv(LOG_DEBUG, "config file read", "config", cli->conf.path, (char *)NULL);
+	else
+		logkv(LOG_DEBUG, "no config file", (char *)NULL);
+	conf_apply_env(&cli->conf);
+	if (db) {
+		free(cli->conf.db_url);
+		cli->conf.db_url = xstrdup(db);
+	}
+	if (storage) {
+		free(cli->conf.storage);
+		cli->conf.storage = xstrdup(storage);
+	}
+	if (lfmt)
+		cli->conf.log_json = !strcmp(lfmt, "json");
+	if (llevel)
+		cli->conf.log_level = lvl;
+	if (cli->verbose)
+		cli->conf.log_level = LOG_DEBUG;
+	if (cli->quiet)
+		cli->conf.log_level = LOG_ERROR;
+	log_set_json(cli->conf.log_json);
+	log_set_level(cli->conf.log_level);
+}
+
 static int start(struct cli *cli, int argc, char **argv, const char *tool, const char *usage,
 		 const char *shortopts, const struct option *longopts, cli_opt_fn fn, void *ctx,
 		 int verbs)
 {
 	size_t ncommon = sizeof(common_long) / sizeof(common_long[0]), ntool = 0;
 	struct opts_seen seen = { 0 };
-	int i, rc;
+	int i;
 
 	memset(cli, 0, sizeof(*cli));
 	cli->tool = tool;
@@ -140,50 +198,7 @@ static int start(struct cli *cli, int argc, char **argv, const char *tool, const
 	all_opts = NULL;
 	short_opts = NULL;
 
-	const char *config = seen.config, *db = seen.db, *storage = seen.storage;
-	const char *lfmt = seen.lfmt, *llevel = seen.llevel;
-
-	if (lfmt) {
-		if (strcmp(lfmt, "text") && strcmp(lfmt, "json"))
-			usage_error(cli, "--log-format must be text or json, not '%s'", lfmt);
-	}
-	int lvl = LOG_INFO;
-	if (llevel && log_parse_level(llevel, &lvl))
-		usage_error(cli, "--log-level must be error, warn, info or debug, not '%s'", llevel);
-
-	conf_init(&cli->conf);
-	/* the log flags apply to what reading the config says, too */
-	if (lfmt)
-		log_set_json(!strcmp(lfmt, "json"));
-	if (llevel)
-		log_set_level(lvl);
-	if (cli->verbose)
-		log_set_level(LOG_DEBUG);
-	if (cli->quiet)
-		log_set_level(LOG_ERROR);
-	rc = conf_load(&cli->conf, config);
-	if (rc)
-		exit(rc);
-	conf_apply_env(&cli->conf);
-	if (db) {
-		free(cli->conf.db_url);
-		cli->conf.db_url = xstrdup(db);
-	}
-	if (storage) {
-		free(cli->conf.storage);
-		cli->conf.storage = xstrdup(storage);
-	}
-	if (lfmt)
-		cli->conf.log_json = !strcmp(lfmt, "json");
-	if (llevel)
-		cli->conf.log_level = lvl;
-	if (cli->verbose)
-		cli->conf.log_level = LOG_DEBUG;
-	if (cli->quiet)
-		cli->conf.log_level = LOG_ERROR;
-	log_set_json(cli->conf.log_json);
-	log_set_level(cli->conf.log_level);
-
+	configure(cli, &seen);
 	for (int k = 0; k < seen.npend; k++)
 		if (fn(ctx, pend[k].opt, pend[k].arg))
 			usage_error(cli, "bad value for an option");
@@ -202,6 +217,80 @@ int cli_start_verb(struct cli *cli, int argc, char **argv, const char *tool, con
 		   const char *shortopts, const struct option *longopts, cli_opt_fn fn, void *ctx)
 {
 	return start(cli, argc, argv, tool, usage, shortopts, longopts, fn, ctx, 1);
+}
+
+/* made from a tool's table; kept reachable, as the usage is until exit */
+static char *table_usage, *table_short;
+static struct option *table_long;
+
+static void add_option_line(struct strbuf *sb, const struct cli_option *o)
+{
+	size_t start = sb->len;
+	const char *h;
+
+	if (o->id > 0 && o->id < 0x100)
+		sb_addf(sb, "  -%c%s%s", o->id, o->name ? ", --" : "", o->name ? o->name : "");
+	else
+		sb_addf(sb, "      --%s", o->name);
+	if (o->arg)
+		sb_addf(sb, " %s", o->arg);
+	do
+		sb_addch(sb, ' ');
+	while (sb->len - start < 24);
+	for (h = o->help; *h; h++) {
+		sb_addch(sb, *h);
+		if (*h == '\n')
+			sb_addf(sb, "%24s", "");
+	}
+	sb_addch(sb, '\n');
+}
+
+/* The --help text, the short string and the long array of a table. */
+static void from_table(const char *synopsis, const char *body, const struct cli_option *opts)
+{
+	struct strbuf help = STRBUF_INIT, shorts = STRBUF_INIT;
+	size_t n = 0, k = 0;
+
+	while (opts && opts[n].id)
+		n++;
+	table_long = xcalloc(n + 1, sizeof(*table_long));
+	sb_adds(&help, synopsis);
+	sb_addch(&help, '\n');
+	if (body)
+		sb_adds(&help, body);
+	for (size_t i = 0; i < n; i++) {
+		const struct cli_option *o = &opts[i];
+
+		add_option_line(&help, o);
+		if (o->id < 0x100) {
+			sb_addch(&shorts, o->id);
+			if (o->arg)
+				sb_addch(&shorts, ':');
+		}
+		if (o->name)
+			table_long[k++] = (struct option){ o->name, o->arg ? required_argument :
+							    no_argument, NULL, o->id };
+	}
+	sb_adds(&help, "common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
+		"  --log-level LEVEL, -q, -v, --json, -h, -V\n");
+	table_usage = sb_detach(&help, NULL);
+	table_short = sb_detach(&shorts, NULL);
+}
+
+int cli_start_table(struct cli *cli, int argc, char **argv, const char *tool,
+		    const char *synopsis, const char *body, const struct cli_option *opts,
+		    cli_opt_fn fn, void *ctx)
+{
+	from_table(synopsis, body, opts);
+	return start(cli, argc, argv, tool, table_usage, table_short, table_long, fn, ctx, 0);
+}
+
+int cli_start_verb_table(struct cli *cli, int argc, char **argv, const char *tool,
+			 const char *synopsis, const char *body, const struct cli_option *opts,
+			 cli_opt_fn fn, void *ctx)
+{
+	from_table(synopsis, body, opts);
+	return start(cli, argc, argv, tool, table_usage, table_short, table_long, fn, ctx, 1);
 }
 
 void cli_extra_operand(const struct cli *cli, const char *arg)

@@ -23,6 +23,13 @@
  * exit 0 whatever the operands are.  It returns the index of the verb;
  * argv is reordered so that the verb's operands follow it directly.
  *
+ * Tools write each of their options once, in a table of struct
+ * cli_option, and call cli_start_table() (or cli_start_verb_table()):
+ * getopt_long's short string and long array and the option lines of
+ * --help are made from it, so the parser and the help cannot disagree.
+ * --help prints the synopsis ("usage: ..." lines), a blank line, the
+ * body (the verbs, or NULL), a line per option and the common options.
+ *
  * cli_start() does not return on --help (exit 0), --version (exit 0),
  * a usage error (message and usage on stderr, exit 64) or a configuration
  * error (exit 78).  The tool's own options go to fn(ctx, opt, optarg),
@@ -55,6 +62,28 @@ struct cli {
 };
 
 typedef int (*cli_opt_fn)(void *ctx, int opt, const char *arg);
+
+/*
+ * One option of a tool.  id is the letter of its short form ('p' for -p),
+ * or for a long-only option a number from OPT_TOOL_BASE; name is its long
+ * form without "--" (or NULL); arg names its value ("N", "CMD"), NULL for
+ * a flag; help is its line in --help ("\n" starts a continuation line).
+ * A table ends with CLI_OPTIONS_END.  fn() receives id.
+ */
+struct cli_option {
+	int id;
+	const char *name;
+	const char *arg;
+	const char *help;
+};
+#define CLI_OPTIONS_END { 0, NULL, NULL, NULL }
+
+int cli_start_table(struct cli *cli, int argc, char **argv, const char *tool,
+		    const char *synopsis, const char *body, const struct cli_option *opts,
+		    cli_opt_fn fn, void *ctx);
+int cli_start_verb_table(struct cli *cli, int argc, char **argv, const char *tool,
+			 const char *synopsis, const char *body, const struct cli_option *opts,
+			 cli_opt_fn fn, void *ctx);
 
 int cli_start(struct cli *cli, int argc, char **argv, const char *tool, const char *usage,
 	      const char *shortopts, const struct option *longopts, cli_opt_fn fn, void *ctx);

@@ -1289,7 +1289,11 @@ int conf_load(struct conf *c, const char *flag_path)
 		return rc;
 	}
 	free(p);
-	if (!access("/etc/memedroid/config.yaml", F_OK))
-		return conf_read(c, "/etc/memedroid/config.yaml");
+	if ((s = getenv("MD_CONFIG_NOSYSTEM")) && *s && strcmp(s, "0"))
+		return 0;
+	if (!(s = getenv("MD_CONFIG_SYSTEM")) || !*s)
+		s = CONF_SYSTEM_FILE;
+	if (!access(s, F_OK))
+		return conf_read(c, s);
 	return 0;
 }

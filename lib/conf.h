@@ -6,9 +6,17 @@
  *   struct conf c; conf_init(&c);          built-in defaults
  *   conf_load(&c, flag_path)               finds and reads the YAML file
  *                                          (--config, $MD_CONFIG, XDG, /etc)
+ *   ...c.path names the file read, NULL when there was none...
  *   conf_apply_env(&c)                     MD_DB, MD_STORAGE, MD_HOME...
  *   ...the tool then stores its flags over the fields...
  *   conf_release(&c)
+ *
+ * conf_load() reads one file: the first of flag_path, $MD_CONFIG,
+ * $XDG_CONFIG_HOME/memedroid/config.yaml (or ~/.config/...) that exists,
+ * and else the system file, CONF_SYSTEM_FILE or $MD_CONFIG_SYSTEM.  The
+ * system file is skipped when $MD_CONFIG_NOSYSTEM is set to anything but
+ * "" or "0" (as git's GIT_CONFIG_NOSYSTEM), so that a test or a demo
+ * never reads the host's settings.
  *
  * conf_load() returns 0, or MD_EXIT_CONFIG after logging an error that
  * names the file, the line and the key ("FILE:LINE: unknown key 'x'").
@@ -37,6 +45,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* The system-wide config file ($MD_CONFIG_SYSTEM overrides it). */
+#define CONF_SYSTEM_FILE "/etc/memedroid/config.yaml"
 
 enum md_kind {
 	MD_KIND_IMAGE = 1,

@@ -20,7 +20,7 @@ void ffval_unquote(const char *v, char *out, size_t n)
 	size_t o = 0;
 
 	if (*v != '"') {
-		snprintf(out, n, "%s", v);
+		(void)snprintf(out, n, "%s", v);       /* cut to n, as below */
 		return;
 	}
 	for (v++; *v && *v != '"' && o + 1 < n; v++) {

@@ -14,11 +14,11 @@ static const char b64u_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 static const char header_json[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 
-#define HS256_LEN 32
+#define HS256_LEN JWT_HS256_LEN
 
 /* ---------- base64url ---------- */
 
-static void b64u_encode(struct strbuf *sb, const unsigned char *d, size_t n)
+void jwt_b64url_encode(struct strbuf *sb, const unsigned char *d, size_t n)
 {
 	unsigned acc = 0;
 	int bits = 0;
@@ -46,13 +46,7 @@ static int b64u_value(unsigned char c)
 	return c == '-' ? 62 : c == '_' ? 63 : -1;
 }
 
-/*
- * Decode canonical base64url: the URL alphabet only, no padding, a length
- * that is not 1 modulo 4, and zero bits below the last whole byte.  So
- * each byte string has exactly one encoding.  Returns the bytes,
- * NUL-terminated, in memory the caller frees, or NULL.
- */
-static unsigned char *b64u_decode(const char *s, size_t n, size_t *outlen)
+unsigned char *jwt_b64url_decode(const char *s, size_t n, size_t *outlen)
 {
 	unsigned char *out;
 	unsigned acc = 0;
@@ -87,9 +81,8 @@ static unsigned char *b64u_decode(const char *s, size_t n, size_t *outlen)
 
 /* ---------- signing ---------- */
 
-/* HMAC-SHA-256 of data; 0, or -1 when OpenSSL fails (then no MAC at all) */
-static int hs256(const void *key, size_t keylen, const char *data, size_t n,
-		 unsigned char mac[HS256_LEN])
+int jwt_hs256(const void *key, size_t keylen, const char *data, size_t n,
+	      unsigned char mac[HS256_LEN])
 {
 	unsigned char buf[EVP_MAX_MD_SIZE];
 	unsigned len = 0;
@@ -120,16 +113,16 @@ char *jwt_sign(const void *key, size_t keylen, const char *sub, long long iat, l
 	json_decref(claims);
 	if (!body)
 		return NULL;
-	b64u_encode(&tok, (const unsigned char *)header_json, strlen(header_json));
+	jwt_b64url_encode(&tok, (const unsigned char *)header_json, strlen(header_json));
 	sb_addch(&tok, '.');
-	b64u_encode(&tok, (const unsigned char *)body, strlen(body));
+	jwt_b64url_encode(&tok, (const unsigned char *)body, strlen(body));
 	free(body);
-	if (hs256(key, keylen, tok.buf, tok.len, mac)) {
+	if (jwt_hs256(key, keylen, tok.buf, tok.len, mac)) {
 		sb_release(&tok);
 		return NULL;
 	}
 	sb_addch(&tok, '.');
-	b64u_encode(&tok, mac, sizeof(mac));
+	jwt_b64url_encode(&tok, mac, sizeof(mac));
 	return sb_detach(&tok, NULL);
 }
 
@@ -254,9 +247,9 @@ int jwt_verify(const void *key, size_t keylen, const char *token, size_t len, lo
 		*why = "not a JWT (three dot-separated parts)";
 		return -1;
 	}
-	if (!(head = b64u_decode(token, (size_t)(dot1 - token), &headlen)) ||
-	    !(body = b64u_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &bodylen)) ||
-	    !(sig = b64u_decode(dot2 + 1, len - (size_t)(dot2 + 1 - token), &siglen))) {
+	if (!(head = jwt_b64url_decode(token, (size_t)(dot1 - token), &headlen)) ||
+	    !(body = jwt_b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &bodylen)) ||
+	    !(sig = jwt_b64url_decode(dot2 + 1, len - (size_t)(dot2 + 1 - token), &siglen))) {
 		*why = "not base64url (unpadded, URL alphabet, canonical)";
 		goto out;
 	}
@@ -266,7 +259,7 @@ int jwt_verify(const void *key, size_t keylen, const char *token, size_t len, lo
 	}
 	if ((*why = check_header(h)))
 		goto out;
-	if (hs256(key, keylen, token, (size_t)(dot2 - token), mac)) {
+	if (jwt_hs256(key, keylen, token, (size_t)(dot2 - token), mac)) {
 		*why = "cannot compute HMAC-SHA-256";
 		goto out;
 	}

@@ -43,11 +43,14 @@
 
 #include <stddef.h>
 
+struct strbuf;
+
 #define JWT_MAX_LEN 8192              /* bytes in a whole token */
 #define JWT_SECRET_MIN 32             /* bytes in auth.jwt_secret */
 #define JWT_LEEWAY 60                 /* seconds of clock skew allowed to nbf and iat */
 #define JWT_TIME_MAX 253402300799LL   /* 9999-12-31T23:59:59Z */
 #define JWT_ISSUER "memedroid"
+#define JWT_HS256_LEN 32              /* bytes in an HMAC-SHA-256 */
 
 /* What a valid token says.  Filled by jwt_verify(), freed by
  * jwt_claims_release(). */
@@ -88,5 +91,24 @@ void jwt_claims_release(struct jwt_claims *c);
  * of entropy: use a random secret, like `openssl rand -base64 48`.
  */
 const char *jwt_secret_weakness(const char *secret);
+
+/* Append d[0..n) to sb as unpadded base64url (RFC 4648 section 5). */
+void jwt_b64url_encode(struct strbuf *sb, const unsigned char *d, size_t n);
+
+/*
+ * Decode canonical base64url: the URL alphabet only, no padding, a length
+ * that is not 1 modulo 4, and zero bits below the last whole byte.  So
+ * each byte string has exactly one encoding.  Returns the bytes,
+ * NUL-terminated, their number in *outlen, in memory the caller frees;
+ * NULL for anything else.
+ */
+unsigned char *jwt_b64url_decode(const char *s, size_t n, size_t *outlen);
+
+/*
+ * The HMAC-SHA-256 of data[0..n) keyed with key[0..keylen) into mac:
+ * 0, or -1 when OpenSSL fails (then mac is untouched).
+ */
+int jwt_hs256(const void *key, size_t keylen, const char *data, size_t n,
+	      unsigned char mac[JWT_HS256_LEN]);
 
 #endif

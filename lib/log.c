@@ -154,7 +154,7 @@ void logkv(int level, const char *msg, ...)
 	va_end(ap);
 }
 
-static void vlog(int level, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0))) vlog(int level, const char *fmt, va_list ap)
 {
 	struct strbuf sb = STRBUF_INIT;
 

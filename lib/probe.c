@@ -324,7 +324,8 @@ int probe_from_ffprobe(const struct conf *c, const char *text, size_t len, struc
 
 	size_t fi;
 	char first[32];
-	snprintf(first, sizeof(first), "%.*s", (int)strcspn(pr.format, ","), pr.format);
+	/* cut: a longer name is in no table */
+	(void)snprintf(first, sizeof(first), "%.*s", (int)strcspn(pr.format, ","), pr.format);
 	for (fi = 0; fi < sizeof(formats) / sizeof(formats[0]); fi++)
 		if (!strcmp(formats[fi].demuxer, first))
 			break;
@@ -403,19 +404,19 @@ int probe_from_ffprobe(const struct conf *c, const char *text, size_t len, struc
 				      v->width, v->height, (long long)v->packets,
 				      c->max_pixels_frames);
 	}
-	snprintf(p->format, sizeof(p->format), "%s", formats[fi].demuxer);
-	snprintf(p->ext, sizeof(p->ext), "%s", formats[fi].ext);
-	snprintf(p->mime, sizeof(p->mime), "%s", formats[fi].mime);
+	xsnprintf(p->format, sizeof(p->format), "%s", formats[fi].demuxer);
+	xsnprintf(p->ext, sizeof(p->ext), "%s", formats[fi].ext);
+	xsnprintf(p->mime, sizeof(p->mime), "%s", formats[fi].mime);
 	if (p->kind == MD_KIND_VIDEO && !strcmp(first, "matroska") &&
 	    strstr(pr.format, "webm") && (!strcmp(v->codec, "vp8") ||
 	    !strcmp(v->codec, "vp9") || !strcmp(v->codec, "av1"))) {
-		snprintf(p->ext, sizeof(p->ext), "webm");
-		snprintf(p->mime, sizeof(p->mime), "video/webm");
+		xsnprintf(p->ext, sizeof(p->ext), "webm");
+		xsnprintf(p->mime, sizeof(p->mime), "video/webm");
 	}
-	snprintf(p->vcodec, sizeof(p->vcodec), "%s", v->codec);
-	snprintf(p->pix_fmt, sizeof(p->pix_fmt), "%s", v->pix_fmt);
+	xsnprintf(p->vcodec, sizeof(p->vcodec), "%s", v->codec);
+	xsnprintf(p->pix_fmt, sizeof(p->pix_fmt), "%s", v->pix_fmt);
 	if (a)
-		snprintf(p->acodec, sizeof(p->acodec), "%s", a->codec);
+		xsnprintf(p->acodec, sizeof(p->acodec), "%s", a->codec);
 	p->has_audio = a != NULL;
 	p->width = v->width;
 	p->height = v->height;

@@ -3,8 +3,8 @@
  *
  * This is what md-work does for each claimed job, in a child process so
  * the worker's event loop never blocks: make a scratch directory
- * (storage_workdir), fetch the original (storage_fetch), run each step of the profile through spawn (argv templates with
- * {input} {output} {outdir} {workdir} {threads} expanded; ffmpeg gets
+ * (storage_workdir), fetch the original (storage_fetch), run each step
+ * of the profile through spawn (argv templates with {input} {output} {outdir} {workdir} {threads} expanded; ffmpeg gets
  * -nostdin -hide_banner -threads T -filter_threads T, and its input, like
  * ffprobe's, -protocol_whitelist file, the probed demuxer forced and
  * -max_pixels from the width and height limits), probe the main output

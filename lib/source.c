@@ -194,7 +194,7 @@ void source_crop(const struct source *s, char *buf, size_t n)
 	int r;
 
 	if (w <= 0 || h <= 0 || cw < w || ch < h || (cw == w && ch == h)) {
-		snprintf(buf, n, "null");
+		xsnprintf(buf, n, "null");
 		return;
 	}
 	if (s->rotation % 180) {
@@ -205,7 +205,7 @@ void source_crop(const struct source *s, char *buf, size_t n)
 	r = snprintf(buf, n, "crop=w='if(eq(iw,%d),%d,iw)':h='if(eq(ih,%d),%d,ih)'"
 		     ":x='iw-ow':y='ih-oh':exact=1", cw, w, ch, h);
 	if (r < 0 || (size_t)r >= n)
-		snprintf(buf, n, "null");
+		xsnprintf(buf, n, "null");
 }
 
 const char *source_tonemap(const struct source *s)

@@ -116,14 +116,14 @@ static void arg_str(struct args *a, const char *s)
 
 static void arg_i64(struct args *a, int64_t x)
 {
-	snprintf(a->num[a->n], sizeof(a->num[0]), "%lld", (long long)x);
+	xsnprintf(a->num[a->n], sizeof(a->num[0]), "%lld", (long long)x);
 	a->v[a->n] = a->num[a->n];
 	a->n++;
 }
 
 static void arg_dbl(struct args *a, double x)
 {
-	snprintf(a->num[a->n], sizeof(a->num[0]), "%.17g", x);
+	xsnprintf(a->num[a->n], sizeof(a->num[0]), "%.17g", x);
 	a->v[a->n] = a->num[a->n];
 	a->n++;
 }
@@ -196,14 +196,14 @@ static void sb_add_text_array(struct strbuf *sb, const char *const *v, int n)
 		}
 		sb_addch(sb, '"');
 		for (const char *p = v[i]; *p;) {
-			size_t n = strcspn(p, "\"\\");
+			size_t k = strcspn(p, "\"\\");
 
-			sb_add(sb, p, n);
-			if (!p[n])
+			sb_add(sb, p, k);
+			if (!p[k])
 				break;
 			sb_addch(sb, '\\');
-			sb_addch(sb, p[n]);
-			p += n + 1;
+			sb_addch(sb, p[k]);
+			p += k + 1;
 		}
 		sb_addch(sb, '"');
 	}
@@ -841,12 +841,12 @@ static int pg_dup_status(struct pg *q, const char *media, char status[16], char 
 	int64_t total = val_i64(res, 0, 0), open = val_i64(res, 0, 1);
 	const char *dead = val(res, 0, 2);
 	if (!total || open)
-		snprintf(status, 16, "%s", "pending");
+		xsnprintf(status, 16, "%s", "pending");
 	else if (dead) {
-		snprintf(status, 16, "%s", "failed");
+		xsnprintf(status, 16, "%s", "failed");
 		*err = xstrdup(dead);
 	} else
-		snprintf(status, 16, "%s", "completed");
+		xsnprintf(status, 16, "%s", "completed");
 	PQclear(res);
 	return 0;
 }
@@ -990,7 +990,7 @@ static int pg_ingest_once(struct pg *q, const struct ingest_req *r, struct inges
 	if ((rc = pg_ingest_jobs(q, r, &res->njobs)))
 		goto fail;
 	if (res->media_new || res->njobs)
-		snprintf(res->status, sizeof(res->status), "%s", "pending");
+		xsnprintf(res->status, sizeof(res->status), "%s", "pending");
 	else if ((rc = pg_dup_status(q, m->sha, res->status, &err)))
 		goto fail;
 
@@ -1330,7 +1330,7 @@ static int enq_insert(struct pg *q, struct enq *e, int nnew)
 
 		gmtime_r(&t, &tm);
 		strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm);
-		snprintf(at + strlen(at), sizeof(at) - strlen(at), ".%06ld+00", us);
+		xsnprintf(at + strlen(at), sizeof(at) - strlen(at), ".%06ld+00", us);
 	}
 	res = PQexec(q->conn, *at
 		? "COPY jobs (id, media, profile, queue, priority, max_attempts, trace_id, run_at) FROM STDIN"
@@ -1529,7 +1529,7 @@ static int pg_claim_ack(struct store *s, const char *worker, char *const *queues
 			continue;   /* the row that only carries the ack count */
 		struct job *j = &v[count++];
 		j->id = val_i64(res, i, 0);
-		snprintf(j->media, sizeof(j->media), "%s", PQgetvalue(res, i, 1));
+		xsnprintf(j->media, sizeof(j->media), "%s", PQgetvalue(res, i, 1));
 		j->profile = val_dup(res, i, 2);
 		j->queue = val_dup(res, i, 3);
 		j->trace_id = val_dup(res, i, 4);
@@ -1639,7 +1639,7 @@ static int pg_job_fail(struct store *s, const char *worker, int64_t id, const ch
 	if (rc)
 		return rc;
 	if (PQntuples(res))
-		snprintf(new_state, 16, "%s", PQgetvalue(res, 0, 0));
+		xsnprintf(new_state, 16, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return 0;
 }
@@ -1833,8 +1833,8 @@ static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
 		pg_rollback(q);
 		return 0;
 	}
-	snprintf(f->media, sizeof(f->media), "%s", PQgetvalue(res, 0, 0));
-	snprintf(f->ext, sizeof(f->ext), "%s", PQgetvalue(res, 0, 1));
+	xsnprintf(f->media, sizeof(f->media), "%s", PQgetvalue(res, 0, 0));
+	xsnprintf(f->ext, sizeof(f->ext), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
 	arg_str(&a, f->media);
 

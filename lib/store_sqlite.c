@@ -462,13 +462,13 @@ static int sq_dup_status(struct sq *q, const char *media, char status[16], char 
 	}
 	int64_t total = sqlite3_column_int64(st, 0), open = sqlite3_column_int64(st, 1);
 	if (!total || open)
-		snprintf(status, 16, "%s", "pending");
+		xsnprintf(status, 16, "%s", "pending");
 	else if (dead) {
-		snprintf(status, 16, "%s", "failed");
+		xsnprintf(status, 16, "%s", "failed");
 		*err = dead;
 		dead = NULL;
 	} else
-		snprintf(status, 16, "%s", "completed");
+		xsnprintf(status, 16, "%s", "completed");
 	sqlite3_finalize(st);
 	free(dead);
 	return 0;
@@ -572,7 +572,7 @@ static int sq_ingest(struct store *s, const struct ingest_req *r, struct ingest_
 		res->njobs++;
 	}
 	if (res->media_new || res->njobs)
-		snprintf(res->status, sizeof(res->status), "%s", "pending");
+		xsnprintf(res->status, sizeof(res->status), "%s", "pending");
 	else if ((rc = sq_dup_status(q, m->sha, res->status, &err)))
 		goto fail;
 
@@ -791,7 +791,7 @@ static int sq_claim(struct store *s, const char *worker, char *const *queues, in
 	while ((r = sqlite3_step(st)) == SQLITE_ROW && count < n) {
 		struct job *j = &v[count++];
 		j->id = sqlite3_column_int64(st, 0);
-		snprintf(j->media, sizeof(j->media), "%s", col_text(st, 1));
+		xsnprintf(j->media, sizeof(j->media), "%s", col_text(st, 1));
 		j->profile = col_dup(st, 2);
 		j->queue = col_dup(st, 3);
 		j->trace_id = col_dup(st, 4);
@@ -945,7 +945,7 @@ static int sq_job_fail(struct store *s, const char *worker, int64_t id, const ch
 	sqlite3_bind_double(st, 5, delay);
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
-		snprintf(new_state, 16, "%s", col_text(st, 0));
+		xsnprintf(new_state, 16, "%s", col_text(st, 0));
 	else if (r != SQLITE_DONE)
 		rc = sq_fail(q, "record failure");
 	sqlite3_finalize(st);
@@ -1046,8 +1046,8 @@ static int sq_finalize_one(struct store *s, struct finalized *f, int *done)
 		rc = sq_fail(q, "find finished media");
 		goto fail;
 	}
-	snprintf(f->media, sizeof(f->media), "%s", col_text(st, 0));
-	snprintf(f->ext, sizeof(f->ext), "%s", col_text(st, 1));
+	xsnprintf(f->media, sizeof(f->media), "%s", col_text(st, 0));
+	xsnprintf(f->ext, sizeof(f->ext), "%s", col_text(st, 1));
 	sqlite3_finalize(st);
 
 	/* renditions from the succeeded jobs' results */

@@ -1,5 +1,6 @@
 #include "strbuf.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,21 @@ char *xstrndup(const char *s, size_t n)
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
+}
+
+int xsnprintf(char *dst, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(dst, n, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= n) {
+		fputs("memedroid: BUG: xsnprintf: the output does not fit\n", stderr);
+		abort();
+	}
+	return len;
 }
 
 char *xstrfmt(const char *fmt, ...)

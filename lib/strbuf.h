@@ -33,7 +33,7 @@ void sb_adds(struct strbuf *sb, const char *s);
 void sb_addch(struct strbuf *sb, int c);
 void sb_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void sb_setlen(struct strbuf *sb, size_t len);
 char *sb_detach(struct strbuf *sb, size_t *len);
 /* Remove trailing whitespace. */
@@ -47,6 +47,14 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* Formatted string in freshly allocated memory. */
 char *xstrfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * snprintf into dst[0..n) for output known to fit (a number, a name from
+ * a table, a value the schema bounds).  Returns its length; output that
+ * would be cut is a bug: it aborts.  Where cutting is what is wanted,
+ * write (void)snprintf and say why; any other snprintf has its result
+ * checked (scripts/check-source.sh).
+ */
+int xsnprintf(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Is s valid UTF-8 (what a database text value must be)? */
 int utf8_valid(const char *s);

@@ -11,7 +11,10 @@ demo=$root/demo
 PATH=$root:$PATH
 MD_HOME=$demo/home
 export PATH MD_HOME
-unset MD_DB MD_STORAGE MD_CONFIG
+unset MD_DB MD_STORAGE MD_CONFIG MD_CONFIG_SYSTEM
+# the host's /etc/memedroid/config.yaml is not the demo's
+MD_CONFIG_NOSYSTEM=1
+export MD_CONFIG_NOSYSTEM
 XDG_CONFIG_HOME=$demo/config
 export XDG_CONFIG_HOME
 

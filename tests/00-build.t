@@ -1,7 +1,8 @@
 #!/bin/bash
 # 00-build.t - every tool answers --help and --version, rejects an unknown
 # option with 64, its --help synopsis agrees with its man page, the man pages
-# are lint-clean, and no banned libc call is in the sources.
+# are lint-clean, the source check passes (and catches a planted case), the
+# build notices a change of flags or headers, and the tools are hardened.
 . "$(dirname "$0")/lib.sh"
 md_setup
 cd "$MD_ROOT" || BAIL_OUT "cannot cd to $MD_ROOT"
@@ -116,27 +117,83 @@ for t in $MD_TOOLS; do
 	ok "man/$t.1 exists" test -f "man/$t.1"
 done
 
-# No banned call in the C sources (comments and string literals removed
-# first, so a comment that names a banned function is fine).
-banned='sprintf|strcpy|strcat|gets|atoi|strtok|system|popen'
-srcs=$(ls tools/*.c lib/*.c lib/*.h 2>/dev/null)
-if [ -z "$srcs" ]; then
-	skip "no C sources yet"
+# The source check (scripts/check-source.sh: banned calls, long lines,
+# unchecked snprintf) passes on the tree and fails on a planted case.
+run sh scripts/check-source.sh
+is "$rc|$out" "0|" "scripts/check-source.sh finds nothing in the tree"
+planted=$MD_TMP/planted.c
+long=$(printf '%0130d' 0)
+cat >"$planted" <<EOF
+/* sprintf(buf, "in a comment is fine"); */
+static void f(char *b, const char *s)
+{
+	const char *q = "strcpy(b, s) in a string is fine";
+	sprintf(b, "%s", s);
+	snprintf(b, 8, "%s", s);
+	(void)snprintf(b, 8, "%s", s);
+	if (snprintf(b, 8, "%s", q) >= 8)
+		return;
+	int n = atoi(s);
+	char *t = strtok(b, ","), *save;
+	t = strtok_r(b, ",", &save);
+	long x = $long;
+}
+EOF
+run sh scripts/check-source.sh "$planted"
+is "$rc" 1 "scripts/check-source.sh fails on a planted file"
+is "$(printf '%s\n' "$out" | sed 's|^.*/planted.c:||')" \
+"5: banned call sprintf()
+6: snprintf result not checked (xsnprintf, or (void) to cut)
+10: banned call atoi()
+11: banned call strtok()
+13: line of 148 columns (at most 120)" "it names each planted finding by line, and only those"
+
+# The build notices a change of flags and of the headers a file includes,
+# and only of those; tried on one object in a copy of the tree.
+b=$MD_TMP/build
+mkdir -p "$b" && cp -R Makefile lib scripts sql "$b"/ && rm -f "$b"/lib/*.[oad] "$b"/.build-flags
+run make --no-print-directory -C "$b" lib/strbuf.o
+like "$out" "-c -o lib/strbuf.o" "make builds lib/strbuf.o"
+run make --no-print-directory -C "$b" lib/strbuf.o
+unlike "$out" "-o lib/strbuf.o" "make again: nothing to do"
+run make --no-print-directory -C "$b" SANITIZE=1 lib/strbuf.o
+like "$out" "fsanitize=address.*-o lib/strbuf.o" "make SANITIZE=1 rebuilds it instrumented"
+run make --no-print-directory -C "$b" lib/strbuf.o
+like "$out" "-c -o lib/strbuf.o" "plain make rebuilds it again"
+run make --no-print-directory -C "$b" CFLAGS=-O1 lib/strbuf.o
+like "$out" "-O1 .*-o lib/strbuf.o" "another CFLAGS rebuilds it"
+run make --no-print-directory -C "$b" CFLAGS=-O1 lib/strbuf.o
+unlike "$out" "-o lib/strbuf.o" "the same CFLAGS again: nothing to do"
+touch "$b/lib/jwt.h"
+run make --no-print-directory -C "$b" CFLAGS=-O1 lib/strbuf.o
+unlike "$out" "-o lib/strbuf.o" "a header it does not include changed: nothing to do"
+touch "$b/lib/strbuf.h"
+run make --no-print-directory -C "$b" CFLAGS=-O1 lib/strbuf.o
+like "$out" "-c -o lib/strbuf.o" "its own header changed: rebuilt"
+
+# The tools are hardened: PIE, full RELRO, stack canaries, and the checked
+# libc calls of _FORTIFY_SOURCE when the build has them (not under the
+# sanitizers).
+if ! have readelf; then
+	skip "readelf not installed"
 else
-	hits=$(for f in $srcs; do
-		perl -0777 -ne '
-			s{/\*.*?\*/}{ my $c = $&; $c =~ s/[^\n]//g; $c }gse;
-			s{//[^\n]*}{}g;
-			s{"(?:\\.|[^"\\\n])*"}{""}g;
-			s{'"'"'(?:\\.|[^'"'"'\\\n])*'"'"'}{0}g;
-			my $n = 0;
-			for my $l (split /\n/, $_, -1) {
-				$n++;
-				print "$ARGV:$n: $l\n"
-				    if $l =~ /(?<![\w.>])(?:'"$banned"')\s*\(/;
-			}' "$f"
-	done)
-	is "$hits" "" "no banned call ($banned) in tools/*.c lib/*.[ch]"
+	fortify=0
+	grep -q -- '-D_FORTIFY_SOURCE=' .build-flags 2>/dev/null && fortify=1
+	for t in $MD_TOOLS; do
+		[ -x "./$t" ] || continue
+		h=$(readelf -hW "./$t"; readelf -dW "./$t"; readelf -lW "./$t")
+		syms=$(readelf --dyn-syms -W "./$t")
+		v=$(printf '%s\n' "$h" | grep -q 'Type:.*DYN' && echo pie)
+		v="$v $(printf '%s\n' "$h" | grep -q 'GNU_RELRO' && echo relro)"
+		v="$v $(printf '%s\n' "$h" | grep -qE 'BIND_NOW|FLAGS_1.* NOW' && echo now)"
+		v="$v $(printf '%s\n' "$syms" | grep -q '__stack_chk_fail' && echo canary)"
+		if [ "$fortify" = 1 ]; then
+			v="$v $(printf '%s\n' "$syms" | grep -qE ' __[a-z]+_chk(@|$)' && echo fortify)"
+		else
+			v="$v fortify"
+		fi
+		is "$v" "pie relro now canary fortify" "$t is PIE with full RELRO, canaries, fortified calls"
+	done
 fi
 
 done_testing

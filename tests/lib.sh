@@ -36,9 +36,9 @@
 #	          dropped at exit (user MD_TEST_PGUSER, default postgres)
 #	MD_BACKEND  sqlite or postgres
 #	XDG_CONFIG_HOME, XDG_DATA_HOME point inside MD_TMP so no user config
-#	is read (a /etc/memedroid/config.yaml still would be: md_setup warns
-#	about one); MD_CONFIG, MD_STORAGE, MD_TRACE_ID, TRACEPARENT are unset;
-#	MD_USER=tester.
+#	is read, and MD_CONFIG_NOSYSTEM=1 so no /etc/memedroid/config.yaml
+#	is either; MD_CONFIG, MD_CONFIG_SYSTEM, MD_STORAGE, MD_TRACE_ID,
+#	TRACEPARENT are unset; MD_USER=tester.
 #
 # Helpers
 #	run CMD [ARG...]      runs CMD under a timeout (MD_TEST_TIMEOUT, 120 s),
@@ -245,13 +245,12 @@ md_setup() {
 	export XDG_CONFIG_HOME=$MD_TMP/config
 	export XDG_DATA_HOME=$MD_TMP/data
 	mkdir -p "$MD_HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME"
-	unset MD_CONFIG MD_STORAGE MD_TRACE_ID TRACEPARENT
+	unset MD_CONFIG MD_CONFIG_SYSTEM MD_STORAGE MD_TRACE_ID TRACEPARENT
+	export MD_CONFIG_NOSYSTEM=1
 	export MD_USER=tester
 	export PATH="$MD_ROOT:$PATH"
 	export LC_ALL=C.UTF-8
 	STORE=$MD_HOME/storage
-	[ -e /etc/memedroid/config.yaml ] &&
-		diag "warning: /etc/memedroid/config.yaml exists and may change results"
 
 	if [ -n "${MD_TEST_PGHOST-}" ]; then
 		local u=${MD_TEST_PGUSER:-postgres}

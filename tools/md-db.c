@@ -17,10 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
+static const char synopsis[] =
 	"usage: md-db [-qv] [-c FILE] [--db URL] [--storage DIR] [--log-format FMT]\n"
-	"             [--log-level LEVEL] [--json] init | migrate | status\n"
-	"\n"
+	"             [--log-level LEVEL] [--json] init | migrate | status\n";
+
+static const char commands[] =
 	"  init      create the database and storage directories, apply migrations\n"
 	"  migrate   apply pending migrations (sql/<backend>/NNN_*.sql, embedded)\n"
 	"  status    list the migrations and whether each is applied\n";
@@ -75,7 +76,7 @@ static void status_line(void *arg, int version, const char *name, const char *ap
 	struct emit e;
 	char v[16];
 
-	snprintf(v, sizeof(v), "%03d", version);
+	xsnprintf(v, sizeof(v), "%03d", version);
 	emit_begin(&e, cli.json);
 	if (cli.json)
 		emit_int(&e, "version", version);
@@ -102,7 +103,8 @@ static int cmd_status(void)
 
 int main(int argc, char **argv)
 {
-	int i = cli_start_verb(&cli, argc, argv, "md-db", usage, "", NULL, no_opts, NULL);
+	int i = cli_start_verb_table(&cli, argc, argv, "md-db", synopsis, commands, NULL, no_opts,
+				     NULL);
 	const char *verb;
 	int rc;
 

@@ -461,7 +461,7 @@ int main(int argc, char **argv)
 	if (!rc && next) {
 		struct emit e;
 		char cur[24];
-		snprintf(cur, sizeof(cur), "%lld", (long long)next);
+		xsnprintf(cur, sizeof(cur), "%lld", (long long)next);
 		emit_begin(&e, cli.json);
 		if (!cli.json)
 			emit_str(&e, "next", "next");

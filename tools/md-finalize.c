@@ -27,23 +27,17 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
-	"usage: md-finalize [common options] [--follow] [--exec CMD] [--limit N]\n"
-	"\n"
-	"      --follow     keep running: finalize as jobs finish (until SIGTERM)\n"
-	"      --exec CMD   run CMD (split on spaces, no shell) once per finished post,\n"
-	"                   with the post as JSON on stdin\n"
-	"      --limit N    finalize at most N media\n"
-	"common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
-	"  --log-level LEVEL, -q, -v, --json, -h, -V\n";
+static const char synopsis[] =
+	"usage: md-finalize [common options] [--follow] [--exec CMD] [--limit N]\n";
 
 enum { OPT_EXEC = OPT_TOOL_BASE, OPT_LIMIT, OPT_FOLLOW };
 
-static const struct option longopts[] = {
-	{ "exec", required_argument, NULL, OPT_EXEC },
-	{ "limit", required_argument, NULL, OPT_LIMIT },
-	{ "follow", no_argument, NULL, OPT_FOLLOW },
-	{ NULL, 0, NULL, 0 }
+static const struct cli_option options[] = {
+	{ OPT_FOLLOW, "follow", NULL, "keep running: finalize as jobs finish (until SIGTERM)" },
+	{ OPT_EXEC, "exec", "CMD", "run CMD (split on spaces, no shell) once per finished post,\n"
+	  "with the post as JSON on stdin" },
+	{ OPT_LIMIT, "limit", "N", "finalize at most N media" },
+	CLI_OPTIONS_END
 };
 
 static struct cli cli;
@@ -126,7 +120,7 @@ static int on_post(void *arg, const struct feed_row *r)
 	struct emit e, j;
 	char id[24];
 
-	snprintf(id, sizeof(id), "%lld", (long long)r->post_id);
+	xsnprintf(id, sizeof(id), "%lld", (long long)r->post_id);
 	logkv(LOG_INFO, "post finalized", "post_id", id, "media", r->media, "status", r->status,
 	      "trace_id", r->trace_id, (char *)NULL);
 	emit_begin(&j, 1);
@@ -186,7 +180,8 @@ static int finalize_all(long long *nmedia)
 
 int main(int argc, char **argv)
 {
-	int i = cli_start(&cli, argc, argv, "md-finalize", usage, "", longopts, on_opt, NULL);
+	int i = cli_start_table(&cli, argc, argv, "md-finalize", synopsis, NULL, options, on_opt,
+				NULL);
 	long long nmedia = 0;
 	int rc;
 

@@ -350,7 +350,7 @@ static void record(struct walk_file *f, const char *tmp, const char *sha, int64_
 		goto out;
 	}
 	char idbuf[24];
-	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)res.post_id);
+	xsnprintf(idbuf, sizeof(idbuf), "%lld", (long long)res.post_id);
 	log_ctx_set("post_id", idbuf);
 	logkv(LOG_DEBUG, "ingested", "path", path, "status", res.status,
 	      "kind", kind_name(pr->kind), (char *)NULL);
@@ -492,7 +492,7 @@ int main(int argc, char **argv)
 		if (t && *t && trace_id_valid(t))
 			opt.trace_id = t;
 		else if (tp && strlen(tp) >= 35 && tp[2] == '-' && tp[35] == '-') {
-			snprintf(tb, sizeof(tb), "%.32s", tp + 3);
+			xsnprintf(tb, sizeof(tb), "%.32s", tp + 3);
 			if (trace_id_valid(tb))
 				opt.trace_id = tb;
 		}

@@ -157,9 +157,9 @@ static int print_show(void *arg, const struct job_info *j)
 	}
 	if (*seen > 1)
 		fputc('\n', stdout);
-	snprintf(num[0], sizeof(num[0]), "%lld", (long long)j->id);
-	snprintf(num[1], sizeof(num[1]), "%d", j->priority);
-	snprintf(num[2], sizeof(num[2]), "%d/%d", j->attempts, j->max_attempts);
+	xsnprintf(num[0], sizeof(num[0]), "%lld", (long long)j->id);
+	xsnprintf(num[1], sizeof(num[1]), "%d", j->priority);
+	xsnprintf(num[2], sizeof(num[2]), "%d/%d", j->attempts, j->max_attempts);
 	show_line("job_id", num[0]);
 	show_line("state", j->state);
 	show_line("queue", j->queue);

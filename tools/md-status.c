@@ -95,7 +95,7 @@ static struct queue_fig *queue_of(struct summary *s, const char *name)
 
 static void fmt_seconds(char *buf, size_t n, double s)
 {
-	snprintf(buf, n, "%.1f", s < 0 ? 0 : s);
+	xsnprintf(buf, n, "%.1f", s < 0 ? 0 : s);
 }
 
 static int collect(void *arg, const struct status_item *it)
@@ -133,7 +133,7 @@ static int collect(void *arg, const struct status_item *it)
 			if (it->progress >= 0) {
 				char p[32];
 
-				snprintf(p, sizeof(p), "%.3f", it->progress);
+				xsnprintf(p, sizeof(p), "%.3f", it->progress);
 				emit_raw(&e, "progress", p, p);
 			} else {
 				emit_raw(&e, "progress", NULL, "");

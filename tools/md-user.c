@@ -9,22 +9,19 @@
  *   md-user token [--ttl DUR] NAME       an HS256 JWT
  *   md-user token --verify               a token on stdin: its claims
  *
- * Passwords are checked with crypt(3) (libxcrypt, bcrypt "$2b$") and
- * compared in constant time, also for unknown users; bcrypt reads only 72
- * bytes, so a longer password is refused rather than cut.  Tokens are
- * signed and verified by lib/jwt.c with auth.jwt_secret.
+ * The rules for passwords (bcrypt, 72 bytes, constant work) and tokens
+ * are lib/auth.c's; this file reads the secrets, talks to the store and
+ * prints.  Tokens are signed and verified with auth.jwt_secret.
  */
+#include "auth.h"
 #include "cli.h"
 #include "emit.h"
 #include "exits.h"
-#include "jwt.h"
 #include "log.h"
 #include "store.h"
 
-#include <crypt.h>
 #include <errno.h>
 #include <signal.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,36 +29,30 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char usage[] =
+static const char synopsis[] =
 	"usage: md-user [common options] add | passwd [--email EMAIL] NAME\n"
 	"       md-user [common options] list | del NAME | check NAME\n"
-	"       md-user [common options] token [--ttl DUR] NAME | token --verify\n"
-	"\n"
+	"       md-user [common options] token [--ttl DUR] NAME | token --verify\n";
+
+static const char commands[] =
 	"  add NAME        a new user; the password (1 to 72 bytes) is read from stdin\n"
 	"  passwd NAME     a new password (from stdin) for a user\n"
-	"    --email EMAIL  the user's email address (unique)\n"
 	"  list            users: name, email, password set, posts, created_at\n"
 	"  del NAME        remove a user who owns no post\n"
 	"  check NAME      password on stdin: exit 0 if it is NAME's, 1 if not\n"
 	"  token NAME      print a signed token (HS256 JWT) for NAME\n"
-	"    --ttl DUR      its lifetime (default auth.token_ttl, 1h)\n"
-	"  token --verify  read a token on stdin, print its claims if it is valid\n"
-	"common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
-	"  --log-level LEVEL, -q, -v, --json, -h, -V\n";
+	"  token --verify  read a token on stdin, print its claims if it is valid\n";
 
 enum { OPT_EMAIL = OPT_TOOL_BASE, OPT_TTL, OPT_VERIFY };
 
-static const struct option longopts[] = {
-	{ "email", required_argument, NULL, OPT_EMAIL },
-	{ "ttl", required_argument, NULL, OPT_TTL },
-	{ "verify", no_argument, NULL, OPT_VERIFY },
-	{ NULL, 0, NULL, 0 }
+static const struct cli_option options[] = {
+	{ OPT_EMAIL, "email", "EMAIL", "add, passwd: the user's email address (unique)" },
+	{ OPT_TTL, "ttl", "DUR", "token: its lifetime (default auth.token_ttl, 1h)" },
+	{ OPT_VERIFY, "verify", NULL, "token: read a token on stdin, print its claims" },
+	CLI_OPTIONS_END
 };
 
-#define BCRYPT_COST 12
 #define INPUT_MAX 1024          /* bytes in a line of stdin with a password */
-#define BCRYPT_MAX 72           /* bytes of a password bcrypt uses */
-#define TTL_MAX (3650.0 * 86400)     /* ten years */
 
 static struct cli cli;
 static const char *email;
@@ -77,7 +68,7 @@ static int on_opt(void *ctx, int o, const char *arg)
 		email = arg;
 		break;
 	case OPT_TTL:
-		if (parse_duration(arg, &ttl) || ttl < 1 || ttl > TTL_MAX)
+		if (parse_duration(arg, &ttl) || ttl < 1 || ttl > AUTH_TTL_MAX)
 			usage_error(&cli, "bad --ttl '%s' (like 30m, 1h, 7d; 1s to 3650d)", arg);
 		break;
 	case OPT_VERIFY: verify = 1; break;
@@ -140,51 +131,6 @@ static char *read_secret(const char *prompt, const char *what, size_t max)
 	return line;
 }
 
-static void wipe_free(char *s)
-{
-	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
-		free(s);
-	}
-}
-
-/* bcrypt of password with a new salt; NULL (reported) on failure. */
-static char *hash_password(const char *password)
-{
-	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-	struct crypt_data *cd;
-	char *out = NULL;
-
-	if (!crypt_gensalt_rn("$2b$", BCRYPT_COST, NULL, 0, salt, sizeof(salt))) {
-		error_errno("cannot make a bcrypt salt");
-		return NULL;
-	}
-	cd = xcalloc(1, sizeof(*cd));
-	const char *h = crypt_r(password, salt, cd);
-	if (h && h[0] != '*')
-		out = xstrdup(h);
-	else
-		error("cannot hash the password with bcrypt");
-	OPENSSL_cleanse(cd, sizeof(*cd));
-	free(cd);
-	return out;
-}
-
-/* Does password match the stored hash?  The work is the same when there
- * is no hash (unknown user, or no password yet): a dummy one is used. */
-static int password_matches(const char *password, const char *stored)
-{
-	static const char dummy[] = "$2b$12$sXJJ5lJ2w1N7nWmmkzalzOu2RXg7vriYYEHwFK52q3Agi/c/1rPce";
-	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
-	const char *h = crypt_r(password, stored ? stored : dummy, cd);
-	int ok = stored && h && h[0] != '*' && strlen(h) == strlen(stored) &&
-		 CRYPTO_memcmp(h, stored, strlen(stored)) == 0;
-
-	OPENSSL_cleanse(cd, sizeof(*cd));
-	free(cd);
-	return ok;
-}
-
 /* ---------- tokens ---------- */
 
 static const char *need_secret(void)
@@ -203,7 +149,7 @@ static int count_user(void *arg, const struct user_info *u)
 
 static int cmd_token(struct store *db, const char *name)
 {
-	const char *secret = need_secret();
+	const char *secret = need_secret(), *why;
 	char *tok;
 	int found = 0;
 
@@ -213,18 +159,17 @@ static int cmd_token(struct store *db, const char *name)
 	if (rc)
 		return rc;
 	if (!found) {
-		char *why = xstrfmt("no such user '%s'", name);
-		logkv(LOG_ERROR, why, "user", name, (char *)NULL);
-		free(why);
+		char *msg = xstrfmt("no such user '%s'", name);
+		logkv(LOG_ERROR, msg, "user", name, (char *)NULL);
+		free(msg);
 		return MD_EXIT_DATAERR;
 	}
-	long long now = (long long)time(NULL);
 	double life = ttl > 0 ? ttl : cli.conf.token_ttl;
-	if (life < 1 || life > TTL_MAX) {
+	if (life < 1 || life > AUTH_TTL_MAX) {
 		error("auth.token_ttl must be 1s to 3650d");
 		return MD_EXIT_CONFIG;
 	}
-	if (!(tok = jwt_sign(secret, strlen(secret), name, now, now + (long long)life))) {
+	if (!(tok = auth_token_issue(secret, name, (long long)time(NULL), life, &why))) {
 		error("cannot sign a token for '%s'", name);
 		return MD_EXIT_SOFTWARE;
 	}
@@ -244,13 +189,12 @@ static int cmd_verify(void)
 		return MD_EXIT_CONFIG;
 	if (!(tok = read_secret("token: ", "a token", JWT_MAX_LEN)))
 		return MD_EXIT_DATAERR;
-	if (jwt_verify(secret, strlen(secret), tok, strlen(tok), (long long)time(NULL), &claims,
-		       &why)) {
+	if (auth_token_verify(secret, tok, (long long)time(NULL), &claims, &why)) {
 		error("invalid token: %s", why);
-		wipe_free(tok);
+		auth_secret_free(tok);
 		return MD_EXIT_PARTIAL;
 	}
-	wipe_free(tok);
+	auth_secret_free(tok);
 	if (printf("%s\n", claims.json) < 0)
 		werr = 1;
 	jwt_claims_release(&claims);
@@ -285,10 +229,7 @@ static int keep_hash(void *arg, const struct user_info *u)
 	return 0;
 }
 
-/*
- * check: a password longer than bcrypt's 72 bytes cannot be one that add or
- * passwd took, so it never matches, even when its first 72 bytes would.
- */
+/* check: no message, the exit code is the answer (auth_request helpers) */
 static int cmd_check(struct store *db, const char *name)
 {
 	char *password = read_secret("password: ", "a password", INPUT_MAX), *stored = NULL;
@@ -297,13 +238,12 @@ static int cmd_check(struct store *db, const char *name)
 	if (!password)
 		return MD_EXIT_DATAERR;
 	if ((rc = store_users(db, name, keep_hash, &stored))) {
-		wipe_free(password);
+		auth_secret_free(password);
 		return rc;
 	}
-	ok = password_matches(password, stored) && strlen(password) <= BCRYPT_MAX;
-	wipe_free(password);
+	ok = auth_password_check(password, stored);
+	auth_secret_free(password);
 	free(stored);
-	/* no message: exit 0 or 1 is the answer (auth_request helpers) */
 	logkv(LOG_DEBUG, ok ? "password matches" : "password does not match", "user", name,
 	      (char *)NULL);
 	return ok ? 0 : MD_EXIT_PARTIAL;
@@ -317,14 +257,14 @@ static int cmd_change(struct store *db, enum user_op op, const char *name)
 	if (op != USER_DEL) {
 		if (!(password = read_secret("password: ", "a password", INPUT_MAX)))
 			return MD_EXIT_DATAERR;
-		if (strlen(password) > BCRYPT_MAX) {
+		if (!auth_password_acceptable(password)) {
 			error("a password on standard input: longer than %d bytes, "
-			      "which bcrypt would cut", BCRYPT_MAX);
-			wipe_free(password);
+			      "which bcrypt would cut", AUTH_PASSWORD_MAX);
+			auth_secret_free(password);
 			return MD_EXIT_DATAERR;
 		}
-		hash = hash_password(password);
-		wipe_free(password);
+		hash = auth_password_hash(password);
+		auth_secret_free(password);
 		if (!hash)
 			return MD_EXIT_SOFTWARE;
 	}
@@ -344,8 +284,8 @@ static int cmd_change(struct store *db, enum user_op op, const char *name)
 
 int main(int argc, char **argv)
 {
-	int i = cli_start_verb(&cli, argc, argv, "md-user", usage, "", longopts, on_opt,
-			       NULL);
+	int i = cli_start_verb_table(&cli, argc, argv, "md-user", synopsis, commands, options,
+				     on_opt, NULL);
 	static const char *const cmds[] = { "add", "list", "passwd", "del", "check", "token" };
 	const char *cmd, *name = NULL;
 	struct store *db = NULL;

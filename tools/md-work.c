@@ -204,7 +204,7 @@ static void job_log_ctx(const struct job *j)
 {
 	char id[24];
 
-	snprintf(id, sizeof(id), "%lld", (long long)j->id);
+	xsnprintf(id, sizeof(id), "%lld", (long long)j->id);
 	log_ctx_clear();
 	log_ctx_set("job_id", id);
 	log_ctx_set("media", j->media);
@@ -315,7 +315,7 @@ static void record(struct slot *s, const char *line)
 	char dur[32];
 
 	job_log_ctx(j);
-	snprintf(dur, sizeof(dur), "%.3f", secs);
+	xsnprintf(dur, sizeof(dur), "%.3f", secs);
 	if (!strncmp(line, "ok\t", 3)) {
 		rc = store_job_succeed(db, worker_id, j->id, line + 3, &applied);
 		if (!rc && applied) {
@@ -342,8 +342,8 @@ static void record(struct slot *s, const char *line)
 			logkv(LOG_ERROR, "job dead", "error", err, (char *)NULL);
 		} else if (applied) {
 			char d[32], at[16];
-			snprintf(d, sizeof(d), "%.1f", delay);
-			snprintf(at, sizeof(at), "%d", j->attempts);
+			xsnprintf(d, sizeof(d), "%.1f", delay);
+			xsnprintf(at, sizeof(at), "%d", j->attempts);
 			stats.retried++;
 			logkv(LOG_WARN, "job failed, will retry", "error", err, "retry_in", d,
 			      "attempt", at, (char *)NULL);
@@ -538,7 +538,7 @@ static void db_outage(double now)
 	if (db_backoff > 30)
 		db_backoff = 30;
 	db_retry_at = now + db_backoff;
-	snprintf(b, sizeof(b), "%.0f", db_backoff);
+	xsnprintf(b, sizeof(b), "%.0f", db_backoff);
 	logkv(LOG_WARN, "database unavailable; running jobs go on, retrying", "retry_in", b,
 	      (char *)NULL);
 }
@@ -562,7 +562,7 @@ static int run(void)
 			int n = 0;
 			if (!store_rescue_expired(db, &n) && n) {
 				char b[16];
-				snprintf(b, sizeof(b), "%d", n);
+				xsnprintf(b, sizeof(b), "%d", n);
 				logkv(LOG_WARN, "rescued jobs whose lease expired", "count", b,
 				      (char *)NULL);
 				next_claim = 0;
@@ -719,7 +719,7 @@ wait:;
 		free(pf);
 		if (nrunning || !stopping) {
 			char msg[64];
-			snprintf(msg, sizeof(msg), "STATUS=%d running, %lld done", nrunning,
+			xsnprintf(msg, sizeof(msg), "STATUS=%d running, %lld done", nrunning,
 				 stats.succeeded + stats.dead);
 			sd_notify(msg);
 		}
@@ -744,7 +744,7 @@ static int print_summary(void)
 	emit_begin(&e, cli.json);
 	if (!cli.json) {
 		char b[256];
-		snprintf(b, sizeof(b), "claimed=%lld succeeded=%lld retried=%lld dead=%lld "
+		xsnprintf(b, sizeof(b), "claimed=%lld succeeded=%lld retried=%lld dead=%lld "
 			 "released=%lld", stats.claimed, stats.succeeded, stats.retried,
 			 stats.dead, stats.released);
 		emit_str(&e, "summary", b);
@@ -780,9 +780,9 @@ int main(int argc, char **argv)
 		return cli_finish(&cli, MD_EXIT_UNAVAILABLE);
 	}
 	if (gethostname(host, sizeof(host)))
-		snprintf(host, sizeof(host), "localhost");
+		xsnprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
-	snprintf(worker_id, sizeof(worker_id), "%s:%ld", host, (long)getpid());
+	xsnprintf(worker_id, sizeof(worker_id), "%s:%ld", host, (long)getpid());
 
 	if ((rc = store_open(cli.conf.db_url, 0, &db)))
 		return cli_finish(&cli, rc);

@@ -26,15 +26,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-static int n, failed;
+static int ntests, failed;  /* not "n": a test file may name a local so */
 static char tmpdir[] = "/tmp/md-unit.XXXXXX";
 
 static void ok(int cond, const char *name)
 {
-	n++;
+	ntests++;
 	if (!cond)
 		failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", n, name);
+	printf("%sok %d - %s\n", cond ? "" : "not ", ntests, name);
 }
 
 static void is_str(const char *got, const char *want, const char *name)
@@ -171,9 +171,9 @@ static char *conf_error(struct conf *c, const char *buf, size_t len)
 	int saved = dup(2), fd, rc;
 	struct strbuf sb = STRBUF_INIT;
 	char chunk[512];
-	size_t n;
+	size_t got;
 
-	snprintf(path, sizeof(path), "%s/stderr", tmpdir);
+	xsnprintf(path, sizeof(path), "%s/stderr", tmpdir);
 	fflush(stderr);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	dup2(fd, 2);
@@ -185,8 +185,8 @@ static char *conf_error(struct conf *c, const char *buf, size_t len)
 	if (!rc)
 		return NULL;
 	if ((f = fopen(path, "r"))) {
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			sb_add(&sb, chunk, n);
+		while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			sb_add(&sb, chunk, got);
 		fclose(f);
 	}
 	return sb_detach(&sb, NULL);
@@ -243,7 +243,7 @@ static void test_conf_limits(void)
 	for (size_t i = 0; i < sizeof(badv) / sizeof(badv[0]); i++) {
 		char name[96];
 		conf_init(&c);
-		snprintf(name, sizeof(name), "refused: %.*s", (int)strcspn(badv[i] + 8, "\n"), badv[i] + 8);
+		xsnprintf(name, sizeof(name), "refused: %.*s", (int)strcspn(badv[i] + 8, "\n"), badv[i] + 8);
 		ok(conf_load_buffer(&c, "v.yaml", badv[i], strlen(badv[i])) == MD_EXIT_CONFIG, name);
 		conf_release(&c);
 	}
@@ -281,12 +281,12 @@ static char *probe_with(const char *key, const char *value)
 	const char *p = probe_mp4;
 
 	while (*p) {
-		size_t n = strcspn(p, "\n");
+		size_t len = strcspn(p, "\n");
 		if (!strncmp(p, key, strlen(key)) && p[strlen(key)] == '=')
 			sb_addf(&sb, "%s=%s\n", key, value);
 		else
-			sb_addf(&sb, "%.*s\n", (int)n, p);
-		p += n + (p[n] == '\n');
+			sb_addf(&sb, "%.*s\n", (int)len, p);
+		p += len + (p[len] == '\n');
 	}
 	return sb_detach(&sb, NULL);
 }
@@ -331,7 +331,7 @@ static void test_probe_output(void)
 		char *text = probe_with(cases[i].key, cases[i].value), name[160];
 		int rc = probe_from_ffprobe(&c, text, strlen(text), &p, &why);
 
-		snprintf(name, sizeof(name), "%s=%s is %s", cases[i].key, cases[i].value,
+		xsnprintf(name, sizeof(name), "%s=%s is %s", cases[i].key, cases[i].value,
 			 cases[i].why ? cases[i].why : "accepted, with sane numbers");
 		if (cases[i].why)
 			ok(rc == 1 && why && strstr(why, cases[i].why), name);
@@ -480,15 +480,15 @@ static void test_quote(void)
 	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
 		sb_reset(&sb);
 		json_add_str(&sb, t[i].in);
-		snprintf(name, sizeof(name), "json_add_str, case %zu", i);
+		xsnprintf(name, sizeof(name), "json_add_str, case %zu", i);
 		is_str(sb.buf, t[i].json, name);
 		sb_reset(&sb);
 		xml_add_text(&sb, t[i].in);
-		snprintf(name, sizeof(name), "xml_add_text, case %zu", i);
+		xsnprintf(name, sizeof(name), "xml_add_text, case %zu", i);
 		is_str(sb.buf, t[i].xml, name);
 		sb_reset(&sb);
 		logfmt_add_val(&sb, t[i].in);
-		snprintf(name, sizeof(name), "logfmt_add_val, case %zu", i);
+		xsnprintf(name, sizeof(name), "logfmt_add_val, case %zu", i);
 		is_str(sb.buf, t[i].logfmt, name);
 	}
 	sb_reset(&sb);
@@ -727,6 +727,8 @@ static void test_spawn(void)
 #include "test-storage.c"
 #include "test-source.c"
 
+#include "test-auth.c"
+
 int main(void)
 {
 	log_init("test-lib");
@@ -748,10 +750,11 @@ int main(void)
 	test_store_helpers();
 	test_conf();
 	test_jwt();
+	test_auth();
 	test_spawn();
 	test_storage();
 	test_source();
 	remove_tree(tmpdir);
-	printf("1..%d\n", n);
+	printf("1..%d\n", ntests);
 	return failed ? 1 : 0;
 }
