@@ -724,6 +724,8 @@ static void test_spawn(void)
 	sb_release(&why);
 }
 
+#include "test-spawn.c"
+
 static void test_storage(void)
 {
 	struct storage st;
@@ -793,6 +795,7 @@ int main(void)
 	test_conf();
 	test_jwt();
 	test_spawn();
+	test_spawn_api();
 	test_storage();
 	remove_tree(tmpdir);
 	printf("1..%d\n", n);
