@@ -725,6 +725,7 @@ static void test_spawn(void)
 }
 
 #include "test-spawn.c"
+#include "test-probe.c"
 
 static void test_storage(void)
 {
@@ -787,6 +788,8 @@ int main(void)
 	test_parse_time();
 	test_conf_limits();
 	test_probe_output();
+	test_probe_kind();
+	test_probe_rules();
 	test_ref_line();
 	test_json();
 	test_quote();
