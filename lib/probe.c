@@ -1,4 +1,5 @@
 #include "probe.h"
+#include "probe_int.h"
 #include "ffval.h"
 #include "emit.h"
 #include "log.h"
@@ -41,11 +42,7 @@ static const char probe_whitelist[] = ACCEPTED_DEMUXERS
  */
 #define PROBE_OUT_MAX (64 << 20)
 
-static const struct {
-	const char *demuxer, *ext, *mime;
-	int image;              /* still-image demuxer */
-	int maybe_animated;     /* frames > 1 means animated */
-} formats[] = {
+static const struct probe_format formats[] = {
 	{ "mov", "mp4", "video/mp4", 0, 0 },
 	{ "matroska", "mkv", "video/x-matroska", 0, 0 },
 	{ "avi", "avi", "video/x-msvideo", 0, 0 },
@@ -59,13 +56,6 @@ static const struct {
 	{ "webp_pipe", "webp", "image/webp", 1, 0 },
 	{ "bmp_pipe", "bmp", "image/bmp", 1, 0 },
 	{ "tiff_pipe", "tif", "image/tiff", 1, 0 },
-};
-
-struct stream {
-	char type[16], codec[32], tag[16], pix_fmt[32], rate[32], time_base[32];
-	int width, height, attached_pic, rotation;
-	int64_t packets;        /* packets read (-count_packets) */
-	int64_t declared;       /* frames the container declares, 0 unknown */
 };
 
 #define MAX_STREAMS 16
@@ -82,7 +72,7 @@ struct parsed {
 	double duration;        /* what the header claims */
 	double start;
 	int nstreams;
-	struct stream s[MAX_STREAMS];
+	struct probe_stream s[MAX_STREAMS];
 	int encrypted;          /* encryption side data or sample entry */
 	int timed;              /* some packet had a timestamp */
 	double end;             /* the latest end of a packet read */
@@ -173,7 +163,7 @@ static void parse_flat(char *text, struct parsed *pr)
 			i = nd == 1 ? p[0] - '0' : (p[0] - '0') * 10 + (p[1] - '0');
 			if (i >= MAX_STREAMS)
 				continue;
-			struct stream *s = &pr->s[i];
+			struct probe_stream *s = &pr->s[i];
 			const char *k = p + nd + 1;
 			if (i + 1 > pr->nstreams)
 				pr->nstreams = i + 1;
@@ -229,7 +219,285 @@ static int reject(char **why, const char *fmt, ...)
 	return 1;
 }
 
-int probe_file(const struct conf *c, const char *path, struct probe *p, char **why)
+const struct probe_format *probe_format_find(const char *format_name)
+{
+	size_t n = strcspn(format_name, ",");
+
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (strlen(formats[i].demuxer) == n && !strncmp(formats[i].demuxer, format_name, n))
+			return &formats[i];
+	return NULL;
+}
+
+unsigned probe_kind(const struct probe_format *fmt, int64_t packets)
+{
+	if (!fmt->image)
+		return MD_KIND_VIDEO;
+	return fmt->maybe_animated && packets > 1 ? MD_KIND_ANIMATED : MD_KIND_IMAGE;
+}
+
+/* The streams that decide: the picture (not a cover) and the sound. */
+static void facts_streams(const struct parsed *pr, struct probe_facts *f)
+{
+	for (int i = 0; i < pr->nstreams; i++) {
+		const struct probe_stream *s = &pr->s[i];
+		if (encrypted_tag(s->tag))
+			f->encrypted = 1;
+		if (!strcmp(s->type, "video") && !s->attached_pic && !f->has_video) {
+			f->v = *s;
+			f->has_video = 1;
+		} else if (!strcmp(s->type, "audio") && !f->has_audio) {
+			f->a = *s;
+			f->has_audio = 1;
+		}
+	}
+}
+
+void probe_facts_read(const char *text, size_t len, struct probe_facts *f)
+{
+	struct parsed pr;
+	char *copy = xstrndup(text, len);
+
+	parse_flat(copy, &pr);
+	free(copy);
+	memset(f, 0, sizeof(*f));
+	ffval_copy(f->format, sizeof(f->format), pr.format);
+	f->fmt = probe_format_find(pr.format);
+	f->encrypted = pr.encrypted;
+	facts_streams(&pr, f);
+	f->duration = pr.duration;
+	/*
+	 * The content read, from the file's start to the end of its last
+	 * packet (0 when no packet was timed); the start is the header's or
+	 * the first packet's, whichever is earlier, pre-roll aside.
+	 */
+	double start = pr.timed_nonneg && pr.first < pr.start ? pr.first : pr.start;
+	f->decodable = pr.timed && pr.end > start ? pr.end - start : 0;
+	/* a last packet without a duration (FLV gives none) shows for one
+	 * frame of the video's rate */
+	if (f->decodable > 0 && pr.end_open && f->has_video && ffval_rate(f->v.rate) > 0)
+		f->decodable += 1 / ffval_rate(f->v.rate);
+	if (f->fmt)
+		f->kind = probe_kind(f->fmt, f->v.packets);
+}
+
+int probe_rule_encrypted(const struct conf *c, const struct probe_facts *f, char **why)
+{
+	return f->encrypted ? reject(why, "encrypted media is not supported") : 0;
+}
+
+int probe_rule_audio_only(const struct conf *c, const struct probe_facts *f, char **why)
+{
+	/* whatever the container: what is in it decides this one */
+	return !f->has_video && f->has_audio ?
+		reject(why, "audio only: no video or image stream") : 0;
+}
+
+int probe_rule_format(const struct conf *c, const struct probe_facts *f, char **why)
+{
+	return f->fmt ? 0 : reject(why, "format '%s' is not accepted", f->format);
+}
+
+int probe_rule_picture(const struct conf *c, const struct probe_facts *f, char **why)
+{
+	const struct probe_stream *v = &f->v;
+
+	if (!f->has_video)
+		return reject(why, "no video or image stream");
+	if (!*v->codec || !strcmp(v->codec, "unknown") || !strcmp(v->codec, "none"))
+		return reject(why, "unsupported video codec");
+	if (v->width <= 0 || v->height <= 0)
+		return reject(why, "cannot read the picture size (%dx%d)", v->width, v->height);
+	if (v->width > c->max_width || v->height > c->max_height)
+		return reject(why, "picture %dx%d exceeds the limit %dx%d", v->width, v->height,
+			      c->max_width, c->max_height);
+	return 0;
+}
+
+int probe_rule_duration(const struct conf *c, const struct probe_facts *f, char **why)
+{
+	double longest = f->decodable > f->duration ? f->decodable : f->duration;
+
+	if (longest > c->max_duration)
+		return reject(why, "duration %.1fs exceeds the limit %.0fs", longest,
+			      c->max_duration);
+	return 0;
+}
+
+int probe_rule_frames(const struct conf *c, const struct probe_facts *f, char **why)
+{
+	if (f->v.packets <= 0)
+		return reject(why, "no decodable frame: no frames could be read from the "
+			      "video stream");
+	return 0;
+}
+
+int probe_rule_time_scale(const struct conf *c, const struct probe_facts *f, char **why)
+{
+	const struct probe_stream *v = &f->v;
+
+	/*
+	 * A time scale the demuxer could not read becomes 1/1 (an mdhd of
+	 * 0): the frames it declares come out as one packet with no usable
+	 * time, and a transcode of it holds no picture.
+	 */
+	if (f->kind == MD_KIND_VIDEO && !strcmp(v->time_base, "1/1") &&
+	    v->declared > v->packets)
+		return reject(why, "no decodable frame: the video stream has no valid "
+			      "time scale (%lld of %lld frames readable)",
+			      (long long)v->packets, (long long)v->declared);
+	return 0;
+}
+
+int probe_rule_truncated(const struct conf *c, const struct probe_facts *f, char **why)
+{
+	if (f->kind == MD_KIND_VIDEO && f->decodable > 0 && f->duration > 0 &&
+	    f->decodable < DECODABLE_SHARE * f->duration &&
+	    f->duration - f->decodable > DECODABLE_SLACK)
+		return reject(why, "truncated: %.1f s decodable of %.1f s", f->decodable,
+			      f->duration);
+	return 0;
+}
+
+int probe_rule_animation(const struct conf *c, const struct probe_facts *f, char **why)
+{
+	const struct probe_stream *v = &f->v;
+
+	if (f->kind != MD_KIND_ANIMATED)
+		return 0;
+	if (v->packets > c->max_frames)
+		return reject(why, "%lld frames exceed the limit %lld", (long long)v->packets,
+			      (long long)c->max_frames);
+	if ((double)v->width * v->height * (double)v->packets > c->max_pixels_frames)
+		return reject(why, "%dx%d pixels x %lld frames exceed the limit %.0f", v->width,
+			      v->height, (long long)v->packets, c->max_pixels_frames);
+	return 0;
+}
+
+/* The rules, in the order they are told. */
+static int (*const rules[])(const struct conf *, const struct probe_facts *, char **) = {
+	probe_rule_encrypted,
+	probe_rule_audio_only,
+	probe_rule_format,
+	probe_rule_picture,
+	probe_rule_duration,
+	probe_rule_frames,
+	probe_rule_time_scale,
+	probe_rule_truncated,
+	probe_rule_animation,
+};
+
+int probe_decide(const struct conf *c, const struct probe_facts *f, char **why)
+{
+	*why = NULL;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (rules[i](c, f, why))
+			return 1;
+	return 0;
+}
+
+static void probe_json(const struct probe_facts *f, struct probe *p)
+{
+	sb_init(&p->json, 256);
+	sb_adds(&p->json, "{\"format\":");
+	json_add_str(&p->json, f->format);
+	sb_addf(&p->json, ",\"kind\":\"%s\",\"width\":%d,\"height\":%d,\"rotation\":%d,"
+		"\"frames\":%lld", kind_name(p->kind), p->width, p->height, p->rotation,
+		(long long)p->frames);
+	if (p->duration > 0)
+		sb_addf(&p->json, ",\"duration\":%.3f", p->duration);
+	if (p->fps > 0)
+		sb_addf(&p->json, ",\"fps\":%.3f", p->fps);
+	sb_adds(&p->json, ",\"video_codec\":");
+	json_add_str(&p->json, p->vcodec);
+	sb_adds(&p->json, ",\"pix_fmt\":");
+	json_add_str(&p->json, p->pix_fmt);
+	sb_adds(&p->json, ",\"audio_codec\":");
+	if (f->has_audio)
+		json_add_str(&p->json, p->acodec);
+	else
+		sb_adds(&p->json, "null");
+	sb_addch(&p->json, '}');
+}
+
+/* A VP8, VP9 or AV1 video in a container that says webm is served as WebM. */
+static int is_webm(const struct probe_facts *f)
+{
+	const char *vc = f->v.codec;
+
+	return f->kind == MD_KIND_VIDEO && !strcmp(f->fmt->demuxer, "matroska") &&
+	       strstr(f->format, "webm") &&
+	       (!strcmp(vc, "vp8") || !strcmp(vc, "vp9") || !strcmp(vc, "av1"));
+}
+
+void probe_fill(const struct probe_facts *f, struct probe *p)
+{
+	const struct probe_stream *v = &f->v;
+
+	memset(p, 0, sizeof(*p));
+	p->kind = f->kind;
+	ffval_copy(p->format, sizeof(p->format), f->fmt->demuxer);
+	ffval_copy(p->ext, sizeof(p->ext), is_webm(f) ? "webm" : f->fmt->ext);
+	ffval_copy(p->mime, sizeof(p->mime), is_webm(f) ? "video/webm" : f->fmt->mime);
+	ffval_copy(p->vcodec, sizeof(p->vcodec), v->codec);
+	ffval_copy(p->pix_fmt, sizeof(p->pix_fmt), v->pix_fmt);
+	if (f->has_audio)
+		ffval_copy(p->acodec, sizeof(p->acodec), f->a.codec);
+	p->has_audio = f->has_audio;
+	p->width = v->width;
+	p->height = v->height;
+	p->rotation = v->rotation;
+	/* a video's duration is what can be decoded of it, when that is known */
+	p->duration = p->kind == MD_KIND_VIDEO && f->decodable > 0 ? f->decodable : f->duration;
+	p->fps = ffval_rate(v->rate);
+	p->frames = v->packets;
+	probe_json(f, p);
+}
+
+int probe_from_ffprobe(const struct conf *c, const char *text, size_t len, struct probe *p,
+		       char **why)
+{
+	struct probe_facts f;
+
+	memset(p, 0, sizeof(*p));
+	probe_facts_read(text, len, &f);
+	if (probe_decide(c, &f, why))
+		return 1;
+	probe_fill(&f, p);
+	return 0;
+}
+
+int probe_failure_reason(const char *described, const char *path, char **why)
+{
+	struct strbuf clean = STRBUF_INIT;
+	size_t plen = strlen(path);
+	int rc;
+
+	/* ffprobe names the temp copy: say "input" instead */
+	for (const char *q = described; *q;) {
+		if (plen && !strncmp(q, path, plen)) {
+			sb_adds(&clean, "input");
+			q += plen;
+		} else {
+			sb_addch(&clean, *q++);
+		}
+	}
+	reason_clean(clean.buf);
+	const char *t = strstr(clean.buf, ": ");
+	const char *wl = strstr(clean.buf, "] Format not on whitelist");
+	const char *name = wl ? memrchr(clean.buf, '[', (size_t)(wl - clean.buf)) : NULL;
+	if (name)
+		/* named by the demuxer ffmpeg found: "[rm] Format not…" */
+		rc = reject(why, "format '%.*s' is not accepted", (int)(wl - name - 1), name + 1);
+	else
+		rc = reject(why, "not a readable media file (%s)", t ? t + 2 : clean.buf);
+	sb_release(&clean);
+	return rc;
+}
+
+/* Run ffprobe on path; its output into out.  The spawn outcome. */
+static int run_ffprobe(const struct conf *c, const char *path, struct strbuf *out,
+		       struct spawn_result *res)
 {
 	char *argv[] = {
 		"ffprobe", "-v", "error", "-hide_banner",
@@ -245,15 +513,21 @@ int probe_file(const struct conf *c, const char *path, struct probe *p, char **w
 		"-of", "flat", (char *)path, NULL
 	};
 	const char *rd[] = { path, NULL };
-	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
 	/* confined like a job command: it reads untrusted bytes */
 	struct spawn_opts o = {
-		.argv = argv, .stdin_fd = -1, .out = &out, .out_max = PROBE_OUT_MAX,
+		.argv = argv, .stdin_fd = -1, .out = out, .out_max = PROBE_OUT_MAX,
 		.timeout = c->probe_timeout, .rlimit_as = conf_memory_limit(c),
 		.rlimit_cpu = c->probe_timeout, .confine = c->sandbox, .read = rd,
 	};
+
+	return spawn_run(&o, res);
+}
+
+int probe_file(const struct conf *c, const char *path, struct probe *p, char **why)
+{
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
 	struct spawn_result res;
-	int rc;
+	int r, rc;
 
 	memset(p, 0, sizeof(*p));
 	*why = NULL;
@@ -261,192 +535,24 @@ int probe_file(const struct conf *c, const char *path, struct probe *p, char **w
 		error("internal: probe path '%s' is not absolute", path);
 		return -1;
 	}
-	if (spawn_run(&o, &res)) {
-		if (res.exec_errno) {
-			*why = xstrfmt("cannot run ffprobe: %s", strerror(res.exec_errno));
-			sb_release(&out);
-			return -1;
-		}
-		if (res.timed_out)
-			rc = reject(why, "probe timed out after %.0fs", c->probe_timeout);
-		else {
-			spawn_describe(&res, &err);
-			/* ffprobe names the temp copy: say "input" instead */
-			struct strbuf clean = STRBUF_INIT;
-			size_t plen = strlen(path);
-			for (const char *q = err.buf; *q;) {
-				if (!strncmp(q, path, plen)) {
-					sb_adds(&clean, "input");
-					q += plen;
-				} else {
-					sb_addch(&clean, *q++);
-				}
-			}
-			reason_clean(clean.buf);
-			const char *t = strstr(clean.buf, ": ");
-			const char *wl = strstr(clean.buf, "] Format not on whitelist");
-			const char *name = wl ? memrchr(clean.buf, '[', (size_t)(wl - clean.buf))
-					      : NULL;
-			if (name)
-				/* named by the demuxer ffmpeg found: "[rm] Format not…" */
-				rc = reject(why, "format '%.*s' is not accepted",
-					    (int)(wl - name - 1), name + 1);
-			else
-				rc = reject(why, "not a readable media file (%s)",
-					    t ? t + 2 : clean.buf);
-			sb_release(&clean);
-		}
-		sb_release(&out);
-		sb_release(&err);
-		return rc;
+	r = run_ffprobe(c, path, &out, &res);
+	if (r && res.exec_errno) {
+		*why = xstrfmt("cannot run ffprobe: %s", strerror(res.exec_errno));
+		rc = -1;
+	} else if (r && res.timed_out) {
+		rc = reject(why, "probe timed out after %.0fs", c->probe_timeout);
+	} else if (r) {
+		spawn_describe(&res, &err);
+		rc = probe_failure_reason(err.buf, path, why);
+	} else if (res.out_truncated) {
+		rc = reject(why, "too many packets to probe (over %d MiB of ffprobe output)",
+			    PROBE_OUT_MAX >> 20);
+	} else {
+		rc = probe_from_ffprobe(c, out.buf, out.len, p, why);
 	}
-	if (res.out_truncated) {
-		sb_release(&out);
-		return reject(why, "too many packets to probe (over %d MiB of ffprobe output)",
-			      PROBE_OUT_MAX >> 20);
-	}
-	rc = probe_from_ffprobe(c, out.buf, out.len, p, why);
 	sb_release(&out);
+	sb_release(&err);
 	return rc;
-}
-
-int probe_from_ffprobe(const struct conf *c, const char *text, size_t len, struct probe *p,
-		       char **why)
-{
-	struct parsed pr;
-	const struct stream *v = NULL, *a = NULL;
-	char *copy = xstrndup(text, len);
-
-	memset(p, 0, sizeof(*p));
-	*why = NULL;
-	parse_flat(copy, &pr);
-	free(copy);
-
-	size_t fi;
-	char first[32];
-	/* cut: a longer name is in no table */
-	(void)snprintf(first, sizeof(first), "%.*s", (int)strcspn(pr.format, ","), pr.format);
-	for (fi = 0; fi < sizeof(formats) / sizeof(formats[0]); fi++)
-		if (!strcmp(formats[fi].demuxer, first))
-			break;
-	for (int i = 0; i < pr.nstreams; i++) {
-		const struct stream *s = &pr.s[i];
-		if (encrypted_tag(s->tag))
-			pr.encrypted = 1;
-		if (!strcmp(s->type, "video") && !s->attached_pic && !v)
-			v = s;
-		else if (!strcmp(s->type, "audio") && !a)
-			a = s;
-	}
-	if (pr.encrypted)
-		return reject(why, "encrypted media is not supported");
-	/* whatever the container: what is in it decides this one */
-	if (!v && a)
-		return reject(why, "audio only: no video or image stream");
-	if (fi == sizeof(formats) / sizeof(formats[0]))
-		return reject(why, "format '%s' is not accepted", pr.format);
-	if (!v)
-		return reject(why, "no video or image stream");
-	if (!*v->codec || !strcmp(v->codec, "unknown") || !strcmp(v->codec, "none"))
-		return reject(why, "unsupported video codec");
-	if (v->width <= 0 || v->height <= 0)
-		return reject(why, "cannot read the picture size (%dx%d)", v->width, v->height);
-	if (v->width > c->max_width || v->height > c->max_height)
-		return reject(why, "picture %dx%d exceeds the limit %dx%d", v->width, v->height,
-			      c->max_width, c->max_height);
-	/*
-	 * The content read, from the file's start to the end of its last
-	 * packet (0 when no packet was timed); the start is the header's or
-	 * the first packet's, whichever is earlier, pre-roll aside.
-	 */
-	double start = pr.timed_nonneg && pr.first < pr.start ? pr.first : pr.start;
-	double decodable = pr.timed && pr.end > start ? pr.end - start : 0;
-	/* a last packet without a duration (FLV gives none) shows for one
-	 * frame of the video's rate */
-	double fps = ffval_rate(v->rate);
-	if (decodable > 0 && pr.end_open && fps > 0)
-		decodable += 1 / fps;
-	double longest = decodable > pr.duration ? decodable : pr.duration;
-	if (longest > c->max_duration)
-		return reject(why, "duration %.1fs exceeds the limit %.0fs", longest,
-			      c->max_duration);
-	if (v->packets <= 0)
-		return reject(why, "no decodable frame: no frames could be read from the "
-			      "video stream");
-
-	if (formats[fi].image)
-		p->kind = formats[fi].maybe_animated && v->packets > 1 ? MD_KIND_ANIMATED
-								     : MD_KIND_IMAGE;
-	else
-		p->kind = MD_KIND_VIDEO;
-	if (p->kind == MD_KIND_VIDEO) {
-		/*
-		 * A time scale the demuxer could not read becomes 1/1 (an mdhd
-		 * of 0): the frames it declares come out as one packet with no
-		 * usable time, and a transcode of it holds no picture.
-		 */
-		if (!strcmp(v->time_base, "1/1") && v->declared > v->packets)
-			return reject(why, "no decodable frame: the video stream has no valid "
-				      "time scale (%lld of %lld frames readable)",
-				      (long long)v->packets, (long long)v->declared);
-		if (decodable > 0 && pr.duration > 0 &&
-		    decodable < DECODABLE_SHARE * pr.duration &&
-		    pr.duration - decodable > DECODABLE_SLACK)
-			return reject(why, "truncated: %.1f s decodable of %.1f s", decodable,
-				      pr.duration);
-	}
-	if (p->kind == MD_KIND_ANIMATED) {
-		if (v->packets > c->max_frames)
-			return reject(why, "%lld frames exceed the limit %lld",
-				      (long long)v->packets, (long long)c->max_frames);
-		if ((double)v->width * v->height * (double)v->packets > c->max_pixels_frames)
-			return reject(why, "%dx%d pixels x %lld frames exceed the limit %.0f",
-				      v->width, v->height, (long long)v->packets,
-				      c->max_pixels_frames);
-	}
-	xsnprintf(p->format, sizeof(p->format), "%s", formats[fi].demuxer);
-	xsnprintf(p->ext, sizeof(p->ext), "%s", formats[fi].ext);
-	xsnprintf(p->mime, sizeof(p->mime), "%s", formats[fi].mime);
-	if (p->kind == MD_KIND_VIDEO && !strcmp(first, "matroska") &&
-	    strstr(pr.format, "webm") && (!strcmp(v->codec, "vp8") ||
-	    !strcmp(v->codec, "vp9") || !strcmp(v->codec, "av1"))) {
-		xsnprintf(p->ext, sizeof(p->ext), "webm");
-		xsnprintf(p->mime, sizeof(p->mime), "video/webm");
-	}
-	xsnprintf(p->vcodec, sizeof(p->vcodec), "%s", v->codec);
-	xsnprintf(p->pix_fmt, sizeof(p->pix_fmt), "%s", v->pix_fmt);
-	if (a)
-		xsnprintf(p->acodec, sizeof(p->acodec), "%s", a->codec);
-	p->has_audio = a != NULL;
-	p->width = v->width;
-	p->height = v->height;
-	p->rotation = v->rotation;
-	/* a video's duration is what can be decoded of it, when that is known */
-	p->duration = p->kind == MD_KIND_VIDEO && decodable > 0 ? decodable : pr.duration;
-	p->fps = ffval_rate(v->rate);
-	p->frames = v->packets;
-
-	sb_init(&p->json, 256);
-	sb_adds(&p->json, "{\"format\":");
-	json_add_str(&p->json, pr.format);
-	sb_addf(&p->json, ",\"kind\":\"%s\",\"width\":%d,\"height\":%d,\"rotation\":%d,"
-		"\"frames\":%lld", kind_name(p->kind), p->width, p->height, p->rotation,
-		(long long)p->frames);
-	if (p->duration > 0)
-		sb_addf(&p->json, ",\"duration\":%.3f", p->duration);
-	if (p->fps > 0)
-		sb_addf(&p->json, ",\"fps\":%.3f", p->fps);
-	sb_adds(&p->json, ",\"video_codec\":");
-	json_add_str(&p->json, p->vcodec);
-	sb_adds(&p->json, ",\"pix_fmt\":");
-	json_add_str(&p->json, p->pix_fmt);
-	sb_adds(&p->json, ",\"audio_codec\":");
-	if (a)
-		json_add_str(&p->json, p->acodec);
-	else
-		sb_adds(&p->json, "null");
-	sb_addch(&p->json, '}');
-	return 0;
 }
 
 void probe_release(struct probe *p)

@@ -18,6 +18,11 @@
  * header's duration by over 10% and over half a second ("truncated: 0.3 s
  * decodable of 35.2 s").  A video's duration is then the decodable one.
  * Reasons drawn from ffprobe's stderr go through reason_clean (reason.h).
+ *
+ * Where the rules live: probe_int.h, one small pure function per rule
+ * (encrypted, audio only, format, picture, duration, frames, time scale,
+ * truncated, animation) and the table that says their order; probe.c runs
+ * ffprobe (through spawn.h) and hands its output to them.
  */
 #ifndef MD_PROBE_H
 #define MD_PROBE_H

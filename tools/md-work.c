@@ -2,10 +2,18 @@
  * md-work - the worker: claim jobs, run their profiles, record outcomes.
  *
  * One event loop, no threads: poll() over a self-pipe for signals, the
- * database's notification socket (PostgreSQL LISTEN) and one result pipe
- * per running job.  Each job runs in a child (lib/runner.c) that does the
- * media work and reports one line; the database is touched only here, and
- * every outcome is fenced on (state = running, locked_by = us).
+ * database's notification socket (PostgreSQL LISTEN) and the descriptors
+ * of each running job's child (spawn.h: its report pipe and its pidfd).
+ * Each job runs in a child (lib/runner.c) that does the media work and
+ * reports one line; the database is touched only here, and every outcome
+ * is fenced on (state = running, locked_by = us).
+ *
+ * The worker is one struct worker; run() is a loop that hands each event
+ * to its function: worker_rescue (expired leases), worker_claim (claim,
+ * or see that a drain is done), worker_timers (progress, heartbeat,
+ * watchdog, the end of the grace), worker_wait (poll), and from there
+ * worker_signal, slot_event (progress, a finished job) and the
+ * notification socket.
  *
  * Leases are extended every third of worker.lease while jobs run; expired
  * leases of lost workers are rescued every lease period.  SIGTERM/SIGINT:
@@ -64,39 +72,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static struct cli cli;
-static struct {
-	int jobs;               /* -1: not given */
-	char **queues;
-	int nqueues;
-	int once, drain, poll_only;
-	long long max_jobs;
-	double grace;
-} opt = { .jobs = -1, .grace = -1 };
-
-struct slot {
-	int used;
-	struct job job;
-	pid_t pid;
-	int fd;
-	struct strbuf buf;
-	double started;
-	double progress;        /* seconds into the media of the ffmpeg step */
-	int progress_new;       /* not yet written to the job */
-};
-
-static struct slot *slots;
-static int nslots, nrunning;
-static struct store *db;
-static struct storage st;
-static char worker_id[300];
-static int sigpipe[2] = { -1, -1 };
-static struct {
-	long long claimed, succeeded, retried, dead, released, lost;
-} stats;
-
-static volatile sig_atomic_t runner_cancel;
-
 /*
  * Short jobs (profiles without steps, like noop) need no child: they are
  * completed here, and their completions are written in batches, with the
@@ -108,14 +83,67 @@ static volatile sig_atomic_t runner_cancel;
  */
 #define BATCH_MAX 512
 #define PROGRESS_EVERY 1.0      /* seconds between writes of jobs' progress */
-static struct {
-	int64_t ids[BATCH_MAX];
-	int n;
-} done_buf;
-static struct job *backlog;
-static int nbacklog, backlog_cap;
-static int batch;
 static const char inline_result[] = "{\"files\":[],\"bytes\":0,\"duration_ms\":0}";
+
+struct worker;
+
+/* A running job: its child, and what it has said so far. */
+struct slot {
+	int used;
+	struct job job;
+	struct spawn sp;
+	struct strbuf buf;      /* the child's stdout not yet taken */
+	double started;
+	double progress;        /* seconds into the media of the ffmpeg step */
+	int progress_new;       /* not yet written to the job */
+	int pfi, npf;           /* its entries in the poll set of this turn */
+	struct worker *w;
+};
+
+struct worker {
+	struct cli cli;
+	struct {
+		int jobs;               /* -1: not given */
+		char **queues;
+		int nqueues;
+		int once, drain, poll_only;
+		long long max_jobs;
+		double grace;           /* < 0: not given */
+	} opt;
+	struct store *db;
+	struct storage st;
+	char id[300];           /* host:pid, the lease owner */
+	int sig_fd;             /* the self-pipe's read end */
+	int notify_fd;          /* LISTEN socket, or -1 */
+	struct pollfd *pf;      /* room for the poll set of a turn */
+
+	struct slot *slots;
+	int nslots, nrunning;
+	struct job *backlog;    /* claimed, waiting for a free slot */
+	int nbacklog, backlog_cap;
+	struct {
+		int64_t ids[BATCH_MAX];
+		int n;
+	} done;                 /* short jobs done, not yet acknowledged */
+	int batch;              /* jobs to claim at once */
+	struct {
+		long long claimed, succeeded, retried, dead, released, lost;
+	} stats;
+
+	/* clocks, in monotonic seconds */
+	double next_claim, next_beat, next_rescue, next_progress, next_watchdog;
+	double watchdog_every;
+	double db_backoff, db_retry_at;   /* the database is unreachable */
+	int stopping, hard_stop, exhausted;
+	double stop_deadline;
+};
+
+/*
+ * The only state outside struct worker, because signal handlers need it:
+ * the self-pipe's write end, and the runner child's cancel flag.
+ */
+static int sig_write_fd = -1;
+static volatile sig_atomic_t runner_cancel;
 
 static double now_mono(void)
 {
@@ -126,34 +154,36 @@ static double now_mono(void)
 
 static int on_opt(void *ctx, int o, const char *arg)
 {
+	struct worker *w = ctx;
 	long long v;
 
 	switch (o) {
 	case 'j':
 		if (!strcmp(arg, "auto"))
-			opt.jobs = 0;
+			w->opt.jobs = 0;
 		else if (parse_int(arg, 1, 1024, &v))
-			usage_error(&cli, "bad -j '%s': a number from 1 to 1024, or auto", arg);
+			usage_error(&w->cli, "bad -j '%s': a number from 1 to 1024, or auto", arg);
 		else
-			opt.jobs = (int)v;
+			w->opt.jobs = (int)v;
 		break;
 	case 'Q':
 		if (!*arg || strlen(arg) > 64)
-			usage_error(&cli, "bad queue name '%s'", arg);
-		opt.queues = xrealloc(opt.queues, (opt.nqueues + 1) * sizeof(*opt.queues));
-		opt.queues[opt.nqueues++] = (char *)arg;
+			usage_error(&w->cli, "bad queue name '%s'", arg);
+		w->opt.queues = xrealloc(w->opt.queues,
+					 (w->opt.nqueues + 1) * sizeof(*w->opt.queues));
+		w->opt.queues[w->opt.nqueues++] = (char *)arg;
 		break;
-	case OPT_ONCE: opt.once = 1; break;
-	case OPT_DRAIN: opt.drain = 1; break;
-	case OPT_POLL_ONLY: opt.poll_only = 1; break;
+	case OPT_ONCE: w->opt.once = 1; break;
+	case OPT_DRAIN: w->opt.drain = 1; break;
+	case OPT_POLL_ONLY: w->opt.poll_only = 1; break;
 	case OPT_MAX_JOBS:
 		if (parse_int(arg, 1, 1LL << 40, &v))
-			usage_error(&cli, "bad --max-jobs '%s'", arg);
-		opt.max_jobs = v;
+			usage_error(&w->cli, "bad --max-jobs '%s'", arg);
+		w->opt.max_jobs = v;
 		break;
 	case OPT_GRACE:
-		if (parse_duration(arg, &opt.grace))
-			usage_error(&cli, "bad --grace '%s' (like 30s)", arg);
+		if (parse_duration(arg, &w->opt.grace))
+			usage_error(&w->cli, "bad --grace '%s' (like 30s)", arg);
 		break;
 	default: return -1;
 	}
@@ -166,7 +196,7 @@ static void on_signal(int sig)
 {
 	unsigned char c = (unsigned char)sig;
 	int e = errno;
-	(void)!write(sigpipe[1], &c, 1);
+	(void)!write(sig_write_fd, &c, 1);
 	errno = e;
 }
 
@@ -200,7 +230,7 @@ static void sd_notify(const char *msg)
 
 /* ---------- jobs ---------- */
 
-static void job_log_ctx(const struct job *j)
+static void job_log_ctx(const struct worker *w, const struct job *j)
 {
 	char id[24];
 
@@ -209,56 +239,58 @@ static void job_log_ctx(const struct job *j)
 	log_ctx_set("job_id", id);
 	log_ctx_set("media", j->media);
 	log_ctx_set("profile", j->profile);
-	log_ctx_set("worker", worker_id);
+	log_ctx_set("worker", w->id);
 	if (j->trace_id)
 		log_ctx_set("trace_id", j->trace_id);
 }
 
-/* Fork the runner for a claimed job into a free slot. */
-static int start_job(struct slot *s)
+/*
+ * The runner child (spawn_start_fn): it never touches the database; its
+ * stdout carries the progress lines and then the report.  It starts with
+ * every signal blocked; its SIGTERM cancels the job.
+ */
+static int runner_main(void *arg)
 {
-	int p[2];
-	pid_t pid;
+	struct slot *s = arg;
+	struct worker *w = s->w;
+	struct strbuf out = STRBUF_INIT;
+	struct sigaction sa = { .sa_handler = on_runner_term };
+	struct runner_ctx rc = {
+		.conf = &w->cli.conf, .st = &w->st, .deadline_secs = w->cli.conf.job_timeout,
+		.cancel = &runner_cancel, .progress_fd = 1,
+	};
+	sigset_t none;
 
-	if (pipe2(p, O_CLOEXEC)) {
-		error_errno("cannot make a pipe");
-		return -1;
-	}
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0) {
-		error_errno("cannot fork");
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (!pid) {
-		/* the runner: never touches the database, leaves by _exit */
-		struct strbuf out = STRBUF_INIT;
-		struct sigaction sa = { .sa_handler = on_runner_term };
-		struct runner_ctx rc = {
-			.conf = &cli.conf, .st = &st, .deadline_secs = cli.conf.job_timeout,
-			.cancel = &runner_cancel, .progress_fd = p[1],
-		};
-		close(p[0]);
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-		signal(SIGHUP, SIG_IGN);
-		signal(SIGPIPE, SIG_IGN);
-		setpgid(0, 0);
-		runner_run(&rc, &s->job, &out);
-		/* a report the worker cannot read counts as a dead runner */
-		_exit(write_all(p[1], out.buf, out.len) ? 1 : 0);
-	}
-	setpgid(pid, pid);
-	close(p[1]);
-	s->pid = pid;
-	s->fd = p[0];
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	runner_run(&rc, &s->job, &out);
+	/* a report the worker cannot read counts as a dead runner */
+	return write_all(1, out.buf, out.len) ? 1 : 0;
+}
+
+/*
+ * Start the runner for a claimed job in slot s.  A runner is stopped by
+ * SIGTERM alone, never killed: it stops its own children (spawn's
+ * escalation) and reports, and killing it would orphan them.
+ */
+static int start_job(struct worker *w, struct slot *s)
+{
+	struct spawn_opts o = { .stdin_fd = -1, .out = &s->buf, .kill_grace = -1 };
+
+	sb_init(&s->buf, 256);
+	s->w = w;
 	s->started = now_mono();
 	s->progress_new = 0;
-	sb_init(&s->buf, 256);
+	if (spawn_start_fn(&o, runner_main, s, &s->sp)) {
+		error_errno("cannot start a job runner");
+		sb_release(&s->buf);
+		return -1;
+	}
 	return 0;
 }
 
@@ -288,228 +320,272 @@ static void take_progress(struct slot *s)
 }
 
 /* Write the running jobs' new progress, for md-status. */
-static void flush_progress(void)
+static void flush_progress(struct worker *w)
 {
-	int64_t *ids = xcalloc(nslots + 1, sizeof(*ids));
-	double *secs = xcalloc(nslots + 1, sizeof(*secs));
+	int64_t *ids = xcalloc(w->nslots + 1, sizeof(*ids));
+	double *secs = xcalloc(w->nslots + 1, sizeof(*secs));
 	int n = 0;
 
-	for (int k = 0; k < nslots; k++)
-		if (slots[k].used && slots[k].progress_new) {
-			ids[n] = slots[k].job.id;
-			secs[n++] = slots[k].progress;
-			slots[k].progress_new = 0;
+	for (int k = 0; k < w->nslots; k++) {
+		struct slot *s = &w->slots[k];
+		if (s->used && s->progress_new) {
+			ids[n] = s->job.id;
+			secs[n++] = s->progress;
+			s->progress_new = 0;
 		}
-	if (n && store_jobs_progress(db, worker_id, ids, secs, n))
+	}
+	if (n && store_jobs_progress(w->db, w->id, ids, secs, n))
 		warning("cannot record the progress of running jobs");
 	free(ids);
 	free(secs);
 }
 
-static void record(struct slot *s, const char *line)
+static int record_ok(struct worker *w, const struct job *j, const char *result, const char *dur)
 {
-	struct job *j = &s->job;
-	int applied = 0, rc;
+	int applied = 0, rc = store_job_succeed(w->db, w->id, j->id, result, &applied);
+
+	if (!rc && applied) {
+		w->stats.succeeded++;
+		logkv(LOG_INFO, "job succeeded", "seconds", dur, (char *)NULL);
+	}
+	return rc ? -1 : applied;
+}
+
+/* "fail\tP\tERROR", or no report at all: retry later, or dead. */
+static int record_fail(struct worker *w, const struct job *j, const char *line)
+{
+	int permanent = 0, rc;
+	const char *err = "the job runner died without a report";
 	char state[16] = "";
-	double secs = now_mono() - s->started;
+
+	if (!strncmp(line, "fail\t", 5)) {
+		permanent = line[5] == '1';
+		err = line[5] && line[6] == '\t' ? line + 7 : line + 5;
+	}
+	double delay = retry_delay(w->cli.conf.retry_base, w->cli.conf.retry_max, j->attempts);
+	rc = store_job_fail(w->db, w->id, j->id, err, permanent, delay, state);
+	if (rc || !state[0])
+		return rc ? -1 : 0;
+	if (!strcmp(state, "dead")) {
+		w->stats.dead++;
+		logkv(LOG_ERROR, "job dead", "error", err, (char *)NULL);
+	} else {
+		char d[32], at[16];
+		xsnprintf(d, sizeof(d), "%.1f", delay);
+		xsnprintf(at, sizeof(at), "%d", j->attempts);
+		w->stats.retried++;
+		logkv(LOG_WARN, "job failed, will retry", "error", err, "retry_in", d,
+		      "attempt", at, (char *)NULL);
+	}
+	return 1;
+}
+
+/* The runner's report of slot s, into the database. */
+static void record(struct worker *w, struct slot *s, const char *line)
+{
+	const struct job *j = &s->job;
+	int applied;
 	char dur[32];
 
-	job_log_ctx(j);
-	xsnprintf(dur, sizeof(dur), "%.3f", secs);
+	job_log_ctx(w, j);
+	xsnprintf(dur, sizeof(dur), "%.3f", now_mono() - s->started);
 	if (!strncmp(line, "ok\t", 3)) {
-		rc = store_job_succeed(db, worker_id, j->id, line + 3, &applied);
-		if (!rc && applied) {
-			stats.succeeded++;
-			logkv(LOG_INFO, "job succeeded", "seconds", dur, (char *)NULL);
-		}
+		applied = record_ok(w, j, line + 3, dur);
 	} else if (!strcmp(line, "cancel")) {
-		rc = store_job_release(db, worker_id, j->id);
-		stats.released++;
+		store_job_release(w->db, w->id, j->id);
+		w->stats.released++;
 		applied = 1;
 		logkv(LOG_INFO, "job released", (char *)NULL);
 	} else {
-		int permanent = 0;
-		const char *err = "the job runner died without a report";
-		if (!strncmp(line, "fail\t", 5)) {
-			permanent = line[5] == '1';
-			err = line[5] && line[6] == '\t' ? line + 7 : line + 5;
-		}
-		double delay = retry_delay(cli.conf.retry_base, cli.conf.retry_max, j->attempts);
-		rc = store_job_fail(db, worker_id, j->id, err, permanent, delay, state);
-		applied = !rc && state[0];
-		if (applied && !strcmp(state, "dead")) {
-			stats.dead++;
-			logkv(LOG_ERROR, "job dead", "error", err, (char *)NULL);
-		} else if (applied) {
-			char d[32], at[16];
-			xsnprintf(d, sizeof(d), "%.1f", delay);
-			xsnprintf(at, sizeof(at), "%d", j->attempts);
-			stats.retried++;
-			logkv(LOG_WARN, "job failed, will retry", "error", err, "retry_in", d,
-			      "attempt", at, (char *)NULL);
-		}
+		applied = record_fail(w, j, line);
 	}
-	if (!rc && !applied) {
-		stats.lost++;
+	if (!applied) {
+		w->stats.lost++;
 		logkv(LOG_WARN, "lease lost: the job was cancelled, or rescued for another "
 		      "worker; result discarded", (char *)NULL);
 	}
 	log_ctx_clear();
 }
 
-static void finish_slot(struct slot *s)
+/* Event: the child of slot s is gone (or must be waited for). */
+static void finish_slot(struct worker *w, struct slot *s)
 {
-	int status;
+	struct spawn_result res;
 
-	while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
-		;
-	close(s->fd);
+	spawn_finish(&s->sp, &res);
+	take_progress(s);
 	sb_rtrim(&s->buf);
-	record(s, s->buf.buf);
+	record(w, s, s->buf.buf);
 	sb_release(&s->buf);
 	job_free(&s->job);
 	s->used = 0;
-	nrunning--;
+	w->nrunning--;
 }
 
-/* ---------- main loop ---------- */
-
-/* The store acknowledged `acked` of the short jobs in done_buf. */
-static void count_acked(int acked)
+/* Event: slot s's descriptors after poll(): progress, or its end. */
+static void slot_event(struct worker *w, struct slot *s, int polled)
 {
-	stats.succeeded += acked;
-	if (acked < done_buf.n) {
-		stats.lost += done_buf.n - acked;
+	if (spawn_poll(&s->sp, w->pf + s->pfi, polled ? s->npf : 0)) {
+		finish_slot(w, s);
+		w->next_claim = 0;
+	} else {
+		take_progress(s);
+	}
+}
+
+/* ---------- claims ---------- */
+
+/* The store acknowledged `acked` of the short jobs in w->done. */
+static void count_acked(struct worker *w, int acked)
+{
+	w->stats.succeeded += acked;
+	if (acked < w->done.n) {
+		w->stats.lost += w->done.n - acked;
 		logkv(LOG_WARN, "lease lost on short jobs: results discarded", (char *)NULL);
 	}
-	done_buf.n = 0;
+	w->done.n = 0;
 }
 
-static int flush_done(void)
+static int flush_done(struct worker *w)
 {
 	char *results[BATCH_MAX];
 	int applied = 0, rc;
 
-	if (!done_buf.n)
+	if (!w->done.n)
 		return 0;
-	for (int i = 0; i < done_buf.n; i++)
+	for (int i = 0; i < w->done.n; i++)
 		results[i] = (char *)inline_result;
-	rc = store_jobs_succeed(db, worker_id, done_buf.ids, results, done_buf.n, &applied);
+	rc = store_jobs_succeed(w->db, w->id, w->done.ids, results, w->done.n, &applied);
 	if (rc)
 		return rc;
-	count_acked(applied);
+	count_acked(w, applied);
 	return 0;
 }
 
-static int is_inline(const struct job *j)
+static int is_inline(const struct worker *w, const struct job *j)
 {
-	const struct profile *p = conf_profile(&cli.conf, j->profile);
+	const struct profile *p = conf_profile(&w->cli.conf, j->profile);
 	return p && !p->nsteps;
 }
 
 /* Start backlog jobs in free slots. */
-static int start_backlog(void)
+static int start_backlog(struct worker *w)
 {
 	int k = 0;
 
-	while (nbacklog && nrunning < nslots) {
-		while (slots[k].used)
+	while (w->nbacklog && w->nrunning < w->nslots) {
+		while (w->slots[k].used)
 			k++;
-		struct slot *s = &slots[k];
-		s->job = backlog[0];
-		memmove(backlog, backlog + 1, (size_t)(--nbacklog) * sizeof(*backlog));
+		struct slot *s = &w->slots[k];
+		s->job = w->backlog[0];
+		memmove(w->backlog, w->backlog + 1, (size_t)(--w->nbacklog) * sizeof(*w->backlog));
 		s->used = 1;
-		nrunning++;
-		job_log_ctx(&s->job);
+		w->nrunning++;
+		job_log_ctx(w, &s->job);
 		logkv(LOG_INFO, "job started", (char *)NULL);
 		log_ctx_clear();
-		if (start_job(s)) {
+		if (start_job(w, s)) {
 			/* could not fork: give the job back */
-			store_job_release(db, worker_id, s->job.id);
+			store_job_release(w->db, w->id, s->job.id);
 			job_free(&s->job);
 			s->used = 0;
-			nrunning--;
+			w->nrunning--;
 			return MD_EXIT_SOFTWARE;
 		}
 	}
 	return 0;
 }
 
-static int claim_jobs(int want, int *got)
+static void backlog_add(struct worker *w, const struct job *j)
+{
+	if (w->nbacklog == w->backlog_cap) {
+		w->backlog_cap = w->backlog_cap ? w->backlog_cap * 2 : 16;
+		w->backlog = xrealloc(w->backlog, (size_t)w->backlog_cap * sizeof(*w->backlog));
+	}
+	w->backlog[w->nbacklog++] = *j;
+}
+
+/* A short job claimed: done at once, acknowledged later.  0, or the rc
+ * of a flush that failed (the job is then left to the caller). */
+static int inline_done(struct worker *w, struct job *j)
+{
+	int rc;
+
+	if (log_level() >= LOG_DEBUG) {
+		job_log_ctx(w, j);
+		logkv(LOG_DEBUG, "short job done", (char *)NULL);
+		log_ctx_clear();
+	}
+	if (w->done.n == BATCH_MAX && (rc = flush_done(w)))
+		return rc;
+	w->done.ids[w->done.n++] = j->id;
+	job_free(j);
+	return 0;
+}
+
+static int claim_jobs(struct worker *w, int want, int *got)
 {
 	struct job *jobs;
-	int n = 0, rc, ninline = 0;
+	int n = 0, rc, ninline = 0, acked = 0;
 
 	*got = 0;
 	/* the short jobs done since the last claim are acknowledged with it */
-	int acked = 0;
-	rc = store_claim_ack(db, worker_id, opt.queues, opt.nqueues, want, cli.conf.lease,
-			     done_buf.ids, done_buf.n, inline_result, &acked, &jobs, &n);
+	rc = store_claim_ack(w->db, w->id, w->opt.queues, w->opt.nqueues, want,
+			     w->cli.conf.lease, w->done.ids, w->done.n, inline_result, &acked,
+			     &jobs, &n);
 	if (rc)
 		return rc;
-	count_acked(acked);
+	count_acked(w, acked);
 	for (int i = 0; i < n; i++) {
-		stats.claimed++;
-		if (is_inline(&jobs[i])) {
-			if (log_level() >= LOG_DEBUG) {
-				job_log_ctx(&jobs[i]);
-				logkv(LOG_DEBUG, "short job done", (char *)NULL);
-				log_ctx_clear();
-			}
-			if (done_buf.n == BATCH_MAX && (rc = flush_done()))
-				break;
-			done_buf.ids[done_buf.n++] = jobs[i].id;
-			job_free(&jobs[i]);
+		w->stats.claimed++;
+		if (!is_inline(w, &jobs[i]))
+			backlog_add(w, &jobs[i]);
+		else if ((rc = inline_done(w, &jobs[i])))
+			break;
+		else
 			ninline++;
-			continue;
-		}
-		if (nbacklog == backlog_cap) {
-			backlog_cap = backlog_cap ? backlog_cap * 2 : 16;
-			backlog = xrealloc(backlog, (size_t)backlog_cap * sizeof(*backlog));
-		}
-		backlog[nbacklog++] = jobs[i];
 	}
-	for (int i = ninline + nbacklog; i < n; i++)
+	for (int i = ninline + w->nbacklog; i < n; i++)
 		job_free(&jobs[i]);   /* only after an error above */
 	free(jobs);
 	*got = n;
 	/* whole batches of short jobs: claim more at once next time */
 	if (n && n == want && ninline == n)
-		batch = batch * 2 > cli.conf.worker_batch ? cli.conf.worker_batch : batch * 2;
+		w->batch = w->batch * 2 > w->cli.conf.worker_batch ? w->cli.conf.worker_batch
+								   : w->batch * 2;
 	else
-		batch = nslots;
+		w->batch = w->nslots;
 	if (rc)
 		return rc;
 	/* an empty queue: acknowledge now rather than with a later claim */
-	if (n < want && (rc = flush_done()))
+	if (n < want && (rc = flush_done(w)))
 		return rc;
-	return start_backlog();
+	return start_backlog(w);
 }
 
-static void release_backlog(void)
+static void release_backlog(struct worker *w)
 {
-	for (int i = 0; i < nbacklog; i++) {
-		if (!store_job_release(db, worker_id, backlog[i].id))
-			stats.released++;
-		job_free(&backlog[i]);
+	for (int i = 0; i < w->nbacklog; i++) {
+		if (!store_job_release(w->db, w->id, w->backlog[i].id))
+			w->stats.released++;
+		job_free(&w->backlog[i]);
 	}
-	nbacklog = 0;
+	w->nbacklog = 0;
 }
 
-static void stop_all(void)
+static void stop_all(struct worker *w)
 {
-	runner_cancel = 1;
-	for (int i = 0; i < nslots; i++)
-		if (slots[i].used)
-			kill(-slots[i].pid, SIGTERM);
+	for (int i = 0; i < w->nslots; i++)
+		if (w->slots[i].used)
+			spawn_stop(&w->slots[i].sp);
 }
 
-static int reload_config(void)
+static int reload_config(struct worker *w)
 {
 	struct conf nc;
 
 	conf_init(&nc);
-	if (conf_load(&nc, cli.conf.path)) {
+	if (conf_load(&nc, w->cli.conf.path)) {
 		conf_release(&nc);
 		warning("configuration not reloaded: it has errors");
 		return -1;
@@ -518,307 +594,384 @@ static int reload_config(void)
 	/* the database and storage stay as they are */
 	free(nc.db_url);
 	free(nc.storage);
-	nc.db_url = cli.conf.db_url;
-	nc.storage = cli.conf.storage;
-	cli.conf.db_url = cli.conf.storage = NULL;
-	conf_release(&cli.conf);
-	cli.conf = nc;
+	nc.db_url = w->cli.conf.db_url;
+	nc.storage = w->cli.conf.storage;
+	w->cli.conf.db_url = w->cli.conf.storage = NULL;
+	conf_release(&w->cli.conf);
+	w->cli.conf = nc;
 	info("configuration reloaded");
 	return 0;
 }
 
-/* The database is unreachable: keep running jobs, retry with backoff. */
-static double db_backoff, db_retry_at;
+/* ---------- events ---------- */
 
-static void db_outage(double now)
+/* What run() does after an event: go on, go to the wait, or leave. */
+enum step { STEP_ON, STEP_WAIT, STEP_END };
+
+/* The database is unreachable: keep running jobs, retry with backoff. */
+static void db_outage(struct worker *w, double now)
 {
 	char b[32];
 
-	db_backoff = db_backoff ? db_backoff * 2 : 1;
-	if (db_backoff > 30)
-		db_backoff = 30;
-	db_retry_at = now + db_backoff;
-	xsnprintf(b, sizeof(b), "%.0f", db_backoff);
+	w->db_backoff = w->db_backoff ? w->db_backoff * 2 : 1;
+	if (w->db_backoff > 30)
+		w->db_backoff = 30;
+	w->db_retry_at = now + w->db_backoff;
+	xsnprintf(b, sizeof(b), "%.0f", w->db_backoff);
 	logkv(LOG_WARN, "database unavailable; running jobs go on, retrying", "retry_in", b,
 	      (char *)NULL);
 }
 
-static int run(void)
+/* A store call failed with *rc: an outage waits, anything else leaves. */
+static enum step db_trouble(struct worker *w, double now, int *rc)
 {
-	double now = now_mono(), next_claim = 0, next_beat = 0, next_rescue = 0;
-	double next_progress = 0;
-	double stop_deadline = 0, next_watchdog = 0, watchdog_every = 0;
-	int stopping = 0, hard_stop = 0, rc = 0, exhausted = 0;
-	int notify_fd = opt.poll_only ? -1 : store_notify_fd(db);
-	const char *wd = getenv("WATCHDOG_USEC");
+	if (*rc != MD_EXIT_TEMPFAIL)
+		return STEP_END;
+	db_outage(w, now);
+	*rc = 0;
+	return STEP_WAIT;
+}
 
-	if (wd && *wd)
-		watchdog_every = strtod(wd, NULL) / 2e6;
-	sd_notify("READY=1\nSTATUS=waiting for jobs");
-	for (;;) {
-		now = now_mono();
-		/* jobs of lost workers first, so a drain sees them */
-		if (!stopping && now >= next_rescue) {
-			int n = 0;
-			if (!store_rescue_expired(db, &n) && n) {
-				char b[16];
-				xsnprintf(b, sizeof(b), "%d", n);
-				logkv(LOG_WARN, "rescued jobs whose lease expired", "count", b,
-				      (char *)NULL);
-				next_claim = 0;
-			}
-			next_rescue = now + cli.conf.lease;
-		}
-		/* claim */
-		int free_slots = nslots - nrunning;
-		if (stopping && nbacklog)
-			release_backlog();
-		if ((rc = start_backlog()))
-			break;
-		if (now < db_retry_at)
-			goto wait;
-		if (!stopping && !exhausted && free_slots > 0 && !nbacklog && now >= next_claim) {
-			int want = batch > free_slots ? batch : free_slots, got = 0;
-			if (opt.max_jobs && stats.claimed + want > opt.max_jobs)
-				want = (int)(opt.max_jobs - stats.claimed);
-			if (want > 0) {
-				if ((rc = claim_jobs(want, &got))) {
-					if (rc != MD_EXIT_TEMPFAIL)
-						break;
-					db_outage(now);
-					rc = 0;
-					goto wait;
-				}
-				db_backoff = 0;
-				if (got < want)
-					next_claim = now + cli.conf.poll_interval;
-				else
-					next_claim = 0;
-			}
-			if (opt.once || (opt.max_jobs && stats.claimed >= opt.max_jobs))
-				exhausted = 1;
-			if (opt.drain && !nrunning && !nbacklog && got < want) {
-				int64_t avail, running;
-				double next_run;
-				if ((rc = store_queue_counts(db, opt.queues, opt.nqueues,
-							     &avail, &running, &next_run))) {
-					if (rc != MD_EXIT_TEMPFAIL)
-						break;
-					db_outage(now);
-					rc = 0;
-					goto wait;
-				}
-				if (!avail && !next_run)
-					break;
-				if (!avail) {
-					/* a failed job waits for its retry: drain
-					 * finishes the work it began */
-					struct timespec rt;
-					clock_gettime(CLOCK_REALTIME, &rt);
-					double wait = next_run - (rt.tv_sec + rt.tv_nsec / 1e9);
-					next_claim = now + (wait > 0 ? wait : 0);
-				} else {
-					next_claim = 0;
-				}
-			}
-		}
-		if (!nrunning && !nbacklog && (exhausted || stopping))
-			break;
-		if (nrunning && now >= next_progress) {
-			flush_progress();
-			next_progress = now + PROGRESS_EVERY;
-		}
-		if (nrunning && now >= next_beat) {
-			if (store_heartbeat(db, worker_id, cli.conf.lease))
-				warning("cannot extend leases; will try again");
-			next_beat = now + cli.conf.lease / 3;
-		}
-		if (watchdog_every > 0 && now >= next_watchdog) {
-			sd_notify("WATCHDOG=1");
-			next_watchdog = now + watchdog_every;
-		}
-		if (stopping && !hard_stop && now >= stop_deadline) {
-			info("grace period over: stopping %d running job%s", nrunning,
-			     nrunning == 1 ? "" : "s");
-			stop_all();
-			hard_stop = 1;
-		}
+/* Event: a lease period passed: rescue the jobs of lost workers. */
+static void worker_rescue(struct worker *w, double now)
+{
+	int n = 0;
 
-wait:;
-		/* notifications that arrived during other statements are
-		 * already buffered: the socket will not wake us for them */
-		if (notify_fd >= 0 && !stopping && store_consume_notify(db) > 0)
-			next_claim = 0;
-		struct pollfd *pf = xcalloc((size_t)nslots + 2, sizeof(*pf));
-		int np = 0;
-		pf[np].fd = sigpipe[0], pf[np].events = POLLIN, np++;
-		if (notify_fd >= 0 && !stopping)
-			pf[np].fd = notify_fd, pf[np].events = POLLIN, np++;
-		for (int i = 0; i < nslots; i++)
-			if (slots[i].used)
-				pf[np].fd = slots[i].fd, pf[np].events = POLLIN, np++;
-		double until = 1.0;
-		if (!stopping && !exhausted && nslots - nrunning > 0) {
-			double d = (next_claim > db_retry_at ? next_claim : db_retry_at) - now;
-			if (d < until)
-				until = d;
-		}
-		if (nrunning && next_beat - now < until)
-			until = next_beat - now;
-		if (until < 0)
-			until = 0;
-		int r = poll(pf, (nfds_t)np, (int)(until * 1000));
-		if (r < 0 && errno != EINTR) {
-			error_errno("poll");
-			free(pf);
-			rc = MD_EXIT_SOFTWARE;
-			break;
-		}
-		for (int i = 0; r > 0 && i < np; i++) {
-			if (!pf[i].revents)
-				continue;
-			if (pf[i].fd == sigpipe[0]) {
-				unsigned char sig;
-				while (read(sigpipe[0], &sig, 1) == 1) {
-					if (sig == SIGHUP) {
-						reload_config();
-					} else if (!stopping) {
-						stopping = 1;
-						stop_deadline = now + (opt.grace >= 0 ? opt.grace
-									   : cli.conf.grace);
-						info("signal %d: no new jobs; %d running, grace %.0fs",
-						     sig, nrunning, stop_deadline - now);
-						sd_notify("STOPPING=1");
-					} else if (sig == SIGINT && !hard_stop) {
-						info("second interrupt: stopping now");
-						stop_all();
-						hard_stop = 1;
-					}
-				}
-			} else if (pf[i].fd == notify_fd) {
-				if (store_consume_notify(db) > 0)
-					next_claim = 0;
-			} else {
-				for (int k = 0; k < nslots; k++) {
-					struct slot *s = &slots[k];
-					if (!s->used || s->fd != pf[i].fd)
-						continue;
-					char buf[4096];
-					ssize_t n = read(s->fd, buf, sizeof(buf));
-					if (n > 0) {
-						sb_add(&s->buf, buf, (size_t)n);
-						take_progress(s);
-					} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-						finish_slot(s);
-						next_claim = 0;
-					}
-					break;
-				}
-			}
-		}
-		free(pf);
-		if (nrunning || !stopping) {
-			char msg[64];
-			xsnprintf(msg, sizeof(msg), "STATUS=%d running, %lld done", nrunning,
-				 stats.succeeded + stats.dead);
-			sd_notify(msg);
-		}
+	/* first, so that a drain sees them */
+	if (w->stopping || now < w->next_rescue)
+		return;
+	if (!store_rescue_expired(w->db, &n) && n) {
+		char b[16];
+		xsnprintf(b, sizeof(b), "%d", n);
+		logkv(LOG_WARN, "rescued jobs whose lease expired", "count", b, (char *)NULL);
+		w->next_claim = 0;
 	}
-	if (flush_done() && !rc)
+	w->next_rescue = now + w->cli.conf.lease;
+}
+
+/* --drain claimed less than it asked for: is the queue done? */
+static enum step drain_check(struct worker *w, double now, int *rc)
+{
+	int64_t avail, running;
+	double next_run;
+
+	if ((*rc = store_queue_counts(w->db, w->opt.queues, w->opt.nqueues, &avail, &running,
+				      &next_run)))
+		return db_trouble(w, now, rc);
+	if (!avail && !next_run)
+		return STEP_END;
+	if (!avail) {
+		/* a failed job waits for its retry: drain finishes the work it began */
+		struct timespec rt;
+		clock_gettime(CLOCK_REALTIME, &rt);
+		double wait = next_run - (rt.tv_sec + rt.tv_nsec / 1e9);
+		w->next_claim = now + (wait > 0 ? wait : 0);
+	} else {
+		w->next_claim = 0;
+	}
+	return STEP_ON;
+}
+
+/* Event: slots are free and a claim is due.  free_slots: as the turn began. */
+static enum step worker_claim(struct worker *w, double now, int free_slots, int *rc)
+{
+	int want, got = 0;
+
+	if (w->stopping || w->exhausted || free_slots <= 0 || w->nbacklog || now < w->next_claim)
+		return STEP_ON;
+	want = w->batch > free_slots ? w->batch : free_slots;
+	if (w->opt.max_jobs && w->stats.claimed + want > w->opt.max_jobs)
+		want = (int)(w->opt.max_jobs - w->stats.claimed);
+	if (want > 0) {
+		if ((*rc = claim_jobs(w, want, &got)))
+			return db_trouble(w, now, rc);
+		w->db_backoff = 0;
+		w->next_claim = got < want ? now + w->cli.conf.poll_interval : 0;
+	}
+	if (w->opt.once || (w->opt.max_jobs && w->stats.claimed >= w->opt.max_jobs))
+		w->exhausted = 1;
+	if (w->opt.drain && !w->nrunning && !w->nbacklog && got < want)
+		return drain_check(w, now, rc);
+	return STEP_ON;
+}
+
+/* Event: the clocks: progress, heartbeat, watchdog, the end of the grace. */
+static void worker_timers(struct worker *w, double now)
+{
+	if (w->nrunning && now >= w->next_progress) {
+		flush_progress(w);
+		w->next_progress = now + PROGRESS_EVERY;
+	}
+	if (w->nrunning && now >= w->next_beat) {
+		if (store_heartbeat(w->db, w->id, w->cli.conf.lease))
+			warning("cannot extend leases; will try again");
+		w->next_beat = now + w->cli.conf.lease / 3;
+	}
+	if (w->watchdog_every > 0 && now >= w->next_watchdog) {
+		sd_notify("WATCHDOG=1");
+		w->next_watchdog = now + w->watchdog_every;
+	}
+	if (w->stopping && !w->hard_stop && now >= w->stop_deadline) {
+		info("grace period over: stopping %d running job%s", w->nrunning,
+		     w->nrunning == 1 ? "" : "s");
+		stop_all(w);
+		w->hard_stop = 1;
+	}
+}
+
+/* Event: a signal.  HUP reloads; TERM/INT stop claiming; a second INT stops now. */
+static void worker_signal(struct worker *w, int sig, double now)
+{
+	if (sig == SIGHUP) {
+		reload_config(w);
+	} else if (!w->stopping) {
+		w->stopping = 1;
+		w->stop_deadline = now + (w->opt.grace >= 0 ? w->opt.grace : w->cli.conf.grace);
+		info("signal %d: no new jobs; %d running, grace %.0fs", sig, w->nrunning,
+		     w->stop_deadline - now);
+		sd_notify("STOPPING=1");
+	} else if (sig == SIGINT && !w->hard_stop) {
+		info("second interrupt: stopping now");
+		stop_all(w);
+		w->hard_stop = 1;
+	}
+}
+
+/* The poll set of this turn: signals, notifications, each job's child. */
+static int worker_pollfds(struct worker *w)
+{
+	int np = 0;
+
+	w->pf[np++] = (struct pollfd){ .fd = w->sig_fd, .events = POLLIN };
+	if (w->notify_fd >= 0 && !w->stopping)
+		w->pf[np++] = (struct pollfd){ .fd = w->notify_fd, .events = POLLIN };
+	for (int i = 0; i < w->nslots; i++) {
+		struct slot *s = &w->slots[i];
+		if (!s->used)
+			continue;
+		s->pfi = np;
+		s->npf = spawn_pollfds(&s->sp, w->pf + np);
+		np += s->npf;
+	}
+	return np;
+}
+
+/* Milliseconds poll() may sleep: until a claim, a heartbeat or a child is due. */
+static int worker_timeout(const struct worker *w, double now)
+{
+	double until = 1.0;
+
+	if (!w->stopping && !w->exhausted && w->nslots - w->nrunning > 0) {
+		double d = (w->next_claim > w->db_retry_at ? w->next_claim : w->db_retry_at) - now;
+		if (d < until)
+			until = d;
+	}
+	if (w->nrunning && w->next_beat - now < until)
+		until = w->next_beat - now;
+	for (int i = 0; i < w->nslots; i++) {
+		int ms = w->slots[i].used ? spawn_due(&w->slots[i].sp) : -1;
+		if (ms >= 0 && ms / 1000.0 < until)
+			until = ms / 1000.0;
+	}
+	return until < 0 ? 0 : (int)(until * 1000);
+}
+
+/* Event: wait for the next thing to happen, and hand it on. */
+static int worker_wait(struct worker *w, double now)
+{
+	unsigned char sig;
+	int np, r;
+
+	/* notifications that arrived during other statements are already
+	 * buffered: the socket will not wake us for them */
+	if (w->notify_fd >= 0 && !w->stopping && store_consume_notify(w->db) > 0)
+		w->next_claim = 0;
+	np = worker_pollfds(w);
+	r = poll(w->pf, (nfds_t)np, worker_timeout(w, now));
+	if (r < 0 && errno != EINTR) {
+		error_errno("poll");
+		return MD_EXIT_SOFTWARE;
+	}
+	if (r > 0 && w->pf[0].revents)
+		while (read(w->sig_fd, &sig, 1) == 1)
+			worker_signal(w, sig, now);
+	if (r > 0 && np > 1 && w->pf[1].fd == w->notify_fd && w->pf[1].revents &&
+	    store_consume_notify(w->db) > 0)
+		w->next_claim = 0;
+	for (int i = 0; i < w->nslots; i++)
+		if (w->slots[i].used)
+			slot_event(w, &w->slots[i], r > 0);
+	return 0;
+}
+
+static void worker_status(const struct worker *w)
+{
+	char msg[64];
+
+	if (!w->nrunning && w->stopping)
+		return;
+	xsnprintf(msg, sizeof(msg), "STATUS=%d running, %lld done", w->nrunning,
+		 w->stats.succeeded + w->stats.dead);
+	sd_notify(msg);
+}
+
+/* Leaving: acknowledge, give back what waits, stop and release what runs. */
+static int worker_end(struct worker *w, int rc)
+{
+	if (flush_done(w) && !rc)
 		rc = MD_EXIT_TEMPFAIL;
-	release_backlog();
-	if (nrunning) {
+	release_backlog(w);
+	if (w->nrunning) {
 		/* leaving on an error: stop and release what still runs */
-		stop_all();
-		for (int i = 0; i < nslots; i++)
-			if (slots[i].used)
-				finish_slot(&slots[i]);
+		stop_all(w);
+		for (int i = 0; i < w->nslots; i++)
+			if (w->slots[i].used)
+				finish_slot(w, &w->slots[i]);
 	}
 	return rc;
 }
 
-static int print_summary(void)
+static int run(struct worker *w)
+{
+	const char *wd = getenv("WATCHDOG_USEC");
+	int rc = 0;
+
+	w->notify_fd = w->opt.poll_only ? -1 : store_notify_fd(w->db);
+	if (wd && *wd)
+		w->watchdog_every = strtod(wd, NULL) / 2e6;
+	sd_notify("READY=1\nSTATUS=waiting for jobs");
+	for (;;) {
+		double now = now_mono();
+		int free_slots = w->nslots - w->nrunning;
+		enum step st = STEP_WAIT;
+
+		worker_rescue(w, now);
+		if (w->stopping && w->nbacklog)
+			release_backlog(w);
+		if ((rc = start_backlog(w)))
+			break;
+		if (now >= w->db_retry_at)
+			st = worker_claim(w, now, free_slots, &rc);
+		if (st == STEP_END)
+			break;
+		if (st == STEP_ON && !w->nrunning && !w->nbacklog && (w->exhausted || w->stopping))
+			break;
+		if (st == STEP_ON)
+			worker_timers(w, now);
+		if ((rc = worker_wait(w, now)))
+			break;
+		worker_status(w);
+	}
+	return worker_end(w, rc);
+}
+
+static int print_summary(const struct worker *w)
 {
 	struct emit e;
 
-	emit_begin(&e, cli.json);
-	if (!cli.json) {
+	emit_begin(&e, w->cli.json);
+	if (!w->cli.json) {
 		char b[256];
 		xsnprintf(b, sizeof(b), "claimed=%lld succeeded=%lld retried=%lld dead=%lld "
-			 "released=%lld", stats.claimed, stats.succeeded, stats.retried,
-			 stats.dead, stats.released);
+			 "released=%lld", w->stats.claimed, w->stats.succeeded, w->stats.retried,
+			 w->stats.dead, w->stats.released);
 		emit_str(&e, "summary", b);
 	} else {
-		emit_int(&e, "claimed", stats.claimed);
-		emit_int(&e, "succeeded", stats.succeeded);
-		emit_int(&e, "retried", stats.retried);
-		emit_int(&e, "dead", stats.dead);
-		emit_int(&e, "released", stats.released);
-		emit_int(&e, "lost", stats.lost);
+		emit_int(&e, "claimed", w->stats.claimed);
+		emit_int(&e, "succeeded", w->stats.succeeded);
+		emit_int(&e, "retried", w->stats.retried);
+		emit_int(&e, "dead", w->stats.dead);
+		emit_int(&e, "released", w->stats.released);
+		emit_int(&e, "lost", w->stats.lost);
 	}
 	return emit_end(&e, stdout);
 }
 
-int main(int argc, char **argv)
+/* -j: given, or the configuration's; auto is cores / threads. */
+static int worker_jobs(const struct worker *w)
 {
-	int i = cli_start(&cli, argc, argv, "md-work", usage, "j:Q:", longopts, on_opt, NULL);
-	char host[256];
-	int rc;
+	int jobs = w->opt.jobs >= 0 ? w->opt.jobs : w->cli.conf.worker_jobs;
 
-	if (i < argc)
-		cli_extra_operand(&cli, argv[i]);
-	if (opt.jobs < 0)
-		opt.jobs = cli.conf.worker_jobs;
-	if (opt.jobs == 0) {
+	if (jobs == 0) {
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
-		opt.jobs = (int)(cores / cli.conf.worker_threads);
-		if (opt.jobs < 1)
-			opt.jobs = 1;
+		jobs = (int)(cores / w->cli.conf.worker_threads);
+		if (jobs < 1)
+			jobs = 1;
 	}
-	if (!spawn_have("ffmpeg") || !spawn_have("ffprobe")) {
-		error("ffmpeg is not installed");
-		return cli_finish(&cli, MD_EXIT_UNAVAILABLE);
-	}
-	if (gethostname(host, sizeof(host)))
-		xsnprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	xsnprintf(worker_id, sizeof(worker_id), "%s:%ld", host, (long)getpid());
+	return jobs;
+}
 
-	if ((rc = store_open(cli.conf.db_url, 0, &db)))
-		return cli_finish(&cli, rc);
-	if (storage_open(&st, cli.conf.storage)) {
-		store_close(db);
-		return cli_finish(&cli, MD_EXIT_CONFIG);
-	}
-	if (cli.conf.sandbox)
-		sandbox_abi();   /* once here, not in every runner: is there Landlock? */
-	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK)) {
-		error_errno("cannot make a pipe");
-		return cli_finish(&cli, MD_EXIT_SOFTWARE);
-	}
+/* The self-pipe and the handlers of TERM, INT and HUP. */
+static int signals_init(struct worker *w)
+{
 	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK)) {
+		error_errno("cannot make a pipe");
+		return -1;
+	}
+	w->sig_fd = p[0];
+	sig_write_fd = p[1];
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
 
-	nslots = opt.jobs;
-	batch = nslots;
-	slots = xcalloc((size_t)nslots, sizeof(*slots));
-	if (!opt.poll_only && (rc = store_listen(db, opt.queues, opt.nqueues)))
+static void worker_id(struct worker *w)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)))
+		xsnprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	xsnprintf(w->id, sizeof(w->id), "%s:%ld", host, (long)getpid());
+}
+
+int main(int argc, char **argv)
+{
+	static struct worker w = { .opt = { .jobs = -1, .grace = -1 }, .sig_fd = -1 };
+	int i = cli_start(&w.cli, argc, argv, "md-work", usage, "j:Q:", longopts, on_opt, &w);
+	int rc;
+
+	if (i < argc)
+		cli_extra_operand(&w.cli, argv[i]);
+	w.nslots = worker_jobs(&w);
+	if (!spawn_have("ffmpeg") || !spawn_have("ffprobe")) {
+		error("ffmpeg is not installed");
+		return cli_finish(&w.cli, MD_EXIT_UNAVAILABLE);
+	}
+	worker_id(&w);
+	if ((rc = store_open(w.cli.conf.db_url, 0, &w.db)))
+		return cli_finish(&w.cli, rc);
+	if (storage_open(&w.st, w.cli.conf.storage)) {
+		store_close(w.db);
+		return cli_finish(&w.cli, MD_EXIT_CONFIG);
+	}
+	if (w.cli.conf.sandbox)
+		sandbox_abi();   /* once here, not in every runner: is there Landlock? */
+	if (signals_init(&w))
+		return cli_finish(&w.cli, MD_EXIT_SOFTWARE);
+	w.batch = w.nslots;
+	w.slots = xcalloc((size_t)w.nslots, sizeof(*w.slots));
+	w.pf = xcalloc((size_t)w.nslots * SPAWN_NFDS + 2, sizeof(*w.pf));
+	if (!w.opt.poll_only && (rc = store_listen(w.db, w.opt.queues, w.opt.nqueues)))
 		goto out;
-	logkv(LOG_INFO, "worker started", "worker", worker_id, "backend", store_backend(db),
+	logkv(LOG_INFO, "worker started", "worker", w.id, "backend", store_backend(w.db),
 	      (char *)NULL);
-	rc = run();
+	rc = run(&w);
 	sd_notify("STOPPING=1");
-	if (!rc && (opt.drain || opt.once || opt.max_jobs) && print_summary())
+	if (!rc && (w.opt.drain || w.opt.once || w.opt.max_jobs) && print_summary(&w))
 		rc = MD_EXIT_IOERR;
 out:
-	store_close(db);
-	storage_close(&st);
-	free(slots);
-	free(backlog);
-	free(opt.queues);
-	return cli_finish(&cli, rc);
+	store_close(w.db);
+	storage_close(&w.st);
+	free(w.slots);
+	free(w.pf);
+	free(w.backlog);
+	free(w.opt.queues);
+	return cli_finish(&w.cli, rc);
 }

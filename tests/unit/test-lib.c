@@ -726,6 +726,8 @@ static void test_spawn(void)
 
 #include "test-storage.c"
 #include "test-source.c"
+#include "test-spawn.c"
+#include "test-probe.c"
 
 #include "test-auth.c"
 
@@ -743,6 +745,8 @@ int main(void)
 	test_parse_time();
 	test_conf_limits();
 	test_probe_output();
+	test_probe_kind();
+	test_probe_rules();
 	test_ref_line();
 	test_json();
 	test_quote();
@@ -752,6 +756,7 @@ int main(void)
 	test_jwt();
 	test_auth();
 	test_spawn();
+	test_spawn_api();
 	test_storage();
 	test_source();
 	remove_tree(tmpdir);
