@@ -100,3 +100,33 @@ double ffval_rate(const char *r)
 	q = n / d;
 	return isfinite(q) ? q : 0;
 }
+
+int ffval_line(char *line, char *val, size_t n)
+{
+	char *eq = strchr(line, '=');
+
+	if (!eq)
+		return 0;
+	*eq = '\0';
+	ffval_unquote(eq + 1, val, n);
+	return 1;
+}
+
+int ffval_stream(const char *key, int max, const char **rest)
+{
+	const char *p = key + 15;
+	size_t nd;
+	int i = 0;
+
+	if (strncmp(key, "streams.stream.", 15))
+		return -1;
+	nd = strspn(p, "0123456789");
+	if (!nd || nd > 2 || p[nd] != '.')
+		return -1;
+	for (size_t k = 0; k < nd; k++)
+		i = i * 10 + (p[k] - '0');
+	if (i >= max)
+		return -1;
+	*rest = p + nd + 1;
+	return i;
+}

@@ -26,4 +26,16 @@ int ffval_time(const char *v, double *x);
 /* A rate "30000/1001" or "25"; 0 when unknown ("0/0") or absurd. */
 double ffval_rate(const char *r);
 
+/*
+ * One line "key=value" of the flat output, split in place: the key ends
+ * at the '=', the value is unquoted into val[n].  0 for a line without
+ * '=' (nothing to read), 1 otherwise.
+ */
+int ffval_line(char *line, char *val, size_t n);
+/*
+ * The stream a key "streams.stream.N.rest" is about: N, below max, with
+ * *rest pointing at "rest"; -1 for any other key or a larger N.
+ */
+int ffval_stream(const char *key, int max, const char **rest);
+
 #endif

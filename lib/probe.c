@@ -130,6 +130,39 @@ static void parse_packet(struct parsed *pr, const char *line, const char *val)
 		pr->encrypted = 1;
 }
 
+/* One "streams.stream.N.k" line: k of stream s, its value val. */
+static void parse_stream(struct parsed *pr, struct probe_stream *s, const char *k,
+			 const char *val)
+{
+	if (!strcmp(k, "codec_type"))
+		ffval_copy(s->type, sizeof(s->type), val);
+	else if (!strcmp(k, "codec_name"))
+		ffval_copy(s->codec, sizeof(s->codec), val);
+	else if (!strcmp(k, "codec_tag_string"))
+		ffval_copy(s->tag, sizeof(s->tag), val);
+	else if (!strcmp(k, "time_base"))
+		ffval_copy(s->time_base, sizeof(s->time_base), val);
+	else if (!strcmp(k, "nb_frames"))
+		s->declared = ffval_int(val, 0, INT64_MAX, 0);
+	else if (!strcmp(k, "pix_fmt"))
+		ffval_copy(s->pix_fmt, sizeof(s->pix_fmt), val);
+	else if (!strcmp(k, "avg_frame_rate"))
+		ffval_copy(s->rate, sizeof(s->rate), val);
+	else if (!strcmp(k, "width"))
+		s->width = (int)ffval_int(val, -1, INT_MAX, 0);
+	else if (!strcmp(k, "height"))
+		s->height = (int)ffval_int(val, -1, INT_MAX, 0);
+	else if (!strcmp(k, "nb_read_packets"))
+		s->packets = ffval_int(val, -1, INT64_MAX, -1);
+	else if (!strcmp(k, "disposition.attached_pic"))
+		s->attached_pic = ffval_int(val, 0, 1, 0) == 1;
+	else if (strstr(k, "side_data_list") && strstr(k, ".rotation"))
+		s->rotation = (int)ffval_int(val, -360, 360, 0);
+	else if (strstr(k, "side_data_list") && strstr(k, ".side_data_type") &&
+		 !strncmp(val, "Encryption ", 11))
+		pr->encrypted = 1;
+}
+
 static void parse_flat(char *text, struct parsed *pr)
 {
 	char *line, *save = NULL;
@@ -137,13 +170,12 @@ static void parse_flat(char *text, struct parsed *pr)
 	memset(pr, 0, sizeof(*pr));
 	pr->pk.n = -1;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *eq = strchr(line, '=');
 		char val[128];
+		const char *k;
+		int i;
 
-		if (!eq)
+		if (!ffval_line(line, val, sizeof(val)))
 			continue;
-		*eq = '\0';
-		ffval_unquote(eq + 1, val, sizeof(val));
 		if (!strncmp(line, "packets.packet.", 15)) {
 			parse_packet(pr, line, val);
 		} else if (!strcmp(line, "format.format_name")) {
@@ -153,47 +185,10 @@ static void parse_flat(char *text, struct parsed *pr)
 		} else if (!strcmp(line, "format.start_time")) {
 			if (!ffval_time(val, &pr->start))
 				pr->start = 0;
-		} else if (!strncmp(line, "streams.stream.", 15)) {
-			const char *p = line + 15;
-			size_t nd = strspn(p, "0123456789");
-			int i;
-
-			if (!nd || nd > 2 || p[nd] != '.')
-				continue;
-			i = nd == 1 ? p[0] - '0' : (p[0] - '0') * 10 + (p[1] - '0');
-			if (i >= MAX_STREAMS)
-				continue;
-			struct probe_stream *s = &pr->s[i];
-			const char *k = p + nd + 1;
+		} else if ((i = ffval_stream(line, MAX_STREAMS, &k)) >= 0) {
 			if (i + 1 > pr->nstreams)
 				pr->nstreams = i + 1;
-			if (!strcmp(k, "codec_type"))
-				ffval_copy(s->type, sizeof(s->type), val);
-			else if (!strcmp(k, "codec_name"))
-				ffval_copy(s->codec, sizeof(s->codec), val);
-			else if (!strcmp(k, "codec_tag_string"))
-				ffval_copy(s->tag, sizeof(s->tag), val);
-			else if (!strcmp(k, "time_base"))
-				ffval_copy(s->time_base, sizeof(s->time_base), val);
-			else if (!strcmp(k, "nb_frames"))
-				s->declared = ffval_int(val, 0, INT64_MAX, 0);
-			else if (!strcmp(k, "pix_fmt"))
-				ffval_copy(s->pix_fmt, sizeof(s->pix_fmt), val);
-			else if (!strcmp(k, "avg_frame_rate"))
-				ffval_copy(s->rate, sizeof(s->rate), val);
-			else if (!strcmp(k, "width"))
-				s->width = (int)ffval_int(val, -1, INT_MAX, 0);
-			else if (!strcmp(k, "height"))
-				s->height = (int)ffval_int(val, -1, INT_MAX, 0);
-			else if (!strcmp(k, "nb_read_packets"))
-				s->packets = ffval_int(val, -1, INT64_MAX, -1);
-			else if (!strcmp(k, "disposition.attached_pic"))
-				s->attached_pic = ffval_int(val, 0, 1, 0) == 1;
-			else if (strstr(k, "side_data_list") && strstr(k, ".rotation"))
-				s->rotation = (int)ffval_int(val, -360, 360, 0);
-			else if (strstr(k, "side_data_list") && strstr(k, ".side_data_type") &&
-				 !strncmp(val, "Encryption ", 11))
-				pr->encrypted = 1;
+			parse_stream(pr, &pr->s[i], k, val);
 		}
 	}
 	packet_done(pr);

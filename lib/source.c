@@ -37,6 +37,44 @@ static void ratio(const char *v, char sep, int *num, int *den)
 
 #define MAX_STREAMS 16
 
+/* One "streams.stream.N.k" line about stream x: k, its value v. */
+static void parse_stream(struct source *x, char *type, size_t ntype, int *cover,
+			 const char *k, const char *v)
+{
+	if (!strcmp(k, "codec_type"))
+		ffval_copy(type, ntype, v);
+	else if (!strcmp(k, "disposition.attached_pic"))
+		*cover = !strcmp(v, "1");
+	else if (!strcmp(k, "codec_name"))
+		ffval_copy(x->vcodec, sizeof(x->vcodec), v);
+	else if (!strcmp(k, "profile"))
+		ffval_copy(x->profile, sizeof(x->profile), v);
+	else if (!strcmp(k, "pix_fmt"))
+		ffval_copy(x->pix_fmt, sizeof(x->pix_fmt), v);
+	else if (!strcmp(k, "color_range"))
+		ffval_copy(x->range, sizeof(x->range), v);
+	else if (!strcmp(k, "color_transfer"))
+		ffval_copy(x->transfer, sizeof(x->transfer), v);
+	else if (!strcmp(k, "width"))
+		x->width = integer(v, 0, INT_MAX);
+	else if (!strcmp(k, "height"))
+		x->height = integer(v, 0, INT_MAX);
+	else if (!strcmp(k, "coded_width"))
+		x->coded_width = integer(v, 0, INT_MAX);
+	else if (!strcmp(k, "coded_height"))
+		x->coded_height = integer(v, 0, INT_MAX);
+	else if (!strcmp(k, "sample_aspect_ratio"))
+		ratio(v, ':', &x->sar_num, &x->sar_den);
+	else if (!strcmp(k, "channels"))
+		x->channels = integer(v, 0, 255);
+	else if (!strcmp(k, "avg_frame_rate"))
+		x->fps = ffval_rate(v);
+	else if (!strcmp(k, "r_frame_rate"))
+		x->max_fps = ffval_rate(v);
+	else if (strstr(k, "side_data_list") && strstr(k, ".rotation"))
+		x->rotation = integer(v, -360, 360);
+}
+
 void source_parse(const char *text, struct source *s)
 {
 	struct source st[MAX_STREAMS];
@@ -49,69 +87,21 @@ void source_parse(const char *text, struct source *s)
 	memset(st, 0, sizeof(st));
 	memset(type, 0, sizeof(type));
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *eq = strchr(line, '='), v[64];
+		char v[64];
 		const char *k;
-		struct source *x;
 		int i;
 
-		if (!eq)
+		if (!ffval_line(line, v, sizeof(v)))
 			continue;
-		*eq = '\0';
-		ffval_unquote(eq + 1, v, sizeof(v));
 		if (!strcmp(line, "format.duration")) {
 			duration = ffval_real(v);
-			continue;
-		}
-		if (!strcmp(line, "format.bit_rate")) {
+		} else if (!strcmp(line, "format.bit_rate")) {
 			bit_rate = ffval_int(v, 0, LLONG_MAX / 2, 0);
-			continue;
+		} else if ((i = ffval_stream(line, MAX_STREAMS, &k)) >= 0) {
+			if (i + 1 > n)
+				n = i + 1;
+			parse_stream(&st[i], type[i], sizeof(type[i]), &cover[i], k, v);
 		}
-		if (strncmp(line, "streams.stream.", 15))
-			continue;
-		k = line + 15;
-		if (k[0] < '0' || k[0] > '9')
-			continue;
-		i = k[0] - '0';
-		if (k[1] >= '0' && k[1] <= '9')
-			i = i * 10 + (*++k - '0');
-		if (*++k != '.' || i >= MAX_STREAMS)
-			continue;
-		k++;
-		if (i + 1 > n)
-			n = i + 1;
-		x = &st[i];
-		if (!strcmp(k, "codec_type"))
-			ffval_copy(type[i], sizeof(type[i]), v);
-		else if (!strcmp(k, "disposition.attached_pic"))
-			cover[i] = !strcmp(v, "1");
-		else if (!strcmp(k, "codec_name"))
-			ffval_copy(x->vcodec, sizeof(x->vcodec), v);
-		else if (!strcmp(k, "profile"))
-			ffval_copy(x->profile, sizeof(x->profile), v);
-		else if (!strcmp(k, "pix_fmt"))
-			ffval_copy(x->pix_fmt, sizeof(x->pix_fmt), v);
-		else if (!strcmp(k, "color_range"))
-			ffval_copy(x->range, sizeof(x->range), v);
-		else if (!strcmp(k, "color_transfer"))
-			ffval_copy(x->transfer, sizeof(x->transfer), v);
-		else if (!strcmp(k, "width"))
-			x->width = integer(v, 0, INT_MAX);
-		else if (!strcmp(k, "height"))
-			x->height = integer(v, 0, INT_MAX);
-		else if (!strcmp(k, "coded_width"))
-			x->coded_width = integer(v, 0, INT_MAX);
-		else if (!strcmp(k, "coded_height"))
-			x->coded_height = integer(v, 0, INT_MAX);
-		else if (!strcmp(k, "sample_aspect_ratio"))
-			ratio(v, ':', &x->sar_num, &x->sar_den);
-		else if (!strcmp(k, "channels"))
-			x->channels = integer(v, 0, 255);
-		else if (!strcmp(k, "avg_frame_rate"))
-			x->fps = ffval_rate(v);
-		else if (!strcmp(k, "r_frame_rate"))
-			x->max_fps = ffval_rate(v);
-		else if (strstr(k, "side_data_list") && strstr(k, ".rotation"))
-			x->rotation = integer(v, -360, 360);
 	}
 	free(copy);
 	/* the first video stream that is not a cover picture and the first
