@@ -30,40 +30,29 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char usage[] =
+static const char synopsis[] =
 	"usage: md-ingest [-qv] [-c FILE] [--db URL] [--storage DIR] [--log-format FMT]\n"
 	"                 [--log-level LEVEL] [--json] [-r] [-L] [-0] [-u NAME|--user NAME]\n"
 	"                 [--caption TEXT] [-t TAG|--tag TAG]... [-e PROFILES|--enqueue PROFILES]\n"
-	"                 [--move] [-n|--dry-run] [--trace-id ID] [--] PATH... | -\n"
-	"\n"
-	"  -r, --recursive       descend into directories\n"
-	"  -L, --follow-symlinks follow symlinks that point outside the given roots\n"
-	"  -0, --null            with '-', paths on stdin are NUL-separated\n"
-	"  -u, --user NAME       owner of the posts (default $MD_USER, else login name)\n"
-	"      --caption TEXT    caption of the posts\n"
-	"  -t, --tag TAG         tag the posts (repeatable)\n"
-	"  -e, --enqueue LIST    create jobs for these profiles (e.g. mp4,thumb)\n"
-	"      --move            remove each source once its post is committed\n"
-	"  -n, --dry-run         change nothing, print what would be done\n"
-	"      --trace-id ID     trace id (32 hex) for the posts and their jobs\n";
+	"                 [--move] [-n|--dry-run] [--trace-id ID] [--] PATH... | -\n";
 
 enum { OPT_CAPTION = OPT_TOOL_BASE, OPT_MOVE, OPT_TRACE };
 
 /* Tags of one post: each is a name of 1 to 64 bytes (user_name_valid). */
 #define TAGS_MAX 32
 
-static const struct option longopts[] = {
-	{ "recursive", no_argument, NULL, 'r' },
-	{ "follow-symlinks", no_argument, NULL, 'L' },
-	{ "null", no_argument, NULL, '0' },
-	{ "user", required_argument, NULL, 'u' },
-	{ "caption", required_argument, NULL, OPT_CAPTION },
-	{ "tag", required_argument, NULL, 't' },
-	{ "enqueue", required_argument, NULL, 'e' },
-	{ "move", no_argument, NULL, OPT_MOVE },
-	{ "dry-run", no_argument, NULL, 'n' },
-	{ "trace-id", required_argument, NULL, OPT_TRACE },
-	{ NULL, 0, NULL, 0 }
+static const struct cli_option options[] = {
+	{ 'r', "recursive", NULL, "descend into directories" },
+	{ 'L', "follow-symlinks", NULL, "follow symlinks that point outside the given roots" },
+	{ '0', "null", NULL, "with '-', paths on stdin are NUL-separated" },
+	{ 'u', "user", "NAME", "owner of the posts (default $MD_USER, else login name)" },
+	{ OPT_CAPTION, "caption", "TEXT", "caption of the posts" },
+	{ 't', "tag", "TAG", "tag the posts (repeatable)" },
+	{ 'e', "enqueue", "LIST", "create jobs for these profiles (e.g. mp4,thumb)" },
+	{ OPT_MOVE, "move", NULL, "remove each source once its post is committed" },
+	{ 'n', "dry-run", NULL, "change nothing, print what would be done" },
+	{ OPT_TRACE, "trace-id", "ID", "trace id (32 hex) for the posts and their jobs" },
+	CLI_OPTIONS_END
 };
 
 static struct cli cli;
@@ -475,8 +464,8 @@ static void parse_profiles(void)
 
 int main(int argc, char **argv)
 {
-	int i = cli_start(&cli, argc, argv, "md-ingest", usage, "rL0u:t:e:n", longopts,
-			  on_opt, NULL);
+	int i = cli_start_table(&cli, argc, argv, "md-ingest", synopsis, NULL, options, on_opt,
+				NULL);
 	int rc, from_stdin = 0;
 	char tb[33];
 
