@@ -261,8 +261,9 @@ static void from_table(const char *synopsis, const char *body, const struct cli_
 	for (size_t i = 0; i < n; i++) {
 		const struct cli_option *o = &opts[i];
 
-		add_option_line(&help, o);
-		if (o->id < 0x100) {
+		if (o->help)
+			add_option_line(&help, o);
+		if (o->id < 0x100 && o->help) {
 			sb_addch(&shorts, o->id);
 			if (o->arg)
 				sb_addch(&shorts, ':');

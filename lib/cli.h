@@ -68,6 +68,8 @@ typedef int (*cli_opt_fn)(void *ctx, int opt, const char *arg);
  * or for a long-only option a number from OPT_TOOL_BASE; name is its long
  * form without "--" (or NULL); arg names its value ("N", "CMD"), NULL for
  * a flag; help is its line in --help ("\n" starts a continuation line).
+ * A row whose help is NULL is an old spelling of the option before it
+ * (the same id, another long name): parsed, never listed.
  * A table ends with CLI_OPTIONS_END.  fn() receives id.
  */
 struct cli_option {

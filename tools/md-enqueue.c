@@ -19,32 +19,24 @@
 #include <string.h>
 #include <time.h>
 
-static const char usage[] =
+static const char synopsis[] =
 	"usage: md-enqueue [-qv] [-c FILE] [--db URL] [--storage DIR] [--log-format FMT]\n"
 	"                  [--log-level LEVEL] [--json] -p PROFILES [--priority N]\n"
 	"                  [--delay DUR | --at TIME] [--max-attempts N] [--queue NAME]\n"
-	"                  [-f|--force] [ID | SHA256]... | -\n"
-	"\n"
-	"  -p, --profiles LIST   profiles to run, comma-separated (e.g. mp4,thumb)\n"
-	"      --priority N      lower runs first (default 0)\n"
-	"      --delay DUR       run no earlier than DUR from now (30s, 5m, 1h)\n"
-	"      --at TIME         run no earlier than TIME (2026-11-25T10:00:00Z or @EPOCH)\n"
-	"      --max-attempts N  attempts before a job is dead\n"
-	"      --queue NAME      queue instead of the profile's\n"
-	"  -f, --force           add jobs even if one exists for the media and profile\n";
+	"                  [-f|--force] [ID | SHA256]... | -\n";
 
 enum { OPT_PRIORITY = OPT_TOOL_BASE, OPT_DELAY, OPT_AT, OPT_MAX_ATTEMPTS, OPT_QUEUE };
 
-static const struct option longopts[] = {
-	{ "profiles", required_argument, NULL, 'p' },
-	{ "profile", required_argument, NULL, 'p' },
-	{ "priority", required_argument, NULL, OPT_PRIORITY },
-	{ "delay", required_argument, NULL, OPT_DELAY },
-	{ "at", required_argument, NULL, OPT_AT },
-	{ "max-attempts", required_argument, NULL, OPT_MAX_ATTEMPTS },
-	{ "queue", required_argument, NULL, OPT_QUEUE },
-	{ "force", no_argument, NULL, 'f' },
-	{ NULL, 0, NULL, 0 }
+static const struct cli_option options[] = {
+	{ 'p', "profiles", "LIST", "profiles to run, comma-separated (e.g. mp4,thumb)" },
+	{ 'p', "profile", "LIST", NULL },
+	{ OPT_PRIORITY, "priority", "N", "lower runs first (default 0)" },
+	{ OPT_DELAY, "delay", "DUR", "run no earlier than DUR from now (30s, 5m, 1h)" },
+	{ OPT_AT, "at", "TIME", "run no earlier than TIME (2026-11-25T10:00:00Z or @EPOCH)" },
+	{ OPT_MAX_ATTEMPTS, "max-attempts", "N", "attempts before a job is dead" },
+	{ OPT_QUEUE, "queue", "NAME", "queue instead of the profile's" },
+	{ 'f', "force", NULL, "add jobs even if one exists for the media and profile" },
+	CLI_OPTIONS_END
 };
 
 static struct cli cli;
@@ -131,29 +123,67 @@ static void on_result(void *arg, const char *ref, int64_t job_id, const char *me
 	werr |= emit_end(&e, stdout);
 }
 
-int main(int argc, char **argv)
+/* The profiles of -p, each known to the configuration; *np of them. */
+static const struct profile **parse_profiles(int *np)
 {
-	int i = cli_start(&cli, argc, argv, "md-enqueue", usage, "p:f", longopts, on_opt, NULL);
-	char **refs = NULL, *save = NULL, *list;
 	const struct profile **pv = NULL;
-	size_t nrefs = 0, cap = 0;
-	struct store *db;
-	int np = 0, rc;
+	char *save = NULL, *list;
 
 	if (!profile_list)
 		usage_error(&cli, "which profiles? give -p PROFILES (e.g. -p mp4,thumb)");
 	list = xstrdup(profile_list);
+	*np = 0;
 	for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
 		const struct profile *pf = conf_profile(&cli.conf, p);
 		if (!pf)
 			usage_error(&cli, "unknown profile '%s'", p);
-		pv = xrealloc(pv, (np + 1) * sizeof(*pv));
-		pv[np++] = pf;
+		pv = xrealloc(pv, (*np + 1) * sizeof(*pv));
+		pv[(*np)++] = pf;
 	}
 	free(list);
-	if (!np)
+	if (!*np)
 		usage_error(&cli, "-p needs at least one profile");
+	return pv;
+}
 
+/* Add the ref of each stdin line to refs; a bad one is counted in nerr. */
+static void read_stdin_refs(char ***refs, size_t *nrefs, size_t *cap)
+{
+	char *line = NULL;
+	size_t lcap = 0;
+	ssize_t n;
+
+	while ((n = getline(&line, &lcap, stdin)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		char *r;
+		enum ref_line what = ref_from_line(line, (size_t)n, &r);
+		if (what == REF_SKIP)
+			continue;
+		if (what == REF_BAD) {
+			logkv(LOG_ERROR, "neither a post id nor a sha256", "ref", r, (char *)NULL);
+			nerr++;
+			free(r);
+			continue;
+		}
+		if (*nrefs == *cap)
+			*refs = xrealloc(*refs, (*cap = *cap ? *cap * 2 : 64) * sizeof(**refs));
+		(*refs)[(*nrefs)++] = r;
+	}
+	free(line);
+}
+
+int main(int argc, char **argv)
+{
+	int i = cli_start_table(&cli, argc, argv, "md-enqueue", synopsis, NULL, options, on_opt,
+				NULL);
+	char **refs = NULL;
+	const struct profile **pv;
+	size_t nrefs = 0, cap = 0;
+	struct store *db;
+	int np, rc;
+
+	pv = parse_profiles(&np);
 	int from_stdin = i >= argc;
 	for (int k = i; k < argc; k++) {
 		if (!strcmp(argv[k], "-")) {
@@ -166,29 +196,8 @@ int main(int argc, char **argv)
 			refs = xrealloc(refs, (cap = cap ? cap * 2 : 64) * sizeof(*refs));
 		refs[nrefs++] = xstrdup(argv[k]);
 	}
-	if (from_stdin) {
-		char *line = NULL;
-		size_t lcap = 0;
-		ssize_t n;
-		while ((n = getline(&line, &lcap, stdin)) > 0) {
-			if (line[n - 1] == '\n')
-				line[--n] = '\0';
-			char *r;
-			enum ref_line what = ref_from_line(line, (size_t)n, &r);
-			if (what == REF_SKIP)
-				continue;
-			if (what == REF_BAD) {
-				logkv(LOG_ERROR, "neither a post id nor a sha256", "ref", r, (char *)NULL);
-				nerr++;
-				free(r);
-				continue;
-			}
-			if (nrefs == cap)
-				refs = xrealloc(refs, (cap = cap ? cap * 2 : 64) * sizeof(*refs));
-			refs[nrefs++] = r;
-		}
-		free(line);
-	}
+	if (from_stdin)
+		read_stdin_refs(&refs, &nrefs, &cap);
 
 	eo.profiles = pv;
 	eo.nprofiles = np;
