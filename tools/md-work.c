@@ -44,32 +44,22 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char usage[] =
+static const char synopsis[] =
 	"usage: md-work [common options] [-j N|auto] [-Q QUEUE]... [--once] [--drain]\n"
-	"               [--max-jobs N] [--grace DUR] [--poll-only]\n"
-	"\n"
-	"  -j, --jobs N|auto   jobs at once (default from config; auto = cores / threads)\n"
-	"  -Q, --queue QUEUE   serve this queue (repeatable; default all)\n"
-	"      --once          claim one batch, run it, exit\n"
-	"      --drain         exit 0 when no job is available and none runs\n"
-	"      --max-jobs N    exit after N jobs\n"
-	"      --grace DUR     on SIGTERM, time given to running jobs (default 30s)\n"
-	"      --poll-only     no LISTEN: poll every worker.poll_interval (for\n"
-	"                      connection poolers in transaction mode)\n"
-	"common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
-	"  --log-level LEVEL, -q, -v, --json, -h, -V\n";
+	"               [--max-jobs N] [--grace DUR] [--poll-only]\n";
 
 enum { OPT_ONCE = OPT_TOOL_BASE, OPT_DRAIN, OPT_MAX_JOBS, OPT_GRACE, OPT_POLL_ONLY };
 
-static const struct option longopts[] = {
-	{ "jobs", required_argument, NULL, 'j' },
-	{ "queue", required_argument, NULL, 'Q' },
-	{ "once", no_argument, NULL, OPT_ONCE },
-	{ "drain", no_argument, NULL, OPT_DRAIN },
-	{ "max-jobs", required_argument, NULL, OPT_MAX_JOBS },
-	{ "grace", required_argument, NULL, OPT_GRACE },
-	{ "poll-only", no_argument, NULL, OPT_POLL_ONLY },
-	{ NULL, 0, NULL, 0 }
+static const struct cli_option options[] = {
+	{ 'j', "jobs", "N|auto", "jobs at once (default from config; auto = cores / threads)" },
+	{ 'Q', "queue", "QUEUE", "serve this queue (repeatable; default all)" },
+	{ OPT_ONCE, "once", NULL, "claim one batch, run it, exit" },
+	{ OPT_DRAIN, "drain", NULL, "exit 0 when no job is available and none runs" },
+	{ OPT_MAX_JOBS, "max-jobs", "N", "exit after N jobs" },
+	{ OPT_GRACE, "grace", "DUR", "on SIGTERM, time given to running jobs (default 30s)" },
+	{ OPT_POLL_ONLY, "poll-only", NULL, "no LISTEN: poll every worker.poll_interval (for\n"
+	  "connection poolers in transaction mode)" },
+	CLI_OPTIONS_END
 };
 
 /*
@@ -934,7 +924,8 @@ static void worker_id(struct worker *w)
 int main(int argc, char **argv)
 {
 	static struct worker w = { .opt = { .jobs = -1, .grace = -1 }, .sig_fd = -1 };
-	int i = cli_start(&w.cli, argc, argv, "md-work", usage, "j:Q:", longopts, on_opt, &w);
+	int i = cli_start_table(&w.cli, argc, argv, "md-work", synopsis, NULL, options, on_opt,
+				&w);
 	int rc;
 
 	if (i < argc)
