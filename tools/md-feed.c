@@ -19,33 +19,23 @@
 
 #include "storage.h"
 
-static const char usage[] =
+static const char synopsis[] =
 	"usage: md-feed [common options] [-t TAG|--tag TAG] [-u USER|--user USER]\n"
 	"               [--status STATUS|all] [-n N|--limit N] [--before CURSOR]\n"
-	"               [--base-url URL] [--out DIR]\n"
-	"\n"
-	"  -t, --tag TAG        only posts with this tag\n"
-	"  -u, --user USER      only posts of this user\n"
-	"      --status STATUS  pending, processing, completed (default), failed or all\n"
-	"  -n, --limit N        posts per page (default 20, at most 1000)\n"
-	"      --before CURSOR  the page after CURSOR (printed as 'next' by the last page)\n"
-	"      --base-url URL   make rendition URLs absolute\n"
-	"      --out DIR        render the feed as static files in DIR (index.json,\n"
-	"                       tags/TAG.json, atom.xml) if it changed since the last time\n"
-	"common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
-	"  --log-level LEVEL, -q, -v, --json, -h, -V\n";
+	"               [--base-url URL] [--out DIR]\n";
 
 enum { OPT_STATUS = OPT_TOOL_BASE, OPT_BEFORE, OPT_BASE_URL, OPT_OUT };
 
-static const struct option longopts[] = {
-	{ "tag", required_argument, NULL, 't' },
-	{ "user", required_argument, NULL, 'u' },
-	{ "status", required_argument, NULL, OPT_STATUS },
-	{ "limit", required_argument, NULL, 'n' },
-	{ "before", required_argument, NULL, OPT_BEFORE },
-	{ "base-url", required_argument, NULL, OPT_BASE_URL },
-	{ "out", required_argument, NULL, OPT_OUT },
-	{ NULL, 0, NULL, 0 }
+static const struct cli_option options[] = {
+	{ 't', "tag", "TAG", "only posts with this tag" },
+	{ 'u', "user", "USER", "only posts of this user" },
+	{ OPT_STATUS, "status", "STATUS", "pending, processing, completed (default), failed or all" },
+	{ 'n', "limit", "N", "posts per page (default 20, at most 1000)" },
+	{ OPT_BEFORE, "before", "CURSOR", "the page after CURSOR (printed as 'next' by the last page)" },
+	{ OPT_BASE_URL, "base-url", "URL", "make rendition URLs absolute" },
+	{ OPT_OUT, "out", "DIR", "render the feed as static files in DIR (index.json,\n"
+	  "tags/TAG.json, atom.xml) if it changed since the last time" },
+	CLI_OPTIONS_END
 };
 
 static struct cli cli;
@@ -441,7 +431,8 @@ out:
 
 int main(int argc, char **argv)
 {
-	int i = cli_start(&cli, argc, argv, "md-feed", usage, "t:u:n:", longopts, on_opt, NULL);
+	int i = cli_start_table(&cli, argc, argv, "md-feed", synopsis, NULL, options, on_opt,
+				NULL);
 	struct store *db;
 	int64_t next = 0;
 	int rc;
