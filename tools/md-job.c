@@ -20,34 +20,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
+static const char synopsis[] =
 	"usage: md-job [common options] list [-s STATE|--state STATE] [--queue NAME]\n"
 	"              [-p PROFILE|--profile PROFILE] [--media SHA256] [-n N|--limit N]\n"
-	"       md-job [common options] show | retry | cancel ID...\n"
-	"\n"
+	"       md-job [common options] show | retry | cancel ID...\n";
+
+static const char commands[] =
 	"  list              jobs, newest first: id, state, queue, profile, media,\n"
 	"                    attempts, max_attempts, run_at\n"
-	"    -s, --state STATE      available, running, succeeded, dead or cancelled\n"
-	"        --queue NAME       only jobs of this queue\n"
-	"    -p, --profile PROFILE  only jobs of this profile\n"
-	"        --media SHA256     only jobs of this media\n"
-	"    -n, --limit N          at most N jobs (default 100; 0: all)\n"
 	"  show ID...        every field of each job, one 'field<TAB>value' line each\n"
 	"  retry ID...       dead or cancelled jobs back to available, attempts reset;\n"
 	"                    the media's failed posts back to processing\n"
-	"  cancel ID...      available, running or dead jobs to cancelled\n"
-	"common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
-	"  --log-level LEVEL, -q, -v, --json, -h, -V\n";
+	"  cancel ID...      available, running or dead jobs to cancelled\n";
 
 enum { OPT_QUEUE = OPT_TOOL_BASE, OPT_MEDIA };
 
-static const struct option longopts[] = {
-	{ "state", required_argument, NULL, 's' },
-	{ "queue", required_argument, NULL, OPT_QUEUE },
-	{ "profile", required_argument, NULL, 'p' },
-	{ "media", required_argument, NULL, OPT_MEDIA },
-	{ "limit", required_argument, NULL, 'n' },
-	{ NULL, 0, NULL, 0 }
+static const struct cli_option options[] = {
+	{ 's', "state", "STATE", "list: available, running, succeeded, dead or cancelled" },
+	{ OPT_QUEUE, "queue", "NAME", "list: only jobs of this queue" },
+	{ 'p', "profile", "PROFILE", "list: only jobs of this profile" },
+	{ OPT_MEDIA, "media", "SHA256", "list: only jobs of this media" },
+	{ 'n', "limit", "N", "list: at most N jobs (default 100; 0: all)" },
+	CLI_OPTIONS_END
 };
 
 static struct cli cli;
@@ -252,7 +246,8 @@ static int cmd_control(struct store *db, enum job_op op, char **argv, int n)
 
 int main(int argc, char **argv)
 {
-	int i = cli_start_verb(&cli, argc, argv, "md-job", usage, "s:p:n:", longopts, on_opt, NULL);
+	int i = cli_start_verb_table(&cli, argc, argv, "md-job", synopsis, commands, options,
+				     on_opt, NULL);
 	struct store *db;
 	const char *cmd;
 	int rc;
