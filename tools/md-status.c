@@ -21,24 +21,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
+static const char synopsis[] =
 	"usage: md-status [common options] [--prom] [--dead N] [--base-url URL]\n"
-	"                 [ID | SHA256]...\n"
-	"\n"
-	"  --prom          Prometheus text format (node_exporter textfile collector)\n"
-	"  --dead N        list the N newest dead jobs (default 10; 0: none)\n"
-	"  --base-url URL  make rendition URLs absolute (posts)\n"
-	"  ID | SHA256     posts, or the posts of a media: each with its jobs\n"
-	"common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
-	"  --log-level LEVEL, -q, -v, --json, -h, -V\n";
+	"                 [ID | SHA256]...\n";
+
+static const char operands[] =
+	"  ID | SHA256           posts, or the posts of a media: each with its jobs\n";
 
 enum { OPT_PROM = OPT_TOOL_BASE, OPT_DEAD, OPT_BASE_URL };
 
-static const struct option longopts[] = {
-	{ "prom", no_argument, NULL, OPT_PROM },
-	{ "dead", required_argument, NULL, OPT_DEAD },
-	{ "base-url", required_argument, NULL, OPT_BASE_URL },
-	{ NULL, 0, NULL, 0 }
+static const struct cli_option options[] = {
+	{ OPT_PROM, "prom", NULL, "Prometheus text format (node_exporter textfile collector)" },
+	{ OPT_DEAD, "dead", "N", "list the N newest dead jobs (default 10; 0: none)" },
+	{ OPT_BASE_URL, "base-url", "URL", "make rendition URLs absolute (posts)" },
+	CLI_OPTIONS_END
 };
 
 static struct cli cli;
@@ -433,7 +429,8 @@ static int cmd_posts(struct store *db, char **refs, int n)
 
 int main(int argc, char **argv)
 {
-	int i = cli_start(&cli, argc, argv, "md-status", usage, "", longopts, on_opt, NULL);
+	int i = cli_start_table(&cli, argc, argv, "md-status", synopsis, operands, options,
+				on_opt, NULL);
 	struct store *db;
 	int rc;
 
