@@ -207,18 +207,6 @@ static int start(struct cli *cli, int argc, char **argv, const char *tool, const
 	return i;
 }
 
-int cli_start(struct cli *cli, int argc, char **argv, const char *tool, const char *usage,
-	      const char *shortopts, const struct option *longopts, cli_opt_fn fn, void *ctx)
-{
-	return start(cli, argc, argv, tool, usage, shortopts, longopts, fn, ctx, 0);
-}
-
-int cli_start_verb(struct cli *cli, int argc, char **argv, const char *tool, const char *usage,
-		   const char *shortopts, const struct option *longopts, cli_opt_fn fn, void *ctx)
-{
-	return start(cli, argc, argv, tool, usage, shortopts, longopts, fn, ctx, 1);
-}
-
 /* made from a tool's table; kept reachable, as the usage is until exit */
 static char *table_usage, *table_short;
 static struct option *table_long;

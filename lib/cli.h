@@ -10,27 +10,27 @@
  * or at "--", so an operand that begins with '-' (a file, a user name) is
  * never read as an option, wherever it comes from.
  *
+ * Each tool writes each of its options once, in a table of struct
+ * cli_option: getopt_long's short string and long array and the option
+ * lines of --help are made from it, so the parser and the help cannot
+ * disagree.  --help prints the synopsis ("usage: ..." lines), a blank
+ * line, the body (the verbs or the operands, or NULL), a line per option
+ * and the common options.
+ *
  * Call order in main():
  *   struct cli cli;
- *   int i = cli_start(&cli, argc, argv, "md-x", usage, shortopts, longopts, fn, ctx);
+ *   int i = cli_start_table(&cli, argc, argv, "md-x", synopsis, body, options, fn, ctx);
  *   ...argv[i..] are the operands; cli.conf holds the settings...
  *   return cli_finish(&cli, code);
  *
- * Tools made of verbs (md-db, md-job, md-user) call cli_start_verb()
+ * Tools made of verbs (md-db, md-job, md-user) call cli_start_verb_table()
  * instead: "md-x [options] VERB [options] [--] OPERAND...".  The options
  * between the verb and its operands are parsed as well (the same table),
  * except --help and --version, which are a usage error there: they would
  * exit 0 whatever the operands are.  It returns the index of the verb;
  * argv is reordered so that the verb's operands follow it directly.
  *
- * Tools write each of their options once, in a table of struct
- * cli_option, and call cli_start_table() (or cli_start_verb_table()):
- * getopt_long's short string and long array and the option lines of
- * --help are made from it, so the parser and the help cannot disagree.
- * --help prints the synopsis ("usage: ..." lines), a blank line, the
- * body (the verbs, or NULL), a line per option and the common options.
- *
- * cli_start() does not return on --help (exit 0), --version (exit 0),
+ * cli_start_table() does not return on --help (exit 0), --version (exit 0),
  * a usage error (message and usage on stderr, exit 64) or a configuration
  * error (exit 78).  The tool's own options go to fn(ctx, opt, optarg),
  * which returns 0 or -1 for a bad value (after printing why).
@@ -87,10 +87,6 @@ int cli_start_verb_table(struct cli *cli, int argc, char **argv, const char *too
 			 const char *synopsis, const char *body, const struct cli_option *opts,
 			 cli_opt_fn fn, void *ctx);
 
-int cli_start(struct cli *cli, int argc, char **argv, const char *tool, const char *usage,
-	      const char *shortopts, const struct option *longopts, cli_opt_fn fn, void *ctx);
-int cli_start_verb(struct cli *cli, int argc, char **argv, const char *tool, const char *usage,
-		   const char *shortopts, const struct option *longopts, cli_opt_fn fn, void *ctx);
 /* A usage error for an operand the tool does not take (exit 64). */
 void cli_extra_operand(const struct cli *cli, const char *arg) __attribute__((noreturn));
 /* Close stdout (reporting write errors), release, return the exit code. */
