@@ -33,6 +33,7 @@
  * PG_TRIES times; an autocommit statement whose fate is unknown is not.
  */
 #include "store.h"
+#include "store_int.h"
 #include "exits.h"
 #include "log.h"
 #include "strbuf.h"
@@ -60,7 +61,7 @@
 /* timestamptz as SQLite stores times: 2026-11-25T09:00:00.000Z */
 #define ISO(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-static const struct store_ops pg_ops;
+static const struct store_driver pg_driver;
 
 struct pg {
 	struct store base;
@@ -612,77 +613,39 @@ static void pg_close(struct store *s)
 	free(q);
 }
 
-static int newer_schema(struct pg *q, int version)
+static int pg_schema_version(struct store *s, int *version)
 {
-	error("database '%s' has schema version %d, newer than this tool knows (%d): "
-	      "upgrade memedroid", q->url, version, migrations_postgres_count);
-	return MD_EXIT_CONFIG;
+	return pg_version((struct pg *)s, version);
 }
 
-/* Apply migration m unless done; *done = 1 when this call applied it. */
-static int pg_migrate_one(struct pg *q, const struct migration *m, int *done)
-{
-	struct args a = { 0 };
-	int rc, version;
-
-	*done = 0;
-	if ((rc = pg_begin(q)))
-		return rc;
-	/* two md-db migrate at once: the second waits, then finds it done */
-	if ((rc = pg_simple(q, "lock migrations", "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")")) ||
-	    (rc = pg_simple(q, "create schema_migrations",
-			    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-			    "version integer PRIMARY KEY, name text NOT NULL, "
-			    "applied_at timestamptz NOT NULL DEFAULT now())")) ||
-	    (rc = pg_version(q, &version)))
-		goto fail;
-	if (version > migrations_postgres_count) {
-		rc = newer_schema(q, version);
-		goto fail;
-	}
-	if (m->version <= version) {
-		pg_rollback(q);
-		return 0;
-	}
-	arg_i64(&a, m->version);
-	arg_str(&a, m->name);
-	if ((rc = pg_simple(q, m->name, m->sql)) ||
-	    (rc = pg_exec(q, "record migration",
-			  "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &a, NULL)) ||
-	    (rc = pg_commit(q)))
-		goto fail;
-	*done = 1;
-	return 0;
-fail:
-	pg_rollback(q);
-	return rc;
-}
-
-static int pg_migrate(struct store *s, int *applied)
+static int pg_migrate_lock(struct store *s)
 {
 	struct pg *q = (struct pg *)s;
-	int rc, version, done;
+	int rc;
 
-	*applied = 0;
-	for (int i = 0; i < migrations_postgres_count; i++) {
-		const struct migration *m = &migrations_postgres[i];
-
-		PG_RETRY(q, rc, pg_migrate_one(q, m, &done));
-		if (rc)
-			return rc;
-		if (done) {
-			info("applied migration %03d_%s", m->version, m->name);
-			(*applied)++;
-		}
-	}
-	if ((rc = pg_version(q, &version)) > 1)
+	if ((rc = pg_simple(q, "lock migrations", "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")")))
 		return rc;
-	if (version > migrations_postgres_count)
-		return newer_schema(q, version);
-	return 0;
+	return pg_simple(q, "create schema_migrations",
+			 "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			 "version integer PRIMARY KEY, name text NOT NULL, "
+			 "applied_at timestamptz NOT NULL DEFAULT now())");
 }
 
-static int pg_migration_status_once(struct pg *q, PGresult **out)
+static int pg_migration_apply(struct store *s, const struct migration *m)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	int rc;
+
+	arg_i64(&a, m->version);
+	arg_str(&a, m->name);
+	if ((rc = pg_simple(q, m->name, m->sql)))
+		return rc;
+	return pg_exec(q, "record migration",
+		       "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &a, NULL);
+}
+
+static int pg_migrations_read(struct pg *q, PGresult **out)
 {
 	int rc, version;
 
@@ -696,26 +659,19 @@ static int pg_migration_status_once(struct pg *q, PGresult **out)
 		       "SELECT version, " ISO("applied_at") " FROM schema_migrations", NULL, out);
 }
 
-static int pg_migration_status(struct store *s, migration_cb cb, void *arg)
+static int pg_migrations_applied(struct store *s, applied_cb cb, void *arg)
 {
 	struct pg *q = (struct pg *)s;
 	PGresult *res;
 	int rc;
 
 	q->replayable = 1;
-	PG_RETRY(q, rc, pg_migration_status_once(q, &res));
+	PG_RETRY(q, rc, pg_migrations_read(q, &res));
 	q->replayable = 0;
 	if (rc)
 		return rc;
-	for (int i = 0; i < migrations_postgres_count; i++) {
-		const struct migration *m = &migrations_postgres[i];
-		const char *at = NULL;
-
-		for (int r = 0; res && r < PQntuples(res); r++)
-			if (val_i64(res, r, 0) == m->version)
-				at = val(res, r, 1);
-		cb(arg, m->version, m->name, at);
-	}
+	for (int r = 0; res && r < PQntuples(res); r++)
+		cb(arg, (int)val_i64(res, r, 0), val(res, r, 1));
 	PQclear(res);
 	return 0;
 }
@@ -727,12 +683,12 @@ int store_pg_open(const char *conninfo, int flags, struct store **out)
 			     "connect_timeout", "dbname", NULL };
 	const char *kv[] = { log_tool(), "UTF8", "10", conninfo, NULL };
 	struct pg *q;
-	int rc, version;
 
 	*out = NULL;
 	q = xcalloc(1, sizeof(*q));
-	q->base.ops = &pg_ops;
+	q->base.drv = &pg_driver;
 	q->url = store_redact_url(conninfo);
+	q->base.where = q->url;
 	q->nfd = -1;
 	q->poll_only = getenv("MD_POLL_ONLY") && !strcmp(getenv("MD_POLL_ONLY"), "1");
 	q->conn = PQconnectdbParams(kw, kv, 1);
@@ -747,24 +703,6 @@ int store_pg_open(const char *conninfo, int flags, struct store **out)
 	}
 	PQsetNoticeProcessor(q->conn, pg_notice, NULL);
 	/* STORE_CREATE: the database itself is made by the DBA (createdb) */
-	if (!(flags & STORE_NO_SCHEMA)) {
-		rc = pg_version(q, &version);
-		if (rc > 1) {
-			pg_close(&q->base);
-			return rc;
-		}
-		if (rc == 1 || version < migrations_postgres_count) {
-			error("database '%s' is not migrated (schema version %d of %d): "
-			      "run 'md-db migrate'", q->url, version, migrations_postgres_count);
-			pg_close(&q->base);
-			return MD_EXIT_CONFIG;
-		}
-		if (version > migrations_postgres_count) {
-			rc = newer_schema(q, version);
-			pg_close(&q->base);
-			return rc;
-		}
-	}
 	*out = &q->base;
 	return 0;
 }
@@ -2369,20 +2307,20 @@ static int pg_users(struct store *s, const char *name, user_cb cb, void *arg)
 	return rc;
 }
 
-static int pg_user_change_once(struct pg *q, enum user_op op, const char *name,
-			       const char *email, const char *hash, char **refused)
+static int pg_users_lock(struct store *s)
 {
+	/* one change of users at a time: the facts read stay true */
+	return pg_simple((struct pg *)s, "lock users", "LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE");
+}
+
+static int pg_user_facts(struct store *s, const char *name, const char *email,
+			 int64_t *exists, int64_t *taken, int64_t *posts)
+{
+	struct pg *q = (struct pg *)s;
 	struct args a = { 0 };
-	PGresult *res = NULL;
+	PGresult *res;
 	int rc;
 
-	free(*refused);
-	*refused = NULL;
-	if ((rc = pg_begin(q)))
-		return rc;
-	/* one change of users at a time: the checks below stay true */
-	if ((rc = pg_simple(q, "lock users", "LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")))
-		goto fail;
 	arg_str(&a, name);
 	arg_str(&a, email);
 	if ((rc = pg_exec(q, "read users",
@@ -2390,49 +2328,77 @@ static int pg_user_change_once(struct pg *q, enum user_op op, const char *name,
 			  "(SELECT count(*) FROM users WHERE email = $2 AND username <> $1), "
 			  "(SELECT count(*) FROM posts p JOIN users u ON u.id = p.owner "
 			  "  WHERE u.username = $1)", &a, &res)))
-		goto fail;
-	int64_t exists = val_i64(res, 0, 0), taken = val_i64(res, 0, 1), posts = val_i64(res, 0, 2);
+		return rc;
+	*exists = val_i64(res, 0, 0);
+	*taken = val_i64(res, 0, 1);
+	*posts = val_i64(res, 0, 2);
 	PQclear(res);
-	res = NULL;
-	if ((*refused = user_change_refusal(op, name, email, exists > 0, taken > 0, posts))) {
-		pg_rollback(q);
-		return 0;
-	}
-	arg_str(&a, hash);
-	if (op == USER_DEL) {
-		a.n = 1;
-		rc = pg_exec(q, "delete user", "DELETE FROM users WHERE username = $1", &a, NULL);
-	} else if (op == USER_ADD) {
-		rc = pg_exec(q, "add user", "INSERT INTO users (username, email, password_hash) "
-			     "VALUES ($1, $2, $3)", &a, NULL);
-	} else {
-		rc = pg_exec(q, "set password", "UPDATE users SET password_hash = $3, "
-			     "email = coalesce($2, email) WHERE username = $1", &a, NULL);
-	}
-	if (rc || (rc = pg_commit(q)))
-		goto fail;
 	return 0;
-fail:
-	pg_rollback(q);
-	PQclear(res);
-	return rc;
 }
 
-static int pg_user_change(struct store *s, enum user_op op, const char *name, const char *email,
-			  const char *hash, char **refused)
+static int pg_user_write(struct store *s, enum user_op op, const char *name, const char *email,
+			 const char *hash)
+{
+	static const char *const sql[] = {
+		[USER_ADD] = "INSERT INTO users (username, email, password_hash) "
+			"VALUES ($1, $2, $3)",
+		[USER_PASSWD] = "UPDATE users SET password_hash = $3, email = coalesce($2, email) "
+			"WHERE username = $1",
+		[USER_DEL] = "DELETE FROM users WHERE username = $1",
+	};
+	static const char *const what[] = {
+		[USER_ADD] = "add user", [USER_PASSWD] = "set password", [USER_DEL] = "delete user",
+	};
+	struct args a = { 0 };
+
+	arg_str(&a, name);
+	if (op != USER_DEL) {
+		arg_str(&a, email);
+		arg_str(&a, hash);
+	}
+	return pg_exec((struct pg *)s, what[op], sql[op], &a, NULL);
+}
+
+static int pg_txn_begin(struct store *s, int last)
 {
 	struct pg *q = (struct pg *)s;
-	int rc;
 
-	PG_RETRY(q, rc, pg_user_change_once(q, op, name, email, hash, refused));
-	return rc;
+	q->retry = 0;
+	q->last_try = last;
+	return pg_begin(q);
 }
 
-static const struct store_ops pg_ops = {
+static int pg_txn_commit(struct store *s)
+{
+	return pg_commit((struct pg *)s);
+}
+
+static void pg_txn_rollback(struct store *s)
+{
+	pg_rollback((struct pg *)s);
+}
+
+static int pg_txn_again(struct store *s)
+{
+	return ((struct pg *)s)->retry;
+}
+
+static const struct store_driver pg_driver = {
 	.name = "postgres",
+	.migrations = migrations_postgres,
+	.nmigrations = &migrations_postgres_count,
 	.close = pg_close,
-	.migrate = pg_migrate,
-	.migration_status = pg_migration_status,
+	.begin = pg_txn_begin,
+	.commit = pg_txn_commit,
+	.rollback = pg_txn_rollback,
+	.again = pg_txn_again,
+	.schema_version = pg_schema_version,
+	.migrate_lock = pg_migrate_lock,
+	.migration_apply = pg_migration_apply,
+	.migrations_applied = pg_migrations_applied,
+	.users_lock = pg_users_lock,
+	.user_facts = pg_user_facts,
+	.user_write = pg_user_write,
 	.media_exists = pg_media_exists,
 	.ingest = pg_ingest,
 	.enqueue = pg_enqueue,
@@ -2457,5 +2423,4 @@ static const struct store_ops pg_ops = {
 	.status = pg_status,
 	.jobs_progress = pg_jobs_progress,
 	.users = pg_users,
-	.user_change = pg_user_change,
 };

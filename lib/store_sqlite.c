@@ -5,6 +5,7 @@
  * lock up front, so a claim can never race another claim.
  */
 #include "store.h"
+#include "store_int.h"
 #include "exits.h"
 #include "log.h"
 #include "storage.h"
@@ -20,7 +21,7 @@
 #define FMT "'%Y-%m-%dT%H:%M:%fZ'"
 #define NOW "strftime(" FMT ", 'now')"
 
-static const struct store_ops sqlite_ops;
+static const struct store_driver sqlite_driver;
 
 #define SQ_CACHE 8
 
@@ -174,92 +175,57 @@ static void sq_close(struct store *s)
 	free(q);
 }
 
-static int sq_migrate(struct store *s, int *applied)
+static int sq_schema_version(struct store *s, int *version)
+{
+	return sq_version((struct sq *)s, version);
+}
+
+static int sq_migrate_lock(struct store *s)
+{
+	/* BEGIN IMMEDIATE holds the write lock already */
+	return sq_exec((struct sq *)s, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+		       "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+		       "applied_at TEXT NOT NULL DEFAULT (" NOW "))");
+}
+
+static int sq_migration_apply(struct store *s, const struct migration *m)
 {
 	struct sq *q = (struct sq *)s;
-	int rc, version;
+	sqlite3_stmt *st;
+	int rc;
 
-	*applied = 0;
-	rc = sq_exec(q, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-			"version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-			"applied_at TEXT NOT NULL DEFAULT (" NOW "))");
-	if (rc)
+	if ((rc = sq_exec(q, m->sql)) ||
+	    (rc = sq_prep(q, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", &st)))
 		return rc;
-	for (int i = 0; i < migrations_sqlite_count; i++) {
-		const struct migration *m = &migrations_sqlite[i];
-		sqlite3_stmt *st;
-
-		if ((rc = sq_begin(q)))
-			return rc;
-		if ((rc = sq_version(q, &version)))
-			goto fail;
-		if (version > migrations_sqlite_count) {
-			error("database '%s' has schema version %d, newer than this "
-			      "tool knows (%d): upgrade memedroid", q->path, version,
-			      migrations_sqlite_count);
-			rc = MD_EXIT_CONFIG;
-			goto fail;
-		}
-		if (m->version <= version) {
-			sq_rollback(q);
-			continue;
-		}
-		if ((rc = sq_exec(q, m->sql)))
-			goto fail;
-		if ((rc = sq_prep(q, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", &st)))
-			goto fail;
-		sqlite3_bind_int(st, 1, m->version);
-		sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
-		rc = sq_done(q, st);
-		sqlite3_finalize(st);
-		if (rc || (rc = sq_commit(q)))
-			goto fail;
-		info("applied migration %03d_%s", m->version, m->name);
-		(*applied)++;
-	}
-	if ((rc = sq_version(q, &version)))
-		return rc;
-	if (version > migrations_sqlite_count) {
-		error("database '%s' has schema version %d, newer than this tool "
-		      "knows (%d): upgrade memedroid", q->path, version, migrations_sqlite_count);
-		return MD_EXIT_CONFIG;
-	}
-	return 0;
-fail:
-	sq_rollback(q);
+	sqlite3_bind_int(st, 1, m->version);
+	sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+	rc = sq_done(q, st);
+	sqlite3_finalize(st);
 	return rc;
 }
 
-static int sq_migration_status(struct store *s, migration_cb cb, void *arg)
+static int sq_migrations_applied(struct store *s, applied_cb cb, void *arg)
 {
 	struct sq *q = (struct sq *)s;
-	int version = 0;
+	sqlite3_stmt *st;
+	int version, rc, r;
 
-	if (sq_version(q, &version) > 1)
-		return MD_EXIT_TEMPFAIL;
-	for (int i = 0; i < migrations_sqlite_count; i++) {
-		const struct migration *m = &migrations_sqlite[i];
-		sqlite3_stmt *st;
-		char *at = NULL;
-
-		if (m->version <= version &&
-		    sqlite3_prepare_v2(q->db, "SELECT applied_at FROM schema_migrations WHERE version = ?",
-				       -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_int(st, 1, m->version);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				at = col_dup(st, 0);
-			sqlite3_finalize(st);
-		}
-		cb(arg, m->version, m->name, at);
-		free(at);
-	}
-	return 0;
+	if ((rc = sq_version(q, &version)) == 1)
+		return 0;
+	if (rc || (rc = sq_prep(q, "SELECT version, applied_at FROM schema_migrations", &st)))
+		return rc;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, sqlite3_column_int(st, 0), col_text(st, 1));
+	if (r != SQLITE_DONE)
+		rc = sq_fail(q, "read migrations");
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int store_sqlite_open(const char *path, int flags, struct store **out)
 {
 	struct sq *q;
-	int version, rc;
+	int rc;
 
 	if (!*path) {
 		error("empty SQLite database path");
@@ -274,8 +240,9 @@ int store_sqlite_open(const char *path, int flags, struct store **out)
 		return MD_EXIT_CONFIG;
 	}
 	q = xcalloc(1, sizeof(*q));
-	q->base.ops = &sqlite_ops;
+	q->base.drv = &sqlite_driver;
 	q->path = xstrdup(path);
+	q->base.where = q->path;
 	if (sqlite3_open_v2(path, &q->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 			    ((flags & STORE_CREATE) ? SQLITE_OPEN_CREATE : 0), NULL) != SQLITE_OK) {
@@ -289,25 +256,6 @@ int store_sqlite_open(const char *path, int flags, struct store **out)
 	    (rc = sq_exec(q, "PRAGMA foreign_keys = ON"))) {
 		sq_close(&q->base);
 		return rc;
-	}
-	if (!(flags & STORE_NO_SCHEMA)) {
-		rc = sq_version(q, &version);
-		if (rc > 1) {
-			sq_close(&q->base);
-			return rc;
-		}
-		if (rc == 1 || version < migrations_sqlite_count) {
-			error("database '%s' is not migrated (schema version %d of %d): "
-			      "run 'md-db migrate'", path, version, migrations_sqlite_count);
-			sq_close(&q->base);
-			return MD_EXIT_CONFIG;
-		}
-		if (version > migrations_sqlite_count) {
-			error("database '%s' has schema version %d, newer than this tool "
-			      "knows (%d): upgrade memedroid", path, version, migrations_sqlite_count);
-			sq_close(&q->base);
-			return MD_EXIT_CONFIG;
-		}
 	}
 	*out = &q->base;
 	return 0;
@@ -1555,79 +1503,94 @@ static int sq_users(struct store *s, const char *name, user_cb cb, void *arg)
 	return rc;
 }
 
-/* The count a query gives: -1 on error (logged). */
-static int64_t sq_count(struct sq *q, const char *sql, const char *a1, const char *a2)
+/* The count a query gives, into *n. */
+static int sq_count(struct sq *q, const char *sql, const char *a1, const char *a2, int64_t *n)
 {
 	sqlite3_stmt *st;
-	int64_t n = -1;
+	int rc;
 
-	if (sq_prep(q, sql, &st))
-		return -1;
+	if ((rc = sq_prep(q, sql, &st)))
+		return rc;
 	sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
+		*n = sqlite3_column_int64(st, 0);
 	else
-		sq_fail(q, "read users");
+		rc = sq_fail(q, "read users");
 	sqlite3_finalize(st);
-	return n;
+	return rc;
 }
 
-static int sq_user_change(struct store *s, enum user_op op, const char *name, const char *email,
-			  const char *hash, char **refused)
+static int sq_user_facts(struct store *s, const char *name, const char *email,
+			 int64_t *exists, int64_t *taken, int64_t *posts)
 {
 	struct sq *q = (struct sq *)s;
-	sqlite3_stmt *st = NULL;
-	int64_t exists, taken = 0, posts;
 	int rc;
 
-	if ((rc = sq_begin(q)))
+	if ((rc = sq_count(q, "SELECT count(*) FROM users WHERE username = ?1", name, NULL,
+			   exists)) ||
+	    (email && (rc = sq_count(q, "SELECT count(*) FROM users WHERE email = ?1 "
+				     "AND username <> ?2", email, name, taken))))
 		return rc;
-	if ((exists = sq_count(q, "SELECT count(*) FROM users WHERE username = ?1", name,
-			       NULL)) < 0 ||
-	    (email && (taken = sq_count(q, "SELECT count(*) FROM users WHERE email = ?1 "
-					"AND username <> ?2", email, name)) < 0) ||
-	    (posts = sq_count(q, "SELECT count(*) FROM posts p JOIN users u ON u.id = p.owner "
-			      "WHERE u.username = ?1", name, NULL)) < 0)
-		goto fail_sw;
-	if ((*refused = user_change_refusal(op, name, email, exists > 0, taken > 0, posts)))
-		goto done;
-	if (op == USER_DEL) {
-		rc = sq_prep(q, "DELETE FROM users WHERE username = ?1", &st);
-	} else if (op == USER_ADD) {
-		rc = sq_prep(q, "INSERT INTO users (username, email, password_hash) "
-			     "VALUES (?1, ?2, ?3)", &st);
-	} else {
-		rc = sq_prep(q, "UPDATE users SET password_hash = ?3, email = coalesce(?2, email) "
-			     "WHERE username = ?1", &st);
-	}
-	if (rc)
-		goto fail;
+	return sq_count(q, "SELECT count(*) FROM posts p JOIN users u ON u.id = p.owner "
+			"WHERE u.username = ?1", name, NULL, posts);
+}
+
+static int sq_user_write(struct store *s, enum user_op op, const char *name, const char *email,
+			 const char *hash)
+{
+	static const char *const sql[] = {
+		[USER_ADD] = "INSERT INTO users (username, email, password_hash) "
+			"VALUES (?1, ?2, ?3)",
+		[USER_PASSWD] = "UPDATE users SET password_hash = ?3, email = coalesce(?2, email) "
+			"WHERE username = ?1",
+		[USER_DEL] = "DELETE FROM users WHERE username = ?1",
+	};
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, sql[op], &st)))
+		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (op != USER_DEL) {
 		sqlite3_bind_text(st, 2, email, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
 	}
-	if ((rc = sq_done(q, st)))
-		goto fail;
+	rc = sq_done(q, st);
 	sqlite3_finalize(st);
-	return sq_commit(q);
-done:
-	sq_rollback(q);
-	return 0;
-fail_sw:
-	rc = MD_EXIT_SOFTWARE;
-fail:
-	sqlite3_finalize(st);
-	sq_rollback(q);
 	return rc;
 }
 
-static const struct store_ops sqlite_ops = {
+static int sq_txn_begin(struct store *s, int last)
+{
+	return sq_begin((struct sq *)s);
+}
+
+static int sq_txn_commit(struct store *s)
+{
+	return sq_commit((struct sq *)s);
+}
+
+static void sq_txn_rollback(struct store *s)
+{
+	sq_rollback((struct sq *)s);
+}
+
+static const struct store_driver sqlite_driver = {
 	.name = "sqlite",
+	.migrations = migrations_sqlite,
+	.nmigrations = &migrations_sqlite_count,
 	.close = sq_close,
-	.migrate = sq_migrate,
-	.migration_status = sq_migration_status,
+	.begin = sq_txn_begin,
+	.commit = sq_txn_commit,
+	.rollback = sq_txn_rollback,
+	.schema_version = sq_schema_version,
+	.migrate_lock = sq_migrate_lock,
+	.migration_apply = sq_migration_apply,
+	.migrations_applied = sq_migrations_applied,
+	.user_facts = sq_user_facts,
+	.user_write = sq_user_write,
 	.media_exists = sq_media_exists,
 	.ingest = sq_ingest,
 	.enqueue = sq_enqueue,
@@ -1648,5 +1611,4 @@ static const struct store_ops sqlite_ops = {
 	.status = sq_status,
 	.jobs_progress = sq_jobs_progress,
 	.users = sq_users,
-	.user_change = sq_user_change,
 };

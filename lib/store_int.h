@@ -1,0 +1,151 @@
+/*
+ * store_int.h - the driver table behind store.h; only the store_*.c files
+ * include it.  Tools see an opaque struct store and the operations of
+ * store.h; this header is where a backend plugs in.
+ *
+ * The line between policy and driver (as River draws it):
+ *
+ *   policy, written once     store.c (open, the schema gate, transactions
+ *                            and their replays), store_users.c,
+ *                            store_migrate.c; every rule, every refusal
+ *                            text, the order of every sequence and the
+ *                            bounds of every transaction
+ *   primitives, per backend  store_sqlite.c, store_pg.c: one statement
+ *                            (or one round trip) each, named for what it
+ *                            does, rows mapped to C values; no decision
+ *                            beyond the SQL itself
+ *
+ * Where a backend has a faster way, the primitive is that way: the
+ * PostgreSQL claim with its batched acknowledgement is one prepared
+ * statement, bulk enqueue is COPY; the SQLite primitive for the same thing
+ * may be several statements inside the transaction the policy opened.
+ * Whole operations that still live in a driver (the worker's hot path,
+ * ingest, enqueue, finalize, feed, status) are marked "operation" below:
+ * each is a single transaction or a single statement already.
+ *
+ * Transactions.  store_txn() runs a body between begin and commit, rolls
+ * back on failure and runs the whole body again while the driver says
+ * nothing can have been committed (PostgreSQL: a deadlock, or a connection
+ * lost before COMMIT), up to STORE_TRIES times.  A body returns 0 (commit),
+ * an exit code (roll back, fail) or STORE_ROLLBACK (roll back, succeed: a
+ * refusal).  A body must start from scratch each time.
+ *
+ * Errors: as in store.h, primitives log the reason and return an exit code
+ * from exits.h; the caller adds nothing.
+ */
+#ifndef MD_STORE_INT_H
+#define MD_STORE_INT_H
+
+#include <stdint.h>
+
+#include "store.h"
+
+#define STORE_TRIES 3
+#define STORE_ROLLBACK (-1)
+
+/* Embedded migrations (generated from sql/<backend>/NNN_name.sql). */
+struct migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+extern const struct migration migrations_sqlite[];
+extern const int migrations_sqlite_count;
+extern const struct migration migrations_postgres[];
+extern const int migrations_postgres_count;
+
+typedef void (*applied_cb)(void *arg, int version, const char *applied_at);
+
+struct store_driver {
+	const char *name;                       /* "sqlite" | "postgres" */
+	const struct migration *migrations;     /* this backend's, in order */
+	const int *nmigrations;
+	void (*close)(struct store *);
+
+	/* -- transactions (store_txn) -- */
+	/* BEGIN a write transaction; last: no replay follows this try */
+	int (*begin)(struct store *, int last);
+	int (*commit)(struct store *);
+	void (*rollback)(struct store *);
+	/* After a failed try: 1 when nothing was committed and the body may
+	 * run again (the connection is usable), else 0.  NULL: never. */
+	int (*again)(struct store *);
+
+	/* -- migrations (store_migrate.c) -- */
+	/* Schema version: 0 and *version, 1 when there is no
+	 * schema_migrations table, or an exit code. */
+	int (*schema_version)(struct store *, int *version);
+	/* In a transaction: wait for any other migrator, create
+	 * schema_migrations if missing. */
+	int (*migrate_lock)(struct store *);
+	/* In a transaction: run m's SQL, record it as applied. */
+	int (*migration_apply)(struct store *, const struct migration *m);
+	/* cb for each applied migration; nothing when the table is missing. */
+	int (*migrations_applied)(struct store *, applied_cb cb, void *arg);
+
+	/* -- users (store_users.c) -- */
+	int (*users)(struct store *, const char *, user_cb, void *);   /* read */
+	/* In a transaction: hold off other changes of users (NULL: the
+	 * transaction does already). */
+	int (*users_lock)(struct store *);
+	/* In a transaction: whether name exists, whether email (if set)
+	 * belongs to another user, how many posts name owns. */
+	int (*user_facts)(struct store *, const char *name, const char *email,
+			  int64_t *exists, int64_t *taken, int64_t *posts);
+	/* In a transaction: the change itself (USER_ADD inserts, USER_PASSWD
+	 * sets the hash and, when given, the email, USER_DEL deletes). */
+	int (*user_write)(struct store *, enum user_op, const char *name, const char *email,
+			  const char *hash);
+
+	/* -- operations -- */
+	int (*media_exists)(struct store *, const char *);
+	int (*ingest)(struct store *, const struct ingest_req *, struct ingest_res *);
+	int (*enqueue)(struct store *, char *const *, int, const struct enqueue_opts *,
+		       enqueue_cb, void *);
+	int (*claim)(struct store *, const char *, char *const *, int, int, double,
+		     struct job **, int *);
+	int (*claim_ack)(struct store *, const char *, char *const *, int, int, double,
+			 const int64_t *, int, const char *, int *, struct job **, int *);
+			 /* optional: NULL does jobs_succeed, then claim */
+	int (*heartbeat)(struct store *, const char *, double);
+	int (*jobs_progress)(struct store *, const char *, const int64_t *, const double *, int);
+	int (*job_succeed)(struct store *, const char *, int64_t, const char *, int *);
+	int (*jobs_succeed)(struct store *, const char *, const int64_t *, char *const *, int,
+			    int *);  /* optional: NULL loops over job_succeed */
+	int (*job_fail)(struct store *, const char *, int64_t, const char *, int, double,
+			char[16]);
+	int (*job_release)(struct store *, const char *, int64_t);
+	int (*rescue_expired)(struct store *, int *);
+	int (*queue_counts)(struct store *, char *const *, int, int64_t *, int64_t *, double *);
+	int (*listen)(struct store *, char *const *, int);
+	int (*notify_fd)(struct store *);
+	int (*consume_notify)(struct store *);
+	int (*finalize_one)(struct store *, struct finalized *, int *);
+	int (*feed)(struct store *, const struct feed_query *, feed_cb, void *, int64_t *);
+	int (*feed_version)(struct store *, int64_t *);
+	int (*feed_tags)(struct store *, const char *, tag_cb, void *);
+	int (*jobs)(struct store *, const struct job_query *, job_info_cb, void *);
+	int (*job_control)(struct store *, int64_t, enum job_op, char **);
+	int (*status)(struct store *, int, status_cb, void *);
+};
+
+/* What every driver's handle starts with. */
+struct store {
+	const struct store_driver *drv;
+	const char *where;      /* the database, for messages: path or redacted URL */
+};
+
+/* Driver constructors: connect (or open the file) and set *out; the
+ * schema gate is store_open's (store.c). */
+int store_sqlite_open(const char *path, int flags, struct store **out);
+int store_pg_open(const char *conninfo, int flags, struct store **out);
+
+/* Run body(s, arg) in one transaction, replayed as described above. */
+int store_txn(struct store *s, int (*body)(struct store *, void *), void *arg);
+
+/* The schema version a store of this driver must have. */
+int store_schema_wanted(const struct store *s);
+/* Log that the database is newer than this tool; MD_EXIT_CONFIG. */
+int store_schema_newer(const struct store *s, int version);
+
+#endif
