@@ -161,17 +161,6 @@ char *store_redact_url(const char *url)
 	return xstrdup(url);
 }
 
-int store_media_exists(struct store *s, const char *sha)
-{
-	return s->drv->media_exists(s, sha);
-}
-
-int store_ingest(struct store *s, const struct ingest_req *req, struct ingest_res *res)
-{
-	memset(res, 0, sizeof(*res));
-	return s->drv->ingest(s, req, res);
-}
-
 int store_enqueue(struct store *s, char *const *refs, int nrefs,
 		  const struct enqueue_opts *o, enqueue_cb cb, void *arg)
 {
@@ -279,13 +268,6 @@ int store_notify_fd(struct store *s)
 int store_consume_notify(struct store *s)
 {
 	return s->drv->consume_notify ? s->drv->consume_notify(s) : 0;
-}
-
-int store_finalize_one(struct store *s, struct finalized *f, int *done)
-{
-	memset(f, 0, sizeof(*f));
-	*done = 0;
-	return s->drv->finalize_one(s, f, done);
 }
 
 int store_feed(struct store *s, const struct feed_query *q, feed_cb cb, void *arg,

@@ -54,6 +54,12 @@ extern const int migrations_sqlite_count;
 extern const struct migration migrations_postgres[];
 extern const int migrations_postgres_count;
 
+/* A job an ingest asks for. */
+struct new_job {
+	const char *profile, *queue;
+	int max_attempts;
+};
+
 typedef void (*applied_cb)(void *arg, int version, const char *applied_at);
 
 struct store_driver {
@@ -97,9 +103,48 @@ struct store_driver {
 	int (*user_write)(struct store *, enum user_op, const char *name, const char *email,
 			  const char *hash);
 
+	/* -- media and posts (store_posts.c), each in a transaction -- */
+	int (*media_exists)(struct store *, const char *);      /* read */
+	/* Insert the media row unless it exists (*is_new says which); an
+	 * existing one is locked against other ingests where needed. */
+	int (*media_add)(struct store *, const struct media_info *, int *is_new);
+	/* The id of the user called name, added when new. */
+	int (*user_id)(struct store *, const char *name, int64_t *id);
+	/* A job for each of v[0..n-1] (distinct profiles) that has no
+	 * available, running or succeeded job of the media yet; *added
+	 * counts them.  Workers of their queues are woken. */
+	int (*jobs_add_missing)(struct store *, const char *media, const struct new_job *v,
+				int n, const char *trace_id, int *added);
+	/* The media's jobs, those not finalized, and the reasons of its dead
+	 * profiles that have no succeeded job ("mp4: why; thumb: why", by
+	 * job id; *dead NULL when none, else malloc'd). */
+	int (*media_verdict)(struct store *, const char *media, int64_t *jobs,
+			     int64_t *unfinalized, char **dead);
+	int (*post_add)(struct store *, int64_t owner, const char *media, const char *caption,
+			const char *status, const char *error, const char *trace_id, int64_t *id);
+	int (*tags_add)(struct store *, int64_t post, char *const *tags, int ntags);
+	/* The feed may have changed: bump its version. */
+	int (*feed_bump)(struct store *);
+	/* The media of the oldest terminal, unfinalized job whose media has
+	 * no job left to run; *found 0 when none (or all are being finalized
+	 * by others). */
+	int (*finalize_pick)(struct store *, char media[65], char ext[16], int *found);
+	/* Lock the media's unfinalized jobs; *stale when they are no longer
+	 * all terminal.  NULL: the transaction excludes changes already. */
+	int (*finalize_lock)(struct store *, const char *media, int *stale);
+	/* Renditions from the unfinalized succeeded jobs' results (newest
+	 * per profile). */
+	int (*renditions_register)(struct store *, const char *media);
+	/* The reasons of the unfinalized dead profiles, as media_verdict. */
+	int (*dead_round)(struct store *, const char *media, char **dead);
+	/* The media's pending and processing posts get status and error;
+	 * their ids and new statuses into f (by id). */
+	int (*posts_settle)(struct store *, const char *media, const char *status,
+			    const char *error, struct finalized *f);
+	/* finalized_at on the media's terminal, unfinalized jobs. */
+	int (*jobs_stamp)(struct store *, const char *media);
+
 	/* -- operations -- */
-	int (*media_exists)(struct store *, const char *);
-	int (*ingest)(struct store *, const struct ingest_req *, struct ingest_res *);
 	int (*enqueue)(struct store *, char *const *, int, const struct enqueue_opts *,
 		       enqueue_cb, void *);
 	int (*claim)(struct store *, const char *, char *const *, int, int, double,
@@ -120,7 +165,6 @@ struct store_driver {
 	int (*listen)(struct store *, char *const *, int);
 	int (*notify_fd)(struct store *);
 	int (*consume_notify)(struct store *);
-	int (*finalize_one)(struct store *, struct finalized *, int *);
 	int (*feed)(struct store *, const struct feed_query *, feed_cb, void *, int64_t *);
 	int (*feed_version)(struct store *, int64_t *);
 	int (*feed_tags)(struct store *, const char *, tag_cb, void *);
@@ -139,6 +183,16 @@ struct store {
  * schema gate is store_open's (store.c). */
 int store_sqlite_open(const char *path, int flags, struct store **out);
 int store_pg_open(const char *conninfo, int flags, struct store **out);
+
+/* ---- rules, pure functions (unit-tested without a database) ---- */
+
+/* A job's max attempts: the one asked for, else the profile's, else the
+ * configured default. */
+int job_max_attempts(int asked, const struct profile *p, int fallback);
+/* The status of a new post of a known media whose jobs number jobs, of
+ * which unfinalized are not finalized, with dead the reasons of its dead
+ * profiles (NULL: none). */
+const char *dup_post_status(int64_t jobs, int64_t unfinalized, const char *dead);
 
 /* Run body(s, arg) in one transaction, replayed as described above. */
 int store_txn(struct store *s, int (*body)(struct store *, void *), void *arg);

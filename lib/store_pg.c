@@ -726,8 +726,9 @@ static int pg_media_exists(struct store *s, const char *sha)
 }
 
 /* The owner's id, inserting the user when new; race-free. */
-static int pg_user_id(struct pg *q, const char *user, int64_t *id)
+static int pg_user_id(struct store *s, const char *user, int64_t *id)
 {
+	struct pg *q = (struct pg *)s;
 	struct args a = { 0 };
 	PGresult *res;
 	int rc;
@@ -756,9 +757,10 @@ static int pg_user_id(struct pg *q, const char *user, int64_t *id)
 	return 0;
 }
 
-/* Status of a new post of an existing media, from its jobs (as sq_dup_status). */
-static int pg_dup_status(struct pg *q, const char *media, char status[16], char **err)
+static int pg_media_verdict(struct store *s, const char *media, int64_t *total,
+			    int64_t *open, char **dead)
 {
+	struct pg *q = (struct pg *)s;
 	struct args a = { 0 };
 	PGresult *res;
 	int rc;
@@ -776,59 +778,43 @@ static int pg_dup_status(struct pg *q, const char *media, char status[16], char 
 		"FROM jobs WHERE " MEDIA_IS("media", "$1"), &a, &res);
 	if (rc)
 		return rc;
-	int64_t total = val_i64(res, 0, 0), open = val_i64(res, 0, 1);
-	const char *dead = val(res, 0, 2);
-	if (!total || open)
-		snprintf(status, 16, "%s", "pending");
-	else if (dead) {
-		snprintf(status, 16, "%s", "failed");
-		*err = xstrdup(dead);
-	} else
-		snprintf(status, 16, "%s", "completed");
+	*total = val_i64(res, 0, 0);
+	*open = val_i64(res, 0, 1);
+	*dead = val_dup(res, 0, 2);
 	PQclear(res);
 	return 0;
 }
 
-/* Jobs for the applicable profiles that have no live or succeeded job yet. */
-static int pg_ingest_jobs(struct pg *q, const struct ingest_req *r, int *njobs)
+/* Under the shared jobs lock, one statement adds the missing jobs and
+ * wakes the workers of their queues. */
+static int pg_jobs_add_missing(struct store *s, const char *media, const struct new_job *v,
+			       int n, const char *trace_id, int *added)
 {
-	const struct media_info *m = r->media;
-	const char **names = xcalloc(r->nprofiles + 1, sizeof(*names));
-	const char **queues = xcalloc(r->nprofiles + 1, sizeof(*queues));
-	int64_t *attempts = xcalloc(r->nprofiles + 1, sizeof(*attempts));
+	struct pg *q = (struct pg *)s;
+	const char **names = xcalloc((size_t)n + 1, sizeof(*names));
+	const char **queues = xcalloc((size_t)n + 1, sizeof(*queues));
+	int64_t *attempts = xcalloc((size_t)n + 1, sizeof(*attempts));
 	struct strbuf an = STRBUF_INIT, aq = STRBUF_INIT, aa = STRBUF_INIT;
 	struct args a = { 0 };
 	PGresult *res = NULL;
-	int n = 0, rc = 0;
+	int rc;
 
-	*njobs = 0;
-	for (int i = 0; i < r->nprofiles; i++) {
-		const struct profile *p = r->profiles[i];
-		int dup = 0;
-
-		if (!(p->kinds & m->kind))
-			continue;
-		for (int k = 0; k < n; k++)
-			dup |= !strcmp(names[k], p->name);
-		if (dup)
-			continue;   /* as in SQLite: the first one is live now */
-		names[n] = p->name;
-		queues[n] = p->queue;
-		attempts[n] = p->max_attempts ? p->max_attempts : r->max_attempts;
-		n++;
+	*added = 0;
+	for (int i = 0; i < n; i++) {
+		names[i] = v[i].profile;
+		queues[i] = v[i].queue;
+		attempts[i] = v[i].max_attempts;
 	}
-	if (!n)
-		goto out;
 	if ((rc = pg_simple(q, "lock jobs", "SELECT pg_advisory_xact_lock_shared(" JOBS_LOCK ")")))
 		goto out;
 	sb_add_text_array(&an, names, n);
 	sb_add_text_array(&aq, queues, n);
 	sb_add_int_array(&aa, attempts, NULL, n);
-	arg_str(&a, m->sha);
+	arg_str(&a, media);
 	arg_str(&a, an.buf);
 	arg_str(&a, aq.buf);
 	arg_str(&a, aa.buf);
-	arg_str(&a, r->trace_id);
+	arg_str(&a, trace_id);
 	rc = pg_exec(q, "add jobs",
 		"WITH ins AS ("
 		"  INSERT INTO jobs (media, profile, queue, max_attempts, trace_id) "
@@ -844,7 +830,7 @@ static int pg_ingest_jobs(struct pg *q, const struct ingest_req *r, int *njobs)
 	if (rc)
 		goto out;
 	for (int i = 0; i < PQntuples(res); i++)
-		*njobs += (int)val_i64(res, i, 1);
+		*added += (int)val_i64(res, i, 1);
 	PQclear(res);
 out:
 	sb_release(&an);
@@ -856,14 +842,13 @@ out:
 	return rc;
 }
 
-static int pg_add_tags(struct pg *q, int64_t post, char *const *tags, int ntags)
+static int pg_tags_add(struct store *s, int64_t post, char *const *tags, int ntags)
 {
+	struct pg *q = (struct pg *)s;
 	struct strbuf arr = STRBUF_INIT;
 	struct args a = { 0 };
 	int rc;
 
-	if (!ntags)
-		return 0;
 	sb_add_text_array(&arr, (const char *const *)tags, ntags);
 	arg_str(&a, arr.buf);
 	/* in name order, so two ingests adding the same new tags cannot deadlock;
@@ -881,18 +866,13 @@ static int pg_add_tags(struct pg *q, int64_t post, char *const *tags, int ntags)
 	return rc;
 }
 
-static int pg_ingest_once(struct pg *q, const struct ingest_req *r, struct ingest_res *res)
+static int pg_media_add(struct store *s, const struct media_info *m, int *is_new)
 {
-	const struct media_info *m = r->media;
+	struct pg *q = (struct pg *)s;
 	struct args a = { 0 };
 	PGresult *pr;
-	int64_t owner;
-	char *err = NULL;
 	int rc;
 
-	memset(res, 0, sizeof(*res));
-	if ((rc = pg_begin(q)))
-		return rc;
 	/* a concurrent insert of the same media makes this wait, then do nothing */
 	arg_str(&a, m->sha);
 	arg_str(&a, kind_name(m->kind));
@@ -907,67 +887,48 @@ static int pg_ingest_once(struct pg *q, const struct ingest_req *r, struct inges
 	else
 		arg_str(&a, NULL);
 	arg_str(&a, m->probe_json ? m->probe_json : "{}");
-	rc = pg_exec(q, "add media",
-		     "INSERT INTO media (sha256, kind, mime, format, ext, bytes, width, height, "
-		     "duration, probe) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) "
-		     "ON CONFLICT (sha256) DO NOTHING", &a, &pr);
-	if (rc)
-		goto fail;
-	res->media_new = strcmp(PQcmdTuples(pr), "0") != 0;
+	if ((rc = pg_exec(q, "add media",
+			  "INSERT INTO media (sha256, kind, mime, format, ext, bytes, width, height, "
+			  "duration, probe) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) "
+			  "ON CONFLICT (sha256) DO NOTHING", &a, &pr)))
+		return rc;
+	*is_new = strcmp(PQcmdTuples(pr), "0") != 0;
 	PQclear(pr);
-	if (!res->media_new) {
-		/* serialize with other ingests, enqueues and finalizes of this media */
-		a.n = 1;
-		if ((rc = pg_exec(q, "lock media",
-				  "SELECT 1 FROM media WHERE sha256 = $1 FOR NO KEY UPDATE", &a, NULL)))
-			goto fail;
-	}
-	if ((rc = pg_user_id(q, r->user, &owner)))
-		goto fail;
-	/* jobs first, so the post's status can count them */
-	if ((rc = pg_ingest_jobs(q, r, &res->njobs)))
-		goto fail;
-	if (res->media_new || res->njobs)
-		snprintf(res->status, sizeof(res->status), "%s", "pending");
-	else if ((rc = pg_dup_status(q, m->sha, res->status, &err)))
-		goto fail;
+	if (*is_new)
+		return 0;
+	/* serialize with other ingests, enqueues and finalizes of this media */
+	a.n = 1;
+	return pg_exec(q, "lock media", "SELECT 1 FROM media WHERE sha256 = $1 FOR NO KEY UPDATE",
+		       &a, NULL);
+}
 
-	a.n = 0;
+static int pg_post_add(struct store *s, int64_t owner, const char *media, const char *caption,
+		       const char *status, const char *err, const char *trace_id, int64_t *id)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *pr;
+	int rc;
+
 	arg_i64(&a, owner);
-	arg_str(&a, m->sha);
-	arg_str(&a, r->caption ? r->caption : "");
-	arg_str(&a, res->status);
+	arg_str(&a, media);
+	arg_str(&a, caption);
+	arg_str(&a, status);
 	arg_str(&a, err);
-	arg_str(&a, r->trace_id);
+	arg_str(&a, trace_id);
 	if ((rc = pg_exec(q, "add post",
 			  "INSERT INTO posts (owner, media, caption, status, error, trace_id) "
 			  "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", &a, &pr)))
-		goto fail;
-	res->post_id = val_i64(pr, 0, 0);
+		return rc;
+	*id = val_i64(pr, 0, 0);
 	PQclear(pr);
-	if ((rc = pg_add_tags(q, res->post_id, r->tags, r->ntags)))
-		goto fail;
-	if ((!strcmp(res->status, "completed") || !strcmp(res->status, "failed")) &&
-	    (rc = pg_exec(q, "bump feed", "UPDATE feed_state SET version = version + 1, "
-			  "changed_at = now()", NULL, NULL)))
-		goto fail;
-	if ((rc = pg_commit(q)))
-		goto fail;
-	free(err);
 	return 0;
-fail:
-	pg_rollback(q);
-	free(err);
-	return rc;
 }
 
-static int pg_ingest(struct store *s, const struct ingest_req *r, struct ingest_res *res)
+static int pg_feed_bump(struct store *s)
 {
-	struct pg *q = (struct pg *)s;
-	int rc;
-
-	PG_RETRY(q, rc, pg_ingest_once(q, r, res));
-	return rc;
+	return pg_exec((struct pg *)s, "bump feed", "UPDATE feed_state SET version = version + 1, "
+		       "changed_at = now()", NULL, NULL);
 }
 
 /* ---------- enqueue ---------- */
@@ -1737,22 +1698,16 @@ reconnect:
 /* ---------- finalize ---------- */
 
 /*
- * One try.  The candidate media is locked (SKIP LOCKED: another finalizer,
- * or an ingest or enqueue adding to it, holds it), then its unfinalized
- * jobs are locked and checked again, all terminal, inside the transaction.
- * Returns 0 with *done set, -1 when the candidate changed under us (try
- * the next one), or an exit code.
+ * The candidate media is locked (SKIP LOCKED: another finalizer, or an
+ * ingest or enqueue adding to it, holds it); pg_finalize_lock then locks
+ * its unfinalized jobs and checks them again.
  */
-static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
+static int pg_finalize_pick(struct store *s, char media[65], char ext[16], int *found)
 {
-	struct args a = { 0 };
+	struct pg *q = (struct pg *)s;
 	PGresult *res = NULL;
-	char *err = NULL;
 	int rc;
 
-	*done = 0;
-	if ((rc = pg_begin(q)))
-		return rc;
 	rc = pg_exec(q, "find finished media",
 		/* the oldest terminal, unfinalized job whose media has nothing
 		 * left to run: a walk of the unfinalized index, not a scan */
@@ -1765,67 +1720,92 @@ static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
 		"    AND k.state IN ('available', 'running') OFFSET 0) "
 		"ORDER BY j.id LIMIT 1 FOR NO KEY UPDATE OF m SKIP LOCKED", NULL, &res);
 	if (rc)
-		goto fail;
-	if (!PQntuples(res)) {
-		PQclear(res);
-		pg_rollback(q);
-		return 0;
+		return rc;
+	if ((*found = PQntuples(res) > 0)) {
+		snprintf(media, 65, "%s", PQgetvalue(res, 0, 0));
+		snprintf(ext, 16, "%s", PQgetvalue(res, 0, 1));
 	}
-	snprintf(f->media, sizeof(f->media), "%s", PQgetvalue(res, 0, 0));
-	snprintf(f->ext, sizeof(f->ext), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
-	arg_str(&a, f->media);
+	return 0;
+}
 
-	/* the candidate was chosen from a snapshot: check again, rows locked */
+static int pg_finalize_lock(struct store *s, const char *media, int *stale)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, media);
 	rc = pg_exec(q, "lock jobs",
 		"SELECT count(*), count(*) FILTER (WHERE state IN ('available', 'running')) "
 		"FROM (SELECT state FROM jobs WHERE " MEDIA_IS("media", "$1") " AND finalized_at IS NULL "
 		"  FOR UPDATE) j", &a, &res);
 	if (rc)
-		goto fail;
-	int stale = val_i64(res, 0, 0) == 0 || val_i64(res, 0, 1) != 0;
+		return rc;
+	*stale = val_i64(res, 0, 0) == 0 || val_i64(res, 0, 1) != 0;
 	PQclear(res);
-	if (stale) {
-		pg_rollback(q);
-		return -1;
-	}
+	return 0;
+}
 
-	/* renditions from the succeeded jobs' results (the newest per profile) */
-	rc = pg_exec(q, "register renditions",
+/* One statement on the jobs of a media, bound as $1. */
+static int pg_media_exec(struct pg *q, const char *what, const char *sql, const char *media)
+{
+	struct args a = { 0 };
+
+	arg_str(&a, media);
+	return pg_exec(q, what, sql, &a, NULL);
+}
+
+static int pg_renditions_register(struct store *s, const char *media)
+{
+	return pg_media_exec((struct pg *)s, "register renditions",
 		"INSERT INTO renditions (media, profile, storage_key, bytes, metadata) "
 		"SELECT DISTINCT ON (profile) media, profile, result->>'key', "
 		"  coalesce((result->>'bytes')::numeric, 0)::bigint, result FROM jobs "
 		"WHERE " MEDIA_IS("media", "$1") " AND finalized_at IS NULL AND state = 'succeeded' "
 		"  AND result->>'key' IS NOT NULL ORDER BY profile, id DESC "
 		"ON CONFLICT (media, profile) DO UPDATE SET storage_key = excluded.storage_key, "
-		"bytes = excluded.bytes, metadata = excluded.metadata, created_at = now()",
-		&a, NULL);
-	if (rc)
-		goto fail;
+		"bytes = excluded.bytes, metadata = excluded.metadata, created_at = now()", media);
+}
 
-	/* every dead profile of this round (its newest job), with its reason */
+static int pg_dead_round(struct store *s, const char *media, char **err)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, media);
 	rc = pg_exec(q, "read dead jobs",
 		"SELECT string_agg(profile || ': ' || coalesce(last_error, 'failed'), '; ' "
 		"  ORDER BY id) FROM (SELECT DISTINCT ON (profile) id, profile, last_error "
 		"  FROM jobs WHERE " MEDIA_IS("media", "$1") " AND finalized_at IS NULL "
-		"  AND state = 'dead' ORDER BY profile, id DESC) d",
-		&a, &res);
+		"  AND state = 'dead' ORDER BY profile, id DESC) d", &a, &res);
 	if (rc)
-		goto fail;
-	if (!PQgetisnull(res, 0, 0)) {
-		err = val_dup(res, 0, 0);
-		f->failed = 1;
-	}
+		return rc;
+	*err = val_dup(res, 0, 0);
 	PQclear(res);
+	return 0;
+}
 
-	arg_str(&a, f->failed ? "failed" : "completed");
+static int pg_posts_settle(struct store *s, const char *media, const char *status,
+			   const char *err, struct finalized *f)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, media);
+	arg_str(&a, status);
 	arg_str(&a, err);
 	rc = pg_exec(q, "update posts",
 		"WITH u AS (UPDATE posts SET status = $2, error = $3, updated_at = now() "
 		"  WHERE media = $1 AND status IN ('pending', 'processing') RETURNING id, status) "
 		"SELECT id, status FROM u ORDER BY id", &a, &res);
 	if (rc)
-		goto fail;
+		return rc;
 	f->nposts = PQntuples(res);
 	f->post_ids = xcalloc(f->nposts + 1, sizeof(*f->post_ids));
 	f->post_status = xcalloc(f->nposts + 1, sizeof(*f->post_status));
@@ -1834,47 +1814,15 @@ static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
 		f->post_status[i] = val_dup(res, i, 1);
 	}
 	PQclear(res);
-
-	a.n = 1;
-	if ((rc = pg_exec(q, "stamp jobs",
-			  "UPDATE jobs SET finalized_at = now() WHERE " MEDIA_IS("media", "$1") " "
-			  "AND finalized_at IS NULL AND state IN ('succeeded', 'dead', 'cancelled')",
-			  &a, NULL)) ||
-	    (rc = pg_exec(q, "bump feed", "UPDATE feed_state SET version = version + 1, "
-			  "changed_at = now()", NULL, NULL)) ||
-	    (rc = pg_commit(q)))
-		goto fail;
-	free(err);
-	*done = 1;
-	return 0;
-fail:
-	pg_rollback(q);
-	free(err);
-	finalized_release(f);
-	return rc;
-}
-
-static int pg_finalize_once(struct pg *q, struct finalized *f, int *done)
-{
-	int rc;
-
-	/* a candidate that changed under us is rare; look for another */
-	for (int i = 0; i < 10; i++) {
-		finalized_release(f);
-		if ((rc = pg_finalize_try(q, f, done)) != -1)
-			return rc;
-	}
-	*done = 0;
 	return 0;
 }
 
-static int pg_finalize_one(struct store *s, struct finalized *f, int *done)
+static int pg_jobs_stamp(struct store *s, const char *media)
 {
-	struct pg *q = (struct pg *)s;
-	int rc;
-
-	PG_RETRY(q, rc, pg_finalize_once(q, f, done));
-	return rc;
+	return pg_media_exec((struct pg *)s, "stamp jobs",
+			     "UPDATE jobs SET finalized_at = now() WHERE " MEDIA_IS("media", "$1") " "
+			     "AND finalized_at IS NULL AND state IN ('succeeded', 'dead', 'cancelled')",
+			     media);
 }
 
 /* ---------- feed ---------- */
@@ -2400,7 +2348,19 @@ static const struct store_driver pg_driver = {
 	.user_facts = pg_user_facts,
 	.user_write = pg_user_write,
 	.media_exists = pg_media_exists,
-	.ingest = pg_ingest,
+	.media_add = pg_media_add,
+	.user_id = pg_user_id,
+	.jobs_add_missing = pg_jobs_add_missing,
+	.media_verdict = pg_media_verdict,
+	.post_add = pg_post_add,
+	.tags_add = pg_tags_add,
+	.feed_bump = pg_feed_bump,
+	.finalize_pick = pg_finalize_pick,
+	.finalize_lock = pg_finalize_lock,
+	.renditions_register = pg_renditions_register,
+	.dead_round = pg_dead_round,
+	.posts_settle = pg_posts_settle,
+	.jobs_stamp = pg_jobs_stamp,
 	.enqueue = pg_enqueue,
 	.claim = pg_claim,
 	.claim_ack = pg_claim_ack,
@@ -2414,7 +2374,6 @@ static const struct store_driver pg_driver = {
 	.listen = pg_listen,
 	.notify_fd = pg_notify_fd,
 	.consume_notify = pg_consume_notify,
-	.finalize_one = pg_finalize_one,
 	.feed = pg_feed,
 	.feed_version = pg_feed_version,
 	.feed_tags = pg_feed_tags,

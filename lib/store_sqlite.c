@@ -384,51 +384,34 @@ static int sq_dead_reasons(struct sq *q, const char *media, int round, char **er
 	return 0;
 }
 
-/* Status of a new post of an existing media, from its jobs. */
-static int sq_dup_status(struct sq *q, const char *media, char status[16], char **err)
+static int sq_media_verdict(struct store *s, const char *media, int64_t *total,
+			    int64_t *open, char **dead)
 {
+	struct sq *q = (struct sq *)s;
 	sqlite3_stmt *st;
-	char *dead = NULL;
-	int rc, r;
+	int rc;
 
-	if ((rc = sq_dead_reasons(q, media, 0, &dead)))
+	if ((rc = sq_dead_reasons(q, media, 0, dead)) ||
+	    (rc = sq_prep(q, "SELECT count(*), coalesce(sum(finalized_at IS NULL), 0) "
+			  "FROM jobs WHERE media = ?1", &st)))
 		return rc;
-	rc = sq_prep(q,
-		"SELECT count(*), coalesce(sum(finalized_at IS NULL), 0) "
-		"FROM jobs WHERE media = ?1", &st);
-	if (rc) {
-		free(dead);
-		return rc;
-	}
 	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
-	r = sqlite3_step(st);
-	if (r != SQLITE_ROW) {
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*total = sqlite3_column_int64(st, 0);
+		*open = sqlite3_column_int64(st, 1);
+	} else {
 		rc = sq_fail(q, "read jobs");
-		sqlite3_finalize(st);
-		free(dead);
-		return rc;
 	}
-	int64_t total = sqlite3_column_int64(st, 0), open = sqlite3_column_int64(st, 1);
-	if (!total || open)
-		snprintf(status, 16, "%s", "pending");
-	else if (dead) {
-		snprintf(status, 16, "%s", "failed");
-		*err = dead;
-		dead = NULL;
-	} else
-		snprintf(status, 16, "%s", "completed");
 	sqlite3_finalize(st);
-	free(dead);
-	return 0;
+	return rc;
 }
 
-static int sq_add_tags(struct sq *q, int64_t post, char *const *tags, int ntags)
+static int sq_tags_add(struct store *s, int64_t post, char *const *tags, int ntags)
 {
+	struct sq *q = (struct sq *)s;
 	sqlite3_stmt *ins = NULL, *link = NULL;
 	int rc;
 
-	if (!ntags)
-		return 0;
 	if ((rc = sq_prep(q, "INSERT INTO tags (name) VALUES (?) ON CONFLICT (name) DO NOTHING", &ins)) ||
 	    (rc = sq_prep(q, "INSERT OR IGNORE INTO post_tags (post_id, tag_id) "
 			  "SELECT ?, id FROM tags WHERE name = ?", &link)))
@@ -450,22 +433,16 @@ out:
 	return rc;
 }
 
-static int sq_ingest(struct store *s, const struct ingest_req *r, struct ingest_res *res)
+static int sq_media_add(struct store *s, const struct media_info *m, int *is_new)
 {
 	struct sq *q = (struct sq *)s;
-	const struct media_info *m = r->media;
-	sqlite3_stmt *st = NULL;
-	int64_t owner = 0;
-	char *err = NULL;
+	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = sq_begin(q)))
+	if ((rc = sq_prep(q, "INSERT INTO media (sha256, kind, mime, format, ext, bytes, width, "
+			  "height, duration, probe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+			  "ON CONFLICT (sha256) DO NOTHING", &st)))
 		return rc;
-	rc = sq_prep(q, "INSERT INTO media (sha256, kind, mime, format, ext, bytes, width, "
-		     "height, duration, probe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-		     "ON CONFLICT (sha256) DO NOTHING", &st);
-	if (rc)
-		goto fail;
 	sqlite3_bind_text(st, 1, m->sha, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, kind_name(m->kind), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, m->mime, -1, SQLITE_STATIC);
@@ -477,84 +454,81 @@ static int sq_ingest(struct store *s, const struct ingest_req *r, struct ingest_
 	if (m->duration > 0)
 		sqlite3_bind_double(st, 9, m->duration);
 	sqlite3_bind_text(st, 10, m->probe_json ? m->probe_json : "{}", -1, SQLITE_STATIC);
-	if ((rc = sq_done(q, st)))
-		goto fail;
-	res->media_new = sqlite3_changes(q->db) > 0;
+	if (!(rc = sq_done(q, st)))
+		*is_new = sqlite3_changes(q->db) > 0;
 	sqlite3_finalize(st);
+	return rc;
+}
 
-	rc = sq_prep(q, "INSERT INTO users (username) VALUES (?1) ON CONFLICT (username) "
-		     "DO UPDATE SET username = excluded.username RETURNING id", &st);
-	if (rc)
-		goto fail;
-	sqlite3_bind_text(st, 1, r->user, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+static int sq_user_id(struct store *s, const char *user, int64_t *id)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, "INSERT INTO users (username) VALUES (?1) ON CONFLICT (username) "
+			  "DO UPDATE SET username = excluded.username RETURNING id", &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	else
 		rc = sq_fail(q, "add user");
-		goto fail;
-	}
-	owner = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	st = NULL;
+	return rc;
+}
 
-	/* jobs first, so the post's status can count them */
-	for (int i = 0; i < r->nprofiles; i++) {
-		const struct profile *p = r->profiles[i];
+static int sq_jobs_add_missing(struct store *s, const char *media, const struct new_job *v,
+			       int n, const char *trace_id, int *added)
+{
+	struct sq *q = (struct sq *)s;
+	int rc;
+
+	*added = 0;
+	for (int i = 0; i < n; i++) {
 		int64_t id;
 		char *qn = NULL, *state = NULL;
+		int found = sq_live_job(q, media, v[i].profile, &id, &qn, &state);
 
-		if (!(p->kinds & m->kind))
-			continue;
-		int found = sq_live_job(q, m->sha, p->name, &id, &qn, &state);
 		free(qn);
 		free(state);
-		if (found < 0) {
-			rc = -found;
-			goto fail;
-		}
+		if (found < 0)
+			return -found;
 		if (found)
 			continue;
-		rc = sq_insert_job(q, m->sha, p->name, p->queue, 0, 0,
-				   p->max_attempts ? p->max_attempts : r->max_attempts,
-				   r->trace_id, &id);
-		if (rc)
-			goto fail;
-		res->njobs++;
+		if ((rc = sq_insert_job(q, media, v[i].profile, v[i].queue, 0, 0, v[i].max_attempts,
+					trace_id, &id)))
+			return rc;
+		++*added;
 	}
-	if (res->media_new || res->njobs)
-		snprintf(res->status, sizeof(res->status), "%s", "pending");
-	else if ((rc = sq_dup_status(q, m->sha, res->status, &err)))
-		goto fail;
-
-	rc = sq_prep(q, "INSERT INTO posts (owner, media, caption, status, error, trace_id) "
-		     "VALUES (?, ?, ?, ?, ?, ?)", &st);
-	if (rc)
-		goto fail;
-	sqlite3_bind_int64(st, 1, owner);
-	sqlite3_bind_text(st, 2, m->sha, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->caption ? r->caption : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, res->status, -1, SQLITE_STATIC);
-	if (err)
-		sqlite3_bind_text(st, 5, err, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, r->trace_id, -1, SQLITE_STATIC);
-	if ((rc = sq_done(q, st)))
-		goto fail;
-	res->post_id = sqlite3_last_insert_rowid(q->db);
-	sqlite3_finalize(st);
-	st = NULL;
-	if ((rc = sq_add_tags(q, res->post_id, r->tags, r->ntags)))
-		goto fail;
-	if (!strcmp(res->status, "completed") || !strcmp(res->status, "failed")) {
-		if ((rc = sq_exec(q, "UPDATE feed_state SET version = version + 1, changed_at = " NOW)))
-			goto fail;
-	}
-	if ((rc = sq_commit(q)))
-		goto fail;
-	free(err);
 	return 0;
-fail:
+}
+
+static int sq_post_add(struct store *s, int64_t owner, const char *media, const char *caption,
+		       const char *status, const char *err, const char *trace_id, int64_t *id)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, "INSERT INTO posts (owner, media, caption, status, error, trace_id) "
+			  "VALUES (?, ?, ?, ?, ?, ?)", &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, owner);
+	sqlite3_bind_text(st, 2, media, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, caption, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, err, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, trace_id, -1, SQLITE_STATIC);
+	if (!(rc = sq_done(q, st)))
+		*id = sqlite3_last_insert_rowid(q->db);
 	sqlite3_finalize(st);
-	sq_rollback(q);
-	free(err);
 	return rc;
+}
+
+static int sq_feed_bump(struct store *s)
+{
+	return sq_exec((struct sq *)s, "UPDATE feed_state SET version = version + 1, changed_at = " NOW);
 }
 
 /* ---------- enqueue ---------- */
@@ -966,68 +940,76 @@ static int sq_queue_counts(struct store *s, char *const *queues, int nqueues,
 
 /* ---------- finalize ---------- */
 
-static int sq_finalize_one(struct store *s, struct finalized *f, int *done)
+static int sq_finalize_pick(struct store *s, char media[65], char ext[16], int *found)
 {
 	struct sq *q = (struct sq *)s;
-	sqlite3_stmt *st = NULL;
-	char *err = NULL;
+	sqlite3_stmt *st;
+	int rc, r;
+
+	/* a walk of the unfinalized index, not a scan of every job */
+	if ((rc = sq_prep(q, "SELECT j.media, m.ext FROM jobs j JOIN media m ON m.sha256 = j.media "
+			  "WHERE j.finalized_at IS NULL AND j.state IN ('succeeded', 'dead', 'cancelled') "
+			  "AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.media = j.media "
+			  "  AND k.state IN ('available', 'running')) "
+			  "ORDER BY j.id LIMIT 1", &st)))
+		return rc;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		*found = 1;
+		snprintf(media, 65, "%s", col_text(st, 0));
+		snprintf(ext, 16, "%s", col_text(st, 1));
+	} else if (r != SQLITE_DONE) {
+		rc = sq_fail(q, "find finished media");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* One statement on the jobs of a media, bound as ?1. */
+static int sq_media_exec(struct sq *q, const char *sql, const char *media)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, sql, &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	rc = sq_done(q, st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_renditions_register(struct store *s, const char *media)
+{
+	return sq_media_exec((struct sq *)s,
+		"INSERT INTO renditions (media, profile, storage_key, bytes, metadata) "
+		"SELECT media, profile, json_extract(result, '$.key'), "
+		"coalesce(json_extract(result, '$.bytes'), 0), result FROM jobs "
+		"WHERE media = ?1 AND finalized_at IS NULL AND state = 'succeeded' "
+		"AND json_extract(result, '$.key') IS NOT NULL ORDER BY id "
+		"ON CONFLICT (media, profile) DO UPDATE SET storage_key = excluded.storage_key, "
+		"bytes = excluded.bytes, metadata = excluded.metadata, created_at = " NOW, media);
+}
+
+static int sq_dead_round(struct store *s, const char *media, char **err)
+{
+	return sq_dead_reasons((struct sq *)s, media, 1, err);
+}
+
+static int sq_posts_settle(struct store *s, const char *media, const char *status,
+			   const char *err, struct finalized *f)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
 	int rc, r, cap = 0;
 
-	if ((rc = sq_begin(q)))
+	if ((rc = sq_prep(q, "UPDATE posts SET status = ?2, error = ?3, updated_at = " NOW
+			  " WHERE media = ?1 AND status IN ('pending', 'processing') "
+			  "RETURNING id, status", &st)))
 		return rc;
-	/* the oldest terminal, unfinalized job whose media has nothing left to
-	 * run: a walk of the unfinalized index, not a scan of every job */
-	rc = sq_prep(q, "SELECT j.media, m.ext FROM jobs j JOIN media m ON m.sha256 = j.media "
-		     "WHERE j.finalized_at IS NULL AND j.state IN ('succeeded', 'dead', 'cancelled') "
-		     "AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.media = j.media "
-		     "  AND k.state IN ('available', 'running')) "
-		     "ORDER BY j.id LIMIT 1", &st);
-	if (rc)
-		goto fail;
-	r = sqlite3_step(st);
-	if (r == SQLITE_DONE) {
-		sqlite3_finalize(st);
-		sq_rollback(q);
-		return 0;
-	}
-	if (r != SQLITE_ROW) {
-		rc = sq_fail(q, "find finished media");
-		goto fail;
-	}
-	snprintf(f->media, sizeof(f->media), "%s", col_text(st, 0));
-	snprintf(f->ext, sizeof(f->ext), "%s", col_text(st, 1));
-	sqlite3_finalize(st);
-
-	/* renditions from the succeeded jobs' results */
-	rc = sq_prep(q, "INSERT INTO renditions (media, profile, storage_key, bytes, metadata) "
-		     "SELECT media, profile, json_extract(result, '$.key'), "
-		     "coalesce(json_extract(result, '$.bytes'), 0), result FROM jobs "
-		     "WHERE media = ?1 AND finalized_at IS NULL AND state = 'succeeded' "
-		     "AND json_extract(result, '$.key') IS NOT NULL ORDER BY id "
-		     "ON CONFLICT (media, profile) DO UPDATE SET storage_key = excluded.storage_key, "
-		     "bytes = excluded.bytes, metadata = excluded.metadata, created_at = " NOW, &st);
-	if (rc)
-		goto fail;
-	sqlite3_bind_text(st, 1, f->media, -1, SQLITE_STATIC);
-	if ((rc = sq_done(q, st)))
-		goto fail;
-	sqlite3_finalize(st);
-	st = NULL;
-
-	/* every dead profile of this round, with its reason */
-	if ((rc = sq_dead_reasons(q, f->media, 1, &err)))
-		goto fail;
-	f->failed = err != NULL;
-
-	rc = sq_prep(q, "UPDATE posts SET status = ?2, error = ?3, updated_at = " NOW
-		     " WHERE media = ?1 AND status IN ('pending', 'processing') "
-		     "RETURNING id, status", &st);
-	if (rc)
-		goto fail;
-	sqlite3_bind_text(st, 1, f->media, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, f->failed ? "failed" : "completed", -1, SQLITE_STATIC);
-	if (err)
-		sqlite3_bind_text(st, 3, err, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, err, -1, SQLITE_STATIC);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		if (f->nposts == cap) {
 			cap = cap ? cap * 2 : 8;
@@ -1038,34 +1020,17 @@ static int sq_finalize_one(struct store *s, struct finalized *f, int *done)
 		f->post_status[f->nposts] = col_dup(st, 1);
 		f->nposts++;
 	}
-	if (r != SQLITE_DONE) {
+	if (r != SQLITE_DONE)
 		rc = sq_fail(q, "update posts");
-		goto fail;
-	}
 	sqlite3_finalize(st);
-
-	rc = sq_prep(q, "UPDATE jobs SET finalized_at = " NOW " WHERE media = ?1 "
-		     "AND finalized_at IS NULL AND state IN ('succeeded', 'dead', 'cancelled')", &st);
-	if (rc)
-		goto fail;
-	sqlite3_bind_text(st, 1, f->media, -1, SQLITE_STATIC);
-	if ((rc = sq_done(q, st)))
-		goto fail;
-	sqlite3_finalize(st);
-	st = NULL;
-	if ((rc = sq_exec(q, "UPDATE feed_state SET version = version + 1, changed_at = " NOW)))
-		goto fail;
-	if ((rc = sq_commit(q)))
-		goto fail;
-	free(err);
-	*done = 1;
-	return 0;
-fail:
-	sqlite3_finalize(st);
-	sq_rollback(q);
-	free(err);
-	finalized_release(f);
 	return rc;
+}
+
+static int sq_jobs_stamp(struct store *s, const char *media)
+{
+	return sq_media_exec((struct sq *)s, "UPDATE jobs SET finalized_at = " NOW " WHERE media = ?1 "
+			     "AND finalized_at IS NULL AND state IN ('succeeded', 'dead', 'cancelled')",
+			     media);
 }
 
 /* ---------- feed ---------- */
@@ -1592,7 +1557,18 @@ static const struct store_driver sqlite_driver = {
 	.user_facts = sq_user_facts,
 	.user_write = sq_user_write,
 	.media_exists = sq_media_exists,
-	.ingest = sq_ingest,
+	.media_add = sq_media_add,
+	.user_id = sq_user_id,
+	.jobs_add_missing = sq_jobs_add_missing,
+	.media_verdict = sq_media_verdict,
+	.post_add = sq_post_add,
+	.tags_add = sq_tags_add,
+	.feed_bump = sq_feed_bump,
+	.finalize_pick = sq_finalize_pick,
+	.renditions_register = sq_renditions_register,
+	.dead_round = sq_dead_round,
+	.posts_settle = sq_posts_settle,
+	.jobs_stamp = sq_jobs_stamp,
 	.enqueue = sq_enqueue,
 	.claim = sq_claim,
 	.heartbeat = sq_heartbeat,
@@ -1602,7 +1578,6 @@ static const struct store_driver sqlite_driver = {
 	.job_release = sq_job_release,
 	.rescue_expired = sq_rescue_expired,
 	.queue_counts = sq_queue_counts,
-	.finalize_one = sq_finalize_one,
 	.feed = sq_feed,
 	.feed_version = sq_feed_version,
 	.feed_tags = sq_feed_tags,
