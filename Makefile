@@ -31,7 +31,7 @@ endif
 
 TOOLS = md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user
 LIB_SRC = lib/strbuf.c lib/log.c lib/conf.c lib/spawn.c lib/hash.c lib/storage.c \
-	lib/store.c lib/store_migrate.c lib/store_users.c lib/store_posts.c lib/store_sqlite.c lib/store_pg.c lib/probe.c lib/emit.c lib/quote.c lib/cli.c \
+	lib/store.c lib/store_migrate.c lib/store_users.c lib/store_posts.c lib/store_jobs.c lib/store_sqlite.c lib/store_pg.c lib/probe.c lib/emit.c lib/quote.c lib/cli.c \
 	lib/runner.c lib/ffval.c lib/source.c lib/verify.c lib/reason.c lib/walk.c lib/jwt.c lib/sandbox.c lib/ref.c \
 	lib/migrations.c
 LIB_SRC += lib/storage_fs.c lib/file.c lib/fault.c

@@ -369,17 +369,6 @@ int store_feed_tags(struct store *s, const char *status, tag_cb cb, void *arg)
 	return s->drv->feed_tags(s, status, cb, arg);
 }
 
-int store_jobs(struct store *s, const struct job_query *q, job_info_cb cb, void *arg)
-{
-	return s->drv->jobs(s, q, cb, arg);
-}
-
-int store_job_control(struct store *s, int64_t id, enum job_op op, char **refused)
-{
-	*refused = NULL;
-	return s->drv->job_control(s, id, op, refused);
-}
-
 int store_status(struct store *s, int dead_limit, status_cb cb, void *arg)
 {
 	return s->drv->status(s, dead_limit, cb, arg);
@@ -389,25 +378,6 @@ int store_jobs_progress(struct store *s, const char *worker, const int64_t *ids,
 			const double *seconds, int n)
 {
 	return s->drv->jobs_progress(s, worker, ids, seconds, n);
-}
-
-char *job_control_refusal(enum job_op op, const char *state)
-{
-	if (!state)
-		return xstrdup("no such job");
-	if (op == JOB_CANCEL && strcmp(state, "available") && strcmp(state, "running") &&
-	    strcmp(state, "dead"))
-		return xstrfmt("the job is %s: only available, running or dead jobs can be "
-			       "cancelled", state);
-	if (op == JOB_RETRY && strcmp(state, "dead") && strcmp(state, "cancelled"))
-		return xstrfmt("the job is %s: only dead or cancelled jobs can be retried", state);
-	return NULL;
-}
-
-char *job_twin_refusal(int64_t live_id, const char *live_state)
-{
-	return xstrfmt("job %lld for the same media and profile is %s", (long long)live_id,
-		       live_state);
 }
 
 const char *const job_states[JOB_NSTATES] = { "available", "running", "succeeded", "dead",

@@ -144,6 +144,31 @@ struct store_driver {
 	/* finalized_at on the media's terminal, unfinalized jobs. */
 	int (*jobs_stamp)(struct store *, const char *media);
 
+	/* -- job control (store_jobs.c), each in a transaction -- */
+	int (*jobs)(struct store *, const struct job_query *, job_info_cb, void *);  /* read */
+	/* The job's state, media and profile (malloc'd; *state NULL when
+	 * there is no such job), the row locked for the change. */
+	int (*job_read)(struct store *, int64_t id, char **state, char **media, char **profile);
+	/* The job is cancelled (and no longer finalized). */
+	int (*job_cancel)(struct store *, int64_t id);
+	/* The job is available now with no attempt spent, as if new; the
+	 * workers of its queue are woken. */
+	int (*job_reset)(struct store *, int64_t id);
+	/* The media's failed posts are processing again, without error;
+	 * *n counts them. */
+	int (*posts_reopen)(struct store *, const char *media, int64_t *n);
+	/* The media's dead jobs of profiles without a succeeded job are no
+	 * longer finalized. */
+	int (*dead_unfinalize)(struct store *, const char *media);
+	/* Hold off enqueues looking for live jobs (NULL: the transaction
+	 * does already). */
+	int (*jobs_lock)(struct store *);
+	/* The newest available, running or succeeded job other than id of
+	 * the same media and profile: *id and *state (malloc'd), or *state
+	 * NULL when none. */
+	int (*live_twin)(struct store *, int64_t not_id, const char *media, const char *profile,
+			 int64_t *id, char **state);
+
 	/* -- operations -- */
 	int (*enqueue)(struct store *, char *const *, int, const struct enqueue_opts *,
 		       enqueue_cb, void *);
@@ -168,8 +193,6 @@ struct store_driver {
 	int (*feed)(struct store *, const struct feed_query *, feed_cb, void *, int64_t *);
 	int (*feed_version)(struct store *, int64_t *);
 	int (*feed_tags)(struct store *, const char *, tag_cb, void *);
-	int (*jobs)(struct store *, const struct job_query *, job_info_cb, void *);
-	int (*job_control)(struct store *, int64_t, enum job_op, char **);
 	int (*status)(struct store *, int, status_cb, void *);
 };
 

@@ -1996,108 +1996,104 @@ static int pg_jobs(struct store *s, const struct job_query *jq, job_info_cb cb, 
 	return rc;
 }
 
-static int pg_job_control_once(struct pg *q, int64_t id, enum job_op op, char **refused)
+static int pg_job_read(struct store *s, int64_t id, char **state, char **media, char **profile)
 {
+	struct pg *q = (struct pg *)s;
 	struct args a = { 0 };
-	PGresult *res = NULL;
-	char *state = NULL, *media = NULL, *profile = NULL;
+	PGresult *res;
 	int rc;
 
-	free(*refused);
-	*refused = NULL;
-	if ((rc = pg_begin(q)))
-		return rc;
 	arg_i64(&a, id);
 	if ((rc = pg_exec(q, "read job", "SELECT state, media, profile FROM jobs WHERE id = $1 "
 			  "FOR UPDATE", &a, &res)))
-		goto fail;
+		return rc;
 	if (PQntuples(res)) {
-		state = val_dup(res, 0, 0);
-		media = val_dup(res, 0, 1);
-		profile = val_dup(res, 0, 2);
+		*state = val_dup(res, 0, 0);
+		*media = val_dup(res, 0, 1);
+		*profile = val_dup(res, 0, 2);
 	}
 	PQclear(res);
-	res = NULL;
-	if ((*refused = job_control_refusal(op, state)))
-		goto done;
-	if (op == JOB_CANCEL && strcmp(state, "dead")) {
-		if ((rc = pg_exec(q, "cancel job", "UPDATE jobs SET state = 'cancelled', "
-				  "finished_at = now(), lease_until = NULL WHERE id = $1", &a, NULL)))
-			goto fail;
-		goto commit;
-	}
-	if (op == JOB_CANCEL) {
-		/* a dead job dropped: md-finalize looks at its media again, and
-		 * the posts it failed wait for the new verdict, which the
-		 * media's other dead jobs are part of again */
-		arg_str(&a, media);
-		if ((rc = pg_exec(q, "cancel job",
-				  "WITH j AS (UPDATE jobs SET state = 'cancelled', finished_at = now(), "
-				  "  lease_until = NULL, finalized_at = NULL WHERE id = $1), "
-				  "p AS (UPDATE posts SET status = 'processing', error = NULL, "
-				  "  updated_at = now() WHERE media = $2 AND status = 'failed' RETURNING 1), "
-				  "d AS (UPDATE jobs k SET finalized_at = NULL WHERE "
-				  "  " MEDIA_IS("k.media", "$2::text") " AND k.state = 'dead' AND k.id <> $1 "
-				  "  AND EXISTS (SELECT 1 FROM p) AND NOT EXISTS (SELECT 1 FROM jobs s "
-				  "    WHERE " MEDIA_IS("s.media", "$2::text") " AND s.profile = k.profile "
-				  "    AND s.state = 'succeeded')) "
-				  "UPDATE feed_state SET version = version + 1, changed_at = now() "
-				  "WHERE EXISTS (SELECT 1 FROM p)", &a, NULL)))
-			goto fail;
-		goto commit;
-	}
-	/* the enqueue lock: no live twin may appear between look and retry */
-	if ((rc = pg_simple(q, "lock jobs", "SELECT pg_advisory_xact_lock(" JOBS_LOCK ")")))
-		goto fail;
+	return 0;
+}
+
+/* One statement on one job, bound as $1. */
+static int pg_job_exec(struct pg *q, const char *what, const char *sql, int64_t id)
+{
+	struct args a = { 0 };
+
+	arg_i64(&a, id);
+	return pg_exec(q, what, sql, &a, NULL);
+}
+
+static int pg_job_cancel(struct store *s, int64_t id)
+{
+	return pg_job_exec((struct pg *)s, "cancel job", "UPDATE jobs SET state = 'cancelled', "
+			   "finished_at = now(), lease_until = NULL, finalized_at = NULL WHERE id = $1",
+			   id);
+}
+
+static int pg_job_reset(struct store *s, int64_t id)
+{
+	return pg_job_exec((struct pg *)s, "retry job",
+			   "WITH j AS (UPDATE jobs SET state = 'available', attempts = 0, run_at = now(), "
+			   "  started_at = NULL, finished_at = NULL, finalized_at = NULL, locked_by = NULL, "
+			   "  lease_until = NULL, result = NULL WHERE id = $1 RETURNING queue) "
+			   "SELECT pg_notify('" CHANNEL "', queue) FROM j", id);
+}
+
+static int pg_posts_reopen(struct store *s, const char *media, int64_t *n)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, media);
+	if ((rc = pg_exec(q, "reopen posts", "UPDATE posts SET status = 'processing', error = NULL, "
+			  "updated_at = now() WHERE media = $1 AND status = 'failed'", &a, &res)))
+		return rc;
+	*n = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+static int pg_dead_unfinalize(struct store *s, const char *media)
+{
+	return pg_media_exec((struct pg *)s, "reopen dead jobs",
+			     "UPDATE jobs k SET finalized_at = NULL WHERE "
+			     MEDIA_IS("k.media", "$1::text") " AND k.state = 'dead' "
+			     "AND NOT EXISTS (SELECT 1 FROM jobs s "
+			     "  WHERE " MEDIA_IS("s.media", "$1::text") " AND s.profile = k.profile "
+			     "  AND s.state = 'succeeded')", media);
+}
+
+static int pg_jobs_lock(struct store *s)
+{
+	return pg_simple((struct pg *)s, "lock jobs", "SELECT pg_advisory_xact_lock(" JOBS_LOCK ")");
+}
+
+static int pg_live_twin(struct store *s, int64_t not_id, const char *media, const char *profile,
+			int64_t *id, char **state)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_i64(&a, not_id);
 	arg_str(&a, media);
 	arg_str(&a, profile);
 	if ((rc = pg_exec(q, "look up live jobs", "SELECT id, state FROM jobs WHERE "
 			  MEDIA_IS("media", "$2::text") " AND profile = $3 AND id <> $1 "
 			  "AND state IN ('available', 'running', 'succeeded') ORDER BY id DESC LIMIT 1",
 			  &a, &res)))
-		goto fail;
+		return rc;
 	if (PQntuples(res)) {
-		*refused = job_twin_refusal(val_i64(res, 0, 0), PQgetvalue(res, 0, 1));
-		goto done;
+		*id = val_i64(res, 0, 0);
+		*state = val_dup(res, 0, 1);
 	}
 	PQclear(res);
-	res = NULL;
-	a.n = 2;
-	if ((rc = pg_exec(q, "retry job",
-			  "WITH j AS (UPDATE jobs SET state = 'available', attempts = 0, run_at = now(), "
-			  "  started_at = NULL, finished_at = NULL, finalized_at = NULL, locked_by = NULL, "
-			  "  lease_until = NULL, result = NULL WHERE id = $1 RETURNING queue), "
-			  /* the media is being worked on again: its failed posts wait for it */
-			  "p AS (UPDATE posts SET status = 'processing', error = NULL, updated_at = now() "
-			  "  WHERE media = $2 AND status = 'failed' RETURNING 1), "
-			  "f AS (UPDATE feed_state SET version = version + 1, changed_at = now() "
-			  "  WHERE EXISTS (SELECT 1 FROM p)) "
-			  "SELECT pg_notify('" CHANNEL "', queue) FROM j", &a, NULL)))
-		goto fail;
-commit:
-	if ((rc = pg_commit(q)))
-		goto fail;
-	goto out;
-done:
-	pg_rollback(q);
-	goto out;
-fail:
-	pg_rollback(q);
-out:
-	PQclear(res);
-	free(state);
-	free(media);
-	free(profile);
-	return rc;
-}
-
-static int pg_job_control(struct store *s, int64_t id, enum job_op op, char **refused)
-{
-	struct pg *q = (struct pg *)s;
-	int rc;
-
-	PG_RETRY(q, rc, pg_job_control_once(q, id, op, refused));
-	return rc;
+	return 0;
 }
 
 /* ---------- status ---------- */
@@ -2378,7 +2374,13 @@ static const struct store_driver pg_driver = {
 	.feed_version = pg_feed_version,
 	.feed_tags = pg_feed_tags,
 	.jobs = pg_jobs,
-	.job_control = pg_job_control,
+	.job_read = pg_job_read,
+	.job_cancel = pg_job_cancel,
+	.job_reset = pg_job_reset,
+	.posts_reopen = pg_posts_reopen,
+	.dead_unfinalize = pg_dead_unfinalize,
+	.jobs_lock = pg_jobs_lock,
+	.live_twin = pg_live_twin,
 	.status = pg_status,
 	.jobs_progress = pg_jobs_progress,
 	.users = pg_users,

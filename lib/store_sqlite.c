@@ -1212,113 +1212,87 @@ static int sq_jobs(struct store *s, const struct job_query *jq, job_info_cb cb, 
 	return rc;
 }
 
-static int sq_job_control(struct store *s, int64_t id, enum job_op op, char **refused)
+static int sq_job_read(struct store *s, int64_t id, char **state, char **media, char **profile)
 {
 	struct sq *q = (struct sq *)s;
-	sqlite3_stmt *st = NULL;
-	char *state = NULL, *media = NULL, *profile = NULL;
+	sqlite3_stmt *st;
 	int rc, r;
 
-	if ((rc = sq_begin(q)))
-		return rc;
 	if ((rc = sq_prep(q, "SELECT state, media, profile FROM jobs WHERE id = ?", &st)))
-		goto fail;
+		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW) {
-		state = col_dup(st, 0);
-		media = col_dup(st, 1);
-		profile = col_dup(st, 2);
+		*state = col_dup(st, 0);
+		*media = col_dup(st, 1);
+		*profile = col_dup(st, 2);
 	} else if (r != SQLITE_DONE) {
 		rc = sq_fail(q, "read job");
-		goto fail;
 	}
 	sqlite3_finalize(st);
-	st = NULL;
-	if ((*refused = job_control_refusal(op, state)))
-		goto done;
-	if (op == JOB_CANCEL) {
-		/* a dead job dropped: md-finalize looks at its media again */
-		if ((rc = sq_prep(q, "UPDATE jobs SET state = 'cancelled', finished_at = " NOW ", "
-				  "lease_until = NULL, finalized_at = NULL WHERE id = ?", &st)))
-			goto fail;
-		sqlite3_bind_int64(st, 1, id);
-		if ((rc = sq_done(q, st)))
-			goto fail;
-		if (strcmp(state, "dead"))
-			goto commit;
-		sqlite3_finalize(st);
-		st = NULL;
-		/* the posts it failed wait for the new verdict, which the
-		 * media's other dead jobs are part of again */
-		if ((rc = sq_prep(q, "UPDATE posts SET status = 'processing', error = NULL, "
-				  "updated_at = " NOW " WHERE media = ?1 AND status = 'failed'", &st)))
-			goto fail;
-		sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
-		if ((rc = sq_done(q, st)))
-			goto fail;
-		if (!sqlite3_changes(q->db))
-			goto commit;
-		sqlite3_finalize(st);
-		st = NULL;
-		if ((rc = sq_prep(q, "UPDATE jobs SET finalized_at = NULL WHERE media = ?1 "
-				  "AND state = 'dead' AND NOT EXISTS (SELECT 1 FROM jobs s "
-				  "WHERE s.media = ?1 AND s.profile = jobs.profile "
-				  "AND s.state = 'succeeded')", &st)))
-			goto fail;
-		sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
-		if ((rc = sq_done(q, st)) ||
-		    (rc = sq_exec(q, "UPDATE feed_state SET version = version + 1, changed_at = " NOW)))
-			goto fail;
-		goto commit;
-	}
-	int64_t live;
-	char *lq = NULL, *ls = NULL;
-	int found = sq_live_job(q, media, profile, &live, &lq, &ls);
-	if (found < 0) {
-		rc = -found;
-		goto fail;
-	}
-	if (found) {
-		*refused = job_twin_refusal(live, ls);
-		free(lq);
-		free(ls);
-		goto done;
-	}
-	if ((rc = sq_prep(q, "UPDATE jobs SET state = 'available', attempts = 0, run_at = " NOW ", "
-			  "started_at = NULL, finished_at = NULL, finalized_at = NULL, "
-			  "locked_by = NULL, lease_until = NULL, result = NULL WHERE id = ?1", &st)))
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	if ((rc = sq_done(q, st)))
-		goto fail;
-	sqlite3_finalize(st);
-	/* the media is being worked on again: its failed posts wait for it */
-	if ((rc = sq_prep(q, "UPDATE posts SET status = 'processing', error = NULL, "
-			  "updated_at = " NOW " WHERE media = ?1 AND status = 'failed'", &st)))
-		goto fail;
-	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
-	if ((rc = sq_done(q, st)) ||
-	    (sqlite3_changes(q->db) &&
-	     (rc = sq_exec(q, "UPDATE feed_state SET version = version + 1, changed_at = " NOW))))
-		goto fail;
-commit:
-	sqlite3_finalize(st);
-	st = NULL;
-	if ((rc = sq_commit(q)))
-		goto fail;
-	goto out;
-done:
-	sq_rollback(q);
-	goto out;
-fail:
-	sqlite3_finalize(st);
-	sq_rollback(q);
-out:
-	free(state);
-	free(media);
-	free(profile);
 	return rc;
+}
+
+/* One statement on one job, bound as ?1. */
+static int sq_job_exec(struct sq *q, const char *sql, int64_t id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, sql, &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sq_done(q, st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_job_cancel(struct store *s, int64_t id)
+{
+	return sq_job_exec((struct sq *)s, "UPDATE jobs SET state = 'cancelled', finished_at = " NOW
+			   ", lease_until = NULL, finalized_at = NULL WHERE id = ?1", id);
+}
+
+static int sq_job_reset(struct store *s, int64_t id)
+{
+	return sq_job_exec((struct sq *)s, "UPDATE jobs SET state = 'available', attempts = 0, "
+			   "run_at = " NOW ", started_at = NULL, finished_at = NULL, "
+			   "finalized_at = NULL, locked_by = NULL, lease_until = NULL, result = NULL "
+			   "WHERE id = ?1", id);
+}
+
+static int sq_posts_reopen(struct store *s, const char *media, int64_t *n)
+{
+	struct sq *q = (struct sq *)s;
+	int rc;
+
+	rc = sq_media_exec(q, "UPDATE posts SET status = 'processing', error = NULL, "
+			   "updated_at = " NOW " WHERE media = ?1 AND status = 'failed'", media);
+	if (!rc)
+		*n = sqlite3_changes(q->db);
+	return rc;
+}
+
+static int sq_dead_unfinalize(struct store *s, const char *media)
+{
+	return sq_media_exec((struct sq *)s, "UPDATE jobs SET finalized_at = NULL WHERE media = ?1 "
+			     "AND state = 'dead' AND NOT EXISTS (SELECT 1 FROM jobs s "
+			     "WHERE s.media = ?1 AND s.profile = jobs.profile "
+			     "AND s.state = 'succeeded')", media);
+}
+
+static int sq_live_twin(struct store *s, int64_t not_id, const char *media, const char *profile,
+			int64_t *id, char **state)
+{
+	char *queue = NULL;
+	int found = sq_live_job((struct sq *)s, media, profile, id, &queue, state);
+
+	free(queue);
+	if (found > 0 && *id == not_id) {
+		free(*state);
+		*state = NULL;
+	}
+	return found < 0 ? -found : 0;
 }
 
 /* ---------- status ---------- */
@@ -1582,7 +1556,12 @@ static const struct store_driver sqlite_driver = {
 	.feed_version = sq_feed_version,
 	.feed_tags = sq_feed_tags,
 	.jobs = sq_jobs,
-	.job_control = sq_job_control,
+	.job_read = sq_job_read,
+	.job_cancel = sq_job_cancel,
+	.job_reset = sq_job_reset,
+	.posts_reopen = sq_posts_reopen,
+	.dead_unfinalize = sq_dead_unfinalize,
+	.live_twin = sq_live_twin,
 	.status = sq_status,
 	.jobs_progress = sq_jobs_progress,
 	.users = sq_users,
