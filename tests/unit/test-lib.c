@@ -725,6 +725,7 @@ static void test_spawn(void)
 }
 
 #include "test-storage.c"
+#include "test-store.c"
 
 int main(void)
 {
@@ -749,6 +750,9 @@ int main(void)
 	test_jwt();
 	test_spawn();
 	test_storage();
+	test_store_users_policy();
+	test_store_jobs_policy();
+	test_store_posts_policy();
 	remove_tree(tmpdir);
 	printf("1..%d\n", n);
 	return failed ? 1 : 0;
