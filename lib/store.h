@@ -6,9 +6,11 @@
  *
  * Where a rule lives: the rules, refusal texts, sequences and transaction
  * bounds are written once, above the backends, in store.c (opening, the
- * schema gate, transactions), store_migrate.c (migrations) and
- * store_users.c (users); the backends are thin drivers of single-statement
- * primitives, listed with their contracts in store_int.h.
+ * schema gate, transactions), store_migrate.c (migrations),
+ * store_users.c (users), store_posts.c (ingest, finalize) and
+ * store_jobs.c (job control); the backends are thin drivers of
+ * single-statement primitives, listed with their contracts in
+ * store_int.h.
  *
  * Database URL: "sqlite:PATH" or a plain path selects SQLite;
  * "postgres://...", "postgresql://..." or a libpq keyword string

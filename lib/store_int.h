@@ -6,10 +6,12 @@
  * The line between policy and driver (as River draws it):
  *
  *   policy, written once     store.c (open, the schema gate, transactions
- *                            and their replays), store_users.c,
- *                            store_migrate.c; every rule, every refusal
- *                            text, the order of every sequence and the
- *                            bounds of every transaction
+ *                            and their replays), store_migrate.c
+ *                            (migrations), store_users.c (md-user),
+ *                            store_posts.c (ingest, finalize, the status
+ *                            of a post, max attempts), store_jobs.c
+ *                            (md-job): every rule, refusal text, sequence
+ *                            and transaction bound of those
  *   primitives, per backend  store_sqlite.c, store_pg.c: one statement
  *                            (or one round trip) each, named for what it
  *                            does, rows mapped to C values; no decision
@@ -19,9 +21,12 @@
  * PostgreSQL claim with its batched acknowledgement is one prepared
  * statement, bulk enqueue is COPY; the SQLite primitive for the same thing
  * may be several statements inside the transaction the policy opened.
- * Whole operations that still live in a driver (the worker's hot path,
- * ingest, enqueue, finalize, feed, status) are marked "operation" below:
- * each is a single transaction or a single statement already.
+ * The entries under "operations" below are still whole operations of a
+ * driver, each one statement or one transaction: the worker's (claim,
+ * heartbeat, outcomes, rescue, counts, wake-ups), enqueue, and the reads
+ * of md-feed and md-status.  The retry and dead rule of a failed or
+ * expired job is still in their SQL (attempts >= max_attempts), once per
+ * backend.
  *
  * Transactions.  store_txn() runs a body between begin and commit, rolls
  * back on failure and runs the whole body again while the driver says
