@@ -1,4 +1,10 @@
+/*
+ * store.c - the store's public face: opening and the schema gate, the
+ * transaction runner every write of the policy goes through, and the
+ * operations still handed whole to a driver (store_int.h says which).
+ */
 #include "store.h"
+#include "store_int.h"
 #include "exits.h"
 #include "log.h"
 #include "strbuf.h"
@@ -16,31 +22,92 @@ static int is_pg_url(const char *url)
 	       (strchr(url, '=') && strncmp(url, "sqlite:", 7));
 }
 
+int store_schema_wanted(const struct store *s)
+{
+	return *s->drv->nmigrations;
+}
+
+int store_schema_newer(const struct store *s, int version)
+{
+	error("database '%s' has schema version %d, newer than this tool knows (%d): "
+	      "upgrade memedroid", s->where, version, store_schema_wanted(s));
+	return MD_EXIT_CONFIG;
+}
+
+/* The tools work only on a database at exactly the version they know. */
+static int schema_gate(struct store *s)
+{
+	int version = 0, want = store_schema_wanted(s);
+	int rc = s->drv->schema_version(s, &version);
+
+	if (rc > 1)
+		return rc;
+	if (rc == 1 || version < want) {
+		error("database '%s' is not migrated (schema version %d of %d): "
+		      "run 'md-db migrate'", s->where, version, want);
+		return MD_EXIT_CONFIG;
+	}
+	if (version > want)
+		return store_schema_newer(s, version);
+	return 0;
+}
+
 int store_open(const char *url, int flags, struct store **out)
 {
+	int rc;
+
 	*out = NULL;
 	if (!url || !*url) {
 		error("no database URL");
 		return MD_EXIT_CONFIG;
 	}
 	if (is_pg_url(url))
-		return store_pg_open(url, flags, out);
-	if (!strncmp(url, "sqlite://", 9))
-		url += 9;
+		rc = store_pg_open(url, flags, out);
+	else if (!strncmp(url, "sqlite://", 9))
+		rc = store_sqlite_open(url + 9, flags, out);
 	else if (!strncmp(url, "sqlite:", 7))
-		url += 7;
-	return store_sqlite_open(url, flags, out);
+		rc = store_sqlite_open(url + 7, flags, out);
+	else
+		rc = store_sqlite_open(url, flags, out);
+	if (!rc && !(flags & STORE_NO_SCHEMA) && (rc = schema_gate(*out))) {
+		store_close(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int store_txn(struct store *s, int (*body)(struct store *, void *), void *arg)
+{
+	int rc;
+
+	for (int try = 1;; try++) {
+		int last = try >= STORE_TRIES;
+
+		if (!(rc = s->drv->begin(s, last))) {
+			rc = body(s, arg);
+			if (rc == STORE_ROLLBACK) {
+				s->drv->rollback(s);
+				return 0;
+			}
+			if (!rc)
+				rc = s->drv->commit(s);
+			if (rc)
+				s->drv->rollback(s);
+		}
+		if (!rc || last || !s->drv->again || !s->drv->again(s))
+			return rc;
+	}
 }
 
 void store_close(struct store *s)
 {
 	if (s)
-		s->ops->close(s);
+		s->drv->close(s);
 }
 
 const char *store_backend(const struct store *s)
 {
-	return s->ops->name;
+	return s->drv->name;
 }
 
 char *store_redact_url(const char *url)
@@ -94,31 +161,10 @@ char *store_redact_url(const char *url)
 	return xstrdup(url);
 }
 
-int store_migrate(struct store *s, int *applied)
-{
-	return s->ops->migrate(s, applied);
-}
-
-int store_migration_status(struct store *s, migration_cb cb, void *arg)
-{
-	return s->ops->migration_status(s, cb, arg);
-}
-
-int store_media_exists(struct store *s, const char *sha)
-{
-	return s->ops->media_exists(s, sha);
-}
-
-int store_ingest(struct store *s, const struct ingest_req *req, struct ingest_res *res)
-{
-	memset(res, 0, sizeof(*res));
-	return s->ops->ingest(s, req, res);
-}
-
 int store_enqueue(struct store *s, char *const *refs, int nrefs,
 		  const struct enqueue_opts *o, enqueue_cb cb, void *arg)
 {
-	return s->ops->enqueue(s, refs, nrefs, o, cb, arg);
+	return s->drv->enqueue(s, refs, nrefs, o, cb, arg);
 }
 
 int store_claim(struct store *s, const char *worker, char *const *queues, int nqueues,
@@ -126,7 +172,7 @@ int store_claim(struct store *s, const char *worker, char *const *queues, int nq
 {
 	*jobs = NULL;
 	*njobs = 0;
-	return s->ops->claim(s, worker, queues, nqueues, n, lease, jobs, njobs);
+	return s->drv->claim(s, worker, queues, nqueues, n, lease, jobs, njobs);
 }
 
 int store_claim_ack(struct store *s, const char *worker, char *const *queues, int nqueues,
@@ -138,8 +184,8 @@ int store_claim_ack(struct store *s, const char *worker, char *const *queues, in
 	*jobs = NULL;
 	*njobs = 0;
 	*acked = 0;
-	if (s->ops->claim_ack)
-		return s->ops->claim_ack(s, worker, queues, nqueues, n, lease, ack_ids, nack,
+	if (s->drv->claim_ack)
+		return s->drv->claim_ack(s, worker, queues, nqueues, n, lease, ack_ids, nack,
 					 ack_result, acked, jobs, njobs);
 	if (nack) {
 		char **res = xcalloc((size_t)nack, sizeof(*res));
@@ -150,19 +196,19 @@ int store_claim_ack(struct store *s, const char *worker, char *const *queues, in
 		if (rc)
 			return rc;
 	}
-	return s->ops->claim(s, worker, queues, nqueues, n, lease, jobs, njobs);
+	return s->drv->claim(s, worker, queues, nqueues, n, lease, jobs, njobs);
 }
 
 int store_heartbeat(struct store *s, const char *worker, double lease)
 {
-	return s->ops->heartbeat(s, worker, lease);
+	return s->drv->heartbeat(s, worker, lease);
 }
 
 int store_job_succeed(struct store *s, const char *worker, int64_t id,
 		      const char *result_json, int *applied)
 {
 	*applied = 0;
-	return s->ops->job_succeed(s, worker, id, result_json, applied);
+	return s->drv->job_succeed(s, worker, id, result_json, applied);
 }
 
 int store_jobs_succeed(struct store *s, const char *worker, const int64_t *ids,
@@ -173,11 +219,11 @@ int store_jobs_succeed(struct store *s, const char *worker, const int64_t *ids,
 	*applied = 0;
 	if (!n)
 		return 0;
-	if (s->ops->jobs_succeed)
-		return s->ops->jobs_succeed(s, worker, ids, results, n, applied);
+	if (s->drv->jobs_succeed)
+		return s->drv->jobs_succeed(s, worker, ids, results, n, applied);
 	for (int i = 0; i < n && !rc; i++) {
 		one = 0;
-		rc = s->ops->job_succeed(s, worker, ids[i], results[i], &one);
+		rc = s->drv->job_succeed(s, worker, ids[i], results[i], &one);
 		*applied += one;
 	}
 	return rc;
@@ -187,18 +233,18 @@ int store_job_fail(struct store *s, const char *worker, int64_t id, const char *
 		   int permanent, double delay, char new_state[16])
 {
 	new_state[0] = '\0';
-	return s->ops->job_fail(s, worker, id, err, permanent, delay, new_state);
+	return s->drv->job_fail(s, worker, id, err, permanent, delay, new_state);
 }
 
 int store_job_release(struct store *s, const char *worker, int64_t id)
 {
-	return s->ops->job_release(s, worker, id);
+	return s->drv->job_release(s, worker, id);
 }
 
 int store_rescue_expired(struct store *s, int *n)
 {
 	*n = 0;
-	return s->ops->rescue_expired(s, n);
+	return s->drv->rescue_expired(s, n);
 }
 
 int store_queue_counts(struct store *s, char *const *queues, int nqueues,
@@ -206,36 +252,29 @@ int store_queue_counts(struct store *s, char *const *queues, int nqueues,
 {
 	*available_now = *running = 0;
 	*next_run = 0;
-	return s->ops->queue_counts(s, queues, nqueues, available_now, running, next_run);
+	return s->drv->queue_counts(s, queues, nqueues, available_now, running, next_run);
 }
 
 int store_listen(struct store *s, char *const *queues, int nqueues)
 {
-	return s->ops->listen ? s->ops->listen(s, queues, nqueues) : 0;
+	return s->drv->listen ? s->drv->listen(s, queues, nqueues) : 0;
 }
 
 int store_notify_fd(struct store *s)
 {
-	return s->ops->notify_fd ? s->ops->notify_fd(s) : -1;
+	return s->drv->notify_fd ? s->drv->notify_fd(s) : -1;
 }
 
 int store_consume_notify(struct store *s)
 {
-	return s->ops->consume_notify ? s->ops->consume_notify(s) : 0;
-}
-
-int store_finalize_one(struct store *s, struct finalized *f, int *done)
-{
-	memset(f, 0, sizeof(*f));
-	*done = 0;
-	return s->ops->finalize_one(s, f, done);
+	return s->drv->consume_notify ? s->drv->consume_notify(s) : 0;
 }
 
 int store_feed(struct store *s, const struct feed_query *q, feed_cb cb, void *arg,
 	       int64_t *next)
 {
 	*next = 0;
-	return s->ops->feed(s, q, cb, arg, next);
+	return s->drv->feed(s, q, cb, arg, next);
 }
 
 void job_free(struct job *j)
@@ -322,80 +361,23 @@ int trace_id_valid(const char *s)
 int store_feed_version(struct store *s, int64_t *version)
 {
 	*version = 0;
-	return s->ops->feed_version(s, version);
+	return s->drv->feed_version(s, version);
 }
 
 int store_feed_tags(struct store *s, const char *status, tag_cb cb, void *arg)
 {
-	return s->ops->feed_tags(s, status, cb, arg);
-}
-
-int store_jobs(struct store *s, const struct job_query *q, job_info_cb cb, void *arg)
-{
-	return s->ops->jobs(s, q, cb, arg);
-}
-
-int store_job_control(struct store *s, int64_t id, enum job_op op, char **refused)
-{
-	*refused = NULL;
-	return s->ops->job_control(s, id, op, refused);
+	return s->drv->feed_tags(s, status, cb, arg);
 }
 
 int store_status(struct store *s, int dead_limit, status_cb cb, void *arg)
 {
-	return s->ops->status(s, dead_limit, cb, arg);
+	return s->drv->status(s, dead_limit, cb, arg);
 }
 
 int store_jobs_progress(struct store *s, const char *worker, const int64_t *ids,
 			const double *seconds, int n)
 {
-	return s->ops->jobs_progress(s, worker, ids, seconds, n);
-}
-
-int store_users(struct store *s, const char *name, user_cb cb, void *arg)
-{
-	return s->ops->users(s, name, cb, arg);
-}
-
-int store_user_change(struct store *s, enum user_op op, const char *name, const char *email,
-		      const char *hash, char **refused)
-{
-	*refused = NULL;
-	return s->ops->user_change(s, op, name, email, hash, refused);
-}
-
-char *job_control_refusal(enum job_op op, const char *state)
-{
-	if (!state)
-		return xstrdup("no such job");
-	if (op == JOB_CANCEL && strcmp(state, "available") && strcmp(state, "running") &&
-	    strcmp(state, "dead"))
-		return xstrfmt("the job is %s: only available, running or dead jobs can be "
-			       "cancelled", state);
-	if (op == JOB_RETRY && strcmp(state, "dead") && strcmp(state, "cancelled"))
-		return xstrfmt("the job is %s: only dead or cancelled jobs can be retried", state);
-	return NULL;
-}
-
-char *job_twin_refusal(int64_t live_id, const char *live_state)
-{
-	return xstrfmt("job %lld for the same media and profile is %s", (long long)live_id,
-		       live_state);
-}
-
-char *user_change_refusal(enum user_op op, const char *name, const char *email, int exists,
-			  int taken, int64_t posts)
-{
-	if (op == USER_ADD && exists)
-		return xstrfmt("user '%s' exists", name);
-	if (op != USER_ADD && !exists)
-		return xstrfmt("no such user '%s'", name);
-	if (email && taken)
-		return xstrfmt("email '%s' belongs to another user", email);
-	if (op == USER_DEL && posts)
-		return xstrfmt("user '%s' owns %lld post%s", name, (long long)posts,
-			       posts == 1 ? "" : "s");
-	return NULL;
+	return s->drv->jobs_progress(s, worker, ids, seconds, n);
 }
 
 const char *const job_states[JOB_NSTATES] = { "available", "running", "succeeded", "dead",

@@ -1,7 +1,16 @@
 /*
  * store.h - the job table and everything around it, behind one interface
  * with two backends: SQLite (store_sqlite.c, the embedded default) and
- * PostgreSQL (store_pg.c).  Tools never see which one runs.
+ * PostgreSQL (store_pg.c).  Tools never see which one runs: struct store
+ * is opaque here.
+ *
+ * Where a rule lives: the rules, refusal texts, sequences and transaction
+ * bounds are written once, above the backends, in store.c (opening, the
+ * schema gate, transactions), store_migrate.c (migrations),
+ * store_users.c (users), store_posts.c (ingest, finalize) and
+ * store_jobs.c (job control); the backends are thin drivers of
+ * single-statement primitives, listed with their contracts in
+ * store_int.h.
  *
  * Database URL: "sqlite:PATH" or a plain path selects SQLite;
  * "postgres://...", "postgresql://..." or a libpq keyword string
@@ -363,66 +372,6 @@ char *job_twin_refusal(int64_t live_id, const char *live_state);
  * email belongs to another user; posts: the user's), or NULL; malloc'd. */
 char *user_change_refusal(enum user_op op, const char *name, const char *email, int exists,
 			  int taken, int64_t posts);
-
-/* ---- backends ---- */
-
-struct store_ops {
-	const char *name;
-	void (*close)(struct store *);
-	int (*migrate)(struct store *, int *);
-	int (*migration_status)(struct store *, migration_cb, void *);
-	int (*media_exists)(struct store *, const char *);
-	int (*ingest)(struct store *, const struct ingest_req *, struct ingest_res *);
-	int (*enqueue)(struct store *, char *const *, int, const struct enqueue_opts *,
-		       enqueue_cb, void *);
-	int (*claim)(struct store *, const char *, char *const *, int, int, double,
-		     struct job **, int *);
-	int (*claim_ack)(struct store *, const char *, char *const *, int, int, double,
-			 const int64_t *, int, const char *, int *, struct job **, int *);
-			 /* optional: NULL does jobs_succeed, then claim */
-	int (*heartbeat)(struct store *, const char *, double);
-	int (*jobs_progress)(struct store *, const char *, const int64_t *, const double *, int);
-	int (*job_succeed)(struct store *, const char *, int64_t, const char *, int *);
-	int (*jobs_succeed)(struct store *, const char *, const int64_t *, char *const *, int,
-			    int *);  /* optional: NULL loops over job_succeed */
-	int (*job_fail)(struct store *, const char *, int64_t, const char *, int, double,
-			char[16]);
-	int (*job_release)(struct store *, const char *, int64_t);
-	int (*rescue_expired)(struct store *, int *);
-	int (*queue_counts)(struct store *, char *const *, int, int64_t *, int64_t *, double *);
-	int (*listen)(struct store *, char *const *, int);
-	int (*notify_fd)(struct store *);
-	int (*consume_notify)(struct store *);
-	int (*finalize_one)(struct store *, struct finalized *, int *);
-	int (*feed)(struct store *, const struct feed_query *, feed_cb, void *, int64_t *);
-	int (*feed_version)(struct store *, int64_t *);
-	int (*feed_tags)(struct store *, const char *, tag_cb, void *);
-	int (*jobs)(struct store *, const struct job_query *, job_info_cb, void *);
-	int (*job_control)(struct store *, int64_t, enum job_op, char **);
-	int (*status)(struct store *, int, status_cb, void *);
-	int (*users)(struct store *, const char *, user_cb, void *);
-	int (*user_change)(struct store *, enum user_op, const char *, const char *,
-			   const char *, char **);
-};
-
-struct store {
-	const struct store_ops *ops;
-};
-
-/* Backend constructors (store.c picks one by URL). */
-int store_sqlite_open(const char *path, int flags, struct store **out);
-int store_pg_open(const char *conninfo, int flags, struct store **out);
-
-/* Embedded migrations (generated from sql/<backend>/NNN_name.sql). */
-struct migration {
-	int version;
-	const char *name;
-	const char *sql;
-};
-extern const struct migration migrations_sqlite[];
-extern const int migrations_sqlite_count;
-extern const struct migration migrations_postgres[];
-extern const int migrations_postgres_count;
 
 /* Is "ref" a post id (all digits, fits int64)?  Sets *id. */
 int ref_is_post_id(const char *ref, int64_t *id);

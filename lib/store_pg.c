@@ -33,6 +33,7 @@
  * PG_TRIES times; an autocommit statement whose fate is unknown is not.
  */
 #include "store.h"
+#include "store_int.h"
 #include "exits.h"
 #include "log.h"
 #include "strbuf.h"
@@ -60,7 +61,7 @@
 /* timestamptz as SQLite stores times: 2026-11-25T09:00:00.000Z */
 #define ISO(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-static const struct store_ops pg_ops;
+static const struct store_driver pg_driver;
 
 struct pg {
 	struct store base;
@@ -196,14 +197,14 @@ static void sb_add_text_array(struct strbuf *sb, const char *const *v, int n)
 		}
 		sb_addch(sb, '"');
 		for (const char *p = v[i]; *p;) {
-			size_t k = strcspn(p, "\"\\");
+			size_t len = strcspn(p, "\"\\");
 
-			sb_add(sb, p, k);
-			if (!p[k])
+			sb_add(sb, p, len);
+			if (!p[len])
 				break;
 			sb_addch(sb, '\\');
-			sb_addch(sb, p[k]);
-			p += k + 1;
+			sb_addch(sb, p[len]);
+			p += len + 1;
 		}
 		sb_addch(sb, '"');
 	}
@@ -612,77 +613,39 @@ static void pg_close(struct store *s)
 	free(q);
 }
 
-static int newer_schema(struct pg *q, int version)
+static int pg_schema_version(struct store *s, int *version)
 {
-	error("database '%s' has schema version %d, newer than this tool knows (%d): "
-	      "upgrade memedroid", q->url, version, migrations_postgres_count);
-	return MD_EXIT_CONFIG;
+	return pg_version((struct pg *)s, version);
 }
 
-/* Apply migration m unless done; *done = 1 when this call applied it. */
-static int pg_migrate_one(struct pg *q, const struct migration *m, int *done)
-{
-	struct args a = { 0 };
-	int rc, version;
-
-	*done = 0;
-	if ((rc = pg_begin(q)))
-		return rc;
-	/* two md-db migrate at once: the second waits, then finds it done */
-	if ((rc = pg_simple(q, "lock migrations", "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")")) ||
-	    (rc = pg_simple(q, "create schema_migrations",
-			    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-			    "version integer PRIMARY KEY, name text NOT NULL, "
-			    "applied_at timestamptz NOT NULL DEFAULT now())")) ||
-	    (rc = pg_version(q, &version)))
-		goto fail;
-	if (version > migrations_postgres_count) {
-		rc = newer_schema(q, version);
-		goto fail;
-	}
-	if (m->version <= version) {
-		pg_rollback(q);
-		return 0;
-	}
-	arg_i64(&a, m->version);
-	arg_str(&a, m->name);
-	if ((rc = pg_simple(q, m->name, m->sql)) ||
-	    (rc = pg_exec(q, "record migration",
-			  "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &a, NULL)) ||
-	    (rc = pg_commit(q)))
-		goto fail;
-	*done = 1;
-	return 0;
-fail:
-	pg_rollback(q);
-	return rc;
-}
-
-static int pg_migrate(struct store *s, int *applied)
+static int pg_migrate_lock(struct store *s)
 {
 	struct pg *q = (struct pg *)s;
-	int rc, version, done;
+	int rc;
 
-	*applied = 0;
-	for (int i = 0; i < migrations_postgres_count; i++) {
-		const struct migration *m = &migrations_postgres[i];
-
-		PG_RETRY(q, rc, pg_migrate_one(q, m, &done));
-		if (rc)
-			return rc;
-		if (done) {
-			info("applied migration %03d_%s", m->version, m->name);
-			(*applied)++;
-		}
-	}
-	if ((rc = pg_version(q, &version)) > 1)
+	if ((rc = pg_simple(q, "lock migrations", "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")")))
 		return rc;
-	if (version > migrations_postgres_count)
-		return newer_schema(q, version);
-	return 0;
+	return pg_simple(q, "create schema_migrations",
+			 "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			 "version integer PRIMARY KEY, name text NOT NULL, "
+			 "applied_at timestamptz NOT NULL DEFAULT now())");
 }
 
-static int pg_migration_status_once(struct pg *q, PGresult **out)
+static int pg_migration_apply(struct store *s, const struct migration *m)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	int rc;
+
+	arg_i64(&a, m->version);
+	arg_str(&a, m->name);
+	if ((rc = pg_simple(q, m->name, m->sql)))
+		return rc;
+	return pg_exec(q, "record migration",
+		       "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &a, NULL);
+}
+
+static int pg_migrations_read(struct pg *q, PGresult **out)
 {
 	int rc, version;
 
@@ -696,26 +659,19 @@ static int pg_migration_status_once(struct pg *q, PGresult **out)
 		       "SELECT version, " ISO("applied_at") " FROM schema_migrations", NULL, out);
 }
 
-static int pg_migration_status(struct store *s, migration_cb cb, void *arg)
+static int pg_migrations_applied(struct store *s, applied_cb cb, void *arg)
 {
 	struct pg *q = (struct pg *)s;
 	PGresult *res;
 	int rc;
 
 	q->replayable = 1;
-	PG_RETRY(q, rc, pg_migration_status_once(q, &res));
+	PG_RETRY(q, rc, pg_migrations_read(q, &res));
 	q->replayable = 0;
 	if (rc)
 		return rc;
-	for (int i = 0; i < migrations_postgres_count; i++) {
-		const struct migration *m = &migrations_postgres[i];
-		const char *at = NULL;
-
-		for (int r = 0; res && r < PQntuples(res); r++)
-			if (val_i64(res, r, 0) == m->version)
-				at = val(res, r, 1);
-		cb(arg, m->version, m->name, at);
-	}
+	for (int r = 0; res && r < PQntuples(res); r++)
+		cb(arg, (int)val_i64(res, r, 0), val(res, r, 1));
 	PQclear(res);
 	return 0;
 }
@@ -727,12 +683,12 @@ int store_pg_open(const char *conninfo, int flags, struct store **out)
 			     "connect_timeout", "dbname", NULL };
 	const char *kv[] = { log_tool(), "UTF8", "10", conninfo, NULL };
 	struct pg *q;
-	int rc, version;
 
 	*out = NULL;
 	q = xcalloc(1, sizeof(*q));
-	q->base.ops = &pg_ops;
+	q->base.drv = &pg_driver;
 	q->url = store_redact_url(conninfo);
+	q->base.where = q->url;
 	q->nfd = -1;
 	q->poll_only = getenv("MD_POLL_ONLY") && !strcmp(getenv("MD_POLL_ONLY"), "1");
 	q->conn = PQconnectdbParams(kw, kv, 1);
@@ -747,24 +703,6 @@ int store_pg_open(const char *conninfo, int flags, struct store **out)
 	}
 	PQsetNoticeProcessor(q->conn, pg_notice, NULL);
 	/* STORE_CREATE: the database itself is made by the DBA (createdb) */
-	if (!(flags & STORE_NO_SCHEMA)) {
-		rc = pg_version(q, &version);
-		if (rc > 1) {
-			pg_close(&q->base);
-			return rc;
-		}
-		if (rc == 1 || version < migrations_postgres_count) {
-			error("database '%s' is not migrated (schema version %d of %d): "
-			      "run 'md-db migrate'", q->url, version, migrations_postgres_count);
-			pg_close(&q->base);
-			return MD_EXIT_CONFIG;
-		}
-		if (version > migrations_postgres_count) {
-			rc = newer_schema(q, version);
-			pg_close(&q->base);
-			return rc;
-		}
-	}
 	*out = &q->base;
 	return 0;
 }
@@ -788,8 +726,9 @@ static int pg_media_exists(struct store *s, const char *sha)
 }
 
 /* The owner's id, inserting the user when new; race-free. */
-static int pg_user_id(struct pg *q, const char *user, int64_t *id)
+static int pg_user_id(struct store *s, const char *user, int64_t *id)
 {
+	struct pg *q = (struct pg *)s;
 	struct args a = { 0 };
 	PGresult *res;
 	int rc;
@@ -818,9 +757,10 @@ static int pg_user_id(struct pg *q, const char *user, int64_t *id)
 	return 0;
 }
 
-/* Status of a new post of an existing media, from its jobs (as sq_dup_status). */
-static int pg_dup_status(struct pg *q, const char *media, char status[16], char **err)
+static int pg_media_verdict(struct store *s, const char *media, int64_t *total,
+			    int64_t *open, char **dead)
 {
+	struct pg *q = (struct pg *)s;
 	struct args a = { 0 };
 	PGresult *res;
 	int rc;
@@ -838,59 +778,43 @@ static int pg_dup_status(struct pg *q, const char *media, char status[16], char 
 		"FROM jobs WHERE " MEDIA_IS("media", "$1"), &a, &res);
 	if (rc)
 		return rc;
-	int64_t total = val_i64(res, 0, 0), open = val_i64(res, 0, 1);
-	const char *dead = val(res, 0, 2);
-	if (!total || open)
-		xsnprintf(status, 16, "%s", "pending");
-	else if (dead) {
-		xsnprintf(status, 16, "%s", "failed");
-		*err = xstrdup(dead);
-	} else
-		xsnprintf(status, 16, "%s", "completed");
+	*total = val_i64(res, 0, 0);
+	*open = val_i64(res, 0, 1);
+	*dead = val_dup(res, 0, 2);
 	PQclear(res);
 	return 0;
 }
 
-/* Jobs for the applicable profiles that have no live or succeeded job yet. */
-static int pg_ingest_jobs(struct pg *q, const struct ingest_req *r, int *njobs)
+/* Under the shared jobs lock, one statement adds the missing jobs and
+ * wakes the workers of their queues. */
+static int pg_jobs_add_missing(struct store *s, const char *media, const struct new_job *v,
+			       int n, const char *trace_id, int *added)
 {
-	const struct media_info *m = r->media;
-	const char **names = xcalloc(r->nprofiles + 1, sizeof(*names));
-	const char **queues = xcalloc(r->nprofiles + 1, sizeof(*queues));
-	int64_t *attempts = xcalloc(r->nprofiles + 1, sizeof(*attempts));
+	struct pg *q = (struct pg *)s;
+	const char **names = xcalloc((size_t)n + 1, sizeof(*names));
+	const char **queues = xcalloc((size_t)n + 1, sizeof(*queues));
+	int64_t *attempts = xcalloc((size_t)n + 1, sizeof(*attempts));
 	struct strbuf an = STRBUF_INIT, aq = STRBUF_INIT, aa = STRBUF_INIT;
 	struct args a = { 0 };
 	PGresult *res = NULL;
-	int n = 0, rc = 0;
+	int rc;
 
-	*njobs = 0;
-	for (int i = 0; i < r->nprofiles; i++) {
-		const struct profile *p = r->profiles[i];
-		int dup = 0;
-
-		if (!(p->kinds & m->kind))
-			continue;
-		for (int k = 0; k < n; k++)
-			dup |= !strcmp(names[k], p->name);
-		if (dup)
-			continue;   /* as in SQLite: the first one is live now */
-		names[n] = p->name;
-		queues[n] = p->queue;
-		attempts[n] = p->max_attempts ? p->max_attempts : r->max_attempts;
-		n++;
+	*added = 0;
+	for (int i = 0; i < n; i++) {
+		names[i] = v[i].profile;
+		queues[i] = v[i].queue;
+		attempts[i] = v[i].max_attempts;
 	}
-	if (!n)
-		goto out;
 	if ((rc = pg_simple(q, "lock jobs", "SELECT pg_advisory_xact_lock_shared(" JOBS_LOCK ")")))
 		goto out;
 	sb_add_text_array(&an, names, n);
 	sb_add_text_array(&aq, queues, n);
 	sb_add_int_array(&aa, attempts, NULL, n);
-	arg_str(&a, m->sha);
+	arg_str(&a, media);
 	arg_str(&a, an.buf);
 	arg_str(&a, aq.buf);
 	arg_str(&a, aa.buf);
-	arg_str(&a, r->trace_id);
+	arg_str(&a, trace_id);
 	rc = pg_exec(q, "add jobs",
 		"WITH ins AS ("
 		"  INSERT INTO jobs (media, profile, queue, max_attempts, trace_id) "
@@ -906,7 +830,7 @@ static int pg_ingest_jobs(struct pg *q, const struct ingest_req *r, int *njobs)
 	if (rc)
 		goto out;
 	for (int i = 0; i < PQntuples(res); i++)
-		*njobs += (int)val_i64(res, i, 1);
+		*added += (int)val_i64(res, i, 1);
 	PQclear(res);
 out:
 	sb_release(&an);
@@ -918,14 +842,13 @@ out:
 	return rc;
 }
 
-static int pg_add_tags(struct pg *q, int64_t post, char *const *tags, int ntags)
+static int pg_tags_add(struct store *s, int64_t post, char *const *tags, int ntags)
 {
+	struct pg *q = (struct pg *)s;
 	struct strbuf arr = STRBUF_INIT;
 	struct args a = { 0 };
 	int rc;
 
-	if (!ntags)
-		return 0;
 	sb_add_text_array(&arr, (const char *const *)tags, ntags);
 	arg_str(&a, arr.buf);
 	/* in name order, so two ingests adding the same new tags cannot deadlock;
@@ -943,18 +866,13 @@ static int pg_add_tags(struct pg *q, int64_t post, char *const *tags, int ntags)
 	return rc;
 }
 
-static int pg_ingest_once(struct pg *q, const struct ingest_req *r, struct ingest_res *res)
+static int pg_media_add(struct store *s, const struct media_info *m, int *is_new)
 {
-	const struct media_info *m = r->media;
+	struct pg *q = (struct pg *)s;
 	struct args a = { 0 };
 	PGresult *pr;
-	int64_t owner;
-	char *err = NULL;
 	int rc;
 
-	memset(res, 0, sizeof(*res));
-	if ((rc = pg_begin(q)))
-		return rc;
 	/* a concurrent insert of the same media makes this wait, then do nothing */
 	arg_str(&a, m->sha);
 	arg_str(&a, kind_name(m->kind));
@@ -969,67 +887,48 @@ static int pg_ingest_once(struct pg *q, const struct ingest_req *r, struct inges
 	else
 		arg_str(&a, NULL);
 	arg_str(&a, m->probe_json ? m->probe_json : "{}");
-	rc = pg_exec(q, "add media",
-		     "INSERT INTO media (sha256, kind, mime, format, ext, bytes, width, height, "
-		     "duration, probe) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) "
-		     "ON CONFLICT (sha256) DO NOTHING", &a, &pr);
-	if (rc)
-		goto fail;
-	res->media_new = strcmp(PQcmdTuples(pr), "0") != 0;
+	if ((rc = pg_exec(q, "add media",
+			  "INSERT INTO media (sha256, kind, mime, format, ext, bytes, width, height, "
+			  "duration, probe) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) "
+			  "ON CONFLICT (sha256) DO NOTHING", &a, &pr)))
+		return rc;
+	*is_new = strcmp(PQcmdTuples(pr), "0") != 0;
 	PQclear(pr);
-	if (!res->media_new) {
-		/* serialize with other ingests, enqueues and finalizes of this media */
-		a.n = 1;
-		if ((rc = pg_exec(q, "lock media",
-				  "SELECT 1 FROM media WHERE sha256 = $1 FOR NO KEY UPDATE", &a, NULL)))
-			goto fail;
-	}
-	if ((rc = pg_user_id(q, r->user, &owner)))
-		goto fail;
-	/* jobs first, so the post's status can count them */
-	if ((rc = pg_ingest_jobs(q, r, &res->njobs)))
-		goto fail;
-	if (res->media_new || res->njobs)
-		xsnprintf(res->status, sizeof(res->status), "%s", "pending");
-	else if ((rc = pg_dup_status(q, m->sha, res->status, &err)))
-		goto fail;
+	if (*is_new)
+		return 0;
+	/* serialize with other ingests, enqueues and finalizes of this media */
+	a.n = 1;
+	return pg_exec(q, "lock media", "SELECT 1 FROM media WHERE sha256 = $1 FOR NO KEY UPDATE",
+		       &a, NULL);
+}
 
-	a.n = 0;
+static int pg_post_add(struct store *s, int64_t owner, const char *media, const char *caption,
+		       const char *status, const char *err, const char *trace_id, int64_t *id)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *pr;
+	int rc;
+
 	arg_i64(&a, owner);
-	arg_str(&a, m->sha);
-	arg_str(&a, r->caption ? r->caption : "");
-	arg_str(&a, res->status);
+	arg_str(&a, media);
+	arg_str(&a, caption);
+	arg_str(&a, status);
 	arg_str(&a, err);
-	arg_str(&a, r->trace_id);
+	arg_str(&a, trace_id);
 	if ((rc = pg_exec(q, "add post",
 			  "INSERT INTO posts (owner, media, caption, status, error, trace_id) "
 			  "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", &a, &pr)))
-		goto fail;
-	res->post_id = val_i64(pr, 0, 0);
+		return rc;
+	*id = val_i64(pr, 0, 0);
 	PQclear(pr);
-	if ((rc = pg_add_tags(q, res->post_id, r->tags, r->ntags)))
-		goto fail;
-	if ((!strcmp(res->status, "completed") || !strcmp(res->status, "failed")) &&
-	    (rc = pg_exec(q, "bump feed", "UPDATE feed_state SET version = version + 1, "
-			  "changed_at = now()", NULL, NULL)))
-		goto fail;
-	if ((rc = pg_commit(q)))
-		goto fail;
-	free(err);
 	return 0;
-fail:
-	pg_rollback(q);
-	free(err);
-	return rc;
 }
 
-static int pg_ingest(struct store *s, const struct ingest_req *r, struct ingest_res *res)
+static int pg_feed_bump(struct store *s)
 {
-	struct pg *q = (struct pg *)s;
-	int rc;
-
-	PG_RETRY(q, rc, pg_ingest_once(q, r, res));
-	return rc;
+	return pg_exec((struct pg *)s, "bump feed", "UPDATE feed_state SET version = version + 1, "
+		       "changed_at = now()", NULL, NULL);
 }
 
 /* ---------- enqueue ---------- */
@@ -1799,22 +1698,16 @@ reconnect:
 /* ---------- finalize ---------- */
 
 /*
- * One try.  The candidate media is locked (SKIP LOCKED: another finalizer,
- * or an ingest or enqueue adding to it, holds it), then its unfinalized
- * jobs are locked and checked again, all terminal, inside the transaction.
- * Returns 0 with *done set, -1 when the candidate changed under us (try
- * the next one), or an exit code.
+ * The candidate media is locked (SKIP LOCKED: another finalizer, or an
+ * ingest or enqueue adding to it, holds it); pg_finalize_lock then locks
+ * its unfinalized jobs and checks them again.
  */
-static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
+static int pg_finalize_pick(struct store *s, char media[65], char ext[16], int *found)
 {
-	struct args a = { 0 };
+	struct pg *q = (struct pg *)s;
 	PGresult *res = NULL;
-	char *err = NULL;
 	int rc;
 
-	*done = 0;
-	if ((rc = pg_begin(q)))
-		return rc;
 	rc = pg_exec(q, "find finished media",
 		/* the oldest terminal, unfinalized job whose media has nothing
 		 * left to run: a walk of the unfinalized index, not a scan */
@@ -1827,67 +1720,92 @@ static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
 		"    AND k.state IN ('available', 'running') OFFSET 0) "
 		"ORDER BY j.id LIMIT 1 FOR NO KEY UPDATE OF m SKIP LOCKED", NULL, &res);
 	if (rc)
-		goto fail;
-	if (!PQntuples(res)) {
-		PQclear(res);
-		pg_rollback(q);
-		return 0;
+		return rc;
+	if ((*found = PQntuples(res) > 0)) {
+		xsnprintf(media, 65, "%s", PQgetvalue(res, 0, 0));
+		xsnprintf(ext, 16, "%s", PQgetvalue(res, 0, 1));
 	}
-	xsnprintf(f->media, sizeof(f->media), "%s", PQgetvalue(res, 0, 0));
-	xsnprintf(f->ext, sizeof(f->ext), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
-	arg_str(&a, f->media);
+	return 0;
+}
 
-	/* the candidate was chosen from a snapshot: check again, rows locked */
+static int pg_finalize_lock(struct store *s, const char *media, int *stale)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, media);
 	rc = pg_exec(q, "lock jobs",
 		"SELECT count(*), count(*) FILTER (WHERE state IN ('available', 'running')) "
 		"FROM (SELECT state FROM jobs WHERE " MEDIA_IS("media", "$1") " AND finalized_at IS NULL "
 		"  FOR UPDATE) j", &a, &res);
 	if (rc)
-		goto fail;
-	int stale = val_i64(res, 0, 0) == 0 || val_i64(res, 0, 1) != 0;
+		return rc;
+	*stale = val_i64(res, 0, 0) == 0 || val_i64(res, 0, 1) != 0;
 	PQclear(res);
-	if (stale) {
-		pg_rollback(q);
-		return -1;
-	}
+	return 0;
+}
 
-	/* renditions from the succeeded jobs' results (the newest per profile) */
-	rc = pg_exec(q, "register renditions",
+/* One statement on the jobs of a media, bound as $1. */
+static int pg_media_exec(struct pg *q, const char *what, const char *sql, const char *media)
+{
+	struct args a = { 0 };
+
+	arg_str(&a, media);
+	return pg_exec(q, what, sql, &a, NULL);
+}
+
+static int pg_renditions_register(struct store *s, const char *media)
+{
+	return pg_media_exec((struct pg *)s, "register renditions",
 		"INSERT INTO renditions (media, profile, storage_key, bytes, metadata) "
 		"SELECT DISTINCT ON (profile) media, profile, result->>'key', "
 		"  coalesce((result->>'bytes')::numeric, 0)::bigint, result FROM jobs "
 		"WHERE " MEDIA_IS("media", "$1") " AND finalized_at IS NULL AND state = 'succeeded' "
 		"  AND result->>'key' IS NOT NULL ORDER BY profile, id DESC "
 		"ON CONFLICT (media, profile) DO UPDATE SET storage_key = excluded.storage_key, "
-		"bytes = excluded.bytes, metadata = excluded.metadata, created_at = now()",
-		&a, NULL);
-	if (rc)
-		goto fail;
+		"bytes = excluded.bytes, metadata = excluded.metadata, created_at = now()", media);
+}
 
-	/* every dead profile of this round (its newest job), with its reason */
+static int pg_dead_round(struct store *s, const char *media, char **err)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, media);
 	rc = pg_exec(q, "read dead jobs",
 		"SELECT string_agg(profile || ': ' || coalesce(last_error, 'failed'), '; ' "
 		"  ORDER BY id) FROM (SELECT DISTINCT ON (profile) id, profile, last_error "
 		"  FROM jobs WHERE " MEDIA_IS("media", "$1") " AND finalized_at IS NULL "
-		"  AND state = 'dead' ORDER BY profile, id DESC) d",
-		&a, &res);
+		"  AND state = 'dead' ORDER BY profile, id DESC) d", &a, &res);
 	if (rc)
-		goto fail;
-	if (!PQgetisnull(res, 0, 0)) {
-		err = val_dup(res, 0, 0);
-		f->failed = 1;
-	}
+		return rc;
+	*err = val_dup(res, 0, 0);
 	PQclear(res);
+	return 0;
+}
 
-	arg_str(&a, f->failed ? "failed" : "completed");
+static int pg_posts_settle(struct store *s, const char *media, const char *status,
+			   const char *err, struct finalized *f)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, media);
+	arg_str(&a, status);
 	arg_str(&a, err);
 	rc = pg_exec(q, "update posts",
 		"WITH u AS (UPDATE posts SET status = $2, error = $3, updated_at = now() "
 		"  WHERE media = $1 AND status IN ('pending', 'processing') RETURNING id, status) "
 		"SELECT id, status FROM u ORDER BY id", &a, &res);
 	if (rc)
-		goto fail;
+		return rc;
 	f->nposts = PQntuples(res);
 	f->post_ids = xcalloc(f->nposts + 1, sizeof(*f->post_ids));
 	f->post_status = xcalloc(f->nposts + 1, sizeof(*f->post_status));
@@ -1896,47 +1814,15 @@ static int pg_finalize_try(struct pg *q, struct finalized *f, int *done)
 		f->post_status[i] = val_dup(res, i, 1);
 	}
 	PQclear(res);
-
-	a.n = 1;
-	if ((rc = pg_exec(q, "stamp jobs",
-			  "UPDATE jobs SET finalized_at = now() WHERE " MEDIA_IS("media", "$1") " "
-			  "AND finalized_at IS NULL AND state IN ('succeeded', 'dead', 'cancelled')",
-			  &a, NULL)) ||
-	    (rc = pg_exec(q, "bump feed", "UPDATE feed_state SET version = version + 1, "
-			  "changed_at = now()", NULL, NULL)) ||
-	    (rc = pg_commit(q)))
-		goto fail;
-	free(err);
-	*done = 1;
-	return 0;
-fail:
-	pg_rollback(q);
-	free(err);
-	finalized_release(f);
-	return rc;
-}
-
-static int pg_finalize_once(struct pg *q, struct finalized *f, int *done)
-{
-	int rc;
-
-	/* a candidate that changed under us is rare; look for another */
-	for (int i = 0; i < 10; i++) {
-		finalized_release(f);
-		if ((rc = pg_finalize_try(q, f, done)) != -1)
-			return rc;
-	}
-	*done = 0;
 	return 0;
 }
 
-static int pg_finalize_one(struct store *s, struct finalized *f, int *done)
+static int pg_jobs_stamp(struct store *s, const char *media)
 {
-	struct pg *q = (struct pg *)s;
-	int rc;
-
-	PG_RETRY(q, rc, pg_finalize_once(q, f, done));
-	return rc;
+	return pg_media_exec((struct pg *)s, "stamp jobs",
+			     "UPDATE jobs SET finalized_at = now() WHERE " MEDIA_IS("media", "$1") " "
+			     "AND finalized_at IS NULL AND state IN ('succeeded', 'dead', 'cancelled')",
+			     media);
 }
 
 /* ---------- feed ---------- */
@@ -2110,108 +1996,104 @@ static int pg_jobs(struct store *s, const struct job_query *jq, job_info_cb cb, 
 	return rc;
 }
 
-static int pg_job_control_once(struct pg *q, int64_t id, enum job_op op, char **refused)
+static int pg_job_read(struct store *s, int64_t id, char **state, char **media, char **profile)
 {
+	struct pg *q = (struct pg *)s;
 	struct args a = { 0 };
-	PGresult *res = NULL;
-	char *state = NULL, *media = NULL, *profile = NULL;
+	PGresult *res;
 	int rc;
 
-	free(*refused);
-	*refused = NULL;
-	if ((rc = pg_begin(q)))
-		return rc;
 	arg_i64(&a, id);
 	if ((rc = pg_exec(q, "read job", "SELECT state, media, profile FROM jobs WHERE id = $1 "
 			  "FOR UPDATE", &a, &res)))
-		goto fail;
+		return rc;
 	if (PQntuples(res)) {
-		state = val_dup(res, 0, 0);
-		media = val_dup(res, 0, 1);
-		profile = val_dup(res, 0, 2);
+		*state = val_dup(res, 0, 0);
+		*media = val_dup(res, 0, 1);
+		*profile = val_dup(res, 0, 2);
 	}
 	PQclear(res);
-	res = NULL;
-	if ((*refused = job_control_refusal(op, state)))
-		goto done;
-	if (op == JOB_CANCEL && strcmp(state, "dead")) {
-		if ((rc = pg_exec(q, "cancel job", "UPDATE jobs SET state = 'cancelled', "
-				  "finished_at = now(), lease_until = NULL WHERE id = $1", &a, NULL)))
-			goto fail;
-		goto commit;
-	}
-	if (op == JOB_CANCEL) {
-		/* a dead job dropped: md-finalize looks at its media again, and
-		 * the posts it failed wait for the new verdict, which the
-		 * media's other dead jobs are part of again */
-		arg_str(&a, media);
-		if ((rc = pg_exec(q, "cancel job",
-				  "WITH j AS (UPDATE jobs SET state = 'cancelled', finished_at = now(), "
-				  "  lease_until = NULL, finalized_at = NULL WHERE id = $1), "
-				  "p AS (UPDATE posts SET status = 'processing', error = NULL, "
-				  "  updated_at = now() WHERE media = $2 AND status = 'failed' RETURNING 1), "
-				  "d AS (UPDATE jobs k SET finalized_at = NULL WHERE "
-				  "  " MEDIA_IS("k.media", "$2::text") " AND k.state = 'dead' AND k.id <> $1 "
-				  "  AND EXISTS (SELECT 1 FROM p) AND NOT EXISTS (SELECT 1 FROM jobs s "
-				  "    WHERE " MEDIA_IS("s.media", "$2::text") " AND s.profile = k.profile "
-				  "    AND s.state = 'succeeded')) "
-				  "UPDATE feed_state SET version = version + 1, changed_at = now() "
-				  "WHERE EXISTS (SELECT 1 FROM p)", &a, NULL)))
-			goto fail;
-		goto commit;
-	}
-	/* the enqueue lock: no live twin may appear between look and retry */
-	if ((rc = pg_simple(q, "lock jobs", "SELECT pg_advisory_xact_lock(" JOBS_LOCK ")")))
-		goto fail;
+	return 0;
+}
+
+/* One statement on one job, bound as $1. */
+static int pg_job_exec(struct pg *q, const char *what, const char *sql, int64_t id)
+{
+	struct args a = { 0 };
+
+	arg_i64(&a, id);
+	return pg_exec(q, what, sql, &a, NULL);
+}
+
+static int pg_job_cancel(struct store *s, int64_t id)
+{
+	return pg_job_exec((struct pg *)s, "cancel job", "UPDATE jobs SET state = 'cancelled', "
+			   "finished_at = now(), lease_until = NULL, finalized_at = NULL WHERE id = $1",
+			   id);
+}
+
+static int pg_job_reset(struct store *s, int64_t id)
+{
+	return pg_job_exec((struct pg *)s, "retry job",
+			   "WITH j AS (UPDATE jobs SET state = 'available', attempts = 0, run_at = now(), "
+			   "  started_at = NULL, finished_at = NULL, finalized_at = NULL, locked_by = NULL, "
+			   "  lease_until = NULL, result = NULL WHERE id = $1 RETURNING queue) "
+			   "SELECT pg_notify('" CHANNEL "', queue) FROM j", id);
+}
+
+static int pg_posts_reopen(struct store *s, const char *media, int64_t *n)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, media);
+	if ((rc = pg_exec(q, "reopen posts", "UPDATE posts SET status = 'processing', error = NULL, "
+			  "updated_at = now() WHERE media = $1 AND status = 'failed'", &a, &res)))
+		return rc;
+	*n = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+static int pg_dead_unfinalize(struct store *s, const char *media)
+{
+	return pg_media_exec((struct pg *)s, "reopen dead jobs",
+			     "UPDATE jobs k SET finalized_at = NULL WHERE "
+			     MEDIA_IS("k.media", "$1::text") " AND k.state = 'dead' "
+			     "AND NOT EXISTS (SELECT 1 FROM jobs s "
+			     "  WHERE " MEDIA_IS("s.media", "$1::text") " AND s.profile = k.profile "
+			     "  AND s.state = 'succeeded')", media);
+}
+
+static int pg_jobs_lock(struct store *s)
+{
+	return pg_simple((struct pg *)s, "lock jobs", "SELECT pg_advisory_xact_lock(" JOBS_LOCK ")");
+}
+
+static int pg_live_twin(struct store *s, int64_t not_id, const char *media, const char *profile,
+			int64_t *id, char **state)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_i64(&a, not_id);
 	arg_str(&a, media);
 	arg_str(&a, profile);
 	if ((rc = pg_exec(q, "look up live jobs", "SELECT id, state FROM jobs WHERE "
 			  MEDIA_IS("media", "$2::text") " AND profile = $3 AND id <> $1 "
 			  "AND state IN ('available', 'running', 'succeeded') ORDER BY id DESC LIMIT 1",
 			  &a, &res)))
-		goto fail;
+		return rc;
 	if (PQntuples(res)) {
-		*refused = job_twin_refusal(val_i64(res, 0, 0), PQgetvalue(res, 0, 1));
-		goto done;
+		*id = val_i64(res, 0, 0);
+		*state = val_dup(res, 0, 1);
 	}
 	PQclear(res);
-	res = NULL;
-	a.n = 2;
-	if ((rc = pg_exec(q, "retry job",
-			  "WITH j AS (UPDATE jobs SET state = 'available', attempts = 0, run_at = now(), "
-			  "  started_at = NULL, finished_at = NULL, finalized_at = NULL, locked_by = NULL, "
-			  "  lease_until = NULL, result = NULL WHERE id = $1 RETURNING queue), "
-			  /* the media is being worked on again: its failed posts wait for it */
-			  "p AS (UPDATE posts SET status = 'processing', error = NULL, updated_at = now() "
-			  "  WHERE media = $2 AND status = 'failed' RETURNING 1), "
-			  "f AS (UPDATE feed_state SET version = version + 1, changed_at = now() "
-			  "  WHERE EXISTS (SELECT 1 FROM p)) "
-			  "SELECT pg_notify('" CHANNEL "', queue) FROM j", &a, NULL)))
-		goto fail;
-commit:
-	if ((rc = pg_commit(q)))
-		goto fail;
-	goto out;
-done:
-	pg_rollback(q);
-	goto out;
-fail:
-	pg_rollback(q);
-out:
-	PQclear(res);
-	free(state);
-	free(media);
-	free(profile);
-	return rc;
-}
-
-static int pg_job_control(struct store *s, int64_t id, enum job_op op, char **refused)
-{
-	struct pg *q = (struct pg *)s;
-	int rc;
-
-	PG_RETRY(q, rc, pg_job_control_once(q, id, op, refused));
-	return rc;
+	return 0;
 }
 
 /* ---------- status ---------- */
@@ -2369,20 +2251,20 @@ static int pg_users(struct store *s, const char *name, user_cb cb, void *arg)
 	return rc;
 }
 
-static int pg_user_change_once(struct pg *q, enum user_op op, const char *name,
-			       const char *email, const char *hash, char **refused)
+static int pg_users_lock(struct store *s)
 {
+	/* one change of users at a time: the facts read stay true */
+	return pg_simple((struct pg *)s, "lock users", "LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE");
+}
+
+static int pg_user_facts(struct store *s, const char *name, const char *email,
+			 int64_t *exists, int64_t *taken, int64_t *posts)
+{
+	struct pg *q = (struct pg *)s;
 	struct args a = { 0 };
-	PGresult *res = NULL;
+	PGresult *res;
 	int rc;
 
-	free(*refused);
-	*refused = NULL;
-	if ((rc = pg_begin(q)))
-		return rc;
-	/* one change of users at a time: the checks below stay true */
-	if ((rc = pg_simple(q, "lock users", "LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")))
-		goto fail;
 	arg_str(&a, name);
 	arg_str(&a, email);
 	if ((rc = pg_exec(q, "read users",
@@ -2390,51 +2272,91 @@ static int pg_user_change_once(struct pg *q, enum user_op op, const char *name,
 			  "(SELECT count(*) FROM users WHERE email = $2 AND username <> $1), "
 			  "(SELECT count(*) FROM posts p JOIN users u ON u.id = p.owner "
 			  "  WHERE u.username = $1)", &a, &res)))
-		goto fail;
-	int64_t exists = val_i64(res, 0, 0), taken = val_i64(res, 0, 1), posts = val_i64(res, 0, 2);
+		return rc;
+	*exists = val_i64(res, 0, 0);
+	*taken = val_i64(res, 0, 1);
+	*posts = val_i64(res, 0, 2);
 	PQclear(res);
-	res = NULL;
-	if ((*refused = user_change_refusal(op, name, email, exists > 0, taken > 0, posts))) {
-		pg_rollback(q);
-		return 0;
-	}
-	arg_str(&a, hash);
-	if (op == USER_DEL) {
-		a.n = 1;
-		rc = pg_exec(q, "delete user", "DELETE FROM users WHERE username = $1", &a, NULL);
-	} else if (op == USER_ADD) {
-		rc = pg_exec(q, "add user", "INSERT INTO users (username, email, password_hash) "
-			     "VALUES ($1, $2, $3)", &a, NULL);
-	} else {
-		rc = pg_exec(q, "set password", "UPDATE users SET password_hash = $3, "
-			     "email = coalesce($2, email) WHERE username = $1", &a, NULL);
-	}
-	if (rc || (rc = pg_commit(q)))
-		goto fail;
 	return 0;
-fail:
-	pg_rollback(q);
-	PQclear(res);
-	return rc;
 }
 
-static int pg_user_change(struct store *s, enum user_op op, const char *name, const char *email,
-			  const char *hash, char **refused)
+static int pg_user_write(struct store *s, enum user_op op, const char *name, const char *email,
+			 const char *hash)
+{
+	static const char *const sql[] = {
+		[USER_ADD] = "INSERT INTO users (username, email, password_hash) "
+			"VALUES ($1, $2, $3)",
+		[USER_PASSWD] = "UPDATE users SET password_hash = $3, email = coalesce($2, email) "
+			"WHERE username = $1",
+		[USER_DEL] = "DELETE FROM users WHERE username = $1",
+	};
+	static const char *const what[] = {
+		[USER_ADD] = "add user", [USER_PASSWD] = "set password", [USER_DEL] = "delete user",
+	};
+	struct args a = { 0 };
+
+	arg_str(&a, name);
+	if (op != USER_DEL) {
+		arg_str(&a, email);
+		arg_str(&a, hash);
+	}
+	return pg_exec((struct pg *)s, what[op], sql[op], &a, NULL);
+}
+
+static int pg_txn_begin(struct store *s, int last)
 {
 	struct pg *q = (struct pg *)s;
-	int rc;
 
-	PG_RETRY(q, rc, pg_user_change_once(q, op, name, email, hash, refused));
-	return rc;
+	q->retry = 0;
+	q->last_try = last;
+	return pg_begin(q);
 }
 
-static const struct store_ops pg_ops = {
+static int pg_txn_commit(struct store *s)
+{
+	return pg_commit((struct pg *)s);
+}
+
+static void pg_txn_rollback(struct store *s)
+{
+	pg_rollback((struct pg *)s);
+}
+
+static int pg_txn_again(struct store *s)
+{
+	return ((struct pg *)s)->retry;
+}
+
+static const struct store_driver pg_driver = {
 	.name = "postgres",
+	.migrations = migrations_postgres,
+	.nmigrations = &migrations_postgres_count,
 	.close = pg_close,
-	.migrate = pg_migrate,
-	.migration_status = pg_migration_status,
+	.begin = pg_txn_begin,
+	.commit = pg_txn_commit,
+	.rollback = pg_txn_rollback,
+	.again = pg_txn_again,
+	.schema_version = pg_schema_version,
+	.migrate_lock = pg_migrate_lock,
+	.migration_apply = pg_migration_apply,
+	.migrations_applied = pg_migrations_applied,
+	.users_lock = pg_users_lock,
+	.user_facts = pg_user_facts,
+	.user_write = pg_user_write,
 	.media_exists = pg_media_exists,
-	.ingest = pg_ingest,
+	.media_add = pg_media_add,
+	.user_id = pg_user_id,
+	.jobs_add_missing = pg_jobs_add_missing,
+	.media_verdict = pg_media_verdict,
+	.post_add = pg_post_add,
+	.tags_add = pg_tags_add,
+	.feed_bump = pg_feed_bump,
+	.finalize_pick = pg_finalize_pick,
+	.finalize_lock = pg_finalize_lock,
+	.renditions_register = pg_renditions_register,
+	.dead_round = pg_dead_round,
+	.posts_settle = pg_posts_settle,
+	.jobs_stamp = pg_jobs_stamp,
 	.enqueue = pg_enqueue,
 	.claim = pg_claim,
 	.claim_ack = pg_claim_ack,
@@ -2448,14 +2370,18 @@ static const struct store_ops pg_ops = {
 	.listen = pg_listen,
 	.notify_fd = pg_notify_fd,
 	.consume_notify = pg_consume_notify,
-	.finalize_one = pg_finalize_one,
 	.feed = pg_feed,
 	.feed_version = pg_feed_version,
 	.feed_tags = pg_feed_tags,
 	.jobs = pg_jobs,
-	.job_control = pg_job_control,
+	.job_read = pg_job_read,
+	.job_cancel = pg_job_cancel,
+	.job_reset = pg_job_reset,
+	.posts_reopen = pg_posts_reopen,
+	.dead_unfinalize = pg_dead_unfinalize,
+	.jobs_lock = pg_jobs_lock,
+	.live_twin = pg_live_twin,
 	.status = pg_status,
 	.jobs_progress = pg_jobs_progress,
 	.users = pg_users,
-	.user_change = pg_user_change,
 };

@@ -5,6 +5,7 @@
  * lock up front, so a claim can never race another claim.
  */
 #include "store.h"
+#include "store_int.h"
 #include "exits.h"
 #include "log.h"
 #include "storage.h"
@@ -20,7 +21,7 @@
 #define FMT "'%Y-%m-%dT%H:%M:%fZ'"
 #define NOW "strftime(" FMT ", 'now')"
 
-static const struct store_ops sqlite_ops;
+static const struct store_driver sqlite_driver;
 
 #define SQ_CACHE 8
 
@@ -174,92 +175,57 @@ static void sq_close(struct store *s)
 	free(q);
 }
 
-static int sq_migrate(struct store *s, int *applied)
+static int sq_schema_version(struct store *s, int *version)
+{
+	return sq_version((struct sq *)s, version);
+}
+
+static int sq_migrate_lock(struct store *s)
+{
+	/* BEGIN IMMEDIATE holds the write lock already */
+	return sq_exec((struct sq *)s, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+		       "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+		       "applied_at TEXT NOT NULL DEFAULT (" NOW "))");
+}
+
+static int sq_migration_apply(struct store *s, const struct migration *m)
 {
 	struct sq *q = (struct sq *)s;
-	int rc, version;
+	sqlite3_stmt *st;
+	int rc;
 
-	*applied = 0;
-	rc = sq_exec(q, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-			"version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-			"applied_at TEXT NOT NULL DEFAULT (" NOW "))");
-	if (rc)
+	if ((rc = sq_exec(q, m->sql)) ||
+	    (rc = sq_prep(q, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", &st)))
 		return rc;
-	for (int i = 0; i < migrations_sqlite_count; i++) {
-		const struct migration *m = &migrations_sqlite[i];
-		sqlite3_stmt *st;
-
-		if ((rc = sq_begin(q)))
-			return rc;
-		if ((rc = sq_version(q, &version)))
-			goto fail;
-		if (version > migrations_sqlite_count) {
-			error("database '%s' has schema version %d, newer than this "
-			      "tool knows (%d): upgrade memedroid", q->path, version,
-			      migrations_sqlite_count);
-			rc = MD_EXIT_CONFIG;
-			goto fail;
-		}
-		if (m->version <= version) {
-			sq_rollback(q);
-			continue;
-		}
-		if ((rc = sq_exec(q, m->sql)))
-			goto fail;
-		if ((rc = sq_prep(q, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", &st)))
-			goto fail;
-		sqlite3_bind_int(st, 1, m->version);
-		sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
-		rc = sq_done(q, st);
-		sqlite3_finalize(st);
-		if (rc || (rc = sq_commit(q)))
-			goto fail;
-		info("applied migration %03d_%s", m->version, m->name);
-		(*applied)++;
-	}
-	if ((rc = sq_version(q, &version)))
-		return rc;
-	if (version > migrations_sqlite_count) {
-		error("database '%s' has schema version %d, newer than this tool "
-		      "knows (%d): upgrade memedroid", q->path, version, migrations_sqlite_count);
-		return MD_EXIT_CONFIG;
-	}
-	return 0;
-fail:
-	sq_rollback(q);
+	sqlite3_bind_int(st, 1, m->version);
+	sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+	rc = sq_done(q, st);
+	sqlite3_finalize(st);
 	return rc;
 }
 
-static int sq_migration_status(struct store *s, migration_cb cb, void *arg)
+static int sq_migrations_applied(struct store *s, applied_cb cb, void *arg)
 {
 	struct sq *q = (struct sq *)s;
-	int version = 0;
+	sqlite3_stmt *st;
+	int version, rc, r;
 
-	if (sq_version(q, &version) > 1)
-		return MD_EXIT_TEMPFAIL;
-	for (int i = 0; i < migrations_sqlite_count; i++) {
-		const struct migration *m = &migrations_sqlite[i];
-		sqlite3_stmt *st;
-		char *at = NULL;
-
-		if (m->version <= version &&
-		    sqlite3_prepare_v2(q->db, "SELECT applied_at FROM schema_migrations WHERE version = ?",
-				       -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_int(st, 1, m->version);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				at = col_dup(st, 0);
-			sqlite3_finalize(st);
-		}
-		cb(arg, m->version, m->name, at);
-		free(at);
-	}
-	return 0;
+	if ((rc = sq_version(q, &version)) == 1)
+		return 0;
+	if (rc || (rc = sq_prep(q, "SELECT version, applied_at FROM schema_migrations", &st)))
+		return rc;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, sqlite3_column_int(st, 0), col_text(st, 1));
+	if (r != SQLITE_DONE)
+		rc = sq_fail(q, "read migrations");
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int store_sqlite_open(const char *path, int flags, struct store **out)
 {
 	struct sq *q;
-	int version, rc;
+	int rc;
 
 	if (!*path) {
 		error("empty SQLite database path");
@@ -274,8 +240,9 @@ int store_sqlite_open(const char *path, int flags, struct store **out)
 		return MD_EXIT_CONFIG;
 	}
 	q = xcalloc(1, sizeof(*q));
-	q->base.ops = &sqlite_ops;
+	q->base.drv = &sqlite_driver;
 	q->path = xstrdup(path);
+	q->base.where = q->path;
 	if (sqlite3_open_v2(path, &q->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 			    ((flags & STORE_CREATE) ? SQLITE_OPEN_CREATE : 0), NULL) != SQLITE_OK) {
@@ -289,25 +256,6 @@ int store_sqlite_open(const char *path, int flags, struct store **out)
 	    (rc = sq_exec(q, "PRAGMA foreign_keys = ON"))) {
 		sq_close(&q->base);
 		return rc;
-	}
-	if (!(flags & STORE_NO_SCHEMA)) {
-		rc = sq_version(q, &version);
-		if (rc > 1) {
-			sq_close(&q->base);
-			return rc;
-		}
-		if (rc == 1 || version < migrations_sqlite_count) {
-			error("database '%s' is not migrated (schema version %d of %d): "
-			      "run 'md-db migrate'", path, version, migrations_sqlite_count);
-			sq_close(&q->base);
-			return MD_EXIT_CONFIG;
-		}
-		if (version > migrations_sqlite_count) {
-			error("database '%s' has schema version %d, newer than this tool "
-			      "knows (%d): upgrade memedroid", path, version, migrations_sqlite_count);
-			sq_close(&q->base);
-			return MD_EXIT_CONFIG;
-		}
 	}
 	*out = &q->base;
 	return 0;
@@ -436,51 +384,34 @@ static int sq_dead_reasons(struct sq *q, const char *media, int round, char **er
 	return 0;
 }
 
-/* Status of a new post of an existing media, from its jobs. */
-static int sq_dup_status(struct sq *q, const char *media, char status[16], char **err)
+static int sq_media_verdict(struct store *s, const char *media, int64_t *total,
+			    int64_t *open, char **dead)
 {
+	struct sq *q = (struct sq *)s;
 	sqlite3_stmt *st;
-	char *dead = NULL;
-	int rc, r;
+	int rc;
 
-	if ((rc = sq_dead_reasons(q, media, 0, &dead)))
+	if ((rc = sq_dead_reasons(q, media, 0, dead)) ||
+	    (rc = sq_prep(q, "SELECT count(*), coalesce(sum(finalized_at IS NULL), 0) "
+			  "FROM jobs WHERE media = ?1", &st)))
 		return rc;
-	rc = sq_prep(q,
-		"SELECT count(*), coalesce(sum(finalized_at IS NULL), 0) "
-		"FROM jobs WHERE media = ?1", &st);
-	if (rc) {
-		free(dead);
-		return rc;
-	}
 	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
-	r = sqlite3_step(st);
-	if (r != SQLITE_ROW) {
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*total = sqlite3_column_int64(st, 0);
+		*open = sqlite3_column_int64(st, 1);
+	} else {
 		rc = sq_fail(q, "read jobs");
-		sqlite3_finalize(st);
-		free(dead);
-		return rc;
 	}
-	int64_t total = sqlite3_column_int64(st, 0), open = sqlite3_column_int64(st, 1);
-	if (!total || open)
-		xsnprintf(status, 16, "%s", "pending");
-	else if (dead) {
-		xsnprintf(status, 16, "%s", "failed");
-		*err = dead;
-		dead = NULL;
-	} else
-		xsnprintf(status, 16, "%s", "completed");
 	sqlite3_finalize(st);
-	free(dead);
-	return 0;
+	return rc;
 }
 
-static int sq_add_tags(struct sq *q, int64_t post, char *const *tags, int ntags)
+static int sq_tags_add(struct store *s, int64_t post, char *const *tags, int ntags)
 {
+	struct sq *q = (struct sq *)s;
 	sqlite3_stmt *ins = NULL, *link = NULL;
 	int rc;
 
-	if (!ntags)
-		return 0;
 	if ((rc = sq_prep(q, "INSERT INTO tags (name) VALUES (?) ON CONFLICT (name) DO NOTHING", &ins)) ||
 	    (rc = sq_prep(q, "INSERT OR IGNORE INTO post_tags (post_id, tag_id) "
 			  "SELECT ?, id FROM tags WHERE name = ?", &link)))
@@ -502,22 +433,16 @@ out:
 	return rc;
 }
 
-static int sq_ingest(struct store *s, const struct ingest_req *r, struct ingest_res *res)
+static int sq_media_add(struct store *s, const struct media_info *m, int *is_new)
 {
 	struct sq *q = (struct sq *)s;
-	const struct media_info *m = r->media;
-	sqlite3_stmt *st = NULL;
-	int64_t owner = 0;
-	char *err = NULL;
+	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = sq_begin(q)))
+	if ((rc = sq_prep(q, "INSERT INTO media (sha256, kind, mime, format, ext, bytes, width, "
+			  "height, duration, probe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+			  "ON CONFLICT (sha256) DO NOTHING", &st)))
 		return rc;
-	rc = sq_prep(q, "INSERT INTO media (sha256, kind, mime, format, ext, bytes, width, "
-		     "height, duration, probe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-		     "ON CONFLICT (sha256) DO NOTHING", &st);
-	if (rc)
-		goto fail;
 	sqlite3_bind_text(st, 1, m->sha, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, kind_name(m->kind), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, m->mime, -1, SQLITE_STATIC);
@@ -529,84 +454,81 @@ static int sq_ingest(struct store *s, const struct ingest_req *r, struct ingest_
 	if (m->duration > 0)
 		sqlite3_bind_double(st, 9, m->duration);
 	sqlite3_bind_text(st, 10, m->probe_json ? m->probe_json : "{}", -1, SQLITE_STATIC);
-	if ((rc = sq_done(q, st)))
-		goto fail;
-	res->media_new = sqlite3_changes(q->db) > 0;
+	if (!(rc = sq_done(q, st)))
+		*is_new = sqlite3_changes(q->db) > 0;
 	sqlite3_finalize(st);
+	return rc;
+}
 
-	rc = sq_prep(q, "INSERT INTO users (username) VALUES (?1) ON CONFLICT (username) "
-		     "DO UPDATE SET username = excluded.username RETURNING id", &st);
-	if (rc)
-		goto fail;
-	sqlite3_bind_text(st, 1, r->user, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+static int sq_user_id(struct store *s, const char *user, int64_t *id)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, "INSERT INTO users (username) VALUES (?1) ON CONFLICT (username) "
+			  "DO UPDATE SET username = excluded.username RETURNING id", &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	else
 		rc = sq_fail(q, "add user");
-		goto fail;
-	}
-	owner = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	st = NULL;
+	return rc;
+}
 
-	/* jobs first, so the post's status can count them */
-	for (int i = 0; i < r->nprofiles; i++) {
-		const struct profile *p = r->profiles[i];
+static int sq_jobs_add_missing(struct store *s, const char *media, const struct new_job *v,
+			       int n, const char *trace_id, int *added)
+{
+	struct sq *q = (struct sq *)s;
+	int rc;
+
+	*added = 0;
+	for (int i = 0; i < n; i++) {
 		int64_t id;
 		char *qn = NULL, *state = NULL;
+		int found = sq_live_job(q, media, v[i].profile, &id, &qn, &state);
 
-		if (!(p->kinds & m->kind))
-			continue;
-		int found = sq_live_job(q, m->sha, p->name, &id, &qn, &state);
 		free(qn);
 		free(state);
-		if (found < 0) {
-			rc = -found;
-			goto fail;
-		}
+		if (found < 0)
+			return -found;
 		if (found)
 			continue;
-		rc = sq_insert_job(q, m->sha, p->name, p->queue, 0, 0,
-				   p->max_attempts ? p->max_attempts : r->max_attempts,
-				   r->trace_id, &id);
-		if (rc)
-			goto fail;
-		res->njobs++;
+		if ((rc = sq_insert_job(q, media, v[i].profile, v[i].queue, 0, 0, v[i].max_attempts,
+					trace_id, &id)))
+			return rc;
+		++*added;
 	}
-	if (res->media_new || res->njobs)
-		xsnprintf(res->status, sizeof(res->status), "%s", "pending");
-	else if ((rc = sq_dup_status(q, m->sha, res->status, &err)))
-		goto fail;
-
-	rc = sq_prep(q, "INSERT INTO posts (owner, media, caption, status, error, trace_id) "
-		     "VALUES (?, ?, ?, ?, ?, ?)", &st);
-	if (rc)
-		goto fail;
-	sqlite3_bind_int64(st, 1, owner);
-	sqlite3_bind_text(st, 2, m->sha, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->caption ? r->caption : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, res->status, -1, SQLITE_STATIC);
-	if (err)
-		sqlite3_bind_text(st, 5, err, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, r->trace_id, -1, SQLITE_STATIC);
-	if ((rc = sq_done(q, st)))
-		goto fail;
-	res->post_id = sqlite3_last_insert_rowid(q->db);
-	sqlite3_finalize(st);
-	st = NULL;
-	if ((rc = sq_add_tags(q, res->post_id, r->tags, r->ntags)))
-		goto fail;
-	if (!strcmp(res->status, "completed") || !strcmp(res->status, "failed")) {
-		if ((rc = sq_exec(q, "UPDATE feed_state SET version = version + 1, changed_at = " NOW)))
-			goto fail;
-	}
-	if ((rc = sq_commit(q)))
-		goto fail;
-	free(err);
 	return 0;
-fail:
+}
+
+static int sq_post_add(struct store *s, int64_t owner, const char *media, const char *caption,
+		       const char *status, const char *err, const char *trace_id, int64_t *id)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, "INSERT INTO posts (owner, media, caption, status, error, trace_id) "
+			  "VALUES (?, ?, ?, ?, ?, ?)", &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, owner);
+	sqlite3_bind_text(st, 2, media, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, caption, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, err, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, trace_id, -1, SQLITE_STATIC);
+	if (!(rc = sq_done(q, st)))
+		*id = sqlite3_last_insert_rowid(q->db);
 	sqlite3_finalize(st);
-	sq_rollback(q);
-	free(err);
 	return rc;
+}
+
+static int sq_feed_bump(struct store *s)
+{
+	return sq_exec((struct sq *)s, "UPDATE feed_state SET version = version + 1, changed_at = " NOW);
 }
 
 /* ---------- enqueue ---------- */
@@ -1018,68 +940,76 @@ static int sq_queue_counts(struct store *s, char *const *queues, int nqueues,
 
 /* ---------- finalize ---------- */
 
-static int sq_finalize_one(struct store *s, struct finalized *f, int *done)
+static int sq_finalize_pick(struct store *s, char media[65], char ext[16], int *found)
 {
 	struct sq *q = (struct sq *)s;
-	sqlite3_stmt *st = NULL;
-	char *err = NULL;
+	sqlite3_stmt *st;
+	int rc, r;
+
+	/* a walk of the unfinalized index, not a scan of every job */
+	if ((rc = sq_prep(q, "SELECT j.media, m.ext FROM jobs j JOIN media m ON m.sha256 = j.media "
+			  "WHERE j.finalized_at IS NULL AND j.state IN ('succeeded', 'dead', 'cancelled') "
+			  "AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.media = j.media "
+			  "  AND k.state IN ('available', 'running')) "
+			  "ORDER BY j.id LIMIT 1", &st)))
+		return rc;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		*found = 1;
+		xsnprintf(media, 65, "%s", col_text(st, 0));
+		xsnprintf(ext, 16, "%s", col_text(st, 1));
+	} else if (r != SQLITE_DONE) {
+		rc = sq_fail(q, "find finished media");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* One statement on the jobs of a media, bound as ?1. */
+static int sq_media_exec(struct sq *q, const char *sql, const char *media)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, sql, &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	rc = sq_done(q, st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_renditions_register(struct store *s, const char *media)
+{
+	return sq_media_exec((struct sq *)s,
+		"INSERT INTO renditions (media, profile, storage_key, bytes, metadata) "
+		"SELECT media, profile, json_extract(result, '$.key'), "
+		"coalesce(json_extract(result, '$.bytes'), 0), result FROM jobs "
+		"WHERE media = ?1 AND finalized_at IS NULL AND state = 'succeeded' "
+		"AND json_extract(result, '$.key') IS NOT NULL ORDER BY id "
+		"ON CONFLICT (media, profile) DO UPDATE SET storage_key = excluded.storage_key, "
+		"bytes = excluded.bytes, metadata = excluded.metadata, created_at = " NOW, media);
+}
+
+static int sq_dead_round(struct store *s, const char *media, char **err)
+{
+	return sq_dead_reasons((struct sq *)s, media, 1, err);
+}
+
+static int sq_posts_settle(struct store *s, const char *media, const char *status,
+			   const char *err, struct finalized *f)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
 	int rc, r, cap = 0;
 
-	if ((rc = sq_begin(q)))
+	if ((rc = sq_prep(q, "UPDATE posts SET status = ?2, error = ?3, updated_at = " NOW
+			  " WHERE media = ?1 AND status IN ('pending', 'processing') "
+			  "RETURNING id, status", &st)))
 		return rc;
-	/* the oldest terminal, unfinalized job whose media has nothing left to
-	 * run: a walk of the unfinalized index, not a scan of every job */
-	rc = sq_prep(q, "SELECT j.media, m.ext FROM jobs j JOIN media m ON m.sha256 = j.media "
-		     "WHERE j.finalized_at IS NULL AND j.state IN ('succeeded', 'dead', 'cancelled') "
-		     "AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.media = j.media "
-		     "  AND k.state IN ('available', 'running')) "
-		     "ORDER BY j.id LIMIT 1", &st);
-	if (rc)
-		goto fail;
-	r = sqlite3_step(st);
-	if (r == SQLITE_DONE) {
-		sqlite3_finalize(st);
-		sq_rollback(q);
-		return 0;
-	}
-	if (r != SQLITE_ROW) {
-		rc = sq_fail(q, "find finished media");
-		goto fail;
-	}
-	xsnprintf(f->media, sizeof(f->media), "%s", col_text(st, 0));
-	xsnprintf(f->ext, sizeof(f->ext), "%s", col_text(st, 1));
-	sqlite3_finalize(st);
-
-	/* renditions from the succeeded jobs' results */
-	rc = sq_prep(q, "INSERT INTO renditions (media, profile, storage_key, bytes, metadata) "
-		     "SELECT media, profile, json_extract(result, '$.key'), "
-		     "coalesce(json_extract(result, '$.bytes'), 0), result FROM jobs "
-		     "WHERE media = ?1 AND finalized_at IS NULL AND state = 'succeeded' "
-		     "AND json_extract(result, '$.key') IS NOT NULL ORDER BY id "
-		     "ON CONFLICT (media, profile) DO UPDATE SET storage_key = excluded.storage_key, "
-		     "bytes = excluded.bytes, metadata = excluded.metadata, created_at = " NOW, &st);
-	if (rc)
-		goto fail;
-	sqlite3_bind_text(st, 1, f->media, -1, SQLITE_STATIC);
-	if ((rc = sq_done(q, st)))
-		goto fail;
-	sqlite3_finalize(st);
-	st = NULL;
-
-	/* every dead profile of this round, with its reason */
-	if ((rc = sq_dead_reasons(q, f->media, 1, &err)))
-		goto fail;
-	f->failed = err != NULL;
-
-	rc = sq_prep(q, "UPDATE posts SET status = ?2, error = ?3, updated_at = " NOW
-		     " WHERE media = ?1 AND status IN ('pending', 'processing') "
-		     "RETURNING id, status", &st);
-	if (rc)
-		goto fail;
-	sqlite3_bind_text(st, 1, f->media, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, f->failed ? "failed" : "completed", -1, SQLITE_STATIC);
-	if (err)
-		sqlite3_bind_text(st, 3, err, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, err, -1, SQLITE_STATIC);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		if (f->nposts == cap) {
 			cap = cap ? cap * 2 : 8;
@@ -1090,34 +1020,17 @@ static int sq_finalize_one(struct store *s, struct finalized *f, int *done)
 		f->post_status[f->nposts] = col_dup(st, 1);
 		f->nposts++;
 	}
-	if (r != SQLITE_DONE) {
+	if (r != SQLITE_DONE)
 		rc = sq_fail(q, "update posts");
-		goto fail;
-	}
 	sqlite3_finalize(st);
-
-	rc = sq_prep(q, "UPDATE jobs SET finalized_at = " NOW " WHERE media = ?1 "
-		     "AND finalized_at IS NULL AND state IN ('succeeded', 'dead', 'cancelled')", &st);
-	if (rc)
-		goto fail;
-	sqlite3_bind_text(st, 1, f->media, -1, SQLITE_STATIC);
-	if ((rc = sq_done(q, st)))
-		goto fail;
-	sqlite3_finalize(st);
-	st = NULL;
-	if ((rc = sq_exec(q, "UPDATE feed_state SET version = version + 1, changed_at = " NOW)))
-		goto fail;
-	if ((rc = sq_commit(q)))
-		goto fail;
-	free(err);
-	*done = 1;
-	return 0;
-fail:
-	sqlite3_finalize(st);
-	sq_rollback(q);
-	free(err);
-	finalized_release(f);
 	return rc;
+}
+
+static int sq_jobs_stamp(struct store *s, const char *media)
+{
+	return sq_media_exec((struct sq *)s, "UPDATE jobs SET finalized_at = " NOW " WHERE media = ?1 "
+			     "AND finalized_at IS NULL AND state IN ('succeeded', 'dead', 'cancelled')",
+			     media);
 }
 
 /* ---------- feed ---------- */
@@ -1299,113 +1212,87 @@ static int sq_jobs(struct store *s, const struct job_query *jq, job_info_cb cb, 
 	return rc;
 }
 
-static int sq_job_control(struct store *s, int64_t id, enum job_op op, char **refused)
+static int sq_job_read(struct store *s, int64_t id, char **state, char **media, char **profile)
 {
 	struct sq *q = (struct sq *)s;
-	sqlite3_stmt *st = NULL;
-	char *state = NULL, *media = NULL, *profile = NULL;
+	sqlite3_stmt *st;
 	int rc, r;
 
-	if ((rc = sq_begin(q)))
-		return rc;
 	if ((rc = sq_prep(q, "SELECT state, media, profile FROM jobs WHERE id = ?", &st)))
-		goto fail;
+		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW) {
-		state = col_dup(st, 0);
-		media = col_dup(st, 1);
-		profile = col_dup(st, 2);
+		*state = col_dup(st, 0);
+		*media = col_dup(st, 1);
+		*profile = col_dup(st, 2);
 	} else if (r != SQLITE_DONE) {
 		rc = sq_fail(q, "read job");
-		goto fail;
 	}
 	sqlite3_finalize(st);
-	st = NULL;
-	if ((*refused = job_control_refusal(op, state)))
-		goto done;
-	if (op == JOB_CANCEL) {
-		/* a dead job dropped: md-finalize looks at its media again */
-		if ((rc = sq_prep(q, "UPDATE jobs SET state = 'cancelled', finished_at = " NOW ", "
-				  "lease_until = NULL, finalized_at = NULL WHERE id = ?", &st)))
-			goto fail;
-		sqlite3_bind_int64(st, 1, id);
-		if ((rc = sq_done(q, st)))
-			goto fail;
-		if (strcmp(state, "dead"))
-			goto commit;
-		sqlite3_finalize(st);
-		st = NULL;
-		/* the posts it failed wait for the new verdict, which the
-		 * media's other dead jobs are part of again */
-		if ((rc = sq_prep(q, "UPDATE posts SET status = 'processing', error = NULL, "
-				  "updated_at = " NOW " WHERE media = ?1 AND status = 'failed'", &st)))
-			goto fail;
-		sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
-		if ((rc = sq_done(q, st)))
-			goto fail;
-		if (!sqlite3_changes(q->db))
-			goto commit;
-		sqlite3_finalize(st);
-		st = NULL;
-		if ((rc = sq_prep(q, "UPDATE jobs SET finalized_at = NULL WHERE media = ?1 "
-				  "AND state = 'dead' AND NOT EXISTS (SELECT 1 FROM jobs s "
-				  "WHERE s.media = ?1 AND s.profile = jobs.profile "
-				  "AND s.state = 'succeeded')", &st)))
-			goto fail;
-		sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
-		if ((rc = sq_done(q, st)) ||
-		    (rc = sq_exec(q, "UPDATE feed_state SET version = version + 1, changed_at = " NOW)))
-			goto fail;
-		goto commit;
-	}
-	int64_t live;
-	char *lq = NULL, *ls = NULL;
-	int found = sq_live_job(q, media, profile, &live, &lq, &ls);
-	if (found < 0) {
-		rc = -found;
-		goto fail;
-	}
-	if (found) {
-		*refused = job_twin_refusal(live, ls);
-		free(lq);
-		free(ls);
-		goto done;
-	}
-	if ((rc = sq_prep(q, "UPDATE jobs SET state = 'available', attempts = 0, run_at = " NOW ", "
-			  "started_at = NULL, finished_at = NULL, finalized_at = NULL, "
-			  "locked_by = NULL, lease_until = NULL, result = NULL WHERE id = ?1", &st)))
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	if ((rc = sq_done(q, st)))
-		goto fail;
-	sqlite3_finalize(st);
-	/* the media is being worked on again: its failed posts wait for it */
-	if ((rc = sq_prep(q, "UPDATE posts SET status = 'processing', error = NULL, "
-			  "updated_at = " NOW " WHERE media = ?1 AND status = 'failed'", &st)))
-		goto fail;
-	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
-	if ((rc = sq_done(q, st)) ||
-	    (sqlite3_changes(q->db) &&
-	     (rc = sq_exec(q, "UPDATE feed_state SET version = version + 1, changed_at = " NOW))))
-		goto fail;
-commit:
-	sqlite3_finalize(st);
-	st = NULL;
-	if ((rc = sq_commit(q)))
-		goto fail;
-	goto out;
-done:
-	sq_rollback(q);
-	goto out;
-fail:
-	sqlite3_finalize(st);
-	sq_rollback(q);
-out:
-	free(state);
-	free(media);
-	free(profile);
 	return rc;
+}
+
+/* One statement on one job, bound as ?1. */
+static int sq_job_exec(struct sq *q, const char *sql, int64_t id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, sql, &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sq_done(q, st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_job_cancel(struct store *s, int64_t id)
+{
+	return sq_job_exec((struct sq *)s, "UPDATE jobs SET state = 'cancelled', finished_at = " NOW
+			   ", lease_until = NULL, finalized_at = NULL WHERE id = ?1", id);
+}
+
+static int sq_job_reset(struct store *s, int64_t id)
+{
+	return sq_job_exec((struct sq *)s, "UPDATE jobs SET state = 'available', attempts = 0, "
+			   "run_at = " NOW ", started_at = NULL, finished_at = NULL, "
+			   "finalized_at = NULL, locked_by = NULL, lease_until = NULL, result = NULL "
+			   "WHERE id = ?1", id);
+}
+
+static int sq_posts_reopen(struct store *s, const char *media, int64_t *n)
+{
+	struct sq *q = (struct sq *)s;
+	int rc;
+
+	rc = sq_media_exec(q, "UPDATE posts SET status = 'processing', error = NULL, "
+			   "updated_at = " NOW " WHERE media = ?1 AND status = 'failed'", media);
+	if (!rc)
+		*n = sqlite3_changes(q->db);
+	return rc;
+}
+
+static int sq_dead_unfinalize(struct store *s, const char *media)
+{
+	return sq_media_exec((struct sq *)s, "UPDATE jobs SET finalized_at = NULL WHERE media = ?1 "
+			     "AND state = 'dead' AND NOT EXISTS (SELECT 1 FROM jobs s "
+			     "WHERE s.media = ?1 AND s.profile = jobs.profile "
+			     "AND s.state = 'succeeded')", media);
+}
+
+static int sq_live_twin(struct store *s, int64_t not_id, const char *media, const char *profile,
+			int64_t *id, char **state)
+{
+	char *queue = NULL;
+	int found = sq_live_job((struct sq *)s, media, profile, id, &queue, state);
+
+	free(queue);
+	if (found > 0 && *id == not_id) {
+		free(*state);
+		*state = NULL;
+	}
+	return found < 0 ? -found : 0;
 }
 
 /* ---------- status ---------- */
@@ -1555,81 +1442,107 @@ static int sq_users(struct store *s, const char *name, user_cb cb, void *arg)
 	return rc;
 }
 
-/* The count a query gives: -1 on error (logged). */
-static int64_t sq_count(struct sq *q, const char *sql, const char *a1, const char *a2)
+/* The count a query gives, into *n. */
+static int sq_count(struct sq *q, const char *sql, const char *a1, const char *a2, int64_t *n)
 {
 	sqlite3_stmt *st;
-	int64_t n = -1;
+	int rc;
 
-	if (sq_prep(q, sql, &st))
-		return -1;
+	if ((rc = sq_prep(q, sql, &st)))
+		return rc;
 	sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
+		*n = sqlite3_column_int64(st, 0);
 	else
-		sq_fail(q, "read users");
+		rc = sq_fail(q, "read users");
 	sqlite3_finalize(st);
-	return n;
+	return rc;
 }
 
-static int sq_user_change(struct store *s, enum user_op op, const char *name, const char *email,
-			  const char *hash, char **refused)
+static int sq_user_facts(struct store *s, const char *name, const char *email,
+			 int64_t *exists, int64_t *taken, int64_t *posts)
 {
 	struct sq *q = (struct sq *)s;
-	sqlite3_stmt *st = NULL;
-	int64_t exists, taken = 0, posts;
 	int rc;
 
-	if ((rc = sq_begin(q)))
+	if ((rc = sq_count(q, "SELECT count(*) FROM users WHERE username = ?1", name, NULL,
+			   exists)) ||
+	    (email && (rc = sq_count(q, "SELECT count(*) FROM users WHERE email = ?1 "
+				     "AND username <> ?2", email, name, taken))))
 		return rc;
-	if ((exists = sq_count(q, "SELECT count(*) FROM users WHERE username = ?1", name,
-			       NULL)) < 0 ||
-	    (email && (taken = sq_count(q, "SELECT count(*) FROM users WHERE email = ?1 "
-					"AND username <> ?2", email, name)) < 0) ||
-	    (posts = sq_count(q, "SELECT count(*) FROM posts p JOIN users u ON u.id = p.owner "
-			      "WHERE u.username = ?1", name, NULL)) < 0)
-		goto fail_sw;
-	if ((*refused = user_change_refusal(op, name, email, exists > 0, taken > 0, posts)))
-		goto done;
-	if (op == USER_DEL) {
-		rc = sq_prep(q, "DELETE FROM users WHERE username = ?1", &st);
-	} else if (op == USER_ADD) {
-		rc = sq_prep(q, "INSERT INTO users (username, email, password_hash) "
-			     "VALUES (?1, ?2, ?3)", &st);
-	} else {
-		rc = sq_prep(q, "UPDATE users SET password_hash = ?3, email = coalesce(?2, email) "
-			     "WHERE username = ?1", &st);
-	}
-	if (rc)
-		goto fail;
+	return sq_count(q, "SELECT count(*) FROM posts p JOIN users u ON u.id = p.owner "
+			"WHERE u.username = ?1", name, NULL, posts);
+}
+
+static int sq_user_write(struct store *s, enum user_op op, const char *name, const char *email,
+			 const char *hash)
+{
+	static const char *const sql[] = {
+		[USER_ADD] = "INSERT INTO users (username, email, password_hash) "
+			"VALUES (?1, ?2, ?3)",
+		[USER_PASSWD] = "UPDATE users SET password_hash = ?3, email = coalesce(?2, email) "
+			"WHERE username = ?1",
+		[USER_DEL] = "DELETE FROM users WHERE username = ?1",
+	};
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, sql[op], &st)))
+		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (op != USER_DEL) {
 		sqlite3_bind_text(st, 2, email, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
 	}
-	if ((rc = sq_done(q, st)))
-		goto fail;
+	rc = sq_done(q, st);
 	sqlite3_finalize(st);
-	return sq_commit(q);
-done:
-	sq_rollback(q);
-	return 0;
-fail_sw:
-	rc = MD_EXIT_SOFTWARE;
-fail:
-	sqlite3_finalize(st);
-	sq_rollback(q);
 	return rc;
 }
 
-static const struct store_ops sqlite_ops = {
+static int sq_txn_begin(struct store *s, int last)
+{
+	return sq_begin((struct sq *)s);
+}
+
+static int sq_txn_commit(struct store *s)
+{
+	return sq_commit((struct sq *)s);
+}
+
+static void sq_txn_rollback(struct store *s)
+{
+	sq_rollback((struct sq *)s);
+}
+
+static const struct store_driver sqlite_driver = {
 	.name = "sqlite",
+	.migrations = migrations_sqlite,
+	.nmigrations = &migrations_sqlite_count,
 	.close = sq_close,
-	.migrate = sq_migrate,
-	.migration_status = sq_migration_status,
+	.begin = sq_txn_begin,
+	.commit = sq_txn_commit,
+	.rollback = sq_txn_rollback,
+	.schema_version = sq_schema_version,
+	.migrate_lock = sq_migrate_lock,
+	.migration_apply = sq_migration_apply,
+	.migrations_applied = sq_migrations_applied,
+	.user_facts = sq_user_facts,
+	.user_write = sq_user_write,
 	.media_exists = sq_media_exists,
-	.ingest = sq_ingest,
+	.media_add = sq_media_add,
+	.user_id = sq_user_id,
+	.jobs_add_missing = sq_jobs_add_missing,
+	.media_verdict = sq_media_verdict,
+	.post_add = sq_post_add,
+	.tags_add = sq_tags_add,
+	.feed_bump = sq_feed_bump,
+	.finalize_pick = sq_finalize_pick,
+	.renditions_register = sq_renditions_register,
+	.dead_round = sq_dead_round,
+	.posts_settle = sq_posts_settle,
+	.jobs_stamp = sq_jobs_stamp,
 	.enqueue = sq_enqueue,
 	.claim = sq_claim,
 	.heartbeat = sq_heartbeat,
@@ -1639,14 +1552,17 @@ static const struct store_ops sqlite_ops = {
 	.job_release = sq_job_release,
 	.rescue_expired = sq_rescue_expired,
 	.queue_counts = sq_queue_counts,
-	.finalize_one = sq_finalize_one,
 	.feed = sq_feed,
 	.feed_version = sq_feed_version,
 	.feed_tags = sq_feed_tags,
 	.jobs = sq_jobs,
-	.job_control = sq_job_control,
+	.job_read = sq_job_read,
+	.job_cancel = sq_job_cancel,
+	.job_reset = sq_job_reset,
+	.posts_reopen = sq_posts_reopen,
+	.dead_unfinalize = sq_dead_unfinalize,
+	.live_twin = sq_live_twin,
 	.status = sq_status,
 	.jobs_progress = sq_jobs_progress,
 	.users = sq_users,
-	.user_change = sq_user_change,
 };

@@ -728,8 +728,8 @@ static void test_spawn(void)
 #include "test-source.c"
 #include "test-spawn.c"
 #include "test-probe.c"
-
 #include "test-auth.c"
+#include "test-store.c"
 
 int main(void)
 {
@@ -759,6 +759,9 @@ int main(void)
 	test_spawn_api();
 	test_storage();
 	test_source();
+	test_store_users_policy();
+	test_store_jobs_policy();
+	test_store_posts_policy();
 	remove_tree(tmpdir);
 	printf("1..%d\n", ntests);
 	return failed ? 1 : 0;

@@ -1,0 +1,233 @@
+/*
+ * store_int.h - the driver table behind store.h; only the store_*.c files
+ * include it.  Tools see an opaque struct store and the operations of
+ * store.h; this header is where a backend plugs in.
+ *
+ * The line between policy and driver (as River draws it):
+ *
+ *   policy, written once     store.c (open, the schema gate, transactions
+ *                            and their replays), store_migrate.c
+ *                            (migrations), store_users.c (md-user),
+ *                            store_posts.c (ingest, finalize, the status
+ *                            of a post, max attempts), store_jobs.c
+ *                            (md-job): every rule, refusal text, sequence
+ *                            and transaction bound of those
+ *   primitives, per backend  store_sqlite.c, store_pg.c: one statement
+ *                            (or one round trip) each, named for what it
+ *                            does, rows mapped to C values; no decision
+ *                            beyond the SQL itself
+ *
+ * Where a backend has a faster way, the primitive is that way: the
+ * PostgreSQL claim with its batched acknowledgement is one prepared
+ * statement, bulk enqueue is COPY; the SQLite primitive for the same thing
+ * may be several statements inside the transaction the policy opened.
+ * The entries under "operations" below are still whole operations of a
+ * driver, each one statement or one transaction: the worker's (claim,
+ * heartbeat, outcomes, rescue, counts, wake-ups), enqueue, and the reads
+ * of md-feed and md-status.  The retry and dead rule of a failed or
+ * expired job is still in their SQL (attempts >= max_attempts), once per
+ * backend.
+ *
+ * Transactions.  store_txn() runs a body between begin and commit, rolls
+ * back on failure and runs the whole body again while the driver says
+ * nothing can have been committed (PostgreSQL: a deadlock, or a connection
+ * lost before COMMIT), up to STORE_TRIES times.  A body returns 0 (commit),
+ * an exit code (roll back, fail) or STORE_ROLLBACK (roll back, succeed: a
+ * refusal).  A body must start from scratch each time.
+ *
+ * Errors: as in store.h, primitives log the reason and return an exit code
+ * from exits.h; the caller adds nothing.
+ */
+#ifndef MD_STORE_INT_H
+#define MD_STORE_INT_H
+
+#include <stdint.h>
+
+#include "store.h"
+
+#define STORE_TRIES 3
+#define STORE_ROLLBACK (-1)
+
+/* Embedded migrations (generated from sql/<backend>/NNN_name.sql). */
+struct migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+extern const struct migration migrations_sqlite[];
+extern const int migrations_sqlite_count;
+extern const struct migration migrations_postgres[];
+extern const int migrations_postgres_count;
+
+/* A job an ingest asks for. */
+struct new_job {
+	const char *profile, *queue;
+	int max_attempts;
+};
+
+typedef void (*applied_cb)(void *arg, int version, const char *applied_at);
+
+struct store_driver {
+	const char *name;                       /* "sqlite" | "postgres" */
+	const struct migration *migrations;     /* this backend's, in order */
+	const int *nmigrations;
+	void (*close)(struct store *);
+
+	/* -- transactions (store_txn) -- */
+	/* BEGIN a write transaction; last: no replay follows this try */
+	int (*begin)(struct store *, int last);
+	int (*commit)(struct store *);
+	void (*rollback)(struct store *);
+	/* After a failed try: 1 when nothing was committed and the body may
+	 * run again (the connection is usable), else 0.  NULL: never. */
+	int (*again)(struct store *);
+
+	/* -- migrations (store_migrate.c) -- */
+	/* Schema version: 0 and *version, 1 when there is no
+	 * schema_migrations table, or an exit code. */
+	int (*schema_version)(struct store *, int *version);
+	/* In a transaction: wait for any other migrator, create
+	 * schema_migrations if missing. */
+	int (*migrate_lock)(struct store *);
+	/* In a transaction: run m's SQL, record it as applied. */
+	int (*migration_apply)(struct store *, const struct migration *m);
+	/* cb for each applied migration; nothing when the table is missing. */
+	int (*migrations_applied)(struct store *, applied_cb cb, void *arg);
+
+	/* -- users (store_users.c) -- */
+	int (*users)(struct store *, const char *, user_cb, void *);   /* read */
+	/* In a transaction: hold off other changes of users (NULL: the
+	 * transaction does already). */
+	int (*users_lock)(struct store *);
+	/* In a transaction: whether name exists, whether email (if set)
+	 * belongs to another user, how many posts name owns. */
+	int (*user_facts)(struct store *, const char *name, const char *email,
+			  int64_t *exists, int64_t *taken, int64_t *posts);
+	/* In a transaction: the change itself (USER_ADD inserts, USER_PASSWD
+	 * sets the hash and, when given, the email, USER_DEL deletes). */
+	int (*user_write)(struct store *, enum user_op, const char *name, const char *email,
+			  const char *hash);
+
+	/* -- media and posts (store_posts.c), each in a transaction -- */
+	int (*media_exists)(struct store *, const char *);      /* read */
+	/* Insert the media row unless it exists (*is_new says which); an
+	 * existing one is locked against other ingests where needed. */
+	int (*media_add)(struct store *, const struct media_info *, int *is_new);
+	/* The id of the user called name, added when new. */
+	int (*user_id)(struct store *, const char *name, int64_t *id);
+	/* A job for each of v[0..n-1] (distinct profiles) that has no
+	 * available, running or succeeded job of the media yet; *added
+	 * counts them.  Workers of their queues are woken. */
+	int (*jobs_add_missing)(struct store *, const char *media, const struct new_job *v,
+				int n, const char *trace_id, int *added);
+	/* The media's jobs, those not finalized, and the reasons of its dead
+	 * profiles that have no succeeded job ("mp4: why; thumb: why", by
+	 * job id; *dead NULL when none, else malloc'd). */
+	int (*media_verdict)(struct store *, const char *media, int64_t *jobs,
+			     int64_t *unfinalized, char **dead);
+	int (*post_add)(struct store *, int64_t owner, const char *media, const char *caption,
+			const char *status, const char *error, const char *trace_id, int64_t *id);
+	int (*tags_add)(struct store *, int64_t post, char *const *tags, int ntags);
+	/* The feed may have changed: bump its version. */
+	int (*feed_bump)(struct store *);
+	/* The media of the oldest terminal, unfinalized job whose media has
+	 * no job left to run; *found 0 when none (or all are being finalized
+	 * by others). */
+	int (*finalize_pick)(struct store *, char media[65], char ext[16], int *found);
+	/* Lock the media's unfinalized jobs; *stale when they are no longer
+	 * all terminal.  NULL: the transaction excludes changes already. */
+	int (*finalize_lock)(struct store *, const char *media, int *stale);
+	/* Renditions from the unfinalized succeeded jobs' results (newest
+	 * per profile). */
+	int (*renditions_register)(struct store *, const char *media);
+	/* The reasons of the unfinalized dead profiles, as media_verdict. */
+	int (*dead_round)(struct store *, const char *media, char **dead);
+	/* The media's pending and processing posts get status and error;
+	 * their ids and new statuses into f (by id). */
+	int (*posts_settle)(struct store *, const char *media, const char *status,
+			    const char *error, struct finalized *f);
+	/* finalized_at on the media's terminal, unfinalized jobs. */
+	int (*jobs_stamp)(struct store *, const char *media);
+
+	/* -- job control (store_jobs.c), each in a transaction -- */
+	int (*jobs)(struct store *, const struct job_query *, job_info_cb, void *);  /* read */
+	/* The job's state, media and profile (malloc'd; *state NULL when
+	 * there is no such job), the row locked for the change. */
+	int (*job_read)(struct store *, int64_t id, char **state, char **media, char **profile);
+	/* The job is cancelled (and no longer finalized). */
+	int (*job_cancel)(struct store *, int64_t id);
+	/* The job is available now with no attempt spent, as if new; the
+	 * workers of its queue are woken. */
+	int (*job_reset)(struct store *, int64_t id);
+	/* The media's failed posts are processing again, without error;
+	 * *n counts them. */
+	int (*posts_reopen)(struct store *, const char *media, int64_t *n);
+	/* The media's dead jobs of profiles without a succeeded job are no
+	 * longer finalized. */
+	int (*dead_unfinalize)(struct store *, const char *media);
+	/* Hold off enqueues looking for live jobs (NULL: the transaction
+	 * does already). */
+	int (*jobs_lock)(struct store *);
+	/* The newest available, running or succeeded job other than id of
+	 * the same media and profile: *id and *state (malloc'd), or *state
+	 * NULL when none. */
+	int (*live_twin)(struct store *, int64_t not_id, const char *media, const char *profile,
+			 int64_t *id, char **state);
+
+	/* -- operations -- */
+	int (*enqueue)(struct store *, char *const *, int, const struct enqueue_opts *,
+		       enqueue_cb, void *);
+	int (*claim)(struct store *, const char *, char *const *, int, int, double,
+		     struct job **, int *);
+	int (*claim_ack)(struct store *, const char *, char *const *, int, int, double,
+			 const int64_t *, int, const char *, int *, struct job **, int *);
+			 /* optional: NULL does jobs_succeed, then claim */
+	int (*heartbeat)(struct store *, const char *, double);
+	int (*jobs_progress)(struct store *, const char *, const int64_t *, const double *, int);
+	int (*job_succeed)(struct store *, const char *, int64_t, const char *, int *);
+	int (*jobs_succeed)(struct store *, const char *, const int64_t *, char *const *, int,
+			    int *);  /* optional: NULL loops over job_succeed */
+	int (*job_fail)(struct store *, const char *, int64_t, const char *, int, double,
+			char[16]);
+	int (*job_release)(struct store *, const char *, int64_t);
+	int (*rescue_expired)(struct store *, int *);
+	int (*queue_counts)(struct store *, char *const *, int, int64_t *, int64_t *, double *);
+	int (*listen)(struct store *, char *const *, int);
+	int (*notify_fd)(struct store *);
+	int (*consume_notify)(struct store *);
+	int (*feed)(struct store *, const struct feed_query *, feed_cb, void *, int64_t *);
+	int (*feed_version)(struct store *, int64_t *);
+	int (*feed_tags)(struct store *, const char *, tag_cb, void *);
+	int (*status)(struct store *, int, status_cb, void *);
+};
+
+/* What every driver's handle starts with. */
+struct store {
+	const struct store_driver *drv;
+	const char *where;      /* the database, for messages: path or redacted URL */
+};
+
+/* Driver constructors: connect (or open the file) and set *out; the
+ * schema gate is store_open's (store.c). */
+int store_sqlite_open(const char *path, int flags, struct store **out);
+int store_pg_open(const char *conninfo, int flags, struct store **out);
+
+/* ---- rules, pure functions (unit-tested without a database) ---- */
+
+/* A job's max attempts: the one asked for, else the profile's, else the
+ * configured default. */
+int job_max_attempts(int asked, const struct profile *p, int fallback);
+/* The status of a new post of a known media whose jobs number jobs, of
+ * which unfinalized are not finalized, with dead the reasons of its dead
+ * profiles (NULL: none). */
+const char *dup_post_status(int64_t jobs, int64_t unfinalized, const char *dead);
+
+/* Run body(s, arg) in one transaction, replayed as described above. */
+int store_txn(struct store *s, int (*body)(struct store *, void *), void *arg);
+
+/* The schema version a store of this driver must have. */
+int store_schema_wanted(const struct store *s);
+/* Log that the database is newer than this tool; MD_EXIT_CONFIG. */
+int store_schema_newer(const struct store *s, int version);
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * store_posts.c - media and posts, above the drivers: the sequence of an
+ * ingest (media, owner, jobs, then the post with the status its jobs
+ * give, tags, the feed), the status of a new post of a known media, the
+ * jobs a media still needs, and the sequence of finalizing a media (pick
+ * one whose jobs are all terminal, register renditions, settle its posts,
+ * stamp its jobs).  Each is one transaction (store_txn); the drivers give
+ * the single statements (store_int.h).
+ */
+#include "store.h"
+#include "store_int.h"
+#include "exits.h"
+#include "log.h"
+#include "strbuf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int job_max_attempts(int asked, const struct profile *p, int fallback)
+{
+	return asked ? asked : p->max_attempts ? p->max_attempts : fallback;
+}
+
+const char *dup_post_status(int64_t jobs, int64_t unfinalized, const char *dead)
+{
+	if (!jobs || unfinalized)
+		return "pending";
+	return dead ? "failed" : "completed";
+}
+
+int store_media_exists(struct store *s, const char *sha)
+{
+	return s->drv->media_exists(s, sha);
+}
+
+/* The jobs an ingest asks for: the profiles that apply to the media's
+ * kind, each name once; *n counts them.  Caller frees. */
+static struct new_job *ingest_wanted(const struct ingest_req *r, int *n)
+{
+	struct new_job *v = xcalloc((size_t)r->nprofiles + 1, sizeof(*v));
+
+	*n = 0;
+	for (int i = 0; i < r->nprofiles; i++) {
+		const struct profile *p = r->profiles[i];
+		int dup = 0;
+
+		if (!(p->kinds & r->media->kind))
+			continue;
+		for (int k = 0; k < *n && !dup; k++)
+			dup = !strcmp(v[k].profile, p->name);
+		if (dup)
+			continue;   /* the first one is live now */
+		v[*n].profile = p->name;
+		v[*n].queue = p->queue;
+		v[*n].max_attempts = job_max_attempts(0, p, r->max_attempts);
+		(*n)++;
+	}
+	return v;
+}
+
+struct ingest {
+	const struct ingest_req *req;
+	struct ingest_res *res;
+	char *err;              /* the new post's error, if failed */
+};
+
+/* The status of the new post: pending while jobs are to run, else what
+ * the media's finalized jobs say. */
+static int ingest_status(struct store *s, struct ingest *in)
+{
+	struct ingest_res *res = in->res;
+	int64_t total = 0, open = 0;
+	int rc;
+
+	if (res->media_new || res->njobs) {
+		xsnprintf(res->status, sizeof(res->status), "%s", "pending");
+		return 0;
+	}
+	if ((rc = s->drv->media_verdict(s, in->req->media->sha, &total, &open, &in->err)))
+		return rc;
+	xsnprintf(res->status, sizeof(res->status), "%s", dup_post_status(total, open, in->err));
+	if (strcmp(res->status, "failed")) {
+		free(in->err);
+		in->err = NULL;
+	}
+	return 0;
+}
+
+static int ingest_body(struct store *s, void *arg)
+{
+	struct ingest *in = arg;
+	const struct ingest_req *r = in->req;
+	struct ingest_res *res = in->res;
+	struct new_job *want;
+	int64_t owner = 0;
+	int rc, n;
+
+	memset(res, 0, sizeof(*res));
+	free(in->err);
+	in->err = NULL;
+	if ((rc = s->drv->media_add(s, r->media, &res->media_new)) ||
+	    (rc = s->drv->user_id(s, r->user, &owner)))
+		return rc;
+	/* jobs first, so the post's status can count them */
+	want = ingest_wanted(r, &n);
+	rc = n ? s->drv->jobs_add_missing(s, r->media->sha, want, n, r->trace_id, &res->njobs) : 0;
+	free(want);
+	if (rc || (rc = ingest_status(s, in)) ||
+	    (rc = s->drv->post_add(s, owner, r->media->sha, r->caption ? r->caption : "",
+				   res->status, in->err, r->trace_id, &res->post_id)) ||
+	    (r->ntags && (rc = s->drv->tags_add(s, res->post_id, r->tags, r->ntags))))
+		return rc;
+	if (!strcmp(res->status, "completed") || !strcmp(res->status, "failed"))
+		return s->drv->feed_bump(s);
+	return 0;
+}
+
+int store_ingest(struct store *s, const struct ingest_req *req, struct ingest_res *res)
+{
+	struct ingest in = { .req = req, .res = res };
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = store_txn(s, ingest_body, &in);
+	free(in.err);
+	return rc;
+}
+
+struct finalize {
+	struct finalized *f;
+	int done;               /* a media was finalized */
+	int stale;              /* the candidate changed under us */
+};
+
+static int finalize_body(struct store *s, void *arg)
+{
+	struct finalize *fz = arg;
+	struct finalized *f = fz->f;
+	char *err = NULL;
+	int rc, found = 0;
+
+	finalized_release(f);
+	fz->done = fz->stale = 0;
+	/* the oldest terminal, unfinalized job whose media has nothing left to run */
+	if ((rc = s->drv->finalize_pick(s, f->media, f->ext, &found)))
+		return rc;
+	if (!found)
+		return STORE_ROLLBACK;
+	/* the candidate was chosen from a snapshot: check again, rows locked */
+	if (s->drv->finalize_lock && (rc = s->drv->finalize_lock(s, f->media, &fz->stale)))
+		return rc;
+	if (fz->stale)
+		return STORE_ROLLBACK;
+	if ((rc = s->drv->renditions_register(s, f->media)) ||
+	    /* every dead profile of this round, with its reason */
+	    (rc = s->drv->dead_round(s, f->media, &err)))
+		return rc;
+	f->failed = err != NULL;
+	rc = s->drv->posts_settle(s, f->media, f->failed ? "failed" : "completed", err, f);
+	free(err);
+	if (rc || (rc = s->drv->jobs_stamp(s, f->media)) || (rc = s->drv->feed_bump(s)))
+		return rc;
+	fz->done = 1;
+	return 0;
+}
+
+int store_finalize_one(struct store *s, struct finalized *f, int *done)
+{
+	struct finalize fz = { .f = f };
+	int rc = 0;
+
+	memset(f, 0, sizeof(*f));
+	*done = 0;
+	/* a candidate that changed under us is rare; look for another */
+	for (int i = 0; i < 10; i++) {
+		fz.stale = 0;
+		if ((rc = store_txn(s, finalize_body, &fz)) || !fz.stale)
+			break;
+	}
+	if (rc || !fz.done)
+		finalized_release(f);
+	*done = !rc && fz.done;
+	return rc;
+}
