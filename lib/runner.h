@@ -4,11 +4,12 @@
  * This is what md-work does for each claimed job, in a child process so
  * the worker's event loop never blocks: make a scratch directory
  * (storage_workdir), fetch the original (storage_fetch), run each step
- * of the profile through spawn (argv templates with {input} {output} {outdir} {workdir} {threads} expanded; ffmpeg gets
- * -nostdin -hide_banner -threads T -filter_threads T, and its input, like
- * ffprobe's, -protocol_whitelist file, the probed demuxer forced and
- * -max_pixels from the width and height limits), probe the main output
- * again, publish the files of out/ as one folder under the rendition's
+ * of the profile through spawn (argv templates with {input} {output}
+ * {outdir} {workdir} {threads} {duration} {tonemap} {crop} expanded;
+ * ffmpeg gets -nostdin -hide_banner -threads T -filter_threads T, and
+ * its input, like ffprobe's, -protocol_whitelist file, the probed demuxer
+ * forced and -max_pixels from the width and height limits), check the
+ * main output (verify.h), publish the files of out/ as one folder under the rendition's
  * key (storage_publish_dir: the whole folder or nothing), and remove the
  * scratch directory, whatever happened.  In runner.c each of these is a
  * stage of its own: run_prepare, run_source, run_step, run_check,
