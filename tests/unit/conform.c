@@ -393,6 +393,33 @@ static void t_users(void)
 	ok(u.exists == 0 && u.taken == 1, "user_facts: another's email is taken");
 }
 
+/* ---- transactions ---- */
+
+struct rb {
+	int ret;
+};
+
+static int rb_body(struct store *s, void *arg)
+{
+	int rc = D->user_write(s, USER_ADD, "eve", NULL, "h");
+
+	return rc ? rc : ((struct rb *)arg)->ret;
+}
+
+static void t_txn(void)
+{
+	struct rb r = { STORE_ROLLBACK };
+
+	is_int(store_txn(S, rb_body, &r), 0, "begin, a write, rollback (a refusal)");
+	is_int(users("eve").n, 0, "rollback undid the write");
+	r.ret = MD_EXIT_SOFTWARE;
+	is_int(store_txn(S, rb_body, &r), MD_EXIT_SOFTWARE, "a failing body's exit code");
+	is_int(users("eve").n, 0, "its write is rolled back");
+	r.ret = 0;
+	is_int(store_txn(S, rb_body, &r), 0, "begin, a write, commit");
+	is_int(users("eve").n, 1, "commit kept the write");
+}
+
 /* ---- media, posts and their jobs (an ingest's steps) ---- */
 
 static char MEDIA_A[65];
@@ -513,6 +540,13 @@ static void t_finalize(void)
 	is_int(n, 2, "two jobs claimed");
 	if (n != 2)
 		return;
+	ok(!strcmp(jv[0].media, MEDIA_A) && !strcmp(jv[0].profile, "thumb") &&
+	   !strcmp(jv[0].queue, "q1") && !strcmp(jv[1].profile, "mp4") && !strcmp(jv[1].queue, "q2"),
+	   "claim: each job's media, profile and queue, by id");
+	ok(!strcmp(jv[0].ext, "png") && !strcmp(jv[0].format, "png_pipe") &&
+	   jv[0].kind == MD_KIND_IMAGE && jv[0].attempts == 1 && jv[0].max_attempts == 3 &&
+	   !strcmp(jv[0].trace_id, "0123456789abcdef0123456789abcdef"),
+	   "claim: the media's format, extension and kind, attempts, the trace id");
 	is_int(D->job_succeed(S, "w0", jv[0].id, "{\"key\":\"m/thumb.png\",\"bytes\":10}", &a), 0,
 	       "job_succeed");
 	is_int(jfail("w0", jv[1].id, "no codec", 1, 0, st), 0, "job_fail, permanent");
@@ -839,6 +873,7 @@ static void conform_all(const char *url)
 {
 	t_migrate(url);
 	t_users();
+	t_txn();
 	t_ingest();
 	t_finalize();
 	t_control();
