@@ -55,6 +55,7 @@ LIB_SRC = lib/strbuf.c lib/log.c lib/conf.c lib/spawn.c lib/hash.c lib/storage.c
 	lib/migrations.c lib/auth.c lib/storage_fs.c lib/file.c lib/fault.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 TEST_BIN = tests/unit/test-lib
+CONFORM_BIN = tests/unit/conform  # the store drivers' conformance suite
 
 # fuzz targets: clang's libFuzzer, the library compiled in with the sanitizers
 FUZZ_CC = clang
@@ -91,6 +92,9 @@ md-%: tools/md-%.c lib/libmd.a .build-flags
 	$(COMPILE) -MF tools/$@.d -o $@ $< lib/libmd.a $(LINK)
 
 $(TEST_BIN): tests/unit/test-lib.c lib/libmd.a .build-flags
+	$(COMPILE) -o $@ $< lib/libmd.a $(LINK)
+
+$(CONFORM_BIN): tests/unit/conform.c lib/libmd.a .build-flags
 	$(COMPILE) -o $@ $< lib/libmd.a $(LINK)
 
 tests/fuzz/obj/%.o: lib/%.c .build-flags
@@ -143,7 +147,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(SHAREDIR)
 
 clean:
-	rm -f $(TOOLS) lib/*.o lib/libmd.a lib/migrations.c lib/migrations.c.tmp $(TEST_BIN) $(FUZZ_BIN)
+	rm -f $(TOOLS) lib/*.o lib/libmd.a lib/migrations.c lib/migrations.c.tmp $(TEST_BIN) $(CONFORM_BIN) $(FUZZ_BIN)
 	rm -f lib/*.d tools/*.d tests/unit/*.d tests/fuzz/*.d .build-flags .build-flags.tmp
 	rm -rf tests/fuzz/obj
 

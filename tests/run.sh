@@ -33,7 +33,7 @@ trap 'exit 130' INT TERM
 step() { printf '\n### %s\n' "$*"; }
 
 step "build"
-make --no-print-directory -j"$jobs" all tests/unit/test-lib || exit 1
+make --no-print-directory -j"$jobs" all tests/unit/test-lib tests/unit/conform || exit 1
 
 step "unit tests"
 prove tests/unit/test-lib || status=1
@@ -62,16 +62,16 @@ step "sanitizers (ASan + UBSan): unit tests and fast tool tests"
 sandir=$(mktemp -d /tmp/md-san.XXXXXX)
 cp -R Makefile lib tools tests scripts sql man completions "$sandir"/
 (cd "$sandir" && make --no-print-directory clean >/dev/null &&
-	make --no-print-directory -j"$jobs" SANITIZE=1 all tests/unit/test-lib >/dev/null) || status=1
+	make --no-print-directory -j"$jobs" SANITIZE=1 all tests/unit/test-lib tests/unit/conform >/dev/null) || status=1
 ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:exitcode=99
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS UBSAN_OPTIONS
-(cd "$sandir" && prove -j"$jobs" tests/unit/test-lib tests/00-build.t tests/20-dedup.t tests/71-auth-handler.t \
+(cd "$sandir" && prove -j"$jobs" tests/unit/test-lib tests/00-build.t tests/16-store-conform.t tests/20-dedup.t tests/71-auth-handler.t \
 	tests/25-enqueue.t tests/30-bad-input.t tests/35-job.t tests/38-status.t \
 	tests/39-user.t tests/40-retry-dead.t tests/50-config-db-errors.t tests/84-faults.t) || status=1
 if [ -n "${sock-}" ]; then
 	step "sanitizers on PostgreSQL: the fast tool tests"
-	(cd "$sandir" && MD_TEST_PGHOST=$sock prove -j"$jobs" tests/20-dedup.t tests/25-enqueue.t \
+	(cd "$sandir" && MD_TEST_PGHOST=$sock prove -j"$jobs" tests/16-store-conform.t tests/20-dedup.t tests/25-enqueue.t \
 		tests/35-job.t tests/38-status.t tests/39-user.t tests/40-retry-dead.t \
 		tests/84-faults.t) || status=1
 fi

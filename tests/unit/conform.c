@@ -1,0 +1,899 @@
+/*
+ * conform - the store drivers' conformance suite, TAP output.
+ *
+ *	conform URL
+ *
+ * Runs the same scenarios, with the same assertions, against whichever
+ * driver URL selects (store.h): every primitive of the driver table in
+ * store_int.h is called on a real database and what it did is read back
+ * through other primitives or the public store API.  URL must name an
+ * empty database (a fresh SQLite file, or a PostgreSQL database just
+ * made by createdb); tests/16-store-conform.t runs it on both.
+ *
+ * Nothing waits on time: an expired lease is a lease given in the past
+ * (a negative lease), a retry later is a run_at in the future.
+ */
+#include "exits.h"
+#include "store.h"
+#include "store_int.h"
+#include "strbuf.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int ntests, failed;
+static struct store *S;
+static const struct store_driver *D;
+
+static void ok(int cond, const char *name)
+{
+	ntests++;
+	if (!cond)
+		failed++;
+	printf("%sok %d - %s: %s\n", cond ? "" : "not ", ntests, D ? D->name : "store", name);
+}
+
+static void is_int(int64_t got, int64_t want, const char *name)
+{
+	ok(got == want, name);
+	if (got != want)
+		printf("#   got: %lld\n#   want: %lld\n", (long long)got, (long long)want);
+}
+
+static void is_str(const char *got, const char *want, const char *name)
+{
+	int c = got && want ? !strcmp(got, want) : got == want;
+
+	ok(c, name);
+	if (!c)
+		printf("#   got: '%s'\n#   want: '%s'\n", got ? got : "(null)",
+		       want ? want : "(null)");
+}
+
+static void has(const char *hay, const char *needle, const char *name)
+{
+	ok(hay && strstr(hay, needle), name);
+	if (!hay || !strstr(hay, needle))
+		printf("#   got: '%s'\n#   missing: '%s'\n", hay ? hay : "(null)", needle);
+}
+
+static char *dup0(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* ---- reading back ---- */
+
+struct jrow {
+	int found;
+	char state[16], profile[32], queue[32];
+	int priority, attempts, max_attempts;
+	int leased, finalized, locked;
+	char error[128];
+};
+
+static int jrow_cb(void *arg, const struct job_info *j)
+{
+	struct jrow *r = arg;
+
+	r->found = 1;
+	(void)snprintf(r->state, sizeof(r->state), "%s", j->state);
+	(void)snprintf(r->profile, sizeof(r->profile), "%s", j->profile);
+	(void)snprintf(r->queue, sizeof(r->queue), "%s", j->queue);
+	(void)snprintf(r->error, sizeof(r->error), "%s", j->last_error ? j->last_error : "");
+	r->priority = j->priority;
+	r->attempts = j->attempts;
+	r->max_attempts = j->max_attempts;
+	r->leased = j->lease_until != NULL;
+	r->finalized = j->finalized_at != NULL;
+	r->locked = j->locked_by != NULL;
+	return 0;
+}
+
+static struct jrow job_get(int64_t id)
+{
+	struct jrow r = { 0 };
+	struct job_query q = { .ids = &id, .nids = 1 };
+
+	if (D->jobs(S, &q, jrow_cb, &r))
+		r.found = -1;
+	return r;
+}
+
+static int count_cb(void *arg, const struct job_info *j)
+{
+	(void)j;
+	++*(int *)arg;
+	return 0;
+}
+
+static int jobs_of(const char *media)
+{
+	int n = 0;
+	struct job_query q = { .media = media };
+
+	return D->jobs(S, &q, count_cb, &n) ? -1 : n;
+}
+
+struct frow {
+	int n;
+	char status[16], caption[32];
+	char *tags, *renditions, *error;
+};
+
+static int frow_cb(void *arg, const struct feed_row *row)
+{
+	struct frow *f = arg;
+
+	f->n++;
+	(void)snprintf(f->status, sizeof(f->status), "%s", row->status);
+	(void)snprintf(f->caption, sizeof(f->caption), "%s", row->caption ? row->caption : "");
+	free(f->tags);
+	free(f->renditions);
+	free(f->error);
+	f->tags = dup0(row->tags_json);
+	f->renditions = dup0(row->renditions_json);
+	f->error = dup0(row->error);
+	return 0;
+}
+
+static struct frow feed_of(const char *media)
+{
+	struct frow f = { 0 };
+	struct feed_query q = { .media = media, .limit = 10, .base_url = "" };
+	int64_t next;
+
+	if (D->feed(S, &q, frow_cb, &f, &next))
+		f.n = -1;
+	return f;
+}
+
+static void frow_free(struct frow *f)
+{
+	free(f->tags);
+	free(f->renditions);
+	free(f->error);
+}
+
+static int64_t feed_version(void)
+{
+	int64_t v = -1;
+
+	return D->feed_version(S, &v) ? -1 : v;
+}
+
+/* ---- fixtures ---- */
+
+static struct profile P_THUMB = { .name = "thumb", .kinds = MD_KIND_ALL, .queue = "q1" };
+
+static struct media_info media(char c)
+{
+	struct media_info m = {
+		.kind = MD_KIND_IMAGE, .mime = "image/png", .format = "png_pipe", .ext = "png",
+		.bytes = 100, .width = 10, .height = 10, .probe_json = "{}",
+	};
+
+	memset(m.sha, c, 64);
+	m.sha[64] = '\0';
+	return m;
+}
+
+/* A post of a new media (c), without jobs. */
+static int64_t post(char c)
+{
+	struct media_info m = media(c);
+	struct ingest_req rq = { .media = &m, .user = "ann", .caption = "x",
+				 .trace_id = "0123456789abcdef0123456789abcdef" };
+	struct ingest_res rs;
+
+	if (store_ingest(S, &rq, &rs))
+		return -1;
+	return rs.post_id;
+}
+
+struct enq {
+	int64_t id;
+	char state[16];
+};
+
+static void enq_cb(void *arg, const char *ref, int64_t job_id, const char *media,
+		   const char *profile, const char *queue, const char *state, const char *reason)
+{
+	struct enq *e = arg;
+
+	(void)ref, (void)media, (void)profile, (void)queue, (void)reason;
+	e->id = job_id;
+	(void)snprintf(e->state, sizeof(e->state), "%s", state);
+}
+
+/* A thumb job of a new media (c) on queue q; its id. */
+static int64_t job_new(char c, const char *queue, int priority, double run_at, int max_attempts)
+{
+	struct media_info m = media(c);
+	const struct profile *pp[] = { &P_THUMB };
+	struct enqueue_opts o = {
+		.profiles = pp, .nprofiles = 1, .priority = priority, .run_at = run_at,
+		.max_attempts = max_attempts, .default_attempts = 3, .queue = queue,
+	};
+	char *ref[] = { m.sha };
+	struct enq e = { -1, "" };
+
+	if (post(c) < 0 || D->enqueue(S, ref, 1, &o, enq_cb, &e) || strcmp(e.state, "available"))
+		return -1;
+	return e.id;
+}
+
+/* job_fail as the worker calls it: new_state "" unless the row changed. */
+static int jfail(const char *w, int64_t id, const char *err, int permanent, double delay,
+		char st[16])
+{
+	st[0] = '\0';
+	return D->job_fail(S, w, id, err, permanent, delay, st);
+}
+
+/* Claim at most one job of queue q for worker w with lease; its id, 0 if none. */
+static int64_t claim1(const char *w, const char *queue, double lease)
+{
+	char *qs[] = { (char *)queue };
+	struct job *jv = NULL;
+	int n = 0;
+	int64_t id;
+
+	if (D->claim(S, w, qs, 1, 1, lease, &jv, &n))
+		return -1;
+	id = n ? jv[0].id : 0;
+	for (int i = 0; i < n; i++)
+		job_free(&jv[i]);
+	free(jv);
+	return id;
+}
+
+/* ---- migrations and the schema gate ---- */
+
+static void applied_cb_n(void *arg, int version, const char *at)
+{
+	(void)version;
+	if (at)
+		++*(int *)arg;
+}
+
+static int applied_count(void)
+{
+	int n = 0;
+
+	return D->migrations_applied(S, applied_cb_n, &n) ? -1 : n;
+}
+
+static void t_migrate(const char *url)
+{
+	int v = -1, n = -1, want;
+
+	is_int(store_open(url, STORE_CREATE | STORE_NO_SCHEMA, &S), 0, "open an empty database");
+	if (!S)
+		exit(1);
+	D = S->drv;
+	want = D->migrations[*D->nmigrations - 1].version;
+	is_int(D->schema_version(S, &v), 1, "schema_version: no schema_migrations table yet");
+	is_int(applied_count(), 0, "migrations_applied: none on an empty database");
+	is_int(store_migrate(S, &n), 0, "migrate an empty database");
+	is_int(n, *D->nmigrations, "every migration applied");
+	is_int(D->schema_version(S, &v), 0, "schema_version after migrating");
+	is_int(v, want, "schema_version is the last migration's");
+	is_int(store_schema_wanted(S), want, "the version wanted is the last migration's");
+	is_int(applied_count(), *D->nmigrations, "migrations_applied lists each");
+	is_int(store_migrate(S, &n), 0, "migrate again");
+	is_int(n, 0, "nothing is applied twice");
+	store_close(S);
+	S = NULL;
+	is_int(store_open(url, 0, &S), 0, "a migrated database passes the schema gate");
+	if (!S)
+		exit(1);
+	D = S->drv;
+}
+
+/* ---- users ---- */
+
+struct uw {
+	enum user_op op;
+	const char *name, *email, *hash;
+	int64_t exists, taken, posts, id;
+};
+
+static int uw_body(struct store *s, void *arg)
+{
+	struct uw *u = arg;
+	int rc;
+
+	if (D->users_lock && (rc = D->users_lock(s)))
+		return rc;
+	if ((rc = D->user_facts(s, u->name, u->email, &u->exists, &u->taken, &u->posts)))
+		return rc;
+	return D->user_write(s, u->op, u->name, u->email, u->hash);
+}
+
+static int facts_body(struct store *s, void *arg)
+{
+	struct uw *u = arg;
+
+	return D->user_facts(s, u->name, u->email, &u->exists, &u->taken, &u->posts);
+}
+
+static int uid_body(struct store *s, void *arg)
+{
+	struct uw *u = arg;
+
+	return D->user_id(s, u->name, &u->id);
+}
+
+struct urow {
+	int n;
+	char names[64], email[32], hash[32];
+};
+
+static int urow_cb(void *arg, const struct user_info *u)
+{
+	struct urow *r = arg;
+	size_t l = strlen(r->names);
+
+	r->n++;
+	(void)snprintf(r->names + l, sizeof(r->names) - l, "%s ", u->name);
+	(void)snprintf(r->email, sizeof(r->email), "%s", u->email ? u->email : "");
+	(void)snprintf(r->hash, sizeof(r->hash), "%s", u->password_hash ? u->password_hash : "");
+	return 0;
+}
+
+static struct urow users(const char *name)
+{
+	struct urow r = { 0 };
+
+	if (D->users(S, name, urow_cb, &r))
+		r.n = -1;
+	return r;
+}
+
+static void t_users(void)
+{
+	struct uw u = { .op = USER_ADD, .name = "bea", .email = "bea@example.org", .hash = "h1" };
+	struct urow r;
+	int64_t id;
+
+	is_int(store_txn(S, uw_body, &u), 0, "users_lock, user_facts, user_write(add)");
+	is_int(u.exists, 0, "user_facts: a new name does not exist");
+	r = users("bea");
+	is_int(r.n, 1, "users: the added user");
+	is_str(r.email, "bea@example.org", "users: the email written");
+	is_str(r.hash, "h1", "users: the hash written");
+	u = (struct uw){ .op = USER_PASSWD, .name = "bea", .email = "bea@example.com", .hash = "h2" };
+	is_int(store_txn(S, uw_body, &u), 0, "user_write(passwd)");
+	ok(u.exists == 1 && u.taken == 0 && u.posts == 0,
+	   "user_facts: exists, own email not taken, no posts");
+	r = users("bea");
+	ok(!strcmp(r.hash, "h2") && !strcmp(r.email, "bea@example.com"),
+	   "passwd sets the hash and the email");
+	u = (struct uw){ .name = "bea" };
+	is_int(store_txn(S, uid_body, &u), 0, "user_id of an existing user");
+	id = u.id;
+	is_int(store_txn(S, uid_body, &u), 0, "user_id again");
+	ok(id > 0 && u.id == id, "user_id is stable");
+	u = (struct uw){ .name = "ann" };
+	is_int(store_txn(S, uid_body, &u), 0, "user_id of a new name adds it");
+	ok(u.id > 0 && u.id != id, "the new user has its own id");
+	r = users(NULL);
+	is_str(r.names, "ann bea ", "users: every user, by name");
+	u = (struct uw){ .op = USER_DEL, .name = "bea" };
+	is_int(store_txn(S, uw_body, &u), 0, "user_write(del)");
+	is_int(users("bea").n, 0, "the deleted user is gone");
+	u = (struct uw){ .op = USER_ADD, .name = "dan", .email = "dan@example.org", .hash = "h" };
+	is_int(store_txn(S, uw_body, &u), 0, "add a user with an email");
+	u = (struct uw){ .name = "carl", .email = "dan@example.org" };
+	is_int(store_txn(S, facts_body, &u), 0, "user_facts of a new name, another's email");
+	ok(u.exists == 0 && u.taken == 1, "user_facts: another's email is taken");
+}
+
+/* ---- transactions ---- */
+
+struct rb {
+	int ret;
+};
+
+static int rb_body(struct store *s, void *arg)
+{
+	int rc = D->user_write(s, USER_ADD, "eve", NULL, "h");
+
+	return rc ? rc : ((struct rb *)arg)->ret;
+}
+
+static void t_txn(void)
+{
+	struct rb r = { STORE_ROLLBACK };
+
+	is_int(store_txn(S, rb_body, &r), 0, "begin, a write, rollback (a refusal)");
+	is_int(users("eve").n, 0, "rollback undid the write");
+	r.ret = MD_EXIT_SOFTWARE;
+	is_int(store_txn(S, rb_body, &r), MD_EXIT_SOFTWARE, "a failing body's exit code");
+	is_int(users("eve").n, 0, "its write is rolled back");
+	r.ret = 0;
+	is_int(store_txn(S, rb_body, &r), 0, "begin, a write, commit");
+	is_int(users("eve").n, 1, "commit kept the write");
+}
+
+/* ---- media, posts and their jobs (an ingest's steps) ---- */
+
+static char MEDIA_A[65];
+static int64_t POST_A;
+
+struct ing {
+	struct media_info m;
+	int is_new, added;
+	int64_t owner, post;
+};
+
+static int ing_body(struct store *s, void *arg)
+{
+	struct ing *g = arg;
+	struct new_job v[] = { { "thumb", "q1", 3 }, { "mp4", "q2", 3 } };
+	char *tags[] = { "cat", "dog" };
+	int rc;
+
+	if ((rc = D->media_add(s, &g->m, &g->is_new)) || (rc = D->user_id(s, "ann", &g->owner)))
+		return rc;
+	if ((rc = D->post_add(s, g->owner, g->m.sha, "a cat", "pending", NULL,
+			      "0123456789abcdef0123456789abcdef", &g->post)))
+		return rc;
+	if ((rc = D->tags_add(s, g->post, tags, 2)))
+		return rc;
+	if ((rc = D->jobs_add_missing(s, g->m.sha, v, 2, "0123456789abcdef0123456789abcdef",
+				      &g->added)))
+		return rc;
+	return D->feed_bump(s);
+}
+
+struct verdict {
+	const char *media;
+	int64_t jobs, unfinalized;
+	char *dead;
+};
+
+static int verdict_body(struct store *s, void *arg)
+{
+	struct verdict *v = arg;
+
+	free(v->dead);
+	v->dead = NULL;
+	return D->media_verdict(s, v->media, &v->jobs, &v->unfinalized, &v->dead);
+}
+
+static void t_ingest(void)
+{
+	struct ing g = { .m = media('a') };
+	struct verdict v = { .media = g.m.sha };
+	struct frow f;
+	int64_t fv = feed_version();
+
+	memcpy(MEDIA_A, g.m.sha, 65);
+	is_int(D->media_exists(S, g.m.sha), 0, "media_exists: not yet");
+	is_int(store_txn(S, ing_body, &g), 0, "media_add, user_id, post_add, tags_add, "
+	       "jobs_add_missing, feed_bump");
+	POST_A = g.post;
+	ok(g.is_new == 1 && g.added == 2 && g.post > 0, "a new media, a post, two jobs");
+	is_int(D->media_exists(S, g.m.sha), 1, "media_exists: now");
+	ok(feed_version() > fv, "feed_bump moved the feed version");
+	f = feed_of(g.m.sha);
+	ok(f.n == 1 && !strcmp(f.status, "pending") && !strcmp(f.caption, "a cat"),
+	   "feed: the post, pending, its caption");
+	has(f.tags, "cat", "feed: its tags (cat)");
+	has(f.tags, "dog", "feed: its tags (dog)");
+	frow_free(&f);
+	is_int(store_txn(S, ing_body, &g), 0, "the same steps again");
+	ok(g.is_new == 0 && g.added == 0, "media_add: exists; jobs_add_missing: none missing");
+	is_int(jobs_of(g.m.sha), 2, "jobs: two jobs of the media");
+	is_int(store_txn(S, verdict_body, &v), 0, "media_verdict");
+	ok(v.jobs == 2 && v.unfinalized == 2 && !v.dead, "media_verdict: 2 jobs, unfinalized, none dead");
+	free(v.dead);
+}
+
+/* ---- finalize steps ---- */
+
+struct fin {
+	char media[65], ext[16];
+	int found, stale;
+	char *dead;
+	struct finalized f;
+};
+
+static int fin_body(struct store *s, void *arg)
+{
+	struct fin *z = arg;
+	int rc;
+
+	free(z->dead);
+	z->dead = NULL;
+	finalized_release(&z->f);
+	memset(&z->f, 0, sizeof(z->f));
+	z->found = z->stale = 0;
+	if ((rc = D->finalize_pick(s, z->media, z->ext, &z->found)) || !z->found)
+		return rc;
+	if (D->finalize_lock && (rc = D->finalize_lock(s, z->media, &z->stale)))
+		return rc;
+	if ((rc = D->renditions_register(s, z->media)) ||
+	    (rc = D->dead_round(s, z->media, &z->dead)))
+		return rc;
+	if ((rc = D->posts_settle(s, z->media, z->dead ? "failed" : "completed", z->dead, &z->f)))
+		return rc;
+	return D->jobs_stamp(s, z->media);
+}
+
+static void t_finalize(void)
+{
+	char *qs[] = { "q1", "q2" };
+	struct job *jv = NULL;
+	int n = 0, a = 0;
+	char st[16];
+	struct fin z = { .found = -1 };
+	struct verdict v = { .media = MEDIA_A };
+	struct frow f;
+
+	is_int(D->claim(S, "w0", qs, 2, 5, 60, &jv, &n), 0, "claim both jobs of the media");
+	is_int(n, 2, "two jobs claimed");
+	if (n != 2)
+		return;
+	ok(!strcmp(jv[0].media, MEDIA_A) && !strcmp(jv[0].profile, "thumb") &&
+	   !strcmp(jv[0].queue, "q1") && !strcmp(jv[1].profile, "mp4") && !strcmp(jv[1].queue, "q2"),
+	   "claim: each job's media, profile and queue, by id");
+	ok(!strcmp(jv[0].ext, "png") && !strcmp(jv[0].format, "png_pipe") &&
+	   jv[0].kind == MD_KIND_IMAGE && jv[0].attempts == 1 && jv[0].max_attempts == 3 &&
+	   !strcmp(jv[0].trace_id, "0123456789abcdef0123456789abcdef"),
+	   "claim: the media's format, extension and kind, attempts, the trace id");
+	is_int(D->job_succeed(S, "w0", jv[0].id, "{\"key\":\"m/thumb.png\",\"bytes\":10}", &a), 0,
+	       "job_succeed");
+	is_int(jfail("w0", jv[1].id, "no codec", 1, 0, st), 0, "job_fail, permanent");
+	is_str(st, "dead", "a permanent failure is dead");
+	is_int(store_txn(S, fin_body, &z), 0, "finalize_pick, finalize_lock, renditions_register, "
+	       "dead_round, posts_settle, jobs_stamp");
+	ok(z.found == 1 && !strcmp(z.media, MEDIA_A) && !strcmp(z.ext, "png") && !z.stale,
+	   "finalize_pick: the media with no job left to run, its extension");
+	has(z.dead, "mp4: no codec", "dead_round: the dead profile's reason");
+	ok(z.f.nposts == 2 && z.f.post_ids[0] == POST_A && !strcmp(z.f.post_status[0], "failed") &&
+	   !strcmp(z.f.post_status[1], "failed"), "posts_settle: both posts, failed, by id");
+	ok(job_get(jv[0].id).finalized && job_get(jv[1].id).finalized, "jobs_stamp: both finalized");
+	f = feed_of(MEDIA_A);
+	ok(f.n == 2 && !strcmp(f.status, "failed"), "feed: the posts are failed");
+	has(f.error, "no codec", "feed: with the reason");
+	has(f.renditions, "m/thumb.png", "renditions_register: the succeeded job's key");
+	frow_free(&f);
+	is_int(store_txn(S, verdict_body, &v), 0, "media_verdict after finalizing");
+	ok(v.jobs == 2 && v.unfinalized == 0, "media_verdict: 2 jobs, none unfinalized");
+	has(v.dead, "mp4: no codec", "media_verdict: the dead profile");
+	free(v.dead);
+	is_int(store_txn(S, fin_body, &z), 0, "finalize_pick again");
+	is_int(z.found, 0, "finalize_pick: nothing left");
+	free(z.dead);
+	finalized_release(&z.f);
+	for (int i = 0; i < n; i++)
+		job_free(&jv[i]);
+	free(jv);
+}
+
+/* ---- job control steps ---- */
+
+struct ctl {
+	int64_t id, twin, n;
+	char *state, *media, *profile, *twin_state;
+	const char *other;
+};
+
+static void ctl_free(struct ctl *c)
+{
+	free(c->state);
+	free(c->media);
+	free(c->profile);
+	free(c->twin_state);
+	c->state = c->media = c->profile = c->twin_state = NULL;
+}
+
+static int read_body(struct store *s, void *arg)
+{
+	struct ctl *c = arg;
+	int rc;
+
+	ctl_free(c);
+	if (D->jobs_lock && (rc = D->jobs_lock(s)))
+		return rc;
+	if ((rc = D->job_read(s, c->id, &c->state, &c->media, &c->profile)) || !c->state)
+		return rc;
+	return D->live_twin(s, c->id, c->media, c->other, &c->twin, &c->twin_state);
+}
+
+static int unfin_body(struct store *s, void *arg)
+{
+	return D->dead_unfinalize(s, ((struct ctl *)arg)->media);
+}
+
+static int reset_body(struct store *s, void *arg)
+{
+	struct ctl *c = arg;
+	int rc;
+
+	if ((rc = D->job_reset(s, c->id)))
+		return rc;
+	return D->posts_reopen(s, c->media, &c->n);
+}
+
+static int cancel_body(struct store *s, void *arg)
+{
+	return D->job_cancel(s, ((struct ctl *)arg)->id);
+}
+
+struct idof {
+	int64_t id;
+};
+
+static int idof_cb(void *arg, const struct job_info *j)
+{
+	((struct idof *)arg)->id = j->id;
+	return 0;
+}
+
+static int64_t id_of(const char *profile)
+{
+	struct job_query q = { .media = MEDIA_A, .profile = profile };
+	struct idof r = { -1 };
+
+	return D->jobs(S, &q, idof_cb, &r) ? -1 : r.id;
+}
+
+static void t_control(void)
+{
+	struct ctl c = { .id = id_of("mp4"), .other = "thumb" };
+	int64_t thumb = id_of("thumb");
+	struct frow f;
+	char *why = NULL;
+
+	is_int(store_txn(S, read_body, &c), 0, "jobs_lock, job_read, live_twin");
+	ok(c.state && !strcmp(c.state, "dead") && !strcmp(c.profile, "mp4") &&
+	   !strcmp(c.media, MEDIA_A), "job_read: state, profile, media");
+	ok(c.twin == thumb && c.twin_state && !strcmp(c.twin_state, "succeeded"),
+	   "live_twin: the succeeded job of that profile");
+	c.other = "mp4";
+	is_int(store_txn(S, read_body, &c), 0, "live_twin of the dead job's own profile");
+	is_str(c.twin_state, NULL, "live_twin: none besides the job itself");
+	is_int(store_txn(S, unfin_body, &c), 0, "dead_unfinalize");
+	ok(!job_get(c.id).finalized && job_get(thumb).finalized,
+	   "dead_unfinalize: the dead job only");
+	is_int(store_txn(S, reset_body, &c), 0, "job_reset, posts_reopen");
+	is_int(c.n, 2, "posts_reopen: both failed posts");
+	struct jrow r = job_get(c.id);
+	ok(!strcmp(r.state, "available") && r.attempts == 0, "job_reset: available, no attempt spent");
+	f = feed_of(MEDIA_A);
+	ok(!strcmp(f.status, "processing") && !f.error, "posts_reopen: processing, no error");
+	frow_free(&f);
+	is_int(store_txn(S, cancel_body, &c), 0, "job_cancel");
+	r = job_get(c.id);
+	ok(!strcmp(r.state, "cancelled") && !r.finalized, "job_cancel: cancelled, not finalized");
+	is_int(store_job_control(S, c.id, JOB_CANCEL, &why), 0, "cancel a cancelled job");
+	ok(why != NULL, "is refused");
+	free(why);
+	c.id = 999999;
+	is_int(store_txn(S, read_body, &c), 0, "job_read of no such job");
+	is_str(c.state, NULL, "job_read: no state");
+	ctl_free(&c);
+}
+
+/* ---- the worker's operations ---- */
+
+static void t_claim_order(void)
+{
+	double now = (double)time(NULL);
+	int64_t a = job_new('b', "order", 5, 0, 0);
+	int64_t b = job_new('c', "order", 1, now - 100, 0);
+	int64_t c = job_new('d', "order", 1, now - 50, 0);
+	int64_t d = job_new('e', "order", 1, now - 50, 0);
+	int64_t later = job_new('f', "order", 0, now + 3600, 0);
+	int64_t avail = -1, running = -1;
+	double next = -1;
+	struct jrow r;
+
+	ok(a > 0 && b > 0 && c > 0 && d > 0 && later > 0 && c < d, "enqueue five jobs");
+	r = job_get(a);
+	ok(!strcmp(r.state, "available") && r.priority == 5 && r.max_attempts == 3 &&
+	   !strcmp(r.queue, "order") && !strcmp(r.profile, "thumb"),
+	   "enqueue: available, its priority, queue, profile and default attempts");
+	is_int(D->queue_counts(S, (char *[]){ "order" }, 1, &avail, &running, &next), 0,
+	       "queue_counts");
+	ok(avail == 4 && running == 0 && next == 0, "queue_counts: four due, none running");
+	is_int(claim1("w1", "order", 60), b, "claim: lowest priority first, then earliest run_at");
+	is_int(claim1("w1", "order", 60), c, "claim: then the next run_at");
+	is_int(claim1("w2", "order", 60), d, "claim: then by id");
+	is_int(claim1("w2", "order", 60), a, "claim: then the higher priority");
+	is_int(claim1("w3", "order", 60), 0, "claim: a claimed job is not claimed twice, "
+	       "a job due later not at all");
+	r = job_get(b);
+	ok(!strcmp(r.state, "running") && r.attempts == 1 && r.leased && r.locked,
+	   "claim: running, an attempt spent, leased, locked");
+	D->queue_counts(S, (char *[]){ "order" }, 1, &avail, &running, &next);
+	ok(avail == 0 && running == 4, "queue_counts: four running");
+}
+
+static void t_outcomes(void)
+{
+	double now = (double)time(NULL);
+	int64_t j1 = job_new('g', "out", 0, 0, 0), j2 = job_new('h', "out", 0, 0, 0);
+	int64_t j3 = job_new('i', "out", 0, 0, 2);
+	int a = -1;
+	char st[16];
+	int64_t avail, running;
+	double next, sec = 1.5;
+	struct jrow r;
+
+	ok(claim1("w1", "out", 60) == j1 && claim1("w1", "out", 60) == j2 &&
+	   claim1("w1", "out", 60) == j3, "claim three jobs");
+	is_int(D->heartbeat(S, "w1", 120), 0, "heartbeat");
+	is_int(D->jobs_progress(S, "w1", &j1, &sec, 1), 0, "jobs_progress");
+	is_int(D->job_succeed(S, "w9", j1, "{}", &a), 0, "job_succeed by another worker");
+	is_int(a, 0, "is fenced out");
+	is_int(D->job_succeed(S, "w1", j1, "{\"key\":\"k\"}", &a), 0, "job_succeed");
+	is_int(a, 1, "applies");
+	r = job_get(j1);
+	ok(!strcmp(r.state, "succeeded") && !r.leased, "succeeded, lease gone");
+	D->job_succeed(S, "w1", j1, "{}", &a);
+	is_int(a, 0, "job_succeed twice: the second is fenced out");
+	is_int(jfail("w1", j2, "boom", 0, 600, st), 0, "job_fail with attempts left");
+	is_str(st, "available", "job_fail: available again");
+	r = job_get(j2);
+	ok(r.attempts == 1 && !strcmp(r.error, "boom"), "job_fail: the attempt spent, the error");
+	D->queue_counts(S, (char *[]){ "out" }, 1, &avail, &running, &next);
+	ok(avail == 0 && running == 1 && next > now, "queue_counts: the retry waits for its run_at");
+	is_int(D->job_release(S, "w1", j3), 0, "job_release");
+	r = job_get(j3);
+	ok(!strcmp(r.state, "available") && r.attempts == 0, "job_release: available, attempt not spent");
+	is_int(jfail("w1", j3, "late", 0, 0, st), 0, "job_fail of a released job");
+	is_str(st, "", "job_fail: fenced out");
+	/* max_attempts 2: two failures make it dead */
+	is_int(claim1("w1", "out", 60), j3, "claim the released job");
+	jfail("w1", j3, "once", 0, 0, st);
+	is_str(st, "available", "first failure of two attempts: available");
+	is_int(claim1("w1", "out", 60), j3, "claim it again");
+	jfail("w1", j3, "twice", 0, 0, st);
+	is_str(st, "dead", "attempts reach max_attempts: dead");
+	r = job_get(j3);
+	ok(!strcmp(r.state, "dead") && r.attempts == 2, "dead after two attempts");
+}
+
+static void t_rescue(void)
+{
+	int64_t j = job_new('j', "resc", 0, 0, 2), k = job_new('k', "resc", 0, 0, 0);
+	int n = -1;
+	struct jrow r;
+
+	is_int(claim1("w1", "resc", -10), j, "claim with a lease already expired");
+	is_int(claim1("wk", "resc", 60), k, "claim another with a live lease");
+	is_int(D->rescue_expired(S, &n), 0, "rescue_expired");
+	is_int(n, 1, "rescue_expired: the expired job only");
+	r = job_get(j);
+	ok(!strcmp(r.state, "available") && !r.leased && r.attempts == 1,
+	   "rescued: available, no lease, the attempt spent");
+	has(r.error, "lease expired", "rescued: says why");
+	is_str(job_get(k).state, "running", "the live lease is left alone");
+	is_int(claim1("w2", "resc", -10), j, "claim it again, expired again");
+	D->rescue_expired(S, &n);
+	is_int(n, 1, "rescue_expired again");
+	is_str(job_get(j).state, "dead", "rescue out of attempts: dead");
+	is_int(D->heartbeat(S, "wk", -10), 0, "heartbeat with a lease in the past");
+	D->rescue_expired(S, &n);
+	ok(n == 1 && !strcmp(job_get(k).state, "available"), "heartbeat set the lease it was given");
+}
+
+static void t_batches(void)
+{
+	int64_t ids[2] = { job_new('l', "ack", 0, 0, 0), job_new('m', "ack", 0, 0, 0) };
+	int64_t third = job_new('n', "ack", 0, 0, 0);
+	char *qs[] = { "ack" };
+	char *res[] = { "{\"key\":\"a\"}", "{\"key\":\"b\"}" };
+	struct job *jv = NULL;
+	int n = 0, acked = -1;
+
+	ok(claim1("w1", "ack", 60) == ids[0] && claim1("w1", "ack", 60) == ids[1],
+	   "claim two jobs");
+	is_int(store_claim_ack(S, "w1", qs, 1, 5, 60, ids, 2, "{\"key\":\"x\"}", &acked, &jv, &n),
+	       0, "claim_ack");
+	ok(acked == 2 && n == 1 && jv[0].id == third, "claim_ack: both acknowledged, the third claimed");
+	ok(!strcmp(job_get(ids[0]).state, "succeeded") && !strcmp(job_get(ids[1]).state, "succeeded"),
+	   "claim_ack: succeeded");
+	for (int i = 0; i < n; i++)
+		job_free(&jv[i]);
+	free(jv);
+	is_int(store_jobs_succeed(S, "w1", ids, res, 2, &acked), 0, "jobs_succeed of done jobs");
+	is_int(acked, 0, "jobs_succeed: fenced out");
+	is_int(store_jobs_succeed(S, "w1", &third, res, 1, &acked), 0, "jobs_succeed");
+	is_int(acked, 1, "jobs_succeed: applied");
+}
+
+static void t_enqueue(void)
+{
+	const struct profile *pp[] = { &P_THUMB };
+	struct enqueue_opts o = { .profiles = pp, .nprofiles = 1, .default_attempts = 3 };
+	char ref[24];
+	char *refs[] = { ref, "nonexistent" };
+	struct enq e = { -1, "" };
+	int64_t p = post('o'), first;
+
+	xsnprintf(ref, sizeof(ref), "%lld", (long long)p);
+	is_int(D->enqueue(S, refs, 1, &o, enq_cb, &e), 0, "enqueue by post id");
+	ok(e.id > 0 && !strcmp(e.state, "available"), "enqueue: a new job");
+	is_str(job_get(e.id).queue, "q1", "enqueue: the profile's queue");
+	first = e.id;
+	is_int(D->enqueue(S, refs, 1, &o, enq_cb, &e), 0, "enqueue again");
+	ok(e.id == first && jobs_of(media('o').sha) == 1, "enqueue: the live job, no second one");
+	is_int(D->enqueue(S, refs + 1, 1, &o, enq_cb, &e), 0, "enqueue an unknown ref");
+	is_str(e.state, "error", "enqueue: an unknown ref is an error");
+}
+
+/* ---- wake-ups, md-status, md-feed's cache ---- */
+
+static int status_cb_n(void *arg, const struct status_item *it)
+{
+	int *n = arg;
+
+	n[it->kind]++;
+	return 0;
+}
+
+static int tag_cb_n(void *arg, const char *tag)
+{
+	(void)tag;
+	++*(int *)arg;
+	return 0;
+}
+
+static void t_reads(void)
+{
+	char *qs[] = { "nq" };
+	int n[STATUS_POSTS + 1] = { 0 }, tags = 0, fd, got;
+
+	/* optional entries: a driver without wake-ups leaves them NULL */
+	ok(!D->listen == !D->notify_fd && !D->listen == !D->consume_notify,
+	   "listen, notify_fd, consume_notify: all or none");
+	is_int(store_listen(S, qs, 1), 0, "listen");
+	fd = store_notify_fd(S);
+	ok(!strcmp(D->name, "sqlite") ? fd == -1 : fd >= 0, "notify_fd: -1 on SQLite, a descriptor else");
+	ok(job_new('p', "nq", 0, 0, 0) > 0, "enqueue on the queue listened to");
+	got = store_consume_notify(S);
+	ok(!strcmp(D->name, "sqlite") ? got == 0 : got >= 1, "consume_notify: the wake-up, where there is one");
+	is_int(D->status(S, 10, status_cb_n, n), 0, "status");
+	ok(n[STATUS_JOBS] > 0 && n[STATUS_DEAD] > 0 && n[STATUS_RUNNING] > 0 && n[STATUS_POSTS] > 0,
+	   "status: jobs, running, dead and posts figures");
+	is_int(D->feed_tags(S, "processing", tag_cb_n, &tags), 0, "feed_tags");
+	is_int(tags, 2, "feed_tags: the tags of processing posts");
+}
+
+static void conform_all(const char *url)
+{
+	t_migrate(url);
+	t_users();
+	t_txn();
+	t_ingest();
+	t_finalize();
+	t_control();
+	t_claim_order();
+	t_outcomes();
+	t_rescue();
+	t_batches();
+	t_enqueue();
+	t_reads();
+	store_close(S);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: conform url\n");
+		return MD_EXIT_USAGE;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	conform_all(argv[1]);
+	printf("1..%d\n", ntests);
+	return failed ? 1 : 0;
+}
