@@ -1035,10 +1035,73 @@ static int apply_steps(struct capply *a, const struct ynode *v, const char *k, c
 	return 0;
 }
 
+/* The kinds a profile runs for: a list of image, animated, video. */
+static int apply_kinds(struct capply *a, const struct ynode *v, const char *k, unsigned *kinds)
+{
+	if (v->type != Y_SEQ)
+		return bad(a, v, k, "expected a list of kinds for");
+	*kinds = 0;
+	for (int j = 0; j < v->n; j++) {
+		unsigned b = v->kid[j]->type == Y_SCALAR ? kind_from_name(v->kid[j]->value) : 0;
+		if (!b)
+			return bad(a, v->kid[j], k, "expected image, animated or video in");
+		*kinds |= b;
+	}
+	return 0;
+}
+
+/* One key k of profile name, its value v, into tmp; *kind is set by
+ * output_kind.  -1 after saying what is wrong. */
+static int apply_profile_key(struct capply *a, const struct ynode *kn, const struct ynode *v,
+			     const char *name, struct profile *tmp, int *kind)
+{
+	const char *k = kn->value ? kn->value : "?";
+	long long t;
+
+	if (!strcmp(k, "kinds"))
+		return apply_kinds(a, v, k, &tmp->kinds);
+	if (!strcmp(k, "queue"))
+		return set_string(a, v, k, &tmp->queue);
+	if (!strcmp(k, "output")) {
+		if (set_string(a, v, k, &tmp->output))
+			return -1;
+		if (strchr(tmp->output, '/') || tmp->output[0] == '.' || !*tmp->output)
+			return bad(a, v, k, "output must be a plain file name for");
+		return 0;
+	}
+	if (!strcmp(k, "output_kind")) {
+		*kind = v->type == Y_SCALAR ? output_kind_from_name(v->value) : -1;
+		return *kind < 0 ? bad(a, v, k, "expected video, image, json, zip or file for") : 0;
+	}
+	if (!strcmp(k, "max_side") || !strcmp(k, "width")) {
+		if (set_int(a, v, k, 2, 65536, &t))
+			return -1;
+		*(k[0] == 'w' ? &tmp->width : &tmp->max_side) = (int)t;
+		return 0;
+	}
+	if (!strcmp(k, "max_attempts")) {
+		if (set_int(a, v, k, 1, 1000, &t))
+			return -1;
+		tmp->max_attempts = (int)t;
+		return 0;
+	}
+	if (!strcmp(k, "steps"))
+		return apply_steps(a, v, k, name, &tmp->nsteps, &tmp->steps);
+	if (!strcmp(k, "passthrough"))
+		return apply_steps(a, v, k, name, &tmp->npass, &tmp->pass);
+	if (!strcmp(k, "passthrough_max_size") || !strcmp(k, "passthrough_max_kbps")) {
+		if (set_int(a, v, k, 0, 1 << 20, &t))
+			return -1;
+		*(k[16] == 's' ? &tmp->pass_max_size : &tmp->pass_max_kbps) = (int)t;
+		return 0;
+	}
+	return bad(a, kn, k, "unknown key");
+}
+
 static int apply_profile(struct capply *a, const struct ynode *pv, const char *name)
 {
 	struct profile tmp = { 0 };
-	int rc = -1;
+	int kind = -1;
 
 	if (pv->type != Y_MAP)
 		return bad(a, pv, name, "expected a mapping for profile");
@@ -1046,69 +1109,9 @@ static int apply_profile(struct capply *a, const struct ynode *pv, const char *n
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
 			return bad(a, pv, name, "profile names are [a-z0-9_-], not");
 	tmp.kinds = MD_KIND_ALL;
-	int kind = -1;
-	for (int i = 0; i + 1 < pv->n; i += 2) {
-		const struct ynode *kn = pv->kid[i], *v = pv->kid[i + 1];
-		const char *k = kn->value ? kn->value : "?";
-
-		if (!strcmp(k, "kinds")) {
-			if (v->type != Y_SEQ) {
-				bad(a, v, k, "expected a list of kinds for");
-				goto out;
-			}
-			tmp.kinds = 0;
-			for (int j = 0; j < v->n; j++) {
-				unsigned b = v->kid[j]->type == Y_SCALAR ? kind_from_name(v->kid[j]->value) : 0;
-				if (!b) {
-					bad(a, v->kid[j], k, "expected image, animated or video in");
-					goto out;
-				}
-				tmp.kinds |= b;
-			}
-		} else if (!strcmp(k, "queue")) {
-			if (set_string(a, v, k, &tmp.queue))
-				goto out;
-		} else if (!strcmp(k, "output")) {
-			if (set_string(a, v, k, &tmp.output))
-				goto out;
-			if (strchr(tmp.output, '/') || tmp.output[0] == '.' || !*tmp.output) {
-				bad(a, v, k, "output must be a plain file name for");
-				goto out;
-			}
-		} else if (!strcmp(k, "output_kind")) {
-			int ok = v->type == Y_SCALAR ? output_kind_from_name(v->value) : -1;
-			if (ok < 0) {
-				bad(a, v, k, "expected video, image, json, zip or file for");
-				goto out;
-			}
-			kind = ok;
-		} else if (!strcmp(k, "max_side") || !strcmp(k, "width")) {
-			long long t;
-			if (set_int(a, v, k, 2, 65536, &t))
-				goto out;
-			*(k[0] == 'w' ? &tmp.width : &tmp.max_side) = (int)t;
-		} else if (!strcmp(k, "max_attempts")) {
-			long long t;
-			if (set_int(a, v, k, 1, 1000, &t))
-				goto out;
-			tmp.max_attempts = (int)t;
-		} else if (!strcmp(k, "steps")) {
-			if (apply_steps(a, v, k, name, &tmp.nsteps, &tmp.steps))
-				goto out;
-		} else if (!strcmp(k, "passthrough")) {
-			if (apply_steps(a, v, k, name, &tmp.npass, &tmp.pass))
-				goto out;
-		} else if (!strcmp(k, "passthrough_max_size") ||
-			   !strcmp(k, "passthrough_max_kbps")) {
-			long long t;
-			if (set_int(a, v, k, 0, 1 << 20, &t))
-				goto out;
-			*(k[16] == 's' ? &tmp.pass_max_size : &tmp.pass_max_kbps) = (int)t;
-		} else {
-			bad(a, kn, k, "unknown key");
+	for (int i = 0; i + 1 < pv->n; i += 2)
+		if (apply_profile_key(a, pv->kid[i], pv->kid[i + 1], name, &tmp, &kind))
 			goto out;
-		}
-	}
 	if (kind >= 0 && !tmp.output) {
 		bad(a, pv, name, "output_kind without output in profile");
 		goto out;
@@ -1124,7 +1127,7 @@ static int apply_profile(struct capply *a, const struct ynode *pv, const char *n
 out:
 	tmp.name = NULL;
 	profile_release(&tmp);
-	return rc;
+	return -1;
 }
 
 static int apply_auth(struct capply *a, const struct ynode *v, const char *k)
