@@ -11,7 +11,6 @@ md_setup
 
 E=$MD_TMP/edge
 mkdir -p "$E"
-ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
 SRC="testsrc2=size=320x240:rate=25:duration=1"
 
 ff -f lavfi -i "$SRC" -c:v libx264 -pix_fmt yuv420p "$E/noaudio.mp4"
@@ -45,15 +44,8 @@ like "$out" 'dead=0' "no job died" || diag "$(db_query "SELECT profile, media, l
 run md-finalize
 is "$rc" 0 "md-finalize"
 
-# rendition FILE PROFILE: path of the stored rendition of an input file
-rend() {
-	local sha key
-	sha=$(sha256 "$E/$1")
-	key=$(db_query "SELECT storage_key FROM renditions WHERE media = '$sha' AND profile = '$2'")
-	[ -n "$key" ] && printf '%s/%s\n' "$MD_HOME/storage" "$key"
-}
-# vprop FILE ENTRY: one property of the first video stream
-vprop() { ffprobe -v error -select_streams v:0 -show_entries "stream=$2" -of csv=p=0 "$1"; }
+# rend NAME PROFILE: the rendition of the input $E/NAME
+rend() { rendition_of "$E/$1" "$2"; }
 streams() { ffprobe -v error -show_entries stream=codec_type -of csv=p=0 "$1" | sort | tr '\n' ' '; }
 
 for f in noaudio.mp4 odd.mkv rotated.mp4 anamorphic.mp4 tenbit.mp4 palette.gif vfr.mkv oneframe.mp4 tracks.mkv moov-end.mp4; do

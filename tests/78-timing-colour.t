@@ -12,7 +12,6 @@ md_setup
 
 E=$MD_TMP/src
 mkdir -p "$E"
-ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
 T="testsrc2=size=320x240:rate=10:duration=2"
 
 # VFR: frames 55 to 145 ms apart, the last held 1.5 s (setts gives the
@@ -89,13 +88,8 @@ like "$out" 'dead=0' "no job died" ||
 run md-finalize
 is "$rc" 0 "md-finalize"
 
-rend() {
-	local key
-	key=$(db_query "SELECT storage_key FROM renditions
-		WHERE media = '$(sha256 "$E/$1")' AND profile = '$2'")
-	[ -n "$key" ] && printf '%s/%s\n' "$MD_HOME/storage" "$key"
-}
-vprop() { ffprobe -v error -select_streams v:0 -show_entries "stream=$2" -of csv=p=0 "$1"; }
+# rend NAME PROFILE: the rendition of the input $E/NAME
+rend() { rendition_of "$E/$1" "$2"; }
 dur() { ffprobe -v error -show_entries format=duration -of csv=p=0 "$1"; }
 # what can be decoded of a source: from its start (the container's, or the
 # first frame's when earlier) to the end of its last packet, as a player

@@ -10,7 +10,6 @@ md_setup
 
 M=$MD_TMP/media
 mkdir -p "$M"
-ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
 SRC=(-f lavfi -i "testsrc2=size=320x240:rate=25" -f lavfi -i "sine=f=440")
 
 # a good clip of 3 s and one of 35.2 s whose moov (and so its claim) comes first

@@ -393,6 +393,22 @@ rendition_file() {
 	esac
 }
 
+# ff ARGS...: ffmpeg, quiet, never reading stdin, overwriting: how tests
+# make their media.
+ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
+
+# vprop FILE ENTRIES: properties of the first video stream, comma-separated.
+vprop() { ffprobe -v error -select_streams v:0 -show_entries "stream=$2" -of csv=p=0 "$1"; }
+
+# rendition_of FILE PROFILE: the path of the stored rendition that PROFILE
+# made of the input FILE (hashed to find its media), or nothing.
+rendition_of() {
+	local key
+	key=$(db_query "SELECT storage_key FROM renditions
+		WHERE media = '$(sha256 "$1")' AND profile = '$2'")
+	[ -n "$key" ] && printf '%s/%s\n' "$MD_HOME/storage" "$key"
+}
+
 # True when every line of "$1" is a JSON value.
 json_lines_ok() {
 	local line
