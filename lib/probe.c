@@ -507,10 +507,16 @@ static int run_ffprobe(const struct conf *c, const char *path, struct strbuf *ou
 		"packet_side_data=side_data_type",
 		"-of", "flat", (char *)path, NULL
 	};
+
+	return probe_run(c, argv, path, out, PROBE_OUT_MAX, res);
+}
+
+int probe_run(const struct conf *c, char **argv, const char *path, struct strbuf *out,
+	      size_t out_max, struct spawn_result *res)
+{
 	const char *rd[] = { path, NULL };
-	/* confined like a job command: it reads untrusted bytes */
 	struct spawn_opts o = {
-		.argv = argv, .stdin_fd = -1, .out = out, .out_max = PROBE_OUT_MAX,
+		.argv = argv, .stdin_fd = -1, .out = out, .out_max = out_max,
 		.timeout = c->probe_timeout, .rlimit_as = conf_memory_limit(c),
 		.rlimit_cpu = c->probe_timeout, .confine = c->sandbox, .read = rd,
 	};

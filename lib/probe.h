@@ -50,6 +50,17 @@ struct probe {
 	struct strbuf json;     /* the metadata above as a JSON object */
 };
 
+struct spawn_result;
+
+/*
+ * Run ffprobe's argv on path as every reading of untrusted media is run:
+ * confined like a job command (no stdin, the memory limit, the probe
+ * timeout as wall clock and CPU time, Landlock reading path only); what it
+ * prints into out, at most out_max bytes.  spawn_run's return.
+ */
+int probe_run(const struct conf *c, char **argv, const char *path, struct strbuf *out,
+	      size_t out_max, struct spawn_result *res);
+
 /*
  * Probe path.  Returns 0 when accepted (p filled; release with
  * probe_release), 1 when rejected (*why set to a one-line reason, caller

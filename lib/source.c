@@ -1,5 +1,6 @@
 #include "source.h"
 #include "ffval.h"
+#include "probe.h"
 #include "spawn.h"
 
 #include <errno.h>
@@ -137,15 +138,9 @@ int source_probe(const struct conf *c, const char *path, const char *format,
 		"-of", "flat", (char *)path, NULL
 	};
 	struct strbuf out = STRBUF_INIT;
-	const char *rd[] = { path, NULL };
-	struct spawn_opts o = {
-		.argv = argv, .stdin_fd = -1, .out = &out, .out_max = 1 << 20,
-		.timeout = c->probe_timeout, .rlimit_as = conf_memory_limit(c),
-		.rlimit_cpu = c->probe_timeout, .confine = c->sandbox, .read = rd,
-	};
 	struct spawn_result res;
 
-	if (spawn_run(&o, &res)) {
+	if (probe_run(c, argv, path, &out, 1 << 20, &res)) {
 		sb_adds(err, "ffprobe of the source ");
 		spawn_describe(&res, err);
 		sb_release(&out);
