@@ -419,7 +419,7 @@ static void add_file(void *arg, const char *name, int64_t size)
 static int run_publish(struct run *r)
 {
 	const struct job *j = r->j;
-	char *prefix = storage_rendition_key(j->media, j->profile, NULL);
+	char *prefix = storage_rendition_key(j->media, j->profile, j->id, j->claim, NULL);
 	int rv;
 
 	sb_addch(&r->files, '[');
@@ -432,7 +432,7 @@ static int run_publish(struct run *r)
 	sb_addch(&r->files, ']');
 	sb_adds(r->out, "ok\t{");
 	if (r->p->output) {
-		char *rkey = storage_rendition_key(j->media, j->profile, r->p->output);
+		char *rkey = storage_rendition_key(j->media, j->profile, j->id, j->claim, r->p->output);
 		sb_adds(r->out, "\"key\":");
 		json_add_str(r->out, rkey);
 		sb_addch(r->out, ',');

@@ -2,6 +2,7 @@
 #include "log.h"
 #include "strbuf.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int storage_open(struct storage *st, const char *url)
@@ -48,11 +49,11 @@ char *storage_original_key(const char *sha, const char *ext)
 	return xstrfmt("originals/%.2s/%.2s/%s.%s", sha, sha + 2, sha, ext);
 }
 
-char *storage_rendition_key(const char *sha, const char *profile, const char *file)
+char *storage_rendition_key(const char *sha, const char *profile, int64_t job, int64_t claim,
+			    const char *file)
 {
-	if (file)
-		return xstrfmt("renditions/%.2s/%.2s/%s/%s/%s", sha, sha + 2, sha, profile, file);
-	return xstrfmt("renditions/%.2s/%.2s/%s/%s", sha, sha + 2, sha, profile);
+	return xstrfmt("renditions/%.2s/%.2s/%s/%s/%lld-%lld%s%s", sha, sha + 2, sha, profile,
+		       (long long)job, (long long)claim, file ? "/" : "", file ? file : "");
 }
 
 int storage_tmpfile(const struct storage *st, const char *prefix, char **path)
@@ -99,4 +100,23 @@ int storage_delete(const struct storage *st, const char *key)
 char **storage_list(const struct storage *st, const char *prefix, size_t *n)
 {
 	return st->ops->list(st, prefix, n);
+}
+
+int storage_delete_folder(const struct storage *st, const char *folder)
+{
+	char *prefix = xstrfmt("%s/", folder);
+	size_t n = 0;
+	char **keys = storage_list(st, prefix, &n);
+	int rc = keys ? 0 : -1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (storage_delete(st, keys[i]))
+			rc = -1;
+		free(keys[i]);
+	}
+	free(keys);
+	free(prefix);
+	if (!rc && st->ops->prune)
+		st->ops->prune(st, folder);
+	return rc;
 }

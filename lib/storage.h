@@ -63,9 +63,17 @@ char *storage_name(const struct storage *st, const char *key);
 /* The local directory of temp files, for messages. */
 const char *storage_tmpdir(const struct storage *st);
 
-/* Keys; caller frees.  file NULL gives the rendition's folder (a prefix). */
+/*
+ * Keys; caller frees.  A rendition is published under a folder of its own
+ * run, renditions/ab/cd/<sha>/<profile>/<job>-<claim>/, so that only the
+ * run the database accepted becomes the registered rendition: a stale run
+ * (rescued, cancelled, paused past its lease) writes a folder no row
+ * names, and can never replace a registered file.  file NULL gives the
+ * folder (a prefix).
+ */
 char *storage_original_key(const char *sha, const char *ext);
-char *storage_rendition_key(const char *sha, const char *profile, const char *file);
+char *storage_rendition_key(const char *sha, const char *profile, int64_t job, int64_t claim,
+			    const char *file);
 
 /* Create a new local temp file with O_EXCL, named for prefix; returns the
  * fd and sets *path (caller frees), or -1. */
@@ -109,5 +117,8 @@ int storage_delete(const struct storage *st, const char *key);
 /* The keys that begin with prefix, sorted; *n counts them.  Free each key
  * and the array.  NULL on error; no match is a non-NULL array, *n = 0. */
 char **storage_list(const struct storage *st, const char *prefix, size_t *n);
+/* Remove every object below folder/ (and, on a filesystem, the emptied
+ * folder); 0 when none is left. */
+int storage_delete_folder(const struct storage *st, const char *folder);
 
 #endif

@@ -236,6 +236,32 @@ static void list_tree(const struct storage *st, const char *rel, const char *pre
 	free(d);
 }
 
+/* Remove the empty directories below p, then p itself if it is empty. */
+static void prune_tree(const char *p)
+{
+	size_t n;
+	char **names = list_dir(p, 1, &n);
+
+	for (size_t i = 0; names && i < n; i++) {
+		char *c = xstrfmt("%s/%s", p, names[i]);
+		struct stat sb;
+		if (!lstat(c, &sb) && S_ISDIR(sb.st_mode))
+			prune_tree(c);
+		free(c);
+		free(names[i]);
+	}
+	free(names);
+	(void)rmdir(p);
+}
+
+static void fs_prune(const struct storage *st, const char *folder)
+{
+	char *p = fs_path(st, folder);
+
+	prune_tree(p);
+	free(p);
+}
+
 static int cmp_key(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -406,4 +432,5 @@ const struct storage_ops storage_fs_ops = {
 	.stat = fs_stat,
 	.remove = fs_remove,
 	.list = fs_list,
+	.prune = fs_prune,
 };

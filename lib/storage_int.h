@@ -32,6 +32,8 @@ struct storage_ops {
 	int (*stat)(const struct storage *st, const char *key, int64_t *size);
 	int (*remove)(const struct storage *st, const char *key);
 	char **(*list)(const struct storage *st, const char *prefix, size_t *n);
+	/* optional: remove the empty directories at and below folder */
+	void (*prune)(const struct storage *st, const char *folder);
 };
 
 extern const struct storage_ops storage_fs_ops;

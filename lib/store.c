@@ -105,6 +105,12 @@ void store_close(struct store *s)
 		s->drv->close(s);
 }
 
+void store_quiet(struct store *s, int on)
+{
+	if (s->drv->quiet)
+		s->drv->quiet(s, on);
+}
+
 const char *store_backend(const struct store *s)
 {
 	return s->drv->name;
@@ -165,86 +171,6 @@ int store_enqueue(struct store *s, char *const *refs, int nrefs,
 		  const struct enqueue_opts *o, enqueue_cb cb, void *arg)
 {
 	return s->drv->enqueue(s, refs, nrefs, o, cb, arg);
-}
-
-int store_claim(struct store *s, const char *worker, char *const *queues, int nqueues,
-		int n, double lease, struct job **jobs, int *njobs)
-{
-	*jobs = NULL;
-	*njobs = 0;
-	return s->drv->claim(s, worker, queues, nqueues, n, lease, jobs, njobs);
-}
-
-int store_claim_ack(struct store *s, const char *worker, char *const *queues, int nqueues,
-		    int n, double lease, const int64_t *ack_ids, int nack,
-		    const char *ack_result, int *acked, struct job **jobs, int *njobs)
-{
-	int rc;
-
-	*jobs = NULL;
-	*njobs = 0;
-	*acked = 0;
-	if (s->drv->claim_ack)
-		return s->drv->claim_ack(s, worker, queues, nqueues, n, lease, ack_ids, nack,
-					 ack_result, acked, jobs, njobs);
-	if (nack) {
-		char **res = xcalloc((size_t)nack, sizeof(*res));
-		for (int i = 0; i < nack; i++)
-			res[i] = (char *)ack_result;
-		rc = store_jobs_succeed(s, worker, ack_ids, res, nack, acked);
-		free(res);
-		if (rc)
-			return rc;
-	}
-	return s->drv->claim(s, worker, queues, nqueues, n, lease, jobs, njobs);
-}
-
-int store_heartbeat(struct store *s, const char *worker, double lease)
-{
-	return s->drv->heartbeat(s, worker, lease);
-}
-
-int store_job_succeed(struct store *s, const char *worker, int64_t id,
-		      const char *result_json, int *applied)
-{
-	*applied = 0;
-	return s->drv->job_succeed(s, worker, id, result_json, applied);
-}
-
-int store_jobs_succeed(struct store *s, const char *worker, const int64_t *ids,
-		       char *const *results, int n, int *applied)
-{
-	int rc = 0, one;
-
-	*applied = 0;
-	if (!n)
-		return 0;
-	if (s->drv->jobs_succeed)
-		return s->drv->jobs_succeed(s, worker, ids, results, n, applied);
-	for (int i = 0; i < n && !rc; i++) {
-		one = 0;
-		rc = s->drv->job_succeed(s, worker, ids[i], results[i], &one);
-		*applied += one;
-	}
-	return rc;
-}
-
-int store_job_fail(struct store *s, const char *worker, int64_t id, const char *err,
-		   int permanent, double delay, char new_state[16])
-{
-	new_state[0] = '\0';
-	return s->drv->job_fail(s, worker, id, err, permanent, delay, new_state);
-}
-
-int store_job_release(struct store *s, const char *worker, int64_t id)
-{
-	return s->drv->job_release(s, worker, id);
-}
-
-int store_rescue_expired(struct store *s, int *n)
-{
-	*n = 0;
-	return s->drv->rescue_expired(s, n);
 }
 
 int store_queue_counts(struct store *s, char *const *queues, int nqueues,
@@ -372,12 +298,6 @@ int store_feed_tags(struct store *s, const char *status, tag_cb cb, void *arg)
 int store_status(struct store *s, int dead_limit, status_cb cb, void *arg)
 {
 	return s->drv->status(s, dead_limit, cb, arg);
-}
-
-int store_jobs_progress(struct store *s, const char *worker, const int64_t *ids,
-			const double *seconds, int n)
-{
-	return s->drv->jobs_progress(s, worker, ids, seconds, n);
 }
 
 const char *const job_states[JOB_NSTATES] = { "available", "running", "succeeded", "dead",

@@ -58,6 +58,10 @@ enum {
 
 int store_open(const char *url, int flags, struct store **out);
 void store_close(struct store *s);
+/* While on, the store says a lost connection and its failed reconnections
+ * at debug level only: a caller that rides out outages says once that the
+ * database is away and once that it is back. */
+void store_quiet(struct store *s, int on);
 const char *store_backend(const struct store *s);   /* "sqlite" | "postgres" */
 /* The URL with any password replaced by "***", for messages; caller frees. */
 char *store_redact_url(const char *url);
@@ -140,6 +144,7 @@ int store_enqueue(struct store *s, char *const *refs, int nrefs,
 
 struct job {
 	int64_t id;
+	int64_t claim;          /* the fencing token: which claim of the job this run is */
 	char media[65];
 	char *profile;
 	char *queue;
@@ -154,48 +159,71 @@ struct job {
 
 void job_free(struct job *j);
 
+/*
+ * One run of a job: the job and the claim it runs under.  Every claim of a
+ * job counts (jobs.claims, never decremented), so a run is named by the
+ * pair, and every change a worker makes to a running job is fenced on it:
+ * a worker whose job was rescued, cancelled or claimed again (by another
+ * worker, or by itself after a lost lease) finds its run gone, and its
+ * late result is discarded instead of overwriting another run's.
+ */
+struct fence {
+	int64_t job, claim;
+};
+
 /* Claim up to n jobs (see above); queues NULL/0 means every queue.
  * *jobs is a malloc'd array of *njobs jobs (free each with job_free). */
 int store_claim(struct store *s, const char *worker, char *const *queues, int nqueues,
 		int n, double lease, struct job **jobs, int *njobs);
 /*
- * Acknowledge nack short jobs as succeeded, all with the same result (each
+ * Acknowledge nack short runs as succeeded, all with the same result (each
  * fenced like store_job_succeed), and claim up to n new jobs, in one round
  * trip where the backend can: a worker burning down short jobs pays one
  * statement per batch.  *acked counts the acknowledged rows.
  */
 int store_claim_ack(struct store *s, const char *worker, char *const *queues, int nqueues,
-		    int n, double lease, const int64_t *ack_ids, int nack,
+		    int n, double lease, const struct fence *ack, int nack,
 		    const char *ack_result, int *acked, struct job **jobs, int *njobs);
-/* Extend the lease of every job the worker runs. */
-int store_heartbeat(struct store *s, const char *worker, double lease);
-/* How far (seconds into the media) each of n running jobs of this worker
- * is, for md-status; jobs no longer leased to it are left alone. */
-int store_jobs_progress(struct store *s, const char *worker, const int64_t *ids,
-			const double *seconds, int n);
+/* Extend the lease of each of the n runs to now + lease.  held[i] is 1
+ * when run i is still running under its claim, 0 when it is not (it was
+ * cancelled, or rescued and perhaps claimed again): its commands should
+ * stop, and nothing of it may be published. */
+int store_heartbeat(struct store *s, double lease, const struct fence *runs, int n,
+		    char *held);
+/* How far (seconds into the media) each of n runs is, for md-status;
+ * runs that no longer hold their job are left alone. */
+int store_jobs_progress(struct store *s, const struct fence *runs, const double *seconds,
+			int n);
 
-/* Fenced outcomes.  *applied is 1 when the row changed, 0 when the job is
- * no longer ours (the result is then discarded). */
-int store_job_succeed(struct store *s, const char *worker, int64_t id,
-		      const char *result_json, int *applied);
-/* The same for n jobs in one statement (batched completions of short
+/* Fenced outcomes.  *applied is 1 when the row changed, 0 when the run no
+ * longer holds its job (the result is then discarded). */
+int store_job_succeed(struct store *s, const struct fence *run, const char *result_json,
+		      int *applied);
+/* The same for n runs in one statement (batched completions of short
  * jobs); *applied counts the rows that changed. */
-int store_jobs_succeed(struct store *s, const char *worker, const int64_t *ids,
-		       char *const *results, int n, int *applied);
-/* permanent or out of attempts -> dead; else available at now+delay.
- * *new_state is set to "available", "dead" or "" when fenced out. */
-int store_job_fail(struct store *s, const char *worker, int64_t id, const char *err,
-		   int permanent, double delay, char new_state[16]);
-/* Back to available without spending the attempt (shutdown). */
-int store_job_release(struct store *s, const char *worker, int64_t id);
+int store_jobs_succeed(struct store *s, const struct fence *runs, char *const *results, int n,
+		       int *applied);
+/* Permanent, or out of attempts (job_out_of_attempts) -> dead; else
+ * available at now + delay.  *new_state is "available", "dead", or ""
+ * when the run no longer holds its job. */
+int store_job_fail(struct store *s, const struct job *j, const char *err, int permanent,
+		   double delay, char new_state[16]);
+/* Back to available now without spending the attempt (shutdown, a runner
+ * that could not start).  *applied as above (may be NULL). */
+int store_job_release(struct store *s, const struct job *j, int *applied);
 /* Jobs whose lease expired: back to available, or dead when out of
- * attempts.  *n counts them. */
-int store_rescue_expired(struct store *s, int *n);
+ * attempts; those leased to not_worker (NULL: none) are left alone, so a
+ * worker never rescues a job it holds.  *n counts them. */
+int store_rescue_expired(struct store *s, const char *not_worker, int *n);
 /* Number of jobs available now, and running, for --drain; and the unix
  * time of the earliest retry waiting for its run_at (a job available
  * later that has been attempted before), 0 if none. */
 int store_queue_counts(struct store *s, char *const *queues, int nqueues,
 		       int64_t *available_now, int64_t *running, double *next_run);
+
+/* The dead rule: a run that failed (or lost its lease) on attempt
+ * attempts of max_attempts leaves the job dead rather than available. */
+int job_out_of_attempts(int attempts, int max_attempts);
 
 /*
  * Wake-ups.  store_listen() subscribes to enqueue notifications for the

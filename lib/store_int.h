@@ -10,7 +10,8 @@
  *                            (migrations), store_users.c (md-user),
  *                            store_posts.c (ingest, finalize, the status
  *                            of a post, max attempts), store_jobs.c
- *                            (md-job): every rule, refusal text, sequence
+ *                            (md-job), store_work.c (the worker's
+ *                            outcomes, the dead rule, rescue): every rule, refusal text, sequence
  *                            and transaction bound of those
  *   primitives, per backend  store_sqlite.c, store_pg.c: one statement
  *                            (or one round trip) each, named for what it
@@ -21,12 +22,12 @@
  * PostgreSQL claim with its batched acknowledgement is one prepared
  * statement, bulk enqueue is COPY; the SQLite primitive for the same thing
  * may be several statements inside the transaction the policy opened.
- * The entries under "operations" below are still whole operations of a
- * driver, each one statement or one transaction: the worker's (claim,
- * heartbeat, outcomes, rescue, counts, wake-ups), enqueue, and the reads
- * of md-feed and md-status.  The retry and dead rule of a failed or
- * expired job is still in their SQL (attempts >= max_attempts), once per
- * backend.
+ * The worker's primitives (claim, heartbeat, succeed, settle, expired,
+ * counts, wake-ups) are fenced on a run (struct fence): the policy above
+ * them (store_work.c) decides dead or retry, rescue and release.  The
+ * entries under "operations" below are still whole operations of a
+ * driver, each one statement or one transaction: enqueue, and the reads of
+ * md-feed and md-status.
  *
  * Transactions.  store_txn() runs a body between begin and commit, rolls
  * back on failure and runs the whole body again while the driver says
@@ -58,6 +59,17 @@ extern const struct migration migrations_sqlite[];
 extern const int migrations_sqlite_count;
 extern const struct migration migrations_postgres[];
 extern const int migrations_postgres_count;
+
+/* How a run ends (job_settle): available again at now + delay, dead, or
+ * available now with its attempt given back. */
+enum settle { SETTLE_RETRY, SETTLE_DEAD, SETTLE_RELEASE };
+
+/* A running job whose lease expired (jobs_expired). */
+struct expired {
+	struct fence run;
+	int attempts, max_attempts;
+	char *worker;           /* locked_by, malloc'd; may be NULL */
+};
 
 /* A job an ingest asks for. */
 struct new_job {
@@ -180,17 +192,22 @@ struct store_driver {
 	int (*claim)(struct store *, const char *, char *const *, int, int, double,
 		     struct job **, int *);
 	int (*claim_ack)(struct store *, const char *, char *const *, int, int, double,
-			 const int64_t *, int, const char *, int *, struct job **, int *);
+			 const struct fence *, int, const char *, int *, struct job **, int *);
 			 /* optional: NULL does jobs_succeed, then claim */
-	int (*heartbeat)(struct store *, const char *, double);
-	int (*jobs_progress)(struct store *, const char *, const int64_t *, const double *, int);
-	int (*job_succeed)(struct store *, const char *, int64_t, const char *, int *);
-	int (*jobs_succeed)(struct store *, const char *, const int64_t *, char *const *, int,
-			    int *);  /* optional: NULL loops over job_succeed */
-	int (*job_fail)(struct store *, const char *, int64_t, const char *, int, double,
-			char[16]);
-	int (*job_release)(struct store *, const char *, int64_t);
-	int (*rescue_expired)(struct store *, int *);
+	int (*heartbeat)(struct store *, double, const struct fence *, int, char *);
+	int (*jobs_progress)(struct store *, const struct fence *, const double *, int);
+	int (*jobs_succeed)(struct store *, const struct fence *, char *const *, int, int *);
+	/* The run ends as how says (below), with err as last_error (not for
+	 * SETTLE_RELEASE); SETTLE_RETRY runs again at now + delay.  With
+	 * expired, only if its lease has run out.  *applied: the row changed. */
+	int (*job_settle)(struct store *, const struct fence *, enum settle how, const char *err,
+			  double delay, int expired, int *applied);
+	/* Up to max running jobs whose lease expired, except not_worker's
+	 * (NULL: any): *v (malloc'd) of *n. */
+	int (*jobs_expired)(struct store *, const char *not_worker, int max, struct expired **v,
+			    int *n);
+	/* optional: store_quiet */
+	void (*quiet)(struct store *, int on);
 	int (*queue_counts)(struct store *, char *const *, int, int64_t *, int64_t *, double *);
 	int (*listen)(struct store *, char *const *, int);
 	int (*notify_fd)(struct store *);

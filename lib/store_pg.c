@@ -83,6 +83,7 @@ struct pg {
 	int replayable;         /* the running op may be replayed after a lost link */
 	int retry;              /* set by pg_fail: nothing was committed, run it again */
 	int last_try;           /* no try left: failures are errors, not warnings */
+	int quiet;              /* store_quiet: the caller says outages itself */
 };
 
 /*
@@ -297,9 +298,8 @@ static void pg_point_nfd(struct pg *q)
 	} else {
 		struct itimerspec t = { { 0, 0 }, { 0, 0 } };
 
-		q->backoff = q->backoff ? q->backoff * 2 : 1;
-		if (q->backoff > 30)
-			q->backoff = 30;
+		/* a server that comes back is seen within a second */
+		q->backoff = 1;
 		t.it_value.tv_sec = q->backoff;
 		if (timerfd_settime(q->tfd, 0, &t, NULL))
 			error_errno("cannot set the reconnection timer");
@@ -307,6 +307,16 @@ static void pg_point_nfd(struct pg *q)
 	}
 	if (dup2(fd, q->nfd) < 0 || fcntl(q->nfd, F_SETFD, FD_CLOEXEC) < 0)
 		error_errno("cannot duplicate the database socket");
+}
+
+/* Say msg (freed) about the connection at level, or only at debug level
+ * while the caller is quiet. */
+static void pg_say(const struct pg *q, int level, char *msg)
+{
+	if (q->quiet)
+		level = LOG_DEBUG;
+	logkv(level, msg, (char *)NULL);
+	free(msg);
 }
 
 /* Reset a broken connection once; 0 when it works again. */
@@ -319,7 +329,7 @@ static int pg_reset(struct pg *q)
 		rc = -1;
 	pg_point_nfd(q);
 	if (!rc)
-		info("database '%s': reconnected", q->url);
+		pg_say(q, LOG_INFO, xstrfmt("database '%s': reconnected", q->url));
 	return rc;
 }
 
@@ -337,11 +347,11 @@ static int pg_ready(struct pg *q)
 	    PQstatus(q->conn) == CONNECTION_OK)
 		return 0;
 	m = first_line(PQerrorMessage(q->conn));
-	warning("database '%s': connection lost: %s", q->url, m);
+	pg_say(q, LOG_WARN, xstrfmt("database '%s': connection lost: %s", q->url, m));
 	free(m);
 	if (pg_reset(q)) {
 		m = first_line(PQerrorMessage(q->conn));
-		error("database '%s': cannot reconnect: %s", q->url, m);
+		pg_say(q, LOG_ERROR, xstrfmt("database '%s': cannot reconnect: %s", q->url, m));
 		free(m);
 		return MD_EXIT_TEMPFAIL;
 	}
@@ -367,11 +377,13 @@ static int pg_fail(struct pg *q, const char *what, const PGresult *res)
 		int safe = (q->in_txn && !q->committing) || q->replayable;
 
 		q->in_txn = 0;
-		error("database '%s': %s: connection lost: %s", q->url, what, msg);
+		pg_say(q, LOG_ERROR, xstrfmt("database '%s': %s: connection lost: %s", q->url, what,
+					     msg));
 		free(msg);
 		q->retry = !pg_reset(q) && safe && !q->last_try;
 		if (q->retry)
-			info("database '%s': nothing was committed: trying again", q->url);
+			pg_say(q, LOG_INFO, xstrfmt("database '%s': nothing was committed: trying "
+						    "again", q->url));
 		return rc;
 	}
 	if (q->retry && !q->last_try)
@@ -439,15 +451,22 @@ static int pg_read(struct pg *q, const char *what, const char *sql, const struct
 }
 
 /* The worker's hot statements, prepared once per connection. */
-enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED, ST_SUCCEED_MANY, ST_SUCCEED_SAME, ST_FAIL,
-       ST_HEARTBEAT, ST_COUNT };
+enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED_MANY, ST_SUCCEED_SAME, ST_SETTLE, ST_HEARTBEAT,
+       ST_COUNT };
 
-#define CLAIM_SQL(queue_filter, ack_ids, ack_result) \
+/* The rows j of the runs $1 (job ids) and $2 (claims) that still hold
+ * their job; one more array may come with them as r.col. */
+#define RUNS_ARE(array, col) \
+	"FROM unnest($1::int8[], $2::int8[]" array ") AS r(id, claims" col ") " \
+	"WHERE j.id = r.id AND j.claims = r.claims AND j.state = 'running'"
+
+#define CLAIM_SQL(queue_filter) \
 	"WITH ack AS (" \
 	/* the short jobs of the previous batch, acknowledged on the way */ \
-	"  UPDATE jobs SET state = 'succeeded', result = " ack_result "::jsonb," \
+	"  UPDATE jobs j SET state = 'succeeded', result = $6::jsonb," \
 	"    finished_at = now(), lease_until = NULL, last_error = NULL" \
-	"  WHERE id = ANY(" ack_ids "::int8[]) AND state = 'running' AND locked_by = $1" \
+	"  FROM unnest($4::int8[], $5::int8[]) AS r(id, claims)" \
+	"  WHERE j.id = r.id AND j.claims = r.claims AND j.state = 'running'" \
 	"  RETURNING 1" \
 	"), c AS (" \
 	"  SELECT id FROM jobs WHERE state = 'available' AND run_at <= now()" queue_filter \
@@ -455,12 +474,12 @@ enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED, ST_SUCCEED_MANY, ST_SUCCEED_SAME, 
 	"), j AS (" \
 	/* by id = ANY(array): an index probe per job whatever the planner \
 	 * guesses of LIMIT $3, so one generic plan serves every batch size */ \
-	"  UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, locked_by = $1," \
-	"    started_at = now(), progress = NULL," \
+	"  UPDATE jobs j SET state = 'running', attempts = j.attempts + 1," \
+	"    claims = j.claims + 1, locked_by = $1, started_at = now(), progress = NULL," \
 	"    lease_until = now() + $2::float8 * interval '1 second'" \
 	"  WHERE j.id = ANY(ARRAY(SELECT id FROM c))" \
 	"  RETURNING j.id, j.media, j.profile, j.queue, j.trace_id, j.attempts," \
-	"    j.max_attempts, j.priority, j.run_at" \
+	"    j.max_attempts, j.priority, j.run_at, j.claims" \
 	"), p AS (" \
 	/* a post moves to processing when the first of its jobs starts; rows \
 	 * are locked in id order so two claims cannot deadlock on them */ \
@@ -470,7 +489,7 @@ enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED, ST_SUCCEED_MANY, ST_SUCCEED_SAME, 
 	") " \
 	/* one row even when nothing was claimed, to carry the ack count */ \
 	"SELECT j.id, j.media, j.profile, j.queue, j.trace_id, j.attempts, j.max_attempts, " \
-	"  m.kind, m.format, m.ext, (SELECT count(*) FROM ack), m.duration " \
+	"  m.kind, m.format, m.ext, (SELECT count(*) FROM ack), m.duration, j.claims " \
 	"FROM (SELECT 1) one LEFT JOIN (j LEFT JOIN LATERAL (" \
 	"  SELECT kind, format, ext, duration FROM media WHERE sha256 = j.media) m ON true) ON true " \
 	"ORDER BY j.priority, j.run_at, j.id"
@@ -478,34 +497,30 @@ enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED, ST_SUCCEED_MANY, ST_SUCCEED_SAME, 
 static const struct {
 	const char *name, *sql;
 } stmts[ST_COUNT] = {
-	[ST_CLAIM] = { "md_claim", CLAIM_SQL("", "$4", "$5") },
-	[ST_CLAIM_QUEUES] = { "md_claim_queues",
-		CLAIM_SQL(" AND queue = ANY($6::text[])", "$4", "$5") },
-	[ST_SUCCEED] = { "md_succeed",
-		"UPDATE jobs SET state = 'succeeded', result = $3::jsonb, finished_at = now(), "
-		"lease_until = NULL, last_error = NULL "
-		"WHERE id = $1 AND state = 'running' AND locked_by = $2" },
+	[ST_CLAIM] = { "md_claim", CLAIM_SQL("") },
+	[ST_CLAIM_QUEUES] = { "md_claim_queues", CLAIM_SQL(" AND queue = ANY($7::text[])") },
 	[ST_SUCCEED_MANY] = { "md_succeed_many",
-		"UPDATE jobs j SET state = 'succeeded', result = coalesce(v.result, '{}')::jsonb, "
+		"UPDATE jobs j SET state = 'succeeded', result = coalesce(r.result, '{}')::jsonb, "
 		"finished_at = now(), lease_until = NULL, last_error = NULL "
-		"FROM unnest($2::int8[], $3::text[]) AS v(id, result) "
-		"WHERE j.id = v.id AND j.state = 'running' AND j.locked_by = $1" },
+		RUNS_ARE(", $3::text[]", ", result") },
 	/* a batch of short jobs: one result for all */
 	[ST_SUCCEED_SAME] = { "md_succeed_same",
-		"UPDATE jobs SET state = 'succeeded', result = $3::jsonb, finished_at = now(), "
-		"lease_until = NULL, last_error = NULL "
-		"WHERE id = ANY($2::int8[]) AND state = 'running' AND locked_by = $1" },
-	[ST_FAIL] = { "md_fail",
+		"UPDATE jobs j SET state = 'succeeded', result = $3::jsonb, finished_at = now(), "
+		"lease_until = NULL, last_error = NULL " RUNS_ARE("", "") },
+	/* $3: 0 retry, 1 dead, 2 release (enum settle); $6: only if expired */
+	[ST_SETTLE] = { "md_settle",
 		"UPDATE jobs SET "
-		"state = CASE WHEN $4::int <> 0 OR attempts >= max_attempts THEN 'dead' ELSE 'available' END, "
-		"run_at = CASE WHEN $4::int <> 0 OR attempts >= max_attempts THEN run_at "
-		"  ELSE now() + $5::float8 * interval '1 second' END, "
-		"finished_at = CASE WHEN $4::int <> 0 OR attempts >= max_attempts THEN now() END, "
-		"last_error = $3, lease_until = NULL "
-		"WHERE id = $1 AND state = 'running' AND locked_by = $2 RETURNING state" },
+		"state = CASE $3::int WHEN 1 THEN 'dead' ELSE 'available' END, "
+		"attempts = CASE $3::int WHEN 2 THEN greatest(attempts - 1, 0) ELSE attempts END, "
+		"run_at = CASE $3::int WHEN 0 THEN now() + $5::float8 * interval '1 second' "
+		"  WHEN 2 THEN now() ELSE run_at END, "
+		"finished_at = CASE $3::int WHEN 1 THEN now() END, "
+		"last_error = CASE $3::int WHEN 2 THEN last_error ELSE $4 END, lease_until = NULL "
+		"WHERE id = $1 AND claims = $2 AND state = 'running' "
+		"  AND ($6::int = 0 OR lease_until < now())" },
 	[ST_HEARTBEAT] = { "md_heartbeat",
-		"UPDATE jobs SET lease_until = now() + $2::float8 * interval '1 second' "
-		"WHERE state = 'running' AND locked_by = $1" },
+		"UPDATE jobs j SET lease_until = now() + $3::float8 * interval '1 second' "
+		RUNS_ARE("", "") " RETURNING j.id, j.claims" },
 };
 
 static int pg_exec_prepared(struct pg *q, const char *what, int st, const struct args *a,
@@ -1380,53 +1395,32 @@ static int pg_enqueue(struct store *s, char *const *refs, int nrefs,
 
 /* ---------- worker ---------- */
 
-static int pg_claim_once(struct pg *q, const struct args *a, int st, PGresult **res)
+/* Two int8[] literals, the jobs and the claims of n runs. */
+static void sb_add_runs(struct strbuf *ids, struct strbuf *claims, const struct fence *runs,
+			int n)
 {
-	return pg_exec_prepared(q, "claim", st, a, res);
+	sb_addch(ids, '{');
+	sb_addch(claims, '{');
+	for (int i = 0; i < n; i++) {
+		sb_addf(ids, "%s%lld", i ? "," : "", (long long)runs[i].job);
+		sb_addf(claims, "%s%lld", i ? "," : "", (long long)runs[i].claim);
+	}
+	sb_addch(ids, '}');
+	sb_addch(claims, '}');
 }
 
-static int pg_claim_ack(struct store *s, const char *worker, char *const *queues, int nqueues,
-			int n, double lease, const int64_t *ack_ids, int nack,
-			const char *ack_result, int *acked, struct job **jobs, int *njobs)
+/* The jobs of a claim's answer (the row without a job carries only the
+ * count of acknowledgements). */
+static struct job *claimed_jobs(const PGresult *res, int *count)
 {
-	struct pg *q = (struct pg *)s;
-	struct strbuf qa = STRBUF_INIT, ai = STRBUF_INIT;
-	struct args a = { 0 };
-	PGresult *res;
-	struct job *v;
-	int rc, count = 0, rows;
+	int rows = PQntuples(res);
+	struct job *v = xcalloc(rows > 0 ? rows : 1, sizeof(*v));
 
-	/* a worker's connection: its hot statements are written so that the
-	 * generic plan is the good one, so plan them once, not at every
-	 * execution (other tools keep custom plans for their big statements) */
-	if (!q->generic) {
-		PQclear(PQexec(q->conn, "SET plan_cache_mode = force_generic_plan"));
-		q->generic = 1;
-	}
-	sb_add_int_array(&ai, ack_ids, NULL, nack);
-	arg_str(&a, worker);
-	arg_dbl(&a, lease);
-	arg_i64(&a, n > 0 ? n : 0);
-	arg_str(&a, ai.buf);
-	arg_str(&a, ack_result ? ack_result : "{}");
-	if (nqueues) {
-		sb_add_text_array(&qa, (const char *const *)queues, nqueues);
-		arg_str(&a, qa.buf);
-	}
-	/* not replayed after an unknown outcome: the acks are fenced, and the
-	 * claimed jobs of a lost answer come back when their lease expires */
-	PG_RETRY(q, rc, pg_claim_once(q, &a, nqueues ? ST_CLAIM_QUEUES : ST_CLAIM, &res));
-	sb_release(&qa);
-	sb_release(&ai);
-	if (rc)
-		return rc;
-	rows = PQntuples(res);
-	*acked = rows ? (int)val_i64(res, 0, 10) : 0;
-	v = xcalloc(rows > 0 ? rows : 1, sizeof(*v));
+	*count = 0;
 	for (int i = 0; i < rows; i++) {
 		if (PQgetisnull(res, i, 0))
-			continue;   /* the row that only carries the ack count */
-		struct job *j = &v[count++];
+			continue;
+		struct job *j = &v[(*count)++];
 		j->id = val_i64(res, i, 0);
 		xsnprintf(j->media, sizeof(j->media), "%s", PQgetvalue(res, i, 1));
 		j->profile = val_dup(res, i, 2);
@@ -1438,10 +1432,50 @@ static int pg_claim_ack(struct store *s, const char *worker, char *const *queues
 		j->format = val_dup(res, i, 8);
 		j->ext = val_dup(res, i, 9);
 		j->duration = PQgetisnull(res, i, 11) ? 0 : strtod(PQgetvalue(res, i, 11), NULL);
+		j->claim = val_i64(res, i, 12);
 	}
+	return v;
+}
+
+static int pg_claim_ack(struct store *s, const char *worker, char *const *queues, int nqueues,
+			int n, double lease, const struct fence *ack, int nack,
+			const char *ack_result, int *acked, struct job **jobs, int *njobs)
+{
+	struct pg *q = (struct pg *)s;
+	struct strbuf qa = STRBUF_INIT, ai = STRBUF_INIT, ac = STRBUF_INIT;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	/* a worker's connection: its hot statements are written so that the
+	 * generic plan is the good one, so plan them once, not at every
+	 * execution (other tools keep custom plans for their big statements) */
+	if (!q->generic) {
+		PQclear(PQexec(q->conn, "SET plan_cache_mode = force_generic_plan"));
+		q->generic = 1;
+	}
+	sb_add_runs(&ai, &ac, ack, nack);
+	arg_str(&a, worker);
+	arg_dbl(&a, lease);
+	arg_i64(&a, n > 0 ? n : 0);
+	arg_str(&a, ai.buf);
+	arg_str(&a, ac.buf);
+	arg_str(&a, ack_result ? ack_result : "{}");
+	if (nqueues) {
+		sb_add_text_array(&qa, (const char *const *)queues, nqueues);
+		arg_str(&a, qa.buf);
+	}
+	/* not replayed after an unknown outcome: the acks are fenced, and the
+	 * claimed jobs of a lost answer come back when their lease expires */
+	PG_RETRY(q, rc, pg_exec_prepared(q, "claim", nqueues ? ST_CLAIM_QUEUES : ST_CLAIM, &a, &res));
+	sb_release(&qa);
+	sb_release(&ai);
+	sb_release(&ac);
+	if (rc)
+		return rc;
+	*acked = PQntuples(res) ? (int)val_i64(res, 0, 10) : 0;
+	*jobs = claimed_jobs(res, njobs);
 	PQclear(res);
-	*jobs = v;
-	*njobs = count;
 	return 0;
 }
 
@@ -1454,65 +1488,59 @@ static int pg_claim(struct store *s, const char *worker, char *const *queues, in
 			    jobs, njobs);
 }
 
-static int pg_heartbeat(struct store *s, const char *worker, double lease)
+/* Statement st on the n runs ($1, $2) and a third parameter p3; res as
+ * pg_exec_prepared's. */
+static int pg_runs_exec(struct pg *q, const char *what, int st, const struct fence *runs, int n,
+			const char *p3, int replayable, PGresult **res)
 {
-	struct pg *q = (struct pg *)s;
+	struct strbuf ai = STRBUF_INIT, ac = STRBUF_INIT;
 	struct args a = { 0 };
 	int rc;
 
-	arg_str(&a, worker);
-	arg_dbl(&a, lease);
-	/* replaying a lease extension is harmless */
-	q->replayable = 1;
-	PG_RETRY(q, rc, pg_exec_prepared(q, "heartbeat", ST_HEARTBEAT, &a, NULL));
+	sb_add_runs(&ai, &ac, runs, n);
+	arg_str(&a, ai.buf);
+	arg_str(&a, ac.buf);
+	arg_str(&a, p3);
+	q->replayable = replayable;
+	PG_RETRY(q, rc, pg_exec_prepared(q, what, st, &a, res));
 	q->replayable = 0;
+	sb_release(&ai);
+	sb_release(&ac);
 	return rc;
 }
 
-static int pg_job_succeed(struct store *s, const char *worker, int64_t id,
-			  const char *result, int *applied)
+static int pg_heartbeat(struct store *s, double lease, const struct fence *runs, int n,
+			char *held)
 {
-	struct pg *q = (struct pg *)s;
-	struct args a = { 0 };
 	PGresult *res;
+	char l[32];
 	int rc;
 
-	arg_i64(&a, id);
-	arg_str(&a, worker);
-	arg_str(&a, result ? result : "{}");
-	PG_RETRY(q, rc, pg_exec_prepared(q, "record success", ST_SUCCEED, &a, &res));
-	if (rc)
+	xsnprintf(l, sizeof(l), "%.17g", lease);
+	/* replaying a lease extension is harmless */
+	if ((rc = pg_runs_exec((struct pg *)s, "heartbeat", ST_HEARTBEAT, runs, n, l, 1, &res)))
 		return rc;
-	*applied = strcmp(PQcmdTuples(res), "0") != 0;
+	for (int r = 0; r < PQntuples(res); r++)
+		for (int i = 0; i < n; i++)
+			if (runs[i].job == val_i64(res, r, 0) && runs[i].claim == val_i64(res, r, 1))
+				held[i] = 1;
 	PQclear(res);
 	return 0;
 }
 
-static int pg_jobs_succeed(struct store *s, const char *worker, const int64_t *ids,
-			   char *const *results, int n, int *applied)
+static int pg_jobs_succeed(struct store *s, const struct fence *runs, char *const *results, int n,
+			   int *applied)
 {
-	struct pg *q = (struct pg *)s;
-	struct strbuf ai = STRBUF_INIT, ar = STRBUF_INIT;
-	struct args a = { 0 };
+	struct strbuf ar = STRBUF_INIT;
 	PGresult *res;
-	int rc;
-
-	int same = results[0] != NULL;
+	int rc, same = results[0] != NULL;
 
 	for (int i = 1; i < n && same; i++)
 		same = results[i] && (results[i] == results[0] || !strcmp(results[i], results[0]));
-	sb_add_int_array(&ai, ids, NULL, n);
-	arg_str(&a, worker);
-	arg_str(&a, ai.buf);
-	if (same) {
-		arg_str(&a, results[0]);
-	} else {
+	if (!same)
 		sb_add_text_array(&ar, (const char *const *)results, n);
-		arg_str(&a, ar.buf);
-	}
-	PG_RETRY(q, rc, pg_exec_prepared(q, "record successes",
-		same ? ST_SUCCEED_SAME : ST_SUCCEED_MANY, &a, &res));
-	sb_release(&ai);
+	rc = pg_runs_exec((struct pg *)s, "record success", same ? ST_SUCCEED_SAME : ST_SUCCEED_MANY,
+			  runs, n, same ? results[0] : ar.buf, 0, &res);
 	sb_release(&ar);
 	if (rc)
 		return rc;
@@ -1521,59 +1549,56 @@ static int pg_jobs_succeed(struct store *s, const char *worker, const int64_t *i
 	return 0;
 }
 
-static int pg_job_fail(struct store *s, const char *worker, int64_t id, const char *err,
-		       int permanent, double delay, char new_state[16])
+static int pg_job_settle(struct store *s, const struct fence *run, enum settle how,
+			 const char *err, double delay, int expired, int *applied)
 {
 	struct pg *q = (struct pg *)s;
 	struct args a = { 0 };
 	PGresult *res;
 	int rc;
 
-	arg_i64(&a, id);
-	arg_str(&a, worker);
+	arg_i64(&a, run->job);
+	arg_i64(&a, run->claim);
+	arg_i64(&a, (int64_t)how);
 	arg_str(&a, err);
-	arg_i64(&a, permanent != 0);
 	arg_dbl(&a, delay);
-	PG_RETRY(q, rc, pg_exec_prepared(q, "record failure", ST_FAIL, &a, &res));
+	arg_i64(&a, expired != 0);
+	PG_RETRY(q, rc, pg_exec_prepared(q, "end a run", ST_SETTLE, &a, &res));
 	if (rc)
 		return rc;
-	if (PQntuples(res))
-		xsnprintf(new_state, 16, "%s", PQgetvalue(res, 0, 0));
+	*applied = strcmp(PQcmdTuples(res), "0") != 0;
 	PQclear(res);
 	return 0;
 }
 
-static int pg_job_release(struct store *s, const char *worker, int64_t id)
+static int pg_jobs_expired(struct store *s, const char *not_worker, int max, struct expired **v,
+			   int *n)
 {
 	struct pg *q = (struct pg *)s;
 	struct args a = { 0 };
-	int rc;
-
-	arg_i64(&a, id);
-	arg_str(&a, worker);
-	PG_RETRY(q, rc, pg_exec(q, "release job",
-				"UPDATE jobs SET state = 'available', attempts = greatest(attempts - 1, 0), "
-				"lease_until = NULL, run_at = now() "
-				"WHERE id = $1 AND state = 'running' AND locked_by = $2", &a, NULL));
-	return rc;
-}
-
-static int pg_rescue_expired(struct store *s, int *n)
-{
-	struct pg *q = (struct pg *)s;
 	PGresult *res;
 	int rc;
 
-	PG_RETRY(q, rc, pg_exec(q, "rescue expired jobs",
-		"UPDATE jobs SET "
-		"state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'available' END, "
-		"finished_at = CASE WHEN attempts >= max_attempts THEN now() END, "
-		"last_error = 'lease expired: worker ' || coalesce(locked_by, '?') || ' lost the job', "
-		"run_at = now(), lease_until = NULL "
-		"WHERE state = 'running' AND lease_until < now()", NULL, &res));
+	arg_str(&a, not_worker);
+	arg_i64(&a, max);
+	q->replayable = 1;
+	PG_RETRY(q, rc, pg_exec(q, "read expired jobs",
+		"SELECT id, claims, attempts, max_attempts, locked_by FROM jobs "
+		"WHERE state = 'running' AND lease_until < now() "
+		"  AND ($1::text IS NULL OR locked_by IS DISTINCT FROM $1) ORDER BY id LIMIT $2",
+		&a, &res));
+	q->replayable = 0;
 	if (rc)
 		return rc;
-	*n = (int)strtol(PQcmdTuples(res), NULL, 10);
+	*n = PQntuples(res);
+	*v = xcalloc((size_t)(*n > 0 ? *n : 1), sizeof(**v));
+	for (int i = 0; i < *n; i++) {
+		(*v)[i].run.job = val_i64(res, i, 0);
+		(*v)[i].run.claim = val_i64(res, i, 1);
+		(*v)[i].attempts = (int)val_i64(res, i, 2);
+		(*v)[i].max_attempts = (int)val_i64(res, i, 3);
+		(*v)[i].worker = val_dup(res, i, 4);
+	}
 	PQclear(res);
 	return 0;
 }
@@ -1668,7 +1693,7 @@ static int pg_consume_notify(struct store *s)
 	if (!PQconsumeInput(q->conn) || PQstatus(q->conn) != CONNECTION_OK) {
 		char *m = first_line(PQerrorMessage(q->conn));
 
-		warning("database '%s': connection lost: %s", q->url, m);
+		pg_say(q, LOG_WARN, xstrfmt("database '%s': connection lost: %s", q->url, m));
 		free(m);
 		goto reconnect;
 	}
@@ -1686,8 +1711,8 @@ reconnect:
 	if (pg_reset(q)) {
 		/* the descriptor is the timer now: it wakes the caller to try again */
 		char *m = first_line(PQerrorMessage(q->conn));
-		error("database '%s': cannot reconnect (next try in %d s): %s", q->url,
-		      q->backoff, m);
+		pg_say(q, LOG_ERROR, xstrfmt("database '%s': cannot reconnect (next try in %d s): %s",
+					     q->url, q->backoff, m));
 		free(m);
 		return -MD_EXIT_TEMPFAIL;
 	}
@@ -2194,29 +2219,28 @@ static int pg_status(struct store *s, int dead_limit, status_cb cb, void *arg)
 	return rc;
 }
 
-static int pg_jobs_progress(struct store *s, const char *worker, const int64_t *ids,
-			   const double *seconds, int n)
+static int pg_jobs_progress(struct store *s, const struct fence *runs, const double *seconds,
+			    int n)
 {
 	struct pg *q = (struct pg *)s;
-	struct strbuf ai = STRBUF_INIT, as = STRBUF_INIT;
+	struct strbuf ai = STRBUF_INIT, ac = STRBUF_INIT, as = STRBUF_INIT;
 	struct args a = { 0 };
 	int rc;
 
-	sb_add_int_array(&ai, ids, NULL, n);
+	sb_add_runs(&ai, &ac, runs, n);
 	sb_addch(&as, '{');
 	for (int i = 0; i < n; i++)
 		sb_addf(&as, "%s%.3f", i ? "," : "", seconds[i]);
 	sb_addch(&as, '}');
-	arg_str(&a, worker);
 	arg_str(&a, ai.buf);
+	arg_str(&a, ac.buf);
 	arg_str(&a, as.buf);
 	q->replayable = 1;     /* the same values again do no harm */
 	PG_RETRY(q, rc, pg_exec(q, "record progress",
-		"UPDATE jobs j SET progress = v.p "
-		"FROM unnest($2::int8[], $3::float8[]) AS v(id, p) "
-		"WHERE j.id = v.id AND j.state = 'running' AND j.locked_by = $1", &a, NULL));
+		"UPDATE jobs j SET progress = r.p " RUNS_ARE(", $3::float8[]", ", p"), &a, NULL));
 	q->replayable = 0;
 	sb_release(&ai);
+	sb_release(&ac);
 	sb_release(&as);
 	return rc;
 }
@@ -2322,6 +2346,11 @@ static void pg_txn_rollback(struct store *s)
 	pg_rollback((struct pg *)s);
 }
 
+static void pg_quiet(struct store *s, int on)
+{
+	((struct pg *)s)->quiet = on;
+}
+
 static int pg_txn_again(struct store *s)
 {
 	return ((struct pg *)s)->retry;
@@ -2361,11 +2390,10 @@ static const struct store_driver pg_driver = {
 	.claim = pg_claim,
 	.claim_ack = pg_claim_ack,
 	.heartbeat = pg_heartbeat,
-	.job_succeed = pg_job_succeed,
 	.jobs_succeed = pg_jobs_succeed,
-	.job_fail = pg_job_fail,
-	.job_release = pg_job_release,
-	.rescue_expired = pg_rescue_expired,
+	.job_settle = pg_job_settle,
+	.jobs_expired = pg_jobs_expired,
+	.quiet = pg_quiet,
 	.queue_counts = pg_queue_counts,
 	.listen = pg_listen,
 	.notify_fd = pg_notify_fd,

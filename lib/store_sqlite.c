@@ -23,7 +23,7 @@
 
 static const struct store_driver sqlite_driver;
 
-#define SQ_CACHE 8
+#define SQ_CACHE 24
 
 struct sq {
 	struct store base;
@@ -683,35 +683,33 @@ static void add_queue_filter(struct strbuf *sql, int nqueues, int first_param)
 	sb_adds(sql, ")");
 }
 
-static int sq_claim(struct store *s, const char *worker, char *const *queues, int nqueues,
-		    int n, double lease, struct job **jobs, int *njobs)
+/* The claimed rows of a claim, into v (room for n); *count set. */
+static int sq_claim_rows(struct sq *q, const char *worker, char *const *queues, int nqueues,
+			 int n, double lease, struct job *v, int *count)
 {
-	struct sq *q = (struct sq *)s;
 	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st = NULL;
-	struct job *v = NULL;
-	int rc, r, count = 0;
+	int rc, r;
 
-	if ((rc = sq_begin(q)))
-		return rc;
 	sb_adds(&sql, "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
-		"locked_by = ?1, started_at = " NOW ", progress = NULL, "
+		"claims = claims + 1, locked_by = ?1, started_at = " NOW ", progress = NULL, "
 		"lease_until = strftime(" FMT ", julianday('now') + ?2 / 86400.0) "
 		"WHERE id IN (SELECT id FROM jobs WHERE state = 'available' "
 		"AND run_at <= " NOW);
 	add_queue_filter(&sql, nqueues, 4);
 	sb_adds(&sql, " ORDER BY priority, run_at, id LIMIT ?3) "
-		"RETURNING id, media, profile, queue, trace_id, attempts, max_attempts");
-	if ((rc = sq_prep(q, sql.buf, &st)))
-		goto fail;
+		"RETURNING id, media, profile, queue, trace_id, attempts, max_attempts, claims");
+	rc = sq_prep(q, sql.buf, &st);
+	sb_release(&sql);
+	if (rc)
+		return rc;
 	sqlite3_bind_text(st, 1, worker, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 2, lease);
 	sqlite3_bind_int(st, 3, n);
 	for (int i = 0; i < nqueues; i++)
 		sqlite3_bind_text(st, 4 + i, queues[i], -1, SQLITE_STATIC);
-	v = xcalloc(n > 0 ? n : 1, sizeof(*v));
-	while ((r = sqlite3_step(st)) == SQLITE_ROW && count < n) {
-		struct job *j = &v[count++];
+	while ((r = sqlite3_step(st)) == SQLITE_ROW && *count < n) {
+		struct job *j = &v[(*count)++];
 		j->id = sqlite3_column_int64(st, 0);
 		xsnprintf(j->media, sizeof(j->media), "%s", col_text(st, 1));
 		j->profile = col_dup(st, 2);
@@ -719,191 +717,229 @@ static int sq_claim(struct store *s, const char *worker, char *const *queues, in
 		j->trace_id = col_dup(st, 4);
 		j->attempts = sqlite3_column_int(st, 5);
 		j->max_attempts = sqlite3_column_int(st, 6);
+		j->claim = sqlite3_column_int64(st, 7);
 	}
-	if (r != SQLITE_DONE && r != SQLITE_ROW) {
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
 		rc = sq_fail(q, "claim");
-		goto fail;
-	}
 	sqlite3_finalize(st);
-	st = NULL;
-	if (count) {
-		if ((rc = sq_prep(q, "SELECT kind, format, ext, duration FROM media WHERE sha256 = ?", &st)))
-			goto fail;
-		for (int i = 0; i < count; i++) {
-			sqlite3_reset(st);
-			sqlite3_bind_text(st, 1, v[i].media, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) != SQLITE_ROW) {
-				rc = sq_fail(q, "read media");
-				goto fail;
-			}
+	return rc;
+}
+
+/* What the runner needs of each claimed job's media. */
+static int sq_claim_media(struct sq *q, struct job *v, int count)
+{
+	static const char sql[] = "SELECT kind, format, ext, duration FROM media WHERE sha256 = ?";
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	for (int i = 0; i < count && !rc; i++) {
+		if ((rc = sq_cached(q, sql, &st)))
+			break;
+		sqlite3_bind_text(st, 1, v[i].media, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
 			v[i].kind = kind_from_name(col_text(st, 0));
 			v[i].format = col_dup(st, 1);
 			v[i].ext = col_dup(st, 2);
 			v[i].duration = sqlite3_column_double(st, 3);
+		} else {
+			rc = sq_fail(q, "read media");
 		}
-		sqlite3_finalize(st);
-		st = NULL;
-		/* a post moves to processing when the first of its jobs starts */
-		if ((rc = sq_prep(q, "UPDATE posts SET status = 'processing', updated_at = " NOW
-				  " WHERE status = 'pending' AND media = ?", &st)))
-			goto fail;
-		for (int i = 0; i < count; i++) {
-			sqlite3_reset(st);
-			sqlite3_bind_text(st, 1, v[i].media, -1, SQLITE_STATIC);
-			if ((rc = sq_done(q, st)))
-				goto fail;
-		}
-		sqlite3_finalize(st);
-		st = NULL;
+		sq_release(st);
 	}
-	if ((rc = sq_commit(q)))
-		goto fail;
-	sb_release(&sql);
+	return rc;
+}
+
+/* A post moves to processing when the first of its jobs starts. */
+static int sq_claim_posts(struct sq *q, const struct job *v, int count)
+{
+	static const char sql[] = "UPDATE posts SET status = 'processing', updated_at = " NOW
+		" WHERE status = 'pending' AND media = ?";
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	for (int i = 0; i < count && !rc; i++) {
+		if ((rc = sq_cached(q, sql, &st)))
+			break;
+		sqlite3_bind_text(st, 1, v[i].media, -1, SQLITE_STATIC);
+		rc = sq_done(q, st);
+		sq_release(st);
+	}
+	return rc;
+}
+
+static int sq_claim(struct store *s, const char *worker, char *const *queues, int nqueues,
+		    int n, double lease, struct job **jobs, int *njobs)
+{
+	struct sq *q = (struct sq *)s;
+	struct job *v = xcalloc(n > 0 ? n : 1, sizeof(*v));
+	int rc, count = 0;
+
+	if ((rc = sq_begin(q))) {
+		free(v);
+		return rc;
+	}
+	if (!(rc = sq_claim_rows(q, worker, queues, nqueues, n, lease, v, &count)) &&
+	    !(rc = sq_claim_media(q, v, count)) && !(rc = sq_claim_posts(q, v, count)))
+		rc = sq_commit(q);
+	if (rc) {
+		sq_rollback(q);
+		for (int i = 0; i < count; i++)
+			job_free(&v[i]);
+		free(v);
+		return rc;
+	}
 	*jobs = v;
 	*njobs = count;
 	return 0;
-fail:
-	sqlite3_finalize(st);
-	sq_rollback(q);
-	sb_release(&sql);
-	for (int i = 0; i < count; i++)
-		job_free(&v[i]);
-	free(v);
-	return rc;
 }
 
-static int sq_heartbeat(struct store *s, const char *worker, double lease)
+/* Binds a statement's parameters after ?1 (the job) and ?2 (the claim)
+ * for run i. */
+typedef void run_bind_fn(sqlite3_stmt *st, int i, const void *arg);
+
+/*
+ * In one transaction, step sql (cached) once for each of the n runs, with
+ * ?1 the job, ?2 the claim and what bind adds; changed[i] (may be NULL)
+ * says whether run i's row changed, *nchanged (may be NULL) counts them.
+ */
+static int sq_each_run(struct sq *q, const char *sql, const struct fence *runs, int n,
+		       run_bind_fn *bind, const void *arg, char *changed, int *nchanged)
 {
-	struct sq *q = (struct sq *)s;
 	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = sq_prep(q, "UPDATE jobs SET lease_until = strftime(" FMT
-			  ", julianday('now') + ?2 / 86400.0) "
-			  "WHERE state = 'running' AND locked_by = ?1", &st)))
-		return rc;
-	sqlite3_bind_text(st, 1, worker, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 2, lease);
-	rc = sq_done(q, st);
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int sq_job_succeed(struct store *s, const char *worker, int64_t id,
-			  const char *result, int *applied)
-{
-	struct sq *q = (struct sq *)s;
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = sq_prep(q, "UPDATE jobs SET state = 'succeeded', result = ?3, "
-			  "finished_at = " NOW ", lease_until = NULL, last_error = NULL "
-			  "WHERE id = ?1 AND state = 'running' AND locked_by = ?2", &st)))
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, worker, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, result ? result : "{}", -1, SQLITE_STATIC);
-	rc = sq_done(q, st);
-	sqlite3_finalize(st);
-	if (!rc)
-		*applied = sqlite3_changes(q->db) > 0;
-	return rc;
-}
-
-static int sq_jobs_succeed(struct store *s, const char *worker, const int64_t *ids,
-			   char *const *results, int n, int *applied)
-{
-	struct sq *q = (struct sq *)s;
-	sqlite3_stmt *st;
-	int rc;
+	int rc, c = 0;
 
 	if ((rc = sq_begin(q)))
 		return rc;
-	if ((rc = sq_prep(q, "UPDATE jobs SET state = 'succeeded', result = ?3, "
-			  "finished_at = " NOW ", lease_until = NULL, last_error = NULL "
-			  "WHERE id = ?1 AND state = 'running' AND locked_by = ?2", &st))) {
-		sq_rollback(q);
-		return rc;
-	}
-	sqlite3_bind_text(st, 2, worker, -1, SQLITE_STATIC);
-	for (int i = 0; i < n; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, ids[i]);
-		sqlite3_bind_text(st, 3, results[i] ? results[i] : "{}", -1, SQLITE_STATIC);
-		if ((rc = sq_done(q, st)))
+	for (int i = 0; i < n && !rc; i++) {
+		if ((rc = sq_cached(q, sql, &st)))
 			break;
-		*applied += sqlite3_changes(q->db);
+		sqlite3_bind_int64(st, 1, runs[i].job);
+		sqlite3_bind_int64(st, 2, runs[i].claim);
+		if (bind)
+			bind(st, i, arg);
+		if (!(rc = sq_done(q, st)) && sqlite3_changes(q->db) > 0) {
+			c++;
+			if (changed)
+				changed[i] = 1;
+		}
+		sq_release(st);
 	}
-	sqlite3_finalize(st);
 	if (!rc)
 		rc = sq_commit(q);
 	if (rc) {
 		sq_rollback(q);
-		*applied = 0;
+		c = 0;
+		if (changed)
+			memset(changed, 0, (size_t)n);
 	}
+	if (nchanged)
+		*nchanged = c;
 	return rc;
 }
 
-static int sq_job_fail(struct store *s, const char *worker, int64_t id, const char *err,
-		       int permanent, double delay, char new_state[16])
+/* The row of a run that still holds its job. */
+#define RUN_IS "id = ?1 AND claims = ?2 AND state = 'running'"
+
+static void bind_lease(sqlite3_stmt *st, int i, const void *arg)
+{
+	(void)i;
+	sqlite3_bind_double(st, 3, *(const double *)arg);
+}
+
+static int sq_heartbeat(struct store *s, double lease, const struct fence *runs, int n,
+			char *held)
+{
+	static const char sql[] = "UPDATE jobs SET lease_until = strftime(" FMT
+		", julianday('now') + ?3 / 86400.0) WHERE " RUN_IS;
+
+	return sq_each_run((struct sq *)s, sql, runs, n, bind_lease, &lease, held, NULL);
+}
+
+static void bind_seconds(sqlite3_stmt *st, int i, const void *arg)
+{
+	sqlite3_bind_double(st, 3, ((const double *)arg)[i]);
+}
+
+static int sq_jobs_progress(struct store *s, const struct fence *runs, const double *seconds,
+			    int n)
+{
+	static const char sql[] = "UPDATE jobs SET progress = ?3 WHERE " RUN_IS;
+
+	return sq_each_run((struct sq *)s, sql, runs, n, bind_seconds, seconds, NULL, NULL);
+}
+
+static void bind_result(sqlite3_stmt *st, int i, const void *arg)
+{
+	const char *r = ((char *const *)arg)[i];
+
+	sqlite3_bind_text(st, 3, r ? r : "{}", -1, SQLITE_STATIC);
+}
+
+static int sq_jobs_succeed(struct store *s, const struct fence *runs, char *const *results,
+			   int n, int *applied)
+{
+	static const char sql[] = "UPDATE jobs SET state = 'succeeded', result = ?3, "
+		"finished_at = " NOW ", lease_until = NULL, last_error = NULL WHERE " RUN_IS;
+
+	return sq_each_run((struct sq *)s, sql, runs, n, bind_result, results, NULL, applied);
+}
+
+static int sq_job_settle(struct store *s, const struct fence *run, enum settle how,
+			 const char *err, double delay, int expired, int *applied)
 {
 	struct sq *q = (struct sq *)s;
+	/* ?3: 0 retry, 1 dead, 2 release (enum settle) */
+	static const char sql[] = "UPDATE jobs SET "
+		"state = CASE ?3 WHEN 1 THEN 'dead' ELSE 'available' END, "
+		"attempts = CASE ?3 WHEN 2 THEN max(attempts - 1, 0) ELSE attempts END, "
+		"run_at = CASE ?3 WHEN 0 THEN strftime(" FMT ", julianday('now') + ?5 / 86400.0) "
+		"  WHEN 2 THEN " NOW " ELSE run_at END, "
+		"finished_at = CASE ?3 WHEN 1 THEN " NOW " END, "
+		"last_error = CASE ?3 WHEN 2 THEN last_error ELSE ?4 END, lease_until = NULL "
+		"WHERE " RUN_IS " AND (?6 = 0 OR lease_until < " NOW ")";
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_cached(q, sql, &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, run->job);
+	sqlite3_bind_int64(st, 2, run->claim);
+	sqlite3_bind_int(st, 3, (int)how);
+	sqlite3_bind_text(st, 4, err, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 5, delay);
+	sqlite3_bind_int(st, 6, expired);
+	if (!(rc = sq_done(q, st)))
+		*applied = sqlite3_changes(q->db) > 0;
+	sq_release(st);
+	return rc;
+}
+
+static int sq_jobs_expired(struct store *s, const char *not_worker, int max, struct expired **v,
+			   int *n)
+{
+	struct sq *q = (struct sq *)s;
+	static const char sql[] = "SELECT id, claims, attempts, max_attempts, locked_by FROM jobs "
+		"WHERE state = 'running' AND lease_until < " NOW
+		" AND (?1 IS NULL OR locked_by IS NOT ?1) ORDER BY id LIMIT ?2";
 	sqlite3_stmt *st;
 	int rc, r;
 
-	rc = sq_prep(q, "UPDATE jobs SET "
-		"state = CASE WHEN ?4 OR attempts >= max_attempts THEN 'dead' ELSE 'available' END, "
-		"run_at = CASE WHEN ?4 OR attempts >= max_attempts THEN run_at "
-		"  ELSE strftime(" FMT ", julianday('now') + ?5 / 86400.0) END, "
-		"finished_at = CASE WHEN ?4 OR attempts >= max_attempts THEN " NOW " END, "
-		"last_error = ?3, lease_until = NULL "
-		"WHERE id = ?1 AND state = 'running' AND locked_by = ?2 RETURNING state", &st);
-	if (rc)
+	*v = xcalloc((size_t)(max > 0 ? max : 1), sizeof(**v));
+	if ((rc = sq_cached(q, sql, &st)))
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, worker, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, err, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, permanent);
-	sqlite3_bind_double(st, 5, delay);
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW)
-		xsnprintf(new_state, 16, "%s", col_text(st, 0));
-	else if (r != SQLITE_DONE)
-		rc = sq_fail(q, "record failure");
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int sq_job_release(struct store *s, const char *worker, int64_t id)
-{
-	struct sq *q = (struct sq *)s;
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = sq_prep(q, "UPDATE jobs SET state = 'available', attempts = max(attempts - 1, 0), "
-			  "lease_until = NULL, run_at = " NOW " "
-			  "WHERE id = ?1 AND state = 'running' AND locked_by = ?2", &st)))
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, worker, -1, SQLITE_STATIC);
-	rc = sq_done(q, st);
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int sq_rescue_expired(struct store *s, int *n)
-{
-	struct sq *q = (struct sq *)s;
-	int rc;
-
-	rc = sq_exec(q, "UPDATE jobs SET "
-		"state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'available' END, "
-		"finished_at = CASE WHEN attempts >= max_attempts THEN " NOW " END, "
-		"last_error = 'lease expired: worker ' || coalesce(locked_by, '?') || ' lost the job', "
-		"run_at = " NOW ", lease_until = NULL "
-		"WHERE state = 'running' AND lease_until < " NOW);
-	if (!rc)
-		*n = sqlite3_changes(q->db);
+	sqlite3_bind_text(st, 1, not_worker, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, max);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		struct expired *e = &(*v)[(*n)++];
+		e->run.job = sqlite3_column_int64(st, 0);
+		e->run.claim = sqlite3_column_int64(st, 1);
+		e->attempts = sqlite3_column_int(st, 2);
+		e->max_attempts = sqlite3_column_int(st, 3);
+		e->worker = col_dup(st, 4);
+	}
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
+		rc = sq_fail(q, "read expired jobs");
+	sq_release(st);
 	return rc;
 }
 
@@ -1383,35 +1419,6 @@ static int sq_status(struct store *s, int dead_limit, status_cb cb, void *arg)
 	return rc;
 }
 
-static int sq_jobs_progress(struct store *s, const char *worker, const int64_t *ids,
-			   const double *seconds, int n)
-{
-	struct sq *q = (struct sq *)s;
-	static const char sql[] = "UPDATE jobs SET progress = ?3 WHERE id = ?2 "
-		"AND state = 'running' AND locked_by = ?1";
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = sq_begin(q)))
-		return rc;
-	for (int i = 0; i < n; i++) {
-		if ((rc = sq_cached(q, sql, &st)))
-			break;
-		sqlite3_bind_text(st, 1, worker, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, ids[i]);
-		sqlite3_bind_double(st, 3, seconds[i]);
-		rc = sq_done(q, st);
-		sq_release(st);
-		if (rc)
-			break;
-	}
-	if (rc) {
-		sq_rollback(q);
-		return rc;
-	}
-	return sq_commit(q);
-}
-
 /* ---------- users ---------- */
 
 static int sq_users(struct store *s, const char *name, user_cb cb, void *arg)
@@ -1546,11 +1553,9 @@ static const struct store_driver sqlite_driver = {
 	.enqueue = sq_enqueue,
 	.claim = sq_claim,
 	.heartbeat = sq_heartbeat,
-	.job_succeed = sq_job_succeed,
 	.jobs_succeed = sq_jobs_succeed,
-	.job_fail = sq_job_fail,
-	.job_release = sq_job_release,
-	.rescue_expired = sq_rescue_expired,
+	.job_settle = sq_job_settle,
+	.jobs_expired = sq_jobs_expired,
 	.queue_counts = sq_queue_counts,
 	.feed = sq_feed,
 	.feed_version = sq_feed_version,

@@ -116,8 +116,8 @@ for f in "${!kind[@]}"; do
 	for p in $want; do
 		key=$(jq -r --arg p "$p" '.renditions[$p]' <<<"$rec")
 		file=$(rendition_file "$key")
-		like "$file" "/renditions/${s:0:2}/${s:2:2}/$s/$p/[^/]+$" \
-			"$f: $p rendition under renditions/ab/cd/<sha>/$p/"
+		like "$file" "/renditions/${s:0:2}/${s:2:2}/$s/$p/[0-9]+-[0-9]+/[^/]+$" \
+			"$f: $p rendition under renditions/ab/cd/<sha>/$p/<job>-<claim>/"
 		ok "$f: $p rendition file exists and is not empty" test -s "$file"
 		probe=$(ffprobe -v error -show_entries \
 			stream=codec_type,codec_name,pix_fmt,width,height -of json "$file" 2>&1)

@@ -53,11 +53,12 @@ md-work -c "$CFG" --grace 10s >"$MD_TMP/w2.out" 2>"$MD_TMP/w2.err" &
 wpid=$!
 ok "the worker starts the job again" wait_for "job running" started
 # another worker takes the job over (as after a lease expiry and a new claim)
-db_query "UPDATE jobs SET locked_by = 'other:1' WHERE profile = 'slow'" >/dev/null
-# the step's shell exec'd sleep: its pid is in the marker's name
-for f in "$MD_TMP"/started.*; do kill -TERM "${f##*.}"; done
-ok "the worker notices it lost the lease" wait_for "lease lost logged" \
-	grep -q 'lease lost' "$MD_TMP/w2.err"
+db_query "UPDATE jobs SET locked_by = 'other:1', claims = claims + 1 WHERE profile = 'slow'" >/dev/null
+ok "the worker notices its run lost the job, at its next heartbeat" wait_for "run stopped" \
+	grep -q 'rescued for another worker: stopping it' "$MD_TMP/w2.err"
+for f in "$MD_TMP"/started.*; do step_pid=${f##*.}; done
+step_gone() { ! kill -0 "$step_pid" 2>/dev/null; }
+ok "and stops its commands" wait_for "step stopped" step_gone
 kill -TERM "$wpid"
 wait "$wpid"
 is "$(db_query "SELECT state || ' ' || locked_by FROM jobs WHERE profile = 'slow'")" \

@@ -70,7 +70,7 @@ PGPASSWORD=pg-secret-74 AWS_SECRET_ACCESS_KEY=aws-secret-74 AWS_ACCESS_KEY_ID=AK
 is "$rc" 0 "md-work ran the envdump job" || diag "$err"
 is "$(job_field "$job" state)" succeeded "the envdump job succeeded" ||
 	diag "$(job_field "$job" last_error)"
-envf=$STORE/renditions/$(shard "$img")/envdump/env.txt
+envf=$(run_dir "$img" envdump)/env.txt
 ok "the step wrote its environment" test -s "$envf"
 envs=$(cat "$envf" 2>/dev/null)
 for v in PGPASSWORD AWS_SECRET_ACCESS_KEY AWS_ACCESS_KEY_ID MD_DB MD_HOME MD_SECRET_74 \
@@ -95,7 +95,7 @@ steal=$(cut -f1 <<<"$out")
 run md-work -c "$T/confine.yaml" --drain -j 1
 is "$(job_field "$copy" state)" succeeded "a job command reads its input" ||
 	diag "$(job_field "$copy" last_error)"
-ok "it copied its input whole" cmp "$T/still.png" "$STORE/renditions/$(shard "$img")/copy/copy.png"
+ok "it copied its input whole" cmp "$T/still.png" "$(run_dir "$img" copy)/copy.png"
 if [ "$abi" -gt 0 ]; then
 	note "Landlock ABI $abi"
 	is "$(job_field "$steal" state)" dead "Landlock: a job command cannot read a file outside its input and work directory"
@@ -189,7 +189,7 @@ for m in "$mp4" "$gif"; do
 	done
 done
 ok "the thumbnail of the 8192x8192 GIF is 320 px wide" test \
-	"$(ffprobe -v error -show_entries stream=width -of csv=p=0 "$STORE/renditions/$(shard "$gif")/thumb/thumb.jpg")" = 320
+	"$(ffprobe -v error -show_entries stream=width -of csv=p=0 "$(run_dir "$gif" thumb)/thumb.jpg")" = 320
 for p in thumb mp4; do
 	id=$(db_query "SELECT id FROM jobs WHERE media = '$mkv' AND profile = '$p'")
 	is "$(job_field "$id" state)" dead "$p of the 64x64 -> 12000x12000 Matroska is dead, not transcoded"

@@ -28,7 +28,7 @@ is "$(db_query "SELECT count(*) FROM jobs WHERE profile = 'probe' AND state = 's
 	diag "$(db_query "SELECT id, state, last_error FROM jobs")"
 vid=$(sample_field video.mp4 media)
 img=$(sample_field photo.jpg media)
-pj="$STORE/renditions/$(shard "$vid")/probe/probe.json"
+pj="$(run_dir "$vid" probe)/probe.json"
 ok "probe.json of video.mp4 is published" test -s "$pj"
 ok "probe.json is JSON with the format and the streams" \
 	jq -e '(.format | type) == "object" and (.streams | length) == 2' "$pj"

@@ -96,11 +96,11 @@ work_fault() {
 	is "$(leftovers)" 0 "$spec: no temp file, no scratch directory"
 	is "$(db_query "SELECT state FROM jobs WHERE media = '$s' AND profile = 'one'")" succeeded \
 		"$spec: the other job of the run succeeded"
-	ok "$spec: and its rendition is stored" test -s "$STORE/renditions/$(shard "$s")/one/one.txt"
+	ok "$spec: and its rendition is stored" test -s "$(run_dir "$s" one)/one.txt"
 	run md-work -c "$CFG" --drain
 	is "$(db_query "SELECT state FROM jobs WHERE $j")" succeeded "$spec: the retry succeeds" ||
 		diag "$err"
-	is "$(cd "$STORE/renditions/$(shard "$s")/two" && echo *)" "a.txt b.txt" \
+	is "$(cd "$(run_dir "$s" two)" && echo *)" "a.txt b.txt" \
 		"$spec: and stores the whole folder"
 }
 

@@ -57,6 +57,7 @@
 #	md_tools_built        true when every md-* binary exists
 #	md_require_tools      skip_all unless they do
 #	rendition_file VALUE  the file behind a rendition key/path from md-feed
+#	run_dir SHA PROFILE   the folder of the newest run of PROFILE for SHA
 #	json_lines_ok TEXT    true when every line of TEXT is JSON
 #
 # Tests never sleep to wait for something: they run the tools in their
@@ -402,6 +403,14 @@ vprop() { ffprobe -v error -select_streams v:0 -show_entries "stream=$2" -of csv
 
 # rendition_of FILE PROFILE: the path of the stored rendition that PROFILE
 # made of the input FILE (hashed to find its media), or nothing.
+# run_dir SHA PROFILE: the folder of the newest run of PROFILE for media
+# SHA under renditions/ (each run publishes into <job>-<claim>/), or nothing
+run_dir() {
+	local d
+	d=$(ls -d "$STORE/renditions/$(shard "$1")/$2"/*-*/ 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$d" ] && printf '%s\n' "${d%/}"
+}
+
 rendition_of() {
 	local key
 	key=$(db_query "SELECT storage_key FROM renditions

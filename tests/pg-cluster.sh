@@ -6,6 +6,8 @@
 #                             with pg_ctl -w and print the socket directory
 #                             (use it as MD_TEST_PGHOST; superuser: postgres)
 #   pg-cluster.sh restart DIR restart it (fast: every connection is cut)
+#   pg-cluster.sh down DIR    stop the cluster (fast), keep DIR: start brings
+#                             it back with its data (an outage)
 #   pg-cluster.sh stop DIR    stop the cluster (fast) and remove DIR
 #
 # As root, DIR is given to the postgres user and initdb/pg_ctl run as that
@@ -16,7 +18,7 @@
 set -eu
 
 usage() {
-	echo "usage: pg-cluster.sh start|restart|stop DIR" >&2
+	echo "usage: pg-cluster.sh start|restart|down|stop DIR" >&2
 	exit 64
 }
 
@@ -80,6 +82,12 @@ start)
 restart)
 	as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart >/dev/null 2>&1 || {
 		cat "$dir/server.log" >&2 2>/dev/null
+		exit 1
+	}
+	;;
+down)
+	as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || {
+		echo "pg-cluster.sh: pg_ctl stop failed (not running?)" >&2
 		exit 1
 	}
 	;;

@@ -6,7 +6,15 @@
  * of each running job's child (spawn.h: its report pipe and its pidfd).
  * Each job runs in a child (lib/runner.c) that does the media work and
  * reports one line; the database is touched only here, and every outcome
- * is fenced on (state = running, locked_by = us).
+ * is fenced on the run (store.h, struct fence): the job, still running
+ * under the claim we made.  A run the heartbeat finds gone (cancelled, or
+ * rescued for another worker) is stopped, and what it published is
+ * removed: its folder is its own (storage.h), never a registered one.
+ *
+ * Database outages: running jobs go on; the worker retries quietly (one
+ * line when the database goes, one when it is back, at most one try a
+ * second) and keeps the outcomes that finished meanwhile to record them
+ * when it is back, if their runs still hold their jobs.
  *
  * The worker is one struct worker; run() is a loop that hands each event
  * to its function: worker_rescue (expired leases), worker_claim (claim,
@@ -77,6 +85,13 @@ static const char inline_result[] = "{\"files\":[],\"bytes\":0,\"duration_ms\":0
 
 struct worker;
 
+/* A run's report that waits for the database. */
+struct outcome {
+	struct job job;
+	char *line;
+	double seconds;
+};
+
 /* A running job: its child, and what it has said so far. */
 struct slot {
 	int used;
@@ -86,6 +101,7 @@ struct slot {
 	double started;
 	double progress;        /* seconds into the media of the ffmpeg step */
 	int progress_new;       /* not yet written to the job */
+	int lost;               /* the run no longer holds its job: being stopped */
 	int pfi, npf;           /* its entries in the poll set of this turn */
 	struct worker *w;
 };
@@ -112,9 +128,11 @@ struct worker {
 	struct job *backlog;    /* claimed, waiting for a free slot */
 	int nbacklog, backlog_cap;
 	struct {
-		int64_t ids[BATCH_MAX];
+		struct fence runs[BATCH_MAX];
 		int n;
 	} done;                 /* short jobs done, not yet acknowledged */
+	struct outcome *later;  /* outcomes the database could not take yet */
+	int nlater;
 	int batch;              /* jobs to claim at once */
 	struct {
 		long long claimed, succeeded, retried, dead, released, lost;
@@ -124,6 +142,7 @@ struct worker {
 	double next_claim, next_beat, next_rescue, next_progress, next_watchdog;
 	double watchdog_every;
 	double db_backoff, db_retry_at;   /* the database is unreachable */
+	int db_down;
 	int stopping, hard_stop, exhausted;
 	double stop_deadline;
 };
@@ -309,36 +328,106 @@ static void take_progress(struct slot *s)
 	}
 }
 
+/* ---------- the database ---------- */
+
+/* Is the database worth a try now? */
+static int db_due(const struct worker *w, double now)
+{
+	return now >= w->db_retry_at;
+}
+
+/* A store call failed with rc: an outage backs off (said once), anything
+ * else is said by the store already. */
+static void db_failed(struct worker *w, int rc)
+{
+	if (rc != MD_EXIT_TEMPFAIL)
+		return;
+	/* a database that comes back is tried again within a second */
+	w->db_backoff = w->db_backoff ? w->db_backoff * 2 : 0.125;
+	if (w->db_backoff > 1)
+		w->db_backoff = 1;
+	w->db_retry_at = now_mono() + w->db_backoff;
+	if (!w->db_down) {
+		logkv(LOG_WARN, "database unavailable; running jobs go on, outcomes wait",
+		      (char *)NULL);
+		w->db_down = 1;
+		store_quiet(w->db, 1);
+	}
+}
+
+/* A store call worked. */
+static void db_worked(struct worker *w)
+{
+	w->db_backoff = 0;
+	w->db_retry_at = 0;
+	if (w->db_down) {
+		logkv(LOG_INFO, "database available again", (char *)NULL);
+		w->db_down = 0;
+		store_quiet(w->db, 0);
+	}
+}
+
+/* rc of a store call, seen by db_failed or db_worked; rc. */
+static int db_saw(struct worker *w, int rc)
+{
+	if (rc)
+		db_failed(w, rc);
+	else
+		db_worked(w);
+	return rc;
+}
+
+static struct fence run_of(const struct job *j)
+{
+	return (struct fence){ j->id, j->claim };
+}
+
+/* Remove what a run that lost its job published, if anything. */
+static void drop_published(struct worker *w, const struct job *j)
+{
+	char *folder = storage_rendition_key(j->media, j->profile, j->id, j->claim, NULL);
+
+	if (storage_delete_folder(&w->st, folder))
+		warning("cannot remove '%s' of a lost run", folder);
+	free(folder);
+}
+
 /* Write the running jobs' new progress, for md-status. */
 static void flush_progress(struct worker *w)
 {
-	int64_t *ids = xcalloc(w->nslots + 1, sizeof(*ids));
+	struct fence *runs = xcalloc(w->nslots + 1, sizeof(*runs));
 	double *secs = xcalloc(w->nslots + 1, sizeof(*secs));
 	int n = 0;
 
 	for (int k = 0; k < w->nslots; k++) {
 		struct slot *s = &w->slots[k];
-		if (s->used && s->progress_new) {
-			ids[n] = s->job.id;
+		if (s->used && s->progress_new && !s->lost) {
+			runs[n] = run_of(&s->job);
 			secs[n++] = s->progress;
 			s->progress_new = 0;
 		}
 	}
-	if (n && store_jobs_progress(w->db, w->id, ids, secs, n))
-		warning("cannot record the progress of running jobs");
-	free(ids);
+	if (n)
+		db_saw(w, store_jobs_progress(w->db, runs, secs, n));
+	free(runs);
 	free(secs);
 }
 
+/* 1 recorded, 0 the run no longer holds its job, or an exit code. */
 static int record_ok(struct worker *w, const struct job *j, const char *result, const char *dur)
 {
-	int applied = 0, rc = store_job_succeed(w->db, w->id, j->id, result, &applied);
+	struct fence run = run_of(j);
+	int applied = 0, rc = store_job_succeed(w->db, &run, result, &applied);
 
-	if (!rc && applied) {
+	if (rc)
+		return rc;
+	if (applied) {
 		w->stats.succeeded++;
 		logkv(LOG_INFO, "job succeeded", "seconds", dur, (char *)NULL);
+	} else {
+		drop_published(w, j);
 	}
-	return rc ? -1 : applied;
+	return applied;
 }
 
 /* "fail\tP\tERROR", or no report at all: retry later, or dead. */
@@ -353,9 +442,10 @@ static int record_fail(struct worker *w, const struct job *j, const char *line)
 		err = line[5] && line[6] == '\t' ? line + 7 : line + 5;
 	}
 	double delay = retry_delay(w->cli.conf.retry_base, w->cli.conf.retry_max, j->attempts);
-	rc = store_job_fail(w->db, w->id, j->id, err, permanent, delay, state);
-	if (rc || !state[0])
-		return rc ? -1 : 0;
+	if ((rc = store_job_fail(w->db, j, err, permanent, delay, state)))
+		return rc;
+	if (!state[0])
+		return 0;
 	if (!strcmp(state, "dead")) {
 		w->stats.dead++;
 		logkv(LOG_ERROR, "job dead", "error", err, (char *)NULL);
@@ -370,24 +460,36 @@ static int record_fail(struct worker *w, const struct job *j, const char *line)
 	return 1;
 }
 
-/* The runner's report of slot s, into the database. */
-static void record(struct worker *w, struct slot *s, const char *line)
+static int record_release(struct worker *w, const struct job *j)
 {
-	const struct job *j = &s->job;
+	int applied = 0, rc = store_job_release(w->db, j, &applied);
+
+	if (rc)
+		return rc;
+	w->stats.released += applied;
+	if (applied)
+		logkv(LOG_INFO, "job released", (char *)NULL);
+	return applied;
+}
+
+/* A run's report into the database: 0, or an exit code (the report then
+ * waits).  A run that lost its job is only counted. */
+static int record(struct worker *w, const struct job *j, const char *line, double secs)
+{
 	int applied;
 	char dur[32];
 
 	job_log_ctx(w, j);
-	xsnprintf(dur, sizeof(dur), "%.3f", now_mono() - s->started);
-	if (!strncmp(line, "ok\t", 3)) {
+	xsnprintf(dur, sizeof(dur), "%.3f", secs);
+	if (!strncmp(line, "ok\t", 3))
 		applied = record_ok(w, j, line + 3, dur);
-	} else if (!strcmp(line, "cancel")) {
-		store_job_release(w->db, w->id, j->id);
-		w->stats.released++;
-		applied = 1;
-		logkv(LOG_INFO, "job released", (char *)NULL);
-	} else {
+	else if (!strcmp(line, "cancel"))
+		applied = record_release(w, j);
+	else
 		applied = record_fail(w, j, line);
+	if (applied > 1) {
+		log_ctx_clear();
+		return applied;
 	}
 	if (!applied) {
 		w->stats.lost++;
@@ -395,20 +497,60 @@ static void record(struct worker *w, struct slot *s, const char *line)
 		      "worker; result discarded", (char *)NULL);
 	}
 	log_ctx_clear();
+	return 0;
+}
+
+/* Keep a report for when the database is back; takes j. */
+static void record_later(struct worker *w, struct job *j, const char *line, double secs)
+{
+	w->later = xrealloc(w->later, (size_t)(w->nlater + 1) * sizeof(*w->later));
+	w->later[w->nlater++] = (struct outcome){ *j, xstrdup(line), secs };
+	memset(j, 0, sizeof(*j));
+}
+
+/* The reports that waited, in order, while the database takes them. */
+static void record_waiting(struct worker *w, double now)
+{
+	int done = 0;
+
+	while (done < w->nlater && db_due(w, now)) {
+		struct outcome *o = &w->later[done];
+		/* another error is the store's to say; the lease then runs out */
+		if (db_saw(w, record(w, &o->job, o->line, o->seconds)) == MD_EXIT_TEMPFAIL)
+			break;
+		job_free(&o->job);
+		free(o->line);
+		done++;
+	}
+	memmove(w->later, w->later + done, (size_t)(w->nlater - done) * sizeof(*w->later));
+	w->nlater -= done;
 }
 
 /* Event: the child of slot s is gone (or must be waited for). */
 static void finish_slot(struct worker *w, struct slot *s)
 {
 	struct spawn_result res;
+	double secs = now_mono() - s->started;
 
 	spawn_finish(&s->sp, &res);
 	take_progress(s);
 	sb_rtrim(&s->buf);
-	record(w, s, s->buf.buf);
+	if (s->lost) {
+		job_log_ctx(w, &s->job);
+		w->stats.lost++;
+		logkv(LOG_WARN, "job stopped: cancelled, or rescued for another worker",
+		      (char *)NULL);
+		log_ctx_clear();
+		if (!strncmp(s->buf.buf, "ok\t", 3))
+			drop_published(w, &s->job);
+	} else if (w->nlater || !db_due(w, now_mono()) ||
+		   db_saw(w, record(w, &s->job, s->buf.buf, secs)) == MD_EXIT_TEMPFAIL) {
+		record_later(w, &s->job, s->buf.buf, secs);
+	}
 	sb_release(&s->buf);
 	job_free(&s->job);
 	s->used = 0;
+	s->lost = 0;
 	w->nrunning--;
 }
 
@@ -445,7 +587,7 @@ static int flush_done(struct worker *w)
 		return 0;
 	for (int i = 0; i < w->done.n; i++)
 		results[i] = (char *)inline_result;
-	rc = store_jobs_succeed(w->db, w->id, w->done.ids, results, w->done.n, &applied);
+	rc = store_jobs_succeed(w->db, w->done.runs, results, w->done.n, &applied);
 	if (rc)
 		return rc;
 	count_acked(w, applied);
@@ -476,7 +618,7 @@ static int start_backlog(struct worker *w)
 		log_ctx_clear();
 		if (start_job(w, s)) {
 			/* could not fork: give the job back */
-			store_job_release(w->db, w->id, s->job.id);
+			store_job_release(w->db, &s->job, NULL);
 			job_free(&s->job);
 			s->used = 0;
 			w->nrunning--;
@@ -508,7 +650,7 @@ static int inline_done(struct worker *w, struct job *j)
 	}
 	if (w->done.n == BATCH_MAX && (rc = flush_done(w)))
 		return rc;
-	w->done.ids[w->done.n++] = j->id;
+	w->done.runs[w->done.n++] = run_of(j);
 	job_free(j);
 	return 0;
 }
@@ -521,7 +663,7 @@ static int claim_jobs(struct worker *w, int want, int *got)
 	*got = 0;
 	/* the short jobs done since the last claim are acknowledged with it */
 	rc = store_claim_ack(w->db, w->id, w->opt.queues, w->opt.nqueues, want,
-			     w->cli.conf.lease, w->done.ids, w->done.n, inline_result, &acked,
+			     w->cli.conf.lease, w->done.runs, w->done.n, inline_result, &acked,
 			     &jobs, &n);
 	if (rc)
 		return rc;
@@ -556,8 +698,9 @@ static int claim_jobs(struct worker *w, int want, int *got)
 static void release_backlog(struct worker *w)
 {
 	for (int i = 0; i < w->nbacklog; i++) {
-		if (!store_job_release(w->db, w->id, w->backlog[i].id))
-			w->stats.released++;
+		int applied = 0;
+		if (!store_job_release(w->db, &w->backlog[i], &applied))
+			w->stats.released += applied;
 		job_free(&w->backlog[i]);
 	}
 	w->nbacklog = 0;
@@ -598,26 +741,12 @@ static int reload_config(struct worker *w)
 /* What run() does after an event: go on, go to the wait, or leave. */
 enum step { STEP_ON, STEP_WAIT, STEP_END };
 
-/* The database is unreachable: keep running jobs, retry with backoff. */
-static void db_outage(struct worker *w, double now)
-{
-	char b[32];
-
-	w->db_backoff = w->db_backoff ? w->db_backoff * 2 : 1;
-	if (w->db_backoff > 30)
-		w->db_backoff = 30;
-	w->db_retry_at = now + w->db_backoff;
-	xsnprintf(b, sizeof(b), "%.0f", w->db_backoff);
-	logkv(LOG_WARN, "database unavailable; running jobs go on, retrying", "retry_in", b,
-	      (char *)NULL);
-}
-
 /* A store call failed with *rc: an outage waits, anything else leaves. */
-static enum step db_trouble(struct worker *w, double now, int *rc)
+static enum step db_trouble(struct worker *w, int *rc)
 {
 	if (*rc != MD_EXIT_TEMPFAIL)
 		return STEP_END;
-	db_outage(w, now);
+	db_failed(w, *rc);
 	*rc = 0;
 	return STEP_WAIT;
 }
@@ -628,9 +757,9 @@ static void worker_rescue(struct worker *w, double now)
 	int n = 0;
 
 	/* first, so that a drain sees them */
-	if (w->stopping || now < w->next_rescue)
+	if (w->stopping || now < w->next_rescue || !db_due(w, now))
 		return;
-	if (!store_rescue_expired(w->db, &n) && n) {
+	if (!db_saw(w, store_rescue_expired(w->db, w->id, &n)) && n) {
 		char b[16];
 		xsnprintf(b, sizeof(b), "%d", n);
 		logkv(LOG_WARN, "rescued jobs whose lease expired", "count", b, (char *)NULL);
@@ -647,7 +776,8 @@ static enum step drain_check(struct worker *w, double now, int *rc)
 
 	if ((*rc = store_queue_counts(w->db, w->opt.queues, w->opt.nqueues, &avail, &running,
 				      &next_run)))
-		return db_trouble(w, now, rc);
+		return db_trouble(w, rc);
+	db_worked(w);
 	if (!avail && !next_run)
 		return STEP_END;
 	if (!avail) {
@@ -674,28 +804,99 @@ static enum step worker_claim(struct worker *w, double now, int free_slots, int 
 		want = (int)(w->opt.max_jobs - w->stats.claimed);
 	if (want > 0) {
 		if ((*rc = claim_jobs(w, want, &got)))
-			return db_trouble(w, now, rc);
-		w->db_backoff = 0;
+			return db_trouble(w, rc);
+		db_worked(w);
 		w->next_claim = got < want ? now + w->cli.conf.poll_interval : 0;
 	}
 	if (w->opt.once || (w->opt.max_jobs && w->stats.claimed >= w->opt.max_jobs))
 		w->exhausted = 1;
-	if (w->opt.drain && !w->nrunning && !w->nbacklog && got < want)
+	if (w->opt.drain && !w->nrunning && !w->nbacklog && !w->nlater && got < want)
 		return drain_check(w, now, rc);
 	return STEP_ON;
+}
+
+/* A run the heartbeat found gone: its commands stop, nothing of it stays. */
+static void run_gone(struct worker *w, const struct job *j, const char *what)
+{
+	job_log_ctx(w, j);
+	logkv(LOG_WARN, what, (char *)NULL);
+	log_ctx_clear();
+}
+
+/* The runs of the heartbeat: running slots, the backlog, waiting outcomes. */
+static int heartbeat_runs(const struct worker *w, struct fence *runs)
+{
+	int n = 0;
+
+	for (int k = 0; k < w->nslots; k++)
+		if (w->slots[k].used && !w->slots[k].lost)
+			runs[n++] = run_of(&w->slots[k].job);
+	for (int i = 0; i < w->nbacklog; i++)
+		runs[n++] = run_of(&w->backlog[i]);
+	for (int i = 0; i < w->nlater; i++)
+		runs[n++] = run_of(&w->later[i].job);
+	return n;
+}
+
+/* Extend the leases of our runs; stop and forget those that are gone. */
+static int heartbeat(struct worker *w)
+{
+	int cap = w->nslots + w->nbacklog + w->nlater + 1, n, k = 0, rc;
+	struct fence *runs = xcalloc((size_t)cap, sizeof(*runs));
+	char *held = xcalloc((size_t)cap, 1);
+
+	n = heartbeat_runs(w, runs);
+	if ((rc = db_saw(w, store_heartbeat(w->db, w->cli.conf.lease, runs, n, held))))
+		goto out;
+	for (int i = 0; i < w->nslots; i++) {
+		struct slot *s = &w->slots[i];
+		if (!s->used || s->lost || held[k++])
+			continue;
+		run_gone(w, &s->job, "job cancelled, or rescued for another worker: stopping it");
+		s->lost = 1;
+		spawn_stop(&s->sp);
+	}
+	n = 0;
+	for (int i = 0; i < w->nbacklog; i++) {
+		if (held[k++]) {
+			w->backlog[n++] = w->backlog[i];
+			continue;
+		}
+		run_gone(w, &w->backlog[i], "job cancelled before it started");
+		job_free(&w->backlog[i]);
+	}
+	w->nbacklog = n;
+	n = 0;
+	for (int i = 0; i < w->nlater; i++) {
+		struct outcome *o = &w->later[i];
+		if (held[k++]) {
+			w->later[n++] = *o;
+			continue;
+		}
+		run_gone(w, &o->job, "lease lost while the database was away; result discarded");
+		w->stats.lost++;
+		if (!strncmp(o->line, "ok\t", 3))
+			drop_published(w, &o->job);
+		job_free(&o->job);
+		free(o->line);
+	}
+	w->nlater = n;
+out:
+	free(runs);
+	free(held);
+	return rc;
 }
 
 /* Event: the clocks: progress, heartbeat, watchdog, the end of the grace. */
 static void worker_timers(struct worker *w, double now)
 {
-	if (w->nrunning && now >= w->next_progress) {
+	if (w->nrunning && now >= w->next_progress && db_due(w, now)) {
 		flush_progress(w);
 		w->next_progress = now + PROGRESS_EVERY;
 	}
-	if (w->nrunning && now >= w->next_beat) {
-		if (store_heartbeat(w->db, w->id, w->cli.conf.lease))
-			warning("cannot extend leases; will try again");
-		w->next_beat = now + w->cli.conf.lease / 3;
+	if ((w->nrunning || w->nbacklog || w->nlater) && now >= w->next_beat && db_due(w, now)) {
+		if (!heartbeat(w))
+			w->next_beat = now + w->cli.conf.lease / 3;
 	}
 	if (w->watchdog_every > 0 && now >= w->next_watchdog) {
 		sd_notify("WATCHDOG=1");
@@ -756,14 +957,34 @@ static int worker_timeout(const struct worker *w, double now)
 		if (d < until)
 			until = d;
 	}
-	if (w->nrunning && w->next_beat - now < until)
-		until = w->next_beat - now;
+	if (w->nrunning || w->nbacklog || w->nlater) {
+		/* while the database is away, the heartbeat waits for it too */
+		double beat = w->next_beat > w->db_retry_at ? w->next_beat : w->db_retry_at;
+		if (beat - now < until)
+			until = beat - now;
+	}
+	if (w->nlater && w->db_retry_at - now < until)
+		until = w->db_retry_at - now;
 	for (int i = 0; i < w->nslots; i++) {
 		int ms = w->slots[i].used ? spawn_due(&w->slots[i].sp) : -1;
 		if (ms >= 0 && ms / 1000.0 < until)
 			until = ms / 1000.0;
 	}
 	return until < 0 ? 0 : (int)(until * 1000);
+}
+
+/* What store_consume_notify said: notifications wake the claim; a
+ * connection it could not bring back is an outage, its return the end. */
+static void notified(struct worker *w, int n)
+{
+	if (n < 0) {
+		db_failed(w, -n);
+		return;
+	}
+	if (w->db_down)
+		db_worked(w);
+	if (n > 0)
+		w->next_claim = 0;
 }
 
 /* Event: wait for the next thing to happen, and hand it on. */
@@ -774,8 +995,8 @@ static int worker_wait(struct worker *w, double now)
 
 	/* notifications that arrived during other statements are already
 	 * buffered: the socket will not wake us for them */
-	if (w->notify_fd >= 0 && !w->stopping && store_consume_notify(w->db) > 0)
-		w->next_claim = 0;
+	if (w->notify_fd >= 0 && !w->stopping)
+		notified(w, store_consume_notify(w->db));
 	np = worker_pollfds(w);
 	r = poll(w->pf, (nfds_t)np, worker_timeout(w, now));
 	if (r < 0 && errno != EINTR) {
@@ -785,9 +1006,8 @@ static int worker_wait(struct worker *w, double now)
 	if (r > 0 && w->pf[0].revents)
 		while (read(w->sig_fd, &sig, 1) == 1)
 			worker_signal(w, sig, now);
-	if (r > 0 && np > 1 && w->pf[1].fd == w->notify_fd && w->pf[1].revents &&
-	    store_consume_notify(w->db) > 0)
-		w->next_claim = 0;
+	if (r > 0 && np > 1 && w->pf[1].fd == w->notify_fd && w->pf[1].revents)
+		notified(w, store_consume_notify(w->db));
 	for (int i = 0; i < w->nslots; i++)
 		if (w->slots[i].used)
 			slot_event(w, &w->slots[i], r > 0);
@@ -810,6 +1030,11 @@ static int worker_end(struct worker *w, int rc)
 {
 	if (flush_done(w) && !rc)
 		rc = MD_EXIT_TEMPFAIL;
+	for (int i = 0; i < w->nlater; i++) {
+		job_free(&w->later[i].job);
+		free(w->later[i].line);
+	}
+	free(w->later);
 	release_backlog(w);
 	if (w->nrunning) {
 		/* leaving on an error: stop and release what still runs */
@@ -835,19 +1060,27 @@ static int run(struct worker *w)
 		int free_slots = w->nslots - w->nrunning;
 		enum step st = STEP_WAIT;
 
+		record_waiting(w, now);
 		worker_rescue(w, now);
-		if (w->stopping && w->nbacklog)
+		if (w->stopping && w->nbacklog && db_due(w, now))
 			release_backlog(w);
 		if ((rc = start_backlog(w)))
 			break;
-		if (now >= w->db_retry_at)
+		if (db_due(w, now))
 			st = worker_claim(w, now, free_slots, &rc);
 		if (st == STEP_END)
 			break;
-		if (st == STEP_ON && !w->nrunning && !w->nbacklog && (w->exhausted || w->stopping))
+		if (!w->nrunning && !w->nbacklog && !w->nlater && (w->exhausted || w->stopping) &&
+		    st == STEP_ON)
 			break;
-		if (st == STEP_ON)
-			worker_timers(w, now);
+		if (w->stopping && w->hard_stop && !w->nrunning && w->nlater) {
+			/* the grace is over and the database still away */
+			warning("%d outcome%s not recorded: the database is unavailable", w->nlater,
+				w->nlater == 1 ? "" : "s");
+			rc = MD_EXIT_TEMPFAIL;
+			break;
+		}
+		worker_timers(w, now);
 		if ((rc = worker_wait(w, now)))
 			break;
 		worker_status(w);

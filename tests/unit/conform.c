@@ -226,12 +226,31 @@ static int64_t job_new(char c, const char *queue, int priority, double run_at, i
 	return e.id;
 }
 
-/* job_fail as the worker calls it: new_state "" unless the row changed. */
-static int jfail(const char *w, int64_t id, const char *err, int permanent, double delay,
-		char st[16])
+/* The last claim of each job claim1 claimed: its run and attempts. */
+static struct job claims[64];
+static int nclaims;
+
+static struct job last_claim(int64_t id)
 {
-	st[0] = '\0';
-	return D->job_fail(S, w, id, err, permanent, delay, st);
+	for (int i = nclaims - 1; i >= 0; i--)
+		if (claims[i].id == id)
+			return claims[i];
+	return (struct job){ .id = id };
+}
+
+static struct fence run_of(int64_t id)
+{
+	struct job j = last_claim(id);
+
+	return (struct fence){ j.id, j.claim };
+}
+
+/* store_job_fail of the job's last run: new_state "" unless the row changed. */
+static int jfail(int64_t id, const char *err, int permanent, double delay, char st[16])
+{
+	struct job j = last_claim(id);
+
+	return store_job_fail(S, &j, err, permanent, delay, st);
 }
 
 /* Claim at most one job of queue q for worker w with lease; its id, 0 if none. */
@@ -245,6 +264,10 @@ static int64_t claim1(const char *w, const char *queue, double lease)
 	if (D->claim(S, w, qs, 1, 1, lease, &jv, &n))
 		return -1;
 	id = n ? jv[0].id : 0;
+	if (n && nclaims < 64)
+		claims[nclaims++] = (struct job){ .id = jv[0].id, .claim = jv[0].claim,
+						  .attempts = jv[0].attempts,
+						  .max_attempts = jv[0].max_attempts };
 	for (int i = 0; i < n; i++)
 		job_free(&jv[i]);
 	free(jv);
@@ -547,9 +570,10 @@ static void t_finalize(void)
 	   jv[0].kind == MD_KIND_IMAGE && jv[0].attempts == 1 && jv[0].max_attempts == 3 &&
 	   !strcmp(jv[0].trace_id, "0123456789abcdef0123456789abcdef"),
 	   "claim: the media's format, extension and kind, attempts, the trace id");
-	is_int(D->job_succeed(S, "w0", jv[0].id, "{\"key\":\"m/thumb.png\",\"bytes\":10}", &a), 0,
-	       "job_succeed");
-	is_int(jfail("w0", jv[1].id, "no codec", 1, 0, st), 0, "job_fail, permanent");
+	ok(jv[0].claim == 1 && jv[1].claim == 1, "claim: the first claim of each job");
+	is_int(store_job_succeed(S, &(struct fence){ jv[0].id, jv[0].claim },
+				 "{\"key\":\"m/thumb.png\",\"bytes\":10}", &a), 0, "job_succeed");
+	is_int(store_job_fail(S, &jv[1], "no codec", 1, 0, st), 0, "job_fail, permanent");
 	is_str(st, "dead", "a permanent failure is dead");
 	is_int(store_txn(S, fin_body, &z), 0, "finalize_pick, finalize_lock, renditions_register, "
 	       "dead_round, posts_settle, jobs_stamp");
@@ -730,33 +754,41 @@ static void t_outcomes(void)
 
 	ok(claim1("w1", "out", 60) == j1 && claim1("w1", "out", 60) == j2 &&
 	   claim1("w1", "out", 60) == j3, "claim three jobs");
-	is_int(D->heartbeat(S, "w1", 120), 0, "heartbeat");
-	is_int(D->jobs_progress(S, "w1", &j1, &sec, 1), 0, "jobs_progress");
-	is_int(D->job_succeed(S, "w9", j1, "{}", &a), 0, "job_succeed by another worker");
+	struct fence f1 = run_of(j1), stale = { j1, f1.claim - 1 };
+	struct fence hb[2] = { f1, stale };
+	char held[2];
+	is_int(store_heartbeat(S, 120, hb, 2, held), 0, "heartbeat");
+	ok(held[0] == 1 && held[1] == 0, "heartbeat: the run holds its job, a stale claim does not");
+	is_int(D->jobs_progress(S, &f1, &sec, 1), 0, "jobs_progress");
+	is_int(store_job_succeed(S, &stale, "{}", &a), 0, "job_succeed of a stale claim");
 	is_int(a, 0, "is fenced out");
-	is_int(D->job_succeed(S, "w1", j1, "{\"key\":\"k\"}", &a), 0, "job_succeed");
+	is_int(store_job_succeed(S, &f1, "{\"key\":\"k\"}", &a), 0, "job_succeed");
 	is_int(a, 1, "applies");
 	r = job_get(j1);
 	ok(!strcmp(r.state, "succeeded") && !r.leased, "succeeded, lease gone");
-	D->job_succeed(S, "w1", j1, "{}", &a);
+	store_job_succeed(S, &f1, "{}", &a);
 	is_int(a, 0, "job_succeed twice: the second is fenced out");
-	is_int(jfail("w1", j2, "boom", 0, 600, st), 0, "job_fail with attempts left");
+	is_int(jfail(j2, "boom", 0, 600, st), 0, "job_fail with attempts left");
 	is_str(st, "available", "job_fail: available again");
 	r = job_get(j2);
 	ok(r.attempts == 1 && !strcmp(r.error, "boom"), "job_fail: the attempt spent, the error");
 	D->queue_counts(S, (char *[]){ "out" }, 1, &avail, &running, &next);
 	ok(avail == 0 && running == 1 && next > now, "queue_counts: the retry waits for its run_at");
-	is_int(D->job_release(S, "w1", j3), 0, "job_release");
+	struct job j3run = last_claim(j3);
+	is_int(store_job_release(S, &j3run, &a), 0, "job_release");
 	r = job_get(j3);
-	ok(!strcmp(r.state, "available") && r.attempts == 0, "job_release: available, attempt not spent");
-	is_int(jfail("w1", j3, "late", 0, 0, st), 0, "job_fail of a released job");
+	ok(a == 1 && !strcmp(r.state, "available") && r.attempts == 0,
+	   "job_release: available, attempt not spent");
+	is_int(jfail(j3, "late", 0, 0, st), 0, "job_fail of a released job");
 	is_str(st, "", "job_fail: fenced out");
 	/* max_attempts 2: two failures make it dead */
 	is_int(claim1("w1", "out", 60), j3, "claim the released job");
-	jfail("w1", j3, "once", 0, 0, st);
+	ok(last_claim(j3).claim == j3run.claim + 1 && last_claim(j3).attempts == 1,
+	   "a claim after a release: a new claim, the same attempt");
+	jfail(j3, "once", 0, 0, st);
 	is_str(st, "available", "first failure of two attempts: available");
 	is_int(claim1("w1", "out", 60), j3, "claim it again");
-	jfail("w1", j3, "twice", 0, 0, st);
+	jfail(j3, "twice", 0, 0, st);
 	is_str(st, "dead", "attempts reach max_attempts: dead");
 	r = job_get(j3);
 	ok(!strcmp(r.state, "dead") && r.attempts == 2, "dead after two attempts");
@@ -765,24 +797,31 @@ static void t_outcomes(void)
 static void t_rescue(void)
 {
 	int64_t j = job_new('j', "resc", 0, 0, 2), k = job_new('k', "resc", 0, 0, 0);
-	int n = -1;
+	int64_t m = job_new('r', "resc", 0, 0, 0);
+	int n = -1, a = -1;
 	struct jrow r;
+	char held;
 
 	is_int(claim1("w1", "resc", -10), j, "claim with a lease already expired");
 	is_int(claim1("wk", "resc", 60), k, "claim another with a live lease");
-	is_int(D->rescue_expired(S, &n), 0, "rescue_expired");
-	is_int(n, 1, "rescue_expired: the expired job only");
+	is_int(claim1("wm", "resc", -10), m, "and one more, expired, of worker wm");
+	is_int(store_rescue_expired(S, "wm", &n), 0, "rescue_expired, by worker wm");
+	is_int(n, 1, "rescue_expired: the expired job only, not wm's own");
 	r = job_get(j);
 	ok(!strcmp(r.state, "available") && !r.leased && r.attempts == 1,
 	   "rescued: available, no lease, the attempt spent");
 	has(r.error, "lease expired", "rescued: says why");
 	is_str(job_get(k).state, "running", "the live lease is left alone");
+	is_str(job_get(m).state, "running", "a worker never rescues its own job");
+	store_job_succeed(S, &(struct fence){ j, last_claim(j).claim }, "{}", &a);
+	is_int(a, 0, "the rescued run's late result is fenced out");
 	is_int(claim1("w2", "resc", -10), j, "claim it again, expired again");
-	D->rescue_expired(S, &n);
-	is_int(n, 1, "rescue_expired again");
+	store_rescue_expired(S, NULL, &n);
+	is_int(n, 2, "rescue_expired again (by no worker: wm's too)");
 	is_str(job_get(j).state, "dead", "rescue out of attempts: dead");
-	is_int(D->heartbeat(S, "wk", -10), 0, "heartbeat with a lease in the past");
-	D->rescue_expired(S, &n);
+	struct fence fk = run_of(k);
+	is_int(store_heartbeat(S, -10, &fk, 1, &held), 0, "heartbeat with a lease in the past");
+	store_rescue_expired(S, NULL, &n);
 	ok(n == 1 && !strcmp(job_get(k).state, "available"), "heartbeat set the lease it was given");
 }
 
@@ -797,17 +836,19 @@ static void t_batches(void)
 
 	ok(claim1("w1", "ack", 60) == ids[0] && claim1("w1", "ack", 60) == ids[1],
 	   "claim two jobs");
-	is_int(store_claim_ack(S, "w1", qs, 1, 5, 60, ids, 2, "{\"key\":\"x\"}", &acked, &jv, &n),
+	struct fence runs[2] = { run_of(ids[0]), run_of(ids[1]) };
+	is_int(store_claim_ack(S, "w1", qs, 1, 5, 60, runs, 2, "{\"key\":\"x\"}", &acked, &jv, &n),
 	       0, "claim_ack");
 	ok(acked == 2 && n == 1 && jv[0].id == third, "claim_ack: both acknowledged, the third claimed");
 	ok(!strcmp(job_get(ids[0]).state, "succeeded") && !strcmp(job_get(ids[1]).state, "succeeded"),
 	   "claim_ack: succeeded");
+	struct fence f3 = { third, n ? jv[0].claim : 0 };
 	for (int i = 0; i < n; i++)
 		job_free(&jv[i]);
 	free(jv);
-	is_int(store_jobs_succeed(S, "w1", ids, res, 2, &acked), 0, "jobs_succeed of done jobs");
+	is_int(store_jobs_succeed(S, runs, res, 2, &acked), 0, "jobs_succeed of done jobs");
 	is_int(acked, 0, "jobs_succeed: fenced out");
-	is_int(store_jobs_succeed(S, "w1", &third, res, 1, &acked), 0, "jobs_succeed");
+	is_int(store_jobs_succeed(S, &f3, res, 1, &acked), 0, "jobs_succeed");
 	is_int(acked, 1, "jobs_succeed: applied");
 }
 

@@ -761,6 +761,7 @@ int main(void)
 	test_source();
 	test_store_users_policy();
 	test_store_jobs_policy();
+	test_store_work_policy();
 	test_store_posts_policy();
 	remove_tree(tmpdir);
 	printf("1..%d\n", ntests);

@@ -21,9 +21,15 @@ static void test_storage_keys(void)
 	       "original key is sharded by hash");
 	free(k);
 	k = storage_rendition_key("abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
-				  "thumb", "thumb.jpg");
-	is_str(k, "renditions/ab/cd/abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789/thumb/thumb.jpg",
-	       "rendition key is sharded by hash");
+				  "thumb", 42, 3, "thumb.jpg");
+	is_str(k, "renditions/ab/cd/abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+	       "/thumb/42-3/thumb.jpg",
+	       "rendition key is sharded by hash, in a folder of its run (job 42, claim 3)");
+	free(k);
+	k = storage_rendition_key("abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
+				  "hls", 7, 1, NULL);
+	is_str(k, "renditions/ab/cd/abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789/hls/7-1",
+	       "a run's folder");
 	free(k);
 }
 

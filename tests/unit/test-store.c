@@ -1,8 +1,8 @@
 /*
  * test-store.c - the store's policy without a database: a fake driver
  * (store_int.h) that records each primitive called, for the transaction
- * runner and the sequences of store_users.c, store_jobs.c and
- * store_posts.c, and the pure rules.  Included by test-lib.c.
+ * runner and the sequences of store_users.c, store_jobs.c, store_work.c
+ * and store_posts.c, and the pure rules.  Included by test-lib.c.
  */
 #include "store_int.h"
 
@@ -15,6 +15,7 @@ struct fake {
 	const char *twin;       /* live_twin: NULL for none */
 	int64_t reopened;
 	int stale_picks;        /* finalize_lock says stale this many times */
+	int nexpired;           /* jobs_expired: how many, attempts 2 of 3 then 3 of 3 */
 };
 
 static void fk(struct store *s, const char *what)
@@ -168,6 +169,34 @@ static int fk_posts_settle(struct store *s, const char *media, const char *statu
 	return 0;
 }
 
+/* "settle:HOW:JOB-CLAIM[:expired]" (HOW: retry, dead, release) */
+static int fk_job_settle(struct store *s, const struct fence *run, enum settle how,
+			 const char *err, double delay, int expired, int *applied)
+{
+	static const char *const hows[] = { "retry", "dead", "release" };
+	char b[64];
+
+	xsnprintf(b, sizeof(b), "settle:%s:%lld-%lld%s", hows[how], (long long)run->job,
+		  (long long)run->claim, expired ? ":expired" : "");
+	fk(s, b);
+	*applied = 1;
+	return 0;
+}
+
+static int fk_jobs_expired(struct store *s, const char *not_worker, int max, struct expired **v,
+			   int *n)
+{
+	struct fake *f = (struct fake *)s;
+
+	fk(s, not_worker ? "expired(not me)" : "expired");
+	*n = f->nexpired < max ? f->nexpired : max;
+	*v = xcalloc((size_t)(*n ? *n : 1), sizeof(**v));
+	for (int i = 0; i < *n; i++)
+		(*v)[i] = (struct expired){ { 10 + i, 4 }, 2 + i, 3, xstrdup("h:1") };
+	f->nexpired -= *n;
+	return 0;
+}
+
 static const struct store_driver fake_driver = {
 	.name = "fake",
 	.begin = fk_begin,
@@ -190,6 +219,8 @@ static const struct store_driver fake_driver = {
 	.dead_round = fk_dead_round,
 	.posts_settle = fk_posts_settle,
 	.jobs_stamp = fk_media_step,
+	.job_settle = fk_job_settle,
+	.jobs_expired = fk_jobs_expired,
 };
 
 static void fake_reset(struct fake *f)
@@ -235,6 +266,37 @@ static void test_store_users_policy(void)
 	   "replays stop after STORE_TRIES tries");
 	ok(strstr(f.log.buf, "begin(last)") != NULL, "the driver is told of the last try");
 	free(why);
+	sb_release(&f.log);
+}
+
+static void test_store_work_policy(void)
+{
+	struct fake f = { .log = STRBUF_INIT };
+	struct job j = { .id = 5, .claim = 2, .attempts = 1, .max_attempts = 3 };
+	char st[16];
+	int n = -1;
+
+	ok(!job_out_of_attempts(2, 3) && job_out_of_attempts(3, 3) && job_out_of_attempts(4, 3),
+	   "out of attempts once attempts reach max_attempts");
+	fake_reset(&f);
+	store_job_fail(&f.base, &j, "boom", 0, 10, st);
+	is_str(st, "available", "a temporary failure with attempts left: available");
+	is_str(f.log.buf, "settle:retry:5-2 ", "one fenced step on the run");
+	fake_reset(&f);
+	store_job_fail(&f.base, &j, "bad input", 1, 10, st);
+	is_str(f.log.buf, "settle:dead:5-2 ", "a permanent failure: dead at once");
+	fake_reset(&f);
+	j.attempts = 3;
+	store_job_fail(&f.base, &j, "boom", 0, 10, st);
+	is_str(st, "dead", "the last attempt: dead");
+	fake_reset(&f);
+	store_job_release(&f.base, &j, NULL);
+	is_str(f.log.buf, "settle:release:5-2 ", "a release gives the attempt back");
+	fake_reset(&f);
+	f.nexpired = 2;
+	ok(!store_rescue_expired(&f.base, "h:2", &n) && n == 2, "two expired runs rescued");
+	is_str(f.log.buf, "expired(not me) settle:retry:10-4:expired settle:dead:11-4:expired ",
+	       "rescue: each expired run, only if still expired; the one out of attempts dead");
 	sb_release(&f.log);
 }
 
