@@ -6,6 +6,7 @@
 #                             with pg_ctl -w and print the socket directory
 #                             (use it as MD_TEST_PGHOST; superuser: postgres)
 #   pg-cluster.sh restart DIR restart it (fast: every connection is cut)
+#   pg-cluster.sh halt DIR    stop the cluster (fast), keep DIR: start starts it again
 #   pg-cluster.sh stop DIR    stop the cluster (fast) and remove DIR
 #
 # As root, DIR is given to the postgres user and initdb/pg_ctl run as that
@@ -16,7 +17,7 @@
 set -eu
 
 usage() {
-	echo "usage: pg-cluster.sh start|restart|stop DIR" >&2
+	echo "usage: pg-cluster.sh start|restart|halt|stop DIR" >&2
 	exit 64
 }
 
@@ -82,6 +83,9 @@ restart)
 		cat "$dir/server.log" >&2 2>/dev/null
 		exit 1
 	}
+	;;
+halt)
+	as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1
 	;;
 stop)
 	if [ -d "$dir/data" ]; then
