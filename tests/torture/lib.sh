@@ -52,7 +52,7 @@ tt_pg() {
 tt_run_init() {
 	RUN=${MD_TORTURE_RUN:-}
 	if [ -z "$RUN" ]; then
-		RUN=$(mktemp -d /tmp/md-torture.XXXXXX) || exit 1
+		RUN=$(mktemp -d /tmp/md-torture.XXXXXX) && chmod 755 "$RUN" || exit 1
 	fi
 	export RUN
 	mkdir -p "$RUN/media" "$RUN/t"
