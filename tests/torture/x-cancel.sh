@@ -1,7 +1,7 @@
 #!/bin/bash
 # x-cancel.sh BACKEND TRIAL SEED - md-job cancel of a running job.
 #
-# One job of 20 s runs in md-work; at a random moment of its first 2 s it is
+# One job of 4 x TT_JOB seconds runs in md-work; at a random moment of its first 2 s it is
 # cancelled with md-job cancel.  Record: the seconds until every process of
 # its run is gone (cancel_s; 30 when they outlive the wait), stale files
 # (anything published for it: a file under renditions/, or a rendition row)
@@ -11,7 +11,7 @@ TT_EXP=cancel TT_SEED=$3 RANDOM=$3
 tt_run_init "$1" || exit 1
 tt_trial "$1" "cancel-$2" || exit 1
 
-cp "$(tt_media long 20)" "$TD/in/a.mp4"
+cp "$(tt_media long $((TT_JOB * 4)))" "$TD/in/a.mp4"
 md-ingest -q --enqueue tort "$TD/in/a.mp4" >/dev/null 2>"$TD/ingest.err" || exit 1
 tt_bg w md-work -j 1
 w=$TT_PID
