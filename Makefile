@@ -128,6 +128,11 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/demo.sh
 
+# the crash experiments of issue 10, 30 trials each on both backends, and
+# their table (tests/torture/run.sh; about 50 minutes)
+torture: deps all
+	@bash tests/torture/run.sh
+
 bench: deps all
 	@bash tests/bench/run.sh
 
@@ -152,5 +157,5 @@ clean:
 	rm -f lib/*.d tools/*.d tests/unit/*.d tests/fuzz/*.d .build-flags .build-flags.tmp
 	rm -rf tests/fuzz/obj
 
-.PHONY: all deps check lint demo bench fuzz fuzz-build install uninstall clean FORCE
+.PHONY: all deps check lint demo bench torture fuzz fuzz-build install uninstall clean FORCE
 .SECONDARY: $(LIB_OBJ) $(FUZZ_OBJ)

@@ -62,7 +62,7 @@ ok "the worker is still running" kill -0 "$wpid"
 cpu() { awk '{ print $14 + $15 }' "/proc/$wpid/stat"; }   # utime + stime, in ticks
 run md-enqueue -p during "$sha"
 ok "the next job starts" wait_for "step started" test -e "$MD_TMP/d.started"
-ok "the server goes down" sh "$MD_ROOT/tests/pg-cluster.sh" down "$MD_TEST_PGHOST"
+ok "the server goes down" sh "$MD_ROOT/tests/pg-cluster.sh" halt "$MD_TEST_PGHOST"
 lines0=$(wc -l <"$MD_TMP/w.err")
 cpu0=$(cpu)
 touch "$MD_TMP/d.go"

@@ -6,7 +6,7 @@
 #                             with pg_ctl -w and print the socket directory
 #                             (use it as MD_TEST_PGHOST; superuser: postgres)
 #   pg-cluster.sh restart DIR restart it (fast: every connection is cut)
-#   pg-cluster.sh down DIR    stop the cluster (fast), keep DIR: start brings
+#   pg-cluster.sh halt DIR    stop the cluster (fast), keep DIR: start brings
 #                             it back with its data (an outage)
 #   pg-cluster.sh stop DIR    stop the cluster (fast) and remove DIR
 #
@@ -18,7 +18,7 @@
 set -eu
 
 usage() {
-	echo "usage: pg-cluster.sh start|restart|down|stop DIR" >&2
+	echo "usage: pg-cluster.sh start|restart|halt|stop DIR" >&2
 	exit 64
 }
 
@@ -85,7 +85,7 @@ restart)
 		exit 1
 	}
 	;;
-down)
+halt)
 	as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || {
 		echo "pg-cluster.sh: pg_ctl stop failed (not running?)" >&2
 		exit 1
