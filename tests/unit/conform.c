@@ -144,9 +144,7 @@ static struct frow feed_of(const char *media)
 {
 	struct frow f = { 0 };
 	struct feed_query q = { .media = media, .limit = 10, .base_url = "" };
-	int64_t next;
-
-	if (D->feed(S, &q, frow_cb, &f, &next))
+	if (D->feed_page(S, &q, 10, frow_cb, &f))
 		f.n = -1;
 	return f;
 }
@@ -221,7 +219,7 @@ static int64_t job_new(char c, const char *queue, int priority, double run_at, i
 	char *ref[] = { m.sha };
 	struct enq e = { -1, "" };
 
-	if (post(c) < 0 || D->enqueue(S, ref, 1, &o, enq_cb, &e) || strcmp(e.state, "available"))
+	if (post(c) < 0 || store_enqueue(S, ref, 1, &o, enq_cb, &e) || strcmp(e.state, "available"))
 		return -1;
 	return e.id;
 }
@@ -821,13 +819,13 @@ static void t_enqueue(void)
 	int64_t p = post('o'), first;
 
 	xsnprintf(ref, sizeof(ref), "%lld", (long long)p);
-	is_int(D->enqueue(S, refs, 1, &o, enq_cb, &e), 0, "enqueue by post id");
+	is_int(store_enqueue(S, refs, 1, &o, enq_cb, &e), 0, "enqueue by post id");
 	ok(e.id > 0 && !strcmp(e.state, "available"), "enqueue: a new job");
 	is_str(job_get(e.id).queue, "q1", "enqueue: the profile's queue");
 	first = e.id;
-	is_int(D->enqueue(S, refs, 1, &o, enq_cb, &e), 0, "enqueue again");
+	is_int(store_enqueue(S, refs, 1, &o, enq_cb, &e), 0, "enqueue again");
 	ok(e.id == first && jobs_of(media('o').sha) == 1, "enqueue: the live job, no second one");
-	is_int(D->enqueue(S, refs + 1, 1, &o, enq_cb, &e), 0, "enqueue an unknown ref");
+	is_int(store_enqueue(S, refs + 1, 1, &o, enq_cb, &e), 0, "enqueue an unknown ref");
 	is_str(e.state, "error", "enqueue: an unknown ref is an error");
 }
 
@@ -862,7 +860,7 @@ static void t_reads(void)
 	ok(job_new('p', "nq", 0, 0, 0) > 0, "enqueue on the queue listened to");
 	got = store_consume_notify(S);
 	ok(!strcmp(D->name, "sqlite") ? got == 0 : got >= 1, "consume_notify: the wake-up, where there is one");
-	is_int(D->status(S, 10, status_cb_n, n), 0, "status");
+	is_int(store_status(S, 10, status_cb_n, n), 0, "status");
 	ok(n[STATUS_JOBS] > 0 && n[STATUS_DEAD] > 0 && n[STATUS_RUNNING] > 0 && n[STATUS_POSTS] > 0,
 	   "status: jobs, running, dead and posts figures");
 	is_int(D->feed_tags(S, "processing", tag_cb_n, &tags), 0, "feed_tags");
