@@ -219,7 +219,8 @@ struct store_driver {
 	int (*feed_version)(struct store *, int64_t *);
 	int (*feed_tags)(struct store *, const char *, tag_cb, void *);
 	/* BEGIN a transaction that only reads, every statement of it seeing
-	 * the same snapshot; ended by commit or rollback. */
+	 * the same snapshot; ended by commit or rollback (after a failure
+	 * here, nothing is left open). */
 	int (*read_begin)(struct store *, int last);
 	/* cb for each row of one figure of md-status (store.h), in its order,
 	 * one query; a non-zero return of cb stops and is returned. */

@@ -2095,10 +2095,12 @@ static int pg_read_begin(struct store *s, int last)
 {
 	int rc;
 
-	if ((rc = pg_txn_begin(s, last)))
+	if ((rc = pg_txn_begin(s, last)) ||
+	    !(rc = pg_simple((struct pg *)s, "set up",
+			     "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")))
 		return rc;
-	return pg_simple((struct pg *)s, "set up",
-			 "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+	pg_rollback((struct pg *)s);    /* store_txn ends only what began */
+	return rc;
 }
 
 static int pg_txn_commit(struct store *s)
