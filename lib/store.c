@@ -76,14 +76,15 @@ int store_open(const char *url, int flags, struct store **out)
 	return rc;
 }
 
-int store_txn(struct store *s, int (*body)(struct store *, void *), void *arg)
+static int txn_run(struct store *s, int (*begin)(struct store *, int),
+		   int (*body)(struct store *, void *), void *arg)
 {
 	int rc;
 
 	for (int try = 1;; try++) {
 		int last = try >= STORE_TRIES;
 
-		if (!(rc = s->drv->begin(s, last))) {
+		if (!(rc = begin(s, last))) {
 			rc = body(s, arg);
 			if (rc == STORE_ROLLBACK) {
 				s->drv->rollback(s);
@@ -97,6 +98,16 @@ int store_txn(struct store *s, int (*body)(struct store *, void *), void *arg)
 		if (!rc || last || !s->drv->again || !s->drv->again(s))
 			return rc;
 	}
+}
+
+int store_txn(struct store *s, int (*body)(struct store *, void *), void *arg)
+{
+	return txn_run(s, s->drv->begin, body, arg);
+}
+
+int store_read_txn(struct store *s, int (*body)(struct store *, void *), void *arg)
+{
+	return txn_run(s, s->drv->read_begin, body, arg);
 }
 
 void store_close(struct store *s)
@@ -167,12 +178,6 @@ char *store_redact_url(const char *url)
 	return xstrdup(url);
 }
 
-int store_enqueue(struct store *s, char *const *refs, int nrefs,
-		  const struct enqueue_opts *o, enqueue_cb cb, void *arg)
-{
-	return s->drv->enqueue(s, refs, nrefs, o, cb, arg);
-}
-
 int store_queue_counts(struct store *s, char *const *queues, int nqueues,
 		       int64_t *available_now, int64_t *running, double *next_run)
 {
@@ -194,13 +199,6 @@ int store_notify_fd(struct store *s)
 int store_consume_notify(struct store *s)
 {
 	return s->drv->consume_notify ? s->drv->consume_notify(s) : 0;
-}
-
-int store_feed(struct store *s, const struct feed_query *q, feed_cb cb, void *arg,
-	       int64_t *next)
-{
-	*next = 0;
-	return s->drv->feed(s, q, cb, arg, next);
 }
 
 void job_free(struct job *j)
@@ -282,22 +280,6 @@ int trace_id_valid(const char *s)
 			nonzero = 1;
 	}
 	return i == 32 && nonzero;
-}
-
-int store_feed_version(struct store *s, int64_t *version)
-{
-	*version = 0;
-	return s->drv->feed_version(s, version);
-}
-
-int store_feed_tags(struct store *s, const char *status, tag_cb cb, void *arg)
-{
-	return s->drv->feed_tags(s, status, cb, arg);
-}
-
-int store_status(struct store *s, int dead_limit, status_cb cb, void *arg)
-{
-	return s->drv->status(s, dead_limit, cb, arg);
 }
 
 const char *const job_states[JOB_NSTATES] = { "available", "running", "succeeded", "dead",

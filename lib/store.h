@@ -7,8 +7,9 @@
  * Where a rule lives: the rules, refusal texts, sequences and transaction
  * bounds are written once, above the backends, in store.c (opening, the
  * schema gate, transactions), store_migrate.c (migrations),
- * store_users.c (users), store_posts.c (ingest, finalize) and
- * store_jobs.c (job control); the backends are thin drivers of
+ * store_users.c (users), store_posts.c (ingest, finalize),
+ * store_jobs.c (job control), store_enqueue.c (enqueue) and store_read.c
+ * (the feed and status reads); the backends are thin drivers of
  * single-statement primitives, listed with their contracts in
  * store_int.h.
  *

@@ -10,8 +10,11 @@
  *                            (migrations), store_users.c (md-user),
  *                            store_posts.c (ingest, finalize, the status
  *                            of a post, max attempts), store_jobs.c
- *                            (md-job), store_work.c (the worker's
- *                            outcomes, the dead rule, rescue): every rule, refusal text, sequence
+ *                            (md-job), store_enqueue.c (md-enqueue),
+ *                            store_read.c (md-feed's pages, md-status's
+ *                            figures), store_work.c (the worker's
+ *                            outcomes, the dead rule, rescue): every rule,
+ *                            refusal text, sequence
  *                            and transaction bound of those
  *   primitives, per backend  store_sqlite.c, store_pg.c: one statement
  *                            (or one round trip) each, named for what it
@@ -24,10 +27,7 @@
  * may be several statements inside the transaction the policy opened.
  * The worker's primitives (claim, heartbeat, succeed, settle, expired,
  * counts, wake-ups) are fenced on a run (struct fence): the policy above
- * them (store_work.c) decides dead or retry, rescue and release.  The
- * entries under "operations" below are still whole operations of a
- * driver, each one statement or one transaction: enqueue, and the reads of
- * md-feed and md-status.
+ * them (store_work.c) decides dead or retry, rescue and release.
  *
  * Transactions.  store_txn() runs a body between begin and commit, rolls
  * back on failure and runs the whole body again while the driver says
@@ -78,6 +78,19 @@ struct new_job {
 };
 
 typedef void (*applied_cb)(void *arg, int version, const char *applied_at);
+
+/* A job an enqueue adds (jobs_insert sets id). */
+struct job_row {
+	const char *media, *profile, *queue, *trace_id;
+	int max_attempts;
+	int64_t id;
+};
+
+/* Ref i of a batch names media of kind (MD_KIND_*); trace may be NULL. */
+typedef void (*ref_cb)(void *arg, int i, const char *media, unsigned kind, const char *trace);
+/* Pair (media m, profile p) has the live job id, of queue and state. */
+typedef void (*live_cb)(void *arg, int m, int p, int64_t id, const char *queue,
+			const char *state);
 
 struct store_driver {
 	const char *name;                       /* "sqlite" | "postgres" */
@@ -186,9 +199,46 @@ struct store_driver {
 	int (*live_twin)(struct store *, int64_t not_id, const char *media, const char *profile,
 			 int64_t *id, char **state);
 
+	/* -- enqueue (store_enqueue.c), in a transaction -- */
+	/* A few big statements follow: set the transaction up for them
+	 * (NULL: nothing to do). */
+	int (*bulk_begin)(struct store *);
+	/* refs[0..n-1] resolved in one statement: ref i names the media of
+	 * post post_ids[i] when that is not 0, else the media whose hash it
+	 * is.  cb for each ref that names one (in no particular order), with
+	 * the trace id of that post or, for a hash when traces is set, of the
+	 * media's newest post (else NULL). */
+	int (*refs_resolve)(struct store *, char *const *refs, const int64_t *post_ids, int n,
+			    int traces, ref_cb cb, void *arg);
+	/* The newest available, running or succeeded job of each pair of
+	 * media[0..nm-1] and profiles[0..np-1] that has one: cb(arg, m, p,
+	 * ...) for each, in one statement. */
+	int (*jobs_live)(struct store *, char *const *media, int nm, char *const *profiles,
+			 int np, live_cb cb, void *arg);
+	/* Insert v[0..n-1], each with priority and run_at (unix time; 0:
+	 * now), and set their ids, ascending in the order of v. */
+	int (*jobs_insert)(struct store *, struct job_row *v, int n, int priority, double run_at);
+	/* Wake the workers of queues[0..n-1] (NULL: no wake-ups). */
+	int (*jobs_notify)(struct store *, char *const *queues, int n);
+
+	/* -- the reads of md-feed and md-status (store_read.c) -- */
+	/* One page of posts: cb for each row of q, at most limit of them
+	 * (q->limit is the caller's, limit what to fetch), one query; a
+	 * non-zero return of cb stops and is returned. */
+	int (*feed_page)(struct store *, const struct feed_query *q, int limit, feed_cb cb,
+			 void *arg);
+	int (*feed_version)(struct store *, int64_t *);
+	int (*feed_tags)(struct store *, const char *, tag_cb, void *);
+	/* BEGIN a transaction that only reads, every statement of it seeing
+	 * the same snapshot; ended by commit or rollback (after a failure
+	 * here, nothing is left open). */
+	int (*read_begin)(struct store *, int last);
+	/* cb for each row of one figure of md-status (store.h), in its order,
+	 * one query; a non-zero return of cb stops and is returned. */
+	int (*status_figure)(struct store *, enum status_kind k, int dead_limit, status_cb cb,
+			     void *arg);
+
 	/* -- operations -- */
-	int (*enqueue)(struct store *, char *const *, int, const struct enqueue_opts *,
-		       enqueue_cb, void *);
 	int (*claim)(struct store *, const char *, char *const *, int, int, double,
 		     struct job **, int *);
 	int (*claim_ack)(struct store *, const char *, char *const *, int, int, double,
@@ -212,10 +262,6 @@ struct store_driver {
 	int (*listen)(struct store *, char *const *, int);
 	int (*notify_fd)(struct store *);
 	int (*consume_notify)(struct store *);
-	int (*feed)(struct store *, const struct feed_query *, feed_cb, void *, int64_t *);
-	int (*feed_version)(struct store *, int64_t *);
-	int (*feed_tags)(struct store *, const char *, tag_cb, void *);
-	int (*status)(struct store *, int, status_cb, void *);
 };
 
 /* What every driver's handle starts with. */
@@ -241,6 +287,8 @@ const char *dup_post_status(int64_t jobs, int64_t unfinalized, const char *dead)
 
 /* Run body(s, arg) in one transaction, replayed as described above. */
 int store_txn(struct store *s, int (*body)(struct store *, void *), void *arg);
+/* The same in a transaction that only reads one snapshot (read_begin). */
+int store_read_txn(struct store *s, int (*body)(struct store *, void *), void *arg);
 
 /* The schema version a store of this driver must have. */
 int store_schema_wanted(const struct store *s);

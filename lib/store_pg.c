@@ -949,124 +949,45 @@ static int pg_feed_bump(struct store *s)
 /* ---------- enqueue ---------- */
 
 /*
- * A batch is one transaction of a few statements, whatever its size; the
- * per-row decisions are made here, in the order the SQLite backend walks
- * the input (ref by ref, profile by profile):
- *   1. resolve the refs to media (post ids through posts), kind and the
- *      trace id to give the jobs: one statement;
- *   2. without --force, under the enqueue lock, the newest available,
- *      running or succeeded job of each (media, profile) asked for: one
- *      statement; the first pair of a (media, profile) without one gets a
- *      new job, its repeats share it;
- *   3. ids for the new jobs from the table's sequence, given out in input
- *      order: one statement;
- *   4. COPY of the new jobs, ids ascending: rows go in by the page, and the
- *      id indexes only grow at their right edge;
- *   5. one NOTIFY per queue that got jobs, COMMIT.
+ * A batch is a few statements whatever its size (store_enqueue.c):
+ * resolve every ref, look up every live job, number the new jobs from the
+ * table's sequence, COPY them in (rows go in by the page, and the id
+ * indexes only grow at their right edge), one NOTIFY per queue.
  */
 
-enum { ENQ_ERROR, ENQ_SKIPPED, ENQ_LIVE, ENQ_NEW, ENQ_REPEAT };
-
-struct enq_row {
-	int ref, prof;          /* refs[ref], o->profiles[prof] (-1: none) */
-	int what;               /* ENQ_* */
-	const char *media;      /* a ref or a value of the resolve result */
-	int kind;               /* the media's MD_KIND_* */
-	int link;               /* ENQ_LIVE: row of the live result; ENQ_REPEAT:
-				 * the row of the same (media, profile) that made its job */
-	int64_t id;
-};
-
-struct enq {
-	char *const *refs;
-	int nrefs;
-	const struct enqueue_opts *o;
-	struct enq_row *rows;
-	int nrows;
-	PGresult *resolved;     /* refs resolved, and the live jobs */
-};
-
-static void enq_clear(struct enq *e)
+/* Big statements: hash in memory, and do not spend longer compiling them
+ * (JIT) than running them. */
+static int pg_bulk_begin(struct store *s)
 {
-	PQclear(e->resolved);
-	free(e->rows);
-	e->resolved = NULL;
-	e->rows = NULL;
-	e->nrows = 0;
-}
-
-static const char *enq_queue(const struct enq *e, int prof)
-{
-	return e->o->queue ? e->o->queue : e->o->profiles[prof]->queue;
-}
-
-/* Order of (media, profile, input): repeats end up side by side. */
-static const struct enq_row *cmp_rows_base;
-
-static int cmp_enq_rows(const void *a, const void *b)
-{
-	const struct enq_row *x = &cmp_rows_base[*(const int *)a];
-	const struct enq_row *y = &cmp_rows_base[*(const int *)b];
-	int c = strcmp(x->media, y->media);
-
-	if (c)
-		return c;
-	if (x->prof != y->prof)
-		return x->prof < y->prof ? -1 : 1;
-	return *(const int *)a < *(const int *)b ? -1 : *(const int *)a > *(const int *)b;
-}
-
-/* Live jobs (the rows of the resolve result with ord 0), by (media, profile). */
-static const PGresult *cmp_live_res;
-
-static int cmp_live(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-	int c = strcmp(PQgetvalue(cmp_live_res, x, 1), PQgetvalue(cmp_live_res, y, 1));
-
-	return c ? c : strcmp(PQgetvalue(cmp_live_res, x, 4), PQgetvalue(cmp_live_res, y, 4));
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
+	return pg_simple((struct pg *)s, "set up", "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off");
 }
 
 /*
- * Steps 1 and 2 in one statement: the refs resolved (rows with their
- * ord) and, without --force, the live jobs of their media (ord 0):
- *   ord, media (post ids only), kind, trace, profile, id, queue, state
+ * A hash named directly takes the trace id of its newest post: one pass
+ * over those posts, not one lookup per ref.  The hash itself is sent back
+ * only for post ids (the caller has the others).
  */
-static int enq_resolve(struct pg *q, struct enq *e, int *nlive)
+static int pg_refs_resolve(struct store *s, char *const *refs, const int64_t *post_ids, int n,
+			   int traces, ref_cb cb, void *arg)
 {
-	struct strbuf ar = STRBUF_INIT, ap = STRBUF_INIT, an = STRBUF_INIT;
-	const char **rv = xcalloc(e->nrefs, sizeof(*rv));
-	const char **names = xcalloc(e->o->nprofiles + 1, sizeof(*names));
-	int64_t *pids = xcalloc(e->nrefs, sizeof(*pids));
-	char *nopid = xcalloc(e->nrefs, 1);
+	struct pg *q = (struct pg *)s;
+	struct strbuf ar = STRBUF_INIT, ap = STRBUF_INIT;
+	const char **rv = xcalloc((size_t)n + 1, sizeof(*rv));
+	char *nopid = xcalloc((size_t)n + 1, 1);
 	struct args a = { 0 };
+	PGresult *res;
 	int rc;
 
-	for (int i = 0; i < e->nrefs; i++) {
-		nopid[i] = !ref_is_post_id(e->refs[i], &pids[i]);
+	for (int i = 0; i < n; i++) {
+		nopid[i] = !post_ids[i];
 		/* text that cannot be valid UTF-8 names no media: NULL, resolved to nothing */
-		rv[i] = utf8_valid(e->refs[i]) ? e->refs[i] : NULL;
+		rv[i] = utf8_valid(refs[i]) ? refs[i] : NULL;
 	}
-	for (int k = 0; k < e->o->nprofiles; k++)
-		names[k] = e->o->profiles[k]->name;
-	sb_add_bin_array(&ar, rv, NULL, NULL, e->nrefs);
-	sb_add_bin_array(&ap, NULL, pids, nopid, e->nrefs);
-	sb_add_text_array(&an, names, e->o->nprofiles);
+	sb_add_bin_array(&ar, rv, NULL, NULL, n);
+	sb_add_bin_array(&ap, NULL, post_ids, nopid, n);
 	arg_bin(&a, &ar);
 	arg_bin(&a, &ap);
-	arg_str(&a, e->o->trace_id ? "false" : "true");
-	arg_str(&a, e->o->force ? "false" : "true");
-	arg_str(&a, an.buf);
-	/* a hash named directly takes the trace id of its newest post: one
-	 * pass over those posts, not one lookup per ref; the hash itself is
-	 * sent back only for post ids (the client has the others) */
+	arg_str(&a, traces ? "true" : "false");
 	rc = pg_exec(q, "resolve",
 		"WITH r AS MATERIALIZED ("
 		"  SELECT u.ord, u.pid, m.sha256, m.kind, p.trace_id "
@@ -1079,108 +1000,106 @@ static int enq_resolve(struct pg *q, struct enq *e, int *nlive)
 		"  ORDER BY t.media, t.id DESC"
 		") "
 		"SELECT r.ord, CASE WHEN r.pid IS NOT NULL THEN r.sha256 END, r.kind, "
-		"  CASE WHEN r.pid IS NOT NULL THEN r.trace_id ELSE n.trace_id END, "
-		"  NULL, NULL::bigint, NULL, NULL "
-		"FROM r LEFT JOIN newest n ON n.media = r.sha256 AND r.pid IS NULL "
-		"UNION ALL "
-		"SELECT * FROM ("
-		"  SELECT DISTINCT ON (j.media, j.profile) 0::bigint, j.media, NULL, NULL, "
-		"    j.profile, j.id, j.queue, j.state "
-		"  FROM (SELECT DISTINCT sha256 FROM r) m "
-		"  JOIN jobs j ON " MEDIA_IS("j.media", "m.sha256") " "
-		"  WHERE $4::bool AND j.profile = ANY($5::text[]) "
-		"    AND j.state IN ('available', 'running', 'succeeded') "
-		"  ORDER BY j.media, j.profile, j.id DESC) l",
-		&a, &e->resolved);
+		"  CASE WHEN r.pid IS NOT NULL THEN r.trace_id ELSE n.trace_id END "
+		"FROM r LEFT JOIN newest n ON n.media = r.sha256 AND r.pid IS NULL", &a, &res);
 	sb_release(&ar);
 	sb_release(&ap);
-	sb_release(&an);
 	free(rv);
-	free(names);
-	free(pids);
 	free(nopid);
 	if (rc)
 		return rc;
+	for (int k = 0; k < PQntuples(res); k++) {
+		int i = (int)val_i64(res, k, 0) - 1;
 
-	int np = e->o->nprofiles, *found = xcalloc(e->nrefs, sizeof(*found));
-	*nlive = 0;
-	for (int i = 0; i < PQntuples(e->resolved); i++) {
-		int64_t ord = val_i64(e->resolved, i, 0);
-		if (ord >= 1 && ord <= e->nrefs)
-			found[ord - 1] = i + 1;
-		else
-			++*nlive;
+		if (i >= 0 && i < n)
+			cb(arg, i, PQgetisnull(res, k, 1) ? refs[i] : val(res, k, 1),
+			   kind_from_name(val(res, k, 2)), val(res, k, 3));
 	}
-	e->rows = xcalloc((size_t)e->nrefs * (np ? np : 1), sizeof(*e->rows));
-	for (int i = 0; i < e->nrefs; i++) {
-		int r = found[i] - 1;
-
-		if (r < 0) {
-			e->rows[e->nrows++] = (struct enq_row){ .ref = i, .prof = -1, .what = ENQ_ERROR };
-			continue;
-		}
-		const char *media = PQgetisnull(e->resolved, r, 1) ? e->refs[i]
-			: PQgetvalue(e->resolved, r, 1);
-		int kind = (int)kind_from_name(PQgetvalue(e->resolved, r, 2));
-		for (int k = 0; k < np; k++)
-			e->rows[e->nrows++] = (struct enq_row){
-				.ref = i, .prof = k, .media = media, .kind = kind, .link = r,
-				.what = e->o->profiles[k]->kinds & (unsigned)kind ? ENQ_NEW : ENQ_SKIPPED,
-			};
-	}
-	free(found);
+	PQclear(res);
 	return 0;
 }
 
-/* Without --force: reuse live jobs, and the repeats of a (media, profile)
- * share the job made for its first pair. */
-static void enq_dedup(struct enq *e, int nlive)
+static int pg_jobs_live(struct store *s, char *const *media, int nm, char *const *profiles,
+			int np, live_cb cb, void *arg)
 {
-	int *by = xcalloc(e->nrows + 1, sizeof(*by)), n = 0;
-	int *lv = xcalloc(nlive + 1, sizeof(*lv)), nl = 0;
+	struct pg *q = (struct pg *)s;
+	struct strbuf am = STRBUF_INIT, ap = STRBUF_INIT;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
 
-	for (int i = 0; i < e->nrows; i++)
-		if (e->rows[i].what == ENQ_NEW)
-			by[n++] = i;
-	cmp_rows_base = e->rows;
-	qsort(by, n, sizeof(*by), cmp_enq_rows);
-	for (int i = 0; i < PQntuples(e->resolved); i++)
-		if (val_i64(e->resolved, i, 0) == 0)
-			lv[nl++] = i;
-	cmp_live_res = e->resolved;
-	qsort(lv, nl, sizeof(*lv), cmp_live);
+	sb_add_bin_array(&am, (const char *const *)media, NULL, NULL, nm);
+	sb_add_text_array(&ap, (const char *const *)profiles, np);
+	arg_bin(&a, &am);
+	arg_str(&a, ap.buf);
+	rc = pg_exec(q, "look up live jobs",
+		"SELECT DISTINCT ON (j.media, j.profile) m.ord, array_position($2::text[], j.profile), "
+		"  j.id, j.queue, j.state "
+		"FROM unnest($1::text[]) WITH ORDINALITY AS m(sha256, ord) "
+		"JOIN jobs j ON " MEDIA_IS("j.media", "m.sha256") " "
+		"WHERE j.profile = ANY($2::text[]) AND j.state IN ('available', 'running', 'succeeded') "
+		"ORDER BY j.media, j.profile, j.id DESC", &a, &res);
+	sb_release(&am);
+	sb_release(&ap);
+	if (rc)
+		return rc;
+	for (int k = 0; k < PQntuples(res); k++)
+		cb(arg, (int)val_i64(res, k, 0) - 1, (int)val_i64(res, k, 1) - 1, val_i64(res, k, 2),
+		   val(res, k, 3), val(res, k, 4));
+	PQclear(res);
+	return 0;
+}
 
-	for (int i = 0, lead = -1; i < n; i++) {
-		struct enq_row *r = &e->rows[by[i]];
-		const char *name = e->o->profiles[r->prof]->name;
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
-		if (lead >= 0 && e->rows[lead].prof == r->prof &&
-		    !strcmp(e->rows[lead].media, r->media)) {
-			/* a repeat: what its first pair got */
-			r->what = e->rows[lead].what == ENQ_LIVE ? ENQ_LIVE : ENQ_REPEAT;
-			r->link = e->rows[lead].what == ENQ_LIVE ? e->rows[lead].link : lead;
-			continue;
-		}
-		lead = by[i];
-		int lo = 0, hi = nl;
-		while (lo < hi) {
-			int mid = (lo + hi) / 2;
-			int c = strcmp(PQgetvalue(e->resolved, lv[mid], 1), r->media);
-			if (!c)
-				c = strcmp(PQgetvalue(e->resolved, lv[mid], 4), name);
-			if (c < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo < nl && !strcmp(PQgetvalue(e->resolved, lv[lo], 1), r->media) &&
-		    !strcmp(PQgetvalue(e->resolved, lv[lo], 4), name)) {
-			r->what = ENQ_LIVE;
-			r->link = lv[lo];
-		}
+	return x < y ? -1 : x > y;
+}
+
+/* n ids from the jobs' sequence, ascending, into v. */
+static int pg_number_jobs(struct pg *q, struct job_row *v, int n)
+{
+	struct args a = { 0 };
+	PGresult *res;
+	int64_t *ids;
+	int rc;
+
+	arg_i64(&a, n);
+	if ((rc = pg_exec(q, "number jobs",
+			  "SELECT nextval('jobs_id_seq') FROM generate_series(1, $1::int)", &a, &res)))
+		return rc;
+	if (PQntuples(res) != n) {
+		error("database '%s': number jobs: %d ids for %d jobs", q->url, PQntuples(res), n);
+		PQclear(res);
+		return MD_EXIT_SOFTWARE;
 	}
-	free(lv);
-	free(by);
+	ids = xcalloc((size_t)n, sizeof(*ids));
+	for (int i = 0; i < n; i++)
+		ids[i] = val_i64(res, i, 0);
+	PQclear(res);
+	qsort(ids, (size_t)n, sizeof(*ids), cmp_i64);
+	for (int i = 0; i < n; i++)
+		v[i].id = ids[i];
+	free(ids);
+	return 0;
+}
+
+/* A unix time as a timestamptz COPY reads, to the microsecond, rounded
+ * (not cut: .123456 is not stored as .123455). */
+static void copy_time(char *at, size_t size, double when)
+{
+	time_t t = (time_t)when;
+	long us = lround((when - (double)t) * 1e6);
+	struct tm tm;
+
+	if (us >= 1000000) {
+		t++;
+		us -= 1000000;
+	}
+	gmtime_r(&t, &tm);
+	strftime(at, size, "%Y-%m-%d %H:%M:%S", &tm);
+	xsnprintf(at + strlen(at), size - strlen(at), ".%06ld+00", us);
 }
 
 /* COPY text format: backslash escapes, \N for NULL. */
@@ -1203,76 +1122,44 @@ static void sb_add_copy_field(struct strbuf *sb, const char *s)
 	}
 }
 
-/* Steps 3 and 4: ids in input order, then the rows by COPY. */
-static int enq_insert(struct pg *q, struct enq *e, int nnew)
+static void sb_add_copy_job(struct strbuf *sb, const struct job_row *j, int priority,
+			    const char *at)
 {
+	sb_addf(sb, "%lld\t", (long long)j->id);
+	sb_add_copy_field(sb, j->media);
+	sb_addch(sb, '\t');
+	sb_add_copy_field(sb, j->profile);
+	sb_addch(sb, '\t');
+	sb_add_copy_field(sb, j->queue);
+	sb_addf(sb, "\t%d\t%d\t", priority, j->max_attempts);
+	sb_add_copy_field(sb, j->trace_id);
+	if (*at)
+		sb_addf(sb, "\t%s", at);
+	sb_addch(sb, '\n');
+}
+
+/* Ids in the order of v, then the rows by COPY. */
+static int pg_jobs_insert(struct store *s, struct job_row *v, int n, int priority,
+			  double run_at)
+{
+	struct pg *q = (struct pg *)s;
 	struct strbuf buf = STRBUF_INIT;
-	struct args a = { 0 };
 	PGresult *res;
 	char at[64] = "";
 	int rc, sent = 1;
 
-	arg_i64(&a, nnew);
-	if ((rc = pg_exec(q, "number jobs",
-			  "SELECT nextval('jobs_id_seq') FROM generate_series(1, $1::int)", &a, &res)))
+	if ((rc = pg_number_jobs(q, v, n)))
 		return rc;
-	if (PQntuples(res) != nnew) {
-		error("database '%s': number jobs: %d ids for %d jobs", q->url, PQntuples(res), nnew);
-		PQclear(res);
-		return MD_EXIT_SOFTWARE;
-	}
-	int64_t *ids = xcalloc(nnew, sizeof(*ids));
-	for (int i = 0; i < nnew; i++)
-		ids[i] = val_i64(res, i, 0);
-	PQclear(res);
-	qsort(ids, nnew, sizeof(*ids), cmp_i64);
-	for (int i = 0, k = 0; i < e->nrows; i++)
-		if (e->rows[i].what == ENQ_NEW)
-			e->rows[i].id = ids[k++];
-	free(ids);
-
-	if (e->o->run_at > 0) {
-		time_t t = (time_t)e->o->run_at;
-		struct tm tm;
-		/* rounded, not cut: .123456 is not stored as .123455 */
-		long us = lround((e->o->run_at - (double)t) * 1e6);
-
-		if (us >= 1000000) {
-			t++;
-			us -= 1000000;
-		}
-
-		gmtime_r(&t, &tm);
-		strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm);
-		xsnprintf(at + strlen(at), sizeof(at) - strlen(at), ".%06ld+00", us);
-	}
+	if (run_at > 0)
+		copy_time(at, sizeof(at), run_at);
 	res = PQexec(q->conn, *at
 		? "COPY jobs (id, media, profile, queue, priority, max_attempts, trace_id, run_at) FROM STDIN"
 		: "COPY jobs (id, media, profile, queue, priority, max_attempts, trace_id) FROM STDIN");
 	if (PQresultStatus(res) != PGRES_COPY_IN)
 		return pg_check(q, "add jobs", res, NULL);
 	PQclear(res);
-	for (int i = 0; i < e->nrows && sent; i++) {
-		const struct enq_row *r = &e->rows[i];
-		const struct profile *p;
-
-		if (r->what != ENQ_NEW)
-			continue;
-		p = e->o->profiles[r->prof];
-		sb_addf(&buf, "%lld\t", (long long)r->id);
-		sb_add_copy_field(&buf, r->media);
-		sb_addch(&buf, '\t');
-		sb_add_copy_field(&buf, p->name);
-		sb_addch(&buf, '\t');
-		sb_add_copy_field(&buf, enq_queue(e, r->prof));
-		sb_addf(&buf, "\t%d\t%d\t", e->o->priority,
-			e->o->max_attempts ? e->o->max_attempts
-			: p->max_attempts ? p->max_attempts : e->o->default_attempts);
-		sb_add_copy_field(&buf, e->o->trace_id ? e->o->trace_id
-				  : val(e->resolved, r->link, 3));
-		if (*at)
-			sb_addf(&buf, "\t%s", at);
-		sb_addch(&buf, '\n');
+	for (int i = 0; i < n && sent; i++) {
+		sb_add_copy_job(&buf, &v[i], priority, at);
 		/* in pieces, so the server parses while the rest is written */
 		if (buf.len >= 1 << 16) {
 			sent = PQputCopyData(q->conn, buf.buf, (int)buf.len) == 1;
@@ -1289,107 +1176,19 @@ static int enq_insert(struct pg *q, struct enq *e, int nnew)
 	return rc;
 }
 
-static int pg_enqueue_once(struct pg *q, struct enq *e)
+static int pg_jobs_notify(struct store *s, char *const *queues, int n)
 {
 	struct strbuf nq = STRBUF_INIT;
-	const char **queues = NULL;
-	int rc, n = 0, nnew = 0, nlive = 0;
-
-	enq_clear(e);
-	if ((rc = pg_begin(q)))
-		return rc;
-	/* a big batch is a few big statements: hash in memory, and do not
-	 * spend longer compiling them (JIT) than running them */
-	if ((rc = pg_simple(q, "set up", "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")))
-		goto fail;
-	/* one enqueue at a time checks for live jobs (ingests share the lock) */
-	if (!e->o->force &&
-	    (rc = pg_simple(q, "lock jobs", "SELECT pg_advisory_xact_lock(" JOBS_LOCK ")")))
-		goto fail;
-	if ((rc = enq_resolve(q, e, &nlive)))
-		goto fail;
-	if (!e->o->force)
-		enq_dedup(e, nlive);
-	for (int i = 0; i < e->nrows; i++)
-		nnew += e->rows[i].what == ENQ_NEW;
-	if (nnew && (rc = enq_insert(q, e, nnew)))
-		goto fail;
-
-	/* one notification per queue that got jobs */
-	queues = xcalloc(e->o->nprofiles + 1, sizeof(*queues));
-	for (int k = 0; k < e->o->nprofiles; k++) {
-		const char *qn = enq_queue(e, k);
-		int used = 0, seen = 0;
-
-		for (int i = 0; i < e->nrows && !used; i++)
-			used = e->rows[i].what == ENQ_NEW && e->rows[i].prof == k;
-		for (int j = 0; j < n && !seen; j++)
-			seen = !strcmp(queues[j], qn);
-		if (used && !seen)
-			queues[n++] = qn;
-	}
-	if (n) {
-		struct args na = { 0 };
-
-		sb_add_text_array(&nq, queues, n);
-		arg_str(&na, nq.buf);
-		if ((rc = pg_exec(q, "notify workers", "SELECT pg_notify('" CHANNEL "', q) "
-				  "FROM unnest($1::text[]) q", &na, NULL)))
-			goto fail;
-	}
-	if ((rc = pg_commit(q)))
-		goto fail;
-	free(queues);
-	sb_release(&nq);
-	return 0;
-fail:
-	pg_rollback(q);
-	free(queues);
-	sb_release(&nq);
-	return rc;
-}
-
-static int pg_enqueue(struct store *s, char *const *refs, int nrefs,
-		      const struct enqueue_opts *o, enqueue_cb cb, void *arg)
-{
-	struct pg *q = (struct pg *)s;
-	struct enq e = { .refs = refs, .nrefs = nrefs, .o = o };
+	struct args a = { 0 };
 	int rc;
 
-	if (nrefs <= 0)
+	if (!n)
 		return 0;
-	PG_RETRY(q, rc, pg_enqueue_once(q, &e));
-	/* after COMMIT, as the SQLite backend does */
-	for (int i = 0; !rc && i < e.nrows; i++) {
-		const struct enq_row *r = &e.rows[i];
-		const char *ref = refs[r->ref];
-		const char *profile = r->prof >= 0 ? o->profiles[r->prof]->name : NULL;
-		char *why;
-
-		switch (r->what) {
-		case ENQ_ERROR:
-			cb(arg, ref, 0, NULL, NULL, NULL, "error", "no such post or media");
-			break;
-		case ENQ_SKIPPED:
-			why = xstrfmt("profile '%s' does not apply to %s media", profile,
-				      kind_name((unsigned)r->kind));
-			cb(arg, ref, 0, r->media, profile, NULL, "skipped", why);
-			free(why);
-			break;
-		case ENQ_LIVE:
-			cb(arg, ref, val_i64(e.resolved, r->link, 5), r->media, profile,
-			   PQgetvalue(e.resolved, r->link, 6), PQgetvalue(e.resolved, r->link, 7), NULL);
-			break;
-		case ENQ_REPEAT:
-			cb(arg, ref, e.rows[r->link].id, r->media, profile, enq_queue(&e, r->prof),
-			   "available", NULL);
-			break;
-		default:
-			cb(arg, ref, r->id, r->media, profile, enq_queue(&e, r->prof),
-			   "available", NULL);
-		}
-	}
-	enq_clear(&e);
+	sb_add_text_array(&nq, (const char *const *)queues, n);
+	arg_str(&a, nq.buf);
+	rc = pg_exec((struct pg *)s, "notify workers", "SELECT pg_notify('" CHANNEL "', q) "
+		     "FROM unnest($1::text[]) q", &a, NULL);
+	sb_release(&nq);
 	return rc;
 }
 
@@ -1852,18 +1651,18 @@ static int pg_jobs_stamp(struct store *s, const char *media)
 
 /* ---------- feed ---------- */
 
-static int pg_feed(struct store *s, const struct feed_query *fq, feed_cb cb, void *arg,
-		   int64_t *next)
+static int pg_feed_page(struct store *s, const struct feed_query *fq, int limit, feed_cb cb,
+			void *arg)
 {
 	struct pg *q = (struct pg *)s;
 	struct strbuf ids = STRBUF_INIT;
 	struct args a = { 0 };
 	PGresult *res;
-	int rc = 0, n;
+	int rc = 0;
 
 	if (fq->npost_ids)
 		sb_add_int_array(&ids, fq->post_ids, NULL, fq->npost_ids);
-	arg_str(&a, fq->base_url ? fq->base_url : "");
+	arg_str(&a, fq->base_url);
 	arg_str(&a, fq->status);
 	arg_str(&a, fq->user);
 	arg_str(&a, fq->tag);
@@ -1871,7 +1670,7 @@ static int pg_feed(struct store *s, const struct feed_query *fq, feed_cb cb, voi
 		arg_i64(&a, fq->before);
 	else
 		arg_str(&a, NULL);
-	arg_i64(&a, (int64_t)fq->limit + 1);
+	arg_i64(&a, limit);
 	arg_str(&a, fq->npost_ids ? ids.buf : NULL);
 	arg_str(&a, fq->media);
 	q->replayable = 1;
@@ -1902,12 +1701,7 @@ static int pg_feed(struct store *s, const struct feed_query *fq, feed_cb cb, voi
 	sb_release(&ids);
 	if (rc)
 		return rc;
-	n = PQntuples(res);
-	for (int i = 0; i < n; i++) {
-		if (i == fq->limit) {
-			*next = i ? val_i64(res, i - 1, 0) : 0;
-			break;
-		}
+	for (int i = 0; i < PQntuples(res) && !rc; i++) {
 		struct feed_row row = {
 			.post_id = val_i64(res, i, 0),
 			.user = val(res, i, 1),
@@ -1921,8 +1715,7 @@ static int pg_feed(struct store *s, const struct feed_query *fq, feed_cb cb, voi
 			.renditions_json = val(res, i, 9),
 			.error = val(res, i, 10),
 		};
-		if ((rc = cb(arg, &row)))
-			break;
+		rc = cb(arg, &row);
 	}
 	PQclear(res);
 	return rc;
@@ -2123,99 +1916,84 @@ static int pg_live_twin(struct store *s, int64_t not_id, const char *media, cons
 
 /* ---------- status ---------- */
 
-static int pg_status_once(struct pg *q, int dead_limit, status_cb cb, void *arg)
+static const char *const pg_status_sql[] = {
+	[STATUS_JOBS] =
+	"SELECT queue, state, count(*), "
+	"  count(*) FILTER (WHERE finished_at > now() - interval '1 minute'), "
+	"  count(*) FILTER (WHERE finished_at > now() - interval '1 hour') "
+	"FROM jobs GROUP BY queue, state ORDER BY queue, state",
+	[STATUS_WAITING] =
+	"SELECT queue, extract(epoch FROM now() - min(run_at)) FROM jobs "
+	"WHERE state = 'available' AND run_at <= now() GROUP BY queue ORDER BY queue",
+	[STATUS_RUNNING] =
+	"SELECT j.id, j.queue, j.profile, j.media, j.locked_by, "
+	"  extract(epoch FROM now() - j.started_at), "
+	"  CASE WHEN j.progress IS NOT NULL AND m.duration > 0 "
+	"    THEN least(j.progress / m.duration, 1.0) END "
+	"FROM jobs j LEFT JOIN media m ON m.sha256 = j.media "
+	"WHERE j.state = 'running' ORDER BY j.started_at, j.id",
+	[STATUS_DEAD] =
+	"SELECT id, queue, profile, media, last_error, " ISO("finished_at") " FROM jobs "
+	"WHERE state = 'dead' ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT $1",
+	[STATUS_POSTS] =
+	"SELECT status, count(*) FROM posts GROUP BY status ORDER BY status",
+};
+
+/* Row i of figure k. */
+static void pg_status_item(const PGresult *r, int i, enum status_kind k, struct status_item *it)
 {
-	static const char *const sql[] = {
-		[STATUS_JOBS] =
-		"SELECT queue, state, count(*), "
-		"  count(*) FILTER (WHERE finished_at > now() - interval '1 minute'), "
-		"  count(*) FILTER (WHERE finished_at > now() - interval '1 hour') "
-		"FROM jobs GROUP BY queue, state ORDER BY queue, state",
-		[STATUS_WAITING] =
-		"SELECT queue, extract(epoch FROM now() - min(run_at)) FROM jobs "
-		"WHERE state = 'available' AND run_at <= now() GROUP BY queue ORDER BY queue",
-		[STATUS_RUNNING] =
-		"SELECT j.id, j.queue, j.profile, j.media, j.locked_by, "
-		"  extract(epoch FROM now() - j.started_at), "
-		"  CASE WHEN j.progress IS NOT NULL AND m.duration > 0 "
-		"    THEN least(j.progress / m.duration, 1.0) END "
-		"FROM jobs j LEFT JOIN media m ON m.sha256 = j.media "
-		"WHERE j.state = 'running' ORDER BY j.started_at, j.id",
-		[STATUS_DEAD] =
-		"SELECT id, queue, profile, media, last_error, " ISO("finished_at") " FROM jobs "
-		"WHERE state = 'dead' ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT $1",
-		[STATUS_POSTS] =
-		"SELECT status, count(*) FROM posts GROUP BY status ORDER BY status",
-	};
-	PGresult *res[STATUS_POSTS + 1] = { 0 };
-	struct args a = { 0 };
-	int rc;
-
-	/* one snapshot: every figure from the same moment; read first, so
-	 * a lost connection can be retried before anything was printed */
-	if ((rc = pg_begin(q)) ||
-	    (rc = pg_simple(q, "set up", "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")))
-		goto out;
-	arg_i64(&a, dead_limit);
-	for (int k = STATUS_JOBS; k <= STATUS_POSTS && !rc; k++)
-		rc = pg_exec(q, "read status", sql[k], k == STATUS_DEAD ? &a : NULL, &res[k]);
-	if (rc || (rc = pg_commit(q)))
-		goto out;
-	for (int k = STATUS_JOBS; k <= STATUS_POSTS && !rc; k++) {
-		for (int i = 0; i < PQntuples(res[k]) && !rc; i++) {
-			struct status_item it = { .kind = (enum status_kind)k };
-			const PGresult *r = res[k];
-
-			switch (k) {
-			case STATUS_JOBS:
-				it.queue = val(r, i, 0);
-				it.state = val(r, i, 1);
-				it.n = val_i64(r, i, 2);
-				it.done_1m = val_i64(r, i, 3);
-				it.done_1h = val_i64(r, i, 4);
-				break;
-			case STATUS_WAITING:
-				it.queue = val(r, i, 0);
-				it.seconds = strtod(PQgetvalue(r, i, 1), NULL);
-				break;
-			case STATUS_RUNNING:
-			case STATUS_DEAD:
-				it.id = val_i64(r, i, 0);
-				it.queue = val(r, i, 1);
-				it.profile = val(r, i, 2);
-				it.media = val(r, i, 3);
-				if (k == STATUS_RUNNING) {
-					it.worker = val(r, i, 4);
-					it.seconds = strtod(PQgetvalue(r, i, 5), NULL);
-					it.progress = PQgetisnull(r, i, 6) ? -1
-						: strtod(PQgetvalue(r, i, 6), NULL);
-				} else {
-					it.error = val(r, i, 4);
-					it.at = val(r, i, 5);
-				}
-				break;
-			case STATUS_POSTS:
-				it.state = val(r, i, 0);
-				it.n = val_i64(r, i, 1);
-				break;
-			}
-			rc = cb(arg, &it);
+	switch (k) {
+	case STATUS_JOBS:
+		it->queue = val(r, i, 0);
+		it->state = val(r, i, 1);
+		it->n = val_i64(r, i, 2);
+		it->done_1m = val_i64(r, i, 3);
+		it->done_1h = val_i64(r, i, 4);
+		break;
+	case STATUS_WAITING:
+		it->queue = val(r, i, 0);
+		it->seconds = strtod(PQgetvalue(r, i, 1), NULL);
+		break;
+	case STATUS_RUNNING:
+	case STATUS_DEAD:
+		it->id = val_i64(r, i, 0);
+		it->queue = val(r, i, 1);
+		it->profile = val(r, i, 2);
+		it->media = val(r, i, 3);
+		if (k == STATUS_RUNNING) {
+			it->worker = val(r, i, 4);
+			it->seconds = strtod(PQgetvalue(r, i, 5), NULL);
+			it->progress = PQgetisnull(r, i, 6) ? -1 : strtod(PQgetvalue(r, i, 6), NULL);
+		} else {
+			it->error = val(r, i, 4);
+			it->at = val(r, i, 5);
 		}
+		break;
+	case STATUS_POSTS:
+		it->state = val(r, i, 0);
+		it->n = val_i64(r, i, 1);
+		break;
 	}
-out:
-	if (q->in_txn)
-		pg_rollback(q);
-	for (int k = STATUS_JOBS; k <= STATUS_POSTS; k++)
-		PQclear(res[k]);
-	return rc;
 }
 
-static int pg_status(struct store *s, int dead_limit, status_cb cb, void *arg)
+static int pg_status_figure(struct store *s, enum status_kind k, int dead_limit, status_cb cb,
+			    void *arg)
 {
 	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
 	int rc;
 
-	PG_RETRY(q, rc, pg_status_once(q, dead_limit, cb, arg));
+	arg_i64(&a, dead_limit);
+	if ((rc = pg_exec(q, "read status", pg_status_sql[k], k == STATUS_DEAD ? &a : NULL, &res)))
+		return rc;
+	for (int i = 0; i < PQntuples(res) && !rc; i++) {
+		struct status_item it = { .kind = k };
+
+		pg_status_item(res, i, k, &it);
+		rc = cb(arg, &it);
+	}
+	PQclear(res);
 	return rc;
 }
 
@@ -2336,6 +2114,19 @@ static int pg_txn_begin(struct store *s, int last)
 	return pg_begin(q);
 }
 
+/* One snapshot for every statement, and no write. */
+static int pg_read_begin(struct store *s, int last)
+{
+	int rc;
+
+	if ((rc = pg_txn_begin(s, last)) ||
+	    !(rc = pg_simple((struct pg *)s, "set up",
+			     "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")))
+		return rc;
+	pg_rollback((struct pg *)s);    /* store_txn ends only what began */
+	return rc;
+}
+
 static int pg_txn_commit(struct store *s)
 {
 	return pg_commit((struct pg *)s);
@@ -2386,7 +2177,6 @@ static const struct store_driver pg_driver = {
 	.dead_round = pg_dead_round,
 	.posts_settle = pg_posts_settle,
 	.jobs_stamp = pg_jobs_stamp,
-	.enqueue = pg_enqueue,
 	.claim = pg_claim,
 	.claim_ack = pg_claim_ack,
 	.heartbeat = pg_heartbeat,
@@ -2398,9 +2188,6 @@ static const struct store_driver pg_driver = {
 	.listen = pg_listen,
 	.notify_fd = pg_notify_fd,
 	.consume_notify = pg_consume_notify,
-	.feed = pg_feed,
-	.feed_version = pg_feed_version,
-	.feed_tags = pg_feed_tags,
 	.jobs = pg_jobs,
 	.job_read = pg_job_read,
 	.job_cancel = pg_job_cancel,
@@ -2409,7 +2196,16 @@ static const struct store_driver pg_driver = {
 	.dead_unfinalize = pg_dead_unfinalize,
 	.jobs_lock = pg_jobs_lock,
 	.live_twin = pg_live_twin,
-	.status = pg_status,
 	.jobs_progress = pg_jobs_progress,
 	.users = pg_users,
+	.bulk_begin = pg_bulk_begin,
+	.refs_resolve = pg_refs_resolve,
+	.jobs_live = pg_jobs_live,
+	.jobs_insert = pg_jobs_insert,
+	.jobs_notify = pg_jobs_notify,
+	.feed_page = pg_feed_page,
+	.feed_version = pg_feed_version,
+	.feed_tags = pg_feed_tags,
+	.read_begin = pg_read_begin,
+	.status_figure = pg_status_figure,
 };

@@ -533,141 +533,71 @@ static int sq_feed_bump(struct store *s)
 
 /* ---------- enqueue ---------- */
 
-struct enq_out {
-	char *ref, *media, *profile, *queue, *state, *reason;
-	int64_t id;
-};
-
-static void enq_push(struct enq_out **v, int *n, int *alloc, const char *ref, int64_t id,
-		     const char *media, const char *profile, const char *queue,
-		     const char *state, const char *reason)
-{
-	if (*n == *alloc) {
-		*alloc = *alloc ? *alloc * 2 : 64;
-		*v = xrealloc(*v, *alloc * sizeof(**v));
-	}
-	struct enq_out *o = &(*v)[(*n)++];
-	o->ref = xstrdup(ref);
-	o->id = id;
-	o->media = media ? xstrdup(media) : NULL;
-	o->profile = profile ? xstrdup(profile) : NULL;
-	o->queue = queue ? xstrdup(queue) : NULL;
-	o->state = xstrdup(state);
-	o->reason = reason ? xstrdup(reason) : NULL;
-}
-
-static int sq_enqueue(struct store *s, char *const *refs, int nrefs,
-		      const struct enqueue_opts *o, enqueue_cb cb, void *arg)
+static int sq_refs_resolve(struct store *s, char *const *refs, const int64_t *post_ids, int n,
+			   int traces, ref_cb cb, void *arg)
 {
 	struct sq *q = (struct sq *)s;
 	sqlite3_stmt *by_post = NULL, *by_media = NULL;
-	struct enq_out *out = NULL;
-	int nout = 0, aout = 0, rc;
+	int rc;
 
-	if ((rc = sq_begin(q)))
-		return rc;
 	if ((rc = sq_prep(q, "SELECT p.media, m.kind, p.trace_id FROM posts p "
 			  "JOIN media m ON m.sha256 = p.media WHERE p.id = ?", &by_post)) ||
-	    (rc = sq_prep(q, "SELECT m.sha256, m.kind, (SELECT trace_id FROM posts "
-			  "WHERE media = m.sha256 ORDER BY id DESC LIMIT 1) "
-			  "FROM media m WHERE m.sha256 = ?", &by_media)))
-		goto fail;
-	for (int i = 0; i < nrefs; i++) {
-		sqlite3_stmt *st;
-		int64_t pid;
+	    (rc = sq_prep(q, "SELECT m.sha256, m.kind, CASE WHEN ?2 THEN (SELECT trace_id "
+			  "FROM posts WHERE media = m.sha256 ORDER BY id DESC LIMIT 1) END "
+			  "FROM media m WHERE m.sha256 = ?1", &by_media)))
+		goto out;
+	for (int i = 0; i < n && !rc; i++) {
+		sqlite3_stmt *st = post_ids[i] ? by_post : by_media;
 		int r;
 
-		if (ref_is_post_id(refs[i], &pid)) {
-			st = by_post;
-			sqlite3_reset(st);
-			sqlite3_bind_int64(st, 1, pid);
-		} else {
-			st = by_media;
-			sqlite3_reset(st);
-			sqlite3_bind_text(st, 1, refs[i], -1, SQLITE_STATIC);
-		}
-		r = sqlite3_step(st);
-		if (r == SQLITE_DONE) {
-			enq_push(&out, &nout, &aout, refs[i], 0, NULL, NULL, NULL, "error",
-				 "no such post or media");
-			continue;
-		}
-		if (r != SQLITE_ROW) {
-			rc = sq_fail(q, "resolve");
-			goto fail;
-		}
-		char *media = col_dup(st, 0);
-		unsigned kind = kind_from_name(col_text(st, 1));
-		char *trace = o->trace_id ? xstrdup(o->trace_id) : col_dup(st, 2);
 		sqlite3_reset(st);
-		for (int k = 0; k < o->nprofiles; k++) {
-			const struct profile *p = o->profiles[k];
-			const char *queue = o->queue ? o->queue : p->queue;
-			char *eq = NULL, *es = NULL;
-			int64_t id;
-
-			if (!(p->kinds & kind)) {
-				char *why = xstrfmt("profile '%s' does not apply to %s media",
-						    p->name, kind_name(kind));
-				enq_push(&out, &nout, &aout, refs[i], 0, media, p->name, NULL,
-					 "skipped", why);
-				free(why);
-				continue;
-			}
-			if (!o->force) {
-				int found = sq_live_job(q, media, p->name, &id, &eq, &es);
-				if (found < 0) {
-					rc = -found;
-					free(media);
-					free(trace);
-					goto fail;
-				}
-				if (found) {
-					enq_push(&out, &nout, &aout, refs[i], id, media, p->name,
-						 eq, es, NULL);
-					free(eq);
-					free(es);
-					continue;
-				}
-			}
-			int attempts = o->max_attempts ? o->max_attempts
-				: p->max_attempts ? p->max_attempts : o->default_attempts;
-			rc = sq_insert_job(q, media, p->name, queue, o->priority, o->run_at,
-					   attempts, trace, &id);
-			if (rc) {
-				free(media);
-				free(trace);
-				goto fail;
-			}
-			enq_push(&out, &nout, &aout, refs[i], id, media, p->name, queue,
-				 "available", NULL);
+		if (post_ids[i]) {
+			sqlite3_bind_int64(st, 1, post_ids[i]);
+		} else {
+			sqlite3_bind_text(st, 1, refs[i], -1, SQLITE_STATIC);
+			sqlite3_bind_int(st, 2, traces);
 		}
-		free(media);
-		free(trace);
+		if ((r = sqlite3_step(st)) == SQLITE_ROW)
+			cb(arg, i, col_text(st, 0), kind_from_name(col_text(st, 1)), col_text(st, 2));
+		else if (r != SQLITE_DONE)
+			rc = sq_fail(q, "resolve");
 	}
-	sqlite3_finalize(by_post);
-	sqlite3_finalize(by_media);
-	by_post = by_media = NULL;
-	if ((rc = sq_commit(q)))
-		goto fail;
-	for (int i = 0; i < nout; i++)
-		cb(arg, out[i].ref, out[i].id, out[i].media, out[i].profile, out[i].queue,
-		   out[i].state, out[i].reason);
-	goto out;
-fail:
-	sqlite3_finalize(by_post);
-	sqlite3_finalize(by_media);
-	sq_rollback(q);
 out:
-	for (int i = 0; i < nout; i++) {
-		free(out[i].ref);
-		free(out[i].media);
-		free(out[i].profile);
-		free(out[i].queue);
-		free(out[i].state);
-		free(out[i].reason);
-	}
-	free(out);
+	sqlite3_finalize(by_post);
+	sqlite3_finalize(by_media);
+	return rc;
+}
+
+static int sq_jobs_live(struct store *s, char *const *media, int nm, char *const *profiles,
+			int np, live_cb cb, void *arg)
+{
+	struct sq *q = (struct sq *)s;
+
+	for (int m = 0; m < nm; m++)
+		for (int p = 0; p < np; p++) {
+			char *queue = NULL, *state = NULL;
+			int64_t id;
+			int found = sq_live_job(q, media[m], profiles[p], &id, &queue, &state);
+
+			if (found > 0)
+				cb(arg, m, p, id, queue, state);
+			free(queue);
+			free(state);
+			if (found < 0)
+				return -found;
+		}
+	return 0;
+}
+
+static int sq_jobs_insert(struct store *s, struct job_row *v, int n, int priority,
+			  double run_at)
+{
+	struct sq *q = (struct sq *)s;
+	int rc = 0;
+
+	for (int i = 0; i < n && !rc; i++)
+		rc = sq_insert_job(q, v[i].media, v[i].profile, v[i].queue, priority, run_at,
+				   v[i].max_attempts, v[i].trace_id, &v[i].id);
 	return rc;
 }
 
@@ -1071,13 +1001,13 @@ static int sq_jobs_stamp(struct store *s, const char *media)
 
 /* ---------- feed ---------- */
 
-static int sq_feed(struct store *s, const struct feed_query *fq, feed_cb cb, void *arg,
-		   int64_t *next)
+static int sq_feed_page(struct store *s, const struct feed_query *fq, int limit, feed_cb cb,
+			void *arg)
 {
 	struct sq *q = (struct sq *)s;
 	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st;
-	int rc, r, n = 0;
+	int rc, r;
 
 	sb_adds(&sql,
 		"SELECT p.id, u.username, p.caption, p.status, p.created_at, p.media, m.kind, "
@@ -1105,7 +1035,7 @@ static int sq_feed(struct store *s, const struct feed_query *fq, feed_cb cb, voi
 	sb_release(&sql);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, fq->base_url ? fq->base_url : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, fq->base_url, -1, SQLITE_STATIC);
 	if (fq->status)
 		sqlite3_bind_text(st, 2, fq->status, -1, SQLITE_STATIC);
 	if (fq->user)
@@ -1114,15 +1044,10 @@ static int sq_feed(struct store *s, const struct feed_query *fq, feed_cb cb, voi
 		sqlite3_bind_text(st, 4, fq->tag, -1, SQLITE_STATIC);
 	if (fq->before)
 		sqlite3_bind_int64(st, 5, fq->before);
-	sqlite3_bind_int(st, 6, fq->limit + 1);
+	sqlite3_bind_int(st, 6, limit);
 	if (fq->media)
 		sqlite3_bind_text(st, 7, fq->media, -1, SQLITE_STATIC);
-	int64_t last = 0;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == fq->limit) {
-			*next = last;
-			break;
-		}
 		struct feed_row row = {
 			.post_id = sqlite3_column_int64(st, 0),
 			.user = col_text(st, 1),
@@ -1136,8 +1061,6 @@ static int sq_feed(struct store *s, const struct feed_query *fq, feed_cb cb, voi
 			.renditions_json = col_text(st, 9),
 			.error = col_text(st, 10),
 		};
-		last = row.post_id;
-		n++;
 		if ((rc = cb(arg, &row)))
 			break;
 	}
@@ -1333,89 +1256,87 @@ static int sq_live_twin(struct store *s, int64_t not_id, const char *media, cons
 
 /* ---------- status ---------- */
 
-static int sq_status(struct store *s, int dead_limit, status_cb cb, void *arg)
+static const char *const sq_status_sql[] = {
+	[STATUS_JOBS] =
+	"SELECT queue, state, count(*), "
+	"  coalesce(sum(finished_at > strftime(" FMT ", 'now', '-1 minute')), 0), "
+	"  coalesce(sum(finished_at > strftime(" FMT ", 'now', '-1 hour')), 0) "
+	"FROM jobs GROUP BY queue, state ORDER BY queue, state",
+	[STATUS_WAITING] =
+	"SELECT queue, (julianday('now') - julianday(min(run_at))) * 86400 FROM jobs "
+	"WHERE state = 'available' AND run_at <= " NOW " GROUP BY queue ORDER BY queue",
+	[STATUS_RUNNING] =
+	"SELECT j.id, j.queue, j.profile, j.media, j.locked_by, "
+	"  (julianday('now') - julianday(j.started_at)) * 86400, "
+	"  CASE WHEN j.progress IS NOT NULL AND m.duration > 0 "
+	"    THEN min(j.progress / m.duration, 1.0) END "
+	"FROM jobs j LEFT JOIN media m ON m.sha256 = j.media "
+	"WHERE j.state = 'running' ORDER BY j.started_at, j.id",
+	[STATUS_DEAD] =
+	"SELECT id, queue, profile, media, last_error, finished_at FROM jobs "
+	"WHERE state = 'dead' ORDER BY finished_at DESC, id DESC LIMIT ?1",
+	[STATUS_POSTS] =
+	"SELECT status, count(*) FROM posts GROUP BY status ORDER BY status",
+};
+
+/* A row of figure k. */
+static void sq_status_item(sqlite3_stmt *st, enum status_kind k, struct status_item *it)
+{
+	switch (k) {
+	case STATUS_JOBS:
+		it->queue = col_text(st, 0);
+		it->state = col_text(st, 1);
+		it->n = sqlite3_column_int64(st, 2);
+		it->done_1m = sqlite3_column_int64(st, 3);
+		it->done_1h = sqlite3_column_int64(st, 4);
+		break;
+	case STATUS_WAITING:
+		it->queue = col_text(st, 0);
+		it->seconds = sqlite3_column_double(st, 1);
+		break;
+	case STATUS_RUNNING:
+	case STATUS_DEAD:
+		it->id = sqlite3_column_int64(st, 0);
+		it->queue = col_text(st, 1);
+		it->profile = col_text(st, 2);
+		it->media = col_text(st, 3);
+		if (k == STATUS_RUNNING) {
+			it->worker = col_text(st, 4);
+			it->seconds = sqlite3_column_double(st, 5);
+			it->progress = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1
+				: sqlite3_column_double(st, 6);
+		} else {
+			it->error = col_text(st, 4);
+			it->at = col_text(st, 5);
+		}
+		break;
+	case STATUS_POSTS:
+		it->state = col_text(st, 0);
+		it->n = sqlite3_column_int64(st, 1);
+		break;
+	}
+}
+
+static int sq_status_figure(struct store *s, enum status_kind k, int dead_limit, status_cb cb,
+			    void *arg)
 {
 	struct sq *q = (struct sq *)s;
-	static const char *const sql[] = {
-		[STATUS_JOBS] =
-		"SELECT queue, state, count(*), "
-		"  coalesce(sum(finished_at > strftime(" FMT ", 'now', '-1 minute')), 0), "
-		"  coalesce(sum(finished_at > strftime(" FMT ", 'now', '-1 hour')), 0) "
-		"FROM jobs GROUP BY queue, state ORDER BY queue, state",
-		[STATUS_WAITING] =
-		"SELECT queue, (julianday('now') - julianday(min(run_at))) * 86400 FROM jobs "
-		"WHERE state = 'available' AND run_at <= " NOW " GROUP BY queue ORDER BY queue",
-		[STATUS_RUNNING] =
-		"SELECT j.id, j.queue, j.profile, j.media, j.locked_by, "
-		"  (julianday('now') - julianday(j.started_at)) * 86400, "
-		"  CASE WHEN j.progress IS NOT NULL AND m.duration > 0 "
-		"    THEN min(j.progress / m.duration, 1.0) END "
-		"FROM jobs j LEFT JOIN media m ON m.sha256 = j.media "
-		"WHERE j.state = 'running' ORDER BY j.started_at, j.id",
-		[STATUS_DEAD] =
-		"SELECT id, queue, profile, media, last_error, finished_at FROM jobs "
-		"WHERE state = 'dead' ORDER BY finished_at DESC, id DESC LIMIT ?1",
-		[STATUS_POSTS] =
-		"SELECT status, count(*) FROM posts GROUP BY status ORDER BY status",
-	};
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int rc, r = SQLITE_DONE;
 
-	/* one read transaction: every figure from the same moment */
-	if ((rc = sq_exec(q, "BEGIN")))
+	if ((rc = sq_prep(q, sq_status_sql[k], &st)))
 		return rc;
-	for (int k = STATUS_JOBS; k <= STATUS_POSTS && !rc; k++) {
-		if ((rc = sq_prep(q, sql[k], &st)))
-			break;
-		if (k == STATUS_DEAD)
-			sqlite3_bind_int(st, 1, dead_limit);
-		while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
-			struct status_item it = { .kind = (enum status_kind)k };
+	if (k == STATUS_DEAD)
+		sqlite3_bind_int(st, 1, dead_limit);
+	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct status_item it = { .kind = k };
 
-			switch (k) {
-			case STATUS_JOBS:
-				it.queue = col_text(st, 0);
-				it.state = col_text(st, 1);
-				it.n = sqlite3_column_int64(st, 2);
-				it.done_1m = sqlite3_column_int64(st, 3);
-				it.done_1h = sqlite3_column_int64(st, 4);
-				break;
-			case STATUS_WAITING:
-				it.queue = col_text(st, 0);
-				it.seconds = sqlite3_column_double(st, 1);
-				break;
-			case STATUS_RUNNING:
-			case STATUS_DEAD:
-				it.id = sqlite3_column_int64(st, 0);
-				it.queue = col_text(st, 1);
-				it.profile = col_text(st, 2);
-				it.media = col_text(st, 3);
-				if (k == STATUS_RUNNING) {
-					it.worker = col_text(st, 4);
-					it.seconds = sqlite3_column_double(st, 5);
-					it.progress = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1
-						: sqlite3_column_double(st, 6);
-				} else {
-					it.error = col_text(st, 4);
-					it.at = col_text(st, 5);
-				}
-				break;
-			case STATUS_POSTS:
-				it.state = col_text(st, 0);
-				it.n = sqlite3_column_int64(st, 1);
-				break;
-			}
-			rc = cb(arg, &it);
-		}
-		if (!rc && r != SQLITE_DONE)
-			rc = sq_fail(q, "read status");
-		sqlite3_finalize(st);
-		st = NULL;
+		sq_status_item(st, k, &it);
+		rc = cb(arg, &it);
 	}
-	if (rc)
-		sq_rollback(q);
-	else
-		rc = sq_commit(q);
+	if (!rc && r != SQLITE_DONE)
+		rc = sq_fail(q, "read status");
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1513,6 +1434,12 @@ static int sq_txn_begin(struct store *s, int last)
 	return sq_begin((struct sq *)s);
 }
 
+/* A deferred transaction reads one snapshot (WAL) and takes no lock. */
+static int sq_read_begin(struct store *s, int last)
+{
+	return sq_exec((struct sq *)s, "BEGIN");
+}
+
 static int sq_txn_commit(struct store *s)
 {
 	return sq_commit((struct sq *)s);
@@ -1550,16 +1477,12 @@ static const struct store_driver sqlite_driver = {
 	.dead_round = sq_dead_round,
 	.posts_settle = sq_posts_settle,
 	.jobs_stamp = sq_jobs_stamp,
-	.enqueue = sq_enqueue,
 	.claim = sq_claim,
 	.heartbeat = sq_heartbeat,
 	.jobs_succeed = sq_jobs_succeed,
 	.job_settle = sq_job_settle,
 	.jobs_expired = sq_jobs_expired,
 	.queue_counts = sq_queue_counts,
-	.feed = sq_feed,
-	.feed_version = sq_feed_version,
-	.feed_tags = sq_feed_tags,
 	.jobs = sq_jobs,
 	.job_read = sq_job_read,
 	.job_cancel = sq_job_cancel,
@@ -1567,7 +1490,14 @@ static const struct store_driver sqlite_driver = {
 	.posts_reopen = sq_posts_reopen,
 	.dead_unfinalize = sq_dead_unfinalize,
 	.live_twin = sq_live_twin,
-	.status = sq_status,
 	.jobs_progress = sq_jobs_progress,
 	.users = sq_users,
+	.refs_resolve = sq_refs_resolve,
+	.jobs_live = sq_jobs_live,
+	.jobs_insert = sq_jobs_insert,
+	.feed_page = sq_feed_page,
+	.feed_version = sq_feed_version,
+	.feed_tags = sq_feed_tags,
+	.read_begin = sq_read_begin,
+	.status_figure = sq_status_figure,
 };

@@ -144,9 +144,7 @@ static struct frow feed_of(const char *media)
 {
 	struct frow f = { 0 };
 	struct feed_query q = { .media = media, .limit = 10, .base_url = "" };
-	int64_t next;
-
-	if (D->feed(S, &q, frow_cb, &f, &next))
+	if (D->feed_page(S, &q, 10, frow_cb, &f))
 		f.n = -1;
 	return f;
 }
@@ -221,7 +219,7 @@ static int64_t job_new(char c, const char *queue, int priority, double run_at, i
 	char *ref[] = { m.sha };
 	struct enq e = { -1, "" };
 
-	if (post(c) < 0 || D->enqueue(S, ref, 1, &o, enq_cb, &e) || strcmp(e.state, "available"))
+	if (post(c) < 0 || store_enqueue(S, ref, 1, &o, enq_cb, &e) || strcmp(e.state, "available"))
 		return -1;
 	return e.id;
 }
@@ -862,13 +860,13 @@ static void t_enqueue(void)
 	int64_t p = post('o'), first;
 
 	xsnprintf(ref, sizeof(ref), "%lld", (long long)p);
-	is_int(D->enqueue(S, refs, 1, &o, enq_cb, &e), 0, "enqueue by post id");
+	is_int(store_enqueue(S, refs, 1, &o, enq_cb, &e), 0, "enqueue by post id");
 	ok(e.id > 0 && !strcmp(e.state, "available"), "enqueue: a new job");
 	is_str(job_get(e.id).queue, "q1", "enqueue: the profile's queue");
 	first = e.id;
-	is_int(D->enqueue(S, refs, 1, &o, enq_cb, &e), 0, "enqueue again");
+	is_int(store_enqueue(S, refs, 1, &o, enq_cb, &e), 0, "enqueue again");
 	ok(e.id == first && jobs_of(media('o').sha) == 1, "enqueue: the live job, no second one");
-	is_int(D->enqueue(S, refs + 1, 1, &o, enq_cb, &e), 0, "enqueue an unknown ref");
+	is_int(store_enqueue(S, refs + 1, 1, &o, enq_cb, &e), 0, "enqueue an unknown ref");
 	is_str(e.state, "error", "enqueue: an unknown ref is an error");
 }
 
@@ -903,11 +901,122 @@ static void t_reads(void)
 	ok(job_new('p', "nq", 0, 0, 0) > 0, "enqueue on the queue listened to");
 	got = store_consume_notify(S);
 	ok(!strcmp(D->name, "sqlite") ? got == 0 : got >= 1, "consume_notify: the wake-up, where there is one");
-	is_int(D->status(S, 10, status_cb_n, n), 0, "status");
+	if (D->jobs_notify) {
+		char *nq[] = { "nq" };
+
+		is_int(D->jobs_notify(S, nq, 1), 0, "jobs_notify");
+		ok(store_consume_notify(S) >= 1, "jobs_notify: the queue listened to is woken");
+	}
+	is_int(store_status(S, 10, status_cb_n, n), 0, "status");
 	ok(n[STATUS_JOBS] > 0 && n[STATUS_DEAD] > 0 && n[STATUS_RUNNING] > 0 && n[STATUS_POSTS] > 0,
 	   "status: jobs, running, dead and posts figures");
 	is_int(D->feed_tags(S, "processing", tag_cb_n, &tags), 0, "feed_tags");
 	is_int(tags, 2, "feed_tags: the tags of processing posts");
+}
+
+/* ---- the primitives of enqueue and of the reads ---- */
+
+struct resolved {
+	int n, kind[3];
+	char media[3][65], trace[3][33];
+};
+
+static void ref_cb_rec(void *arg, int i, const char *media, unsigned kind, const char *trace)
+{
+	struct resolved *r = arg;
+
+	r->n++;
+	if (i < 0 || i > 2)
+		return;
+	r->kind[i] = (int)kind;
+	(void)snprintf(r->media[i], sizeof(r->media[i]), "%s", media);
+	(void)snprintf(r->trace[i], sizeof(r->trace[i]), "%s", trace ? trace : "-");
+}
+
+/* what jobs_live said of media 1 (the only one looked at closely) */
+struct lived {
+	int n, nope, m1;
+	char queue[16], state[16];
+};
+
+static void live_cb_rec(void *arg, int m, int p, int64_t id, const char *queue,
+			const char *state)
+{
+	struct lived *l = arg;
+
+	l->n++;
+	l->nope += p != 1;
+	if (m != 1)
+		return;
+	l->m1++;
+	(void)snprintf(l->queue, sizeof(l->queue), "%s", queue);
+	(void)snprintf(l->state, sizeof(l->state), "%s", state);
+}
+
+struct ins {
+	struct job_row v[2];
+	int rc;
+};
+
+static int ins_body(struct store *s, void *arg)
+{
+	struct ins *in = arg;
+
+	in->rc = D->jobs_insert(s, in->v, 2, 4, (double)time(NULL) + 3600);
+	return in->rc;
+}
+
+static int fig_body(struct store *s, void *arg)
+{
+	int *n = arg, rc = 0;
+
+	for (int k = STATUS_JOBS; k <= STATUS_POSTS && !rc; k++)
+		rc = D->status_figure(s, (enum status_kind)k, 1, status_cb_n, n);
+	return rc;
+}
+
+static void t_enqueue_primitives(void)
+{
+	char pid[24], *refs[3], *mv[2] = { MEDIA_A, NULL }, *names[2] = { "nope", "thumb" };
+	int64_t pids[3] = { 0 };
+	struct resolved r = { 0 };
+	struct lived l = { 0 };
+	struct ins in = { .v = {
+		{ .media = MEDIA_A, .profile = "p1", .queue = "ins", .trace_id = "t", .max_attempts = 5 },
+		{ .media = MEDIA_A, .profile = "p2", .queue = "ins", .max_attempts = 6 } } };
+	struct frow f = { 0 };
+	struct feed_query fq = { .limit = 1, .base_url = "" };
+	int n[STATUS_POSTS + 1] = { 0 };
+	char o[65];
+
+	memcpy(o, media('o').sha, sizeof(o));
+	pids[0] = POST_A;
+	xsnprintf(pid, sizeof(pid), "%lld", (long long)POST_A);
+	refs[0] = pid;
+	refs[1] = o;
+	refs[2] = "nonexistent";
+	is_int(D->refs_resolve(S, refs, pids, 3, 1, ref_cb_rec, &r), 0, "refs_resolve");
+	ok(r.n == 2 && !strcmp(r.media[0], MEDIA_A) && !strcmp(r.media[1], o) &&
+	   r.kind[1] == MD_KIND_IMAGE, "refs_resolve: a post id and a hash, not the unknown ref");
+	ok(strlen(r.trace[1]) == 32, "refs_resolve: a hash takes the trace of its newest post");
+	memset(&r, 0, sizeof(r));
+	D->refs_resolve(S, refs + 1, pids + 1, 1, 0, ref_cb_rec, &r);
+	is_str(r.trace[0], "-", "refs_resolve: no trace when not asked for");
+	mv[1] = o;
+	is_int(D->jobs_live(S, mv, 2, names, 2, live_cb_rec, &l), 0, "jobs_live");
+	ok(l.m1 == 1 && !l.nope && !strcmp(l.state, "available") && !strcmp(l.queue, "q1"),
+	   "jobs_live: the live job of each pair that has one");
+	is_int(store_txn(S, ins_body, &in), 0, "jobs_insert");
+	ok(in.v[0].id > 0 && in.v[1].id > in.v[0].id, "jobs_insert: ids ascending in order");
+	ok(job_get(in.v[1].id).max_attempts == 6 && job_get(in.v[0].id).priority == 4 &&
+	   !strcmp(job_get(in.v[0].id).queue, "ins"), "jobs_insert: the rows as given");
+	ok(claim1("w", "ins", 60) == 0, "jobs_insert: run_at later");
+	is_int(D->feed_page(S, &fq, 2, frow_cb, &f), 0, "feed_page");
+	is_int(f.n, 2, "feed_page: as many rows as asked for");
+	frow_free(&f);
+	is_int(store_read_txn(S, fig_body, n), 0, "read_begin, status_figure");
+	ok(n[STATUS_JOBS] > 0 && n[STATUS_POSTS] > 0 && n[STATUS_DEAD] <= 1,
+	   "status_figure: each figure, dead ones at most the limit");
 }
 
 static void conform_all(const char *url)
@@ -924,6 +1033,7 @@ static void conform_all(const char *url)
 	t_batches();
 	t_enqueue();
 	t_reads();
+	t_enqueue_primitives();
 	store_close(S);
 }
 

@@ -763,6 +763,8 @@ int main(void)
 	test_store_jobs_policy();
 	test_store_work_policy();
 	test_store_posts_policy();
+	test_store_enqueue_policy();
+	test_store_read_policy();
 	remove_tree(tmpdir);
 	printf("1..%d\n", ntests);
 	return failed ? 1 : 0;

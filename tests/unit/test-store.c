@@ -197,6 +197,113 @@ static int fk_jobs_expired(struct store *s, const char *not_worker, int max, str
 	return 0;
 }
 
+/* enqueue: post 1 and hash "aaa" are image aaa, "bbb" is a video whose
+ * mp4 job 5 runs on q9; nothing else exists */
+static void fk_refs_resolve_rows(char *const *refs, const int64_t *post_ids, int n, int traces,
+				 ref_cb cb, void *arg)
+{
+	for (int i = n - 1; i >= 0; i--) {     /* in no particular order */
+		if (post_ids[i] == 1)
+			cb(arg, i, "aaa", MD_KIND_IMAGE, "t1");
+		else if (!post_ids[i] && !strcmp(refs[i], "aaa"))
+			cb(arg, i, "aaa", MD_KIND_IMAGE, traces ? "t1" : NULL);
+		else if (!post_ids[i] && !strcmp(refs[i], "bbb"))
+			cb(arg, i, "bbb", MD_KIND_VIDEO, traces ? "t2" : NULL);
+	}
+}
+
+static int fk_refs_resolve(struct store *s, char *const *refs, const int64_t *post_ids, int n,
+			   int traces, ref_cb cb, void *arg)
+{
+	fk(s, "resolve");
+	fk_refs_resolve_rows(refs, post_ids, n, traces, cb, arg);
+	return 0;
+}
+
+static int fk_jobs_live(struct store *s, char *const *media, int nm, char *const *profiles,
+			int np, live_cb cb, void *arg)
+{
+	struct fake *f = (struct fake *)s;
+
+	sb_addf(&f->log, "live(%d,%d) ", nm, np);
+	for (int m = 0; m < nm; m++)
+		for (int p = 0; p < np; p++)
+			if (!strcmp(media[m], "bbb") && !strcmp(profiles[p], "mp4"))
+				cb(arg, m, p, 5, "q9", "running");
+	return 0;
+}
+
+static int fk_jobs_insert(struct store *s, struct job_row *v, int n, int priority, double run_at)
+{
+	struct fake *f = (struct fake *)s;
+
+	sb_adds(&f->log, "insert(");
+	for (int i = 0; i < n; i++) {
+		v[i].id = 100 + i;
+		sb_addf(&f->log, "%s%s/%s/%s/%d/%s", i ? "," : "", v[i].media, v[i].profile, v[i].queue,
+			v[i].max_attempts, v[i].trace_id ? v[i].trace_id : "-");
+	}
+	sb_adds(&f->log, ") ");
+	return 0;
+}
+
+static int fk_jobs_notify(struct store *s, char *const *queues, int n)
+{
+	struct fake *f = (struct fake *)s;
+
+	sb_adds(&f->log, "notify(");
+	for (int i = 0; i < n; i++)
+		sb_addf(&f->log, "%s%s", i ? "," : "", queues[i]);
+	sb_adds(&f->log, ") ");
+	return 0;
+}
+
+static int fk_jobs_lock(struct store *s)
+{
+	fk(s, "lock");
+	return 0;
+}
+
+static int fk_bulk_begin(struct store *s)
+{
+	fk(s, "bulk");
+	return 0;
+}
+
+/* reads: posts 9, 8, 7; one item of each status figure */
+static int fk_feed_page(struct store *s, const struct feed_query *q, int limit, feed_cb cb,
+			void *arg)
+{
+	struct fake *f = (struct fake *)s;
+	int rc = 0;
+
+	sb_addf(&f->log, "page(%d,%s) ", limit, q->base_url ? q->base_url : "NULL");
+	for (int id = 9; id >= 7 && id > 9 - limit && !rc; id--) {
+		struct feed_row row = { .post_id = id };
+
+		rc = cb(arg, &row);
+	}
+	return rc;
+}
+
+static int fk_read_begin(struct store *s, int last)
+{
+	fk(s, "read_begin");
+	return 0;
+}
+
+static int fk_status_figure(struct store *s, enum status_kind k, int dead_limit, status_cb cb,
+			    void *arg)
+{
+	struct fake *f = (struct fake *)s;
+	char q[8];
+	struct status_item it = { .kind = k, .queue = q, .n = dead_limit };
+
+	sb_addf(&f->log, "figure%d ", (int)k);
+	xsnprintf(q, sizeof(q), "q%d", (int)k);
+	return cb(arg, &it);
+}
+
 static const struct store_driver fake_driver = {
 	.name = "fake",
 	.begin = fk_begin,
@@ -221,6 +328,14 @@ static const struct store_driver fake_driver = {
 	.jobs_stamp = fk_media_step,
 	.job_settle = fk_job_settle,
 	.jobs_expired = fk_jobs_expired,
+	.bulk_begin = fk_bulk_begin,
+	.refs_resolve = fk_refs_resolve,
+	.jobs_live = fk_jobs_live,
+	.jobs_insert = fk_jobs_insert,
+	.jobs_notify = fk_jobs_notify,
+	.feed_page = fk_feed_page,
+	.read_begin = fk_read_begin,
+	.status_figure = fk_status_figure,
 };
 
 static void fake_reset(struct fake *f)
@@ -364,5 +479,122 @@ static void test_store_posts_policy(void)
 	ok(fin.failed && fin.nposts == 1 && !strcmp(fin.post_status[0], "failed"),
 	   "a dead profile fails the posts");
 	finalized_release(&fin);
+	sb_release(&f.log);
+}
+
+static void enq_line(void *arg, const char *ref, int64_t job_id, const char *media,
+		     const char *profile, const char *queue, const char *state, const char *reason)
+{
+	sb_addf(arg, "%s %s %s %lld %s %s%s%s\n", ref, profile ? profile : "-", state,
+		(long long)job_id, queue ? queue : "-", media ? media : "-", reason ? ": " : "",
+		reason ? reason : "");
+}
+
+static void test_store_enqueue_policy(void)
+{
+	struct fake f = { .log = STRBUF_INIT };
+	struct store_driver d = fake_driver;
+	struct profile thumb = { .name = "thumb", .kinds = MD_KIND_ALL, .queue = "q1" };
+	struct profile mp4 = { .name = "mp4", .kinds = MD_KIND_VIDEO, .queue = "q2",
+			       .max_attempts = 2 };
+	const struct profile *pv[] = { &thumb, &mp4, &thumb };
+	struct enqueue_opts o = { .profiles = pv, .nprofiles = 2, .default_attempts = 3 };
+	char *refs[] = { "1", "bbb", "zzz", "1", "aaa" };
+	struct strbuf out = STRBUF_INIT;
+
+	d.jobs_lock = fk_jobs_lock;
+	fake_reset(&f);
+	f.base.drv = &d;
+	ok(!store_enqueue(&f.base, refs, 5, &o, enq_line, &out), "a batch is enqueued");
+	is_str(f.log.buf, "begin bulk lock resolve live(2,2) insert(aaa/thumb/q1/3/t1,"
+	       "bbb/thumb/q1/3/t2) notify(q1) commit ",
+	       "enqueue: locked, resolved, live jobs looked up, new jobs added, workers woken");
+	is_str(out.buf,
+	       "1 thumb available 100 q1 aaa\n"
+	       "1 mp4 skipped 0 - aaa: profile 'mp4' does not apply to image media\n"
+	       "bbb thumb available 101 q1 bbb\n"
+	       "bbb mp4 running 5 q9 bbb\n"
+	       "zzz - error 0 - -: no such post or media\n"
+	       "1 thumb available 100 q1 aaa\n"
+	       "1 mp4 skipped 0 - aaa: profile 'mp4' does not apply to image media\n"
+	       "aaa thumb available 100 q1 aaa\n"
+	       "aaa mp4 skipped 0 - aaa: profile 'mp4' does not apply to image media\n",
+	       "enqueue: ref by ref, profile by profile; a live job reused, repeats share a job");
+
+	fake_reset(&f);
+	f.base.drv = &d;
+	sb_reset(&out);
+	o.force = 1;
+	o.queue = "qx";
+	o.max_attempts = 7;
+	o.trace_id = "tt";
+	store_enqueue(&f.base, refs + 1, 1, &o, enq_line, &out);
+	is_str(f.log.buf, "begin bulk resolve insert(bbb/thumb/qx/7/tt,bbb/mp4/qx/7/tt) "
+	       "notify(qx) commit ", "--force: no lock, no look for live jobs");
+	is_str(out.buf, "bbb thumb available 100 qx bbb\nbbb mp4 available 101 qx bbb\n",
+	       "--force: a new job even beside a live one, on the queue asked for");
+
+	fake_reset(&f);
+	f.base.drv = &d;
+	sb_reset(&out);
+	o = (struct enqueue_opts){ .profiles = pv, .nprofiles = 3, .default_attempts = 3 };
+	store_enqueue(&f.base, refs + 4, 1, &o, enq_line, &out);
+	is_str(f.log.buf, "begin bulk lock resolve live(1,2) insert(aaa/thumb/q1/3/t1) notify(q1) "
+	       "commit ", "a profile named twice is looked up once");
+	ok(strstr(out.buf, "aaa thumb available 100 q1 aaa\naaa mp4 skipped") &&
+	   strstr(out.buf, "skipped 0 - aaa: profile 'mp4' does not apply to image media\n"
+		  "aaa thumb available 100 q1 aaa\n"), "a profile named twice gets one job");
+	sb_release(&out);
+	sb_release(&f.log);
+}
+
+struct seen {
+	struct strbuf sb;
+	int stop_at;
+};
+
+static int seen_post(void *arg, const struct feed_row *row)
+{
+	struct seen *v = arg;
+
+	sb_addf(&v->sb, "%lld ", (long long)row->post_id);
+	return row->post_id == v->stop_at ? 42 : 0;
+}
+
+static int seen_item(void *arg, const struct status_item *it)
+{
+	struct seen *v = arg;
+
+	sb_addf(&v->sb, "%s/%lld ", it->queue, (long long)it->n);
+	return 0;
+}
+
+static void test_store_read_policy(void)
+{
+	struct fake f = { .log = STRBUF_INIT };
+	struct feed_query q = { .limit = 2 };
+	struct seen v = { .sb = STRBUF_INIT };
+	int64_t next = -1;
+
+	fake_reset(&f);
+	ok(!store_feed(&f.base, &q, seen_post, &v, &next), "a feed page");
+	is_str(f.log.buf, "page(3,) ", "one query, a row more than the page, no prefix by default");
+	is_str(v.sb.buf, "9 8 ", "the page's posts");
+	ok(next == 8, "a row past the page: the cursor is the page's last post");
+	sb_reset(&v.sb);
+	q.limit = 5;
+	ok(!store_feed(&f.base, &q, seen_post, &v, &next) && next == 0, "the last page: no cursor");
+	v.stop_at = 8;
+	sb_reset(&v.sb);
+	ok(store_feed(&f.base, &q, seen_post, &v, &next) == 42 && !strcmp(v.sb.buf, "9 8 "),
+	   "the caller's stop is returned");
+
+	fake_reset(&f);
+	sb_reset(&v.sb);
+	ok(!store_status(&f.base, 10, seen_item, &v), "status");
+	is_str(f.log.buf, "read_begin figure0 figure1 figure2 figure3 figure4 commit ",
+	       "status: every figure in one snapshot, in order");
+	is_str(v.sb.buf, "q0/10 q1/10 q2/10 q3/10 q4/10 ", "status: the items, after the reads");
+	sb_release(&v.sb);
 	sb_release(&f.log);
 }
