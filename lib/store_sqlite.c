@@ -603,6 +603,17 @@ static int sq_jobs_insert(struct store *s, struct job_row *v, int n, int priorit
 
 /* ---------- worker ---------- */
 
+/* " AND col IN (ids...)" when there are ids; nothing otherwise. */
+static void add_id_filter(struct strbuf *sql, const char *col, const int64_t *ids, int n)
+{
+	if (!n)
+		return;
+	sb_addf(sql, " AND %s IN (", col);
+	for (int i = 0; i < n; i++)
+		sb_addf(sql, "%s%lld", i ? ", " : "", (long long)ids[i]);
+	sb_adds(sql, ")");
+}
+
 static void add_queue_filter(struct strbuf *sql, int nqueues, int first_param)
 {
 	if (!nqueues)
@@ -1024,12 +1035,7 @@ static int sq_feed_page(struct store *s, const struct feed_query *fq, int limit,
 		"AND (?5 IS NULL OR (p.created_at, p.id) < "
 		"  (SELECT created_at, id FROM posts WHERE id = ?5)) "
 		"AND (?7 IS NULL OR p.media = ?7)");
-	if (fq->npost_ids) {
-		sb_adds(&sql, " AND p.id IN (");
-		for (int i = 0; i < fq->npost_ids; i++)
-			sb_addf(&sql, "%s%lld", i ? ", " : "", (long long)fq->post_ids[i]);
-		sb_adds(&sql, ")");
-	}
+	add_id_filter(&sql, "p.id", fq->post_ids, fq->npost_ids);
 	sb_adds(&sql, " ORDER BY p.created_at DESC, p.id DESC LIMIT ?6");
 	rc = sq_prep(q, sql.buf, &st);
 	sb_release(&sql);
@@ -1125,12 +1131,7 @@ static int sq_jobs(struct store *s, const struct job_query *jq, job_info_cb cb, 
 	sb_adds(&sql, "SELECT " JOB_COLUMNS " FROM jobs "
 		"WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR queue = ?2) "
 		"AND (?3 IS NULL OR profile = ?3) AND (?4 IS NULL OR media = ?4)");
-	if (jq->nids) {
-		sb_adds(&sql, " AND id IN (");
-		for (int i = 0; i < jq->nids; i++)
-			sb_addf(&sql, "%s%lld", i ? ", " : "", (long long)jq->ids[i]);
-		sb_adds(&sql, ")");
-	}
+	add_id_filter(&sql, "id", jq->ids, jq->nids);
 	sb_adds(&sql, " ORDER BY id DESC LIMIT ?5");
 	rc = sq_prep(q, sql.buf, &st);
 	sb_release(&sql);
