@@ -79,7 +79,7 @@ BUILD_FLAGS = $(COMPILE) | $(LINK) | $(FUZZ_CC) $(FUZZ_WARN) $(FUZZ_CFLAGS)
 	if cmp -s $@.tmp $@; then rm -f $@.tmp; \
 	else mv $@.tmp $@ && echo "build flags changed: everything is rebuilt"; fi
 
-lib/migrations.c: scripts/embed-sql.sh $(wildcard sql/sqlite/*.sql sql/postgres/*.sql)
+lib/migrations.c: scripts/embed-sql.sh sql/sqlite sql/postgres $(wildcard sql/sqlite/*.sql sql/postgres/*.sql)
 	sh scripts/embed-sql.sh sql > $@.tmp && mv $@.tmp $@
 
 lib/%.o: lib/%.c .build-flags

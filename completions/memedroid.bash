@@ -1,5 +1,5 @@
 # bash completion for the memedroid tools:
-# md-db, md-ingest, md-enqueue, md-work, md-finalize, md-feed, md-job,
+# md-db, md-ingest, md-enqueue, md-work, md-finalize, md-feed, md-janitor, md-job,
 # md-status, md-user.
 #
 # Source this file from ~/.bashrc, or install a copy (or a symbolic link)
@@ -152,6 +152,9 @@ _md_tool()
 		;;
 	md-status)
 		opts='--prom --dead --base-url'
+		;;
+	md-janitor)
+		opts='-n --dry-run --verify'
 		;;
 	md-user)
 		subcmds='add passwd list del check token'
@@ -330,4 +333,4 @@ _md_tool()
 	return 0
 }
 
-complete -F _md_tool md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user
+complete -F _md_tool md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user md-janitor

@@ -478,6 +478,7 @@ void conf_init(struct conf *c)
 	c->worker_batch = 512;
 	c->token_ttl = 3600;
 	c->lease = 60;
+	c->heartbeat = 5;
 	c->job_timeout = 600;
 	c->stall_timeout = 120;
 	c->retry_base = 10;
@@ -914,6 +915,8 @@ static int apply_worker(struct capply *a, const struct ynode *v, const char *k)
 	if (!strcmp(k, "max_attempts")) { SET_INT(c->max_attempts, 1, 1000); return 0; }
 	if (!strcmp(k, "nice")) { SET_INT(c->nice, 0, 19); return 0; }
 	if (!strcmp(k, "lease")) return set_duration(a, v, k, &c->lease);
+	if (!strcmp(k, "heartbeat"))
+		return set_duration_max(a, v, k, 3600, "0s to 1h", &c->heartbeat);
 	if (!strcmp(k, "job_timeout")) return set_duration(a, v, k, &c->job_timeout);
 	if (!strcmp(k, "stall_timeout")) return set_duration(a, v, k, &c->stall_timeout);
 	if (!strcmp(k, "retry_base")) return set_duration(a, v, k, &c->retry_base);

@@ -117,6 +117,7 @@ struct conf {
 	int worker_threads;
 	int worker_batch;       /* largest claim of short jobs */
 	double lease;           /* seconds */
+	double heartbeat;       /* seconds between a worker's heartbeats */
 	double job_timeout;
 	double stall_timeout;   /* ffmpeg without progress this long is stopped */
 	double retry_base;

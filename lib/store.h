@@ -227,6 +227,39 @@ int store_queue_counts(struct store *s, char *const *queues, int nqueues,
 int job_out_of_attempts(int attempts, int max_attempts);
 
 /*
+ * Live workers.  Each md-work registers itself and heartbeats its row
+ * every worker.heartbeat; a worker whose heartbeat stopped for
+ * WORKER_GONE_BEATS heartbeats is found gone by the next worker (or
+ * md-janitor), which rescues its running jobs at once, without waiting
+ * for their leases: a kill -9'd worker's job runs again within about two
+ * heartbeats.  A worker that was only paused finds its row gone at its
+ * next heartbeat, registers again, and finds its runs taken (fencing).
+ */
+#define WORKER_GONE_BEATS 1.5
+
+struct worker_reg {
+	const char *id;         /* host:pid, as locked_by */
+	const char *host;
+	long pid;
+	const char *queues;     /* comma-separated; "" for every queue */
+	int slots;
+	const char *version;
+};
+
+/* Register (again): the row is new, alive, beaten now. */
+int store_worker_register(struct store *s, const struct worker_reg *r);
+/* Heartbeat; a worker found gone meanwhile registers again (*again 1). */
+int store_worker_beat(struct store *s, const struct worker_reg *r, int *again);
+/* A worker that stops removes its row. */
+int store_worker_leave(struct store *s, const char *id);
+/* Find the workers whose heartbeat stopped more than gone_after seconds
+ * ago (not self, which may be NULL), mark them gone, and rescue their
+ * running jobs: available again, or dead when out of attempts.  *gone and
+ * *rescued count them (either may be NULL). */
+int store_reap_workers(struct store *s, double gone_after, const char *self, int *gone,
+		       int *rescued);
+
+/*
  * Wake-ups.  store_listen() subscribes to enqueue notifications for the
  * queues (all when nqueues is 0); store_notify_fd() is a descriptor to
  * poll() for them (-1 when the backend has none: SQLite, or PostgreSQL in
@@ -338,6 +371,11 @@ enum status_kind {
 				 * since it started, progress */
 	STATUS_DEAD,            /* id, queue, profile, media, error, at (finished) */
 	STATUS_POSTS,           /* state (the post status), n */
+	STATUS_WORKERS,         /* worker (id), state ("running" or "gone"),
+				 * queue (its queues, "" for all), n (slots),
+				 * id (jobs it runs now), seconds (since its
+				 * last heartbeat), at (started), profile (its
+				 * version); live ones and those gone within a day */
 };
 
 struct status_item {

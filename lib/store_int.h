@@ -13,7 +13,8 @@
  *                            (md-job), store_enqueue.c (md-enqueue),
  *                            store_read.c (md-feed's pages, md-status's
  *                            figures), store_work.c (the worker's
- *                            outcomes, the dead rule, rescue): every rule,
+ *                            outcomes, the dead rule, rescue, live
+ *                            workers): every rule,
  *                            refusal text, sequence
  *                            and transaction bound of those
  *   primitives, per backend  store_sqlite.c, store_pg.c: one statement
@@ -256,6 +257,17 @@ struct store_driver {
 	 * (NULL: any): *v (malloc'd) of *n. */
 	int (*jobs_expired)(struct store *, const char *not_worker, int max, struct expired **v,
 			    int *n);
+	/* -- live workers (store_work.c) -- */
+	/* Insert or replace the row of r: alive, started and beaten now. */
+	int (*worker_upsert)(struct store *, const struct worker_reg *r);
+	/* Beat the row of id if it is alive; *alive says whether it was. */
+	int (*worker_beat)(struct store *, const char *id, int *alive);
+	int (*worker_delete)(struct store *, const char *id);
+	/* Mark gone the live workers (not self) silent for more than after
+	 * seconds; their ids into *ids (malloc'd, each malloc'd), *n. */
+	int (*workers_gone)(struct store *, double after, const char *self, char ***ids, int *n);
+	/* The running jobs leased to worker: *v (malloc'd) of *n. */
+	int (*jobs_of_worker)(struct store *, const char *worker, struct expired **v, int *n);
 	/* optional: store_quiet */
 	void (*quiet)(struct store *, int on);
 	int (*queue_counts)(struct store *, char *const *, int, int64_t *, int64_t *, double *);
@@ -289,6 +301,12 @@ const char *dup_post_status(int64_t jobs, int64_t unfinalized, const char *dead)
 int store_txn(struct store *s, int (*body)(struct store *, void *), void *arg);
 /* The same in a transaction that only reads one snapshot (read_begin). */
 int store_read_txn(struct store *s, int (*body)(struct store *, void *), void *arg);
+
+/* Rescue the runs of v (jobs whose worker is gone or whose lease expired:
+ * expired says which, and then only if it still is), each with the reason
+ * why (freed by the caller); *n counts those that moved.  store_work.c. */
+int store_rescue_runs(struct store *s, const struct expired *v, int nv, int expired,
+		      const char *why, int *n);
 
 /* The schema version a store of this driver must have. */
 int store_schema_wanted(const struct store *s);

@@ -1370,24 +1370,15 @@ static int pg_job_settle(struct store *s, const struct fence *run, enum settle h
 	return 0;
 }
 
-static int pg_jobs_expired(struct store *s, const char *not_worker, int max, struct expired **v,
-			   int *n)
+/* The running jobs sql selects (id, claims, attempts, max_attempts,
+ * locked_by) with parameters a, into *v and *n. */
+static int pg_read_runs(struct pg *q, const char *sql, const struct args *a, struct expired **v,
+			int *n)
 {
-	struct pg *q = (struct pg *)s;
-	struct args a = { 0 };
 	PGresult *res;
 	int rc;
 
-	arg_str(&a, not_worker);
-	arg_i64(&a, max);
-	q->replayable = 1;
-	PG_RETRY(q, rc, pg_exec(q, "read expired jobs",
-		"SELECT id, claims, attempts, max_attempts, locked_by FROM jobs "
-		"WHERE state = 'running' AND lease_until < now() "
-		"  AND ($1::text IS NULL OR locked_by IS DISTINCT FROM $1) ORDER BY id LIMIT $2",
-		&a, &res));
-	q->replayable = 0;
-	if (rc)
+	if ((rc = pg_read(q, "read running jobs", sql, a, &res)))
 		return rc;
 	*n = PQntuples(res);
 	*v = xcalloc((size_t)(*n > 0 ? *n : 1), sizeof(**v));
@@ -1398,6 +1389,110 @@ static int pg_jobs_expired(struct store *s, const char *not_worker, int max, str
 		(*v)[i].max_attempts = (int)val_i64(res, i, 3);
 		(*v)[i].worker = val_dup(res, i, 4);
 	}
+	PQclear(res);
+	return 0;
+}
+
+static int pg_jobs_expired(struct store *s, const char *not_worker, int max, struct expired **v,
+			   int *n)
+{
+	struct args a = { 0 };
+
+	arg_str(&a, not_worker);
+	arg_i64(&a, max);
+	return pg_read_runs((struct pg *)s,
+		"SELECT id, claims, attempts, max_attempts, locked_by FROM jobs "
+		"WHERE state = 'running' AND lease_until < now() "
+		"  AND ($1::text IS NULL OR locked_by IS DISTINCT FROM $1) ORDER BY id LIMIT $2",
+		&a, v, n);
+}
+
+static int pg_jobs_of_worker(struct store *s, const char *worker, struct expired **v, int *n)
+{
+	struct args a = { 0 };
+
+	arg_str(&a, worker);
+	return pg_read_runs((struct pg *)s,
+		"SELECT id, claims, attempts, max_attempts, locked_by FROM jobs "
+		"WHERE state = 'running' AND locked_by = $1 ORDER BY id", &a, v, n);
+}
+
+/* ---------- live workers ---------- */
+
+static int pg_worker_upsert(struct store *s, const struct worker_reg *r)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	int rc;
+
+	arg_str(&a, r->id);
+	arg_str(&a, r->host);
+	arg_i64(&a, r->pid);
+	arg_str(&a, r->queues);
+	arg_i64(&a, r->slots);
+	arg_str(&a, r->version);
+	q->replayable = 1;      /* the same row again */
+	PG_RETRY(q, rc, pg_exec(q, "register the worker",
+		"INSERT INTO workers (id, host, pid, queues, slots, version) "
+		"VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET host = excluded.host, "
+		"pid = excluded.pid, queues = excluded.queues, slots = excluded.slots, "
+		"version = excluded.version, started_at = now(), beat_at = now(), gone_at = NULL",
+		&a, NULL));
+	q->replayable = 0;
+	return rc;
+}
+
+/* A statement on the worker $1; *changed (may be NULL): a row changed. */
+static int pg_worker_exec(struct pg *q, const char *what, const char *sql, const char *id,
+			  int *changed)
+{
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, id);
+	q->replayable = 1;      /* a heartbeat or a removal again does no harm */
+	PG_RETRY(q, rc, pg_exec(q, what, sql, &a, &res));
+	q->replayable = 0;
+	if (rc)
+		return rc;
+	if (changed)
+		*changed = strcmp(PQcmdTuples(res), "0") != 0;
+	PQclear(res);
+	return 0;
+}
+
+static int pg_worker_beat(struct store *s, const char *id, int *alive)
+{
+	return pg_worker_exec((struct pg *)s, "worker heartbeat",
+		"UPDATE workers SET beat_at = now() WHERE id = $1 AND gone_at IS NULL", id, alive);
+}
+
+static int pg_worker_delete(struct store *s, const char *id)
+{
+	return pg_worker_exec((struct pg *)s, "unregister the worker",
+			      "DELETE FROM workers WHERE id = $1", id, NULL);
+}
+
+static int pg_workers_gone(struct store *s, double after, const char *self, char ***ids, int *n)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_dbl(&a, after);
+	arg_str(&a, self);
+	PG_RETRY(q, rc, pg_exec(q, "find gone workers",
+		"UPDATE workers SET gone_at = now() WHERE gone_at IS NULL "
+		"AND beat_at < now() - $1::float8 * interval '1 second' "
+		"AND ($2::text IS NULL OR id <> $2) RETURNING id", &a, &res));
+	if (rc)
+		return rc;
+	*n = PQntuples(res);
+	*ids = xcalloc((size_t)(*n > 0 ? *n : 1), sizeof(**ids));
+	for (int i = 0; i < *n; i++)
+		(*ids)[i] = val_dup(res, i, 0);
 	PQclear(res);
 	return 0;
 }
@@ -1937,6 +2032,12 @@ static const char *const pg_status_sql[] = {
 	"WHERE state = 'dead' ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT $1",
 	[STATUS_POSTS] =
 	"SELECT status, count(*) FROM posts GROUP BY status ORDER BY status",
+	[STATUS_WORKERS] =
+	"SELECT w.id, CASE WHEN w.gone_at IS NULL THEN 'running' ELSE 'gone' END, w.queues, w.slots, "
+	"  (SELECT count(*) FROM jobs j WHERE j.state = 'running' AND j.locked_by = w.id), "
+	"  extract(epoch FROM now() - w.beat_at), " ISO("w.started_at") ", w.version "
+	"FROM workers w WHERE w.gone_at IS NULL OR w.gone_at > now() - interval '1 day' "
+	"ORDER BY w.id",
 };
 
 /* Row i of figure k. */
@@ -1972,6 +2073,16 @@ static void pg_status_item(const PGresult *r, int i, enum status_kind k, struct 
 	case STATUS_POSTS:
 		it->state = val(r, i, 0);
 		it->n = val_i64(r, i, 1);
+		break;
+	case STATUS_WORKERS:
+		it->worker = val(r, i, 0);
+		it->state = val(r, i, 1);
+		it->queue = val(r, i, 2);
+		it->n = val_i64(r, i, 3);
+		it->id = val_i64(r, i, 4);
+		it->seconds = strtod(PQgetvalue(r, i, 5), NULL);
+		it->at = val(r, i, 6);
+		it->profile = val(r, i, 7);
 		break;
 	}
 }
@@ -2183,6 +2294,11 @@ static const struct store_driver pg_driver = {
 	.jobs_succeed = pg_jobs_succeed,
 	.job_settle = pg_job_settle,
 	.jobs_expired = pg_jobs_expired,
+	.jobs_of_worker = pg_jobs_of_worker,
+	.worker_upsert = pg_worker_upsert,
+	.worker_beat = pg_worker_beat,
+	.worker_delete = pg_worker_delete,
+	.workers_gone = pg_workers_gone,
 	.quiet = pg_quiet,
 	.queue_counts = pg_queue_counts,
 	.listen = pg_listen,

@@ -855,20 +855,18 @@ static int sq_job_settle(struct store *s, const struct fence *run, enum settle h
 	return rc;
 }
 
-static int sq_jobs_expired(struct store *s, const char *not_worker, int max, struct expired **v,
-			   int *n)
+/* The running jobs sql (cached) selects, ?1 bound to a1 and ?2 to max:
+ * id, claims, attempts, max_attempts, locked_by. */
+static int sq_read_runs(struct sq *q, const char *sql, const char *a1, int max,
+			struct expired **v, int *n)
 {
-	struct sq *q = (struct sq *)s;
-	static const char sql[] = "SELECT id, claims, attempts, max_attempts, locked_by FROM jobs "
-		"WHERE state = 'running' AND lease_until < " NOW
-		" AND (?1 IS NULL OR locked_by IS NOT ?1) ORDER BY id LIMIT ?2";
 	sqlite3_stmt *st;
 	int rc, r;
 
 	*v = xcalloc((size_t)(max > 0 ? max : 1), sizeof(**v));
 	if ((rc = sq_cached(q, sql, &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, not_worker, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, max);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
 		struct expired *e = &(*v)[(*n)++];
@@ -879,7 +877,108 @@ static int sq_jobs_expired(struct store *s, const char *not_worker, int max, str
 		e->worker = col_dup(st, 4);
 	}
 	if (r != SQLITE_DONE && r != SQLITE_ROW)
-		rc = sq_fail(q, "read expired jobs");
+		rc = sq_fail(q, "read running jobs");
+	sq_release(st);
+	return rc;
+}
+
+static int sq_jobs_expired(struct store *s, const char *not_worker, int max, struct expired **v,
+			   int *n)
+{
+	static const char sql[] = "SELECT id, claims, attempts, max_attempts, locked_by FROM jobs "
+		"WHERE state = 'running' AND lease_until < " NOW
+		" AND (?1 IS NULL OR locked_by IS NOT ?1) ORDER BY id LIMIT ?2";
+
+	return sq_read_runs((struct sq *)s, sql, not_worker, max, v, n);
+}
+
+/* A worker runs at most its slots and backlog: this bounds neither. */
+#define WORKER_RUNS_MAX 100000
+
+static int sq_jobs_of_worker(struct store *s, const char *worker, struct expired **v, int *n)
+{
+	static const char sql[] = "SELECT id, claims, attempts, max_attempts, locked_by FROM jobs "
+		"WHERE state = 'running' AND locked_by = ?1 ORDER BY id LIMIT ?2";
+
+	return sq_read_runs((struct sq *)s, sql, worker, WORKER_RUNS_MAX, v, n);
+}
+
+/* ---------- live workers ---------- */
+
+static int sq_worker_upsert(struct store *s, const struct worker_reg *r)
+{
+	struct sq *q = (struct sq *)s;
+	static const char sql[] = "INSERT INTO workers (id, host, pid, queues, slots, version) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET host = excluded.host, "
+		"pid = excluded.pid, queues = excluded.queues, slots = excluded.slots, "
+		"version = excluded.version, started_at = " NOW ", beat_at = " NOW ", gone_at = NULL";
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_cached(q, sql, &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, r->pid);
+	sqlite3_bind_text(st, 4, r->queues, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, r->slots);
+	sqlite3_bind_text(st, 6, r->version, -1, SQLITE_STATIC);
+	rc = sq_done(q, st);
+	sq_release(st);
+	return rc;
+}
+
+/* Step sql (cached) with ?1 = id; *changed (may be NULL): a row changed. */
+static int sq_worker_exec(struct sq *q, const char *sql, const char *id, int *changed)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_cached(q, sql, &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (!(rc = sq_done(q, st)) && changed)
+		*changed = sqlite3_changes(q->db) > 0;
+	sq_release(st);
+	return rc;
+}
+
+static int sq_worker_beat(struct store *s, const char *id, int *alive)
+{
+	static const char sql[] = "UPDATE workers SET beat_at = " NOW
+		" WHERE id = ?1 AND gone_at IS NULL";
+
+	return sq_worker_exec((struct sq *)s, sql, id, alive);
+}
+
+static int sq_worker_delete(struct store *s, const char *id)
+{
+	static const char sql[] = "DELETE FROM workers WHERE id = ?1";
+
+	return sq_worker_exec((struct sq *)s, sql, id, NULL);
+}
+
+static int sq_workers_gone(struct store *s, double after, const char *self, char ***ids, int *n)
+{
+	struct sq *q = (struct sq *)s;
+	static const char sql[] = "UPDATE workers SET gone_at = " NOW " WHERE gone_at IS NULL "
+		"AND beat_at < strftime(" FMT ", julianday('now') - ?1 / 86400.0) "
+		"AND (?2 IS NULL OR id <> ?2) RETURNING id";
+	sqlite3_stmt *st;
+	int rc, r;
+
+	*ids = NULL;
+	*n = 0;
+	if ((rc = sq_cached(q, sql, &st)))
+		return rc;
+	sqlite3_bind_double(st, 1, after);
+	sqlite3_bind_text(st, 2, self, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		*ids = xrealloc(*ids, (size_t)(*n + 1) * sizeof(**ids));
+		(*ids)[(*n)++] = col_dup(st, 0);
+	}
+	if (r != SQLITE_DONE)
+		rc = sq_fail(q, "find gone workers");
 	sq_release(st);
 	return rc;
 }
@@ -1278,6 +1377,12 @@ static const char *const sq_status_sql[] = {
 	"WHERE state = 'dead' ORDER BY finished_at DESC, id DESC LIMIT ?1",
 	[STATUS_POSTS] =
 	"SELECT status, count(*) FROM posts GROUP BY status ORDER BY status",
+	[STATUS_WORKERS] =
+	"SELECT w.id, CASE WHEN w.gone_at IS NULL THEN 'running' ELSE 'gone' END, w.queues, w.slots, "
+	"  (SELECT count(*) FROM jobs j WHERE j.state = 'running' AND j.locked_by = w.id), "
+	"  (julianday('now') - julianday(w.beat_at)) * 86400, w.started_at, w.version "
+	"FROM workers w WHERE w.gone_at IS NULL OR w.gone_at > strftime(" FMT ", 'now', '-1 day') "
+	"ORDER BY w.id",
 };
 
 /* A row of figure k. */
@@ -1314,6 +1419,16 @@ static void sq_status_item(sqlite3_stmt *st, enum status_kind k, struct status_i
 	case STATUS_POSTS:
 		it->state = col_text(st, 0);
 		it->n = sqlite3_column_int64(st, 1);
+		break;
+	case STATUS_WORKERS:
+		it->worker = col_text(st, 0);
+		it->state = col_text(st, 1);
+		it->queue = col_text(st, 2);
+		it->n = sqlite3_column_int64(st, 3);
+		it->id = sqlite3_column_int64(st, 4);
+		it->seconds = sqlite3_column_double(st, 5);
+		it->at = col_text(st, 6);
+		it->profile = col_text(st, 7);
 		break;
 	}
 }
@@ -1483,6 +1598,11 @@ static const struct store_driver sqlite_driver = {
 	.jobs_succeed = sq_jobs_succeed,
 	.job_settle = sq_job_settle,
 	.jobs_expired = sq_jobs_expired,
+	.jobs_of_worker = sq_jobs_of_worker,
+	.worker_upsert = sq_worker_upsert,
+	.worker_beat = sq_worker_beat,
+	.worker_delete = sq_worker_delete,
+	.workers_gone = sq_workers_gone,
 	.queue_counts = sq_queue_counts,
 	.jobs = sq_jobs,
 	.job_read = sq_job_read,

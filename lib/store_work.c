@@ -1,7 +1,7 @@
 /*
  * store_work.c - the worker's outcomes above the drivers: the dead rule
  * (permanent, or out of attempts), retry and release, the rescue of
- * expired leases, and the fencing that goes with each (struct fence in
+ * expired leases and of gone workers' jobs, and the fencing that goes with each (struct fence in
  * store.h).  The drivers only move a run's row as they are told.
  */
 #include "store.h"
@@ -104,22 +104,28 @@ int store_job_release(struct store *s, const struct job *j, int *applied)
 	return s->drv->job_settle(s, &run, SETTLE_RELEASE, NULL, 0, 0, applied);
 }
 
-/* Settle the expired runs of v: dead when out of attempts, else
- * available now; *n counts those that were still expired. */
-static int rescue_batch(struct store *s, const struct expired *v, int nv, int *n)
+int store_rescue_runs(struct store *s, const struct expired *v, int nv, int expired,
+		      const char *why, int *n)
 {
 	int rc = 0;
 
 	for (int i = 0; i < nv && !rc; i++) {
 		int dead = job_out_of_attempts(v[i].attempts, v[i].max_attempts), applied = 0;
-		char *err = xstrfmt("lease expired: worker %s lost the job",
-				    v[i].worker ? v[i].worker : "?");
-		rc = s->drv->job_settle(s, &v[i].run, dead ? SETTLE_DEAD : SETTLE_RETRY, err, 0, 1,
-					&applied);
+		char *err = why ? xstrdup(why) : xstrfmt("lease expired: worker %s lost the job",
+							 v[i].worker ? v[i].worker : "?");
+		rc = s->drv->job_settle(s, &v[i].run, dead ? SETTLE_DEAD : SETTLE_RETRY, err, 0,
+					expired, &applied);
 		*n += applied;
 		free(err);
 	}
 	return rc;
+}
+
+static void expired_free(struct expired *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i].worker);
+	free(v);
 }
 
 int store_rescue_expired(struct store *s, const char *not_worker, int *n)
@@ -133,12 +139,69 @@ int store_rescue_expired(struct store *s, const char *not_worker, int *n)
 
 		if ((rc = s->drv->jobs_expired(s, not_worker, RESCUE_BATCH, &v, &nv)))
 			break;
-		rc = rescue_batch(s, v, nv, n);
-		for (int i = 0; i < nv; i++)
-			free(v[i].worker);
-		free(v);
+		rc = store_rescue_runs(s, v, nv, 1, NULL, n);
+		expired_free(v, nv);
 		if (nv < RESCUE_BATCH)
 			break;
 	}
+	return rc;
+}
+
+/* ---- live workers (store.h) ---- */
+
+int store_worker_register(struct store *s, const struct worker_reg *r)
+{
+	return s->drv->worker_upsert(s, r);
+}
+
+int store_worker_beat(struct store *s, const struct worker_reg *r, int *again)
+{
+	int alive = 0, rc = s->drv->worker_beat(s, r->id, &alive);
+
+	*again = !rc && !alive;
+	return rc || alive ? rc : s->drv->worker_upsert(s, r);
+}
+
+int store_worker_leave(struct store *s, const char *id)
+{
+	return s->drv->worker_delete(s, id);
+}
+
+/* Rescue the running jobs of the gone worker id. */
+static int reap_one(struct store *s, const char *id, double after, int *rescued)
+{
+	struct expired *v = NULL;
+	int nv = 0, rc;
+	char *why;
+
+	if ((rc = s->drv->jobs_of_worker(s, id, &v, &nv)))
+		return rc;
+	why = xstrfmt("worker %s is gone: no heartbeat for %.0f s", id, after);
+	rc = store_rescue_runs(s, v, nv, 0, why, rescued);
+	free(why);
+	expired_free(v, nv);
+	return rc;
+}
+
+int store_reap_workers(struct store *s, double gone_after, const char *self, int *gone,
+		       int *rescued)
+{
+	char **ids = NULL;
+	int n = 0, r = 0, rc;
+
+	if (gone)
+		*gone = 0;
+	if ((rc = s->drv->workers_gone(s, gone_after, self, &ids, &n)))
+		return rc;
+	for (int i = 0; i < n; i++) {
+		if (!rc)
+			rc = reap_one(s, ids[i], gone_after, &r);
+		free(ids[i]);
+	}
+	free(ids);
+	if (gone)
+		*gone = n;
+	if (rescued)
+		*rescued = r;
 	return rc;
 }

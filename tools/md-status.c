@@ -74,8 +74,8 @@ struct summary {
 	struct queue_fig *q;
 	int nq;
 	int64_t posts[POST_NSTATUSES];
-	struct strbuf running, dead;    /* records, as printed */
-	int nrunning, ndead;
+	struct strbuf running, dead, workers;    /* records, as printed */
+	int nrunning, ndead, nworkers, workers_live;
 };
 
 static struct queue_fig *queue_of(struct summary *s, const char *name)
@@ -92,6 +92,37 @@ static struct queue_fig *queue_of(struct summary *s, const char *name)
 static void fmt_seconds(char *buf, size_t n, double s)
 {
 	xsnprintf(buf, n, "%.1f", s < 0 ? 0 : s);
+}
+
+/* A worker's record: kept until the end, like the running jobs. */
+static void collect_worker(struct summary *s, const struct status_item *it)
+{
+	struct emit e;
+	char secs[32];
+
+	fmt_seconds(secs, sizeof(secs), it->seconds);
+	emit_begin(&e, cli.json);
+	if (!cli.json)
+		emit_str(&e, "record", "worker");
+	emit_str(&e, "worker", it->worker);
+	emit_str(&e, "state", it->state);
+	emit_str(&e, "queues", it->queue && *it->queue ? it->queue : "*");
+	emit_int(&e, "slots", it->n);
+	emit_int(&e, "running", it->id);
+	emit_raw(&e, "heartbeat_age", secs, secs);
+	emit_str(&e, "started_at", it->at);
+	emit_str(&e, "version", it->profile);
+	if (cli.json) {
+		sb_addch(&e.sb, '}');
+		if (s->nworkers)
+			sb_addch(&s->workers, ',');
+	} else {
+		sb_addch(&e.sb, '\n');
+	}
+	s->nworkers++;
+	s->workers_live += it->state && !strcmp(it->state, "running");
+	sb_add(&s->workers, e.sb.buf, e.sb.len);
+	sb_release(&e.sb);
 }
 
 static int collect(void *arg, const struct status_item *it)
@@ -157,6 +188,9 @@ static int collect(void *arg, const struct status_item *it)
 		if ((k = name_index(post_statuses, POST_NSTATUSES, it->state)) >= 0)
 			s->posts[k] = it->n;
 		break;
+	case STATUS_WORKERS:
+		collect_worker(s, it);
+		break;
 	}
 	return 0;
 }
@@ -191,6 +225,7 @@ static void print_tsv(const struct summary *s)
 		t[1][1] += q->done_1h[3];
 	}
 	out(&sb);
+	out(&s->workers);
 	out(&s->running);
 	out(&s->dead);
 	sb_reset(&sb);
@@ -232,7 +267,9 @@ static void print_json(const struct summary *s)
 		json_add_str(&sb, s->q[i].name);
 		sb_addf(&sb, ":%s", secs);
 	}
-	sb_adds(&sb, "},\"running\":[");
+	sb_adds(&sb, "},\"workers\":[");
+	sb_add(&sb, s->workers.buf, s->workers.len);
+	sb_adds(&sb, "],\"running\":[");
 	sb_add(&sb, s->running.buf, s->running.len);
 	sb_adds(&sb, "],\"dead\":[");
 	sb_add(&sb, s->dead.buf, s->dead.len);
@@ -297,6 +334,8 @@ static void print_prom(const struct summary *s)
 					w ? "1h" : "1m",
 					(long long)(w ? s->q[i].done_1h[k] : s->q[i].done_1m[k]));
 			}
+	prom_head(&sb, "memedroid_workers", "Workers whose heartbeat goes on.");
+	sb_addf(&sb, "memedroid_workers %d\n", s->workers_live);
 	prom_head(&sb, "memedroid_running_jobs", "Jobs running now.");
 	sb_addf(&sb, "memedroid_running_jobs %d\n", s->nrunning);
 	prom_head(&sb, "memedroid_posts", "Posts by status.");
@@ -309,7 +348,7 @@ static void print_prom(const struct summary *s)
 
 static int cmd_summary(struct store *db)
 {
-	struct summary s = { .running = STRBUF_INIT, .dead = STRBUF_INIT };
+	struct summary s = { .running = STRBUF_INIT, .dead = STRBUF_INIT, .workers = STRBUF_INIT };
 	int rc;
 
 	/* --prom lists no jobs, but counts the running ones */
@@ -327,6 +366,7 @@ static int cmd_summary(struct store *db)
 	free(s.q);
 	sb_release(&s.running);
 	sb_release(&s.dead);
+	sb_release(&s.workers);
 	return rc;
 }
 

@@ -119,6 +119,9 @@ struct worker {
 	struct store *db;
 	struct storage st;
 	char id[300];           /* host:pid, the lease owner */
+	char host[256];
+	struct worker_reg reg;  /* its row in the workers table */
+	struct strbuf queues_csv;
 	int sig_fd;             /* the self-pipe's read end */
 	int notify_fd;          /* LISTEN socket, or -1 */
 	struct pollfd *pf;      /* room for the poll set of a turn */
@@ -139,7 +142,7 @@ struct worker {
 	} stats;
 
 	/* clocks, in monotonic seconds */
-	double next_claim, next_beat, next_rescue, next_progress, next_watchdog;
+	double next_claim, next_beat, next_rescue, next_progress, next_watchdog, next_alive;
 	double watchdog_every;
 	double db_backoff, db_retry_at;   /* the database is unreachable */
 	int db_down;
@@ -887,6 +890,34 @@ out:
 	return rc;
 }
 
+/* The worker's own heartbeat, and the rescue of the jobs of workers whose
+ * heartbeats stopped (WORKER_GONE_BEATS): twice a heartbeat, so a gone
+ * worker is found within about two. */
+static void worker_alive(struct worker *w, double now)
+{
+	double hb = w->cli.conf.heartbeat;
+	int again = 0, gone = 0, rescued = 0;
+
+	if (hb <= 0 || now < w->next_alive || !db_due(w, now))
+		return;
+	if (db_saw(w, store_worker_beat(w->db, &w->reg, &again)))
+		return;
+	if (again)
+		logkv(LOG_WARN, "this worker was found gone (paused?): registered again",
+		      (char *)NULL);
+	if (!w->stopping &&
+	    !db_saw(w, store_reap_workers(w->db, hb * WORKER_GONE_BEATS, w->id, &gone, &rescued)) &&
+	    gone) {
+		char g[16], r[16];
+		xsnprintf(g, sizeof(g), "%d", gone);
+		xsnprintf(r, sizeof(r), "%d", rescued);
+		logkv(LOG_WARN, "workers gone: their running jobs rescued", "workers", g,
+		      "jobs", r, (char *)NULL);
+		w->next_claim = 0;
+	}
+	w->next_alive = now + hb / 2;
+}
+
 /* Event: the clocks: progress, heartbeat, watchdog, the end of the grace. */
 static void worker_timers(struct worker *w, double now)
 {
@@ -898,6 +929,7 @@ static void worker_timers(struct worker *w, double now)
 		if (!heartbeat(w))
 			w->next_beat = now + w->cli.conf.lease / 3;
 	}
+	worker_alive(w, now);
 	if (w->watchdog_every > 0 && now >= w->next_watchdog) {
 		sd_notify("WATCHDOG=1");
 		w->next_watchdog = now + w->watchdog_every;
@@ -965,6 +997,8 @@ static int worker_timeout(const struct worker *w, double now)
 	}
 	if (w->nlater && w->db_retry_at - now < until)
 		until = w->db_retry_at - now;
+	if (w->cli.conf.heartbeat > 0 && w->next_alive - now < until)
+		until = (w->next_alive > w->db_retry_at ? w->next_alive : w->db_retry_at) - now;
 	for (int i = 0; i < w->nslots; i++) {
 		int ms = w->slots[i].used ? spawn_due(&w->slots[i].sp) : -1;
 		if (ms >= 0 && ms / 1000.0 < until)
@@ -1146,12 +1180,16 @@ static int signals_init(struct worker *w)
 
 static void worker_id(struct worker *w)
 {
-	char host[256];
-
-	if (gethostname(host, sizeof(host)))
-		xsnprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	xsnprintf(w->id, sizeof(w->id), "%s:%ld", host, (long)getpid());
+	if (gethostname(w->host, sizeof(w->host)))
+		xsnprintf(w->host, sizeof(w->host), "localhost");
+	w->host[sizeof(w->host) - 1] = '\0';
+	xsnprintf(w->id, sizeof(w->id), "%s:%ld", w->host, (long)getpid());
+	sb_init(&w->queues_csv, 64);
+	for (int i = 0; i < w->opt.nqueues; i++)
+		sb_addf(&w->queues_csv, "%s%s", i ? "," : "", w->opt.queues[i]);
+	w->reg = (struct worker_reg){ .id = w->id, .host = w->host, .pid = (long)getpid(),
+				      .queues = w->queues_csv.buf, .slots = w->nslots,
+				      .version = MD_VERSION };
 }
 
 int main(int argc, char **argv)
@@ -1184,9 +1222,13 @@ int main(int argc, char **argv)
 	w.pf = xcalloc((size_t)w.nslots * SPAWN_NFDS + 2, sizeof(*w.pf));
 	if (!w.opt.poll_only && (rc = store_listen(w.db, w.opt.queues, w.opt.nqueues)))
 		goto out;
+	if (w.cli.conf.heartbeat > 0 && (rc = store_worker_register(w.db, &w.reg)))
+		goto out;
 	logkv(LOG_INFO, "worker started", "worker", w.id, "backend", store_backend(w.db),
 	      (char *)NULL);
 	rc = run(&w);
+	if (w.cli.conf.heartbeat > 0 && store_worker_leave(w.db, w.id) && !rc)
+		warning("cannot remove this worker from the workers table");
 	sd_notify("STOPPING=1");
 	if (!rc && (w.opt.drain || w.opt.once || w.opt.max_jobs) && print_summary(&w))
 		rc = MD_EXIT_IOERR;
@@ -1197,5 +1239,6 @@ out:
 	free(w.pf);
 	free(w.backlog);
 	free(w.opt.queues);
+	sb_release(&w.queues_csv);
 	return cli_finish(&w.cli, rc);
 }

@@ -823,6 +823,50 @@ static void t_rescue(void)
 	ok(n == 1 && !strcmp(job_get(k).state, "available"), "heartbeat set the lease it was given");
 }
 
+static void t_workers(void)
+{
+	struct worker_reg a = { "ha:1", "ha", 1, "", 2, "1.0" }, b = { "hb:2", "hb", 2, "q1,q2", 4, "1.0" };
+	int64_t j = job_new('s', "wrk", 0, 0, 0);
+	int alive = -1, again = -1, n = -1, gone = -1, rescued = -1;
+	struct expired *v = NULL;
+	char **ids = NULL;
+
+	is_int(D->worker_upsert(S, &a), 0, "worker_upsert");
+	is_int(D->worker_upsert(S, &b), 0, "worker_upsert another");
+	is_int(D->worker_upsert(S, &b), 0, "worker_upsert again: replaces");
+	is_int(D->worker_beat(S, "ha:1", &alive), 0, "worker_beat");
+	is_int(alive, 1, "worker_beat: the worker is alive");
+	is_int(claim1("hb:2", "wrk", 600), j, "hb:2 claims a job with a long lease");
+	is_int(D->jobs_of_worker(S, "hb:2", &v, &n), 0, "jobs_of_worker");
+	ok(n == 1 && v[0].run.job == j && v[0].run.claim == last_claim(j).claim &&
+	   !strcmp(v[0].worker, "hb:2"), "jobs_of_worker: the run, and its worker");
+	for (int i = 0; i < n; i++)
+		free(v[i].worker);
+	free(v);
+	is_int(D->workers_gone(S, 3600, NULL, &ids, &n), 0, "workers_gone");
+	is_int(n, 0, "workers_gone: none silent for an hour");
+	free(ids);
+	is_int(D->workers_gone(S, -1, "ha:1", &ids, &n), 0, "workers_gone, not self");
+	ok(n == 1 && !strcmp(ids[0], "hb:2"), "workers_gone: every other worker is silent for -1 s");
+	for (int i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	D->worker_beat(S, "hb:2", &alive);
+	is_int(alive, 0, "a gone worker's beat finds it gone");
+	is_int(store_worker_beat(S, &b, &again), 0, "store_worker_beat of a gone worker");
+	is_int(again, 1, "it registers again");
+	D->worker_beat(S, "hb:2", &alive);
+	is_int(alive, 1, "and is alive");
+	is_int(store_reap_workers(S, -1, "ha:1", &gone, &rescued), 0, "store_reap_workers");
+	ok(gone == 1 && rescued == 1, "reap: the gone worker, and its job, without waiting for the lease");
+	struct jrow r = job_get(j);
+	ok(!strcmp(r.state, "available") && !r.leased, "its job is available again");
+	has(r.error, "worker hb:2 is gone", "and says why");
+	is_int(D->worker_delete(S, "ha:1"), 0, "worker_delete");
+	D->worker_beat(S, "ha:1", &alive);
+	is_int(alive, 0, "a deleted worker is not alive");
+}
+
 static void t_batches(void)
 {
 	int64_t ids[2] = { job_new('l', "ack", 0, 0, 0), job_new('m', "ack", 0, 0, 0) };
@@ -1030,6 +1074,7 @@ static void conform_all(const char *url)
 	t_claim_order();
 	t_outcomes();
 	t_rescue();
+	t_workers();
 	t_batches();
 	t_enqueue();
 	t_reads();
