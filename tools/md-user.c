@@ -35,7 +35,8 @@
 static const char synopsis[] =
 	"usage: md-user [common options] add | passwd [--email EMAIL] NAME\n"
 	"       md-user [common options] list | check NAME\n"
-	"       md-user [common options] del [-n] [--delete-posts | --reassign-to OTHER] NAME\n"
+	"       md-user [common options] del [-n|--dry-run] [--delete-posts | --reassign-to OTHER]\n"
+	"              NAME\n"
 	"       md-user [common options] token [--ttl DUR] NAME | token --verify\n";
 
 static const char commands[] =
