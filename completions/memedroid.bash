@@ -1,6 +1,6 @@
 # bash completion for the memedroid tools:
 # md-db, md-ingest, md-enqueue, md-work, md-finalize, md-feed, md-janitor, md-job,
-# md-status, md-user.
+# md-status, md-user, md-post.
 #
 # Source this file from ~/.bashrc, or install a copy (or a symbolic link)
 # of it under the name of each tool in bash-completion's directory, such as
@@ -101,7 +101,7 @@ _md_complete_profiles()
 
 _md_tool()
 {
-	local cmd=${1##*/} cur prev words cword
+	local cmd=${1##*/} cur prev words cword postcmd=
 	local opts= subcmds= conf= jobcmd= usercmd= i
 
 	COMPREPLY=()
@@ -142,12 +142,14 @@ _md_tool()
 		opts='-t --tag -u --user --status -n --limit --before --base-url --out'
 		;;
 	md-job)
-		subcmds='list show retry cancel'
+		subcmds='list show retry cancel drop'
 		_md_positionals -s --state --queue -p --profile --media -n --limit
 		jobcmd=${_md_pos[0]-}
-		# The filters belong to list; show, retry and cancel take only ids.
+		# The filters belong to list; show, retry and cancel take only ids,
+		# drop ids and --dry-run.
 		case $jobcmd in
 		''|list) opts='-s --state --queue -p --profile --media -n --limit' ;;
+		drop) opts='--dry-run' ;;
 		esac
 		;;
 	md-status)
@@ -156,15 +158,24 @@ _md_tool()
 	md-janitor)
 		opts='-n --dry-run --verify'
 		;;
+	md-post)
+		subcmds='del'
+		_md_positionals --user --tag
+		postcmd=${_md_pos[0]-}
+		[[ -n $postcmd ]] && opts='-n --dry-run --user --tag'
+		;;
 	md-user)
 		subcmds='add passwd list del check token'
-		_md_positionals --email --ttl
+		_md_positionals --email --ttl --reassign-to
 		usercmd=${_md_pos[0]-}
 		# --email belongs to add and passwd; --ttl to token NAME, and
 		# --verify to token alone.
 		case $usercmd in
 		add|passwd)
 			opts='--email'
+			;;
+		del)
+			opts='-n --dry-run --delete-posts --reassign-to'
 			;;
 		token)
 			if _md_has_word --verify; then
@@ -282,7 +293,10 @@ _md_tool()
 	md-status:--dead)
 		return 0
 		;;
-	md-user:--email|md-user:--ttl)
+	md-user:--email|md-user:--ttl|md-user:--reassign-to)
+		return 0
+		;;
+	md-post:--user|md-post:--tag)
 		return 0
 		;;
 	esac
@@ -329,8 +343,16 @@ _md_tool()
 		# The command first, then a user name, which is not completed.
 		[[ -z $usercmd ]] && COMPREPLY=($(compgen -W "$subcmds" -- "$cur"))
 		;;
+	md-post)
+		# The command first, then post ids or "-".
+		if [[ -z $postcmd ]]; then
+			COMPREPLY=($(compgen -W "$subcmds" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W '-' -- "$cur"))
+		fi
+		;;
 	esac
 	return 0
 }
 
-complete -F _md_tool md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user md-janitor
+complete -F _md_tool md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user md-janitor md-post

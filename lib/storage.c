@@ -56,6 +56,11 @@ char *storage_rendition_key(const char *sha, const char *profile, int64_t job, i
 		       (long long)job, (long long)claim, file ? "/" : "", file ? file : "");
 }
 
+char *storage_media_folder(const char *sha)
+{
+	return xstrfmt("renditions/%.2s/%.2s/%s", sha, sha + 2, sha);
+}
+
 int storage_tmpfile(const struct storage *st, const char *prefix, char **path)
 {
 	return st->ops->tmpfile(st, prefix, path);

@@ -74,6 +74,8 @@ const char *storage_tmpdir(const struct storage *st);
 char *storage_original_key(const char *sha, const char *ext);
 char *storage_rendition_key(const char *sha, const char *profile, int64_t job, int64_t claim,
 			    const char *file);
+/* The folder of every rendition of a media: renditions/ab/cd/<sha>. */
+char *storage_media_folder(const char *sha);
 
 /* Create a new local temp file with O_EXCL, named for prefix; returns the
  * fd and sets *path (caller frees), or -1. */

@@ -8,10 +8,10 @@
  * bounds are written once, above the backends, in store.c (opening, the
  * schema gate, transactions), store_migrate.c (migrations),
  * store_users.c (users), store_posts.c (ingest, finalize),
- * store_jobs.c (job control), store_enqueue.c (enqueue) and store_read.c
- * (the feed and status reads); the backends are thin drivers of
- * single-statement primitives, listed with their contracts in
- * store_int.h.
+ * store_jobs.c (job control), store_enqueue.c (enqueue), store_read.c
+ * (the feed and status reads) and store_content.c (removing content);
+ * the backends are thin drivers of single-statement primitives, listed
+ * with their contracts in store_int.h.
  *
  * Database URL: "sqlite:PATH" or a plain path selects SQLite;
  * "postgres://...", "postgresql://..." or a libpq keyword string
@@ -415,6 +415,86 @@ enum user_op {
  * (name or email taken, no such user, posts left), or an exit code. */
 int store_user_change(struct store *s, enum user_op op, const char *name, const char *email,
 		      const char *hash, char **refused);
+
+/* ---- removing content (md-post del, md-user del, md-job drop) ---- */
+
+/*
+ * What one removal took away, in the order it was taken: the posts (with
+ * their post_tags), then of each media that no post uses any more its
+ * jobs, renditions and the media row itself; or the jobs md-job drop
+ * removed.  The stored files of the removed media are not the store's:
+ * the caller removes them after the commit (lib/content.h), and a crash
+ * before that leaves only files no row names, which md-janitor removes.
+ * Arrays malloc'd; removal_release() frees them.
+ */
+struct removed_post {
+	int64_t id;
+	char media[65];
+	char *user;
+};
+struct removed_job {
+	int64_t id;
+	char media[65];
+	char *profile, *state;
+};
+struct removed_media {
+	char sha[65];
+	char ext[16];           /* of its original */
+};
+struct removal {
+	struct removed_post *posts;
+	int nposts;
+	struct removed_job *jobs;
+	int njobs;
+	struct removed_media *media;
+	int nmedia;
+	int64_t *reassigned;    /* md-user del --reassign-to: the posts moved */
+	int nreassigned;
+};
+void removal_release(struct removal *r);
+
+/* Which posts: exactly ids[0..nids-1], or those of user, or those
+ * tagged tag (one of the three). */
+struct post_selector {
+	const int64_t *ids;
+	int nids;
+	const char *user, *tag;
+};
+
+/*
+ * Remove the selected posts, and every media none of the remaining posts
+ * uses, with its jobs (whatever their state: a running job's worker finds
+ * its run gone and discards it) and renditions, in one transaction; the
+ * feed version moves.  dry_run: the same, rolled back, so r says exactly
+ * what would go.  r is filled (release it either way); ids that name no
+ * post are simply not in it.
+ */
+int store_posts_remove(struct store *s, const struct post_selector *sel, int dry_run,
+		       struct removal *r);
+
+enum user_posts {
+	USER_POSTS_REFUSE,      /* a user who owns posts is refused */
+	USER_POSTS_DELETE,      /* removed as by store_posts_remove */
+	USER_POSTS_REASSIGN,    /* given to another user */
+};
+
+/* Delete user name, and its posts as how says (other: the new owner), in
+ * one transaction.  0 with *refused NULL when done (r says what went or
+ * moved), 0 with *refused (malloc'd) saying why not, or an exit code. */
+int store_user_remove(struct store *s, const char *name, enum user_posts how, const char *other,
+		      int dry_run, struct removal *r, char **refused);
+
+/* Remove job id's row: only a finished (succeeded, dead or cancelled) job
+ * that md-finalize has stamped.  As store_user_remove; r->jobs gets it. */
+int store_job_drop(struct store *s, int64_t id, int dry_run, struct removal *r, char **refused);
+/* Why user name may not be removed with its posts as how says (other:
+ * the new owner, other_exists: whether that user exists), or NULL;
+ * malloc'd.  A refusal of posts left names the two ways out. */
+char *user_remove_refusal(const char *name, enum user_posts how, const char *other,
+			  int exists, int64_t posts, int other_exists);
+/* Why a job in state may not be dropped (finalized: finalized_at is set;
+ * state NULL: no such job), or NULL; malloc'd. */
+char *job_drop_refusal(const char *state, int finalized);
 
 /* ---- names ---- */
 

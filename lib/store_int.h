@@ -14,7 +14,8 @@
  *                            store_read.c (md-feed's pages, md-status's
  *                            figures), store_work.c (the worker's
  *                            outcomes, the dead rule, rescue, live
- *                            workers): every rule,
+ *                            workers), store_content.c (removing
+ *                            content): every rule,
  *                            refusal text, sequence
  *                            and transaction bound of those
  *   primitives, per backend  store_sqlite.c, store_pg.c: one statement
@@ -92,6 +93,12 @@ typedef void (*ref_cb)(void *arg, int i, const char *media, unsigned kind, const
 /* Pair (media m, profile p) has the live job id, of queue and state. */
 typedef void (*live_cb)(void *arg, int m, int p, int64_t id, const char *queue,
 			const char *state);
+
+/* A post a removal takes (or moves), of media and user. */
+typedef void (*post_cb)(void *arg, int64_t id, const char *media, const char *user);
+/* A job a removal takes. */
+typedef void (*job_row_cb)(void *arg, int64_t id, const char *media, const char *profile,
+			   const char *state);
 
 struct store_driver {
 	const char *name;                       /* "sqlite" | "postgres" */
@@ -199,6 +206,29 @@ struct store_driver {
 	 * NULL when none. */
 	int (*live_twin)(struct store *, int64_t not_id, const char *media, const char *profile,
 			 int64_t *id, char **state);
+
+	/* -- removing content (store_content.c), each in a transaction -- */
+	/* cb for each post sel selects, by id, each row locked against
+	 * other changes. */
+	int (*posts_pick)(struct store *, const struct post_selector *sel, post_cb cb, void *arg);
+	/* Delete the posts ids[0..n-1], their tags with them. */
+	int (*posts_delete)(struct store *, const int64_t *ids, int n);
+	/* Lock the media row against new posts and other changes; ext is its
+	 * original's extension, "" when there is no such media. */
+	int (*media_lock)(struct store *, const char *media, char ext[16]);
+	/* How many posts use the media. */
+	int (*media_posts)(struct store *, const char *media, int64_t *n);
+	/* Delete the media's jobs: cb(arg, id, media, profile, state) for
+	 * each, by id. */
+	int (*media_jobs_delete)(struct store *, const char *media, job_row_cb cb, void *arg);
+	/* Delete the media's renditions, then the media row. */
+	int (*media_delete)(struct store *, const char *media);
+	/* The posts of user name are other's now: cb(arg, id, media, other)
+	 * for each, by id. */
+	int (*posts_reassign)(struct store *, const char *name, const char *other, post_cb cb,
+			      void *arg);
+	/* Delete job id if md-finalize stamped it; *n: rows deleted. */
+	int (*job_delete_finalized)(struct store *, int64_t id, int64_t *n);
 
 	/* -- enqueue (store_enqueue.c), in a transaction -- */
 	/* A few big statements follow: set the transaction up for them

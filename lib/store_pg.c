@@ -2216,6 +2216,149 @@ static int pg_user_write(struct store *s, enum user_op op, const char *name, con
 	return pg_exec((struct pg *)s, what[op], sql[op], &a, NULL);
 }
 
+/* ---------- removing content ---------- */
+
+/* The rows of a statement that returns (id, media, user) to cb. */
+static int pg_post_rows(struct pg *q, const char *what, const char *sql, const struct args *a,
+			post_cb cb, void *arg)
+{
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_exec(q, what, sql, a, &res)))
+		return rc;
+	for (int i = 0; i < PQntuples(res); i++)
+		cb(arg, val_i64(res, i, 0), val(res, i, 1), val(res, i, 2));
+	PQclear(res);
+	return 0;
+}
+
+static int pg_posts_pick(struct store *s, const struct post_selector *sel, post_cb cb, void *arg)
+{
+	struct strbuf ids = STRBUF_INIT;
+	struct args a = { 0 };
+	int rc;
+
+	if (sel->nids)
+		sb_add_int_array(&ids, sel->ids, NULL, sel->nids);
+	arg_str(&a, sel->user);
+	arg_str(&a, sel->tag);
+	arg_str(&a, sel->nids ? ids.buf : NULL);
+	rc = pg_post_rows((struct pg *)s, "read posts",
+			  "SELECT p.id, p.media, u.username FROM posts p JOIN users u ON u.id = p.owner "
+			  "WHERE ($1::text IS NULL OR u.username = $1) AND ($2::text IS NULL OR p.id IN "
+			  "(SELECT pt.post_id FROM post_tags pt JOIN tags t ON t.id = pt.tag_id "
+			  "WHERE t.name = $2)) AND ($3::int8[] IS NULL OR p.id = ANY($3::int8[])) "
+			  "ORDER BY p.id FOR UPDATE OF p", &a, cb, arg);
+	sb_release(&ids);
+	return rc;
+}
+
+static int pg_posts_delete(struct store *s, const int64_t *ids, int n)
+{
+	struct strbuf v = STRBUF_INIT;
+	struct args a = { 0 };
+	int rc;
+
+	sb_add_int_array(&v, ids, NULL, n);
+	arg_str(&a, v.buf);
+	rc = pg_exec((struct pg *)s, "delete posts", "DELETE FROM posts WHERE id = ANY($1::int8[])",
+		     &a, NULL);
+	sb_release(&v);
+	return rc;
+}
+
+static int pg_media_lock(struct store *s, const char *media, char ext[16])
+{
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	ext[0] = '\0';
+	arg_str(&a, media);
+	if ((rc = pg_exec((struct pg *)s, "lock media", "SELECT ext FROM media WHERE sha256 = $1 "
+			  "FOR UPDATE", &a, &res)))
+		return rc;
+	if (PQntuples(res))
+		(void)snprintf(ext, 16, "%s", val(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+static int pg_media_posts(struct store *s, const char *media, int64_t *n)
+{
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, media);
+	if ((rc = pg_exec((struct pg *)s, "count posts", "SELECT count(*) FROM posts "
+			  "WHERE media = $1", &a, &res)))
+		return rc;
+	*n = val_i64(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+static int pg_media_jobs_delete(struct store *s, const char *media, job_row_cb cb, void *arg)
+{
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, media);
+	if ((rc = pg_exec((struct pg *)s, "delete jobs",
+			  "WITH d AS (DELETE FROM jobs WHERE " MEDIA_IS("media", "$1::text")
+			  " RETURNING id, media, profile, state) SELECT * FROM d ORDER BY id",
+			  &a, &res)))
+		return rc;
+	for (int i = 0; i < PQntuples(res); i++)
+		cb(arg, val_i64(res, i, 0), val(res, i, 1), val(res, i, 2), val(res, i, 3));
+	PQclear(res);
+	return 0;
+}
+
+static int pg_media_delete(struct store *s, const char *media)
+{
+	struct pg *q = (struct pg *)s;
+	int rc;
+
+	if ((rc = pg_media_exec(q, "delete renditions", "DELETE FROM renditions WHERE media = $1",
+				media)))
+		return rc;
+	return pg_media_exec(q, "delete media", "DELETE FROM media WHERE sha256 = $1", media);
+}
+
+static int pg_posts_reassign(struct store *s, const char *name, const char *other, post_cb cb,
+			     void *arg)
+{
+	struct args a = { 0 };
+
+	arg_str(&a, name);
+	arg_str(&a, other);
+	return pg_post_rows((struct pg *)s, "reassign posts",
+			    "WITH p AS (UPDATE posts SET updated_at = now(), owner = "
+			    "(SELECT id FROM users WHERE username = $2) WHERE owner = "
+			    "(SELECT id FROM users WHERE username = $1) RETURNING id, media) "
+			    "SELECT id, media, $2 FROM p ORDER BY id", &a, cb, arg);
+}
+
+static int pg_job_delete_finalized(struct store *s, int64_t id, int64_t *n)
+{
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	*n = 0;
+	arg_i64(&a, id);
+	if ((rc = pg_exec((struct pg *)s, "drop job", "DELETE FROM jobs WHERE id = $1 "
+			  "AND finalized_at IS NOT NULL", &a, &res)))
+		return rc;
+	*n = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
 static int pg_txn_begin(struct store *s, int last)
 {
 	struct pg *q = (struct pg *)s;
@@ -2324,4 +2467,12 @@ static const struct store_driver pg_driver = {
 	.feed_tags = pg_feed_tags,
 	.read_begin = pg_read_begin,
 	.status_figure = pg_status_figure,
+	.posts_pick = pg_posts_pick,
+	.posts_delete = pg_posts_delete,
+	.media_lock = pg_media_lock,
+	.media_posts = pg_media_posts,
+	.media_jobs_delete = pg_media_jobs_delete,
+	.media_delete = pg_media_delete,
+	.posts_reassign = pg_posts_reassign,
+	.job_delete_finalized = pg_job_delete_finalized,
 };

@@ -1545,6 +1545,137 @@ static int sq_user_write(struct store *s, enum user_op op, const char *name, con
 	return rc;
 }
 
+/* ---------- removing content ---------- */
+
+static int sq_posts_pick(struct store *s, const struct post_selector *sel, post_cb cb, void *arg)
+{
+	struct sq *q = (struct sq *)s;
+	struct strbuf sql = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int rc, r;
+
+	sb_adds(&sql, "SELECT p.id, p.media, u.username FROM posts p JOIN users u ON u.id = p.owner "
+		"WHERE (?1 IS NULL OR u.username = ?1) AND (?2 IS NULL OR p.id IN "
+		"(SELECT pt.post_id FROM post_tags pt JOIN tags t ON t.id = pt.tag_id "
+		"WHERE t.name = ?2))");
+	add_id_filter(&sql, "p.id", sel->ids, sel->nids);
+	sb_adds(&sql, " ORDER BY p.id");
+	rc = sq_prep(q, sql.buf, &st);
+	sb_release(&sql);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, sel->user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sel->tag, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, sqlite3_column_int64(st, 0), col_text(st, 1), col_text(st, 2));
+	if (r != SQLITE_DONE)
+		rc = sq_fail(q, "read posts");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_posts_delete(struct store *s, const int64_t *ids, int n)
+{
+	struct strbuf sql = STRBUF_INIT;
+	int rc;
+
+	if (!n)
+		return 0;
+	sb_adds(&sql, "DELETE FROM posts WHERE true");
+	add_id_filter(&sql, "id", ids, n);
+	rc = sq_exec((struct sq *)s, sql.buf);
+	sb_release(&sql);
+	return rc;
+}
+
+static int sq_media_lock(struct store *s, const char *media, char ext[16])
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc, r;
+
+	ext[0] = '\0';
+	if ((rc = sq_prep(q, "SELECT ext FROM media WHERE sha256 = ?1", &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW)
+		(void)snprintf(ext, 16, "%s", col_text(st, 0));
+	else if (r != SQLITE_DONE)
+		rc = sq_fail(q, "read media");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_media_posts(struct store *s, const char *media, int64_t *n)
+{
+	return sq_count((struct sq *)s, "SELECT count(*) FROM posts WHERE media = ?1", media, NULL, n);
+}
+
+static int sq_media_jobs_delete(struct store *s, const char *media, job_row_cb cb, void *arg)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc, r;
+
+	if ((rc = sq_prep(q, "SELECT id, media, profile, state FROM jobs WHERE media = ?1 "
+			  "ORDER BY id", &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, sqlite3_column_int64(st, 0), col_text(st, 1), col_text(st, 2),
+		   col_text(st, 3));
+	if (r != SQLITE_DONE)
+		rc = sq_fail(q, "read jobs");
+	sqlite3_finalize(st);
+	return rc ? rc : sq_media_exec(q, "DELETE FROM jobs WHERE media = ?1", media);
+}
+
+static int sq_media_delete(struct store *s, const char *media)
+{
+	struct sq *q = (struct sq *)s;
+	int rc;
+
+	if ((rc = sq_media_exec(q, "DELETE FROM renditions WHERE media = ?1", media)))
+		return rc;
+	return sq_media_exec(q, "DELETE FROM media WHERE sha256 = ?1", media);
+}
+
+static int sq_posts_reassign(struct store *s, const char *name, const char *other, post_cb cb,
+			     void *arg)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc, r;
+
+	if ((rc = sq_prep(q, "SELECT id, media FROM posts WHERE owner = "
+			  "(SELECT id FROM users WHERE username = ?1) ORDER BY id", &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, sqlite3_column_int64(st, 0), col_text(st, 1), other);
+	if (r != SQLITE_DONE)
+		rc = sq_fail(q, "read posts");
+	sqlite3_finalize(st);
+	if (rc || (rc = sq_prep(q, "UPDATE posts SET updated_at = " NOW ", owner = "
+				"(SELECT id FROM users WHERE username = ?2) WHERE owner = "
+				"(SELECT id FROM users WHERE username = ?1)", &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, other, -1, SQLITE_STATIC);
+	rc = sq_done(q, st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_job_delete_finalized(struct store *s, int64_t id, int64_t *n)
+{
+	struct sq *q = (struct sq *)s;
+	int rc = sq_job_exec(q, "DELETE FROM jobs WHERE id = ?1 AND finalized_at IS NOT NULL", id);
+
+	*n = rc ? 0 : sqlite3_changes(q->db);
+	return rc;
+}
+
 static int sq_txn_begin(struct store *s, int last)
 {
 	return sq_begin((struct sq *)s);
@@ -1621,4 +1752,12 @@ static const struct store_driver sqlite_driver = {
 	.feed_tags = sq_feed_tags,
 	.read_begin = sq_read_begin,
 	.status_figure = sq_status_figure,
+	.posts_pick = sq_posts_pick,
+	.posts_delete = sq_posts_delete,
+	.media_lock = sq_media_lock,
+	.media_posts = sq_media_posts,
+	.media_jobs_delete = sq_media_jobs_delete,
+	.media_delete = sq_media_delete,
+	.posts_reassign = sq_posts_reassign,
+	.job_delete_finalized = sq_job_delete_finalized,
 };

@@ -5,11 +5,13 @@
  *   md-job show ID...       every field of each job
  *   md-job retry ID...      dead or cancelled jobs back to available
  *   md-job cancel ID...     available, running or dead jobs to cancelled
+ *   md-job drop ID... | -   finished, finalized jobs' rows removed
  *
- * retry and cancel take each id in its own transaction: a refused id
+ * retry, cancel and drop take each id in its own transaction: a refused id
  * (missing, or in the wrong state) is reported and the others go on.
  */
 #include "cli.h"
+#include "content.h"
 #include "emit.h"
 #include "exits.h"
 #include "hash.h"
@@ -23,7 +25,8 @@
 static const char synopsis[] =
 	"usage: md-job [common options] list [-s STATE|--state STATE] [--queue NAME]\n"
 	"              [-p PROFILE|--profile PROFILE] [--media SHA256] [-n N|--limit N]\n"
-	"       md-job [common options] show | retry | cancel ID...\n";
+	"       md-job [common options] show | retry | cancel ID...\n"
+	"       md-job [common options] drop [--dry-run] ID... | -\n";
 
 static const char commands[] =
 	"  list              jobs, newest first: id, state, queue, profile, media,\n"
@@ -31,9 +34,11 @@ static const char commands[] =
 	"  show ID...        every field of each job, one 'field<TAB>value' line each\n"
 	"  retry ID...       dead or cancelled jobs back to available, attempts reset;\n"
 	"                    the media's failed posts back to processing\n"
-	"  cancel ID...      available, running or dead jobs to cancelled\n";
+	"  cancel ID...      available, running or dead jobs to cancelled\n"
+	"  drop ID...        remove the rows of succeeded, dead or cancelled jobs that\n"
+	"                    md-finalize stamped ('-': ids from stdin, as list prints)\n";
 
-enum { OPT_QUEUE = OPT_TOOL_BASE, OPT_MEDIA };
+enum { OPT_QUEUE = OPT_TOOL_BASE, OPT_MEDIA, OPT_DRY_RUN };
 
 static const struct cli_option options[] = {
 	{ 's', "state", "STATE", "list: available, running, succeeded, dead or cancelled" },
@@ -41,12 +46,13 @@ static const struct cli_option options[] = {
 	{ 'p', "profile", "PROFILE", "list: only jobs of this profile" },
 	{ OPT_MEDIA, "media", "SHA256", "list: only jobs of this media" },
 	{ 'n', "limit", "N", "list: at most N jobs (default 100; 0: all)" },
+	{ OPT_DRY_RUN, "dry-run", NULL, "drop: print what would be removed, remove nothing" },
 	CLI_OPTIONS_END
 };
 
 static struct cli cli;
 static struct job_query jq = { .limit = 100 };
-static int filtered;
+static int filtered, dry_run;
 static int werr;
 
 static int on_opt(void *ctx, int o, const char *arg)
@@ -71,6 +77,7 @@ static int on_opt(void *ctx, int o, const char *arg)
 		jq.media = arg;
 		filtered = 1;
 		break;
+	case OPT_DRY_RUN: dry_run = 1; break;
 	case 'n':
 		if (parse_int(arg, 0, 1000000000, &v))
 			usage_error(&cli, "bad --limit '%s'", arg);
@@ -208,6 +215,24 @@ static int cmd_show(struct store *db, char **argv, int n)
 	return rc ? rc : md_exit_for(nok, nbad);
 }
 
+/* A refused id: said on stderr, and as a record with --json; freed. */
+static void report_refused(int64_t id, char *refused)
+{
+	char num[24];
+
+	xsnprintf(num, sizeof(num), "%lld", (long long)id);
+	logkv(LOG_ERROR, refused, "job_id", num, (char *)NULL);
+	if (cli.json) {
+		struct emit e;
+
+		emit_begin(&e, 1);
+		emit_int(&e, "job_id", id);
+		emit_str(&e, "error", refused);
+		werr |= emit_end(&e, stdout);
+	}
+	free(refused);
+}
+
 static int cmd_control(struct store *db, enum job_op op, char **argv, int n)
 {
 	int64_t *ids = parse_ids(argv, n);
@@ -222,14 +247,7 @@ static int cmd_control(struct store *db, enum job_op op, char **argv, int n)
 			break;
 		if (refused) {
 			nbad++;
-			logkv(LOG_ERROR, refused, "job_id", argv[i], (char *)NULL);
-			if (cli.json) {
-				emit_begin(&e, 1);
-				emit_int(&e, "job_id", ids[i]);
-				emit_str(&e, "error", refused);
-				werr |= emit_end(&e, stdout);
-			}
-			free(refused);
+			report_refused(ids[i], refused);
 			continue;
 		}
 		nok++;
@@ -244,6 +262,60 @@ static int cmd_control(struct store *db, enum job_op op, char **argv, int n)
 	return rc ? rc : md_exit_for(nok, nbad);
 }
 
+/* The job id in the first field of each stdin line (md-job list's
+ * output); *nbad counts the lines without one. */
+static int64_t *read_stdin_ids(int *n, int *nbad)
+{
+	int64_t *ids = NULL, id;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	*n = 0;
+	while ((len = getline(&line, &cap, stdin)) > 0) {
+		line[strcspn(line, "\t \r\n")] = '\0';
+		if (!*line)
+			continue;
+		if (!ref_is_post_id(line, &id)) {
+			logkv(LOG_ERROR, "not a job id", "ref", line, (char *)NULL);
+			++*nbad;
+			continue;
+		}
+		ids = xrealloc(ids, (size_t)(*n + 1) * sizeof(*ids));
+		ids[(*n)++] = id;
+	}
+	free(line);
+	return ids;
+}
+
+/* Each job removed in its own transaction; what went is printed. */
+static int cmd_drop(struct store *db, char **argv, int n)
+{
+	int from_stdin = n == 1 && !strcmp(argv[0], "-");
+	int nok = 0, nbad = 0, rc = 0;
+	int64_t *ids = from_stdin ? read_stdin_ids(&n, &nbad) : parse_ids(argv, n);
+
+	for (int i = 0; i < n && !rc; i++) {
+		struct removal r;
+		char *refused = NULL;
+
+		if (!(rc = store_job_drop(db, ids[i], dry_run, &r, &refused))) {
+			if (refused) {
+				nbad++;
+				report_refused(ids[i], refused);
+			} else {
+				nok++;
+				werr |= content_emit(&r, cli.json) != 0;
+			}
+		}
+		removal_release(&r);
+	}
+	free(ids);
+	if (!rc && dry_run)
+		logkv(LOG_INFO, "dry run: nothing removed", (char *)NULL);
+	return rc ? rc : md_exit_for(nok, nbad);
+}
+
 int main(int argc, char **argv)
 {
 	int i = cli_start_verb_table(&cli, argc, argv, "md-job", synopsis, commands, options,
@@ -253,11 +325,13 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (i >= argc)
-		usage_error(&cli, "which command? list, show, retry or cancel");
+		usage_error(&cli, "which command? list, show, retry, cancel or drop");
 	cmd = argv[i++];
 	if (strcmp(cmd, "list") && strcmp(cmd, "show") && strcmp(cmd, "retry") &&
-	    strcmp(cmd, "cancel"))
-		usage_error(&cli, "unknown command '%s': list, show, retry or cancel", cmd);
+	    strcmp(cmd, "cancel") && strcmp(cmd, "drop"))
+		usage_error(&cli, "unknown command '%s': list, show, retry, cancel or drop", cmd);
+	if (dry_run && strcmp(cmd, "drop"))
+		usage_error(&cli, "--dry-run is for drop");
 	if (!strcmp(cmd, "list")) {
 		if (i < argc)
 			cli_extra_operand(&cli, argv[i]);
@@ -274,6 +348,8 @@ int main(int argc, char **argv)
 		rc = store_jobs(db, &jq, print_list, NULL);
 	else if (!strcmp(cmd, "show"))
 		rc = cmd_show(db, argv + i, argc - i);
+	else if (!strcmp(cmd, "drop"))
+		rc = cmd_drop(db, argv + i, argc - i);
 	else
 		rc = cmd_control(db, !strcmp(cmd, "retry") ? JOB_RETRY : JOB_CANCEL,
 				 argv + i, argc - i);

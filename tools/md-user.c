@@ -4,7 +4,9 @@
  *   md-user add [--email EMAIL] NAME     password on stdin, kept as bcrypt
  *   md-user list
  *   md-user passwd [--email EMAIL] NAME  a new password on stdin
- *   md-user del NAME                     a user who owns no post
+ *   md-user del [-n] [--delete-posts | --reassign-to OTHER] NAME
+ *                                        a user, and its posts removed or
+ *                                        given to OTHER (content.h)
  *   md-user check NAME                   password on stdin: exit 0 or 1
  *   md-user token [--ttl DUR] NAME       an HS256 JWT
  *   md-user token --verify               a token on stdin: its claims
@@ -15,6 +17,7 @@
  */
 #include "auth.h"
 #include "cli.h"
+#include "content.h"
 #include "emit.h"
 #include "exits.h"
 #include "log.h"
@@ -31,24 +34,30 @@
 
 static const char synopsis[] =
 	"usage: md-user [common options] add | passwd [--email EMAIL] NAME\n"
-	"       md-user [common options] list | del NAME | check NAME\n"
+	"       md-user [common options] list | check NAME\n"
+	"       md-user [common options] del [-n|--dry-run] [--delete-posts | --reassign-to OTHER]\n"
+	"              NAME\n"
 	"       md-user [common options] token [--ttl DUR] NAME | token --verify\n";
 
 static const char commands[] =
 	"  add NAME        a new user; the password (1 to 72 bytes) is read from stdin\n"
 	"  passwd NAME     a new password (from stdin) for a user\n"
 	"  list            users: name, email, password set, posts, created_at\n"
-	"  del NAME        remove a user who owns no post\n"
+	"  del NAME        remove a user; one who owns posts needs --delete-posts or\n"
+	"                  --reassign-to\n"
 	"  check NAME      password on stdin: exit 0 if it is NAME's, 1 if not\n"
 	"  token NAME      print a signed token (HS256 JWT) for NAME\n"
 	"  token --verify  read a token on stdin, print its claims if it is valid\n";
 
-enum { OPT_EMAIL = OPT_TOOL_BASE, OPT_TTL, OPT_VERIFY };
+enum { OPT_EMAIL = OPT_TOOL_BASE, OPT_TTL, OPT_VERIFY, OPT_DELETE_POSTS, OPT_REASSIGN };
 
 static const struct cli_option options[] = {
 	{ OPT_EMAIL, "email", "EMAIL", "add, passwd: the user's email address (unique)" },
 	{ OPT_TTL, "ttl", "DUR", "token: its lifetime (default auth.token_ttl, 1h)" },
 	{ OPT_VERIFY, "verify", NULL, "token: read a token on stdin, print its claims" },
+	{ OPT_DELETE_POSTS, "delete-posts", NULL, "del: remove the user's posts too (as md-post del)" },
+	{ OPT_REASSIGN, "reassign-to", "OTHER", "del: give the user's posts to user OTHER" },
+	{ 'n', "dry-run", NULL, "del: print what would be removed, remove nothing" },
 	CLI_OPTIONS_END
 };
 
@@ -57,7 +66,9 @@ static const struct cli_option options[] = {
 static struct cli cli;
 static const char *email;
 static double ttl = -1;
-static int verify, werr;
+static int verify, werr, dry_run;
+static enum user_posts posts_how = USER_POSTS_REFUSE;
+static const char *reassign_to;
 
 static int on_opt(void *ctx, int o, const char *arg)
 {
@@ -72,6 +83,20 @@ static int on_opt(void *ctx, int o, const char *arg)
 			usage_error(&cli, "bad --ttl '%s' (like 30m, 1h, 7d; 1s to 3650d)", arg);
 		break;
 	case OPT_VERIFY: verify = 1; break;
+	case OPT_DELETE_POSTS:
+		if (reassign_to)
+			usage_error(&cli, "--delete-posts or --reassign-to, not both");
+		posts_how = USER_POSTS_DELETE;
+		break;
+	case OPT_REASSIGN:
+		if (posts_how == USER_POSTS_DELETE)
+			usage_error(&cli, "--delete-posts or --reassign-to, not both");
+		if (!user_name_valid(arg))
+			usage_error(&cli, "bad --reassign-to '%s'", arg);
+		posts_how = USER_POSTS_REASSIGN;
+		reassign_to = arg;
+		break;
+	case 'n': dry_run = 1; break;
 	default: return -1;
 	}
 	return 0;
@@ -282,6 +307,34 @@ static int cmd_change(struct store *db, enum user_op op, const char *name)
 	return 0;
 }
 
+/* del: the user, and its posts as --delete-posts or --reassign-to say;
+ * the files of removed media after the commit (content.h). */
+static int cmd_del(struct store *db, const char *name)
+{
+	struct storage st;
+	struct removal r;
+	char *refused = NULL;
+	int rc;
+
+	if (storage_open(&st, cli.conf.storage))
+		return MD_EXIT_CONFIG;
+	rc = store_user_remove(db, name, posts_how, reassign_to, dry_run, &r, &refused);
+	if (!rc && refused) {
+		logkv(LOG_ERROR, refused, "user", name, (char *)NULL);
+		rc = MD_EXIT_DATAERR;
+	} else if (!rc) {
+		werr |= content_emit(&r, cli.json) != 0;
+		werr |= content_emit_user(name, cli.json) != 0;
+		rc = content_files_remove(&st, db, &r, dry_run, cli.json, &werr);
+		logkv(LOG_INFO, dry_run ? "dry run: nothing removed" : "user removed", "user", name,
+		      (char *)NULL);
+	}
+	free(refused);
+	removal_release(&r);
+	storage_close(&st);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	int i = cli_start_verb_table(&cli, argc, argv, "md-user", synopsis, commands, options,
@@ -314,6 +367,8 @@ int main(int argc, char **argv)
 		usage_error(&cli, "--email is for add and passwd");
 	if (ttl > 0 && strcmp(cmd, "token"))
 		usage_error(&cli, "--ttl is for token");
+	if ((dry_run || posts_how != USER_POSTS_REFUSE) && strcmp(cmd, "del"))
+		usage_error(&cli, "--dry-run, --delete-posts and --reassign-to are for del");
 	if (verify && (strcmp(cmd, "token") || ttl > 0))
 		usage_error(&cli, "--verify is for token, alone");
 
@@ -328,7 +383,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "passwd"))
 		rc = cmd_change(db, USER_PASSWD, name);
 	else if (!strcmp(cmd, "del"))
-		rc = cmd_change(db, USER_DEL, name);
+		rc = cmd_del(db, name);
 	else if (!strcmp(cmd, "check"))
 		rc = cmd_check(db, name);
 	else
