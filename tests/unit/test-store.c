@@ -296,7 +296,7 @@ static void test_store_posts_policy(void)
 
 	fake_reset(&f);
 	f.stale_picks = 1;
-	ok(!store_finalize_one(&f.base, &fin, &done) && done, "a media is finalized");
+	ok(!store_finalize_one(&f.base, 0, &fin, &done) && done, "a media is finalized");
 	is_str(f.log.buf, "begin pick lock rollback begin pick lock step dead failed step bump commit ",
 	       "a stale candidate is given up, the next is finalized in order");
 	ok(fin.failed && fin.nposts == 1 && !strcmp(fin.post_status[0], "failed"),
