@@ -168,6 +168,15 @@ static int fk_posts_settle(struct store *s, const char *media, const char *statu
 	return 0;
 }
 
+static int fk_hook_add(struct store *s, const int64_t *posts, char *const *keys, int n,
+		       const char *status)
+{
+	fk(s, "hooks");
+	ok(n == 1 && strlen(keys[0]) == 32 && !strcmp(status, "failed"),
+	   "the outbox gets each finished post, its status and a 32-digit key");
+	return 0;
+}
+
 static const struct store_driver fake_driver = {
 	.name = "fake",
 	.begin = fk_begin,
@@ -190,6 +199,7 @@ static const struct store_driver fake_driver = {
 	.dead_round = fk_dead_round,
 	.posts_settle = fk_posts_settle,
 	.jobs_stamp = fk_media_step,
+	.hook_add = fk_hook_add,
 };
 
 static void fake_reset(struct fake *f)
@@ -301,6 +311,11 @@ static void test_store_posts_policy(void)
 	       "a stale candidate is given up, the next is finalized in order");
 	ok(fin.failed && fin.nposts == 1 && !strcmp(fin.post_status[0], "failed"),
 	   "a dead profile fails the posts");
+	finalized_release(&fin);
+	fake_reset(&f);
+	ok(!store_finalize_one(&f.base, 1, &fin, &done) && done, "a media is finalized for a hook");
+	is_str(f.log.buf, "begin pick lock step dead failed hooks step bump commit ",
+	       "the posts go in the hook outbox in the finishing transaction");
 	finalized_release(&fin);
 	sb_release(&f.log);
 }
