@@ -44,6 +44,7 @@
 #define HOOK_MAX 3600.0          /* ...up to an hour: 30 tries take about 21 hours */
 #define HOOK_GRACE 5.0           /* a claim outlives the hook's timeout by this */
 #define AWAY_MAX 5.0             /* the longest wait between tries of a lost database */
+#define ROUND_MEDIA 64           /* media finalized between two runs of the hooks */
 
 static const char synopsis[] =
 	"usage: md-finalize [common options] [--follow] [--exec CMD] [--exec-timeout DUR]\n"
@@ -254,12 +255,13 @@ static int on_post(void *arg, const struct feed_row *r)
 	return 0;
 }
 
-/* Finalize every media that is ready (up to --limit in all). */
-static int finalize_all(long long *nmedia)
+/* Finalize up to max media that are ready (and up to --limit in all). */
+static int finalize_some(long long *nmedia, long long max)
 {
+	long long end = *nmedia + max;
 	int rc = 0;
 
-	while ((!limit || *nmedia < limit) && !stop_sig) {
+	while (*nmedia < end && (!limit || *nmedia < limit) && !stop_sig) {
 		struct finalized f;
 		int done;
 
@@ -287,14 +289,21 @@ static int finalize_all(long long *nmedia)
 	return rc;
 }
 
-/* One round: finalize what is ready, then run the hooks that are due. */
+/* One round: finalize what is ready, running the hooks that are due
+ * after every ROUND_MEDIA media, so a steady stream of work never holds
+ * them back. */
 static int finalize_round(long long *nmedia)
 {
-	int rc = finalize_all(nmedia);
+	long long before;
+	int rc;
 
-	fflush(stdout);
-	if (!rc && hook)
-		rc = hooks_run();
+	do {
+		before = *nmedia;
+		rc = finalize_some(nmedia, ROUND_MEDIA);
+		fflush(stdout);
+		if (!rc && hook)
+			rc = hooks_run();
+	} while (!rc && *nmedia - before == ROUND_MEDIA && !stop_sig);
 	return rc;
 }
 
