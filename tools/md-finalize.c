@@ -332,15 +332,15 @@ static int follow_wait(double secs)
  */
 static void follow_away(void)
 {
-	int level = log_level(), mute = level < LOG_DEBUG;
+	int level = log_level(), mute = level < LOG_DEBUG, r;
 	double backoff = 1;
 	int64_t v;
 
 	warning("database unavailable; finalizing waits for it");
 	for (;;) {
 		struct pollfd pf = { .fd = store_notify_fd(db), .events = POLLIN };
-		int r = poll(&pf, pf.fd >= 0 ? 1 : 0, (int)(backoff * 1000));
 
+		r = poll(&pf, pf.fd >= 0 ? 1 : 0, (int)(backoff * 1000));
 		if (stop_sig)
 			return;
 		if (mute)
@@ -349,11 +349,12 @@ static void follow_away(void)
 			store_consume_notify(db);
 		r = store_feed_version(db, &v);
 		log_set_level(level);
-		if (!r)
-			break;
+		if (r != MD_EXIT_TEMPFAIL)
+			break;  /* back, or another failure: the next round says which */
 		backoff = backoff * 2 > AWAY_MAX ? AWAY_MAX : backoff * 2;
 	}
-	info("database available again; finalizing");
+	if (!r)
+		info("database available again; finalizing");
 }
 
 /* Finalize as jobs finish until a signal; an outage is waited out. */
