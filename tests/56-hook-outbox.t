@@ -64,8 +64,7 @@ run md-work --drain
 "${FIN[@]}" --exec-timeout 3s >"$T/f1.out" 2>"$T/f1.err" &
 fpid=$!
 ok "the hook of the first post starts" wait_for "hook started" test -e "$T/started"
-kill -KILL "$fpid"
-wait "$fpid" 2>/dev/null
+{ kill -KILL "$fpid"; wait "$fpid"; } 2>/dev/null
 is "$(db_count posts "status = 'completed'")" 3 "the killed finalizer finished the three posts"
 is "$(outbox)" 3 "and left all three in the outbox, none cleared"
 is "$(outbox "attempts = 1")" 1 "only the one whose hook ran is claimed"
