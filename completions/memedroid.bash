@@ -136,7 +136,7 @@ _md_tool()
 		opts='-j -Q --once --drain --max-jobs --grace --poll-only'
 		;;
 	md-finalize)
-		opts='--follow --exec --limit'
+		opts='--follow --exec --exec-timeout --limit'
 		;;
 	md-feed)
 		opts='-t --tag -u --user --status -n --limit --before --base-url --out'
@@ -276,7 +276,7 @@ _md_tool()
 		COMPREPLY=($(compgen -c -- "$cur"))
 		return 0
 		;;
-	md-finalize:--limit)
+	md-finalize:--limit|md-finalize:--exec-timeout)
 		return 0
 		;;
 	md-job:-s|md-job:--state)

@@ -285,9 +285,36 @@ struct finalized {
 
 void finalized_release(struct finalized *f);
 /* Finalize one media whose jobs are all terminal and not yet finalized,
- * in one transaction.  Returns 0 with *done = 1 and f filled, or with
- * *done = 0 when nothing is left; or an exit code. */
-int store_finalize_one(struct store *s, struct finalized *f, int *done);
+ * in one transaction; with hooks, that transaction also puts each post it
+ * finished in the hook outbox (below).  Returns 0 with *done = 1 and f
+ * filled, or with *done = 0 when nothing is left; or an exit code. */
+int store_finalize_one(struct store *s, int hooks, struct finalized *f, int *done);
+
+/*
+ * The hook outbox (md-finalize --exec): a row per finished post, written
+ * with the finish, so a hook runs at least once per post whatever dies
+ * when.  A caller claims a due row, runs the hook, then clears the row
+ * (the hook exited 0, or it is given up) or delays it to its next try.
+ * A claim makes the row due again lease seconds later: lease must cover
+ * the longest the hook may run, so that no other claim runs it meanwhile,
+ * while a claimer killed before it cleared the row leaves it to the next.
+ * Clear and retry apply only to the claim that c names; a later claim of
+ * the row (this one's lease ran out) is left alone.
+ */
+struct hook_call {
+	int64_t id;             /* the outbox row */
+	int64_t post_id;
+	char status[16];        /* what the post was finished as */
+	char key[33];           /* the idempotency key: the same on every try */
+	int attempts;           /* the row's claims, this one included */
+};
+
+/* Claim the row due first: 0 with *found 1 and c filled, or *found 0. */
+int store_hook_claim(struct store *s, double lease, struct hook_call *c, int *found);
+/* Delete the row of c's claim. */
+int store_hook_clear(struct store *s, const struct hook_call *c);
+/* The row of c's claim is due again delay seconds from now; err says why. */
+int store_hook_retry(struct store *s, const struct hook_call *c, double delay, const char *err);
 
 /* ---- feed ---- */
 

@@ -8,8 +8,9 @@
  *   policy, written once     store.c (open, the schema gate, transactions
  *                            and their replays), store_migrate.c
  *                            (migrations), store_users.c (md-user),
- *                            store_posts.c (ingest, finalize, the status
- *                            of a post, max attempts), store_jobs.c
+ *                            store_posts.c (ingest, finalize and its hook
+ *                            outbox, the status of a post, max
+ *                            attempts), store_jobs.c
  *                            (md-job), store_enqueue.c (md-enqueue),
  *                            store_read.c (md-feed's pages, md-status's
  *                            figures), store_work.c (the worker's
@@ -181,6 +182,19 @@ struct store_driver {
 			    const char *error, struct finalized *f);
 	/* finalized_at on the media's terminal, unfinalized jobs. */
 	int (*jobs_stamp)(struct store *, const char *media);
+
+	/* -- the hook outbox (store_posts.c), each in a transaction -- */
+	/* A row due now for each of posts[0..n-1], finished as status, with
+	 * the idempotency key keys[i]. */
+	int (*hook_add)(struct store *, const int64_t *posts, char *const *keys, int n,
+			const char *status);
+	/* The row due first (run_at, id), claimed: attempts + 1, due again
+	 * lease seconds from now; *found 0 when none is due. */
+	int (*hook_claim)(struct store *, double lease, struct hook_call *c, int *found);
+	/* The row id whose claims are attempts: deleted (delay < 0), or due
+	 * delay seconds from now with last_error err; else nothing. */
+	int (*hook_settle)(struct store *, int64_t id, int attempts, double delay,
+			   const char *err);
 
 	/* -- job control (store_jobs.c), each in a transaction -- */
 	int (*jobs)(struct store *, const struct job_query *, job_info_cb, void *);  /* read */

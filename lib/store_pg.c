@@ -1744,6 +1744,73 @@ static int pg_jobs_stamp(struct store *s, const char *media)
 			     media);
 }
 
+/* ---------- the hook outbox ---------- */
+
+static int pg_hook_add(struct store *s, const int64_t *posts, char *const *keys, int n,
+		       const char *status)
+{
+	struct pg *q = (struct pg *)s;
+	struct strbuf ap = STRBUF_INIT, ak = STRBUF_INIT;
+	struct args a = { 0 };
+	int rc;
+
+	sb_add_bin_array(&ap, NULL, posts, NULL, n);
+	sb_add_bin_array(&ak, (const char *const *)keys, NULL, NULL, n);
+	arg_bin(&a, &ap);
+	arg_bin(&a, &ak);
+	arg_str(&a, status);
+	rc = pg_exec(q, "add hooks", "INSERT INTO hook_outbox (post_id, key, status) "
+		     "SELECT p, k, $3 FROM unnest($1::int8[], $2::text[]) AS u(p, k)", &a, NULL);
+	sb_release(&ap);
+	sb_release(&ak);
+	return rc;
+}
+
+/* SKIP LOCKED: a row another finalizer is claiming is not waited for. */
+static int pg_hook_claim(struct store *s, double lease, struct hook_call *c, int *found)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_dbl(&a, lease);
+	rc = pg_exec(q, "claim a hook",
+		"UPDATE hook_outbox SET attempts = attempts + 1, "
+		"  run_at = now() + $1::float8 * interval '1 second' "
+		"WHERE id = (SELECT id FROM hook_outbox WHERE run_at <= now() "
+		"  ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+		"RETURNING id, post_id, status, key, attempts", &a, &res);
+	if (rc)
+		return rc;
+	if ((*found = PQntuples(res) > 0)) {
+		c->id = val_i64(res, 0, 0);
+		c->post_id = val_i64(res, 0, 1);
+		xsnprintf(c->status, sizeof(c->status), "%s", PQgetvalue(res, 0, 2));
+		xsnprintf(c->key, sizeof(c->key), "%s", PQgetvalue(res, 0, 3));
+		c->attempts = (int)val_i64(res, 0, 4);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int pg_hook_settle(struct store *s, int64_t id, int attempts, double delay, const char *err)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+
+	arg_i64(&a, id);
+	arg_i64(&a, attempts);
+	if (delay < 0)
+		return pg_exec(q, "clear a hook", "DELETE FROM hook_outbox WHERE id = $1 AND attempts = $2",
+			       &a, NULL);
+	arg_dbl(&a, delay);
+	arg_str(&a, err);
+	return pg_exec(q, "delay a hook", "UPDATE hook_outbox SET last_error = $4, "
+		       "run_at = now() + $3::float8 * interval '1 second' "
+		       "WHERE id = $1 AND attempts = $2", &a, NULL);
+}
+
 /* ---------- feed ---------- */
 
 static int pg_feed_page(struct store *s, const struct feed_query *fq, int limit, feed_cb cb,
@@ -2431,6 +2498,9 @@ static const struct store_driver pg_driver = {
 	.dead_round = pg_dead_round,
 	.posts_settle = pg_posts_settle,
 	.jobs_stamp = pg_jobs_stamp,
+	.hook_add = pg_hook_add,
+	.hook_claim = pg_hook_claim,
+	.hook_settle = pg_hook_settle,
 	.claim = pg_claim,
 	.claim_ack = pg_claim_ack,
 	.heartbeat = pg_heartbeat,

@@ -2,10 +2,11 @@
  * store_posts.c - media and posts, above the drivers: the sequence of an
  * ingest (media, owner, jobs, then the post with the status its jobs
  * give, tags, the feed), the status of a new post of a known media, the
- * jobs a media still needs, and the sequence of finalizing a media (pick
+ * jobs a media still needs, the sequence of finalizing a media (pick
  * one whose jobs are all terminal, register renditions, settle its posts,
- * stamp its jobs).  Each is one transaction (store_txn); the drivers give
- * the single statements (store_int.h).
+ * put them in the hook outbox, stamp its jobs), and the outbox's
+ * claims.  Each is one transaction (store_txn); the drivers give the
+ * single statements (store_int.h).
  */
 #include "store.h"
 #include "store_int.h"
@@ -129,14 +130,33 @@ int store_ingest(struct store *s, const struct ingest_req *req, struct ingest_re
 
 struct finalize {
 	struct finalized *f;
+	int hooks;              /* put the finished posts in the hook outbox */
 	int done;               /* a media was finalized */
 	int stale;              /* the candidate changed under us */
 };
+
+/* The posts f finished go in the hook outbox, each with a new key. */
+static int finalize_hooks(struct store *s, const struct finalized *f, const char *status)
+{
+	char **keys = xcalloc((size_t)f->nposts + 1, sizeof(*keys));
+	int rc;
+
+	for (int i = 0; i < f->nposts; i++) {
+		keys[i] = xmalloc(33);
+		trace_id_new(keys[i]);
+	}
+	rc = s->drv->hook_add(s, f->post_ids, keys, f->nposts, status);
+	for (int i = 0; i < f->nposts; i++)
+		free(keys[i]);
+	free(keys);
+	return rc;
+}
 
 static int finalize_body(struct store *s, void *arg)
 {
 	struct finalize *fz = arg;
 	struct finalized *f = fz->f;
+	const char *status;
 	char *err = NULL;
 	int rc, found = 0;
 
@@ -157,17 +177,19 @@ static int finalize_body(struct store *s, void *arg)
 	    (rc = s->drv->dead_round(s, f->media, &err)))
 		return rc;
 	f->failed = err != NULL;
-	rc = s->drv->posts_settle(s, f->media, f->failed ? "failed" : "completed", err, f);
+	status = f->failed ? "failed" : "completed";
+	rc = s->drv->posts_settle(s, f->media, status, err, f);
 	free(err);
-	if (rc || (rc = s->drv->jobs_stamp(s, f->media)) || (rc = s->drv->feed_bump(s)))
+	if (rc || (fz->hooks && f->nposts && (rc = finalize_hooks(s, f, status))) ||
+	    (rc = s->drv->jobs_stamp(s, f->media)) || (rc = s->drv->feed_bump(s)))
 		return rc;
 	fz->done = 1;
 	return 0;
 }
 
-int store_finalize_one(struct store *s, struct finalized *f, int *done)
+int store_finalize_one(struct store *s, int hooks, struct finalized *f, int *done)
 {
-	struct finalize fz = { .f = f };
+	struct finalize fz = { .f = f, .hooks = hooks };
 	int rc = 0;
 
 	memset(f, 0, sizeof(*f));
@@ -182,4 +204,54 @@ int store_finalize_one(struct store *s, struct finalized *f, int *done)
 		finalized_release(f);
 	*done = !rc && fz.done;
 	return rc;
+}
+
+/* ---- the hook outbox ---- */
+
+struct hook_op {
+	struct hook_call *claim;        /* store_hook_claim fills it */
+	const struct hook_call *c;      /* the claim settled */
+	double lease, delay;            /* delay < 0: clear */
+	const char *err;
+	int found;
+};
+
+static int hook_claim_body(struct store *s, void *arg)
+{
+	struct hook_op *op = arg;
+
+	op->found = 0;
+	return s->drv->hook_claim(s, op->lease, op->claim, &op->found);
+}
+
+int store_hook_claim(struct store *s, double lease, struct hook_call *c, int *found)
+{
+	struct hook_op op = { .claim = c, .lease = lease };
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = store_txn(s, hook_claim_body, &op);
+	*found = !rc && op.found;
+	return rc;
+}
+
+static int hook_settle_body(struct store *s, void *arg)
+{
+	struct hook_op *op = arg;
+
+	return s->drv->hook_settle(s, op->c->id, op->c->attempts, op->delay, op->err);
+}
+
+int store_hook_clear(struct store *s, const struct hook_call *c)
+{
+	struct hook_op op = { .c = c, .delay = -1 };
+
+	return store_txn(s, hook_settle_body, &op);
+}
+
+int store_hook_retry(struct store *s, const struct hook_call *c, double delay, const char *err)
+{
+	struct hook_op op = { .c = c, .delay = delay < 0 ? 0 : delay, .err = err };
+
+	return store_txn(s, hook_settle_body, &op);
 }

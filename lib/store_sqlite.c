@@ -863,6 +863,7 @@ static int sq_read_runs(struct sq *q, const char *sql, const char *a1, int max,
 	sqlite3_stmt *st;
 	int rc, r;
 
+	*n = 0;
 	*v = xcalloc((size_t)(max > 0 ? max : 1), sizeof(**v));
 	if ((rc = sq_cached(q, sql, &st)))
 		return rc;
@@ -893,7 +894,7 @@ static int sq_jobs_expired(struct store *s, const char *not_worker, int max, str
 }
 
 /* A worker runs at most its slots and backlog: this bounds neither. */
-#define WORKER_RUNS_MAX 100000
+#define WORKER_RUNS_MAX 10000
 
 static int sq_jobs_of_worker(struct store *s, const char *worker, struct expired **v, int *n)
 {
@@ -1107,6 +1108,78 @@ static int sq_jobs_stamp(struct store *s, const char *media)
 	return sq_media_exec((struct sq *)s, "UPDATE jobs SET finalized_at = " NOW " WHERE media = ?1 "
 			     "AND finalized_at IS NULL AND state IN ('succeeded', 'dead', 'cancelled')",
 			     media);
+}
+
+/* ---------- the hook outbox ---------- */
+
+static int sq_hook_add(struct store *s, const int64_t *posts, char *const *keys, int n,
+		       const char *status)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, "INSERT INTO hook_outbox (post_id, status, key) VALUES (?1, ?2, ?3)", &st)))
+		return rc;
+	for (int i = 0; i < n && !rc; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, posts[i]);
+		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, keys[i], -1, SQLITE_STATIC);
+		rc = sq_done(q, st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_hook_claim(struct store *s, double lease, struct hook_call *c, int *found)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc, r;
+
+	if ((rc = sq_prep(q, "UPDATE hook_outbox SET attempts = attempts + 1, "
+			  "run_at = strftime(" FMT ", julianday('now') + ?1 / 86400.0) "
+			  "WHERE id = (SELECT id FROM hook_outbox WHERE run_at <= " NOW " "
+			  "ORDER BY run_at, id LIMIT 1) "
+			  "RETURNING id, post_id, status, key, attempts", &st)))
+		return rc;
+	sqlite3_bind_double(st, 1, lease);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		*found = 1;
+		c->id = sqlite3_column_int64(st, 0);
+		c->post_id = sqlite3_column_int64(st, 1);
+		xsnprintf(c->status, sizeof(c->status), "%s", col_text(st, 2));
+		xsnprintf(c->key, sizeof(c->key), "%s", col_text(st, 3));
+		c->attempts = sqlite3_column_int(st, 4);
+	} else if (r != SQLITE_DONE) {
+		rc = sq_fail(q, "claim a hook");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_hook_settle(struct store *s, int64_t id, int attempts, double delay, const char *err)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sq_prep(q, delay < 0 ? "DELETE FROM hook_outbox WHERE id = ?1 AND attempts = ?2" :
+		     "UPDATE hook_outbox SET run_at = strftime(" FMT ", julianday('now') + ?3 / 86400.0), "
+		     "last_error = ?4 WHERE id = ?1 AND attempts = ?2", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, attempts);
+	if (delay >= 0) {
+		sqlite3_bind_double(st, 3, delay);
+		sqlite3_bind_text(st, 4, err, -1, SQLITE_STATIC);
+	}
+	rc = sq_done(q, st);
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /* ---------- feed ---------- */
@@ -1724,6 +1797,9 @@ static const struct store_driver sqlite_driver = {
 	.dead_round = sq_dead_round,
 	.posts_settle = sq_posts_settle,
 	.jobs_stamp = sq_jobs_stamp,
+	.hook_add = sq_hook_add,
+	.hook_claim = sq_hook_claim,
+	.hook_settle = sq_hook_settle,
 	.claim = sq_claim,
 	.heartbeat = sq_heartbeat,
 	.jobs_succeed = sq_jobs_succeed,

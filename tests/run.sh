@@ -11,8 +11,8 @@
 #   5. a short run of every fuzz target (make fuzz, FUZZ_TIME=10)
 # The test files run two at a time (prove -j, MD_TEST_JOBS, default 2):
 # each has its own temp directory and database, and waits on conditions,
-# not on time; 48-db-outage, which restarts the shared PostgreSQL cluster,
-# runs alone.
+# not on time; the files that restart the shared PostgreSQL cluster
+# (48-db-outage, 55-finalize-follow) run alone.
 # Every step runs even when an earlier one failed; the exit status is
 # non-zero if any failed.  The cluster is stopped whatever happens.
 set -u
@@ -48,10 +48,11 @@ if ./md-db --db 'postgresql:///nonexistent?host=/nonexistent' status 2>&1 |
 else
 	pgdir=$(mktemp -d /tmp/md-pg.XXXXXX)
 	if sock=$(sh tests/pg-cluster.sh start "$pgdir"); then
-		# 48-db-outage stops and restarts the cluster: it runs alone
-		MD_TEST_PGHOST=$sock prove -j"$jobs" $(ls tests/*.t | grep -v 48-db-outage) ||
+		# the files that restart the cluster run alone, after the others
+		alone=$(grep -l 'pg-cluster.sh" restart' tests/*.t)
+		MD_TEST_PGHOST=$sock prove -j"$jobs" $(ls tests/*.t | grep -vxF "$alone") ||
 			status=1
-		MD_TEST_PGHOST=$sock prove tests/48-db-outage.t || status=1
+		MD_TEST_PGHOST=$sock prove $alone || status=1
 	else
 		echo "cannot start a PostgreSQL cluster" >&2
 		status=1

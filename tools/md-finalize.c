@@ -4,11 +4,23 @@
  * For every media whose jobs are all terminal and not yet finalized, one
  * transaction registers its renditions, sets its waiting posts completed
  * (every job succeeded) or failed (a job is dead; the reason goes with
- * it), stamps finalized_at and bumps the feed version.  After the commit:
- * the raw original is deleted when storage.keep_originals is false, and
- * the --exec hook runs once per finished post with the post as JSON on
- * stdin.  Idempotent: a second run finds nothing; two at once never
- * finalize the same media twice (the store serialises them).
+ * it), stamps finalized_at and bumps the feed version.  After the commit
+ * the raw original is deleted when storage.keep_originals is false.
+ * Idempotent: a second run finds nothing; two at once never finalize the
+ * same media twice (the store serialises them).
+ *
+ * The --exec hook runs at least once per finished post: with --exec, the
+ * finishing transaction also puts each post in the hook outbox (store.h),
+ * and the hooks are run from there, each row claimed first, so no two
+ * finalizers run one at once.  A row goes when its hook exits 0; a failed
+ * hook is tried again later (HOOK_BASE seconds, doubling up to HOOK_MAX),
+ * and given up, with an error, after HOOK_TRIES tries.  A finalizer
+ * killed at any moment leaves its rows to the next one, which runs them
+ * once their claim ran out (the hook's timeout and HOOK_GRACE): the same
+ * post may then reach the hook twice, with the same idempotency key.
+ *
+ * --follow rides out an unreachable database: one line when it goes, one
+ * when it is back, and between them a quiet try every few seconds.
  */
 #include "cli.h"
 #include "emit.h"
@@ -27,21 +39,31 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char synopsis[] =
-	"usage: md-finalize [common options] [--follow] [--exec CMD] [--limit N]\n";
+#define HOOK_TRIES 30            /* tries of a post's hook before it is given up */
+#define HOOK_BASE 5.0            /* seconds before the first retry, doubling... */
+#define HOOK_MAX 3600.0          /* ...up to an hour: 30 tries take about 21 hours */
+#define HOOK_GRACE 5.0           /* a claim outlives the hook's timeout by this */
+#define AWAY_MAX 5.0             /* the longest wait between tries of a lost database */
+#define ROUND_MEDIA 64           /* media finalized between two runs of the hooks */
 
-enum { OPT_EXEC = OPT_TOOL_BASE, OPT_LIMIT, OPT_FOLLOW };
+static const char synopsis[] =
+	"usage: md-finalize [common options] [--follow] [--exec CMD] [--exec-timeout DUR]\n"
+	"                   [--limit N]\n";
+
+enum { OPT_EXEC = OPT_TOOL_BASE, OPT_EXEC_TIMEOUT, OPT_LIMIT, OPT_FOLLOW };
 
 static const struct cli_option options[] = {
 	{ OPT_FOLLOW, "follow", NULL, "keep running: finalize as jobs finish (until SIGTERM)" },
-	{ OPT_EXEC, "exec", "CMD", "run CMD (split on spaces, no shell) once per finished post,\n"
-	  "with the post as JSON on stdin" },
+	{ OPT_EXEC, "exec", "CMD", "run CMD (split on spaces, no shell) at least once per\n"
+	  "finished post, with the post as JSON on stdin" },
+	{ OPT_EXEC_TIMEOUT, "exec-timeout", "DUR", "stop a hook that runs longer (default 60s)" },
 	{ OPT_LIMIT, "limit", "N", "finalize at most N media" },
 	CLI_OPTIONS_END
 };
 
 static struct cli cli;
 static char **hook;
+static double hook_timeout = 60;
 static long long limit;
 static struct store *db;
 static struct storage st;
@@ -53,24 +75,31 @@ static void on_stop(int sig)
 	stop_sig = sig;
 }
 
+static void parse_exec(const char *arg)
+{
+	char *copy = xstrdup(arg), *save = NULL;
+	int n = 0;
+
+	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		hook = xrealloc(hook, (n + 2) * sizeof(*hook));
+		hook[n++] = xstrdup(w);
+		hook[n] = NULL;
+	}
+	free(copy);
+	if (!n)
+		usage_error(&cli, "--exec needs a command");
+}
+
 static int on_opt(void *ctx, int o, const char *arg)
 {
 	long long v;
 
 	switch (o) {
-	case OPT_EXEC: {
-		char *copy = xstrdup(arg), *save = NULL;
-		int n = 0;
-		for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-			hook = xrealloc(hook, (n + 2) * sizeof(*hook));
-			hook[n++] = xstrdup(w);
-			hook[n] = NULL;
-		}
-		free(copy);
-		if (!n)
-			usage_error(&cli, "--exec needs a command");
+	case OPT_EXEC: parse_exec(arg); break;
+	case OPT_EXEC_TIMEOUT:
+		if (parse_duration(arg, &hook_timeout) || hook_timeout < 1)
+			usage_error(&cli, "bad --exec-timeout '%s' (at least 1s)", arg);
 		break;
-	}
 	case OPT_FOLLOW: follow = 1; break;
 	case OPT_LIMIT:
 		if (parse_int(arg, 1, 1LL << 40, &v))
@@ -82,79 +111,161 @@ static int on_opt(void *ctx, int o, const char *arg)
 	return 0;
 }
 
-/* Run the hook with the post JSON on stdin (through an unlinked temp file). */
-static void run_hook(const char *json, const char *post_id)
+/* ---------- the hook ---------- */
+
+/* Run the hook with json on stdin (through an unlinked temp file): 0 when
+ * it exited 0, else -1 with why it did not. */
+static int run_hook(const char *json, struct strbuf *why)
 {
 	struct spawn_result res;
 	char *tmp = NULL;
-	int fd = storage_tmpfile(&st, "hook", &tmp);
+	int fd = storage_tmpfile(&st, "hook", &tmp), rc = -1;
 
 	if (fd < 0) {
-		error_errno("cannot create a temp file for the hook");
-		nhook_fail++;
-		return;
+		sb_addf(why, "cannot create a temp file for the hook: %s", strerror(errno));
+		return -1;
 	}
 	unlink(tmp);
 	if (write_all(fd, json, strlen(json)) || lseek(fd, 0, SEEK_SET)) {
-		error_errno("cannot write the post for the hook to '%s'", tmp);
-		close(fd);
-		free(tmp);
-		nhook_fail++;
-		return;
-	}
-	/* the administrator's own command: it gets the whole environment */
-	struct spawn_opts o = { .argv = hook, .stdin_fd = fd, .timeout = 60, .keep_env = 1 };
-	if (spawn_run(&o, &res)) {
-		struct strbuf why = STRBUF_INIT;
-		spawn_describe(&res, &why);
-		logkv(LOG_WARN, "hook failed", "post_id", post_id, "error", why.buf, (char *)NULL);
-		sb_release(&why);
-		nhook_fail++;
+		sb_addf(why, "cannot write the post for the hook to '%s': %s", tmp, strerror(errno));
+	} else {
+		/* the administrator's own command: it gets the whole environment */
+		struct spawn_opts o = { .argv = hook, .stdin_fd = fd, .timeout = hook_timeout,
+					.keep_env = 1 };
+		if (!spawn_run(&o, &res))
+			rc = 0;
+		else
+			spawn_describe(&res, why);
 	}
 	close(fd);
 	free(tmp);
+	return rc;
 }
+
+struct hook_post {
+	const struct hook_call *c;
+	struct strbuf json;
+	int found;
+};
+
+/* The hook's input: the post as md-feed prints it, with the status it was
+ * finished as, the idempotency key and which try this is. */
+static int hook_json(void *arg, const struct feed_row *r)
+{
+	struct hook_post *h = arg;
+	struct feed_row row = *r;
+	struct emit j;
+
+	row.status = h->c->status;
+	emit_begin(&j, 1);
+	emit_post_fields(&j, &row);
+	emit_str(&j, "idempotency_key", h->c->key);
+	emit_int(&j, "attempt", h->c->attempts);
+	sb_adds(&j.sb, "}\n");
+	sb_release(&h->json);
+	h->json = j.sb;
+	h->found = 1;
+	return 0;
+}
+
+/* The hook of c failed (why): delay it, or give it up after HOOK_TRIES. */
+static int hook_failed(const struct hook_call *c, const char *id, const char *why)
+{
+	char n[16], in[32];
+	double delay;
+
+	nhook_fail++;
+	xsnprintf(n, sizeof(n), "%d", c->attempts);
+	if (c->attempts >= HOOK_TRIES) {
+		logkv(LOG_ERROR, "hook failed; given up", "post_id", id, "key", c->key, "attempts", n,
+		      "error", why, (char *)NULL);
+		return store_hook_clear(db, c);
+	}
+	delay = retry_delay(HOOK_BASE, HOOK_MAX, c->attempts);
+	xsnprintf(in, sizeof(in), "%.0f", delay);
+	logkv(LOG_WARN, "hook failed; will try again", "post_id", id, "key", c->key, "attempts", n,
+	      "retry_in", in, "error", why, (char *)NULL);
+	return store_hook_retry(db, c, delay, why);
+}
+
+/* Run the hook of one claimed outbox row and settle the row. */
+static int hook_one(const struct hook_call *c)
+{
+	struct hook_post h = { .c = c, .json = STRBUF_INIT };
+	struct feed_query fq = { .limit = 1, .post_ids = &c->post_id, .npost_ids = 1, .base_url = "" };
+	struct strbuf why = STRBUF_INIT;
+	char id[24];
+	int64_t next;
+	int rc;
+
+	xsnprintf(id, sizeof(id), "%lld", (long long)c->post_id);
+	if ((rc = store_feed(db, &fq, hook_json, &h, &next)))
+		goto out;
+	if (!h.found) {
+		warning("post %s is gone: its hook is not run", id);
+		rc = store_hook_clear(db, c);
+	} else if (run_hook(h.json.buf, &why)) {
+		rc = hook_failed(c, id, why.buf);
+	} else {
+		logkv(LOG_DEBUG, "hook ran", "post_id", id, "key", c->key, (char *)NULL);
+		rc = store_hook_clear(db, c);
+	}
+out:
+	sb_release(&h.json);
+	sb_release(&why);
+	return rc;
+}
+
+/* Run every hook that is due, each claimed first. */
+static int hooks_run(void)
+{
+	struct hook_call c;
+	int found, rc;
+
+	fflush(stdout);
+	while (!stop_sig) {
+		if ((rc = store_hook_claim(db, hook_timeout + HOOK_GRACE, &c, &found)) || !found)
+			return rc;
+		if ((rc = hook_one(&c)))
+			return rc;
+	}
+	return 0;
+}
+
+/* ---------- finalizing ---------- */
 
 static int on_post(void *arg, const struct feed_row *r)
 {
-	struct emit e, j;
+	struct emit e;
 	char id[24];
 
 	xsnprintf(id, sizeof(id), "%lld", (long long)r->post_id);
 	logkv(LOG_INFO, "post finalized", "post_id", id, "media", r->media, "status", r->status,
 	      "trace_id", r->trace_id, (char *)NULL);
-	emit_begin(&j, 1);
-	emit_post_fields(&j, r);
-	sb_adds(&j.sb, "}\n");
+	emit_begin(&e, cli.json);
 	if (cli.json) {
-		if (fwrite(j.sb.buf, 1, j.sb.len, stdout) != j.sb.len)
-			werr = 1;
+		emit_post_fields(&e, r);
 	} else {
-		emit_begin(&e, 0);
 		emit_int(&e, "post_id", r->post_id);
 		emit_str(&e, "media", r->media);
 		emit_str(&e, "status", r->status);
-		if (emit_end(&e, stdout))
-			werr = 1;
 	}
-	if (hook) {
-		fflush(stdout);
-		run_hook(j.sb.buf, id);
-	}
-	sb_release(&j.sb);
+	if (emit_end(&e, stdout))
+		werr = 1;
 	return 0;
 }
 
-/* Finalize every media that is ready (up to --limit in all). */
-static int finalize_all(long long *nmedia)
+/* Finalize up to max media that are ready (and up to --limit in all). */
+static int finalize_some(long long *nmedia, long long max)
 {
+	long long end = *nmedia + max;
 	int rc = 0;
 
-	while ((!limit || *nmedia < limit) && !stop_sig) {
+	while (*nmedia < end && (!limit || *nmedia < limit) && !stop_sig) {
 		struct finalized f;
 		int done;
 
-		if ((rc = store_finalize_one(db, &f, &done)) || !done)
+		if ((rc = store_finalize_one(db, hook != NULL, &f, &done)) || !done)
 			break;
 		(*nmedia)++;
 		if (!cli.conf.keep_originals && !f.failed) {
@@ -178,6 +289,91 @@ static int finalize_all(long long *nmedia)
 	return rc;
 }
 
+/* One round: finalize what is ready, running the hooks that are due
+ * after every ROUND_MEDIA media, so a steady stream of work never holds
+ * them back. */
+static int finalize_round(long long *nmedia)
+{
+	long long before;
+	int rc;
+
+	do {
+		before = *nmedia;
+		rc = finalize_some(nmedia, ROUND_MEDIA);
+		fflush(stdout);
+		if (!rc && hook)
+			rc = hooks_run();
+	} while (!rc && *nmedia - before == ROUND_MEDIA && !stop_sig);
+	return rc;
+}
+
+/* ---------- --follow ---------- */
+
+/*
+ * Wait secs for a notification; 0, or MD_EXIT_TEMPFAIL when the database
+ * turned out to be gone.  A signal ends the wait early.
+ */
+static int follow_wait(double secs)
+{
+	struct pollfd pf = { .fd = store_notify_fd(db), .events = POLLIN };
+
+	if (poll(&pf, pf.fd >= 0 ? 1 : 0, (int)(secs * 1000)) > 0 && !stop_sig &&
+	    store_consume_notify(db) < 0)
+		return MD_EXIT_TEMPFAIL;
+	return 0;
+}
+
+/*
+ * The database is gone: try it again (the reconnection the store does
+ * when its descriptor wakes us, then one read) every second, then less
+ * often, up to AWAY_MAX, until it answers or a signal comes.  The store
+ * reports every failed try; those reports are held back here, unless the
+ * log level is debug, so an outage is two lines: gone, and back.
+ */
+static void follow_away(void)
+{
+	int level = log_level(), mute = level < LOG_DEBUG, r;
+	double backoff = 1;
+	int64_t v;
+
+	warning("database unavailable; finalizing waits for it");
+	for (;;) {
+		struct pollfd pf = { .fd = store_notify_fd(db), .events = POLLIN };
+
+		r = poll(&pf, pf.fd >= 0 ? 1 : 0, (int)(backoff * 1000));
+		if (stop_sig)
+			return;
+		if (mute)
+			log_set_level(-1);
+		if (r > 0)
+			store_consume_notify(db);
+		r = store_feed_version(db, &v);
+		log_set_level(level);
+		if (r != MD_EXIT_TEMPFAIL)
+			break;  /* back, or another failure: the next round says which */
+		backoff = backoff * 2 > AWAY_MAX ? AWAY_MAX : backoff * 2;
+	}
+	if (!r)
+		info("database available again; finalizing");
+}
+
+/* Finalize as jobs finish until a signal; an outage is waited out. */
+static int follow_run(long long *nmedia)
+{
+	int rc;
+
+	for (;;) {
+		if ((rc = finalize_round(nmedia)) == MD_EXIT_TEMPFAIL)
+			follow_away();
+		else if (rc)
+			return rc;
+		if (stop_sig || (limit && *nmedia >= limit))
+			return 0;
+		if (follow_wait(cli.conf.poll_interval))
+			follow_away();
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int i = cli_start_table(&cli, argc, argv, "md-finalize", synopsis, NULL, options, on_opt,
@@ -199,24 +395,11 @@ int main(int argc, char **argv)
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
-		if ((rc = store_listen(db, NULL, 0)))
-			goto done;
+		if (!(rc = store_listen(db, NULL, 0)))
+			rc = follow_run(&nmedia);
+	} else {
+		rc = finalize_round(&nmedia);
 	}
-	for (;;) {
-		rc = finalize_all(&nmedia);
-		fflush(stdout);
-		if (rc || !follow || stop_sig || (limit && nmedia >= limit))
-			break;
-		/* wait for a notification or the poll interval; a signal
-		 * interrupts the wait */
-		struct pollfd pf = { .fd = store_notify_fd(db), .events = POLLIN };
-		int r = poll(&pf, pf.fd >= 0 ? 1 : 0, (int)(cli.conf.poll_interval * 1000));
-		if (r > 0)
-			store_consume_notify(db);
-		if (stop_sig)
-			break;
-	}
-done:
 	if (nmedia)
 		info("finalized %lld media", nmedia);
 	store_close(db);

@@ -599,6 +599,94 @@ static void t_finalize(void)
 	free(jv);
 }
 
+/* ---- the hook outbox ---- */
+
+struct hk {
+	const int64_t *posts;
+	char **keys;
+	int n;
+	double lease, delay;
+	struct hook_call c;
+	int found;
+	int64_t id;
+	int attempts;
+};
+
+static int hook_add_body(struct store *s, void *arg)
+{
+	struct hk *h = arg;
+
+	return D->hook_add(s, h->posts, h->keys, h->n, "completed");
+}
+
+static int hook_claim_body(struct store *s, void *arg)
+{
+	struct hk *h = arg;
+
+	memset(&h->c, 0, sizeof(h->c));
+	h->found = 0;
+	return D->hook_claim(s, h->lease, &h->c, &h->found);
+}
+
+static int hook_settle_body(struct store *s, void *arg)
+{
+	struct hk *h = arg;
+
+	return D->hook_settle(s, h->id, h->attempts, h->delay, "exit 1");
+}
+
+/* Claim the due row with lease: its post id, 0 if none; *attempts its claims. */
+static int64_t hook_claim1(double lease, int *attempts)
+{
+	struct hk h = { .lease = lease };
+
+	if (store_txn(S, hook_claim_body, &h))
+		return -1;
+	*attempts = h.c.attempts;
+	return h.found ? h.c.post_id : 0;
+}
+
+static int hook_settle1(struct hook_call *c, int attempts, double delay)
+{
+	struct hk h = { .id = c->id, .attempts = attempts, .delay = delay };
+
+	return store_txn(S, hook_settle_body, &h);
+}
+
+static void t_hooks(void)
+{
+	int64_t posts[2] = { post('h'), post('i') };
+	char *keys[] = { "0123456789abcdef0123456789abcde1", "0123456789abcdef0123456789abcde2" };
+	struct hk h = { .posts = posts, .keys = keys, .n = 2, .lease = 60 };
+	struct hook_call c1;
+	int a = 0;
+
+	is_int(store_txn(S, hook_add_body, &h), 0, "hook_add: two posts");
+	is_int(store_txn(S, hook_claim_body, &h), 0, "hook_claim");
+	ok(h.found && h.c.post_id == posts[0] && !strcmp(h.c.status, "completed") &&
+	   !strcmp(h.c.key, keys[0]) && h.c.attempts == 1,
+	   "hook_claim: the first row, its post, status and key, claimed once");
+	c1 = h.c;
+	is_int(store_txn(S, hook_claim_body, &h), 0, "hook_claim again");
+	ok(h.found && h.c.post_id == posts[1] && !strcmp(h.c.key, keys[1]),
+	   "hook_claim: the next row, not the one claimed");
+	is_int(hook_claim1(60, &a), 0, "hook_claim: nothing left that is due");
+	is_int(hook_settle1(&h.c, h.c.attempts, -1), 0, "hook_settle: clear the second");
+	is_int(hook_settle1(&c1, 0, 0), 0, "hook_settle with a stale claim");
+	is_int(hook_claim1(60, &a), 0, "a stale claim changes nothing");
+	is_int(hook_settle1(&c1, 1, 0), 0, "hook_settle: the first is due again now");
+	is_int(hook_claim1(-10, &a), posts[0], "hook_claim: the retried row, its lease already over");
+	is_int(a, 2, "hook_claim: its second claim");
+	is_int(hook_claim1(60, &a), posts[0], "an expired claim is claimed again");
+	is_int(a, 3, "hook_claim: its third claim");
+	is_int(hook_settle1(&c1, 2, -1), 0, "hook_settle: clear by the expired claim");
+	is_int(hook_claim1(-10, &a), 0, "a clear by an expired claim leaves the row to the live one");
+	is_int(hook_settle1(&c1, 3, -1), 0, "hook_settle: clear by the live claim");
+	c1.attempts = 3;
+	is_int(hook_settle1(&c1, 3, 0), 0, "hook_settle of a cleared row");
+	is_int(hook_claim1(-10, &a), 0, "hook_settle: a cleared row is gone for good");
+}
+
 /* ---- job control steps ---- */
 
 struct ctl {
@@ -1070,6 +1158,7 @@ static void conform_all(const char *url)
 	t_txn();
 	t_ingest();
 	t_finalize();
+	t_hooks();
 	t_control();
 	t_claim_order();
 	t_outcomes();

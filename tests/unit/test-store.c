@@ -304,6 +304,15 @@ static int fk_status_figure(struct store *s, enum status_kind k, int dead_limit,
 	return cb(arg, &it);
 }
 
+static int fk_hook_add(struct store *s, const int64_t *posts, char *const *keys, int n,
+		       const char *status)
+{
+	fk(s, "hooks");
+	ok(n == 1 && strlen(keys[0]) == 32 && !strcmp(status, "failed"),
+	   "the outbox gets each finished post, its status and a 32-digit key");
+	return 0;
+}
+
 static const struct store_driver fake_driver = {
 	.name = "fake",
 	.begin = fk_begin,
@@ -336,6 +345,7 @@ static const struct store_driver fake_driver = {
 	.feed_page = fk_feed_page,
 	.read_begin = fk_read_begin,
 	.status_figure = fk_status_figure,
+	.hook_add = fk_hook_add,
 };
 
 static void fake_reset(struct fake *f)
@@ -473,11 +483,16 @@ static void test_store_posts_policy(void)
 
 	fake_reset(&f);
 	f.stale_picks = 1;
-	ok(!store_finalize_one(&f.base, &fin, &done) && done, "a media is finalized");
+	ok(!store_finalize_one(&f.base, 0, &fin, &done) && done, "a media is finalized");
 	is_str(f.log.buf, "begin pick lock rollback begin pick lock step dead failed step bump commit ",
 	       "a stale candidate is given up, the next is finalized in order");
 	ok(fin.failed && fin.nposts == 1 && !strcmp(fin.post_status[0], "failed"),
 	   "a dead profile fails the posts");
+	finalized_release(&fin);
+	fake_reset(&f);
+	ok(!store_finalize_one(&f.base, 1, &fin, &done) && done, "a media is finalized for a hook");
+	is_str(f.log.buf, "begin pick lock step dead failed hooks step bump commit ",
+	       "the posts go in the hook outbox in the finishing transaction");
 	finalized_release(&fin);
 	sb_release(&f.log);
 }
