@@ -146,6 +146,8 @@ struct worker {
 	double watchdog_every;
 	double db_backoff, db_retry_at;   /* the database is unreachable */
 	int db_down;
+	double full_backoff, full_until;  /* the disk is full: no claims until then */
+	long long nfull;        /* jobs given back for a full disk */
 	int stopping, hard_stop, exhausted;
 	double stop_deadline;
 };
@@ -426,11 +428,43 @@ static int record_ok(struct worker *w, const struct job *j, const char *result, 
 		return rc;
 	if (applied) {
 		w->stats.succeeded++;
+		w->full_backoff = 0;
 		logkv(LOG_INFO, "job succeeded", "seconds", dur, (char *)NULL);
 	} else {
 		drop_published(w, j);
 	}
 	return applied;
+}
+
+static int record_release(struct worker *w, const struct job *j);
+
+/* A failure of this host rather than of the job: a full disk (the work
+ * directory or the storage).  The job goes back without spending an
+ * attempt, and no job is claimed for a while (5 s, doubling up to 5 min);
+ * one-shot modes claim no more and exit 74 at the end. */
+static int host_full(const char *err)
+{
+	return strstr(err, "No space left on device") || strstr(err, "Disk quota exceeded");
+}
+
+static int record_full(struct worker *w, const struct job *j, const char *err)
+{
+	char b[32];
+	int rc = record_release(w, j);
+
+	if (rc > 1)
+		return rc;
+	w->nfull++;
+	w->full_backoff = w->full_backoff ? w->full_backoff * 2 : 5;
+	if (w->full_backoff > 300)
+		w->full_backoff = 300;
+	w->full_until = now_mono() + w->full_backoff;
+	if (w->opt.once || w->opt.drain || w->opt.max_jobs)
+		w->exhausted = 1;
+	xsnprintf(b, sizeof(b), "%.0f", w->full_backoff);
+	logkv(LOG_ERROR, "disk full: the job is given back without spending an attempt; "
+	      "no new job for a while", "error", err, "pause", b, (char *)NULL);
+	return 1;
 }
 
 /* "fail\tP\tERROR", or no report at all: retry later, or dead. */
@@ -444,6 +478,8 @@ static int record_fail(struct worker *w, const struct job *j, const char *line)
 		permanent = line[5] == '1';
 		err = line[5] && line[6] == '\t' ? line + 7 : line + 5;
 	}
+	if (host_full(err))
+		return record_full(w, j, err);
 	double delay = retry_delay(w->cli.conf.retry_base, w->cli.conf.retry_max, j->attempts);
 	if ((rc = store_job_fail(w->db, j, err, permanent, delay, state)))
 		return rc;
@@ -800,7 +836,8 @@ static enum step worker_claim(struct worker *w, double now, int free_slots, int 
 {
 	int want, got = 0;
 
-	if (w->stopping || w->exhausted || free_slots <= 0 || w->nbacklog || now < w->next_claim)
+	if (w->stopping || w->exhausted || free_slots <= 0 || w->nbacklog || now < w->next_claim ||
+	    now < w->full_until)
 		return STEP_ON;
 	want = w->batch > free_slots ? w->batch : free_slots;
 	if (w->opt.max_jobs && w->stats.claimed + want > w->opt.max_jobs)
@@ -985,9 +1022,11 @@ static int worker_timeout(const struct worker *w, double now)
 	double until = 1.0;
 
 	if (!w->stopping && !w->exhausted && w->nslots - w->nrunning > 0) {
-		double d = (w->next_claim > w->db_retry_at ? w->next_claim : w->db_retry_at) - now;
-		if (d < until)
-			until = d;
+		double at = w->next_claim > w->db_retry_at ? w->next_claim : w->db_retry_at;
+		if (w->full_until > at)
+			at = w->full_until;
+		if (at - now < until)
+			until = at - now;
 	}
 	if (w->nrunning || w->nbacklog || w->nlater) {
 		/* while the database is away, the heartbeat waits for it too */
@@ -1232,6 +1271,10 @@ int main(int argc, char **argv)
 	sd_notify("STOPPING=1");
 	if (!rc && (w.opt.drain || w.opt.once || w.opt.max_jobs) && print_summary(&w))
 		rc = MD_EXIT_IOERR;
+	if (!rc && (w.opt.drain || w.opt.once || w.opt.max_jobs) && w.nfull) {
+		error("%lld job%s given back: the disk is full", w.nfull, w.nfull == 1 ? "" : "s");
+		rc = MD_EXIT_IOERR;
+	}
 out:
 	store_close(w.db);
 	storage_close(&w.st);
