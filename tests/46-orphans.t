@@ -99,9 +99,9 @@ MD_TEST_MARK=$MARK md-work -c "$CFG" -j 1 >"$MD_TMP/w.out" 2>"$MD_TMP/w.err" &
 wpid=$!
 ok "the job runs: md-work has a runner, the runner an ffmpeg" wait_for "runner and ffmpeg" running "$sha"
 find_tree   # again, in this shell: ok ran it in a subshell
-kill -KILL "$wpid"
-{ wait "$wpid"; } 2>/dev/null   # no "Killed" from the shell
-is "$?" 137 "md-work is killed by SIGKILL"
+# the shell's "Killed" notice of its job to /dev/null, not the TAP stream
+{ kill -KILL "$wpid"; wait "$wpid"; wrc=$?; } 2>/dev/null
+is "$wrc" 137 "md-work is killed by SIGKILL"
 MD_TEST_WAIT=10 ok "its runner and ffmpeg are gone" wait_for "runner and ffmpeg gone" gone
 ok "no process of this test is left" no_marked
 is "$(published "$sha")" "$(printf '0\n0')" "no rendition of the job is registered or stored"
