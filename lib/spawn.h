@@ -32,17 +32,19 @@
  *
  * Dying with the caller: every child asks the kernel for SIGKILL when the
  * process that started it dies (PR_SET_PDEATHSIG), first thing after the
- * fork, and exits at once if that process is already gone; so a kill -9
- * of md-work takes its job runners with it, and each runner's death its
- * ffmpeg, however they were started.  Three limits, all the kernel's: the
- * signal follows the *thread* that forked, so spawn only from the main
- * thread (memedroid has no other); the kernel clears the request when the
- * child execs a set-user-ID, set-group-ID or file-capability program
- * (impossible for a confined child, which has no_new_privs); and only
- * what spawn starts is tied, not the children of a child (a step written
- * as "sh -c 'ffmpeg ...; ...'" leaves its ffmpeg untied: exec instead).
- * Neither the own process group, the rlimits nor Landlock changes any of
- * this: the signal is the kernel's, sent whatever the child's confinement.
+ * fork, and exits at once if that process is already gone.  So a kill -9
+ * of md-work takes its job runners with it, a runner's death its ffmpeg
+ * or ffprobe, md-ingest's its ffprobe and md-finalize's its --exec hook:
+ * nothing a dead process started runs on.  Three limits, all the
+ * kernel's: the signal follows the *thread* that forked, so spawn only
+ * from the main thread (memedroid has no other); the kernel clears the
+ * request when the child execs a set-user-ID, set-group-ID or
+ * file-capability program (a confined child cannot: it has no_new_privs);
+ * and only what spawn starts is tied, not the children of a child (a step
+ * written as "sh -c 'ffmpeg ...; ...'" leaves its ffmpeg untied: exec
+ * instead).  Neither the own process group, the rlimits nor Landlock
+ * changes any of this: the signal is the kernel's, sent by the dying
+ * parent whatever the child's confinement.
  *
  * Reaping: the child is watched through a pidfd (pidfd_open(2)) polled
  * beside its pipes, so nothing wakes up on a timer to ask whether it has
