@@ -99,6 +99,19 @@ static void signals_default(void)
 			signal(s, SIG_DFL);
 }
 
+int spawn_tie_to_parent(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))
+		return -1;
+	/* the parent may have died before the prctl: then no signal comes,
+	 * and this child has been handed to init or a subreaper */
+	if (getppid() != parent) {
+		errno = ESRCH;
+		return -1;
+	}
+	return 0;
+}
+
 /* What spawn_start prepares for an exec child before the fork. */
 struct launch {
 	char *prog;             /* the file to execve() */
@@ -109,12 +122,14 @@ struct launch {
 };
 
 static void __attribute__((noreturn))
-child_exec(const struct spawn_opts *o, const struct launch *l, int in, int out, int err,
-	   int report)
+child_exec(const struct spawn_opts *o, const struct launch *l, pid_t parent, int in, int out,
+	   int err, int report)
 {
 	sigset_t none;
 	int e;
 
+	if (spawn_tie_to_parent(parent))
+		_exit(127);     /* no one is left to read a report */
 	setpgid(0, 0);
 	signals_default();
 	sigemptyset(&none);
@@ -144,8 +159,10 @@ fail:
 
 /* The function variant's child: signals still blocked, see spawn.h. */
 static void __attribute__((noreturn))
-child_fn(const struct launch *l, int in, int out)
+child_fn(const struct launch *l, pid_t parent, int in, int out)
 {
+	if (spawn_tie_to_parent(parent))
+		_exit(127);
 	setpgid(0, 0);
 	signals_default();
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0)
@@ -231,14 +248,15 @@ static void spawn_init(struct spawn *sp, const struct spawn_opts *o)
 
 /*
  * Fork the child of l, blocking every signal across the fork so that none
- * reaches the child while it still has the caller's handlers.  Returns
- * the pid, or -1 with errno set.
+ * reaches the child while it still has the caller's handlers; the child
+ * first ties itself to this process (spawn_tie_to_parent).  Returns the
+ * pid, or -1 with errno set.
  */
 static pid_t fork_child(const struct spawn_opts *o, const struct launch *l, int in, int out,
 			int err, int report)
 {
 	sigset_t all, old;
-	pid_t pid;
+	pid_t parent = getpid(), pid;
 
 	fflush(stdout);
 	fflush(stderr);
@@ -246,9 +264,9 @@ static pid_t fork_child(const struct spawn_opts *o, const struct launch *l, int 
 	sigprocmask(SIG_SETMASK, &all, &old);
 	pid = fork();
 	if (!pid && l->fn)
-		child_fn(l, in, out);
+		child_fn(l, parent, in, out);
 	if (!pid)
-		child_exec(o, l, in, out, err, report);
+		child_exec(o, l, parent, in, out, err, report);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid > 0)
 		setpgid(pid, pid);   /* both sides, so a kill cannot race the child */

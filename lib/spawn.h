@@ -30,6 +30,22 @@
  * stall_timeout, the whole group gets SIGTERM, then SIGKILL kill_grace
  * later (two seconds unless told).  That escalation is written once, here.
  *
+ * Dying with the caller: every child asks the kernel for SIGKILL when the
+ * process that started it dies (PR_SET_PDEATHSIG), first thing after the
+ * fork, and exits at once if that process is already gone.  So a kill -9
+ * of md-work takes its job runners with it, a runner's death its ffmpeg
+ * or ffprobe, md-ingest's its ffprobe and md-finalize's its --exec hook:
+ * nothing a dead process started runs on.  Three limits, all the
+ * kernel's: the signal follows the *thread* that forked, so spawn only
+ * from the main thread (memedroid has no other); the kernel clears the
+ * request when the child execs a set-user-ID, set-group-ID or
+ * file-capability program (a confined child cannot: it has no_new_privs);
+ * and only what spawn starts is tied, not the children of a child (a step
+ * written as "sh -c 'ffmpeg ...; ...'" leaves its ffmpeg untied: exec
+ * instead).  Neither the own process group, the rlimits nor Landlock
+ * changes any of this: the signal is the kernel's, sent by the dying
+ * parent whatever the child's confinement.
+ *
  * Reaping: the child is watched through a pidfd (pidfd_open(2)) polled
  * beside its pipes, so nothing wakes up on a timer to ask whether it has
  * exited; its group's leftovers are killed before it is reaped, while its
@@ -175,6 +191,15 @@ int spawn_run(const struct spawn_opts *o, struct spawn_result *res);
 
 /* One-line description of a failed run into sb ("exited with 3: <tail>"). */
 void spawn_describe(const struct spawn_result *res, struct strbuf *sb);
+
+/*
+ * In a child just forked by the process parent (its getpid() before the
+ * fork): ask for SIGKILL when parent dies, then make sure it has not died
+ * already, before the request was made.  Returns 0, or -1 (errno set) when
+ * the request failed or parent is gone: the child should _exit() then.
+ * Async-signal-safe; spawn's children call it themselves.
+ */
+int spawn_tie_to_parent(pid_t parent);
 
 /* Is the program found on PATH (or is the path executable)? */
 int spawn_have(const char *prog);

@@ -1,11 +1,12 @@
 /*
  * test-spawn.c - spawn's start / poll / finish API, #included by
  * test-lib.c: a child watched in the caller's poll set, the function
- * variant, the one kill escalation.
+ * variant, the one kill escalation, children that die with their parent.
  */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -101,6 +102,180 @@ static int spawn_test_stop(int (*fn)(void *), double grace, struct strbuf *out,
 	return rc;
 }
 
+/*
+ * Is pid gone within secs?  It need not be our child: its pidfd is
+ * readable once it has exited.  One still there after secs is killed, so
+ * that a failing test leaves no orphan behind.
+ */
+static int spawn_test_gone(pid_t pid, double secs)
+{
+	struct pollfd pf = { .fd = pidfd_open(pid, 0), .events = POLLIN };
+	int r;
+
+	if (pf.fd < 0)
+		return errno == ESRCH;
+	do
+		r = poll(&pf, 1, (int)(secs * 1000));
+	while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		kill(pid, SIGKILL);
+	close(pf.fd);
+	return r > 0;
+}
+
+/*
+ * A job runner in small: starts "sleep 30" through spawn, tells "RUNNER
+ * SLEEP" (their pids) on the pipe *arg, and waits for the sleep.
+ */
+static int spawn_test_runner(void *arg)
+{
+	char *argv[] = { "sleep", "30", NULL };
+	struct spawn_opts o = { .argv = argv, .stdin_fd = -1 };
+	struct spawn_result r;
+	struct spawn sp;
+	char line[64];
+	sigset_t none;
+	int n;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (spawn_start(&o, &sp))
+		return 1;
+	n = snprintf(line, sizeof(line), "%ld %ld\n", (long)getpid(), (long)sp.pid);
+	if (n < 0 || (size_t)n >= sizeof(line) || write(*(int *)arg, line, (size_t)n) != n)
+		return 1;
+	return spawn_finish(&sp, &r) ? 1 : 0;
+}
+
+/* Read "RUNNER SLEEP" from fd into pids; 0 or -1. */
+static int spawn_test_pids(int fd, pid_t pids[2])
+{
+	char line[64];
+	ssize_t n;
+	long a, b;
+
+	do
+		n = read(fd, line, sizeof(line) - 1);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return -1;
+	line[n] = '\0';
+	if (sscanf(line, "%ld %ld", &a, &b) != 2)
+		return -1;
+	pids[0] = (pid_t)a;
+	pids[1] = (pid_t)b;
+	return 0;
+}
+
+/* kill -9 of the process that started a runner: runner and sleep die. */
+static void spawn_test_kill_worker(void)
+{
+	struct spawn_opts o = { .stdin_fd = -1, .kill_grace = -1 };
+	int p[2], st;
+	pid_t worker, pids[2] = { -1, -1 };
+
+	if (pipe(p)) {
+		ok(0, "pipe");
+		return;
+	}
+	fflush(stdout);         /* not twice, from the worker too */
+	worker = fork();
+	if (!worker) {
+		struct spawn sp;
+		close(p[0]);
+		if (spawn_start_fn(&o, spawn_test_runner, &p[1], &sp))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	ok(worker > 0 && !spawn_test_pids(p[0], pids), "a worker starts a runner, the runner a sleep");
+	close(p[0]);
+	kill(worker, SIGKILL);
+	waitpid(worker, &st, 0);
+	ok(pids[0] > 0 && spawn_test_gone(pids[0], 5), "kill -9 of the worker kills its runner");
+	ok(pids[1] > 0 && spawn_test_gone(pids[1], 5), "and so the runner's own child");
+}
+
+/* kill -9 of the runner alone: its sleep dies too. */
+static void spawn_test_kill_runner(void)
+{
+	struct spawn_opts o = { .stdin_fd = -1, .kill_grace = -1 };
+	struct spawn_result r;
+	struct spawn sp;
+	int p[2];
+	pid_t pids[2] = { -1, -1 };
+
+	if (pipe(p)) {
+		ok(0, "pipe");
+		return;
+	}
+	if (spawn_start_fn(&o, spawn_test_runner, &p[1], &sp)) {
+		ok(0, "spawn_start_fn starts a runner");
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	close(p[1]);
+	ok(!spawn_test_pids(p[0], pids), "a runner starts a sleep");
+	close(p[0]);
+	kill(sp.pid, SIGKILL);
+	ok(spawn_finish(&sp, &r) == -1 && WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGKILL,
+	   "the runner is killed");
+	ok(pids[1] > 0 && spawn_test_gone(pids[1], 5), "its child dies with it");
+}
+
+/*
+ * The race at fork, made certain: a child whose parent died before it
+ * could ask for the signal learns so and stands down.  T forks P, P forks
+ * C and exits; only once T has reaped P does C tie itself to P.
+ */
+static void spawn_test_fork_race(void)
+{
+	int go[2], res[2], st, got[2] = { 0, 0 };
+	pid_t p, c;
+
+	fflush(stdout);
+	c = fork();
+	if (!c)
+		_exit(spawn_tie_to_parent(getppid()) ? 1 : 0);
+	ok(c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && !WEXITSTATUS(st),
+	   "a child whose parent lives ties itself to it");
+	if (pipe(go) || pipe(res)) {
+		ok(0, "pipe");
+		return;
+	}
+	p = fork();
+	if (!p) {
+		pid_t self = getpid();
+		if (fork() == 0) {
+			char b;
+			close(go[1]);
+			if (read(go[0], &b, 1) == 1) {
+				int out[2] = { spawn_tie_to_parent(self), errno };
+				(void)!write(res[1], out, sizeof(out));
+			}
+			_exit(0);
+		}
+		_exit(0);
+	}
+	close(go[0]);
+	close(res[1]);
+	waitpid(p, &st, 0);
+	ok(write(go[1], "x", 1) == 1 && read(res[0], got, sizeof(got)) == (ssize_t)sizeof(got),
+	   "the grandchild runs on after its parent is reaped");
+	ok(got[0] == -1 && got[1] == ESRCH, "and finds its parent gone: spawn's child would _exit");
+	close(go[1]);
+	close(res[0]);
+}
+
+static void test_spawn_orphans(void)
+{
+	spawn_test_kill_worker();
+	spawn_test_kill_runner();
+	spawn_test_fork_race();
+}
+
 static void test_spawn_api(void)
 {
 	struct strbuf out = STRBUF_INIT;
@@ -154,4 +329,5 @@ static void test_spawn_api(void)
 	ok(spawn_run(&so, &r) == -1 && r.timed_out && WIFSIGNALED(r.status) &&
 	   spawn_test_now() - t0 < 1, "spawn_run stops a child at its timeout, at once");
 	sb_release(&out);
+	test_spawn_orphans();
 }
