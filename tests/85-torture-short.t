@@ -14,7 +14,7 @@ md_require_tools
 md_setup
 
 # exp:column pairs that fail until the fixes of issue 10 are merged
-TODO=" kill-work:orphans kill-work:double kill-work:lostres "
+TODO=" "
 [ -x "$MD_ROOT/md-janitor" ] || TODO="$TODO kill-work:unreg restart:unreg "
 TODO=" $(printf '%s' "$TODO" | tr -s '\n\t ' '   ') "
 

@@ -290,7 +290,8 @@ static int runner_main(void *arg)
 /*
  * Start the runner for a claimed job in slot s.  A runner is stopped by
  * SIGTERM alone, never killed: it stops its own children (spawn's
- * escalation) and reports, and killing it would orphan them.
+ * escalation) and reports.  Should it or this worker die anyway, its
+ * children die with it (spawn_tie_to_parent).
  */
 static int start_job(struct worker *w, struct slot *s)
 {
