@@ -88,6 +88,8 @@ in=$1 out=$2 wd=$3 log=$4
 m=${in##*/}; m=${m%%.*}
 now() { date +%s.%N | cut -c1-14; }
 echo "start $m $wd $$ $(now)" >>"$log"
+# tied to this shell, as a step's own children should be (md-work(1), CAVEATS)
+setpriv --pdeathsig KILL -- \
 ffmpeg -nostdin -hide_banner -loglevel error -re -i "$in" -metadata comment="run $wd" \
 	-c:v libx264 -preset ultrafast -threads 1 -pix_fmt yuv420p -an -y "$out"
 rc=$?
