@@ -199,6 +199,11 @@ struct store_driver {
 	int (*feed_version)(struct store *, int64_t *);
 	int (*feed_tags)(struct store *, const char *, tag_cb, void *);
 	int (*status)(struct store *, int, status_cb, void *);
+
+	/* -- md-db check (store_check.c): read only -- */
+	/* cb for each problem of the file and, when objects, of the tables
+	 * and indexes the migrations made (not the version); *n counts them. */
+	int (*check)(struct store *, int objects, check_cb cb, void *arg, int *n);
 };
 
 /* What every driver's handle starts with. */
