@@ -248,12 +248,26 @@ static int sq_migrations_applied(struct store *s, applied_cb cb, void *arg)
 	return rc;
 }
 
-/* A statement of the open: its failure is the open's. */
+/*
+ * A statement of the open: its failure is the open's.  The first reader
+ * of a WAL database makes its WAL index, PATH-shm, which a full disk
+ * refuses: the message names it.
+ */
 static int sq_setup(struct sq *q, const char *sql)
 {
-	if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return sq_fail(q, "open");
-	return 0;
+	if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	switch (sqlite3_extended_errcode(q->db)) {
+	case SQLITE_IOERR_SHMOPEN:
+	case SQLITE_IOERR_SHMSIZE:
+	case SQLITE_IOERR_SHMMAP: {
+		char *what = xstrfmt("open: cannot make its WAL index '%s-shm'", q->path);
+		int rc = sq_fail(q, what);
+		free(what);
+		return rc;
+	}
+	}
+	return sq_fail(q, "open");
 }
 
 int store_sqlite_open(const char *path, int flags, struct store **out)
