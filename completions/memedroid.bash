@@ -121,7 +121,7 @@ _md_tool()
 
 	case $cmd in
 	md-db)
-		subcmds='init migrate status'
+		subcmds='init migrate status check'
 		;;
 	md-ingest)
 		opts='-r --recursive -L --follow-symlinks -0 --null -u --user
@@ -322,7 +322,7 @@ _md_tool()
 		# One command, once.
 		for ((i = 1; i < COMP_CWORD; i++)); do
 			case ${COMP_WORDS[i]} in
-			init|migrate|status) return 0 ;;
+			init|migrate|status|check) return 0 ;;
 			esac
 		done
 		COMPREPLY=($(compgen -W "$subcmds" -- "$cur"))

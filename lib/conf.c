@@ -822,6 +822,43 @@ static int set_duration(struct capply *a, const struct ynode *v, const char *key
 	return set_duration_max(a, v, key, DURATION_MAX, "0s to 36525d", dst);
 }
 
+/*
+ * A duration with a floor: one that means nothing below it (a lease that
+ * expires before its first renewal, a timeout that stops every job at
+ * once, a poll that spins).  0 is also taken when off_ok (the check
+ * turned off).  name is the key's full name, for the message.
+ */
+struct dur_bound {
+	const char *name;       /* "worker.lease" */
+	double min, max;
+	const char *min_text;   /* "5s" */
+	const char *range;      /* "5s to 36525d" */
+	int off_ok;             /* 0 accepted: the check is off */
+};
+
+static int set_duration_bound(struct capply *a, const struct ynode *v, const char *key,
+			      const struct dur_bound *b, double *dst)
+{
+	double d = 0;
+
+	if (set_duration_max(a, v, key, b->max, b->range, &d))
+		return -1;
+	if (d < b->min && !(b->off_ok && d == 0)) {
+		error("%s:%d: %s %s is below its minimum of %s%s", a->file, v->line, b->name,
+		      v->value, b->min_text, b->off_ok ? " (0 turns it off)" : "");
+		return -1;
+	}
+	*dst = d;
+	return 0;
+}
+
+static const struct dur_bound
+	lease_bound = { "worker.lease", LEASE_MIN, DURATION_MAX, "5s", "5s to 36525d", 0 },
+	timeout_bound = { "worker.job_timeout", 1, DURATION_MAX, "1s", "1s to 36525d", 0 },
+	stall_bound = { "worker.stall_timeout", 5, DURATION_MAX, "5s", "0s, or 5s to 36525d", 1 },
+	poll_bound = { "worker.poll_interval", 0.1, 86400, "100ms", "100ms to 1d", 0 },
+	probe_bound = { "limits.probe_timeout", 1, DURATION_MAX, "1s", "1s to 36525d", 0 };
+
 static int set_size(struct capply *a, const struct ynode *v, const char *key, uint64_t *dst)
 {
 	if (want_scalar(a, v, key))
@@ -914,15 +951,17 @@ static int apply_worker(struct capply *a, const struct ynode *v, const char *k)
 	if (!strcmp(k, "batch")) { SET_INT(c->worker_batch, 1, 512); return 0; }
 	if (!strcmp(k, "max_attempts")) { SET_INT(c->max_attempts, 1, 1000); return 0; }
 	if (!strcmp(k, "nice")) { SET_INT(c->nice, 0, 19); return 0; }
-	if (!strcmp(k, "lease")) return set_duration(a, v, k, &c->lease);
+	if (!strcmp(k, "lease")) return set_duration_bound(a, v, k, &lease_bound, &c->lease);
 	if (!strcmp(k, "heartbeat"))
 		return set_duration_max(a, v, k, 3600, "0s to 1h", &c->heartbeat);
-	if (!strcmp(k, "job_timeout")) return set_duration(a, v, k, &c->job_timeout);
-	if (!strcmp(k, "stall_timeout")) return set_duration(a, v, k, &c->stall_timeout);
+	if (!strcmp(k, "job_timeout"))
+		return set_duration_bound(a, v, k, &timeout_bound, &c->job_timeout);
+	if (!strcmp(k, "stall_timeout"))
+		return set_duration_bound(a, v, k, &stall_bound, &c->stall_timeout);
 	if (!strcmp(k, "retry_base")) return set_duration(a, v, k, &c->retry_base);
 	if (!strcmp(k, "retry_max")) return set_duration(a, v, k, &c->retry_max);
 	if (!strcmp(k, "poll_interval"))
-		return set_duration_max(a, v, k, 86400, "0s to 1d", &c->poll_interval);
+		return set_duration_bound(a, v, k, &poll_bound, &c->poll_interval);
 	if (!strcmp(k, "grace")) return set_duration(a, v, k, &c->grace);
 	if (!strcmp(k, "cpu_limit")) {
 		if (v->type == Y_SCALAR && !strcmp(v->value, "auto")) {
@@ -949,7 +988,8 @@ static int apply_limits(struct capply *a, const struct ynode *v, const char *k)
 
 	if (!strcmp(k, "bytes")) return set_size(a, v, k, &c->max_bytes);
 	if (!strcmp(k, "duration")) return set_duration(a, v, k, &c->max_duration);
-	if (!strcmp(k, "probe_timeout")) return set_duration(a, v, k, &c->probe_timeout);
+	if (!strcmp(k, "probe_timeout"))
+		return set_duration_bound(a, v, k, &probe_bound, &c->probe_timeout);
 	if (!strcmp(k, "width")) { SET_INT(c->max_width, 1, 1 << 20); return 0; }
 	if (!strcmp(k, "height")) { SET_INT(c->max_height, 1, 1 << 20); return 0; }
 	if (!strcmp(k, "frames")) { SET_INT(c->max_frames, 1, (long long)1 << 40); return 0; }

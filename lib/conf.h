@@ -102,6 +102,13 @@ struct profile {
 	int pass_max_kbps;      /* the source's bit rate at most, 0: no cap */
 };
 
+/*
+ * The shortest worker.lease: the worker renews leases every third of it,
+ * so a renewal has at least 1.6 s to reach the database before another
+ * worker may take the job over.  Shorter ones are refused at load (78).
+ */
+#define LEASE_MIN 5.0
+
 struct conf {
 	char *path;             /* the file read, or NULL */
 	char *db_url;
@@ -116,14 +123,15 @@ struct conf {
 	int worker_jobs;        /* 0: auto */
 	int worker_threads;
 	int worker_batch;       /* largest claim of short jobs */
-	double lease;           /* seconds */
+	double lease;           /* seconds, at least LEASE_MIN */
 	double heartbeat;       /* seconds between a worker's heartbeats */
-	double job_timeout;
-	double stall_timeout;   /* ffmpeg without progress this long is stopped */
+	double job_timeout;     /* at least 1 s */
+	double stall_timeout;   /* ffmpeg without progress this long is stopped:
+				 * 0 (off) or at least 5 s */
 	double retry_base;
 	double retry_max;
 	int max_attempts;
-	double poll_interval;
+	double poll_interval;   /* 100 ms to 1 d */
 	double grace;
 	int nice;
 	/* limits of every job command (see conf_cpu_limit) */

@@ -39,8 +39,11 @@
  *
  * Errors: functions returning int give 0 on success and, on failure, log
  * the reason and return an exit code from exits.h (MD_EXIT_TEMPFAIL when
- * the database is unreachable or busy, MD_EXIT_CONFIG when it is not
- * migrated, MD_EXIT_SOFTWARE otherwise), unless documented differently.
+ * the database is unreachable, busy or on a full disk, MD_EXIT_CONFIG when
+ * it is not migrated, MD_EXIT_CORRUPT when the database file is damaged or
+ * not a database, MD_EXIT_SOFTWARE otherwise), unless documented
+ * differently; a transaction that fails is rolled back, so a tool that
+ * meets a damaged page writes nothing.
  * Strings handed to callbacks are valid only during the call.
  */
 #ifndef MD_STORE_H
@@ -75,6 +78,26 @@ int store_migrate(struct store *s, int *applied);
 typedef void (*migration_cb)(void *arg, int version, const char *name,
 			     const char *applied_at /* NULL: pending */);
 int store_migration_status(struct store *s, migration_cb cb, void *arg);
+
+/* ---- md-db check ---- */
+
+/*
+ * One problem found: the part of the check ("schema", "integrity",
+ * "foreign key", "table", "index", "amcheck") and what is wrong.
+ */
+typedef void (*check_cb)(void *arg, const char *part, const char *problem);
+/*
+ * Check the database without changing it: its schema version, then on
+ * SQLite PRAGMA integrity_check and foreign_key_check (every page is
+ * read: as long as the file is large), on PostgreSQL that every table and
+ * index of the schema exists and no index is invalid (an interrupted
+ * CREATE INDEX CONCURRENTLY), and, where the amcheck extension is
+ * installed, bt_index_check of every index.  PostgreSQL's own checksums
+ * and the server's logs remain the check of its heap.  cb for each
+ * problem; *schema and *damage count the schema's and the others.
+ * Returns 0 when the check ran (whatever it found) or an exit code.
+ */
+int store_check(struct store *s, check_cb cb, void *arg, int *schema, int *damage);
 
 /* ---- ingest ---- */
 

@@ -318,6 +318,10 @@ struct store_driver {
 	int (*listen)(struct store *, char *const *, int);
 	int (*notify_fd)(struct store *);
 	int (*consume_notify)(struct store *);
+	/* -- md-db check (store_check.c): read only -- */
+	/* cb for each problem of the file and, when objects, of the tables
+	 * and indexes the migrations made (not the version); *n counts them. */
+	int (*check)(struct store *, int objects, check_cb cb, void *arg, int *n);
 };
 
 /* What every driver's handle starts with. */

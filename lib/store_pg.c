@@ -25,8 +25,10 @@
  *    finalizer or an ingest: skip it), then locks its jobs and checks them
  *    again.  md-db migrate holds the MIGRATE_LOCK advisory lock.
  *
- * Failures: a lost connection, a deadlock, a serialization failure or a
- * server shutting down is MD_EXIT_TEMPFAIL.  After a lost connection the
+ * Failures: a lost connection, a deadlock, a serialization failure, a
+ * server shutting down or a full disk (53100, said as such) is
+ * MD_EXIT_TEMPFAIL; data or an index the server finds corrupt (XX001,
+ * XX002) is MD_EXIT_CORRUPT.  After a lost connection the
  * connection is reset once (prepared statements and LISTEN are redone), so
  * the next call can work.  A transaction that certainly did not commit
  * (deadlock, or connection lost before COMMIT) is run again, up to
@@ -388,7 +390,12 @@ static int pg_fail(struct pg *q, const char *what, const PGresult *res)
 	}
 	if (q->retry && !q->last_try)
 		warning("database '%s': %s: %s (trying again)", q->url, what, msg);
-	else
+	else if (state && !strcmp(state, "53100"))
+		error("database '%s': %s: disk full: %s", q->url, what, msg);
+	else if (state && (!strcmp(state, "XX001") || !strcmp(state, "XX002"))) {
+		error("database '%s' is corrupt: %s: %s; run 'md-db check'", q->url, what, msg);
+		rc = MD_EXIT_CORRUPT;
+	} else
 		error("database '%s': %s: %s", q->url, what, msg);
 	free(msg);
 	return rc;
@@ -2468,6 +2475,85 @@ static int pg_txn_again(struct store *s)
 	return ((struct pg *)s)->retry;
 }
 
+/* ---------- md-db check ---------- */
+
+/* Each row a problem: the tables and indexes of the migrations, as they
+ * stand at the last, that are missing, and indexes left invalid. */
+#define CHECK_OBJECTS_SQL \
+	"SELECT o.kind, o.kind || ' ''' || o.name || ''' is missing' FROM (VALUES " \
+	"  ('table', 'users'), ('table', 'media'), ('table', 'posts'), ('table', 'tags'), " \
+	"  ('table', 'post_tags'), ('table', 'jobs'), ('table', 'renditions'), " \
+	"  ('table', 'feed_state'), ('index', 'posts_newest'), ('index', 'posts_status_newest'), " \
+	"  ('index', 'posts_owner_newest'), ('index', 'posts_media'), ('index', 'post_tags_tag'), " \
+	"  ('index', 'jobs_claim'), ('index', 'jobs_claim_queue'), ('index', 'jobs_media'), " \
+	"  ('index', 'jobs_unfinalized'), ('index', 'jobs_running'), ('table', 'hook_outbox'), " \
+	"  ('index', 'hook_outbox_due'), ('index', 'hook_outbox_post'), ('table', 'workers'), " \
+	"  ('index', 'workers_live')) AS o(kind, name) " \
+	"WHERE to_regclass(quote_ident(o.name)) IS NULL " \
+	"UNION ALL " \
+	"SELECT 'index', 'index ''' || c.relname || ''' is invalid (an interrupted build?): " \
+	"REINDEX it' FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid " \
+	"JOIN pg_namespace n ON n.oid = c.relnamespace " \
+	"WHERE n.nspname = current_schema() AND NOT (i.indisvalid AND i.indisready AND i.indislive)"
+
+/* The B-tree indexes of the schema, when amcheck is installed. */
+#define CHECK_BTREES_SQL \
+	"SELECT c.oid, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " \
+	"JOIN pg_am a ON a.oid = c.relam " \
+	"JOIN pg_index i ON i.indexrelid = c.oid AND i.indisvalid " \
+	"WHERE c.relkind = 'i' AND a.amname = 'btree' AND n.nspname = current_schema() " \
+	"AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'amcheck') ORDER BY c.relname"
+
+/* bt_index_check of each B-tree index: an error it raises is a problem. */
+static int pg_check_btrees(struct pg *q, check_cb cb, void *arg, int *n)
+{
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_read(q, "list indexes", CHECK_BTREES_SQL, NULL, &res)))
+		return rc;
+	for (int i = 0; i < PQntuples(res) && !rc; i++) {
+		struct args a = { 0 };
+		PGresult *r;
+
+		arg_str(&a, val(res, i, 0));
+		r = PQexecParams(q->conn, "SELECT bt_index_check($1::oid::regclass)", a.n, NULL, a.v,
+				 NULL, NULL, 0);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+			PQclear(r);
+		} else if (PQstatus(q->conn) != CONNECTION_OK) {
+			rc = pg_check(q, "amcheck", r, NULL);
+		} else {
+			const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+			char *p = xstrfmt("index '%s': %s", val(res, i, 1), m ? m : "failed");
+
+			cb(arg, "amcheck", p);
+			(*n)++;
+			free(p);
+			PQclear(r);
+		}
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_check_db(struct store *s, int objects, check_cb cb, void *arg, int *n)
+{
+	struct pg *q = (struct pg *)s;
+	PGresult *res;
+	int rc;
+
+	*n = 0;
+	if (objects) {
+		if ((rc = pg_read(q, "check tables and indexes", CHECK_OBJECTS_SQL, NULL, &res)))
+			return rc;
+		for (int i = 0; i < PQntuples(res); i++, (*n)++)
+			cb(arg, val(res, i, 0), val(res, i, 1));
+		PQclear(res);
+	}
+	return pg_check_btrees(q, cb, arg, n);
+}
+
 static const struct store_driver pg_driver = {
 	.name = "postgres",
 	.migrations = migrations_postgres,
@@ -2545,4 +2631,5 @@ static const struct store_driver pg_driver = {
 	.media_delete = pg_media_delete,
 	.posts_reassign = pg_posts_reassign,
 	.job_delete_finalized = pg_job_delete_finalized,
+	.check = pg_check_db,
 };

@@ -35,20 +35,45 @@ struct sq {
 	} cache[SQ_CACHE];
 };
 
+/* ENOSPC or EDQUOT: the disk (or the quota) is full. */
+static int errno_full(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
+
+/*
+ * Log a failure and return its exit code: a full disk and a busy or
+ * locked database are temporary (75), a corrupt file or one that is not a
+ * database is MD_EXIT_CORRUPT, anything else a bug (70).  A full disk is
+ * named as such: SQLite says "disk I/O error" when a write of its WAL
+ * index fails with ENOSPC.
+ */
 static int sq_fail(struct sq *q, const char *what)
 {
-	int code = sqlite3_extended_errcode(q->db);
+	int code = sqlite3_extended_errcode(q->db), e = sqlite3_system_errno(q->db);
 
-	error("database '%s': %s: %s", q->path, what, sqlite3_errmsg(q->db));
 	switch (code & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		error("database '%s' is corrupt: %s: %s; run 'md-db check'", q->path, what,
+		      sqlite3_errmsg(q->db));
+		return MD_EXIT_CORRUPT;
+	case SQLITE_FULL:
 	case SQLITE_IOERR:
 	case SQLITE_CANTOPEN:
-	case SQLITE_FULL:
+		if (errno_full(e) || (code & 0xff) == SQLITE_FULL) {
+			error("database '%s': %s: disk full: %s", q->path, what,
+			      errno_full(e) ? strerror(e) : sqlite3_errmsg(q->db));
+			return MD_EXIT_TEMPFAIL;
+		}
+		/* FALLTHROUGH */
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
 	case SQLITE_PROTOCOL:
+		error("database '%s': %s: %s", q->path, what, sqlite3_errmsg(q->db));
 		return MD_EXIT_TEMPFAIL;
 	}
+	error("database '%s': %s: %s", q->path, what, sqlite3_errmsg(q->db));
 	return MD_EXIT_SOFTWARE;
 }
 
@@ -156,7 +181,8 @@ static int sq_version(struct sq *q, int *version)
 	*version = 0;
 	if (sqlite3_prepare_v2(q->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
 			       -1, &st, NULL) != SQLITE_OK)
-		return 1;   /* no table: not migrated */
+		/* no table: not migrated; a schema that cannot be read: why */
+		return sqlite3_errcode(q->db) == SQLITE_ERROR ? 1 : sq_fail(q, "read schema version");
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
 		*version = sqlite3_column_int(st, 0);
@@ -222,6 +248,28 @@ static int sq_migrations_applied(struct store *s, applied_cb cb, void *arg)
 	return rc;
 }
 
+/*
+ * A statement of the open: its failure is the open's.  The first reader
+ * of a WAL database makes its WAL index, PATH-shm, which a full disk
+ * refuses: the message names it.
+ */
+static int sq_setup(struct sq *q, const char *sql)
+{
+	if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	switch (sqlite3_extended_errcode(q->db)) {
+	case SQLITE_IOERR_SHMOPEN:
+	case SQLITE_IOERR_SHMSIZE:
+	case SQLITE_IOERR_SHMMAP: {
+		char *what = xstrfmt("open: cannot make its WAL index '%s-shm'", q->path);
+		int rc = sq_fail(q, what);
+		free(what);
+		return rc;
+	}
+	}
+	return sq_fail(q, "open");
+}
+
 int store_sqlite_open(const char *path, int flags, struct store **out)
 {
 	struct sq *q;
@@ -251,9 +299,12 @@ int store_sqlite_open(const char *path, int flags, struct store **out)
 		return rc;
 	}
 	sqlite3_busy_timeout(q->db, 60000);
-	if ((rc = sq_exec(q, "PRAGMA journal_mode = WAL")) ||
-	    (rc = sq_exec(q, "PRAGMA synchronous = NORMAL")) ||
-	    (rc = sq_exec(q, "PRAGMA foreign_keys = ON"))) {
+	/* cell_size_check: a damaged page is found when it is read, rather
+	 * than its garbage trusted */
+	if ((rc = sq_setup(q, "PRAGMA journal_mode = WAL")) ||
+	    (rc = sq_setup(q, "PRAGMA synchronous = NORMAL")) ||
+	    (rc = sq_setup(q, "PRAGMA foreign_keys = ON")) ||
+	    (rc = sq_setup(q, "PRAGMA cell_size_check = ON"))) {
 		sq_close(&q->base);
 		return rc;
 	}
@@ -1749,6 +1800,94 @@ static int sq_job_delete_finalized(struct store *s, int64_t id, int64_t *n)
 	return rc;
 }
 
+/* ---------- md-db check ---------- */
+
+/* The tables and indexes of the migrations, as they stand at the last. */
+static const char *const sq_objects[][2] = {
+	{ "table", "users" }, { "table", "media" }, { "table", "posts" }, { "table", "tags" },
+	{ "table", "post_tags" }, { "table", "jobs" }, { "table", "renditions" },
+	{ "table", "feed_state" }, { "index", "posts_newest" }, { "index", "posts_status_newest" },
+	{ "index", "posts_owner_newest" }, { "index", "posts_media" }, { "index", "post_tags_tag" },
+	{ "index", "jobs_claim" }, { "index", "jobs_claim_queue" }, { "index", "jobs_media_profile" },
+	{ "index", "jobs_unfinalized" }, { "index", "jobs_running" }, { "table", "hook_outbox" },
+	{ "index", "hook_outbox_due" }, { "index", "hook_outbox_post" }, { "table", "workers" },
+	{ "index", "workers_live" },
+};
+
+/* cb for each line of a row of findings but "ok" and section headers. */
+static void sq_check_lines(char *text, const char *part, check_cb cb, void *arg, int *n)
+{
+	for (char *line = text, *end; line; line = end) {
+		if ((end = strchr(line, '\n')))
+			*end++ = '\0';
+		if (*line && strcmp(line, "ok") && strncmp(line, "*** ", 4)) {
+			cb(arg, part, line);
+			(*n)++;
+		}
+	}
+}
+
+/*
+ * Run a checking statement: a problem for each line of its rows (columns
+ * joined by spaces) but "ok".  Damage that stops the statement itself is
+ * a problem found too, unless its rows told of some already.
+ */
+static int sq_check_rows(struct sq *q, const char *sql, const char *part, check_cb cb, void *arg,
+			 int *n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int r, rc = 0, before = *n;
+
+	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		st = NULL;
+		r = sqlite3_errcode(q->db);
+	} else {
+		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+			sb_reset(&sb);
+			for (int i = 0; i < sqlite3_column_count(st); i++)
+				sb_addf(&sb, "%s%s", i ? " " : "", col_text(st, i) ? col_text(st, i) : "-");
+			sq_check_lines(sb.buf, part, cb, arg, n);
+		}
+	}
+	if (r != SQLITE_DONE && ((r & 0xff) == SQLITE_CORRUPT || (r & 0xff) == SQLITE_NOTADB)) {
+		if (*n == before) {
+			cb(arg, part, sqlite3_errmsg(q->db));
+			(*n)++;
+		}
+	} else if (r != SQLITE_DONE) {
+		rc = sq_fail(q, part);
+	}
+	sqlite3_finalize(st);
+	sb_release(&sb);
+	return rc;
+}
+
+static int sq_check(struct store *s, int objects, check_cb cb, void *arg, int *n)
+{
+	struct sq *q = (struct sq *)s;
+	size_t nobj = sizeof(sq_objects) / sizeof(sq_objects[0]);
+	int rc;
+
+	*n = 0;
+	/* on a damaged file the rest would only repeat that it is damaged */
+	if ((rc = sq_check_rows(q, "PRAGMA integrity_check", "integrity", cb, arg, n)) || *n ||
+	    (rc = sq_check_rows(q, "SELECT f.\"table\" || coalesce(' row ' || f.rowid, '') || "
+				"': no row of ' || f.parent || ' it refers to' "
+				"FROM pragma_foreign_key_check AS f", "foreign key", cb, arg, n)))
+		return rc;
+	for (size_t i = 0; objects && i < nobj; i++) {
+		char *sql = xstrfmt("SELECT '%s ''%s'' is missing' WHERE NOT EXISTS (SELECT 1 FROM "
+				    "sqlite_schema WHERE type = '%s' AND name = '%s')", sq_objects[i][0],
+				    sq_objects[i][1], sq_objects[i][0], sq_objects[i][1]);
+		rc = sq_check_rows(q, sql, sq_objects[i][0], cb, arg, n);
+		free(sql);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int sq_txn_begin(struct store *s, int last)
 {
 	return sq_begin((struct sq *)s);
@@ -1836,4 +1975,5 @@ static const struct store_driver sqlite_driver = {
 	.media_delete = sq_media_delete,
 	.posts_reassign = sq_posts_reassign,
 	.job_delete_finalized = sq_job_delete_finalized,
+	.check = sq_check,
 };

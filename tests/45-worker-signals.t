@@ -12,7 +12,7 @@ md_samples "$IN"
 CFG=$MD_TMP/cfg.yaml
 cat >"$CFG" <<EOF
 worker:
-  lease: 2s
+  lease: 5s
   # the step tells the test its pid through a file outside its work
   # directory, which Landlock would not let it write
   sandbox: false

@@ -50,11 +50,24 @@ for v in 1e308d 1e309s nan inf -1s 99999999999999999999d 36526d 0x10s "' 5s'"; d
 	printf 'worker:\n  lease: %s\n' "$v" >"$MD_TMP/d.yaml"
 	run md-status -c "$MD_TMP/d.yaml"
 	is "$rc" 78 "worker.lease: $v is a config error (78)"
-	like "$err" "d\\.yaml:2: bad duration \\(0s to 36525d" "worker.lease: $v: file, line and range"
+	like "$err" "d\\.yaml:2: bad duration \\(5s to 36525d" "worker.lease: $v: file, line and range"
 done
 printf 'worker:\n  poll_interval: 2d\n' >"$MD_TMP/d.yaml"
 run md-status -c "$MD_TMP/d.yaml"
 is "$rc" 78 "worker.poll_interval: 2d is past its 1d maximum"
+# durations that mean nothing below a floor: a lease that lapses before its
+# renewal, a timeout that stops every job, a poll that spins
+for kv in "worker lease 4.9s 5s" "worker lease 1ms 5s" "worker job_timeout 0s 1s" \
+	"worker stall_timeout 1s 5s" "worker poll_interval 0s 100ms" "limits probe_timeout 0s 1s"; do
+	set -- $kv
+	printf '%s:\n  %s: %s\n' "$1" "$2" "$3" >"$MD_TMP/d.yaml"
+	run md-status -c "$MD_TMP/d.yaml"
+	is "$rc" 78 "$1.$2: $3 is below its minimum (78)"
+	like "$err" "d\\.yaml:2: $1\\.$2 $3 is below its minimum of $4" "$1.$2: $3: the key and the minimum"
+done
+printf 'worker:\n  lease: 5s\n  stall_timeout: 0s\n  poll_interval: 100ms\n' >"$MD_TMP/d.yaml"
+run md-status -c "$MD_TMP/d.yaml"
+is "$rc" 0 "the floors themselves load, and stall_timeout 0s turns the watchdog off" || diag "$err"
 printf 'limits:\n  bytes: 18446744073709551616\n' >"$MD_TMP/d.yaml"
 run md-status -c "$MD_TMP/d.yaml"
 is "$rc" 78 "limits.bytes: 2^64 is a config error"

@@ -4,6 +4,7 @@
  *   md-db init       create database and storage directories, migrate
  *   md-db migrate    apply the pending migrations, each in a transaction
  *   md-db status     list migrations, applied or pending
+ *   md-db check      look for damage: one line per problem, exit 65 if any
  */
 #include "cli.h"
 #include "emit.h"
@@ -19,12 +20,13 @@
 
 static const char synopsis[] =
 	"usage: md-db [-qv] [-c FILE] [--db URL] [--storage DIR] [--log-format FMT]\n"
-	"             [--log-level LEVEL] [--json] init | migrate | status\n";
+	"             [--log-level LEVEL] [--json] init | migrate | status | check\n";
 
 static const char commands[] =
 	"  init      create the database and storage directories, apply migrations\n"
 	"  migrate   apply pending migrations (sql/<backend>/NNN_*.sql, embedded)\n"
-	"  status    list the migrations and whether each is applied\n";
+	"  status    list the migrations and whether each is applied\n"
+	"  check     look for damage (SQLite: integrity_check); one line per problem\n";
 
 static struct cli cli;
 
@@ -101,6 +103,43 @@ static int cmd_status(void)
 	return rc ? rc : werr ? MD_EXIT_IOERR : 0;
 }
 
+static void check_line(void *arg, const char *part, const char *problem)
+{
+	struct emit e;
+
+	emit_begin(&e, cli.json);
+	emit_str(&e, "part", part);
+	emit_str(&e, "problem", problem);
+	if (emit_end(&e, stdout))
+		*(int *)arg = 1;
+}
+
+/* 0: sound, MD_EXIT_CORRUPT: damaged, MD_EXIT_CONFIG: only the schema's
+ * version is not this release's. */
+static int cmd_check(void)
+{
+	struct store *s;
+	int rc, werr = 0, schema = 0, damage = 0;
+
+	if ((rc = open_store(0, &s)))
+		return rc;
+	rc = store_check(s, check_line, &werr, &schema, &damage);
+	char *u = store_redact_url(cli.conf.db_url);
+	if (!rc && damage)
+		error("database '%s' is damaged: %d problem%s found", u, damage, damage == 1 ? "" : "s");
+	else if (!rc && schema)
+		error("database '%s' is not at this release's schema version", u);
+	else if (!rc)
+		info("database '%s' (%s): no problem found", u, store_backend(s));
+	free(u);
+	store_close(s);
+	if (rc)
+		return rc;
+	if (werr)
+		return MD_EXIT_IOERR;
+	return damage ? MD_EXIT_CORRUPT : schema ? MD_EXIT_CONFIG : 0;
+}
+
 int main(int argc, char **argv)
 {
 	int i = cli_start_verb_table(&cli, argc, argv, "md-db", synopsis, commands, NULL, no_opts,
@@ -109,7 +148,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (i >= argc)
-		usage_error(&cli, "missing command: init, migrate or status");
+		usage_error(&cli, "missing command: init, migrate, status or check");
 	if (i + 1 < argc)
 		cli_extra_operand(&cli, argv[i + 1]);
 	verb = argv[i];
@@ -119,6 +158,8 @@ int main(int argc, char **argv)
 		rc = cmd_migrate(0);
 	else if (!strcmp(verb, "status"))
 		rc = cmd_status();
+	else if (!strcmp(verb, "check"))
+		rc = cmd_check();
 	else
 		usage_error(&cli, "unknown command '%s'", verb);
 	return cli_finish(&cli, rc);

@@ -147,6 +147,8 @@ struct worker {
 	double db_backoff, db_retry_at;   /* the database is unreachable */
 	int db_down;
 	double full_backoff, full_until;  /* the disk is full: no claims until then */
+	int fatal;              /* a store error that ends the worker */
+	int registered;         /* in the workers table */
 	long long nfull;        /* jobs given back for a full disk */
 	int stopping, hard_stop, exhausted;
 	double stop_deadline;
@@ -342,12 +344,16 @@ static int db_due(const struct worker *w, double now)
 	return now >= w->db_retry_at;
 }
 
-/* A store call failed with rc: an outage backs off (said once), anything
- * else is said by the store already. */
+/* A store call failed with rc: an outage backs off (said once); anything
+ * else (a damaged database, a bug) is said by the store already and ends
+ * the worker at the end of this turn. */
 static void db_failed(struct worker *w, int rc)
 {
-	if (rc != MD_EXIT_TEMPFAIL)
+	if (rc != MD_EXIT_TEMPFAIL) {
+		if (!w->fatal)
+			w->fatal = rc;
 		return;
+	}
 	/* a database that comes back is tried again within a second */
 	w->db_backoff = w->db_backoff ? w->db_backoff * 2 : 0.125;
 	if (w->db_backoff > 1)
@@ -938,8 +944,15 @@ static void worker_alive(struct worker *w, double now)
 
 	if (hb <= 0 || now < w->next_alive || !db_due(w, now))
 		return;
-	if (db_saw(w, store_worker_beat(w->db, &w->reg, &again)))
+	/* registered at the first turn, after the rescue has read the
+	 * database: a damaged one is not written to */
+	if (!w->registered) {
+		if (db_saw(w, store_worker_register(w->db, &w->reg)))
+			return;
+		w->registered = 1;
+	} else if (db_saw(w, store_worker_beat(w->db, &w->reg, &again))) {
 		return;
+	}
 	if (again)
 		logkv(LOG_WARN, "this worker was found gone (paused?): registered again",
 		      (char *)NULL);
@@ -1136,6 +1149,8 @@ static int run(struct worker *w)
 
 		record_waiting(w, now);
 		worker_rescue(w, now);
+		if ((rc = w->fatal))
+			break;
 		if (w->stopping && w->nbacklog && db_due(w, now))
 			release_backlog(w);
 		if ((rc = start_backlog(w)))
@@ -1262,12 +1277,11 @@ int main(int argc, char **argv)
 	w.pf = xcalloc((size_t)w.nslots * SPAWN_NFDS + 2, sizeof(*w.pf));
 	if (!w.opt.poll_only && (rc = store_listen(w.db, w.opt.queues, w.opt.nqueues)))
 		goto out;
-	if (w.cli.conf.heartbeat > 0 && (rc = store_worker_register(w.db, &w.reg)))
-		goto out;
 	logkv(LOG_INFO, "worker started", "worker", w.id, "backend", store_backend(w.db),
 	      (char *)NULL);
 	rc = run(&w);
-	if (w.cli.conf.heartbeat > 0 && store_worker_leave(w.db, w.id) && !rc)
+	/* after a database error, others find this worker gone instead */
+	if (w.registered && !rc && store_worker_leave(w.db, w.id))
 		warning("cannot remove this worker from the workers table");
 	sd_notify("STOPPING=1");
 	if (!rc && (w.opt.drain || w.opt.once || w.opt.max_jobs) && print_summary(&w))

@@ -35,7 +35,7 @@ unset MD_CONFIG MD_CONFIG_SYSTEM MD_STORAGE MD_TRACE_ID TRACEPARENT
 export MD_CONFIG_NOSYSTEM=1 MD_USER=torture
 
 TT_JOB=${MD_TORTURE_JOB:-4}         # seconds a job's step takes (ffmpeg -re)
-TT_LEASE=${MD_TORTURE_LEASE:-2s}    # the workers' lease
+TT_LEASE=${MD_TORTURE_LEASE:-5s}    # the workers' lease (its floor)
 TT_WAIT=${MD_TORTURE_WAIT:-90}      # longest wait for a trial's jobs, seconds
 
 tt_now() { date +%s.%N | cut -c1-14; }

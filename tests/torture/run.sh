@@ -28,7 +28,7 @@
 # replays the trial of seed S+1.  The outage runs MD_TORTURE_PAR workers
 # (5) through each outage, each its own trial.  MD_TORTURE_RECORDS=FILE
 # keeps the records; MD_TORTURE_KEEP=1 keeps the trials' directories.
-# Other knobs: MD_TORTURE_JOB (a job's seconds, 4), MD_TORTURE_LEASE (2s).
+# Other knobs: MD_TORTURE_JOB (a job's seconds, 4), MD_TORTURE_LEASE (5s).
 # It takes about 50 minutes with the defaults on two cores.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
