@@ -1023,7 +1023,7 @@ static int tag_cb_n(void *arg, const char *tag)
 static void t_reads(void)
 {
 	char *qs[] = { "nq" };
-	int n[STATUS_POSTS + 1] = { 0 }, tags = 0, fd, got;
+	int n[STATUS_WORKERS + 1] = { 0 }, tags = 0, fd, got;
 
 	/* optional entries: a driver without wake-ups leaves them NULL */
 	ok(!D->listen == !D->notify_fd && !D->listen == !D->consume_notify,
@@ -1119,7 +1119,7 @@ static void t_enqueue_primitives(void)
 		{ .media = MEDIA_A, .profile = "p2", .queue = "ins", .max_attempts = 6 } } };
 	struct frow f = { 0 };
 	struct feed_query fq = { .limit = 1, .base_url = "" };
-	int n[STATUS_POSTS + 1] = { 0 };
+	int n[STATUS_WORKERS + 1] = { 0 };
 	char o[65];
 
 	memcpy(o, media('o').sha, sizeof(o));
