@@ -4,8 +4,10 @@
 # renditions, original and rendition folder), not before; --dry-run
 # changes nothing and prints the same records; md-user del refuses, or
 # deletes or gives away the posts; md-job drop takes only finished,
-# finalized jobs; and a kill -9 at random points of md-post del, 20 times,
-# never leaves a half-removed post or media.
+# finalized jobs; and a kill -9 at random points of md-post del (20 times),
+# of md-user del --delete-posts and of md-job drop - (8 times each), before
+# or after a random number of the records they print, never leaves a
+# half-removed post, media, user or job, and a rerun finishes.
 . "$(dirname "$0")/lib.sh"
 md_require_tools
 md_setup
@@ -164,32 +166,117 @@ run md-job drop "$pend"
 is "$rc" 65 "drop again: no such job"
 
 # --- kill -9 at random points ----------------------------------------------------------------
-bad=0
+# kill_at K IN CMD...: run CMD (stdin from IN, stdout line-buffered into a
+# FIFO) and kill -9 it once it has printed K records, at once when K is 0;
+# prints how many it printed.  Records come out after the commit, so K > 0
+# kills between the removal of one stored file and the next.  (Without
+# stdbuf, the records come out at exit: every kill is at once or late.)
+linebuf=
+have stdbuf && linebuf="stdbuf -oL"
+kill_at() {
+	local k=$1 in=$2 pid n=0 line
+	shift 2
+	rm -f "$T/kill.fifo"
+	mkfifo "$T/kill.fifo"
+	$linebuf "$@" <"$in" >"$T/kill.fifo" 2>/dev/null &
+	pid=$!
+	exec 9<"$T/kill.fifo"
+	while [ "$n" -lt "$k" ] && IFS= read -r line <&9; do
+		n=$((n + 1))
+	done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	exec 9<&-
+	echo "$n"
+}
+# no job, rendition or post_tag outlives its media or post, no media its
+# posts, and every media row keeps its original: diag and 1 otherwise
+consistent() {
+	local orph m
+	orph=$(db_query "SELECT (SELECT count(*) FROM jobs WHERE media NOT IN (SELECT sha256 FROM media))
+		+ (SELECT count(*) FROM renditions WHERE media NOT IN (SELECT sha256 FROM media))
+		+ (SELECT count(*) FROM post_tags WHERE post_id NOT IN (SELECT id FROM posts))
+		+ (SELECT count(*) FROM media WHERE sha256 NOT IN (SELECT media FROM posts))")
+	[ "$orph" = 0 ] || { diag "$1: $orph rows without their media or posts"; return 1; }
+	for m in $(db_query "SELECT sha256 || '.' || ext FROM media"); do
+		[ -f "$STORE/originals/$(shard "${m%.*}").${m##*.}" ] ||
+			{ diag "$1: media $m lost its original"; return 1; }
+	done
+}
+owned() {
+	db_count posts "owner = (SELECT id FROM users WHERE username = '$1')"
+}
+
+# md-post del --user: 4 records (2 posts, the gif's media and original)
+bad=0 seen=
 for i in $(seq 1 20); do
 	md-ingest --user kk --tag k "$IN/still.png" "$IN/anim.gif" >/dev/null 2>&1 ||
 		{ bad=1; diag "ingest $i failed"; }
-	md-post del --user kk >/dev/null 2>&1 &
-	pid=$!
-	sleep "0.0$((RANDOM % 40))"
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	n=$(db_count posts "owner = (SELECT id FROM users WHERE username = 'kk')")
-	# one transaction: the posts of kk are all there or all gone, and no
-	# job, rendition or post_tag outlives its media or post
+	k=$(kill_at $((RANDOM % 5)) /dev/null md-post del --user kk)
+	seen="$seen$k"
+	n=$(owned kk)
+	# one transaction: the posts of kk are all there or all gone
 	case $n in 0|2|4) ;; *) bad=1; diag "run $i: $n posts of kk" ;; esac
-	orph=$(db_query "SELECT (SELECT count(*) FROM jobs WHERE media NOT IN (SELECT sha256 FROM media))
-		+ (SELECT count(*) FROM renditions WHERE media NOT IN (SELECT sha256 FROM media))
-		+ (SELECT count(*) FROM media WHERE sha256 NOT IN (SELECT media FROM posts))")
-	[ "$orph" = 0 ] || { bad=1; diag "run $i: $orph rows without their media or posts"; }
-	for m in $(db_query "SELECT sha256 || '.' || ext FROM media"); do
-		[ -f "$STORE/originals/$(shard "${m%.*}").${m##*.}" ] ||
-			{ bad=1; diag "run $i: media $m lost its original"; }
-	done
+	[ "$k" = 0 ] || [ "$n" = 0 ] || { bad=1; diag "run $i: records printed, $n posts left"; }
+	consistent "run $i" || bad=1
 	md-post del --user kk >/dev/null 2>&1 || { bad=1; diag "run $i: the rerun failed"; }
-	[ "$(db_count posts "owner = (SELECT id FROM users WHERE username = 'kk')")" = 0 ] ||
-		{ bad=1; diag "run $i: the rerun left posts"; }
+	[ "$(owned kk)" = 0 ] || { bad=1; diag "run $i: the rerun left posts"; }
 done
 is "$bad" 0 "20 kills of md-post del: nothing half-removed, a rerun finishes"
+note "md-post del killed after these numbers of records: $seen"
 is "$(db_count media "sha256 IN ('$png', '$gif')")" 1 "only fay's media is left"
+
+# md-user del --delete-posts: 5 records (2 posts, the gif's media, the
+# user, the gif's original)
+bad=0 seen=
+for i in $(seq 1 8); do
+	md-ingest --user ku --tag k "$IN/still.png" "$IN/anim.gif" >/dev/null 2>&1 ||
+		{ bad=1; diag "ingest $i failed"; }
+	k=$(kill_at $((RANDOM % 6)) /dev/null md-user del --delete-posts ku)
+	seen="$seen$k"
+	n=$(owned ku)
+	u=$(db_count users "username = 'ku'")
+	# one transaction: the user and its posts, or neither
+	[ "$u $n" = "1 2" ] || [ "$u $n" = "0 0" ] || { bad=1; diag "run $i: user $u, $n posts"; }
+	[ "$k" = 0 ] || [ "$u" = 0 ] || { bad=1; diag "run $i: records printed, the user is left"; }
+	consistent "run $i" || bad=1
+	if [ "$u" = 1 ]; then
+		md-user del --delete-posts ku >/dev/null 2>&1 || { bad=1; diag "run $i: the rerun failed"; }
+	fi
+	[ "$(db_count users "username = 'ku'") $(db_count posts)" = "0 1" ] ||
+		{ bad=1; diag "run $i: the rerun left ku or its posts"; }
+done
+is "$bad" 0 "8 kills of md-user del --delete-posts: nothing half-removed, a rerun finishes"
+note "md-user del killed after these numbers of records: $seen"
+
+# md-job drop -: a transaction, then a record, per job; 4 jobs a round
+for i in $(seq 1 32); do
+	printf '%s\n' "$png"
+done >"$T/refs"
+run_in "$T/refs" md-enqueue --force -p thumb -
+is "$rc" 0 "32 jobs of the png" || diag "$err"
+run md-job cancel $(db_query "SELECT id FROM jobs WHERE state = 'available'")
+run md-finalize
+is "$(db_count jobs "state = 'cancelled' AND finalized_at IS NOT NULL")" 32 "cancelled and finalized"
+bad=0 seen=
+for i in $(seq 1 8); do
+	db_query "SELECT id FROM jobs ORDER BY id LIMIT 4" >"$T/batch"
+	k=$(kill_at $((RANDOM % 5)) "$T/batch" md-job drop -)
+	seen="$seen$k"
+	n=$(db_count jobs "id IN ($(paste -sd, "$T/batch"))")
+	# each record says its job is gone
+	[ "$n" -le $((4 - k)) ] || { bad=1; diag "run $i: $k records, $n of 4 jobs left"; }
+	consistent "run $i" || bad=1
+	db_query "SELECT id FROM jobs WHERE id IN ($(paste -sd, "$T/batch"))" >"$T/left"
+	if [ -s "$T/left" ]; then
+		md-job drop - <"$T/left" >/dev/null 2>&1 || { bad=1; diag "run $i: the rerun failed"; }
+	fi
+	[ "$(db_count jobs "id IN ($(paste -sd, "$T/batch"))")" = 0 ] ||
+		{ bad=1; diag "run $i: the rerun left jobs"; }
+done
+is "$bad" 0 "8 kills of md-job drop -: each job there or gone, a rerun finishes"
+note "md-job drop killed after these numbers of records: $seen"
+is "$(db_count jobs)" 0 "every job dropped"
+is "$(db_count posts)" 1 "fay's post stays"
 
 done_testing

@@ -11,7 +11,8 @@
  * made by createdb); tests/16-store-conform.t runs it on both.
  *
  * Nothing waits on time: an expired lease is a lease given in the past
- * (a negative lease), a retry later is a run_at in the future.
+ * (a negative lease), a retry later is a run_at in the future.  The
+ * removal primitives (md-post del, md-user del, md-job drop) run last.
  */
 #include "exits.h"
 #include "store.h"
@@ -1022,7 +1023,7 @@ static int tag_cb_n(void *arg, const char *tag)
 static void t_reads(void)
 {
 	char *qs[] = { "nq" };
-	int n[STATUS_POSTS + 1] = { 0 }, tags = 0, fd, got;
+	int n[STATUS_WORKERS + 1] = { 0 }, tags = 0, fd, got;
 
 	/* optional entries: a driver without wake-ups leaves them NULL */
 	ok(!D->listen == !D->notify_fd && !D->listen == !D->consume_notify,
@@ -1118,7 +1119,7 @@ static void t_enqueue_primitives(void)
 		{ .media = MEDIA_A, .profile = "p2", .queue = "ins", .max_attempts = 6 } } };
 	struct frow f = { 0 };
 	struct feed_query fq = { .limit = 1, .base_url = "" };
-	int n[STATUS_POSTS + 1] = { 0 };
+	int n[STATUS_WORKERS + 1] = { 0 };
 	char o[65];
 
 	memcpy(o, media('o').sha, sizeof(o));
@@ -1151,6 +1152,312 @@ static void t_enqueue_primitives(void)
 	   "status_figure: each figure, dead ones at most the limit");
 }
 
+/* ---- removing content ---- */
+
+/* What the removal primitives called back: "id/m/user " or
+ * "id/m/profile/state ", m the first character of the media. */
+static void post_rec(void *arg, int64_t id, const char *media, const char *user)
+{
+	sb_addf(arg, "%lld/%c/%s ", (long long)id, media[0], user);
+}
+
+static void job_rec(void *arg, int64_t id, const char *media, const char *profile,
+		    const char *state)
+{
+	sb_addf(arg, "%lld/%c/%s/%s ", (long long)id, media[0], profile, state);
+}
+
+/* A post of media c by user, tagged tag (NULL: none); its id. */
+static int64_t post_by(char c, const char *user, char *tag)
+{
+	struct media_info m = media(c);
+	char *tags[] = { tag };
+	struct ingest_req rq = { .media = &m, .user = user, .caption = "x", .tags = tags,
+				 .ntags = tag != NULL, .trace_id = "0123456789abcdef0123456789abcdef" };
+	struct ingest_res rs;
+
+	return store_ingest(S, &rq, &rs) ? -1 : rs.post_id;
+}
+
+/* posts_pick of sel: post_rec's lines, "error" when it failed; malloc'd. */
+static char *picked(const struct post_selector *sel)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (D->posts_pick(S, sel, post_rec, &sb))
+		sb_adds(&sb, "error");
+	return sb_detach(&sb, NULL);
+}
+
+/* "id/m/user " for a post, as post_rec says it. */
+static const char *prec(int64_t id, char m, const char *user)
+{
+	static char b[4][64];
+	static int i;
+
+	i = (i + 1) % 4;
+	xsnprintf(b[i], sizeof(b[i]), "%lld/%c/%s ", (long long)id, m, user);
+	return b[i];
+}
+
+static void is_picked(const struct post_selector *sel, const char *want, const char *name)
+{
+	char *got = picked(sel);
+
+	is_str(got, want, name);
+	free(got);
+}
+
+/* One removal primitive, in a transaction of its own. */
+enum rm_op { RM_DELETE, RM_LOCK, RM_COUNT, RM_JOBS, RM_MEDIA, RM_REASSIGN, RM_DROP };
+
+struct rm {
+	enum rm_op op;
+	const int64_t *ids;
+	int n;
+	const char *media, *name, *other;
+	int64_t id, count;
+	char ext[16];
+	struct strbuf log;      /* what the primitive called back */
+};
+
+static int rm_body(struct store *s, void *arg)
+{
+	struct rm *c = arg;
+
+	sb_reset(&c->log);
+	c->count = -1;
+	switch (c->op) {
+	case RM_DELETE:
+		return D->posts_delete(s, c->ids, c->n);
+	case RM_LOCK:
+		return D->media_lock(s, c->media, c->ext);
+	case RM_COUNT:
+		return D->media_posts(s, c->media, &c->count);
+	case RM_JOBS:
+		return D->media_jobs_delete(s, c->media, job_rec, &c->log);
+	case RM_MEDIA:
+		return D->media_delete(s, c->media);
+	case RM_REASSIGN:
+		return D->posts_reassign(s, c->name, c->other, post_rec, &c->log);
+	case RM_DROP:
+		return D->job_delete_finalized(s, c->id, &c->count);
+	}
+	return MD_EXIT_SOFTWARE;
+}
+
+static int rm_run(struct rm *c, enum rm_op op)
+{
+	c->op = op;
+	return store_txn(S, rm_body, c);
+}
+
+/* media_posts of media c, -1 when it failed. */
+static int64_t media_posts_of(char c)
+{
+	struct rm r = { .log = STRBUF_INIT };
+	char m[65];
+
+	memcpy(m, media(c).sha, sizeof(m));
+	r.media = m;
+	if (rm_run(&r, RM_COUNT))
+		r.count = -1;
+	sb_release(&r.log);
+	return r.count;
+}
+
+/* media_lock's extension of media c, "?" when it failed. */
+static const char *ext_of(char c)
+{
+	static struct rm r;
+	char m[65];
+
+	memcpy(m, media(c).sha, sizeof(m));
+	r = (struct rm){ .media = m, .log = STRBUF_INIT };
+	if (rm_run(&r, RM_LOCK))
+		xsnprintf(r.ext, sizeof(r.ext), "?");
+	sb_release(&r.log);
+	return r.ext;
+}
+
+struct idv {
+	int64_t v[8];
+	int n;
+};
+
+static int ids_cb(void *arg, const struct feed_row *row)
+{
+	struct idv *iv = arg;
+
+	if (iv->n < 8)
+		iv->v[iv->n++] = row->post_id;
+	return 0;
+}
+
+/* The ids of the posts of media c, read through the feed (newest first). */
+static struct idv feed_ids(char c)
+{
+	struct idv iv = { .n = 0 };
+	char m[65];
+	struct feed_query q = { .media = m, .limit = 8, .base_url = "" };
+
+	memcpy(m, media(c).sha, sizeof(m));
+	if (D->feed_page(S, &q, 8, ids_cb, &iv))
+		iv.n = -1;
+	return iv;
+}
+
+/* posts_pick by ids, user and tag; media_lock; media_posts */
+static void t_content_reads(int64_t u1, int64_t u2, int64_t v1)
+{
+	int64_t ids[] = { v1, 999999, u2 };
+	struct post_selector by_ids = { .ids = ids, .nids = 3 }, by_user = { .user = "cal" };
+	struct post_selector by_tag = { .tag = "t-rm" }, nobody = { .user = "nobody" };
+	struct post_selector no_tag = { .tag = "no-such-tag" };
+	char want[192];
+
+	xsnprintf(want, sizeof(want), "%s%s", prec(u2, 'u', "dee"), prec(v1, 'v', "cal"));
+	is_picked(&by_ids, want, "posts_pick by ids: those that exist, by id, media and user");
+	xsnprintf(want, sizeof(want), "%s%s", prec(u1, 'u', "cal"), prec(v1, 'v', "cal"));
+	is_picked(&by_user, want, "posts_pick by user: the user's posts, by id");
+	is_picked(&by_tag, want, "posts_pick by tag: the tagged posts, by id");
+	is_picked(&nobody, "", "posts_pick of an unknown user: none");
+	is_picked(&no_tag, "", "posts_pick of an unknown tag: none");
+	is_str(ext_of('u'), "png", "media_lock: the original's extension");
+	is_str(ext_of('9'), "", "media_lock of no such media: \"\"");
+	is_int(media_posts_of('u'), 2, "media_posts: the posts of a media");
+	is_int(media_posts_of('9'), 0, "media_posts of no such media: 0");
+}
+
+/* posts_delete: the posts, their tags and hook outbox rows go, the media stays */
+static void t_content_delete(int64_t u1, int64_t u2, int64_t v1)
+{
+	int64_t ids[] = { u1 };
+	char *keys[] = { "0123456789abcdef0123456789abcde3" };
+	struct hk h = { .posts = ids, .keys = keys, .n = 1 };
+	struct rm r = { .ids = ids, .n = 0, .log = STRBUF_INIT };
+	struct post_selector by_ids = { .ids = ids, .nids = 1 }, by_tag = { .tag = "t-rm" };
+	struct idv left;
+	int a = 0;
+
+	is_int(store_txn(S, hook_add_body, &h), 0, "hook_add for a post about to go");
+	is_int(rm_run(&r, RM_DELETE), 0, "posts_delete of no posts");
+	is_int(media_posts_of('u'), 2, "posts_delete of no posts: nothing goes");
+	r.n = 1;
+	is_int(rm_run(&r, RM_DELETE), 0, "posts_delete");
+	is_picked(&by_ids, "", "posts_delete: the post is gone");
+	is_picked(&by_tag, prec(v1, 'v', "cal"), "posts_delete: its tag no longer picks it");
+	is_int(media_posts_of('u'), 1, "posts_delete: its media has one post less");
+	left = feed_ids('u');
+	ok(left.n == 1 && left.v[0] == u2, "posts_delete: the other post of the media stays");
+	is_str(ext_of('u'), "png", "posts_delete: the media row stays");
+	is_int(hook_claim1(60, &a), 0, "posts_delete: its hook outbox row went with it");
+	sb_release(&r.log);
+}
+
+/* job_delete_finalized: a finalized job only; media_jobs_delete: every job */
+static void t_content_jobs(void)
+{
+	int64_t thumb = id_of("thumb"), mp4 = id_of("mp4"), p1 = id_of("p1"), p2 = id_of("p2");
+	int64_t w = job_new('w', "rmq", 0, 0, 0);
+	char m[65], want[256], held = 1;
+	struct rm r = { .media = m, .log = STRBUF_INIT };
+	int a = -1;
+
+	ok(thumb > 0 && mp4 > 0 && p1 > 0 && p2 > 0 && w > 0, "the jobs of two media");
+	is_int(claim1("wr", "rmq", 600), w, "one of them is running");
+	r.id = mp4;
+	ok(!rm_run(&r, RM_DROP) && r.count == 0 && job_get(mp4).found == 1,
+	   "job_delete_finalized of a cancelled job not finalized: nothing");
+	r.id = p1;
+	ok(!rm_run(&r, RM_DROP) && r.count == 0, "job_delete_finalized of an available job: nothing");
+	r.id = w;
+	ok(!rm_run(&r, RM_DROP) && r.count == 0 && !strcmp(job_get(w).state, "running"),
+	   "job_delete_finalized of a running job: nothing");
+	r.id = 999999;
+	ok(!rm_run(&r, RM_DROP) && r.count == 0, "job_delete_finalized of no such job: nothing");
+	r.id = thumb;
+	ok(!rm_run(&r, RM_DROP) && r.count == 1, "job_delete_finalized of a finalized job: one row");
+	is_int(job_get(thumb).found, 0, "job_delete_finalized: the job is gone");
+	ok(!rm_run(&r, RM_DROP) && r.count == 0, "job_delete_finalized again: nothing");
+
+	memcpy(m, media('w').sha, sizeof(m));
+	is_int(rm_run(&r, RM_JOBS), 0, "media_jobs_delete of a media with a running job");
+	xsnprintf(want, sizeof(want), "%lld/w/thumb/running ", (long long)w);
+	is_str(r.log.buf, want, "media_jobs_delete: the running job, its media, profile and state");
+	is_int(jobs_of(m), 0, "media_jobs_delete: no job of the media is left");
+	struct fence run = run_of(w);
+	store_heartbeat(S, 600, &run, 1, &held);
+	is_int(held, 0, "the deleted job's run no longer holds it");
+	is_int(store_job_succeed(S, &run, "{}", &a), 0, "the deleted job's run reports success");
+	is_int(a, 0, "and is fenced out");
+	memcpy(m, MEDIA_A, sizeof(m));
+	is_int(rm_run(&r, RM_JOBS), 0, "media_jobs_delete of a media with three jobs");
+	xsnprintf(want, sizeof(want), "%lld/a/mp4/cancelled %lld/a/p1/available %lld/a/p2/available ",
+		  (long long)mp4, (long long)p1, (long long)p2);
+	is_str(r.log.buf, want, "media_jobs_delete: each job, by id, whatever its state");
+	is_int(jobs_of(m), 0, "media_jobs_delete: none left");
+	is_int(rm_run(&r, RM_JOBS), 0, "media_jobs_delete of a media without jobs");
+	is_str(r.log.buf, "", "media_jobs_delete: nothing to say");
+	sb_release(&r.log);
+}
+
+/* media_delete: the renditions and the media row; nothing else */
+static void t_content_media(void)
+{
+	struct idv a = feed_ids('a');
+	struct rm r = { .ids = a.v, .n = a.n, .media = MEDIA_A, .log = STRBUF_INIT };
+	struct frow f = feed_of(MEDIA_A);
+	char none[65];
+
+	has(f.renditions, "m/thumb.png", "the media has a rendition");
+	frow_free(&f);
+	is_int(a.n, 2, "and two posts");
+	is_int(rm_run(&r, RM_DELETE), 0, "posts_delete of both");
+	is_int(rm_run(&r, RM_MEDIA), 0, "media_delete");
+	is_int(D->media_exists(S, MEDIA_A), 0, "media_delete: the media row is gone");
+	is_str(ext_of('a'), "", "media_lock of a deleted media: \"\"");
+	ok(post('a') > 0, "the same file posted again");
+	f = feed_of(MEDIA_A);
+	ok(f.n == 1 && (!f.renditions || !strstr(f.renditions, "thumb")),
+	   "media_delete: its renditions went with it");
+	frow_free(&f);
+	memcpy(none, media('9').sha, sizeof(none));
+	r.media = none;
+	is_int(rm_run(&r, RM_MEDIA), 0, "media_delete of no such media: nothing to do");
+	sb_release(&r.log);
+}
+
+/* posts_reassign: every post of the user, to the other */
+static void t_content_reassign(int64_t u2, int64_t v1)
+{
+	struct rm r = { .name = "cal", .other = "dee", .log = STRBUF_INIT };
+	struct post_selector cal = { .user = "cal" }, dee = { .user = "dee" };
+	char want[128];
+
+	is_int(rm_run(&r, RM_REASSIGN), 0, "posts_reassign");
+	is_str(r.log.buf, prec(v1, 'v', "dee"), "posts_reassign: each post, its media, the new owner");
+	is_picked(&cal, "", "posts_reassign: none left to the user");
+	xsnprintf(want, sizeof(want), "%s%s", prec(u2, 'u', "dee"), prec(v1, 'v', "dee"));
+	is_picked(&dee, want, "posts_reassign: the other's now, beside its own");
+	is_int(rm_run(&r, RM_REASSIGN), 0, "posts_reassign of a user without posts");
+	is_str(r.log.buf, "", "posts_reassign: nothing moved");
+	sb_release(&r.log);
+}
+
+static void t_content(void)
+{
+	int64_t u1 = post_by('u', "cal", "t-rm"), u2 = post_by('u', "dee", NULL);
+	int64_t v1 = post_by('v', "cal", "t-rm");
+
+	ok(u1 > 0 && u2 > u1 && v1 > u2, "three posts of two media by two users");
+	t_content_reads(u1, u2, v1);
+	t_content_delete(u1, u2, v1);
+	t_content_jobs();
+	t_content_media();
+	t_content_reassign(u2, v1);
+}
+
 static void conform_all(const char *url)
 {
 	t_migrate(url);
@@ -1168,6 +1475,7 @@ static void conform_all(const char *url)
 	t_enqueue();
 	t_reads();
 	t_enqueue_primitives();
+	t_content();
 	store_close(S);
 }
 

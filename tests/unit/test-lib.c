@@ -765,6 +765,7 @@ int main(void)
 	test_store_posts_policy();
 	test_store_enqueue_policy();
 	test_store_read_policy();
+	test_store_content_policy();
 	remove_tree(tmpdir);
 	printf("1..%d\n", ntests);
 	return failed ? 1 : 0;

@@ -1,8 +1,8 @@
 /*
  * test-store.c - the store's policy without a database: a fake driver
  * (store_int.h) that records each primitive called, for the transaction
- * runner and the sequences of store_users.c, store_jobs.c, store_work.c
- * and store_posts.c, and the pure rules.  Included by test-lib.c.
+ * runner and the sequences of store_users.c, store_jobs.c, store_work.c,
+ * store_posts.c and store_content.c, and the pure rules.  Included by test-lib.c.
  */
 #include "store_int.h"
 
@@ -16,6 +16,12 @@ struct fake {
 	int64_t reopened;
 	int stale_picks;        /* finalize_lock says stale this many times */
 	int nexpired;           /* jobs_expired: how many, attempts 2 of 3 then 3 of 3 */
+	int64_t other_exists;   /* user_facts of "bo" (the new owner) */
+	int npicked;            /* posts_pick: the first n of posts 1/aaa, 2/bbb, 3/aaa */
+	int pick_fails;         /* posts_pick fails (replayable) this many times */
+	const char *used;       /* media_posts: this media has a post left */
+	const char *vanished;   /* media_lock: no such media */
+	int64_t dropped;        /* job_delete_finalized: rows deleted */
 };
 
 static void fk(struct store *s, const char *what)
@@ -63,7 +69,7 @@ static int fk_user_facts(struct store *s, const char *name, const char *email,
 	struct fake *f = (struct fake *)s;
 
 	fk(s, "user_facts");
-	*exists = f->exists;
+	*exists = name && !strcmp(name, "bo") ? f->other_exists : f->exists;
 	*taken = f->taken;
 	*posts = f->posts;
 	return 0;
@@ -313,6 +319,84 @@ static int fk_hook_add(struct store *s, const int64_t *posts, char *const *keys,
 	return 0;
 }
 
+/* removing content: the posts 1/aaa, 2/bbb, 3/aaa of al (the first
+ * npicked); media aaa has job 11 */
+static int fk_posts_pick(struct store *s, const struct post_selector *sel, post_cb cb, void *arg)
+{
+	struct fake *f = (struct fake *)s;
+	static const char *const media[] = { "aaa", "bbb", "aaa" };
+
+	sb_addf(&f->log, "pick(%s) ", sel->user ? sel->user : sel->tag ? sel->tag : "ids");
+	if (f->pick_fails) {
+		f->pick_fails--;
+		return MD_EXIT_TEMPFAIL;
+	}
+	for (int i = 0; i < f->npicked && i < 3; i++)
+		cb(arg, i + 1, media[i], "al");
+	return 0;
+}
+
+static int fk_posts_delete(struct store *s, const int64_t *ids, int n)
+{
+	struct fake *f = (struct fake *)s;
+
+	sb_adds(&f->log, "delete(");
+	for (int i = 0; i < n; i++)
+		sb_addf(&f->log, "%s%lld", i ? "," : "", (long long)ids[i]);
+	sb_adds(&f->log, ") ");
+	return 0;
+}
+
+static int fk_media_lock(struct store *s, const char *media, char ext[16])
+{
+	struct fake *f = (struct fake *)s;
+
+	sb_addf(&f->log, "lock(%s) ", media);
+	xsnprintf(ext, 16, "%s", f->vanished && !strcmp(media, f->vanished) ? "" : "png");
+	return 0;
+}
+
+static int fk_media_posts(struct store *s, const char *media, int64_t *n)
+{
+	struct fake *f = (struct fake *)s;
+
+	sb_addf(&f->log, "count(%s) ", media);
+	*n = f->used && !strcmp(media, f->used);
+	return 0;
+}
+
+static int fk_media_jobs_delete(struct store *s, const char *media, job_row_cb cb, void *arg)
+{
+	sb_addf(&((struct fake *)s)->log, "jobs(%s) ", media);
+	if (!strcmp(media, "aaa"))
+		cb(arg, 11, media, "thumb", "running");
+	return 0;
+}
+
+static int fk_media_delete(struct store *s, const char *media)
+{
+	sb_addf(&((struct fake *)s)->log, "media(%s) ", media);
+	return 0;
+}
+
+static int fk_posts_reassign(struct store *s, const char *name, const char *other, post_cb cb,
+			     void *arg)
+{
+	sb_addf(&((struct fake *)s)->log, "reassign(%s>%s) ", name, other);
+	cb(arg, 1, "aaa", other);
+	cb(arg, 2, "bbb", other);
+	return 0;
+}
+
+static int fk_job_delete_finalized(struct store *s, int64_t id, int64_t *n)
+{
+	struct fake *f = (struct fake *)s;
+
+	sb_addf(&f->log, "drop(%lld) ", (long long)id);
+	*n = f->dropped;
+	return 0;
+}
+
 static const struct store_driver fake_driver = {
 	.name = "fake",
 	.begin = fk_begin,
@@ -346,6 +430,14 @@ static const struct store_driver fake_driver = {
 	.read_begin = fk_read_begin,
 	.status_figure = fk_status_figure,
 	.hook_add = fk_hook_add,
+	.posts_pick = fk_posts_pick,
+	.posts_delete = fk_posts_delete,
+	.media_lock = fk_media_lock,
+	.media_posts = fk_media_posts,
+	.media_jobs_delete = fk_media_jobs_delete,
+	.media_delete = fk_media_delete,
+	.posts_reassign = fk_posts_reassign,
+	.job_delete_finalized = fk_job_delete_finalized,
 };
 
 static void fake_reset(struct fake *f)
@@ -611,5 +703,191 @@ static void test_store_read_policy(void)
 	       "status: every figure in one snapshot, in order");
 	is_str(v.sb.buf, "q0/10 q1/10 q2/10 q3/10 q4/10 q5/10 ", "status: the items, after the reads");
 	sb_release(&v.sb);
+	sb_release(&f.log);
+}
+
+/* r as "post:1/aaa/al ... media:aaa.png job:11/aaa/thumb/running moved:1" */
+static void removal_line(struct strbuf *sb, const struct removal *r)
+{
+	sb_reset(sb);
+	for (int i = 0; i < r->nposts; i++)
+		sb_addf(sb, "post:%lld/%s/%s ", (long long)r->posts[i].id, r->posts[i].media,
+			r->posts[i].user);
+	for (int i = 0; i < r->nmedia; i++)
+		sb_addf(sb, "media:%s.%s ", r->media[i].sha, r->media[i].ext);
+	for (int i = 0; i < r->njobs; i++)
+		sb_addf(sb, "job:%lld/%s/%s/%s ", (long long)r->jobs[i].id, r->jobs[i].media,
+			r->jobs[i].profile, r->jobs[i].state);
+	for (int i = 0; i < r->nreassigned; i++)
+		sb_addf(sb, "moved:%lld ", (long long)r->reassigned[i]);
+}
+
+static void test_store_content_posts(struct fake *f, struct strbuf *got)
+{
+	int64_t ids[] = { 3, 1, 2, 9 };
+	struct post_selector sel = { .ids = ids, .nids = 4 }, tag = { .tag = "cats" };
+	struct removal r;
+
+	fake_reset(f);
+	f->npicked = 3;
+	f->used = "bbb";
+	ok(!store_posts_remove(&f->base, &sel, 0, &r), "posts are removed");
+	is_str(f->log.buf, "begin pick(ids) delete(1,2,3) lock(aaa) lock(bbb) count(aaa) count(bbb) "
+	       "jobs(aaa) media(aaa) bump commit ", "one transaction: the posts, each media locked "
+	       "once by hash before any is counted, the unused one's jobs and row, the feed");
+	removal_line(got, &r);
+	is_str(got->buf, "post:1/aaa/al post:2/bbb/al post:3/aaa/al media:aaa.png "
+	       "job:11/aaa/thumb/running ", "the removal: the posts, the unused media, its jobs");
+	removal_release(&r);
+	fake_reset(f);
+	f->npicked = 3;
+	f->used = "bbb";
+	store_posts_remove(&f->base, &sel, 1, &r);
+	is_str(f->log.buf, "begin pick(ids) delete(1,2,3) lock(aaa) lock(bbb) count(aaa) count(bbb) "
+	       "jobs(aaa) media(aaa) bump rollback ", "a dry run: the same steps, rolled back");
+	removal_line(got, &r);
+	is_str(got->buf, "post:1/aaa/al post:2/bbb/al post:3/aaa/al media:aaa.png "
+	       "job:11/aaa/thumb/running ", "a dry run says what would go");
+	removal_release(&r);
+	fake_reset(f);
+	ok(!store_posts_remove(&f->base, &tag, 0, &r) && !r.nposts && !r.nmedia,
+	   "no post matches: nothing removed, no error");
+	is_str(f->log.buf, "begin pick(cats) commit ", "no post: nothing but the pick");
+	removal_release(&r);
+	fake_reset(f);
+	f->npicked = 2;
+	f->vanished = "bbb";
+	f->pick_fails = 1;
+	ok(!store_posts_remove(&f->base, &tag, 0, &r), "a replayed removal");
+	is_str(f->log.buf, "begin pick(cats) rollback begin pick(cats) delete(1,2) lock(aaa) "
+	       "lock(bbb) count(aaa) count(bbb) jobs(aaa) media(aaa) bump commit ",
+	       "the replay starts from scratch");
+	removal_line(got, &r);
+	is_str(got->buf, "post:1/aaa/al post:2/bbb/al media:aaa.png job:11/aaa/thumb/running ",
+	       "a replay reports once; a media that has no row is not removed");
+	removal_release(&r);
+}
+
+/* store_user_remove with how and other; its log, refusal and removal */
+static char *user_rm(struct fake *f, enum user_posts how, const char *other, int dry_run,
+		     struct strbuf *got)
+{
+	struct removal r;
+	char *why = NULL;
+
+	if (store_user_remove(&f->base, "al", how, other, dry_run, &r, &why))
+		sb_adds(&f->log, "FAILED");
+	removal_line(got, &r);
+	removal_release(&r);
+	return why;
+}
+
+static void test_store_content_users(struct fake *f, struct strbuf *got)
+{
+	char *why;
+
+	fake_reset(f);
+	is_str(why = user_rm(f, USER_POSTS_REFUSE, NULL, 0, got), "no such user 'al'",
+	       "no such user is refused");
+	is_str(f->log.buf, "begin users_lock user_facts rollback ", "a refusal writes nothing");
+	free(why);
+	fake_reset(f);
+	f->exists = 1;
+	f->posts = 2;
+	is_str(why = user_rm(f, USER_POSTS_REFUSE, NULL, 0, got), "user 'al' owns 2 posts: delete "
+	       "them (--delete-posts) or give them to another user (--reassign-to NAME)",
+	       "a user with posts is refused, the two ways out named");
+	free(why);
+	fake_reset(f);
+	f->exists = 1;
+	ok(!(why = user_rm(f, USER_POSTS_REFUSE, NULL, 0, got)), "a user without posts is removed");
+	is_str(f->log.buf, "begin users_lock user_facts del commit ", "facts, then the user");
+	fake_reset(f);
+	f->exists = 1;
+	f->posts = 2;
+	f->npicked = 2;
+	ok(!(why = user_rm(f, USER_POSTS_DELETE, NULL, 0, got)), "a user is removed with the posts");
+	is_str(f->log.buf, "begin users_lock user_facts pick(al) delete(1,2) lock(aaa) lock(bbb) "
+	       "count(aaa) count(bbb) jobs(aaa) media(aaa) jobs(bbb) media(bbb) bump del commit ",
+	       "the posts go as by md-post del --user, then the user, in one transaction");
+	is_str(got->buf, "post:1/aaa/al post:2/bbb/al media:aaa.png media:bbb.png "
+	       "job:11/aaa/thumb/running ", "the posts, the media and the jobs that went");
+	fake_reset(f);
+	f->exists = f->other_exists = 1;
+	f->posts = 2;
+	ok(!(why = user_rm(f, USER_POSTS_REASSIGN, "bo", 0, got)), "a user is removed, posts given");
+	is_str(f->log.buf, "begin users_lock user_facts user_facts reassign(al>bo) bump del commit ",
+	       "both users looked at, the posts moved, the feed bumped, the user removed");
+	is_str(got->buf, "moved:1 moved:2 ", "the posts moved");
+	fake_reset(f);
+	f->exists = f->other_exists = 1;
+	ok(!(why = user_rm(f, USER_POSTS_REASSIGN, "bo", 1, got)), "a dry run of a reassignment");
+	is_str(f->log.buf, "begin users_lock user_facts user_facts del rollback ",
+	       "no posts: nothing moved, no bump; a dry run rolls back");
+	fake_reset(f);
+	f->exists = 1;
+	f->posts = 1;
+	is_str(why = user_rm(f, USER_POSTS_REASSIGN, "bo", 0, got),
+	       "no such user 'bo' to give the posts to", "a new owner that does not exist is refused");
+	is_str(f->log.buf, "begin users_lock user_facts user_facts rollback ", "and nothing written");
+	free(why);
+	fake_reset(f);
+	f->exists = f->other_exists = 1;
+	is_str(why = user_rm(f, USER_POSTS_REASSIGN, "al", 0, got),
+	       "cannot give the posts of 'al' to 'al' itself", "giving the posts to oneself is refused");
+	free(why);
+}
+
+/* store_job_drop of job 3 in state; its refusal, or NULL */
+static char *job_rm(struct fake *f, const char *state, int64_t dropped, int dry_run,
+		    struct strbuf *got)
+{
+	struct removal r;
+	char *why = NULL;
+
+	fake_reset(f);
+	f->state = state;
+	f->dropped = dropped;
+	if (store_job_drop(&f->base, 3, dry_run, &r, &why))
+		sb_adds(&f->log, "FAILED");
+	removal_line(got, &r);
+	removal_release(&r);
+	return why;
+}
+
+static void test_store_content_jobs(struct fake *f, struct strbuf *got)
+{
+	char *why;
+
+	is_str(why = job_rm(f, NULL, 0, 0, got), "no such job", "drop of no such job is refused");
+	is_str(f->log.buf, "begin job_read rollback ", "after one read");
+	free(why);
+	is_str(why = job_rm(f, "running", 0, 0, got), "the job is running: only succeeded, dead or "
+	       "cancelled jobs can be dropped", "a running job is not dropped");
+	is_str(f->log.buf, "begin job_read rollback ", "nor tried");
+	free(why);
+	is_str(why = job_rm(f, "dead", 0, 0, got), "the job is dead but not finalized: run "
+	       "md-finalize first", "a job md-finalize has not stamped is not dropped");
+	is_str(f->log.buf, "begin job_read drop(3) rollback ", "the delete found nothing, rolled back");
+	free(why);
+	ok(!(why = job_rm(f, "succeeded", 1, 0, got)), "a finalized job is dropped");
+	is_str(f->log.buf, "begin job_read drop(3) commit ", "read, delete, commit");
+	is_str(got->buf, "job:3/m/mp4/succeeded ", "the job that went");
+	ok(!(why = job_rm(f, "cancelled", 1, 1, got)), "a dry run of a drop");
+	is_str(f->log.buf, "begin job_read drop(3) rollback ", "the same, rolled back");
+	is_str(got->buf, "job:3/m/mp4/cancelled ", "says what would go");
+	ok(!job_drop_refusal("dead", 1) && !job_drop_refusal("cancelled", 1),
+	   "dead and cancelled jobs, finalized, may be dropped");
+}
+
+static void test_store_content_policy(void)
+{
+	struct fake f = { .log = STRBUF_INIT };
+	struct strbuf got = STRBUF_INIT;
+
+	test_store_content_posts(&f, &got);
+	test_store_content_users(&f, &got);
+	test_store_content_jobs(&f, &got);
+	sb_release(&got);
 	sb_release(&f.log);
 }
