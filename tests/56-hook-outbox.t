@@ -113,6 +113,8 @@ is "$(outbox)" 0 "the row is gone"
 rm "$T/failing"
 
 # ---- two finalizers at once ----
+# (a hook killed with its md-finalize above left its key's directory)
+n0=$(wc -l <"$T/hook.log")
 ids=$(posts_of "$IN/video.mp4" e f g h i j)
 run md-work --drain
 finalize >/dev/null 2>&1 &
@@ -120,7 +122,8 @@ a=$!
 finalize >/dev/null 2>&1
 wait "$a"
 is "$(outbox)" 0 "two finalizers ran every hook"
-nok "never two runs of one post's hook at once" grep -q '^overlap' "$T/hook.log"
+overlaps() { tail -n "+$((n0 + 1))" "$T/hook.log" | grep -q '^overlap'; }
+nok "never two runs of one post's hook at once" overlaps
 for id in $ids; do
 	is "$(grep -c "^done $id " "$T/hook.log")" 1 "post $id: its hook ran once"
 done
