@@ -48,7 +48,7 @@ endif
 COMPILE = $(CC) $(CPPFLAGS_ALL) $(FORTIFY) $(CPPFLAGS) $(WARN) $(HARDEN) $(CFLAGS) $(DEPFLAGS)
 LINK = $(LDFLAGS) $(HARDEN_LDFLAGS) $(LIBS)
 
-TOOLS = md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user
+TOOLS = md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user md-janitor
 LIB_SRC = lib/strbuf.c lib/log.c lib/conf.c lib/spawn.c lib/hash.c lib/storage.c \
 	lib/store.c lib/store_migrate.c lib/store_users.c lib/store_posts.c lib/store_jobs.c lib/store_enqueue.c lib/store_read.c lib/store_sqlite.c lib/store_pg.c lib/probe.c lib/emit.c lib/quote.c lib/cli.c \
 	lib/runner.c lib/ffval.c lib/source.c lib/verify.c lib/reason.c lib/walk.c lib/jwt.c lib/sandbox.c lib/ref.c \
