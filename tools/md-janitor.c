@@ -104,6 +104,17 @@ static void record(const char *action, const char *subject, const char *fmt, ...
 	sb_release(&d);
 }
 
+/* A file's time as ISO 8601 UTC, to the second. */
+static const char *iso(double t, char buf[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		xsnprintf(buf, 32, "@%.0f", t);
+	return buf;
+}
+
 static void storage_failed(const char *what, const char *key)
 {
 	int e = errno;
@@ -237,6 +248,7 @@ static void sweep_scratch(void)
 {
 	size_t n;
 	struct storage_entry *v = storage_scratch(&st, &n);
+	char t[32];
 
 	if (!v) {
 		storage_failed("read", NULL);
@@ -249,9 +261,9 @@ static void sweep_scratch(void)
 			storage_failed("remove", v[i].key);
 			continue;
 		}
-		record("remove", v[i].key, "%s, %.0f s old",
+		record("remove", v[i].key, "%s, last written %s",
 		       strncmp(v[i].key, "work/", 5) ? "temp file" : "work directory",
-		       now - v[i].mtime);
+		       iso(v[i].mtime, t));
 		stats.temp++;
 	}
 	storage_entries_free(v, n);
@@ -360,6 +372,7 @@ static int listed(const struct storage_entry *v, size_t n, const char *key)
 static void remove_original(const struct storage_entry *e)
 {
 	int removed = 1;
+	char t[32];
 
 	if (!dry_run && storage_delete_stale(&st, e->key, now - cli.conf.jan_orphan_grace,
 					     &removed)) {
@@ -367,7 +380,7 @@ static void remove_original(const struct storage_entry *e)
 		return;
 	}
 	if (removed) {
-		record("remove", e->key, "original of no media, %.0f s old", now - e->mtime);
+		record("remove", e->key, "original of no media, last written %s", iso(e->mtime, t));
 		stats.orphans++;
 	}
 }
@@ -385,7 +398,7 @@ static void sweep_originals(const struct storage_entry *v, size_t n, const struc
 static void sweep_runs(const struct storage_entry *v, size_t n, const struct refs *f)
 {
 	for (size_t i = 0, j; i < n; i = j) {
-		char *dir = run_folder(v[i].key);
+		char *dir = run_folder(v[i].key), t[32];
 		double newest = v[i].mtime;
 		size_t dl = dir ? strlen(dir) : 0;
 
@@ -401,8 +414,8 @@ static void sweep_runs(const struct storage_entry *v, size_t n, const struct ref
 		if (!dry_run && storage_delete_folder(&st, dir))
 			storage_failed("remove", dir);
 		else {
-			record("remove", dir, "run folder of no rendition or live run, %.0f s old",
-			       now - newest);
+			record("remove", dir, "run folder of no rendition or live run, last written %s",
+			       iso(newest, t));
 			stats.orphans++;
 		}
 		free(dir);
