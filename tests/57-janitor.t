@@ -33,16 +33,16 @@ ago() {
 }
 # the state the janitor may change, to compare before and after a dry run
 state() {
-	db_query "SELECT id, state, attempts, coalesce(finalized_at, '') FROM jobs ORDER BY id"
+	db_query "SELECT id, state, attempts, finalized_at IS NULL FROM jobs ORDER BY id"
 	db_query "SELECT id, status, coalesce(error, '') FROM posts ORDER BY id"
 	(cd "$S" && find . | sort)
 }
 # md-janitor's records without the summary line
 records() { printf '%s\n' "$out" | grep -v '^rescued=' || true; }
 janitor_twice() {
+	local before; before=$(state)
 	run md-janitor -n
 	dry=$(records)
-	local before; before=$(state)
 	is "$(state)" "$before" "$1: --dry-run changes nothing"
 	run md-janitor
 	is "$rc" 0 "$1: md-janitor exits 0" || diag "$err"
