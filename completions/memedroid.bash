@@ -1,6 +1,6 @@
 # bash completion for the memedroid tools:
 # md-db, md-ingest, md-enqueue, md-work, md-finalize, md-feed, md-job,
-# md-status, md-user.
+# md-status, md-user, md-janitor.
 #
 # Source this file from ~/.bashrc, or install a copy (or a symbolic link)
 # of it under the name of each tool in bash-completion's directory, such as
@@ -152,6 +152,9 @@ _md_tool()
 		;;
 	md-status)
 		opts='--prom --dead --base-url'
+		;;
+	md-janitor)
+		opts='-n --dry-run --verify'
 		;;
 	md-user)
 		subcmds='add passwd list del check token'
@@ -330,4 +333,4 @@ _md_tool()
 	return 0
 }
 
-complete -F _md_tool md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user
+complete -F _md_tool md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user md-janitor
