@@ -143,7 +143,7 @@ install: all
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 man/md.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 scripts/*.sh $(DESTDIR)$(SHAREDIR)/scripts
-	install -m 644 scripts/*.service scripts/memedroid.cron $(DESTDIR)$(SHAREDIR)/scripts
+	install -m 644 scripts/*.service scripts/*.timer scripts/memedroid.cron $(DESTDIR)$(SHAREDIR)/scripts
 	for t in $(TOOLS); do install -m 644 completions/memedroid.bash $(DESTDIR)$(BASHCOMPDIR)/$$t; done
 	install -m 644 completions/_memedroid $(DESTDIR)$(ZSHCOMPDIR)/_memedroid
 
