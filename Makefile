@@ -48,12 +48,12 @@ endif
 COMPILE = $(CC) $(CPPFLAGS_ALL) $(FORTIFY) $(CPPFLAGS) $(WARN) $(HARDEN) $(CFLAGS) $(DEPFLAGS)
 LINK = $(LDFLAGS) $(HARDEN_LDFLAGS) $(LIBS)
 
-TOOLS = md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user md-post
+TOOLS = md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user md-janitor md-post
 LIB_SRC = lib/strbuf.c lib/log.c lib/conf.c lib/spawn.c lib/hash.c lib/storage.c \
 	lib/store.c lib/store_migrate.c lib/store_users.c lib/store_posts.c lib/store_jobs.c lib/store_enqueue.c lib/store_read.c lib/store_sqlite.c lib/store_pg.c lib/probe.c lib/emit.c lib/quote.c lib/cli.c \
 	lib/runner.c lib/ffval.c lib/source.c lib/verify.c lib/reason.c lib/walk.c lib/jwt.c lib/sandbox.c lib/ref.c \
 	lib/migrations.c lib/auth.c lib/storage_fs.c lib/file.c lib/fault.c \
-	lib/store_work.c lib/store_content.c lib/content.c lib/store_check.c
+	lib/store_work.c lib/store_content.c lib/content.c lib/store_check.c lib/store_janitor.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 TEST_BIN = tests/unit/test-lib
 CONFORM_BIN = tests/unit/conform  # the store drivers' conformance suite
@@ -143,7 +143,7 @@ install: all
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 man/md.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 scripts/*.sh $(DESTDIR)$(SHAREDIR)/scripts
-	install -m 644 scripts/*.service scripts/memedroid.cron $(DESTDIR)$(SHAREDIR)/scripts
+	install -m 644 scripts/*.service scripts/*.timer scripts/memedroid.cron $(DESTDIR)$(SHAREDIR)/scripts
 	for t in $(TOOLS); do install -m 644 completions/memedroid.bash $(DESTDIR)$(BASHCOMPDIR)/$$t; done
 	install -m 644 completions/_memedroid $(DESTDIR)$(ZSHCOMPDIR)/_memedroid
 

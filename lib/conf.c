@@ -498,6 +498,11 @@ void conf_init(struct conf *c)
 	c->max_frames = 10000;
 	c->max_pixels_frames = 4e9;
 	c->probe_timeout = 30;
+	c->jan_stuck_after = 6 * 3600;
+	c->jan_pending_after = 3600;
+	c->jan_orphan_grace = 6 * 3600;
+	c->jan_retention = 30 * 86400;
+	c->jan_profiles = xstrdup("mp4,thumb");
 	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
 		struct profile *p = profile_slot(c, builtins[i].name);
 		p->queue = xstrdup(builtins[i].queue);
@@ -549,6 +554,7 @@ void conf_release(struct conf *c)
 	free(c->jwt_secret);
 	free(c->db_url);
 	free(c->storage);
+	free(c->jan_profiles);
 	for (int i = 0; i < c->nprofiles; i++)
 		profile_release(&c->profiles[i]);
 	free(c->profiles);
@@ -982,6 +988,18 @@ static int apply_worker(struct capply *a, const struct ynode *v, const char *k)
 	return bad(a, v, k, "unknown key");
 }
 
+static int apply_janitor(struct capply *a, const struct ynode *v, const char *k)
+{
+	struct conf *c = a->c;
+
+	if (!strcmp(k, "stuck_after")) return set_duration(a, v, k, &c->jan_stuck_after);
+	if (!strcmp(k, "pending_after")) return set_duration(a, v, k, &c->jan_pending_after);
+	if (!strcmp(k, "orphan_grace")) return set_duration(a, v, k, &c->jan_orphan_grace);
+	if (!strcmp(k, "retention")) return set_duration(a, v, k, &c->jan_retention);
+	if (!strcmp(k, "profiles")) return set_string(a, v, k, &c->jan_profiles);
+	return bad(a, v, k, "unknown key");
+}
+
 static int apply_limits(struct capply *a, const struct ynode *v, const char *k)
 {
 	struct conf *c = a->c;
@@ -1229,6 +1247,8 @@ static int apply_root(struct capply *a, const struct ynode *root)
 			rc = apply_section(a, v, k, apply_worker);
 		else if (!strcmp(k, "limits"))
 			rc = apply_section(a, v, k, apply_limits);
+		else if (!strcmp(k, "janitor"))
+			rc = apply_section(a, v, k, apply_janitor);
 		else if (!strcmp(k, "profiles"))
 			rc = apply_section(a, v, k, apply_profile);
 		else if (!strcmp(k, "auth"))

@@ -149,6 +149,12 @@ struct conf {
 	int64_t max_frames;
 	double max_pixels_frames;
 	double probe_timeout;
+	/* md-janitor (janitor.*): see md-janitor(1) */
+	double jan_stuck_after;         /* a processing post with no job left this long fails */
+	double jan_pending_after;       /* a pending post with no job this long is enqueued */
+	double jan_orphan_grace;        /* temp, work and unreferenced files older than this go */
+	double jan_retention;           /* finished, finalized jobs older than this are pruned */
+	char *jan_profiles;             /* comma-separated: what pending posts get */
 
 	int nprofiles;
 	struct profile *profiles;

@@ -104,7 +104,46 @@ int storage_delete(const struct storage *st, const char *key)
 
 char **storage_list(const struct storage *st, const char *prefix, size_t *n)
 {
+	struct storage_entry *v = st->ops->list(st, prefix, n);
+	char **keys;
+
+	if (!v)
+		return NULL;
+	keys = xmalloc((*n + 1) * sizeof(*keys));
+	for (size_t i = 0; i < *n; i++)
+		keys[i] = v[i].key;
+	free(v);
+	return keys;
+}
+
+struct storage_entry *storage_list_entries(const struct storage *st, const char *prefix,
+					   size_t *n)
+{
 	return st->ops->list(st, prefix, n);
+}
+
+void storage_entries_free(struct storage_entry *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].key);
+	free(v);
+}
+
+struct storage_entry *storage_scratch(const struct storage *st, size_t *n)
+{
+	return st->ops->scratch(st, n);
+}
+
+int storage_scratch_remove(const struct storage *st, const char *key)
+{
+	return st->ops->scratch_remove(st, key);
+}
+
+int storage_delete_stale(const struct storage *st, const char *key, double before,
+			 int *removed)
+{
+	*removed = 0;
+	return st->ops->delete_stale(st, key, before, removed);
 }
 
 int storage_delete_folder(const struct storage *st, const char *folder)

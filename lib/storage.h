@@ -123,4 +123,33 @@ char **storage_list(const struct storage *st, const char *prefix, size_t *n);
  * folder); 0 when none is left. */
 int storage_delete_folder(const struct storage *st, const char *folder);
 
+/*
+ * Housekeeping (md-janitor).  An entry is an object, or a local temp file
+ * or scratch directory, with its size and the unix time it was last
+ * written (a scratch directory: its newest file, directory or itself).
+ */
+struct storage_entry {
+	char *key;
+	int64_t size;
+	double mtime;
+};
+void storage_entries_free(struct storage_entry *v, size_t n);
+/* The objects that begin with prefix, sorted by key, as storage_list. */
+struct storage_entry *storage_list_entries(const struct storage *st, const char *prefix,
+					   size_t *n);
+/* The local temp files and scratch directories ("tmp/.in-...",
+ * "work/job-..."), sorted; NULL on error. */
+struct storage_entry *storage_scratch(const struct storage *st, size_t *n);
+/* Remove the scratch entry key (a tree); 0 when it is gone. */
+int storage_scratch_remove(const struct storage *st, const char *key);
+/*
+ * Remove object key only if it was last written before `before`: the one
+ * judged is the one removed, so a put that replaces it meanwhile is never
+ * lost (the filesystem moves it aside first, judges it, and puts a fresh
+ * one back).  *removed says whether it went; a missing key is not an
+ * error.
+ */
+int storage_delete_stale(const struct storage *st, const char *key, double before,
+			 int *removed);
+
 #endif

@@ -203,9 +203,22 @@ static int fs_remove(const struct storage *st, const char *key)
 	return rc && errno != ENOENT ? -1 : 0;
 }
 
-/* Add the keys below root/rel that begin with prefix. */
+static double mtime_of(const struct stat *sb)
+{
+	return (double)sb->st_mtim.tv_sec + sb->st_mtim.tv_nsec / 1e9;
+}
+
+static void entry_add(struct storage_entry **v, size_t *n, char *key, int64_t size, double mtime)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].key = key;
+	(*v)[*n].size = size;
+	(*v)[(*n)++].mtime = mtime;
+}
+
+/* Add the objects below root/rel that begin with prefix. */
 static void list_tree(const struct storage *st, const char *rel, const char *prefix,
-		      char ***keys, size_t *n)
+		      struct storage_entry **v, size_t *n)
 {
 	char *d = rel[0] ? fs_path(st, rel) : xstrdup(FS(st)->root);
 	size_t nn;
@@ -222,10 +235,9 @@ static void list_tree(const struct storage *st, const char *rel, const char *pre
 		else if (strncmp(key, prefix, kl < pl ? kl : pl) || lstat(p, &sb))
 			;
 		else if (S_ISDIR(sb.st_mode))
-			list_tree(st, key, prefix, keys, n);
+			list_tree(st, key, prefix, v, n);
 		else if (S_ISREG(sb.st_mode) && kl >= pl) {
-			*keys = xrealloc(*keys, (*n + 1) * sizeof(**keys));
-			(*keys)[(*n)++] = key;
+			entry_add(v, n, key, sb.st_size, mtime_of(&sb));
 			key = NULL;
 		}
 		free(key);
@@ -262,19 +274,125 @@ static void fs_prune(const struct storage *st, const char *folder)
 	free(p);
 }
 
-static int cmp_key(const void *a, const void *b)
+static int cmp_entry(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct storage_entry *)a)->key,
+		      ((const struct storage_entry *)b)->key);
 }
 
-static char **fs_list(const struct storage *st, const char *prefix, size_t *n)
+static struct storage_entry *fs_list(const struct storage *st, const char *prefix, size_t *n)
 {
-	char **keys = xmalloc(sizeof(*keys));
+	struct storage_entry *v = xmalloc(sizeof(*v));
 
 	*n = 0;
-	list_tree(st, "", prefix, &keys, n);
-	qsort(keys, *n, sizeof(*keys), cmp_key);
-	return keys;
+	list_tree(st, "", prefix, &v, n);
+	qsort(v, *n, sizeof(*v), cmp_entry);
+	return v;
+}
+
+/* The size and the newest mtime of the tree at p (itself included). */
+static void tree_age(const char *p, const struct stat *top, int64_t *size, double *mtime)
+{
+	size_t n;
+	char **names = S_ISDIR(top->st_mode) ? list_dir(p, 0, &n) : NULL;
+
+	*size += top->st_size;
+	if (mtime_of(top) > *mtime)
+		*mtime = mtime_of(top);
+	for (size_t i = 0; names && i < n; i++) {
+		char *c = xstrfmt("%s/%s", p, names[i]);
+		struct stat sb;
+		if (!lstat(c, &sb))
+			tree_age(c, &sb, size, mtime);
+		free(c);
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* Add the entries of the local directory sub (tmp, work); -1 when it
+ * cannot be read (a missing one is empty). */
+static int scratch_dir(const struct storage *st, const char *sub, struct storage_entry **v,
+		       size_t *n)
+{
+	char *d = fs_path(st, sub);
+	size_t nn;
+	char **names = list_dir(d, 0, &nn);
+
+	free(d);
+	if (!names)
+		return errno == ENOENT ? 0 : -1;
+	for (size_t i = 0; i < nn; i++) {
+		char *key = xstrfmt("%s/%s", sub, names[i]), *p = fs_path(st, key);
+		struct stat sb;
+		int64_t size = 0;
+		double mtime = 0;
+
+		if (!lstat(p, &sb)) {
+			tree_age(p, &sb, &size, &mtime);
+			entry_add(v, n, key, size, mtime);
+		} else {
+			free(key);
+		}
+		free(p);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+static struct storage_entry *fs_scratch(const struct storage *st, size_t *n)
+{
+	struct storage_entry *v = xmalloc(sizeof(*v));
+
+	*n = 0;
+	if (scratch_dir(st, "tmp", &v, n) || scratch_dir(st, "work", &v, n)) {
+		int e = errno;
+		storage_entries_free(v, *n);
+		errno = e;
+		return NULL;
+	}
+	qsort(v, *n, sizeof(*v), cmp_entry);
+	return v;
+}
+
+static int fs_scratch_remove(const struct storage *st, const char *key)
+{
+	char *p = fs_path(st, key);
+	int rc = remove_tree(p);
+
+	free(p);
+	return rc;
+}
+
+/* Move the object aside into tmp/ (so that the file judged is the file
+ * removed), then remove it if it is stale, else put it back unless a
+ * newer put took its place. */
+static int fs_delete_stale(const struct storage *st, const char *key, double before,
+			   int *removed)
+{
+	char r[17], *p = fs_path(st, key), *aside;
+	struct stat sb;
+	int rc = 0;
+
+	file_random_hex(r, 8);
+	aside = xstrfmt("%s/.gc-%ld-%s", FS(st)->tmp, (long)getpid(), r);
+	if (fault_rename(p, aside)) {
+		rc = errno == ENOENT ? 0 : -1;
+	} else if (lstat(aside, &sb) || mtime_of(&sb) >= before) {
+		/* fresh: back in place, unless a newer put is there already */
+		if (link(aside, p) && errno != EEXIST)
+			rc = -1;    /* kept aside in tmp/, and said */
+		else if (unlink(aside) || fsync_dir_of(p))
+			rc = -1;
+	} else if (unlink(aside) || fsync_dir_of(p)) {
+		rc = -1;
+	} else {
+		*removed = 1;
+	}
+	free(aside);
+	free(p);
+	return rc;
 }
 
 /* What publish_dir carries down the tree it stages. */
@@ -432,5 +550,8 @@ const struct storage_ops storage_fs_ops = {
 	.stat = fs_stat,
 	.remove = fs_remove,
 	.list = fs_list,
+	.scratch = fs_scratch,
+	.scratch_remove = fs_scratch_remove,
+	.delete_stale = fs_delete_stale,
 	.prune = fs_prune,
 };

@@ -31,7 +31,11 @@ struct storage_ops {
 	int (*open_read)(const struct storage *st, const char *key);
 	int (*stat)(const struct storage *st, const char *key, int64_t *size);
 	int (*remove)(const struct storage *st, const char *key);
-	char **(*list)(const struct storage *st, const char *prefix, size_t *n);
+	struct storage_entry *(*list)(const struct storage *st, const char *prefix, size_t *n);
+	struct storage_entry *(*scratch)(const struct storage *st, size_t *n);
+	int (*scratch_remove)(const struct storage *st, const char *key);
+	int (*delete_stale)(const struct storage *st, const char *key, double before,
+			    int *removed);
 	/* optional: remove the empty directories at and below folder */
 	void (*prune)(const struct storage *st, const char *folder);
 };

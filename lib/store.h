@@ -545,6 +545,56 @@ char *user_remove_refusal(const char *name, enum user_posts how, const char *oth
 /* Why a job in state may not be dropped (finalized: finalized_at is set;
  * state NULL: no such job), or NULL; malloc'd. */
 char *job_drop_refusal(const char *state, int finalized);
+/* ---- housekeeping (md-janitor: store_janitor.c) ---- */
+
+/*
+ * One row of the janitor's reads.  A post: id, media, at (updated_at).
+ * A stored file's owner (store_storage_refs): kind, media, name (the
+ * original's extension, or the profile), key (a rendition's storage key),
+ * id and claim (a live run).  Expired jobs: id, name (the worker), n
+ * (1: it goes dead, 0: available again).
+ */
+enum jan_ref { JAN_ORIGINAL, JAN_RENDITION, JAN_RUN };
+struct jan_row {
+	enum jan_ref kind;
+	int64_t id, claim, n;
+	const char *media, *name, *key, *at;
+};
+typedef int (*jan_cb)(void *arg, const struct jan_row *r);
+
+struct store_lock;
+/* Take the janitor's lock, held until store_janitor_unlock (or the
+ * process ends): *lk NULL when another janitor holds it.  SQLite: flock
+ * on PATH-janitor.lock; PostgreSQL: a session advisory lock on a
+ * connection of its own. */
+int store_janitor_lock(struct store *s, struct store_lock **lk);
+void store_janitor_unlock(struct store *s, struct store_lock *lk);
+/* cb for each running job whose lease expired (what store_rescue_expired
+ * would do). */
+int store_expired_jobs(struct store *s, jan_cb cb, void *arg);
+/* cb for each post of status ("pending", "processing") not updated for
+ * age seconds whose media has no job left to run or to finalize. */
+int store_idle_posts(struct store *s, const char *status, double age, jan_cb cb, void *arg);
+/* Fail post id with error if it is still an idle processing post (as
+ * above), and bump the feed; *applied says whether it was. */
+int store_fail_idle_post(struct store *s, int64_t id, double age, const char *error,
+			 int *applied);
+/* cb for every file the database references, from one snapshot: each
+ * media's original, each registered rendition, and each live run (a job
+ * running under its claim, or succeeded and not yet finalized).  cb may
+ * see a row twice (a replayed read). */
+int store_storage_refs(struct store *s, jan_cb cb, void *arg);
+/*
+ * One batch of the pruning of finished jobs: among the next `window` jobs
+ * by id after `after`, those succeeded, dead or cancelled, finalized, and
+ * finished more than age seconds ago, except the newest succeeded job of
+ * each media and profile (the record that its rendition exists, which
+ * ingest and enqueue look for).  dry: count them only.  *next is the last
+ * id of the window, 0 when there are no more jobs; *n counts the pruned.
+ * One short transaction.
+ */
+int store_prune_jobs(struct store *s, int64_t after, int window, double age, int dry,
+		     int64_t *next, int64_t *n);
 
 /* ---- names ---- */
 

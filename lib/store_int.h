@@ -283,6 +283,22 @@ struct store_driver {
 	int (*status_figure)(struct store *, enum status_kind k, int dead_limit, status_cb cb,
 			     void *arg);
 
+	/* -- housekeeping (store_janitor.c) -- */
+	/* The janitor's lock, tried: *held NULL when another has it. */
+	int (*janitor_lock)(struct store *, void **held);
+	void (*janitor_unlock)(struct store *, void *held);
+	/* The idle posts of store_idle_posts, by id (read). */
+	int (*posts_idle)(struct store *, const char *status, double age, jan_cb cb, void *arg);
+	/* In a transaction: post id failed with error if still idle
+	 * processing; *applied. */
+	int (*post_fail_idle)(struct store *, int64_t id, double age, const char *error,
+			      int *applied);
+	/* In a read transaction: cb for each row of kind (store_storage_refs). */
+	int (*storage_refs)(struct store *, enum jan_ref kind, jan_cb cb, void *arg);
+	/* In a transaction: store_prune_jobs's window and its deletion. */
+	int (*jobs_prune)(struct store *, int64_t after, int window, double age, int dry,
+			  int64_t *next, int64_t *n);
+
 	/* -- operations -- */
 	int (*claim)(struct store *, const char *, char *const *, int, int, double,
 		     struct job **, int *);

@@ -2443,6 +2443,173 @@ static int pg_txn_begin(struct store *s, int last)
 }
 
 /* One snapshot for every statement, and no write. */
+/* ---------- housekeeping (md-janitor) ---------- */
+
+#define JANITOR_LOCK "435694281300"     /* one md-janitor at a time (session-level) */
+/* age seconds ago, the parameter $N */
+#define AGO(n) "now() - make_interval(secs => $" n "::float8)"
+/* the media of p has no job left to run or to finalize */
+#define IDLE_MEDIA(p) \
+	"NOT EXISTS (SELECT 1 FROM jobs j WHERE " MEDIA_IS("j.media", p ".media") \
+	" AND (j.state IN ('available', 'running') OR j.finalized_at IS NULL))"
+
+/* The janitor's lock lives on a connection of its own, so that the
+ * store's reconnections can never drop it unseen. */
+static int pg_janitor_lock(struct store *s, void **held)
+{
+	struct pg *q = (struct pg *)s;
+	PQconninfoOption *opts = PQconninfo(q->conn), *o;
+	const char *kw[64], *kv[64];
+	int n = 0, rc = 0;
+	PGconn *c;
+	PGresult *res;
+
+	*held = NULL;
+	if (!opts)
+		die(MD_EXIT_SOFTWARE, "out of memory");
+	for (o = opts; o->keyword && n < 63; o++)
+		if (o->val && *o->val) {
+			kw[n] = o->keyword;
+			kv[n++] = o->val;
+		}
+	kw[n] = kv[n] = NULL;
+	c = PQconnectdbParams(kw, kv, 0);
+	PQconninfoFree(opts);
+	if (!c)
+		die(MD_EXIT_SOFTWARE, "out of memory");
+	res = PQstatus(c) == CONNECTION_OK
+		? PQexec(c, "SELECT pg_try_advisory_lock(" JANITOR_LOCK ")") : NULL;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		char *m = first_line(PQerrorMessage(c));
+		error("database '%s': cannot take the janitor's lock: %s", q->url, m);
+		free(m);
+		rc = MD_EXIT_TEMPFAIL;
+	} else if (!strcmp(PQgetvalue(res, 0, 0), "t")) {
+		*held = c;
+	}
+	PQclear(res);
+	if (!*held)
+		PQfinish(c);
+	return rc;
+}
+
+static void pg_janitor_unlock(struct store *s, void *held)
+{
+	PQfinish(held);
+}
+
+/* cb for each row of res: the columns as jan_row fields, in the order id,
+ * media, name, key, at, claim (as many as res has). */
+static int pg_jan_rows(PGresult *res, enum jan_ref kind, jan_cb cb, void *arg)
+{
+	int rc = 0, nc = PQnfields(res);
+
+	for (int i = 0; i < PQntuples(res) && !rc; i++) {
+		struct jan_row row = {
+			.kind = kind, .id = val_i64(res, i, 0),
+			.media = nc > 1 ? val(res, i, 1) : NULL,
+			.name = nc > 2 ? val(res, i, 2) : NULL,
+			.key = nc > 3 ? val(res, i, 3) : NULL,
+			.at = nc > 4 ? val(res, i, 4) : NULL,
+			.claim = nc > 5 ? val_i64(res, i, 5) : 0,
+		};
+		rc = cb(arg, &row);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_posts_idle(struct store *s, const char *status, double age, jan_cb cb, void *arg)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, status);
+	arg_dbl(&a, age);
+	if ((rc = pg_read(q, "read idle posts",
+			  "SELECT p.id, p.media, NULL, NULL, " ISO("p.updated_at") " FROM posts p "
+			  "WHERE p.status = $1 AND p.updated_at < " AGO("2") " AND " IDLE_MEDIA("p")
+			  " ORDER BY p.id", &a, &res)))
+		return rc;
+	return pg_jan_rows(res, JAN_ORIGINAL, cb, arg);
+}
+
+static int pg_post_fail_idle(struct store *s, int64_t id, double age, const char *error,
+			     int *applied)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_i64(&a, id);
+	arg_dbl(&a, age);
+	arg_str(&a, error);
+	if ((rc = pg_exec(q, "fail a stuck post",
+			  "UPDATE posts SET status = 'failed', error = $3, updated_at = now() "
+			  "WHERE id = $1 AND status = 'processing' AND updated_at < " AGO("2")
+			  " AND " IDLE_MEDIA("posts"), &a, &res)))
+		return rc;
+	*applied = strtoll(PQcmdTuples(res), NULL, 10) > 0;
+	PQclear(res);
+	return 0;
+}
+
+static int pg_storage_refs(struct store *s, enum jan_ref kind, jan_cb cb, void *arg)
+{
+	static const char *const sql[] = {
+		[JAN_ORIGINAL] = "SELECT 0, sha256, ext FROM media",
+		[JAN_RENDITION] = "SELECT 0, media, profile, storage_key FROM renditions",
+		[JAN_RUN] = "SELECT id, media, profile, NULL, NULL, claims FROM jobs "
+			    "WHERE state = 'running' OR (state = 'succeeded' AND finalized_at IS NULL)",
+	};
+	struct pg *q = (struct pg *)s;
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_exec(q, "read the stored files' rows", sql[kind], NULL, &res)))
+		return rc;
+	return pg_jan_rows(res, kind, cb, arg);
+}
+
+/* The prunable jobs (store_prune_jobs) of the window $1 < id <= $2. */
+#define PRUNABLE \
+	"FROM jobs WHERE id > $1 AND id <= $2 AND state IN ('succeeded', 'dead', 'cancelled') " \
+	"AND finalized_at IS NOT NULL AND coalesce(finished_at, created_at) < " AGO("3") \
+	" AND NOT (state = 'succeeded' AND NOT EXISTS (SELECT 1 FROM jobs k " \
+	"WHERE " MEDIA_IS("k.media", "jobs.media") " AND k.profile = jobs.profile " \
+	"AND k.state = 'succeeded' AND k.id > jobs.id))"
+
+static int pg_jobs_prune(struct store *s, int64_t after, int window, double age, int dry,
+			 int64_t *next, int64_t *n)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_i64(&a, after);
+	arg_i64(&a, window);
+	if ((rc = pg_exec(q, "read the jobs to prune", "SELECT max(id) FROM (SELECT id FROM jobs "
+			  "WHERE id > $1 ORDER BY id LIMIT $2) w", &a, &res)))
+		return rc;
+	*next = val_i64(res, 0, 0);
+	PQclear(res);
+	if (!*next)
+		return 0;
+	a.n = 1;
+	arg_i64(&a, *next);
+	arg_dbl(&a, age);
+	if ((rc = pg_exec(q, "prune jobs", dry ? "SELECT count(*) " PRUNABLE : "DELETE " PRUNABLE,
+			  &a, &res)))
+		return rc;
+	*n = dry ? val_i64(res, 0, 0) : strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
 static int pg_read_begin(struct store *s, int last)
 {
 	int rc;
@@ -2632,4 +2799,10 @@ static const struct store_driver pg_driver = {
 	.posts_reassign = pg_posts_reassign,
 	.job_delete_finalized = pg_job_delete_finalized,
 	.check = pg_check_db,
+	.janitor_lock = pg_janitor_lock,
+	.janitor_unlock = pg_janitor_unlock,
+	.posts_idle = pg_posts_idle,
+	.post_fail_idle = pg_post_fail_idle,
+	.storage_refs = pg_storage_refs,
+	.jobs_prune = pg_jobs_prune,
 };

@@ -12,10 +12,12 @@
 #include "strbuf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #define FMT "'%Y-%m-%dT%H:%M:%fZ'"
@@ -1888,6 +1890,165 @@ static int sq_check(struct store *s, int objects, check_cb cb, void *arg, int *n
 	return 0;
 }
 
+/* ---------- housekeeping (md-janitor) ---------- */
+
+/* age seconds ago, bound as ?N */
+#define AGO(n) "strftime(" FMT ", 'now', '-' || ?" n " || ' seconds')"
+/* the media of p has no job left to run or to finalize */
+#define IDLE_MEDIA(p) \
+	"NOT EXISTS (SELECT 1 FROM jobs j WHERE j.media = " p ".media " \
+	"AND (j.state IN ('available', 'running') OR j.finalized_at IS NULL))"
+
+static int sq_janitor_lock(struct store *s, void **held)
+{
+	struct sq *q = (struct sq *)s;
+	char *path = xstrfmt("%s-janitor.lock", q->path);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+
+	*held = NULL;
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB)) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		if (fd >= 0 && e == EWOULDBLOCK) {
+			free(path);
+			return 0;
+		}
+		error("cannot lock '%s': %s", path, strerror(e));
+		free(path);
+		return MD_EXIT_IOERR;
+	}
+	free(path);
+	*held = xmalloc(sizeof(int));
+	*(int *)*held = fd;
+	return 0;
+}
+
+static void sq_janitor_unlock(struct store *s, void *held)
+{
+	close(*(int *)held);
+	free(held);
+}
+
+/* cb for each row of st: the columns as jan_row fields, in the order
+ * id, media, name, key, at, claim (as many as st has). */
+static int sq_jan_rows(struct sq *q, sqlite3_stmt *st, enum jan_ref kind, jan_cb cb, void *arg)
+{
+	int r, rc = 0, nc = sqlite3_column_count(st);
+
+	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct jan_row row = {
+			.kind = kind, .id = sqlite3_column_int64(st, 0),
+			.media = nc > 1 ? col_text(st, 1) : NULL,
+			.name = nc > 2 ? col_text(st, 2) : NULL,
+			.key = nc > 3 ? col_text(st, 3) : NULL,
+			.at = nc > 4 ? col_text(st, 4) : NULL,
+			.claim = nc > 5 ? sqlite3_column_int64(st, 5) : 0,
+		};
+		rc = cb(arg, &row);
+	}
+	if (!rc && r != SQLITE_DONE)
+		rc = sq_fail(q, "read");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_posts_idle(struct store *s, const char *status, double age, jan_cb cb, void *arg)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, "SELECT p.id, p.media, NULL, NULL, p.updated_at FROM posts p "
+			  "WHERE p.status = ?1 AND p.updated_at < " AGO("2") " AND " IDLE_MEDIA("p")
+			  " ORDER BY p.id", &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 2, age);
+	return sq_jan_rows(q, st, JAN_ORIGINAL, cb, arg);
+}
+
+static int sq_post_fail_idle(struct store *s, int64_t id, double age, const char *error,
+			     int *applied)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, "UPDATE posts SET status = 'failed', error = ?3, updated_at = " NOW
+			  " WHERE id = ?1 AND status = 'processing' AND updated_at < " AGO("2")
+			  " AND " IDLE_MEDIA("posts"), &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_double(st, 2, age);
+	sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
+	rc = sq_done(q, st);
+	*applied = !rc && sqlite3_changes(q->db) > 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_storage_refs(struct store *s, enum jan_ref kind, jan_cb cb, void *arg)
+{
+	static const char *const sql[] = {
+		[JAN_ORIGINAL] = "SELECT 0, sha256, ext FROM media",
+		[JAN_RENDITION] = "SELECT 0, media, profile, storage_key FROM renditions",
+		[JAN_RUN] = "SELECT id, media, profile, NULL, NULL, claims FROM jobs "
+			    "WHERE state = 'running' OR (state = 'succeeded' AND finalized_at IS NULL)",
+	};
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, sql[kind], &st)))
+		return rc;
+	return sq_jan_rows(q, st, kind, cb, arg);
+}
+
+/* The prunable jobs (store_prune_jobs) of the window ?1 < id <= ?2. */
+#define PRUNABLE \
+	"FROM jobs WHERE id > ?1 AND id <= ?2 AND state IN ('succeeded', 'dead', 'cancelled') " \
+	"AND finalized_at IS NOT NULL AND coalesce(finished_at, created_at) < " AGO("3") \
+	" AND NOT (state = 'succeeded' AND NOT EXISTS (SELECT 1 FROM jobs k " \
+	"WHERE k.media = jobs.media AND k.profile = jobs.profile AND k.state = 'succeeded' " \
+	"AND k.id > jobs.id))"
+
+static int sq_jobs_prune(struct store *s, int64_t after, int window, double age, int dry,
+			 int64_t *next, int64_t *n)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, "SELECT max(id) FROM (SELECT id FROM jobs WHERE id > ?1 "
+			  "ORDER BY id LIMIT ?2)", &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, window);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*next = sqlite3_column_int64(st, 0);
+	else
+		rc = sq_fail(q, "read the jobs to prune");
+	sqlite3_finalize(st);
+	if (rc || !*next)
+		return rc;
+	if ((rc = sq_prep(q, dry ? "SELECT count(*) " PRUNABLE : "DELETE " PRUNABLE, &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, *next);
+	sqlite3_bind_double(st, 3, age);
+	if (dry) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			*n = sqlite3_column_int64(st, 0);
+		else
+			rc = sq_fail(q, "count the jobs to prune");
+	} else if (!(rc = sq_done(q, st))) {
+		*n = sqlite3_changes(q->db);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int sq_txn_begin(struct store *s, int last)
 {
 	return sq_begin((struct sq *)s);
@@ -1976,4 +2137,10 @@ static const struct store_driver sqlite_driver = {
 	.posts_reassign = sq_posts_reassign,
 	.job_delete_finalized = sq_job_delete_finalized,
 	.check = sq_check,
+	.janitor_lock = sq_janitor_lock,
+	.janitor_unlock = sq_janitor_unlock,
+	.posts_idle = sq_posts_idle,
+	.post_fail_idle = sq_post_fail_idle,
+	.storage_refs = sq_storage_refs,
+	.jobs_prune = sq_jobs_prune,
 };

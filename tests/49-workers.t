@@ -84,4 +84,19 @@ is "$?" 0 "worker B exits 0 on SIGTERM"
 is "$(wrec "$host:$wb")" "" "and is no longer listed"
 is "$(db_count workers "id = '$host:$wb'")" 0 "its row is gone"
 
+# --- md-janitor finds a gone worker too ------------------------------------
+rm -f "$MD_TMP"/run.*
+run md-enqueue -p gated --force "$sha"
+job2=$(cut -f1 <<<"$out")
+md-work -j 1 >"$MD_TMP/c.out" 2>"$MD_TMP/c.err" &
+wc=$!
+ok "worker C runs a job" wait_for "step running" running_once
+kill -KILL "$wc"
+wait "$wc" 2>/dev/null
+reaped() { md-janitor >"$MD_TMP/j.out" 2>&1 && grep -q $'^reap\t' "$MD_TMP/j.out"; }
+ok "md-janitor finds worker C gone" wait_for "janitor reaps" reaped
+like "$(grep $'^reap\t' "$MD_TMP/j.out")" "1 worker gone, 1 job rescued" "and says what it did"
+is "$(db_query "SELECT state FROM jobs WHERE id = $job2")" available "C's job is available again"
+touch "$MD_TMP/run.go"
+
 done_testing

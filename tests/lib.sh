@@ -64,7 +64,7 @@
 # one-shot modes (--drain, --once) and read the results back.
 
 MD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-MD_TOOLS="md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user md-post"
+MD_TOOLS="md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user md-janitor md-post"
 
 _tap_n=0
 _tap_failed=0

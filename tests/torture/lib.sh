@@ -128,6 +128,10 @@ worker:
   # the step writes the trial's runs.log, outside its work directory
   sandbox: false
 ${3-}
+# md-janitor runs once every tool of the trial has stopped: nothing is in
+# flight, so what a crash left goes at once
+janitor:
+  orphan_grace: 0s
 profiles:
   tort:
     kinds: [video, animated, image]
