@@ -568,8 +568,10 @@ static void record_waiting(struct worker *w, double now)
 		free(o->line);
 		done++;
 	}
-	memmove(w->later, w->later + done, (size_t)(w->nlater - done) * sizeof(*w->later));
-	w->nlater -= done;
+	if (done) {
+		memmove(w->later, w->later + done, (size_t)(w->nlater - done) * sizeof(*w->later));
+		w->nlater -= done;
+	}
 }
 
 /* Event: the child of slot s is gone (or must be waited for). */
