@@ -546,6 +546,8 @@ int main(int argc, char **argv)
 
 	if (i >= argc)
 		usage_error(&cli, "no input: give paths, or '-' to read them from stdin");
+	/* a record is out as soon as its post is committed */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int k = i; k < argc; k++)
 		if (!strcmp(argv[k], "-"))
 			from_stdin = 1;
