@@ -125,7 +125,7 @@ _md_tool()
 		;;
 	md-ingest)
 		opts='-r --recursive -L --follow-symlinks -0 --null -u --user
-			--caption -t --tag -e --enqueue --move -n --dry-run
+			--caption -t --tag -e --enqueue --move --skip-posted -n --dry-run
 			--trace-id --'
 		;;
 	md-enqueue)

@@ -126,6 +126,7 @@ struct ingest_req {
 	const struct profile *const *profiles;  /* --enqueue, may be empty */
 	int nprofiles;
 	int max_attempts;
+	int skip_posted;        /* the user posted this media already: write nothing */
 };
 
 struct ingest_res {
@@ -133,12 +134,29 @@ struct ingest_res {
 	int media_new;          /* this call inserted the media row */
 	char status[16];        /* the new post's status */
 	int njobs;              /* jobs created */
+	int exists;             /* skip_posted: post_id and status are the user's
+				 * earlier post, and nothing was written */
 };
 
 /* One transaction: media if new, user if new, post, tags, jobs.  The new
  * post of a media whose jobs are all finalized is completed (or failed)
- * at once; jobs that would duplicate live or succeeded ones are not made. */
+ * at once; jobs that would duplicate live or succeeded ones are not made.
+ * With skip_posted, a user who has a post of the media already gets no
+ * other: the check holds the media row (or the write lock), so two
+ * ingests of one file by one user at once still make one post. */
 int store_ingest(struct store *s, const struct ingest_req *req, struct ingest_res *res);
+
+/* A user's post of a media (store_post_of). */
+struct post_found {
+	int64_t id;             /* 0: the user has no post of the media */
+	char status[16];
+	unsigned kind;          /* the media's, MD_KIND_* */
+};
+
+/* In one read: the user's oldest post of media sha, into *p.  0 or an
+ * exit code.  A hint only (an ingest may commit one right after): the
+ * ingest checks again with skip_posted. */
+int store_post_of(struct store *s, const char *user, const char *sha, struct post_found *p);
 
 /* ---- enqueue ---- */
 

@@ -149,6 +149,9 @@ struct store_driver {
 	int (*media_add)(struct store *, const struct media_info *, int *is_new);
 	/* The id of the user called name, added when new. */
 	int (*user_id)(struct store *, const char *name, int64_t *id);
+	/* The oldest post of media owned by the user called name, into *p
+	 * (p->id 0 when none); in a write or a read transaction. */
+	int (*post_of)(struct store *, const char *name, const char *media, struct post_found *p);
 	/* A job for each of v[0..n-1] (distinct profiles) that has no
 	 * available, running or succeeded job of the media yet; *added
 	 * counts them.  Workers of their queues are woken. */

@@ -779,6 +779,30 @@ static int pg_user_id(struct store *s, const char *user, int64_t *id)
 	return 0;
 }
 
+static int pg_post_of(struct store *s, const char *user, const char *media, struct post_found *p)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	arg_str(&a, user);
+	arg_str(&a, media);
+	if ((rc = pg_exec(q, "look up posts",
+			  "SELECT p.id, p.status, m.kind FROM posts p "
+			  "JOIN users u ON u.id = p.owner JOIN media m ON m.sha256 = p.media "
+			  "WHERE u.username = $1 AND p.media = $2 ORDER BY p.id LIMIT 1", &a, &res)))
+		return rc;
+	if (PQntuples(res)) {
+		p->id = val_i64(res, 0, 0);
+		(void)snprintf(p->status, sizeof(p->status), "%s", PQgetvalue(res, 0, 1));
+		p->kind = kind_from_name(PQgetvalue(res, 0, 2));
+	}
+	PQclear(res);
+	return 0;
+}
+
 static int pg_media_verdict(struct store *s, const char *media, int64_t *total,
 			    int64_t *open, char **dead)
 {
@@ -2740,6 +2764,7 @@ static const struct store_driver pg_driver = {
 	.media_exists = pg_media_exists,
 	.media_add = pg_media_add,
 	.user_id = pg_user_id,
+	.post_of = pg_post_of,
 	.jobs_add_missing = pg_jobs_add_missing,
 	.media_verdict = pg_media_verdict,
 	.post_add = pg_post_add,

@@ -1,8 +1,9 @@
 /*
  * store_posts.c - media and posts, above the drivers: the sequence of an
  * ingest (media, owner, jobs, then the post with the status its jobs
- * give, tags, the feed), the status of a new post of a known media, the
- * jobs a media still needs, the sequence of finalizing a media (pick
+ * give, tags, the feed; or, asked to, the owner's earlier post of the
+ * media and nothing written), the status of a new post of a known media,
+ * the jobs a media still needs, and the sequence of finalizing a media (pick
  * one whose jobs are all terminal, register renditions, settle its posts,
  * put them in the hook outbox, stamp its jobs), and the outbox's
  * claims.  Each is one transaction (store_txn); the drivers give the
@@ -33,6 +34,26 @@ const char *dup_post_status(int64_t jobs, int64_t unfinalized, const char *dead)
 int store_media_exists(struct store *s, const char *sha)
 {
 	return s->drv->media_exists(s, sha);
+}
+
+struct post_of {
+	const char *user, *sha;
+	struct post_found *p;
+};
+
+static int post_of_body(struct store *s, void *arg)
+{
+	struct post_of *a = arg;
+
+	return s->drv->post_of(s, a->user, a->sha, a->p);
+}
+
+int store_post_of(struct store *s, const char *user, const char *sha, struct post_found *p)
+{
+	struct post_of a = { user, sha, p };
+
+	memset(p, 0, sizeof(*p));
+	return store_read_txn(s, post_of_body, &a);
 }
 
 /* The jobs an ingest asks for: the profiles that apply to the media's
@@ -88,6 +109,21 @@ static int ingest_status(struct store *s, struct ingest *in)
 	return 0;
 }
 
+/* skip_posted: when the user has a post of the media, it is the answer
+ * and nothing is written (STORE_ROLLBACK). */
+static int ingest_posted(struct store *s, const struct ingest_req *r, struct ingest_res *res)
+{
+	struct post_found p;
+	int rc = s->drv->post_of(s, r->user, r->media->sha, &p);
+
+	if (rc || !p.id)
+		return rc;
+	res->post_id = p.id;
+	res->exists = 1;
+	xsnprintf(res->status, sizeof(res->status), "%s", p.status);
+	return STORE_ROLLBACK;
+}
+
 static int ingest_body(struct store *s, void *arg)
 {
 	struct ingest *in = arg;
@@ -100,8 +136,12 @@ static int ingest_body(struct store *s, void *arg)
 	memset(res, 0, sizeof(*res));
 	free(in->err);
 	in->err = NULL;
-	if ((rc = s->drv->media_add(s, r->media, &res->media_new)) ||
-	    (rc = s->drv->user_id(s, r->user, &owner)))
+	if ((rc = s->drv->media_add(s, r->media, &res->media_new)))
+		return rc;
+	/* the media row is held now: no other post of it commits meanwhile */
+	if (r->skip_posted && !res->media_new && (rc = ingest_posted(s, r, res)))
+		return rc;
+	if ((rc = s->drv->user_id(s, r->user, &owner)))
 		return rc;
 	/* jobs first, so the post's status can count them */
 	want = ingest_wanted(r, &n);

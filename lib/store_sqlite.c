@@ -531,6 +531,30 @@ static int sq_user_id(struct store *s, const char *user, int64_t *id)
 	return rc;
 }
 
+static int sq_post_of(struct store *s, const char *user, const char *media, struct post_found *p)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	memset(p, 0, sizeof(*p));
+	if ((rc = sq_prep(q, "SELECT p.id, p.status, m.kind FROM posts p "
+			  "JOIN users u ON u.id = p.owner JOIN media m ON m.sha256 = p.media "
+			  "WHERE u.username = ?1 AND p.media = ?2 ORDER BY p.id LIMIT 1", &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, media, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		p->id = sqlite3_column_int64(st, 0);
+		(void)snprintf(p->status, sizeof(p->status), "%s", col_text(st, 1));
+		p->kind = kind_from_name(col_text(st, 2));
+	} else if (r != SQLITE_DONE) {
+		rc = sq_fail(q, "look up posts");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int sq_jobs_add_missing(struct store *s, const char *media, const struct new_job *v,
 			       int n, const char *trace_id, int *added)
 {
@@ -2087,6 +2111,7 @@ static const struct store_driver sqlite_driver = {
 	.media_exists = sq_media_exists,
 	.media_add = sq_media_add,
 	.user_id = sq_user_id,
+	.post_of = sq_post_of,
 	.jobs_add_missing = sq_jobs_add_missing,
 	.media_verdict = sq_media_verdict,
 	.post_add = sq_post_add,

@@ -1,23 +1,66 @@
 #!/bin/bash
 # 90-scripts.t - the helper scripts: batch-import.sh (GNU parallel over
-# md-ingest, then md-enqueue) and notify-hook.sh (md-finalize --exec), and
-# the systemd units name tools and options that exist.
+# md-ingest --skip-posted: run again after a failure, its exit status, its
+# progress on a terminal) and notify-hook.sh (md-finalize --exec), and the
+# systemd units name tools and options that exist.
 . "$(dirname "$0")/lib.sh"
 md_require_tools
 md_setup
 have parallel || { plan skip_all "GNU parallel is not installed"; }
 
+BI=$MD_ROOT/scripts/batch-import.sh
 IN=$MD_TMP/in
 md_samples "$IN"
 cp "$IN/still.png" "$IN/copy of still.png"
+run "$BI" "$IN" thumb
+is "$rc" 78 "batch-import.sh on an unmigrated database: md-ingest's exit status" || diag "$err"
 run md-db init
-MD_INGEST_OPTS="--tag imported" run "$MD_ROOT/scripts/batch-import.sh" "$IN" thumb
-is "$rc" 0 "batch-import.sh exits 0" || diag "$err"
-is "$(db_count posts)" 6 "every file became a post"
+# what a run cut short leaves: some files posted, with their jobs
+run md-ingest -e thumb "$IN/video.mp4" "$IN/photo.jpg"
+MD_INGEST_OPTS="--tag imported" run "$BI" "$IN" thumb
+is "$rc" 0 "batch-import.sh run again exits 0" || diag "$err"
+is "$(db_count posts)" 5 "every media became one post of the user"
 is "$(db_count media)" 5 "the copy is the same media"
 is "$(db_count jobs "profile = 'thumb'")" 5 "one thumb job per media"
-is "$(db_query "SELECT count(*) FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE t.name = 'imported'")" 6 \
+is "$(db_query "SELECT count(*) FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE t.name = 'imported'")" 3 \
 	"MD_INGEST_OPTS reached md-ingest"
+ok "one JSON record per file on stdout" json_lines_ok "$out"
+is "$(jq -r 'select(.exists) | .path' <<<"$out" | grep -c -e video.mp4 -e photo.jpg)" 2 \
+	"the files posted before are reported as existing"
+is "$(jq -s 'map(select(.exists)) | length' <<<"$out")" 3 "and so is the second copy of a picture"
+is "$err" "" "nothing on standard error off a terminal"
+posts=$(db_count posts)
+jobs=$(db_count jobs)
+run "$BI" "$IN" thumb
+is "$rc" 0 "batch-import.sh a third time exits 0" || diag "$err"
+is "$(jq -s 'map(select(.exists)) | length' <<<"$out")" 6 "every file exists"
+is "$(db_count posts) $(db_count jobs)" "$posts $jobs" "no post or job written"
+
+run "$BI" "$MD_TMP/nowhere"
+is "$rc" 65 "batch-import.sh of no directory exits 65"
+like "$err" "cannot open '$MD_TMP/nowhere': No such file or directory" "and says so"
+mkdir -p "$MD_TMP/empty"
+run "$BI" "$MD_TMP/empty"
+is "$rc" 65 "batch-import.sh of an empty directory exits 65"
+like "$err" "no file to import" "and says so"
+md_bad_samples "$MD_TMP/bad"
+run "$BI" "$MD_TMP/bad" thumb
+is "$rc" 65 "batch-import.sh of files all rejected exits 65" || diag "$err"
+is "$(db_count posts)" "$posts" "and posts nothing"
+is "$(jq -s 'map(select(.error)) | length' <<<"$out")" "$(count_files "$MD_TMP/bad")" \
+	"one rejection record per file"
+cp "$IN/still.png" "$MD_TMP/bad/"
+run "$BI" "$MD_TMP/bad" thumb
+is "$rc" 1 "batch-import.sh with some files rejected exits 1" || diag "$err"
+# on a terminal (script(1) gives one): the count of files done
+if have script; then
+	run script -qec "$BI $IN thumb >/dev/null" /dev/null
+	is "$rc" 0 "batch-import.sh on a terminal exits 0" || diag "$out"
+	like "$out" $'\r3/6 files' "on a terminal, N/M files on standard error"
+	like "$out" "6/6 files: 0 posted, 6 posted before, 0 rejected" "and a summary"
+else
+	skip "script(1) is not installed" 3
+fi
 
 run md-work --drain
 # the hook logs through logger(1); a stand-in on PATH records the line
@@ -26,7 +69,7 @@ printf '#!/bin/sh\nshift 3\necho "$@" >> "%s"\n' "$MD_TMP/logged" >"$MD_TMP/bin/
 chmod +x "$MD_TMP/bin/logger"
 PATH=$MD_TMP/bin:$PATH run md-finalize --exec "$MD_ROOT/scripts/notify-hook.sh"
 is "$rc" 0 "md-finalize --exec notify-hook.sh exits 0" || diag "$err"
-is "$(grep -c 'is completed' "$MD_TMP/logged")" 6 "the hook logged one line per finished post"
+is "$(grep -c 'is completed' "$MD_TMP/logged")" 5 "the hook logged one line per finished post"
 
 for u in "$MD_ROOT"/scripts/*.service; do
 	exe=$(sed -n 's/^ExecStart=[^ ]*\/\(md-[a-z]*\) \(.*\)$/\1 \2/p' "$u")

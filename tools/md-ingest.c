@@ -6,6 +6,9 @@
  * published at its content address; one transaction records the media
  * (if new), the post, its tags and, with --enqueue, its jobs.  A rejected
  * file leaves nothing behind: no row, no stored file, no temp file.
+ * With --skip-posted, a file whose media the owner posted already is
+ * reported as that post ("exists"), and nothing is written: an import cut
+ * short can be run again as it was.
  */
 #include "cli.h"
 #include "emit.h"
@@ -34,9 +37,9 @@ static const char synopsis[] =
 	"usage: md-ingest [-qv] [-c FILE] [--db URL] [--storage DIR] [--log-format FMT]\n"
 	"                 [--log-level LEVEL] [--json] [-r] [-L] [-0] [-u NAME|--user NAME]\n"
 	"                 [--caption TEXT] [-t TAG|--tag TAG]... [-e PROFILES|--enqueue PROFILES]\n"
-	"                 [--move] [-n|--dry-run] [--trace-id ID] [--] PATH... | -\n";
+	"                 [--move] [--skip-posted] [-n|--dry-run] [--trace-id ID] [--] PATH... | -\n";
 
-enum { OPT_CAPTION = OPT_TOOL_BASE, OPT_MOVE, OPT_TRACE };
+enum { OPT_CAPTION = OPT_TOOL_BASE, OPT_MOVE, OPT_SKIP_POSTED, OPT_TRACE };
 
 /* Tags of one post: each is a name of 1 to 64 bytes (user_name_valid). */
 #define TAGS_MAX 32
@@ -50,6 +53,7 @@ static const struct cli_option options[] = {
 	{ 't', "tag", "TAG", "tag the posts (repeatable)" },
 	{ 'e', "enqueue", "LIST", "create jobs for these profiles (e.g. mp4,thumb)" },
 	{ OPT_MOVE, "move", NULL, "remove each source once its post is committed" },
+	{ OPT_SKIP_POSTED, "skip-posted", NULL, "a media the user posted already: report that post, add none" },
 	{ 'n', "dry-run", NULL, "change nothing, print what would be done" },
 	{ OPT_TRACE, "trace-id", "ID", "trace id (32 hex) for the posts and their jobs" },
 	CLI_OPTIONS_END
@@ -57,7 +61,7 @@ static const struct cli_option options[] = {
 
 static struct cli cli;
 static struct {
-	int recursive, follow, nul, move, dry_run;
+	int recursive, follow, nul, move, skip_posted, dry_run;
 	const char *user, *caption, *trace_id, *enqueue;
 	char **tags;
 	int ntags;
@@ -125,6 +129,7 @@ static int on_opt(void *ctx, int o, const char *arg)
 		break;
 	case 'e': opt.enqueue = arg; break;
 	case OPT_MOVE: opt.move = 1; break;
+	case OPT_SKIP_POSTED: opt.skip_posted = 1; break;
 	case 'n': opt.dry_run = 1; break;
 	case OPT_TRACE:
 		if (!trace_id_valid(arg))
@@ -226,6 +231,7 @@ fail:
 	return -1;
 }
 
+/* dup: 0 new media, 1 known media, 2 the user's earlier post (exists) */
 static void emit_post(const char *path, const char *post_id, const char *sha,
 		      const char *status, int dup, unsigned kind)
 {
@@ -244,9 +250,11 @@ static void emit_post(const char *path, const char *post_id, const char *sha,
 	emit_str(&e, "status", status);
 	if (cli.json) {
 		emit_bool(&e, "dup", dup);
+		if (opt.skip_posted)
+			emit_bool(&e, "exists", dup == 2);
 		emit_str(&e, "kind", kind_name(kind));
 	} else {
-		emit_str(&e, "dup", dup ? "dup" : "new");
+		emit_str(&e, "dup", dup == 2 ? "exists" : dup ? "dup" : "new");
 	}
 	emit_str(&e, "path", path);
 	if (emit_end(&e, stdout))
@@ -281,6 +289,83 @@ static void drop_original(const char *sha, const char *key)
 		(void)storage_delete(&st, key);
 }
 
+/* The user's post of the media, found: report it; with --move the source
+ * goes, as its post is committed. */
+static void report_exists(struct walk_file *f, int64_t id, const char *sha, const char *status,
+			  unsigned kind)
+{
+	char idbuf[24];
+
+	xsnprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+	logkv(LOG_DEBUG, "posted already", "path", f->path, "post_id", idbuf, "status", status,
+	      (char *)NULL);
+	emit_post(f->path, idbuf, sha, status, 2, kind);
+	nok++;
+	if (opt.move && !opt.dry_run)
+		move_source(f);
+}
+
+/*
+ * --skip-posted, before the probe: 1 when the user has a post of the
+ * media (reported), 0 when not, -1 on error (fatal set).  A hint that
+ * spares the probe of a file imported before; the ingest checks again in
+ * its transaction.
+ */
+static int posted_before(struct walk_file *f, const char *sha)
+{
+	struct post_found p;
+	int rc;
+
+	if (!opt.skip_posted)
+		return 0;
+	if ((rc = store_post_of(db, opt.user, sha, &p))) {
+		fatal = rc;
+		return -1;
+	}
+	if (!p.id)
+		return 0;
+	report_exists(f, p.id, sha, p.status, p.kind);
+	return 1;
+}
+
+/* Publish the temp file tmp as the original at key: 0, or -1 (fatal set). */
+static int publish(const char *tmp, const char *key)
+{
+	if (storage_put(&st, tmp, key)) {
+		int e = errno;
+		char *name = storage_name(&st, key);
+
+		errno = e;
+		error_errno("cannot publish '%s'", name);
+		free(name);
+		fatal = MD_EXIT_IOERR;
+		return -1;
+	}
+	cur_tmp = NULL;
+	return 0;
+}
+
+/* The post (and media, tags, jobs) of the probed file, in one transaction. */
+static int ingest_post(const char *sha, int64_t bytes, const struct probe *pr,
+		       struct ingest_res *res)
+{
+	char tb[33];
+	struct media_info mi = {
+		.kind = pr->kind, .mime = pr->mime, .format = pr->format, .ext = pr->ext,
+		.bytes = bytes, .width = pr->width, .height = pr->height,
+		.duration = pr->duration, .probe_json = pr->json.buf,
+	};
+	memcpy(mi.sha, sha, sizeof(mi.sha));
+	struct ingest_req req = {
+		.media = &mi, .user = opt.user, .caption = opt.caption,
+		.tags = opt.tags, .ntags = opt.ntags, .trace_id = trace_for_post(tb),
+		.profiles = profiles, .nprofiles = nprofiles,
+		.max_attempts = cli.conf.max_attempts, .skip_posted = opt.skip_posted,
+	};
+	log_ctx_set("trace_id", req.trace_id);
+	return store_ingest(db, &req, res);
+}
+
 /*
  * Store the probed temp file tmp as the original (unless it is there
  * already) and record the post.  Sets fatal on failure; tmp is gone or
@@ -290,8 +375,9 @@ static void record(struct walk_file *f, const char *tmp, const char *sha, int64_
 		   const struct probe *pr)
 {
 	const char *path = f->path;
-	char tb[33], *key = storage_original_key(sha, pr->ext);
+	char idbuf[24], *key = storage_original_key(sha, pr->ext);
 	int rc, exists = store_media_exists(db, sha), stored = 0;
+	struct ingest_res res;
 
 	if (exists < 0) {
 		fatal = -exists;
@@ -303,42 +389,22 @@ static void record(struct walk_file *f, const char *tmp, const char *sha, int64_
 		goto out;
 	}
 	if (!exists || storage_stat(&st, key, NULL)) {
-		if (storage_put(&st, tmp, key)) {
-			int e = errno;
-			char *name = storage_name(&st, key);
-			errno = e;
-			error_errno("cannot publish '%s'", name);
-			free(name);
-			fatal = MD_EXIT_IOERR;
+		if (publish(tmp, key))
 			goto out;
-		}
 		stored = 1;
-		cur_tmp = NULL;
 	}
-
-	struct media_info mi = {
-		.kind = pr->kind, .mime = pr->mime, .format = pr->format, .ext = pr->ext,
-		.bytes = bytes, .width = pr->width, .height = pr->height,
-		.duration = pr->duration, .probe_json = pr->json.buf,
-	};
-	memcpy(mi.sha, sha, sizeof(mi.sha));
-	struct ingest_req req = {
-		.media = &mi, .user = opt.user, .caption = opt.caption,
-		.tags = opt.tags, .ntags = opt.ntags, .trace_id = trace_for_post(tb),
-		.profiles = profiles, .nprofiles = nprofiles,
-		.max_attempts = cli.conf.max_attempts,
-	};
-	struct ingest_res res;
-	log_ctx_set("trace_id", req.trace_id);
-	rc = store_ingest(db, &req, &res);
-	if (rc) {
+	if ((rc = ingest_post(sha, bytes, pr, &res))) {
 		/* nothing references a file we just stored for new media */
 		if (stored && !exists)
 			drop_original(sha, key);
 		fatal = rc;
 		goto out;
 	}
-	char idbuf[24];
+	if (res.exists) {
+		/* posted by another md-ingest since posted_before() looked */
+		report_exists(f, res.post_id, sha, res.status, pr->kind);
+		goto out;
+	}
 	xsnprintf(idbuf, sizeof(idbuf), "%lld", (long long)res.post_id);
 	log_ctx_set("post_id", idbuf);
 	logkv(LOG_DEBUG, "ingested", "path", path, "status", res.status,
@@ -351,10 +417,32 @@ out:
 	free(key);
 }
 
+/* Probe the copy tmp and record its post, or reject it. */
+static void probe_record(struct walk_file *f, const char *tmp, const char *sha, int64_t bytes)
+{
+	struct probe pr;
+	char *why = NULL;
+	int rc = probe_file(&cli.conf, tmp, &pr, &why);
+
+	if (rc) {
+		if (rc < 0) {
+			error("%s", why);
+			fatal = MD_EXIT_UNAVAILABLE;
+		} else {
+			reject(f->path, why);
+		}
+		free(why);
+		return;
+	}
+	log_ctx_set("media", sha);
+	record(f, tmp, sha, bytes, &pr);
+	probe_release(&pr);
+	log_ctx_clear();
+}
+
 static void ingest_file(struct walk_file *f)
 {
 	const char *path = f->path;
-	struct probe pr;
 	char sha[65], *tmp = NULL, *why = NULL;
 	int64_t bytes;
 	int rc;
@@ -378,21 +466,8 @@ static void ingest_file(struct walk_file *f)
 		free(why);
 		return;
 	}
-	rc = probe_file(&cli.conf, tmp, &pr, &why);
-	if (rc) {
-		if (rc < 0) {
-			error("%s", why);
-			fatal = MD_EXIT_UNAVAILABLE;
-		} else {
-			reject(path, why);
-		}
-		free(why);
-	} else {
-		log_ctx_set("media", sha);
-		record(f, tmp, sha, bytes, &pr);
-		probe_release(&pr);
-		log_ctx_clear();
-	}
+	if (!posted_before(f, sha))
+		probe_record(f, tmp, sha, bytes);
 	/* gone when stored; a temp file still there is removed */
 	if (cur_tmp) {
 		unlink(tmp);
@@ -471,6 +546,8 @@ int main(int argc, char **argv)
 
 	if (i >= argc)
 		usage_error(&cli, "no input: give paths, or '-' to read them from stdin");
+	/* a record is out as soon as its post is committed */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int k = i; k < argc; k++)
 		if (!strcmp(argv[k], "-"))
 			from_stdin = 1;

@@ -517,6 +517,40 @@ static void t_ingest(void)
 	free(v.dead);
 }
 
+struct pof {
+	const char *user, *media;
+	struct post_found p;
+};
+
+static int pof_body(struct store *s, void *arg)
+{
+	struct pof *f = arg;
+
+	return D->post_of(s, f->user, f->media, &f->p);
+}
+
+/* After t_ingest: ann has two posts of media A, POST_A the first. */
+static void t_post_of(void)
+{
+	struct pof f = { .user = "ann", .media = MEDIA_A };
+	struct media_info b = media('b');
+
+	is_int(store_txn(S, pof_body, &f), 0, "post_of in a write transaction");
+	ok(f.p.id == POST_A && !strcmp(f.p.status, "pending") && f.p.kind == MD_KIND_IMAGE,
+	   "post_of: the user's oldest post of the media, its status, the media's kind");
+	f.p.id = -1;
+	is_int(store_read_txn(S, pof_body, &f), 0, "post_of in a read transaction");
+	is_int(f.p.id, POST_A, "post_of: the same in a read");
+	f.user = "nobody";
+	is_int(store_txn(S, pof_body, &f), 0, "post_of of a user who does not exist");
+	is_int(f.p.id, 0, "post_of: none for a user who does not exist");
+	is_int(users("nobody").n, 0, "post_of adds no user");
+	f.user = "ann";
+	f.media = b.sha;
+	is_int(store_txn(S, pof_body, &f), 0, "post_of of a media the user did not post");
+	ok(f.p.id == 0 && !*f.p.status, "post_of: none, and nothing else filled");
+}
+
 /* ---- finalize steps ---- */
 
 struct fin {
@@ -1464,6 +1498,7 @@ static void conform_all(const char *url)
 	t_users();
 	t_txn();
 	t_ingest();
+	t_post_of();
 	t_finalize();
 	t_hooks();
 	t_control();

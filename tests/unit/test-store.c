@@ -22,6 +22,8 @@ struct fake {
 	const char *used;       /* media_posts: this media has a post left */
 	const char *vanished;   /* media_lock: no such media */
 	int64_t dropped;        /* job_delete_finalized: rows deleted */
+	int media_new;          /* media_add: the media is new */
+	int64_t posted;         /* post_of: the user's post of the media, 0 for none */
 };
 
 static void fk(struct store *s, const char *what)
@@ -397,6 +399,46 @@ static int fk_job_delete_finalized(struct store *s, int64_t id, int64_t *n)
 	return 0;
 }
 
+static int fk_media_add(struct store *s, const struct media_info *m, int *is_new)
+{
+	fk(s, "media_add");
+	*is_new = ((struct fake *)s)->media_new;
+	return 0;
+}
+
+static int fk_user_id(struct store *s, const char *name, int64_t *id)
+{
+	fk(s, "user_id");
+	*id = 3;
+	return 0;
+}
+
+static int fk_post_of(struct store *s, const char *name, const char *media, struct post_found *p)
+{
+	fk(s, "post_of");
+	memset(p, 0, sizeof(*p));
+	if ((p->id = ((struct fake *)s)->posted))
+		xsnprintf(p->status, sizeof(p->status), "%s", "completed");
+	return 0;
+}
+
+static int fk_media_verdict(struct store *s, const char *media, int64_t *jobs, int64_t *unfinalized,
+			    char **dead)
+{
+	fk(s, "verdict");
+	*jobs = *unfinalized = 0;
+	*dead = NULL;
+	return 0;
+}
+
+static int fk_post_add(struct store *s, int64_t owner, const char *media, const char *caption,
+		       const char *status, const char *error, const char *trace_id, int64_t *id)
+{
+	fk(s, "post_add");
+	*id = 9;
+	return 0;
+}
+
 static const struct store_driver fake_driver = {
 	.name = "fake",
 	.begin = fk_begin,
@@ -406,6 +448,11 @@ static const struct store_driver fake_driver = {
 	.users_lock = fk_users_lock,
 	.user_facts = fk_user_facts,
 	.user_write = fk_user_write,
+	.media_add = fk_media_add,
+	.user_id = fk_user_id,
+	.post_of = fk_post_of,
+	.media_verdict = fk_media_verdict,
+	.post_add = fk_post_add,
 	.job_read = fk_job_read,
 	.job_cancel = fk_job_cancel,
 	.job_reset = fk_job_reset,
@@ -557,6 +604,42 @@ static void test_store_jobs_policy(void)
 	sb_release(&f.log);
 }
 
+static void test_store_ingest_policy(void)
+{
+	struct fake f = { .log = STRBUF_INIT };
+	struct media_info m = { .sha = "m", .kind = MD_KIND_IMAGE };
+	struct ingest_req req = { .media = &m, .user = "ann", .skip_posted = 1 };
+	struct ingest_res res;
+
+	fake_reset(&f);
+	f.posted = 5;
+	ok(!store_ingest(&f.base, &req, &res) && res.exists && res.post_id == 5,
+	   "skip_posted: the user's post of a known media is the answer");
+	is_str(res.status, "completed", "skip_posted: with that post's status");
+	is_str(f.log.buf, "begin media_add post_of rollback ",
+	       "skip_posted: looked for under the media's lock, nothing written");
+	fake_reset(&f);
+	ok(!store_ingest(&f.base, &req, &res) && !res.exists && res.post_id == 9,
+	   "skip_posted: a known media the user did not post gets a post");
+	is_str(f.log.buf, "begin media_add post_of user_id verdict post_add commit ",
+	       "skip_posted: the check, then the ingest in the same transaction");
+	fake_reset(&f);
+	f.media_new = 1;
+	f.posted = 5;
+	ok(!store_ingest(&f.base, &req, &res) && !res.exists && res.post_id == 9 &&
+	   !strcmp(res.status, "pending"), "skip_posted: a new media gets a pending post");
+	is_str(f.log.buf, "begin media_add user_id post_add commit ",
+	       "skip_posted: no post of a media new to the store is looked for");
+	fake_reset(&f);
+	f.posted = 5;
+	req.skip_posted = 0;
+	ok(!store_ingest(&f.base, &req, &res) && !res.exists && res.post_id == 9,
+	   "without skip_posted, the user's second post of a media");
+	is_str(f.log.buf, "begin media_add user_id verdict post_add commit ",
+	       "without skip_posted, no post is looked for");
+	sb_release(&f.log);
+}
+
 static void test_store_posts_policy(void)
 {
 	struct fake f = { .log = STRBUF_INIT };
@@ -587,6 +670,7 @@ static void test_store_posts_policy(void)
 	       "the posts go in the hook outbox in the finishing transaction");
 	finalized_release(&fin);
 	sb_release(&f.log);
+	test_store_ingest_policy();
 }
 
 static void enq_line(void *arg, const char *ref, int64_t job_id, const char *media,
