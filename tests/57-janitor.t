@@ -193,8 +193,9 @@ if [ "$MD_BACKEND" = postgres ]; then
 	lockpid=$!
 	exec 8>"$MD_TMP/lockfifo"
 	echo "SELECT pg_advisory_lock(435694281300);" >&8
-	wait_for "the lock held" test "$(db_query "SELECT count(*) FROM pg_locks
-		WHERE locktype = 'advisory' AND granted AND objid = 1902584404")" = 1
+	lock_held() { [ "$(db_query "SELECT count(*) FROM pg_locks
+		WHERE locktype = 'advisory' AND granted AND objid = 1902584404")" = 1 ]; }
+	wait_for "the lock held" lock_held
 else
 	exec 8>"$(_md_sqlite_path)-janitor.lock"
 	flock 8
