@@ -69,7 +69,7 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS UBSAN_OPTIONS
 (cd "$sandir" && prove -j"$jobs" tests/unit/test-lib tests/00-build.t tests/16-store-conform.t tests/20-dedup.t tests/71-auth-handler.t \
 	tests/25-enqueue.t tests/30-bad-input.t tests/35-job.t tests/38-status.t \
-	tests/39-user.t tests/40-retry-dead.t tests/47-fencing.t tests/49-workers.t tests/50-config-db-errors.t \
+	tests/39-user.t tests/40-retry-dead.t tests/49-workers.t tests/50-config-db-errors.t \
 	tests/84-faults.t tests/86-disk-full.t) || status=1
 if [ -n "${sock-}" ]; then
 	step "sanitizers on PostgreSQL: the fast tool tests"
