@@ -5,7 +5,7 @@
 # changes nothing and prints the same records; md-user del refuses, or
 # deletes or gives away the posts; md-job drop takes only finished,
 # finalized jobs; and a kill -9 at random points of md-post del (20 times),
-# of md-user del --delete-posts and of md-job drop - (8 times each), before
+# of md-user del --delete-posts and of md-job drop - (5 times each), before
 # or after a random number of the records they print, never leaves a
 # half-removed post, media, user or job, and a rerun finishes.
 . "$(dirname "$0")/lib.sh"
@@ -229,7 +229,7 @@ is "$(db_count media "sha256 IN ('$png', '$gif')")" 1 "only fay's media is left"
 # md-user del --delete-posts: 5 records (2 posts, the gif's media, the
 # user, the gif's original)
 bad=0 seen=
-for i in $(seq 1 8); do
+for i in $(seq 1 5); do
 	md-ingest --user ku --tag k "$IN/still.png" "$IN/anim.gif" >/dev/null 2>&1 ||
 		{ bad=1; diag "ingest $i failed"; }
 	k=$(kill_at $((RANDOM % 6)) /dev/null md-user del --delete-posts ku)
@@ -259,7 +259,7 @@ run md-job cancel $(db_query "SELECT id FROM jobs WHERE state = 'available'")
 run md-finalize
 is "$(db_count jobs "state = 'cancelled' AND finalized_at IS NOT NULL")" 32 "cancelled and finalized"
 bad=0 seen=
-for i in $(seq 1 8); do
+for i in $(seq 1 5); do
 	db_query "SELECT id FROM jobs ORDER BY id LIMIT 4" >"$T/batch"
 	k=$(kill_at $((RANDOM % 5)) "$T/batch" md-job drop -)
 	seen="$seen$k"
