@@ -17,15 +17,16 @@
 # CTE on SQLite), files by one mkdir and one touch over their list.
 #
 # Run by run.sh with the cluster it started (PGHOST, PGUSER set), or alone,
-# when it starts a throwaway cluster of its own.  Environment: MD_BENCH_RUNS
-# (default 5), MD_BENCH_JANITOR_JOBS (1000000; 0 skips these figures),
+# when it starts a throwaway cluster of its own.  Environment:
+# MD_BENCH_JANITOR_RUNS (medians of how many runs, default 1: a run takes
+# minutes), MD_BENCH_JANITOR_JOBS (1000000; 0 skips these figures),
 # MD_BENCH_JANITOR_FILES (20000: 100k files take this disk minutes to make),
 # MD_BENCH_JANITOR_RATE (no-op jobs queued a second for the workers, 1000).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 PATH=$root:$PATH
-RUNS=${MD_BENCH_RUNS:-5}
+RUNS=${MD_BENCH_JANITOR_RUNS:-1}
 J=${MD_BENCH_JANITOR_JOBS:-1000000}
 F=${MD_BENCH_JANITOR_FILES:-20000}
 R=${MD_BENCH_JANITOR_RATE:-1000}
@@ -220,6 +221,8 @@ for ((r = 0; r < RUNS; r++)); do
 done
 med() { printf '%s\n' "$@" | median; }
 scale="$((J / 1000))k jobs, $((F / 1000))k files"
+printf '# janitor: %s finished jobs, %s stored files (%s orphans), workers fed %s jobs/s, median of %s runs\n' \
+	"$J" "$F" "$((2 * O))" "$R" "$RUNS"
 row "janitor, $scale, s (PostgreSQL)" "$(med $pg_alone)" "-"
 row "janitor, $scale, s (SQLite)" "$(med $sq_alone)" "-"
 row "janitor, s, 2 workers running (vs alone)" "$(med $with)" "$(med $pg_alone)"
