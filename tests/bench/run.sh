@@ -24,9 +24,13 @@
 #                already H.264 High and stereo AAC (remuxed), beside the
 #                same video with mono sound, which does not qualify
 #                (encoded)
+#   janitor      seconds of md-janitor over 1M finished jobs and stored files,
+#                and the claim p99 of 2 workers while it runs beside the same
+#                without it (tests/bench/janitor.sh, on this cluster)
 #
 # Environment: MD_BENCH_RUNS (default 5), MD_BENCH_JOBS (20000),
-# MD_BENCH_BATCH (100), MD_BENCH_PIN (60 seconds).
+# MD_BENCH_BATCH (100), MD_BENCH_PIN (60 seconds); the janitor's, in
+# tests/bench/janitor.sh (MD_BENCH_JANITOR_JOBS=0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -267,3 +271,6 @@ copied() { mp4_secs "$tmp/ready-id" "$MD_CONFIG"; }
 encoded() { mp4_secs "$tmp/mono-id" "$MD_CONFIG"; }
 read -r m s < <(pairs copied encoded)
 printf '%-44s %12s %12s %7s\n' "mp4 of 10 s 720p, s (copied vs encoded)" "$m" "$s" "$(ratio "$m" "$s")"
+
+# --- the janitor: its wall time, and the workers' claims while it runs -----------
+bash tests/bench/janitor.sh
