@@ -286,7 +286,8 @@ static struct storage_entry *fs_list(const struct storage *st, const char *prefi
 
 	*n = 0;
 	list_tree(st, "", prefix, &v, n);
-	qsort(v, *n, sizeof(*v), cmp_entry);
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_entry);
 	return v;
 }
 
@@ -352,7 +353,8 @@ static struct storage_entry *fs_scratch(const struct storage *st, size_t *n)
 		errno = e;
 		return NULL;
 	}
-	qsort(v, *n, sizeof(*v), cmp_entry);
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_entry);
 	return v;
 }
 

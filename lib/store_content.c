@@ -96,7 +96,8 @@ static void media_of_posts(struct removal *r)
 	r->media = xcalloc((size_t)r->nposts + 1, sizeof(*r->media));
 	for (int i = 0; i < r->nposts; i++)
 		memcpy(r->media[i].sha, r->posts[i].media, sizeof(r->media[i].sha));
-	qsort(r->media, (size_t)r->nposts, sizeof(*r->media), cmp_media);
+	if (r->nposts)
+		qsort(r->media, (size_t)r->nposts, sizeof(*r->media), cmp_media);
 	for (int i = 0; i < r->nposts; i++)
 		if (!n || strcmp(r->media[n - 1].sha, r->media[i].sha))
 			r->media[n++] = r->media[i];

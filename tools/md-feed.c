@@ -348,7 +348,8 @@ static int render_tags(struct store *db, const struct tag_list *tags)
 
 	for (int i = 0; i < tags->n; i++)
 		t.pages[i].name = tags->v[i];
-	qsort(t.pages, t.npages, sizeof(*t.pages), page_cmp);
+	if (t.npages)
+		qsort(t.pages, t.npages, sizeof(*t.pages), page_cmp);
 	q.tag = NULL;
 	q.limit = PASS_ROWS;
 	q.before = 0;

@@ -309,6 +309,8 @@ static void keyset_sort(struct keyset *k)
 {
 	size_t j = 0;
 
+	if (!k->n)
+		return;
 	qsort(k->v, k->n, sizeof(*k->v), cmp_str);
 	for (size_t i = 0; i < k->n; i++) {
 		if (j && !strcmp(k->v[j - 1], k->v[i]))
