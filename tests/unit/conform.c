@@ -1666,12 +1666,38 @@ static void t_janitor_idle(struct jan *j)
 	sb_release(&l.sb);
 }
 
+/* store_idle_posts's cb, as md-janitor's: store_fail_idle_post of a row
+ * of media 3, after a worker's heartbeat through another handle (a write
+ * committed since the read began). */
+struct faileach {
+	struct store *other;
+	struct fence beat;
+	int applied, rc;
+};
+
+static int fail_each(void *arg, const struct jan_row *r)
+{
+	struct faileach *e = arg;
+	int applied = 0;
+	char held = 0;
+
+	if (strcmp(r->media, media('3').sha))
+		return 0;
+	if ((e->rc = store_heartbeat(e->other, 600, &e->beat, 1, &held)) || !held)
+		return e->rc ? e->rc : -1;
+	if ((e->rc = store_fail_idle_post(S, r->id, 0, "stuck again", &applied)))
+		return e->rc;
+	e->applied += applied;
+	return 0;
+}
+
 /* post_fail_idle: only an idle processing post, once; a new job keeps it */
-static void t_janitor_fail(struct jan *j)
+static void t_janitor_fail(struct jan *j, struct store *other)
 {
 	struct frow f;
-	int applied = -1;
+	int applied = 0;
 	int64_t v, again;
+	struct faileach e = { other, run_of(j->job[2]), 0, 0 };
 
 	is_int(fail_idle(j->post[4], 3600), 0, "post_fail_idle, idle for less than the age: no");
 	is_int(fail_idle(j->post[2], 0), 0, "post_fail_idle of a post whose job runs: no");
@@ -1693,14 +1719,18 @@ static void t_janitor_fail(struct jan *j)
 	is_int(run_job(again, "jan3b", 's') || stamp('3'), 0, "the job succeeds, is finalized");
 	tick();
 	v = feed_version();
-	is_int(store_fail_idle_post(S, j->post[6], 0, "stuck again", &applied), 0,
-	       "store_fail_idle_post");
-	ok(applied == 1 && feed_version() > v, "store_fail_idle_post: failed, the feed bumped");
+	is_int(store_idle_posts(S, "processing", 0, fail_each, &e), 0,
+	       "store_idle_posts, store_fail_idle_post of each row, as md-janitor does, "
+	       "a worker writing meanwhile");
+	ok(!e.rc && e.applied == 1 && feed_version() > v,
+	   "store_fail_idle_post: failed, the feed bumped");
+	f = feed_of(media('3').sha);
+	is_str(f.status, "failed", "the post is failed");
+	frow_free(&f);
 	v = feed_version();
 	store_fail_idle_post(S, j->post[6], 0, "stuck again", &applied);
 	ok(applied == 0 && feed_version() == v, "store_fail_idle_post again: no, no bump");
 }
-
 
 struct refs {
 	enum jan_ref kind;
@@ -1863,19 +1893,15 @@ static void t_janitor_prune(void)
 }
 
 /* janitor_lock: one holder at a time, on any handle of the database */
-static void t_janitor_lock(const char *url)
+static void t_janitor_lock(struct store *s2)
 {
 	void *h1 = NULL, *h2 = &h1;
-	struct store *s2 = NULL;
 	struct store_lock *lk = NULL, *lk2 = NULL;
 
 	is_int(D->janitor_lock(S, &h1), 0, "janitor_lock");
 	ok(h1 != NULL, "janitor_lock: held");
 	is_int(D->janitor_lock(S, &h2), 0, "janitor_lock again while held: no error");
 	ok(h2 == NULL, "janitor_lock again: not held");
-	is_int(store_open(url, 0, &s2), 0, "another handle of the database");
-	if (!s2)
-		return;
 	is_int(store_janitor_lock(s2, &lk), 0, "store_janitor_lock there while held");
 	ok(lk == NULL, "store_janitor_lock: not held");
 	D->janitor_unlock(S, h1);
@@ -1889,7 +1915,6 @@ static void t_janitor_lock(const char *url)
 	is_int(store_janitor_lock(S, &lk2), 0, "store_janitor_lock after store_janitor_unlock");
 	ok(lk2 != NULL, "store_janitor_lock: held again");
 	store_janitor_unlock(S, lk2);
-	store_close(s2);
 }
 
 /* store_expired_jobs's rows of jobs ids[0..1]: "id/worker/n/claim " */
@@ -1933,14 +1958,19 @@ static void t_janitor_expired(void)
 static void t_janitor(const char *url)
 {
 	struct jan j = { { 0 }, { 0 } };
+	struct store *other = NULL;
 
-	t_janitor_lock(url);
+	is_int(store_open(url, 0, &other), 0, "another handle of the database");
+	if (!other)
+		return;
+	t_janitor_lock(other);
 	t_janitor_state(&j);
 	t_janitor_idle(&j);
-	t_janitor_fail(&j);
+	t_janitor_fail(&j, other);
 	t_janitor_refs(&j);
 	t_janitor_prune();
 	t_janitor_expired();
+	store_close(other);
 }
 
 static void conform_all(const char *url)
