@@ -591,7 +591,8 @@ void store_janitor_unlock(struct store *s, struct store_lock *lk);
  * would do). */
 int store_expired_jobs(struct store *s, jan_cb cb, void *arg);
 /* cb for each post of status ("pending", "processing") not updated for
- * age seconds whose media has no job left to run or to finalize. */
+ * age seconds whose media has no job left to run or to finalize, once the
+ * read is over: cb may write. */
 int store_idle_posts(struct store *s, const char *status, double age, jan_cb cb, void *arg);
 /* Fail post id with error if it is still an idle processing post (as
  * above), and bump the feed; *applied says whether it was. */

@@ -64,9 +64,43 @@ int store_expired_jobs(struct store *s, jan_cb cb, void *arg)
 	return rc;
 }
 
+/* The rows of a read, kept for cb to see after it (a post's fields only). */
+struct kept {
+	struct jan_row *v;
+	int n, cap;
+};
+
+static int keep_row(void *arg, const struct jan_row *r)
+{
+	struct kept *k = arg;
+
+	if (k->n == k->cap) {
+		k->cap = k->cap ? 2 * k->cap : 64;
+		k->v = xrealloc(k->v, (size_t)k->cap * sizeof(*k->v));
+	}
+	k->v[k->n++] = (struct jan_row){
+		.kind = r->kind, .id = r->id,
+		.media = r->media ? xstrdup(r->media) : NULL, .at = r->at ? xstrdup(r->at) : NULL,
+	};
+	return 0;
+}
+
+/* The read ends before cb sees a row: on SQLite, a write of cb's while
+ * the read's statement is open could not begin once another connection
+ * has written since the read began. */
 int store_idle_posts(struct store *s, const char *status, double age, jan_cb cb, void *arg)
 {
-	return s->drv->posts_idle(s, status, age, cb, arg);
+	struct kept k = { NULL, 0, 0 };
+	int rc = s->drv->posts_idle(s, status, age, keep_row, &k);
+
+	for (int i = 0; i < k.n; i++) {
+		if (!rc)
+			rc = cb(arg, &k.v[i]);
+		free((char *)k.v[i].media);
+		free((char *)k.v[i].at);
+	}
+	free(k.v);
+	return rc;
 }
 
 struct fail_idle {

@@ -11,8 +11,10 @@
  * made by createdb); tests/16-store-conform.t runs it on both.
  *
  * Nothing waits on time: an expired lease is a lease given in the past
- * (a negative lease), a retry later is a run_at in the future.  The
- * removal primitives (md-post del, md-user del, md-job drop) run last.
+ * (a negative lease), a retry later is a run_at in the future, and an
+ * age of 0 makes anything written before now old enough for the janitor
+ * (after a tick of the clock: see tick).  The removal primitives
+ * (md-post del, md-user del, md-job drop) run last.
  */
 #include "exits.h"
 #include "store.h"
@@ -1492,6 +1494,519 @@ static void t_content(void)
 	t_content_reassign(u2, v1);
 }
 
+/* ---- housekeeping (md-janitor) ---- */
+
+/*
+ * SQLite keeps timestamps to the millisecond: an age of 0 ("not updated
+ * since before now") holds of a row once the clock has moved past its
+ * write, which tick waits for.
+ */
+static void tick(void)
+{
+	struct timespec t = { 0, 3000000 };
+
+	while (nanosleep(&t, &t))
+		;
+}
+
+/* What the janitor's reads called back, for the media whose first
+ * character is in only (the rows of other scenarios are left out): "c:id "
+ * or, with detail, "c:id/name/key/claim ", and how many of those had a
+ * time (at); and of every row, how many of each kind and whether the
+ * kinds came in order. */
+struct janlog {
+	const char *only;
+	int detail, kinds[3], disordered, stop, at;
+	enum jan_ref last;
+	struct strbuf sb;
+};
+
+static int jan_rec(void *arg, const struct jan_row *r)
+{
+	struct janlog *l = arg;
+
+	l->disordered |= r->kind < l->last;
+	l->last = r->kind;
+	l->kinds[r->kind]++;
+	if (!r->media || !r->media[0] || !strchr(l->only, r->media[0]) ||
+	    strcmp(r->media, media(r->media[0]).sha))
+		return 0;
+	l->at += r->at && *r->at;
+	if (!l->detail)
+		sb_addf(&l->sb, "%c:%lld ", r->media[0], (long long)r->id);
+	else
+		sb_addf(&l->sb, "%c:%lld/%s/%s/%lld ", r->media[0], (long long)r->id,
+			r->name ? r->name : "-", r->key ? r->key : "-", (long long)r->claim);
+	return l->stop;
+}
+
+/* "c:id " of each of ids, keyed by media c; valid until the fourth call after. */
+static const char *jrows(const char *cs, const int64_t *ids)
+{
+	static struct strbuf b[4] = { STRBUF_INIT, STRBUF_INIT, STRBUF_INIT, STRBUF_INIT };
+	static int k;
+
+	k = (k + 1) % 4;
+	sb_reset(&b[k]);
+	for (int i = 0; cs[i]; i++)
+		sb_addf(&b[k], "%c:%lld ", cs[i], (long long)ids[i]);
+	return b[k].buf;
+}
+
+/* A thumb job of media c, enqueued again beside its others (force); its id. */
+static int64_t job_again(char c, const char *queue)
+{
+	const struct profile *pp[] = { &P_THUMB };
+	struct enqueue_opts o = { .profiles = pp, .nprofiles = 1, .default_attempts = 3,
+				  .queue = queue, .force = 1 };
+	struct media_info m = media(c);
+	char *ref[] = { m.sha };
+	struct enq e = { -1, "" };
+
+	if (store_enqueue(S, ref, 1, &o, enq_cb, &e) || strcmp(e.state, "available"))
+		return -1;
+	return e.id;
+}
+
+static int stamp_body(struct store *s, void *arg)
+{
+	return D->jobs_stamp(s, arg);
+}
+
+/* md-finalize's stamp on the finished jobs of media c, and nothing else. */
+static int stamp(char c)
+{
+	char m[65];
+
+	memcpy(m, media(c).sha, sizeof(m));
+	return store_txn(S, stamp_body, m);
+}
+
+/* Claim job id (the only one of its queue) and end its run: 's' succeeded,
+ * 'd' dead, else left running. */
+static int run_job(int64_t id, const char *queue, char how)
+{
+	char st[16];
+	int a = 0;
+
+	if (claim1("wj", queue, 600) != id)
+		return -1;
+	if (how == 's')
+		return store_job_succeed(S, &(struct fence){ id, last_claim(id).claim },
+					 "{\"key\":\"k\"}", &a) || !a ? -1 : 0;
+	if (how == 'd')
+		return jfail(id, "bad input", 1, 0, st) || strcmp(st, "dead") ? -1 : 0;
+	return 0;
+}
+
+/* posts_idle of status and age: what jan_rec recorded, "error" on failure. */
+static char *idle(const char *status, double age)
+{
+	struct janlog l = { .only = "xyz0123", .sb = STRBUF_INIT };
+
+	if (D->posts_idle(S, status, age, jan_rec, &l))
+		sb_adds(&l.sb, "error");
+	return sb_detach(&l.sb, NULL);
+}
+
+static void is_idle(const char *status, double age, const char *want, const char *name)
+{
+	char *got = idle(status, age);
+
+	is_str(got, want, name);
+	free(got);
+}
+
+struct failidle {
+	int64_t id;
+	double age;
+	int applied;
+};
+
+static int fail_idle_body(struct store *s, void *arg)
+{
+	struct failidle *f = arg;
+
+	return D->post_fail_idle(s, f->id, f->age, "stuck", &f->applied);
+}
+
+/* post_fail_idle of post id with age, in a transaction: applied, or -1. */
+static int fail_idle(int64_t id, double age)
+{
+	struct failidle f = { id, age, -1 };
+
+	return store_txn(S, fail_idle_body, &f) ? -1 : f.applied;
+}
+
+/*
+ * The posts of media x..3, each in a state of its own:
+ *   x  pending, no job                       idle pending
+ *   y  pending, an available job             busy
+ *   z  processing, its job running           busy (a post whose jobs run)
+ *   0  processing, succeeded, not finalized  busy
+ *   1  processing, dead, finalized           idle processing (stuck)
+ *   2  pending, cancelled, then finalized    busy, then idle pending
+ *   3  processing, succeeded, finalized      idle processing (stuck)
+ */
+struct jan {
+	int64_t post[7], job[7];
+};
+
+static void t_janitor_state(struct jan *j)
+{
+	static const char cs[] = "xyz0123";
+	char q[8], *why = NULL;
+
+	j->post[0] = post('x');
+	for (int i = 1; i < 7; i++) {
+		xsnprintf(q, sizeof(q), "jan%c", cs[i]);
+		j->job[i] = job_new(cs[i], q, 0, 0, 0);
+		j->post[i] = feed_ids(cs[i]).v[0];
+	}
+	ok(j->post[0] > 0 && j->job[1] > 0 && j->job[6] > j->job[1], "seven posts, six jobs");
+	ok(!run_job(j->job[2], "janz", 'r') && !run_job(j->job[3], "jan0", 's') &&
+	   !run_job(j->job[4], "jan1", 'd') && !run_job(j->job[6], "jan3", 's'),
+	   "one job running, two succeeded, one dead");
+	ok(!store_job_control(S, j->job[5], JOB_CANCEL, &why) && !why, "one cancelled");
+	ok(!stamp('1') && !stamp('3'), "jobs_stamp of the dead and a succeeded one");
+	tick();
+}
+
+/* posts_idle: pending or processing, no job left to run or finalize, old enough */
+static void t_janitor_idle(struct jan *j)
+{
+	is_idle("pending", 0, jrows("x", j->post), "posts_idle pending: the post without a job, "
+		"not those whose job is available or cancelled and not finalized");
+	is_idle("processing", 0, jrows("13", (int64_t[]){ j->post[4], j->post[6] }),
+		"posts_idle processing: those whose jobs are all finalized, by id; not those "
+		"whose job runs or is succeeded and not finalized");
+	is_idle("processing", 3600, "", "posts_idle: none idle for an hour");
+	is_idle("completed", 0, "", "posts_idle of a status no post of theirs has: none");
+	ok(!stamp('2'), "jobs_stamp of the cancelled job");
+	tick();
+	is_idle("pending", 0, jrows("x2", (int64_t[]){ j->post[0], j->post[5] }),
+		"posts_idle pending: its post is idle now");
+
+	struct janlog l = { .only = "1", .detail = 1, .sb = STRBUF_INIT };
+	char want[128];
+	D->posts_idle(S, "processing", 0, jan_rec, &l);
+	xsnprintf(want, sizeof(want), "1:%lld/-/-/0 ", (long long)j->post[4]);
+	is_str(l.sb.buf, want, "posts_idle: the row's id is the post's");
+	is_int(l.at, 1, "posts_idle: and the time it was last updated");
+	sb_release(&l.sb);
+	l = (struct janlog){ .only = "xyz0123", .stop = 7, .sb = STRBUF_INIT };
+	is_int(D->posts_idle(S, "processing", 0, jan_rec, &l), 7, "posts_idle: cb's stop is returned");
+	is_str(l.sb.buf, jrows("1", &j->post[4]), "posts_idle: no row after the stop");
+	sb_release(&l.sb);
+}
+
+/* store_idle_posts's cb, as md-janitor's: store_fail_idle_post of a row
+ * of media 3, after a worker's heartbeat through another handle (a write
+ * committed since the read began). */
+struct faileach {
+	struct store *other;
+	struct fence beat;
+	int applied, rc;
+};
+
+static int fail_each(void *arg, const struct jan_row *r)
+{
+	struct faileach *e = arg;
+	int applied = 0;
+	char held = 0;
+
+	if (strcmp(r->media, media('3').sha))
+		return 0;
+	if ((e->rc = store_heartbeat(e->other, 600, &e->beat, 1, &held)) || !held)
+		return e->rc ? e->rc : -1;
+	if ((e->rc = store_fail_idle_post(S, r->id, 0, "stuck again", &applied)))
+		return e->rc;
+	e->applied += applied;
+	return 0;
+}
+
+/* post_fail_idle: only an idle processing post, once; a new job keeps it */
+static void t_janitor_fail(struct jan *j, struct store *other)
+{
+	struct frow f;
+	int applied = 0;
+	int64_t v, again;
+	struct faileach e = { other, run_of(j->job[2]), 0, 0 };
+
+	is_int(fail_idle(j->post[4], 3600), 0, "post_fail_idle, idle for less than the age: no");
+	is_int(fail_idle(j->post[2], 0), 0, "post_fail_idle of a post whose job runs: no");
+	is_int(fail_idle(j->post[3], 0), 0, "post_fail_idle of a post whose success is not "
+	       "finalized: no");
+	is_int(fail_idle(j->post[0], 0), 0, "post_fail_idle of an idle pending post: no");
+	is_int(fail_idle(999999, 0), 0, "post_fail_idle of no such post: no");
+	is_int(fail_idle(j->post[4], 0), 1, "post_fail_idle of a stuck post: failed");
+	f = feed_of(media('1').sha);
+	ok(f.n == 1 && !strcmp(f.status, "failed"), "post_fail_idle: the post is failed");
+	is_str(f.error, "stuck", "post_fail_idle: with the error given");
+	frow_free(&f);
+	is_int(fail_idle(j->post[4], 0), 0, "post_fail_idle again: no");
+	is_idle("processing", 0, jrows("3", &j->post[6]), "posts_idle: a failed post is not idle");
+
+	again = job_again('3', "jan3b");
+	ok(again > 0, "a job enqueued for the other stuck post's media");
+	is_int(fail_idle(j->post[6], 0), 0, "post_fail_idle: a job to run keeps the post");
+	is_int(run_job(again, "jan3b", 's') || stamp('3'), 0, "the job succeeds, is finalized");
+	tick();
+	v = feed_version();
+	is_int(store_idle_posts(S, "processing", 0, fail_each, &e), 0,
+	       "store_idle_posts, store_fail_idle_post of each row, as md-janitor does, "
+	       "a worker writing meanwhile");
+	ok(!e.rc && e.applied == 1 && feed_version() > v,
+	   "store_fail_idle_post: failed, the feed bumped");
+	f = feed_of(media('3').sha);
+	is_str(f.status, "failed", "the post is failed");
+	frow_free(&f);
+	v = feed_version();
+	store_fail_idle_post(S, j->post[6], 0, "stuck again", &applied);
+	ok(applied == 0 && feed_version() == v, "store_fail_idle_post again: no, no bump");
+}
+
+struct refs {
+	enum jan_ref kind;
+	struct janlog l;
+};
+
+static int refs_body(struct store *s, void *arg)
+{
+	struct refs *r = arg;
+
+	sb_reset(&r->l.sb);
+	memset(r->l.kinds, 0, sizeof(r->l.kinds));
+	return D->storage_refs(s, r->kind, jan_rec, &r->l);
+}
+
+/* storage_refs of kind in a read transaction: what jan_rec recorded with
+ * detail, of the media whose first character is in only ("error" on
+ * failure); *rows counts every row. */
+static char *refs_of(enum jan_ref kind, const char *only, int *rows)
+{
+	struct refs r = { kind, { .only = only, .detail = 1, .sb = STRBUF_INIT } };
+
+	if (store_read_txn(S, refs_body, &r))
+		sb_adds(&r.l.sb, "error");
+	*rows = r.l.kinds[kind];
+	return sb_detach(&r.l.sb, NULL);
+}
+
+static int cmp_word(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The words of s, each followed by a space, sorted; s is changed. */
+static char *sorted(char *s)
+{
+	char *w[64];
+	int n = 0;
+	struct strbuf sb = STRBUF_INIT;
+
+	for (char *p = s; *p && n < 64; ) {
+		size_t k = strcspn(p, " ");
+		w[n++] = p;
+		p += k;
+		if (*p)
+			*p++ = '\0';
+	}
+	qsort(w, (size_t)n, sizeof(*w), cmp_word);
+	for (int i = 0; i < n; i++)
+		sb_addf(&sb, "%s ", w[i]);
+	return sb_detach(&sb, NULL);
+}
+
+/* is_str of the rows storage_refs called back, in no particular order */
+static void is_refs(enum jan_ref kind, const char *only, const char *want, int *rows,
+		    const char *name)
+{
+	char *got = refs_of(kind, only, rows), *w = strdup(want);
+	char *g = sorted(got), *v = sorted(w);
+
+	is_str(g, v, name);
+	free(got);
+	free(w);
+	free(g);
+	free(v);
+}
+
+/* storage_refs: every original, every registered rendition, every live run */
+static void t_janitor_refs(struct jan *j)
+{
+	char want[512];
+	int n[3] = { -1, -1, -1 }, all = 0;
+	struct janlog l = { .only = "", .sb = STRBUF_INIT };
+
+	xsnprintf(want, sizeof(want), "x:0/png/-/0 y:0/png/-/0 z:0/png/-/0 ");
+	is_refs(JAN_ORIGINAL, "xyz", want, &n[0], "storage_refs of the originals: each media, its "
+		"extension");
+	is_refs(JAN_RENDITION, "a0", "a:0/thumb/m/thumb.png/0 ", &n[1],
+		"storage_refs of the renditions: the registered one's media, profile and key; "
+		"not a success md-finalize has not registered");
+	xsnprintf(want, sizeof(want), "z:%lld/thumb/-/%lld 0:%lld/thumb/-/%lld ",
+		  (long long)j->job[2], (long long)last_claim(j->job[2]).claim,
+		  (long long)j->job[3], (long long)last_claim(j->job[3]).claim);
+	is_refs(JAN_RUN, "xyz0123", want, &n[2], "storage_refs of the runs: the running job and "
+		"the success not yet finalized, each with its claim; not the dead, finalized, "
+		"available or cancelled");
+	ok(n[0] > 3 && n[1] >= 1 && n[2] >= 2, "storage_refs: rows of other media too");
+	is_int(store_storage_refs(S, jan_rec, &l), 0, "store_storage_refs");
+	for (int k = 0; k < 3; k++)
+		all += l.kinds[k] == n[k];
+	ok(all == 3 && !l.disordered, "store_storage_refs: the three kinds, in order, each whole");
+	sb_release(&l.sb);
+}
+
+/* One prune, in its own transaction: n pruned ("-1" on failure), *next. */
+static int64_t prune(int64_t after, int window, double age, int dry, int64_t *next)
+{
+	int64_t n = -1;
+
+	*next = -1;
+	return store_prune_jobs(S, after, window, age, dry, next, &n) ? -1 : n;
+}
+
+/* Whether each of ids[0..n-1] is still a row: "1" or "0" each. */
+static const char *rows_of(const int64_t *ids, int n)
+{
+	static char b[16];
+
+	for (int i = 0; i < n && i < 15; i++)
+		b[i] = (char)('0' + job_get(ids[i]).found);
+	b[n < 15 ? n : 15] = '\0';
+	return b;
+}
+
+/*
+ * jobs_prune over jobs made in one run of ids:
+ *   A  4, succeeded, finalized, an older success   pruned
+ *   C  5, dead, finalized                          pruned
+ *   D  6, succeeded, not finalized                 kept
+ *   E  7, cancelled, finalized                     pruned
+ *   F  8, running                                  kept
+ *   B  4, succeeded, finalized, the newest one     kept (the rendition's record)
+ *   G  4, dead, finalized, newer than B            pruned
+ */
+static void t_janitor_prune(void)
+{
+	int64_t v[7], next, first;
+	char *why = NULL;
+
+	v[0] = job_new('4', "jp4", 0, 0, 0);
+	v[1] = job_new('5', "jp5", 0, 0, 0);
+	v[2] = job_new('6', "jp6", 0, 0, 0);
+	v[3] = job_new('7', "jp7", 0, 0, 0);
+	v[4] = job_new('8', "jp8", 0, 0, 0);
+	ok(!run_job(v[0], "jp4", 's') && (v[5] = job_again('4', "jp4")) > v[4] &&
+	   !run_job(v[5], "jp4", 's') && (v[6] = job_again('4', "jp4")) > v[5] &&
+	   !run_job(v[6], "jp4", 'd'), "three jobs of one media: two succeeded, one dead");
+	ok(!run_job(v[1], "jp5", 'd') && !run_job(v[2], "jp6", 's') && !run_job(v[4], "jp8", 'r') &&
+	   !store_job_control(S, v[3], JOB_CANCEL, &why) && !why, "dead, succeeded, cancelled, running");
+	ok(!stamp('4') && !stamp('5') && !stamp('7'), "jobs_stamp of all but the success and the run");
+	tick();
+	first = v[0] - 1;
+	is_int(prune(first, 100, 3600, 0, &next), 0, "jobs_prune, none older than an hour: none");
+	is_int(next, v[6], "jobs_prune: the window ends at the last job");
+	is_str(rows_of(v, 7), "1111111", "jobs_prune: none deleted");
+	is_int(prune(first, 2, 0, 1, &next), 2, "jobs_prune, dry, a window of two: both prunable");
+	is_int(next, v[1], "jobs_prune: the window ends at its second job");
+	is_str(rows_of(v, 7), "1111111", "jobs_prune dry: counts only");
+	is_int(prune(first, 1, 0, 0, &next), 1, "jobs_prune, a window of one");
+	is_int(next, v[0], "jobs_prune: the window's one job");
+	is_str(rows_of(v, 7), "0111111", "jobs_prune: the older success went, only it");
+	is_int(prune(next, 100, 0, 1, &next), 3, "jobs_prune dry, the rest");
+	is_int(prune(v[0], 100, 0, 0, &next), 3, "jobs_prune, the rest");
+	is_int(next, v[6], "jobs_prune: up to the last job");
+	is_str(rows_of(v, 7), "0010110", "jobs_prune: the dead, the cancelled and the newer dead "
+	       "went; the success not finalized, the run and the newest success stay");
+	is_int(prune(v[6], 100, 0, 0, &next), 0, "jobs_prune after the last job");
+	is_int(next, 0, "jobs_prune: no more jobs");
+	is_int(prune(first, 100, 0, 0, &next), 0, "jobs_prune again: nothing left to prune");
+}
+
+/* janitor_lock: one holder at a time, on any handle of the database */
+static void t_janitor_lock(struct store *s2)
+{
+	void *h1 = NULL, *h2 = &h1;
+	struct store_lock *lk = NULL, *lk2 = NULL;
+
+	is_int(D->janitor_lock(S, &h1), 0, "janitor_lock");
+	ok(h1 != NULL, "janitor_lock: held");
+	is_int(D->janitor_lock(S, &h2), 0, "janitor_lock again while held: no error");
+	ok(h2 == NULL, "janitor_lock again: not held");
+	is_int(store_janitor_lock(s2, &lk), 0, "store_janitor_lock there while held");
+	ok(lk == NULL, "store_janitor_lock: not held");
+	D->janitor_unlock(S, h1);
+	is_int(store_janitor_lock(s2, &lk), 0, "store_janitor_lock after janitor_unlock");
+	ok(lk != NULL, "store_janitor_lock: held now");
+	h2 = &h1;
+	D->janitor_lock(S, &h2);
+	ok(h2 == NULL, "janitor_lock of the first handle: not held");
+	store_janitor_unlock(s2, lk);
+	store_janitor_unlock(s2, NULL);
+	is_int(store_janitor_lock(S, &lk2), 0, "store_janitor_lock after store_janitor_unlock");
+	ok(lk2 != NULL, "store_janitor_lock: held again");
+	store_janitor_unlock(S, lk2);
+}
+
+/* store_expired_jobs's rows of jobs ids[0..1]: "id/worker/n/claim " */
+struct exp {
+	int64_t ids[2];
+	struct strbuf sb;
+};
+
+static int exp_rec(void *arg, const struct jan_row *r)
+{
+	struct exp *e = arg;
+
+	if (r->id == e->ids[0] || r->id == e->ids[1])
+		sb_addf(&e->sb, "%lld/%s/%lld/%lld ", (long long)r->id, r->name, (long long)r->n,
+			(long long)r->claim);
+	return 0;
+}
+
+/* store_expired_jobs: what store_rescue_expired would do, and nothing done */
+static void t_janitor_expired(void)
+{
+	int64_t j1 = job_new('q', "jexp", 0, 0, 1), j2 = job_new('t', "jexp", 0, 0, 3);
+	struct exp e = { { j1, j2 }, STRBUF_INIT };
+	char want[256];
+	int n = -1;
+
+	ok(claim1("wx", "jexp", -10) == j1 && claim1("wy", "jexp", -10) == j2,
+	   "two runs whose leases expired, of one attempt and of three");
+	is_int(store_expired_jobs(S, exp_rec, &e), 0, "store_expired_jobs");
+	xsnprintf(want, sizeof(want), "%lld/wx/1/%lld %lld/wy/0/%lld ", (long long)j1,
+		  (long long)last_claim(j1).claim, (long long)j2, (long long)last_claim(j2).claim);
+	is_str(e.sb.buf, want, "store_expired_jobs: each run, its worker, whether it goes dead");
+	ok(!strcmp(job_get(j1).state, "running") && !strcmp(job_get(j2).state, "running"),
+	   "store_expired_jobs: changes nothing");
+	store_rescue_expired(S, NULL, &n);
+	ok(!strcmp(job_get(j1).state, "dead") && !strcmp(job_get(j2).state, "available"),
+	   "and the rescue does as it said");
+	sb_release(&e.sb);
+}
+
+static void t_janitor(const char *url)
+{
+	struct jan j = { { 0 }, { 0 } };
+	struct store *other = NULL;
+
+	is_int(store_open(url, 0, &other), 0, "another handle of the database");
+	if (!other)
+		return;
+	t_janitor_lock(other);
+	t_janitor_state(&j);
+	t_janitor_idle(&j);
+	t_janitor_fail(&j, other);
+	t_janitor_refs(&j);
+	t_janitor_prune();
+	t_janitor_expired();
+	store_close(other);
+}
+
 static void conform_all(const char *url)
 {
 	t_migrate(url);
@@ -1510,6 +2025,7 @@ static void conform_all(const char *url)
 	t_enqueue();
 	t_reads();
 	t_enqueue_primitives();
+	t_janitor(url);
 	t_content();
 	store_close(S);
 }

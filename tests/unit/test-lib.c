@@ -766,6 +766,7 @@ int main(void)
 	test_store_enqueue_policy();
 	test_store_read_policy();
 	test_store_content_policy();
+	test_store_janitor_policy();
 	remove_tree(tmpdir);
 	printf("1..%d\n", ntests);
 	return failed ? 1 : 0;

@@ -2,7 +2,8 @@
  * test-store.c - the store's policy without a database: a fake driver
  * (store_int.h) that records each primitive called, for the transaction
  * runner and the sequences of store_users.c, store_jobs.c, store_work.c,
- * store_posts.c and store_content.c, and the pure rules.  Included by test-lib.c.
+ * store_posts.c, store_content.c and store_janitor.c, and the pure rules.
+ * Included by test-lib.c.
  */
 #include "store_int.h"
 
@@ -24,6 +25,11 @@ struct fake {
 	int64_t dropped;        /* job_delete_finalized: rows deleted */
 	int media_new;          /* media_add: the media is new */
 	int64_t posted;         /* post_of: the user's post of the media, 0 for none */
+	int jan_busy;           /* janitor_lock: another janitor holds it */
+	int jan_fails;          /* the janitor's writes and storage_refs(JAN_RENDITION) fail
+				   (replayable) this many times, after doing their part */
+	int idle_applied;       /* post_fail_idle: the post was still idle */
+	int64_t prune_next;     /* jobs_prune: the window's last id */
 };
 
 static void fk(struct store *s, const char *what)
@@ -439,6 +445,88 @@ static int fk_post_add(struct store *s, int64_t owner, const char *media, const 
 	return 0;
 }
 
+/* housekeeping: the janitor's lock is the int jan_held */
+static int jan_held;
+
+static int fk_janitor_lock(struct store *s, void **held)
+{
+	struct fake *f = (struct fake *)s;
+
+	fk(s, "jlock");
+	*held = f->jan_busy ? NULL : &jan_held;
+	return f->jan_busy < 0 ? MD_EXIT_IOERR : 0;
+}
+
+static void fk_janitor_unlock(struct store *s, void *held)
+{
+	fk(s, held == &jan_held ? "junlock" : "junlock(?)");
+}
+
+/* jan_fails: this try fails after doing its part */
+static int fk_jan_fail(struct fake *f)
+{
+	if (!f->jan_fails)
+		return 0;
+	f->jan_fails--;
+	return MD_EXIT_TEMPFAIL;
+}
+
+/* posts 1 and 2 of media aaa and bbb */
+static int fk_posts_idle(struct store *s, const char *status, double age, jan_cb cb, void *arg)
+{
+	int rc = 0;
+
+	sb_addf(&((struct fake *)s)->log, "idle(%s,%g) ", status, age);
+	for (int i = 1; i <= 2 && !rc; i++) {
+		struct jan_row r = { .id = i, .media = i == 1 ? "aaa" : "bbb", .at = "t" };
+		rc = cb(arg, &r);
+	}
+	fk(s, "/idle");
+	return rc;
+}
+
+static int fk_post_fail_idle(struct store *s, int64_t id, double age, const char *error,
+			     int *applied)
+{
+	struct fake *f = (struct fake *)s;
+
+	sb_addf(&f->log, "fail_idle(%lld,%g,%s) ", (long long)id, age, error);
+	*applied = f->jan_fails ? 1 : f->idle_applied;
+	return fk_jan_fail(f);
+}
+
+/* a row of each kind, of media aaa; the renditions' read fails jan_fails times */
+static int fk_storage_refs(struct store *s, enum jan_ref kind, jan_cb cb, void *arg)
+{
+	struct fake *f = (struct fake *)s;
+	struct jan_row r = { .kind = kind, .media = "aaa", .name = kind ? "mp4" : "png",
+			     .key = kind == JAN_RENDITION ? "renditions/k" : NULL,
+			     .id = kind == JAN_RUN ? 7 : 0, .claim = kind == JAN_RUN ? 2 : 0 };
+	int rc;
+
+	sb_addf(&f->log, "refs(%d) ", (int)kind);
+	if ((rc = cb(arg, &r)))
+		return rc;
+	return kind == JAN_RENDITION ? fk_jan_fail(f) : 0;
+}
+
+static int fk_jobs_prune(struct store *s, int64_t after, int window, double age, int dry,
+			 int64_t *next, int64_t *n)
+{
+	struct fake *f = (struct fake *)s;
+
+	sb_addf(&f->log, "prune(%lld,%d,%g%s) ", (long long)after, window, age, dry ? ",dry" : "");
+	if (f->jan_fails) {
+		*next = 99;
+		*n = 5;
+		return fk_jan_fail(f);
+	}
+	*next = f->prune_next;
+	if (*next)
+		*n = *next - after;
+	return 0;
+}
+
 static const struct store_driver fake_driver = {
 	.name = "fake",
 	.begin = fk_begin,
@@ -485,6 +573,12 @@ static const struct store_driver fake_driver = {
 	.media_delete = fk_media_delete,
 	.posts_reassign = fk_posts_reassign,
 	.job_delete_finalized = fk_job_delete_finalized,
+	.janitor_lock = fk_janitor_lock,
+	.janitor_unlock = fk_janitor_unlock,
+	.posts_idle = fk_posts_idle,
+	.post_fail_idle = fk_post_fail_idle,
+	.storage_refs = fk_storage_refs,
+	.jobs_prune = fk_jobs_prune,
 };
 
 static void fake_reset(struct fake *f)
@@ -973,5 +1067,164 @@ static void test_store_content_policy(void)
 	test_store_content_users(&f, &got);
 	test_store_content_jobs(&f, &got);
 	sb_release(&got);
+	sb_release(&f.log);
+}
+
+/* What the janitor's reads called back: "kind:id/media/name/key/claim/n " */
+struct jrows {
+	struct strbuf sb;
+	int stop_at;            /* return 3 at the row of this id */
+	struct fake *f;         /* "row" in its log for each */
+};
+
+static int jan_line(void *arg, const struct jan_row *r)
+{
+	struct jrows *v = arg;
+
+	if (v->f)
+		fk(&v->f->base, "row");
+
+	sb_addf(&v->sb, "%d:%lld/%s/%s/%s/%lld/%lld ", (int)r->kind, (long long)r->id,
+		r->media ? r->media : "-", r->name ? r->name : "-", r->key ? r->key : "-",
+		(long long)r->claim, (long long)r->n);
+	return v->stop_at && r->id == v->stop_at ? 3 : 0;
+}
+
+static void test_store_janitor_lock(struct fake *f)
+{
+	struct store_lock *lk = NULL;
+
+	fake_reset(f);
+	ok(!store_janitor_lock(&f->base, &lk) && lk, "the janitor's lock is taken");
+	store_janitor_unlock(&f->base, lk);
+	is_str(f->log.buf, "jlock junlock ", "and released with what the driver gave, "
+	       "outside any transaction");
+	fake_reset(f);
+	f->jan_busy = 1;
+	lk = (struct store_lock *)f;
+	ok(!store_janitor_lock(&f->base, &lk) && !lk, "another janitor holds it: no lock, no error");
+	store_janitor_unlock(&f->base, lk);
+	is_str(f->log.buf, "jlock ", "no lock: nothing to release");
+	fake_reset(f);
+	f->jan_busy = -1;
+	lk = (struct store_lock *)f;
+	ok(store_janitor_lock(&f->base, &lk) == MD_EXIT_IOERR && !lk,
+	   "the lock cannot be tried: the driver's error, no lock");
+}
+
+static void test_store_janitor_reads(struct fake *f, struct jrows *v)
+{
+	fake_reset(f);
+	sb_reset(&v->sb);
+	f->nexpired = 2;
+	ok(!store_expired_jobs(&f->base, jan_line, v), "expired runs are read");
+	is_str(f->log.buf, "expired ", "one read, every worker's runs, nothing settled");
+	is_str(v->sb.buf, "0:10/-/h:1/-/4/0 0:11/-/h:1/-/4/1 ",
+	       "each run, its claim and worker; n: whether it would go dead");
+	fake_reset(f);
+	sb_reset(&v->sb);
+	f->nexpired = 3;
+	v->stop_at = 11;
+	ok(store_expired_jobs(&f->base, jan_line, v) == 3, "cb's stop is returned");
+	is_str(v->sb.buf, "0:10/-/h:1/-/4/0 0:11/-/h:1/-/4/1 ", "and no run after it is seen");
+	fake_reset(f);
+	sb_reset(&v->sb);
+	v->stop_at = 0;
+	v->f = f;
+	ok(!store_idle_posts(&f->base, "processing", 60, jan_line, v), "idle posts are read");
+	is_str(f->log.buf, "idle(processing,60) /idle row row ", "one read, of the status and age "
+	       "asked for, over before cb sees a row (cb may write)");
+	is_str(v->sb.buf, "0:1/aaa/-/-/0/0 0:2/bbb/-/-/0/0 ", "each post, its media");
+	v->f = NULL;
+	sb_reset(&v->sb);
+	v->stop_at = 1;
+	ok(store_idle_posts(&f->base, "pending", 1, jan_line, v) == 3, "cb's stop is returned");
+	is_str(v->sb.buf, "0:1/aaa/-/-/0/0 ", "and no post after it is seen");
+	v->stop_at = 0;
+}
+
+/* store_fail_idle_post of post 5: applied, and the log in *log */
+static int fail_idle(struct fake *f, int still_idle, int fails)
+{
+	int applied = -1;
+
+	fake_reset(f);
+	f->idle_applied = still_idle;
+	f->jan_fails = fails;
+	if (store_fail_idle_post(&f->base, 5, 60, "stuck", &applied))
+		sb_adds(&f->log, "FAILED");
+	return applied;
+}
+
+static void test_store_janitor_fail(struct fake *f)
+{
+	ok(fail_idle(f, 1, 0) == 1, "a stuck post is failed");
+	is_str(f->log.buf, "begin fail_idle(5,60,stuck) bump commit ",
+	       "one conditional write and the feed's bump, in one transaction");
+	ok(fail_idle(f, 0, 0) == 0, "a post no longer idle is not");
+	is_str(f->log.buf, "begin fail_idle(5,60,stuck) commit ", "and the feed is not bumped");
+	ok(fail_idle(f, 0, 1) == 0, "a replay says what the last try did");
+	is_str(f->log.buf, "begin fail_idle(5,60,stuck) rollback begin fail_idle(5,60,stuck) commit ",
+	       "no bump for what a rolled back try did");
+}
+
+static void test_store_janitor_refs(struct fake *f, struct jrows *v)
+{
+	fake_reset(f);
+	sb_reset(&v->sb);
+	ok(!store_storage_refs(&f->base, jan_line, v), "the stored files' rows are read");
+	is_str(f->log.buf, "read_begin refs(0) refs(1) refs(2) commit ",
+	       "originals, renditions, runs: one snapshot");
+	is_str(v->sb.buf, "0:0/aaa/png/-/0/0 1:0/aaa/mp4/renditions/k/0/0 2:7/aaa/mp4/-/2/0 ",
+	       "an original's extension, a rendition's key, a run's job and claim");
+	fake_reset(f);
+	sb_reset(&v->sb);
+	f->jan_fails = 1;
+	ok(!store_storage_refs(&f->base, jan_line, v), "a replayed read");
+	is_str(f->log.buf, "read_begin refs(0) refs(1) rollback read_begin refs(0) refs(1) refs(2) "
+	       "commit ", "starts again from the originals");
+	is_str(v->sb.buf, "0:0/aaa/png/-/0/0 1:0/aaa/mp4/renditions/k/0/0 0:0/aaa/png/-/0/0 "
+	       "1:0/aaa/mp4/renditions/k/0/0 2:7/aaa/mp4/-/2/0 ", "cb sees the rows read before "
+	       "the replay again (store.h says so)");
+}
+
+/* store_prune_jobs after 100: "next n" and the log */
+static const char *prune_of(struct fake *f, int64_t next, int fails, int dry)
+{
+	static char b[64];
+	int64_t nx = -1, n = -1;
+
+	fake_reset(f);
+	f->prune_next = next;
+	f->jan_fails = fails;
+	if (store_prune_jobs(&f->base, 100, 500, 3600, dry, &nx, &n))
+		sb_adds(&f->log, "FAILED");
+	xsnprintf(b, sizeof(b), "%lld %lld", (long long)nx, (long long)n);
+	return b;
+}
+
+static void test_store_janitor_prune(struct fake *f)
+{
+	is_str(prune_of(f, 600, 0, 0), "600 500", "a window pruned: its end, the count");
+	is_str(f->log.buf, "begin prune(100,500,3600) commit ", "one short transaction");
+	prune_of(f, 600, 0, 1);
+	is_str(f->log.buf, "begin prune(100,500,3600,dry) commit ", "a dry run asks for a count");
+	is_str(prune_of(f, 0, 0, 0), "0 0", "no jobs after: the end, nothing pruned");
+	is_str(prune_of(f, 0, 1, 0), "0 0", "a replay says what the last try did");
+	is_str(f->log.buf, "begin prune(100,500,3600) rollback begin prune(100,500,3600) commit ",
+	       "the window read again from the start");
+}
+
+static void test_store_janitor_policy(void)
+{
+	struct fake f = { .log = STRBUF_INIT };
+	struct jrows v = { .sb = STRBUF_INIT };
+
+	test_store_janitor_lock(&f);
+	test_store_janitor_reads(&f, &v);
+	test_store_janitor_fail(&f);
+	test_store_janitor_refs(&f, &v);
+	test_store_janitor_prune(&f);
+	sb_release(&v.sb);
 	sb_release(&f.log);
 }
