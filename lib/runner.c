@@ -166,6 +166,10 @@ static void build_argv(char *const *tmpl, const struct vars *v, struct argv_buf 
 
 /* What ffmpeg says of a frame over -max_pixels, which it may skip and go on. */
 #define TOO_BIG "exceeds specified max pixel count"
+/* What a full disk makes a command say: ffmpeg may say it of a write and
+ * still exit 0, leaving a truncated output behind */
+#define NO_SPACE "No space left on device"
+#define NO_QUOTA "Disk quota exceeded"
 
 /* Errors that will not go away by trying again. */
 static int is_permanent(const struct spawn_result *r)
@@ -312,30 +316,37 @@ static int run_step_result(struct run *r, int s, const char *prog, int rv,
 
 	if (res->maxrss_kb > r->maxrss)
 		r->maxrss = res->maxrss_kb;
-	if (!rv && res->seen) {
+	if (!rv && res->seen && !strcmp(res->seen, TOO_BIG)) {
 		sb_addf(&r->err, "step %d (%s): a frame is larger than %dx%d: %s", s + 1,
 			prog, c->max_width, c->max_height, res->seen);
 		report_fail(r->out, 1, r->err.buf);
 		return -1;
 	}
+	if (rv && (res->cancelled || (r->rc->cancel && *r->rc->cancel))) {
+		sb_adds(r->out, "cancel\n");
+		return -1;
+	}
+	/* a full disk, whatever the exit status: the worker gives the job
+	 * back and pauses, as it is not the job's fault */
+	if (res->seen && strcmp(res->seen, TOO_BIG)) {
+		sb_addf(&r->err, "step %d (%s): %s", s + 1, prog, res->seen);
+		report_fail(r->out, 0, r->err.buf);
+		return -1;
+	}
 	if (!rv)
 		return 0;
-	if (res->cancelled || (r->rc->cancel && *r->rc->cancel)) {
-		sb_adds(r->out, "cancel\n");
-	} else {
-		sb_addf(&r->err, "step %d (%s) ", s + 1, prog);
-		spawn_describe(res, &r->err);
-		report_fail(r->out, is_permanent(res), r->err.buf);
-	}
+	sb_addf(&r->err, "step %d (%s) ", s + 1, prog);
+	spawn_describe(res, &r->err);
+	report_fail(r->out, is_permanent(res), r->err.buf);
 	return -1;
 }
 
 /* Step s, confined: it reads its input, writes its work directory. */
 static int run_step(struct run *r, int s)
 {
-	/* the decoder's refusal of an oversized frame: ffmpeg goes on with
-	 * the other frames and may well exit 0 */
-	static const char *const too_big[] = { TOO_BIG, NULL };
+	/* the decoder's refusal of an oversized frame, and a full disk: the
+	 * command goes on (or ends) and may well exit 0 */
+	static const char *const watch[] = { TOO_BIG, NO_SPACE, NO_QUOTA, NULL };
 	const struct conf *c = r->c;
 	const char *rd[] = { r->input, NULL }, *wr[] = { r->work, NULL };
 	struct argv_buf a = { 0 };
@@ -351,7 +362,7 @@ static int run_step(struct run *r, int s)
 		.argv = a.v, .stdin_fd = -1, .timeout = left, .nice = c->nice,
 		.rlimit_as = conf_memory_limit(c), .rlimit_fsize = c->rlimit_fsize,
 		.rlimit_cpu = conf_cpu_limit(c), .cwd = r->work, .cancel = r->rc->cancel,
-		.confine = c->sandbox, .read = rd, .write = wr, .watch = too_big,
+		.confine = c->sandbox, .read = rd, .write = wr, .watch = watch,
 	};
 	char *progress = xstrfmt("%s/progress", r->work);
 	if (!strcmp(base_name(a.v[0]), "ffmpeg")) {

@@ -35,12 +35,21 @@ struct sq {
 		const char *sql;        /* a string constant: compared by address */
 		sqlite3_stmt *st;
 	} cache[SQ_CACHE];
+	int quiet;              /* store_quiet: the caller says outages itself */
 };
 
 /* ENOSPC or EDQUOT: the disk (or the quota) is full. */
 static int errno_full(int e)
 {
 	return e == ENOSPC || e == EDQUOT;
+}
+
+/* Say msg (freed), a temporary failure: an error, or only at debug level
+ * while the caller is quiet. */
+static void sq_say(const struct sq *q, char *msg)
+{
+	logkv(q->quiet ? LOG_DEBUG : LOG_ERROR, msg, (char *)NULL);
+	free(msg);
 }
 
 /*
@@ -64,15 +73,15 @@ static int sq_fail(struct sq *q, const char *what)
 	case SQLITE_IOERR:
 	case SQLITE_CANTOPEN:
 		if (errno_full(e) || (code & 0xff) == SQLITE_FULL) {
-			error("database '%s': %s: disk full: %s", q->path, what,
-			      errno_full(e) ? strerror(e) : sqlite3_errmsg(q->db));
+			sq_say(q, xstrfmt("database '%s': %s: disk full: %s", q->path, what,
+					  errno_full(e) ? strerror(e) : sqlite3_errmsg(q->db)));
 			return MD_EXIT_TEMPFAIL;
 		}
 		/* FALLTHROUGH */
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 	case SQLITE_PROTOCOL:
-		error("database '%s': %s: %s", q->path, what, sqlite3_errmsg(q->db));
+		sq_say(q, xstrfmt("database '%s': %s: %s", q->path, what, sqlite3_errmsg(q->db)));
 		return MD_EXIT_TEMPFAIL;
 	}
 	error("database '%s': %s: %s", q->path, what, sqlite3_errmsg(q->db));
@@ -2094,6 +2103,11 @@ static void sq_txn_rollback(struct store *s)
 	sq_rollback((struct sq *)s);
 }
 
+static void sq_quiet(struct store *s, int on)
+{
+	((struct sq *)s)->quiet = on;
+}
+
 static const struct store_driver sqlite_driver = {
 	.name = "sqlite",
 	.migrations = migrations_sqlite,
@@ -2102,6 +2116,7 @@ static const struct store_driver sqlite_driver = {
 	.begin = sq_txn_begin,
 	.commit = sq_txn_commit,
 	.rollback = sq_txn_rollback,
+	.quiet = sq_quiet,
 	.schema_version = sq_schema_version,
 	.migrate_lock = sq_migrate_lock,
 	.migration_apply = sq_migration_apply,

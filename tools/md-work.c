@@ -145,7 +145,8 @@ struct worker {
 	double next_claim, next_beat, next_rescue, next_progress, next_watchdog, next_alive;
 	double watchdog_every;
 	double db_backoff, db_retry_at;   /* the database is unreachable */
-	int db_down;
+	double db_down_since;
+	int db_down, gave_up;
 	double full_backoff, full_until;  /* the disk is full: no claims until then */
 	int fatal;              /* a store error that ends the worker */
 	int registered;         /* in the workers table */
@@ -363,6 +364,7 @@ static void db_failed(struct worker *w, int rc)
 		logkv(LOG_WARN, "database unavailable; running jobs go on, outcomes wait",
 		      (char *)NULL);
 		w->db_down = 1;
+		w->db_down_since = now_mono();
 		store_quiet(w->db, 1);
 	}
 }
@@ -971,6 +973,23 @@ static void worker_alive(struct worker *w, double now)
 	w->next_alive = now + hb / 2;
 }
 
+/* The one-shot modes wait a lease for a database that went away, not
+ * forever (a cron job would pile up behind it): then they stop as on
+ * SIGTERM, and exit 75.  Their runs are others' to rescue by then. */
+static void db_give_up(struct worker *w, double now)
+{
+	double lease = w->cli.conf.lease;
+
+	if (!w->db_down || w->stopping || !(w->opt.once || w->opt.drain || w->opt.max_jobs) ||
+	    now - w->db_down_since < lease)
+		return;
+	logkv(LOG_ERROR, "database unavailable for a lease: no new jobs, stopping",
+	      (char *)NULL);
+	w->gave_up = 1;
+	w->stopping = 1;
+	w->stop_deadline = now + (w->opt.grace >= 0 ? w->opt.grace : w->cli.conf.grace);
+}
+
 /* Event: the clocks: progress, heartbeat, watchdog, the end of the grace. */
 static void worker_timers(struct worker *w, double now)
 {
@@ -983,6 +1002,7 @@ static void worker_timers(struct worker *w, double now)
 			w->next_beat = now + w->cli.conf.lease / 3;
 	}
 	worker_alive(w, now);
+	db_give_up(w, now);
 	if (w->watchdog_every > 0 && now >= w->next_watchdog) {
 		sd_notify("WATCHDOG=1");
 		w->next_watchdog = now + w->watchdog_every;
@@ -1117,7 +1137,7 @@ static void worker_status(const struct worker *w)
 /* Leaving: acknowledge, give back what waits, stop and release what runs. */
 static int worker_end(struct worker *w, int rc)
 {
-	if (flush_done(w) && !rc)
+	if ((flush_done(w) || w->gave_up) && !rc)
 		rc = MD_EXIT_TEMPFAIL;
 	for (int i = 0; i < w->nlater; i++) {
 		job_free(&w->later[i].job);
