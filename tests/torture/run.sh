@@ -4,22 +4,26 @@
 #   tests/torture/run.sh [-n TRIALS] [-b BACKENDS] [-e EXPERIMENTS] [-o SECONDS]
 #
 # Runs each experiment (tests/torture/x-EXP.sh; EXPERIMENTS is a comma list
-# of ingest, work, finalize, stop, restart, outage, cancel, diskfull; all by
-# default) TRIALS times (30) on each backend (BACKENDS: sqlite,postgres;
+# of ingest, work, finalize, janitor, stop, restart, outage, cancel,
+# diskfull; all by default) TRIALS times (30) on each backend (BACKENDS: sqlite,postgres;
 # postgres runs in a private cluster started here) and prints one line per
 # experiment and backend: trials, and the sums of what they counted.
 #   orphans   processes of a killed tool alive 0.5 s after the kill
 #   double    jobs with two runs alive at once
 #   stale     registered rendition files replaced or changed afterwards, or
 #             published for a cancelled job
-#   unreg     files under renditions/ beside no registered key
+#   unreg     files under renditions/ beside no registered key (after a
+#             killed md-janitor: what its next run left of the debris,
+#             files or jobs due for pruning)
 #   lostres   runs that succeeded, then their job ran again
 #   losthook  finished posts the --exec hook never saw
 #   lost      posts not completed and jobs not succeeded after the reruns
-#   half      half-written or unregistered originals, torn renditions
+#   half      half-written or unregistered originals, torn renditions, a
+#             database md-db check finds damaged
 #   cpu_s, lines   most CPU seconds and log lines of one md-work during the
 #             outage of SECONDS (-o, 40)
-#   first_s   slowest start of the first job after the database came back
+#   first_s   slowest start of the first job after the database was given
+#             back (the lock's COMMIT, or pg_ctl start, began)
 #   cancel_s  slowest end of a cancelled job's processes
 #   errors    trials that did not run to their end (see their stderr)
 # Each trial prints its record (key=value) on the way, with its seed: the
@@ -32,7 +36,7 @@
 # It takes about 50 minutes with the defaults on two cores.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-n=30 backends=sqlite,postgres exps=ingest,work,finalize,stop,restart,outage,cancel,diskfull
+n=30 backends=sqlite,postgres exps=ingest,work,finalize,janitor,stop,restart,outage,cancel,diskfull
 export MD_TORTURE_OUTAGE=${MD_TORTURE_OUTAGE:-40}
 while getopts n:b:e:o: o; do
 	case $o in

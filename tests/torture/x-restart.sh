@@ -5,8 +5,10 @@
 # goes away for a random 1.5 to 3 s: on PostgreSQL the server is stopped and
 # started again (pg_ctl, fast); on SQLite another process holds an exclusive
 # lock on the file.  Record: first_s, the seconds from the moment the
-# database accepts work again (pg_ctl start -w returned, the lock released)
-# to the first job started after it (empty when none was left to start);
+# database is given back (just before pg_ctl start, so it counts the
+# server's start; or just before the COMMIT that releases the lock) to the
+# first job started after it (empty when none was left to start); no job
+# can start between that moment and the database's return;
 # jobs run twice at once; lost results (a run that succeeded, then ran
 # again); posts and jobs lost once everything ran.
 . "$(dirname "$0")/lib.sh"
@@ -24,12 +26,14 @@ down=$((1500 + $(tt_rand 1500)))
 if [ "$TT_BACKEND" = postgres ]; then
 	tt_pg halt
 	tt_ms "$down"
+	t0=$(tt_now)
 	tt_pg start >/dev/null || exit 1
 else
-	sqlite3 -cmd '.timeout 10000' "$TD/md.db" "BEGIN EXCLUSIVE; SELECT 1;" ".shell sleep $((down / 1000)).$((down % 1000))" \
+	sqlite3 -cmd '.timeout 10000' "$TD/md.db" "BEGIN EXCLUSIVE; SELECT 1;" \
+		".shell sleep $(printf '%d.%03d' $((down / 1000)) $((down % 1000))); date +%s.%N | cut -c1-14 >$TD/t0" \
 		"COMMIT;" >/dev/null
+	t0=$(cat "$TD/t0")
 fi
-t0=$(tt_now)
 MD_TEST_WAIT=$TT_WAIT wait_for "every job finished" tt_jobs_done
 tt_stop "$w"
 first=$(awk -v t0="$t0" '$1 == "start" && $5 >= t0 { if (f == "" || $5 < f) f = $5 } END { if (f != "") printf "%.3f", f - t0 }' "$TD/runs.log")
