@@ -23,7 +23,7 @@ tt_ms "$(tt_rand $((TT_JOB * 700)))"
 frozen=$(tt_procs)
 kill -STOP "$wa" $frozen 2>/dev/null
 t1=$(tt_now)
-wda=$(awk '$1 == "start" { print $3; exit }' "$TD/runs.log")
+read -r wda pida < <(awk '$1 == "start" { print $3, $4; exit }' "$TD/runs.log")
 tt_bg wb md-work -j 1
 wb=$TT_PID
 succeeded() { [ "$(db_query "SELECT state FROM jobs")" = succeeded ]; }
@@ -33,9 +33,14 @@ md-finalize -q >/dev/null 2>>"$TD/finalize.err"
 tt_renditions_snap "$TD/snap"
 kill -CONT "$wa" $frozen 2>/dev/null
 echo "pause $wda $t1 $(tt_now)" >>"$TD/runs.log"
-# A's run ends, then A records (or is refused) and cleans its work directory
-a_done() { grep -q "^end [^ ]* $wda " "$TD/runs.log" && [ ! -e "$wda" ]; }
+# A's run ends (or A, finding its run gone, stops it: then its step has
+# no end line), then A records (or is refused) and cleans its work directory
+a_done() {
+	{ grep -q "^end [^ ]* $wda " "$TD/runs.log" || ! kill -0 "$pida" 2>/dev/null; } &&
+		[ ! -e "$wda" ]
+}
 MD_TEST_WAIT=60 wait_for "the frozen run ends" a_done
+grep -q "^end [^ ]* $wda " "$TD/runs.log" || echo "gone $wda $(tt_now)" >>"$TD/runs.log"
 tt_stop "$wa"
 tt_janitor
 read -r double lostres < <(tt_runs_analyse)
