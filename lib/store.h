@@ -62,9 +62,10 @@ enum {
 
 int store_open(const char *url, int flags, struct store **out);
 void store_close(struct store *s);
-/* While on, the store says a lost connection and its failed reconnections
- * at debug level only: a caller that rides out outages says once that the
- * database is away and once that it is back. */
+/* While on, the store says its temporary failures (a lost connection and
+ * its failed reconnections; a busy, locked or full SQLite file) at debug
+ * level only: a caller that rides out outages says once that the database
+ * is away and once that it is back. */
 void store_quiet(struct store *s, int on);
 const char *store_backend(const struct store *s);   /* "sqlite" | "postgres" */
 /* The URL with any password replaced by "***", for messages; caller frees. */

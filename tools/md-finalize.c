@@ -327,33 +327,32 @@ static int follow_wait(double secs)
  * The database is gone: try it again (the reconnection the store does
  * when its descriptor wakes us, then one read) every second, then less
  * often, up to AWAY_MAX, until it answers or a signal comes.  The store
- * reports every failed try; those reports are held back here, unless the
- * log level is debug, so an outage is two lines: gone, and back.
+ * is quiet meanwhile: it says each failed try at debug level only, so an
+ * outage is two lines: gone, and back.
  */
 static void follow_away(void)
 {
-	int level = log_level(), mute = level < LOG_DEBUG, r;
 	double backoff = 1;
 	int64_t v;
+	int r;
 
 	warning("database unavailable; finalizing waits for it");
+	store_quiet(db, 1);
 	for (;;) {
 		struct pollfd pf = { .fd = store_notify_fd(db), .events = POLLIN };
 
 		r = poll(&pf, pf.fd >= 0 ? 1 : 0, (int)(backoff * 1000));
 		if (stop_sig)
-			return;
-		if (mute)
-			log_set_level(-1);
+			break;
 		if (r > 0)
 			store_consume_notify(db);
 		r = store_feed_version(db, &v);
-		log_set_level(level);
 		if (r != MD_EXIT_TEMPFAIL)
 			break;  /* back, or another failure: the next round says which */
 		backoff = backoff * 2 > AWAY_MAX ? AWAY_MAX : backoff * 2;
 	}
-	if (!r)
+	store_quiet(db, 0);
+	if (!stop_sig && !r)
 		info("database available again; finalizing");
 }
 
