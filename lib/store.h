@@ -522,8 +522,8 @@ struct removal {
 };
 void removal_release(struct removal *r);
 
-/* Which posts: exactly ids[0..nids-1], or those of user, or those
- * tagged tag (one of the three). */
+/* Which posts: exactly ids[0..nids-1] (none when nids is 0), or those of
+ * user, or those tagged tag (one of the three). */
 struct post_selector {
 	const int64_t *ids;
 	int nids;

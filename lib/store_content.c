@@ -170,6 +170,10 @@ int store_posts_remove(struct store *s, const struct post_selector *sel, int dry
 	struct remove_posts c = { sel, dry_run, r };
 
 	memset(r, 0, sizeof(*r));
+	/* an empty list of ids selects no post, not every post: the drivers
+	 * read "no id filter" as "no ids" */
+	if (!sel->user && !sel->tag && sel->nids <= 0)
+		return 0;
 	return store_txn(s, posts_remove_body, &c);
 }
 

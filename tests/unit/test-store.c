@@ -933,6 +933,12 @@ static void test_store_content_posts(struct fake *f, struct strbuf *got)
 	is_str(f->log.buf, "begin pick(cats) commit ", "no post: nothing but the pick");
 	removal_release(&r);
 	fake_reset(f);
+	f->npicked = 3;
+	sel.nids = 0;
+	ok(!store_posts_remove(&f->base, &sel, 0, &r) && !r.nposts && !f->log.len,
+	   "an empty list of ids removes no post (not every post) and asks nothing");
+	removal_release(&r);
+	fake_reset(f);
 	f->npicked = 2;
 	f->vanished = "bbb";
 	f->pick_fails = 1;
