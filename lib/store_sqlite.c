@@ -109,6 +109,15 @@ static int sq_prep(struct sq *q, const char *sql, sqlite3_stmt **st)
 	return 0;
 }
 
+/* The same for SQL written into sql, which is released. */
+static int sq_prep_sb(struct sq *q, struct strbuf *sql, sqlite3_stmt **st)
+{
+	int rc = sq_prep(q, sql->buf, st);
+
+	sb_release(sql);
+	return rc;
+}
+
 /*
  * A statement prepared once per connection, for those run once per row of
  * a big batch: `sql` must be a string constant (the cache knows it by its
@@ -726,8 +735,7 @@ static int sq_claim_rows(struct sq *q, const char *worker, char *const *queues, 
 	add_queue_filter(&sql, nqueues, 4);
 	sb_adds(&sql, " ORDER BY priority, run_at, id LIMIT ?3) "
 		"RETURNING id, media, profile, queue, trace_id, attempts, max_attempts, claims");
-	rc = sq_prep(q, sql.buf, &st);
-	sb_release(&sql);
+	rc = sq_prep_sb(q, &sql, &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, worker, -1, SQLITE_STATIC);
@@ -1084,8 +1092,7 @@ static int sq_queue_counts(struct store *s, char *const *queues, int nqueues,
 		" THEN run_at END)) - 2440587.5) * 86400.0 "
 		"FROM jobs WHERE state IN ('available', 'running')");
 	add_queue_filter(&sql, nqueues, 1);
-	rc = sq_prep(q, sql.buf, &st);
-	sb_release(&sql);
+	rc = sq_prep_sb(q, &sql, &st);
 	if (rc)
 		return rc;
 	for (int i = 0; i < nqueues; i++)
@@ -1295,8 +1302,7 @@ static int sq_feed_page(struct store *s, const struct feed_query *fq, int limit,
 		"AND (?7 IS NULL OR p.media = ?7)");
 	add_id_filter(&sql, "p.id", fq->post_ids, fq->npost_ids);
 	sb_adds(&sql, " ORDER BY p.created_at DESC, p.id DESC LIMIT ?6");
-	rc = sq_prep(q, sql.buf, &st);
-	sb_release(&sql);
+	rc = sq_prep_sb(q, &sql, &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, fq->base_url, -1, SQLITE_STATIC);
@@ -1391,8 +1397,7 @@ static int sq_jobs(struct store *s, const struct job_query *jq, job_info_cb cb, 
 		"AND (?3 IS NULL OR profile = ?3) AND (?4 IS NULL OR media = ?4)");
 	add_id_filter(&sql, "id", jq->ids, jq->nids);
 	sb_adds(&sql, " ORDER BY id DESC LIMIT ?5");
-	rc = sq_prep(q, sql.buf, &st);
-	sb_release(&sql);
+	rc = sq_prep_sb(q, &sql, &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, jq->state, -1, SQLITE_STATIC);
@@ -1719,8 +1724,7 @@ static int sq_posts_pick(struct store *s, const struct post_selector *sel, post_
 		"WHERE t.name = ?2))");
 	add_id_filter(&sql, "p.id", sel->ids, sel->nids);
 	sb_adds(&sql, " ORDER BY p.id");
-	rc = sq_prep(q, sql.buf, &st);
-	sb_release(&sql);
+	rc = sq_prep_sb(q, &sql, &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, sel->user, -1, SQLITE_STATIC);
