@@ -82,6 +82,13 @@ const char *output_kind_name(enum output_kind k);
 /* The kind an output of this file name is when the profile does not say. */
 enum output_kind output_kind_of_file(const char *name);
 
+/* Work of a built-in profile done in C around its steps: frames.h, web.h. */
+enum profile_hook {
+	HOOK_NONE,
+	HOOK_FRAMES,            /* frames packed into the ZIP after the step */
+	HOOK_WEB,               /* the output's format chosen from the source */
+};
+
 struct profile {
 	char *name;
 	unsigned kinds;         /* MD_KIND_* bits it applies to */
@@ -100,6 +107,7 @@ struct profile {
 	char ***pass;
 	int pass_max_size;      /* 0: no cap */
 	int pass_max_kbps;      /* the source's bit rate at most, 0: no cap */
+	enum profile_hook hook; /* built-ins only: a profile of the file has none */
 };
 
 /*
@@ -155,6 +163,11 @@ struct conf {
 	double jan_orphan_grace;        /* temp, work and unreferenced files older than this go */
 	double jan_retention;           /* finished, finalized jobs older than this are pruned */
 	char *jan_profiles;             /* comma-separated: what pending posts get */
+	/* the built-in profiles frames and web (frames.h, web.h) */
+	double frames_fps;              /* frames.fps: frames a second */
+	int frames_max;                 /* frames.max: frames at most */
+	int web_max_side;               /* web.max_side */
+	int web_webp;                   /* web.format: webp, else jpeg */
 
 	int nprofiles;
 	struct profile *profiles;
