@@ -308,16 +308,20 @@ static const char *thumb_step[] = {
 };
 
 /*
- * Frames on the fps filter's grid, as the thumbnail is, named by their
- * own timestamps for frames_pack() to put in order (frames.h).
+ * Frames as the thumbnail is: the first frame of each interval of 1/{fps}
+ * seconds, so a clip shorter than that, or a single frame, still gives
+ * one; each named by its own timestamp in milliseconds for frames_pack()
+ * (frames.h).
  */
 static const char *frames_step[] = {
 	"ffmpeg", "-i", "{input}",
 	"-map", "0:v:0", "-map_metadata", "-1", "-an", "-sn", "-dn",
-	"-vf", "{crop},{tonemap},fps={fps}," CAP(FRAMES_SIDE) ":out_range=pc:out_color_matrix=bt601"
+	"-vf", "{crop},{tonemap},select='isnan(prev_selected_t)+gte(floor(t*{fps}),"
+	"floor(prev_selected_t*{fps})+1)'," CAP(FRAMES_SIDE) ":out_range=pc:out_color_matrix=bt601"
 	",format=yuvj420p,setsar=1",
-	"-frames:v", "{max_frames}", "-q:v", "4", "-color_range", "pc",
-	"-frame_pts", "1", "-f", "image2", "-y", "{workdir}/pts-%d.jpg", NULL
+	"-fps_mode", "passthrough", "-enc_time_base:v", "1:1000", "-frames:v", "{max_frames}",
+	"-q:v", "4", "-color_range", "pc", "-frame_pts", "1", "-f", "image2", "-y",
+	"{workdir}/pts-%d.jpg", NULL
 };
 
 /* A still for the web: what it is encoded to is web_plan()'s (web.h). */

@@ -3,7 +3,6 @@
 #include "pack.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,26 +19,35 @@ void frames_plan(const struct conf *c, struct frames_plan *fp)
 	fp->vars[4] = NULL;
 }
 
-/* N of a name "pts-N.jpg", or -1. */
-static long long frame_pts(const char *name)
+/*
+ * N of a name "pts-N.jpg" into *pts, or -1 for another name.  N may be
+ * negative: a frame the container shows before its start (an edit list,
+ * reordered frames).
+ */
+static int frame_pts(const char *name, long long *pts)
 {
 	const char *d = name + 4;
+	int neg = *d == '-';
 	size_t n;
-	long long v;
 
+	d += neg;
 	if (strncmp(name, "pts-", 4) || !(n = strspn(d, "0123456789")) || n > 12 ||
 	    strcmp(d + n, ".jpg"))
 		return -1;
-	v = 0;
+	*pts = 0;
 	for (size_t i = 0; i < n; i++)
-		v = v * 10 + (d[i] - '0');
-	return v;
+		*pts = *pts * 10 + (d[i] - '0');
+	if (neg)
+		*pts = -*pts;
+	return 0;
 }
 
 static int by_pts(const void *a, const void *b)
 {
-	long long x = frame_pts(*(char *const *)a), y = frame_pts(*(char *const *)b);
+	long long x = 0, y = 0;
 
+	frame_pts(*(char *const *)a, &x);
+	frame_pts(*(char *const *)b, &y);
 	return (x > y) - (x < y);
 }
 
@@ -48,13 +56,14 @@ static char **frame_names(const char *workdir, size_t *n, struct strbuf *why)
 {
 	size_t all, k = 0;
 	char **names = list_dir(workdir, 1, &all);
+	long long pts;
 
 	if (!names) {
 		sb_addf(why, "cannot list '%s': %s", workdir, strerror(errno));
 		return NULL;
 	}
 	for (size_t i = 0; i < all; i++)
-		if (frame_pts(names[i]) >= 0)
+		if (!frame_pts(names[i], &pts))
 			names[k++] = names[i];
 		else
 			free(names[i]);
@@ -73,10 +82,14 @@ static void free_names(char **names, size_t n)
 /* ',"frames":N,"fps":F,"times":[...]' of the frames names[0..n). */
 static void add_facts(const struct frames_plan *fp, char **names, size_t n, struct strbuf *facts)
 {
+	long long pts = 0;
+
 	sb_addf(facts, ",\"frames\":%zu,\"fps\":%s,\"times\":[", n, fp->fps_s);
-	for (size_t i = 0; i < n; i++)
-		sb_addf(facts, "%s%.10g", i ? "," : "",
-			round((double)frame_pts(names[i]) / fp->fps * 1000) / 1000);
+	for (size_t i = 0; i < n; i++) {
+		frame_pts(names[i], &pts);
+		/* one shown before the start is shown at it */
+		sb_addf(facts, "%s%.10g", i ? "," : "", pts > 0 ? (double)pts / 1000 : 0.0);
+	}
 	sb_addch(facts, ']');
 }
 

@@ -2,14 +2,15 @@
  * frames.h - the built-in profile "frames": a video's or an animation's
  * frames at a steady rate, JPEGs packed into one ZIP, with their times.
  *
- * The profile's one ffmpeg step (conf.c) takes frames on the grid of the
- * fps filter, frames.fps a second (default 1) from the first, at most
+ * The profile's one ffmpeg step (conf.c) takes the first frame of each
+ * interval of 1/fps seconds, fps being frames.fps (default 1), at most
  * frames.max of them (default 100: the first 100 s at 1 fps), as JPEGs
  * the way the thumbnail is (full range, BT.601, square pixels, rotation
  * applied) with the long side at most FRAMES_SIDE.  ffmpeg names each
- * "{workdir}/pts-N.jpg", N its own timestamp on that grid (-frame_pts),
- * so that the frame is N / fps seconds from the start.  A clip shorter
- * than a frame's interval still gives its first frame.
+ * "{workdir}/pts-N.jpg", N its own timestamp in milliseconds from the
+ * start (-frame_pts in a 1/1000 time base): frames keep their real times,
+ * not a grid's, so a variable frame rate is told as it is.  A clip
+ * shorter than an interval, or a single frame, still gives one frame.
  *
  * Call order, in the runner:
  *   frames_plan(conf, &plan)           the step's {fps} and {max_frames}
@@ -20,7 +21,8 @@
  * frames_pack() packs the frames, in the order of their times, into the
  * ZIP (pack.h: stored, stable bytes) as frame-0001.jpg, frame-0002.jpg...
  * and adds to facts, the rendition's metadata, ',"frames":N,"fps":F,
- * "times":[T1,...]' (seconds from the start, to the millisecond).
+ * "times":[T1,...]' (seconds from the start, to the millisecond; a frame
+ * the container shows before its start, at a negative time, counts as 0).
  */
 #ifndef MD_FRAMES_H
 #define MD_FRAMES_H

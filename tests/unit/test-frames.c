@@ -33,7 +33,11 @@ static size_t fake_jpeg(unsigned char *b, int w, int h, int app1)
 
 static void put_file(const char *path, const void *data, size_t len)
 {
-	ok(!write_file_atomic(path, data, len), path);
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char *name = xstrfmt("written: %s", base);
+
+	ok(!write_file_atomic(path, data, len), name);
+	free(name);
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -132,7 +136,8 @@ static void test_frames(void)
 	   "frames_plan gives {fps} and {max_frames}");
 	ok(frames_pack(&fp, dir, zip, &facts, &why) == 1 && !strcmp(why.buf, "no frame"),
 	   "no frame is a fault of the input");
-	const char *names[] = { "pts-10.jpg", "pts-0.jpg", "pts-2.jpg", "pts-1.jpg", "pts-x.jpg", "x.jpg" };
+	const char *names[] = { "pts-5000.jpg", "pts--21.jpg", "pts-1001.jpg", "pts-500.jpg", "pts-x.jpg",
+				"x.jpg" };
 	for (size_t i = 0; i < 6; i++) {
 		char *p = xstrfmt("%s/%s", dir, names[i]);
 		put_file(p, j, n);
@@ -140,8 +145,8 @@ static void test_frames(void)
 	}
 	sb_reset(&why);
 	ok(!frames_pack(&fp, dir, zip, &facts, &why), "frames_pack packs the frames");
-	is_str(facts.buf, ",\"frames\":4,\"fps\":2,\"times\":[0,0.5,1,5]",
-	       "their times, in order, from their timestamps");
+	is_str(facts.buf, ",\"frames\":4,\"fps\":2,\"times\":[0,0.5,1.001,5]",
+	       "their times, in order, from their timestamps in milliseconds (-21 is 0)");
 	sb_reset(&why);
 	ok(!frames_verify(zip, 4, 1280, &why), "frames_verify takes the archive");
 	sb_reset(&why);
