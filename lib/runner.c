@@ -438,7 +438,7 @@ static int run_check(struct run *r)
 	if (!r->p->output)
 		return 0;
 	if (stat(r->output, &sb) || !S_ISREG(sb.st_mode) || !sb.st_size) {
-		sb_addf(&r->err, "the profile made no output '%s'", r->p->output);
+		sb_addf(&r->err, "the profile made no output '%s'", base_name(r->output));
 		report_fail(r->out, 1, r->err.buf);
 		return -1;
 	}
