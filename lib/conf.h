@@ -25,9 +25,11 @@
  * ("FILE:LINE: nested deeper than 64 levels") before it can exhaust the
  * stack or the memory.
  *
- * Profiles: the built-ins (probe, mp4, thumb, noop) are always present; a
- * profile of the same name in the file replaces the built-in, others are
- * added.  Step argv templates may use {input}, {output}, {workdir},
+ * Profiles: the built-ins (probe, mp4, thumb, noop, frames, web) are
+ * always present; a profile of the same name in the file replaces the
+ * built-in (and is a plain profile then: no hook), others are added.  The
+ * sections frames: and web: set what those two built-ins do (frames.h,
+ * web.h).  Step argv templates may use {input}, {output}, {workdir},
  * {outdir}, {threads}, {duration} (the source's, in seconds, 0 when unknown)
  * and {tonemap} (the filters that bring an HDR source to SDR, else "null").
  * "passthrough" is a second list of steps, run instead of "steps" when the
