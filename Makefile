@@ -19,7 +19,7 @@ CFLAGS ?= -O2 -g
 WARN = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wformat=2 -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition -Wpointer-arith -Wvla -Wundef
 CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
-LIBS = -lsqlite3 -lpq -lcrypto -lcrypt -lyaml -ljansson -lm
+LIBS = -lsqlite3 -lpq -lcrypto -lcrypt -lyaml -ljansson -lzip -lm
 # one .d file of header dependencies per object and per binary
 DEPFLAGS = -MMD -MP
 
@@ -53,7 +53,8 @@ LIB_SRC = lib/strbuf.c lib/log.c lib/conf.c lib/spawn.c lib/hash.c lib/storage.c
 	lib/store.c lib/store_migrate.c lib/store_users.c lib/store_posts.c lib/store_jobs.c lib/store_enqueue.c lib/store_read.c lib/store_sqlite.c lib/store_pg.c lib/probe.c lib/emit.c lib/quote.c lib/cli.c \
 	lib/runner.c lib/ffval.c lib/source.c lib/verify.c lib/reason.c lib/walk.c lib/jwt.c lib/sandbox.c lib/ref.c \
 	lib/migrations.c lib/auth.c lib/storage_fs.c lib/file.c lib/fault.c \
-	lib/store_work.c lib/store_content.c lib/content.c lib/store_check.c lib/store_janitor.c
+	lib/store_work.c lib/store_content.c lib/content.c lib/store_check.c lib/store_janitor.c \
+	lib/pack.c lib/frames.c lib/web.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 TEST_BIN = tests/unit/test-lib
 CONFORM_BIN = tests/unit/conform  # the store drivers' conformance suite

@@ -1,8 +1,10 @@
 #include "conf.h"
 #include "exits.h"
+#include "frames.h"
 #include "jwt.h"
 #include "log.h"
 #include "strbuf.h"
+#include "web.h"
 
 #include <errno.h>
 #include <math.h>
@@ -305,6 +307,33 @@ static const char *thumb_step[] = {
 	"-f", "image2", "-update", "1", "-y", "{output}", NULL
 };
 
+/*
+ * Frames as the thumbnail is: the first frame of each interval of 1/{fps}
+ * seconds, so a clip shorter than that, or a single frame, still gives
+ * one; each named by its own timestamp in milliseconds for frames_pack()
+ * (frames.h).
+ */
+static const char *frames_step[] = {
+	"ffmpeg", "-i", "{input}",
+	"-map", "0:v:0", "-map_metadata", "-1", "-an", "-sn", "-dn",
+	"-vf", "{crop},{tonemap},select='isnan(prev_selected_t)+gte(floor(t*{fps}),"
+	"floor(prev_selected_t*{fps})+1)'," CAP(FRAMES_SIDE) ":out_range=pc:out_color_matrix=bt601"
+	",format=yuvj420p,setsar=1",
+	"-fps_mode", "passthrough", "-enc_time_base:v", "1:1000", "-frames:v", "{max_frames}",
+	"-q:v", "4", "-color_range", "pc", "-frame_pts", "1", "-f", "image2", "-y",
+	"{workdir}/pts-%d.jpg", NULL
+};
+
+/* A still for the web: what it is encoded to is web_plan()'s (web.h). */
+static const char *web_step[] = {
+	"ffmpeg", "-i", "{input}",
+	"-map", "0:v:0", "-map_metadata", "-1", "-an", "-sn", "-dn",
+	"-vf", "{crop},{tonemap}," CAP({max_side}) ":out_range={range}:out_color_matrix=bt601"
+	",format={pix_fmt},setsar=1",
+	"-frames:v", "1", "-q:v", "{quality}", "-color_range", "{range}",
+	"-f", "image2", "-update", "1", "-y", "{output}", NULL
+};
+
 static const char *probe_step[] = {
 	"ffprobe", "-v", "error", "-show_format", "-show_streams",
 	"-of", "json", "-o", "{output}", "{input}", NULL
@@ -324,6 +353,18 @@ static const struct {
 	  mp4_copy_step, 1280, MP4_COPY_KBPS, OUTPUT_VIDEO, 1280, 0 },
 	{ "thumb", "default", "thumb.jpg", MD_KIND_ALL, thumb_step, NULL, 0, 0, OUTPUT_IMAGE, 0, 320 },
 	{ "noop", "default", NULL, MD_KIND_ALL, NULL, NULL, 0, 0, OUTPUT_NONE, 0, 0 },
+	{ "frames", "video", "frames.zip", MD_KIND_VIDEO | MD_KIND_ANIMATED, frames_step, NULL, 0, 0,
+	  OUTPUT_ZIP, FRAMES_SIDE, 0 },
+	{ "web", "default", "web.jpg", MD_KIND_IMAGE, web_step, NULL, 0, 0, OUTPUT_IMAGE, WEB_SIDE, 0 },
+};
+
+/* The built-ins whose work is more than their steps (conf.h). */
+static const struct {
+	const char *name;
+	enum profile_hook hook;
+} builtin_hooks[] = {
+	{ "frames", HOOK_FRAMES },
+	{ "web", HOOK_WEB },
 };
 
 static const char *const output_kinds[] = {
@@ -468,6 +509,41 @@ char *md_home(void)
 	return xstrfmt("%s/.local/share/memedroid", s);
 }
 
+static enum profile_hook builtin_hook(const char *name)
+{
+	for (size_t i = 0; i < sizeof(builtin_hooks) / sizeof(builtin_hooks[0]); i++)
+		if (!strcmp(name, builtin_hooks[i].name))
+			return builtin_hooks[i].hook;
+	return HOOK_NONE;
+}
+
+/* The built-in profiles, as conf_init() starts them. */
+static void conf_init_builtins(struct conf *c)
+{
+	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
+		struct profile *p = profile_slot(c, builtins[i].name);
+		p->queue = xstrdup(builtins[i].queue);
+		p->output = builtins[i].output ? xstrdup(builtins[i].output) : NULL;
+		p->kinds = builtins[i].kinds;
+		p->output_kind = builtins[i].output_kind;
+		p->max_side = builtins[i].max_side;
+		p->width = builtins[i].width;
+		p->hook = builtin_hook(p->name);
+		if (builtins[i].step) {
+			p->nsteps = 1;
+			p->steps = xcalloc(1, sizeof(*p->steps));
+			p->steps[0] = argv_dup(builtins[i].step);
+		}
+		if (builtins[i].pass) {
+			p->npass = 1;
+			p->pass = xcalloc(1, sizeof(*p->pass));
+			p->pass[0] = argv_dup(builtins[i].pass);
+			p->pass_max_size = builtins[i].pass_max_size;
+			p->pass_max_kbps = builtins[i].pass_max_kbps;
+		}
+	}
+}
+
 void conf_init(struct conf *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -503,27 +579,10 @@ void conf_init(struct conf *c)
 	c->jan_orphan_grace = 6 * 3600;
 	c->jan_retention = 30 * 86400;
 	c->jan_profiles = xstrdup("mp4,thumb");
-	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
-		struct profile *p = profile_slot(c, builtins[i].name);
-		p->queue = xstrdup(builtins[i].queue);
-		p->output = builtins[i].output ? xstrdup(builtins[i].output) : NULL;
-		p->kinds = builtins[i].kinds;
-		p->output_kind = builtins[i].output_kind;
-		p->max_side = builtins[i].max_side;
-		p->width = builtins[i].width;
-		if (builtins[i].step) {
-			p->nsteps = 1;
-			p->steps = xcalloc(1, sizeof(*p->steps));
-			p->steps[0] = argv_dup(builtins[i].step);
-		}
-		if (builtins[i].pass) {
-			p->npass = 1;
-			p->pass = xcalloc(1, sizeof(*p->pass));
-			p->pass[0] = argv_dup(builtins[i].pass);
-			p->pass_max_size = builtins[i].pass_max_size;
-			p->pass_max_kbps = builtins[i].pass_max_kbps;
-		}
-	}
+	c->frames_fps = 1;
+	c->frames_max = 100;
+	c->web_max_side = WEB_SIDE;
+	conf_init_builtins(c);
 }
 
 void conf_apply_env(struct conf *c)
@@ -1021,6 +1080,51 @@ static int apply_limits(struct capply *a, const struct ynode *v, const char *k)
 	return bad(a, v, k, "unknown key");
 }
 
+/* frames: and web:, the settings of those built-in profiles (frames.h, web.h) */
+static int apply_frames(struct capply *a, const struct ynode *v, const char *k)
+{
+	struct conf *c = a->c;
+
+	if (!strcmp(k, "fps")) {
+		const char *unit;
+		double d;
+		int frac;
+
+		if (want_scalar(a, v, k))
+			return -1;
+		if (parse_decimal(v->value, &d, &unit, &frac) || *unit || d < 0.01 || d > 60)
+			return bad(a, v, k, "bad rate (0.01 to 60 frames a second) for");
+		c->frames_fps = d;
+		return 0;
+	}
+	if (!strcmp(k, "max")) { SET_INT(c->frames_max, 1, FRAMES_MAX_MAX); return 0; }
+	return bad(a, v, k, "unknown key");
+}
+
+static int apply_web(struct capply *a, const struct ynode *v, const char *k)
+{
+	struct conf *c = a->c;
+
+	if (!strcmp(k, "max_side")) { SET_INT(c->web_max_side, 16, 16384); return 0; }
+	if (!strcmp(k, "format")) {
+		if (want_scalar(a, v, k))
+			return -1;
+		if (strcmp(v->value, "jpeg") && strcmp(v->value, "webp"))
+			return bad(a, v, k, "expected jpeg or webp for");
+		c->web_webp = !strcmp(v->value, "webp");
+		return 0;
+	}
+	return bad(a, v, k, "unknown key");
+}
+
+/* The built-in web profile checks its output against web.max_side. */
+static void apply_builtin_settings(struct conf *c)
+{
+	for (int i = 0; i < c->nprofiles; i++)
+		if (c->profiles[i].hook == HOOK_WEB)
+			c->profiles[i].max_side = c->web_max_side;
+}
+
 /*
  * The input rule of an ffmpeg or ffprobe step: it reads the job's media and
  * nothing else, as "-i {input}" (ffmpeg: exactly one; ffprobe: "{input}" as
@@ -1253,11 +1357,16 @@ static int apply_root(struct capply *a, const struct ynode *root)
 			rc = apply_section(a, v, k, apply_profile);
 		else if (!strcmp(k, "auth"))
 			rc = apply_section(a, v, k, apply_auth);
+		else if (!strcmp(k, "frames"))
+			rc = apply_section(a, v, k, apply_frames);
+		else if (!strcmp(k, "web"))
+			rc = apply_section(a, v, k, apply_web);
 		else
 			rc = bad(a, kn, k, "unknown key");
 		if (rc)
 			return -1;
 	}
+	apply_builtin_settings(a->c);
 	return 0;
 }
 

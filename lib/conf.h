@@ -25,9 +25,11 @@
  * ("FILE:LINE: nested deeper than 64 levels") before it can exhaust the
  * stack or the memory.
  *
- * Profiles: the built-ins (probe, mp4, thumb, noop) are always present; a
- * profile of the same name in the file replaces the built-in, others are
- * added.  Step argv templates may use {input}, {output}, {workdir},
+ * Profiles: the built-ins (probe, mp4, thumb, noop, frames, web) are
+ * always present; a profile of the same name in the file replaces the
+ * built-in (and is a plain profile then: no hook), others are added.  The
+ * sections frames: and web: set what those two built-ins do (frames.h,
+ * web.h).  Step argv templates may use {input}, {output}, {workdir},
  * {outdir}, {threads}, {duration} (the source's, in seconds, 0 when unknown)
  * and {tonemap} (the filters that bring an HDR source to SDR, else "null").
  * "passthrough" is a second list of steps, run instead of "steps" when the
@@ -82,6 +84,13 @@ const char *output_kind_name(enum output_kind k);
 /* The kind an output of this file name is when the profile does not say. */
 enum output_kind output_kind_of_file(const char *name);
 
+/* Work of a built-in profile done in C around its steps: frames.h, web.h. */
+enum profile_hook {
+	HOOK_NONE,
+	HOOK_FRAMES,            /* frames packed into the ZIP after the step */
+	HOOK_WEB,               /* the output's format chosen from the source */
+};
+
 struct profile {
 	char *name;
 	unsigned kinds;         /* MD_KIND_* bits it applies to */
@@ -100,6 +109,7 @@ struct profile {
 	char ***pass;
 	int pass_max_size;      /* 0: no cap */
 	int pass_max_kbps;      /* the source's bit rate at most, 0: no cap */
+	enum profile_hook hook; /* built-ins only: a profile of the file has none */
 };
 
 /*
@@ -155,6 +165,11 @@ struct conf {
 	double jan_orphan_grace;        /* temp, work and unreferenced files older than this go */
 	double jan_retention;           /* finished, finalized jobs older than this are pruned */
 	char *jan_profiles;             /* comma-separated: what pending posts get */
+	/* the built-in profiles frames and web (frames.h, web.h) */
+	double frames_fps;              /* frames.fps: frames a second */
+	int frames_max;                 /* frames.max: frames at most */
+	int web_max_side;               /* web.max_side */
+	int web_webp;                   /* web.format: webp, else jpeg */
 
 	int nprofiles;
 	struct profile *profiles;

@@ -1,10 +1,12 @@
 #include "runner.h"
 #include "emit.h"
+#include "frames.h"
 #include "log.h"
 #include "reason.h"
 #include "spawn.h"
 #include "source.h"
 #include "verify.h"
+#include "web.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -53,7 +55,17 @@ struct vars {
 	double duration;        /* the source's, 0 if unknown */
 	int threads;
 	long long max_pixels;   /* decoders refuse frames larger than this */
+	const char *const *extra;       /* a built-in's own: name, value, ..., NULL */
 };
+
+/* The value of placeholder name[0..n) among the extra ones, or NULL. */
+static const char *extra_var(const struct vars *v, const char *name, size_t n)
+{
+	for (const char *const *e = v->extra; e && e[0]; e += 2)
+		if (strlen(e[0]) == n && !strncmp(e[0], name, n))
+			return e[1];
+	return NULL;
+}
 
 /* Expand {name} placeholders in one template argument. */
 static char *expand(const char *t, const struct vars *v)
@@ -89,6 +101,8 @@ static char *expand(const char *t, const struct vars *v)
 			sb_adds(&sb, v->tonemap);
 		else if (n == 4 && !strncmp(open + 1, "crop", 4))
 			sb_adds(&sb, v->crop);
+		else if (extra_var(v, open + 1, n))
+			sb_adds(&sb, extra_var(v, open + 1, n));
 		else
 			sb_add(&sb, open, n + 2);
 		t = close + 1;
@@ -240,6 +254,9 @@ struct run {
 	long maxrss;
 	struct strbuf err, js, files;
 	int64_t bytes;
+	struct frames_plan fp;          /* the built-ins' own (run_plan) */
+	struct web_plan wp;
+	struct strbuf post;             /* what run_post adds to the result */
 };
 
 /* The stages return 0 to go on, or -1 once they have written the report. */
@@ -306,6 +323,36 @@ static int run_source(struct run *r)
 		r->nsteps = p->npass;
 	}
 	return 0;
+}
+
+/*
+ * The built-in profiles' own work (frames.h, web.h): before the steps,
+ * their placeholders and the output's name; after them, the frames packed.
+ */
+static void run_plan(struct run *r)
+{
+	if (r->p->hook == HOOK_FRAMES) {
+		frames_plan(r->c, &r->fp);
+		r->v.extra = r->fp.vars;
+	} else if (r->p->hook == HOOK_WEB) {
+		web_plan(r->c, &r->src, &r->wp);
+		free(r->output);
+		r->output = xstrfmt("%s/%s", r->outdir, r->wp.output);
+		r->v.output = r->output;
+		r->v.extra = r->wp.vars;
+	}
+}
+
+static int run_post(struct run *r)
+{
+	int rv;
+
+	if (r->p->hook != HOOK_FRAMES)
+		return 0;
+	if (!(rv = frames_pack(&r->fp, r->work, r->output, &r->post, &r->err)))
+		return 0;
+	report_fail(r->out, rv > 0, r->err.buf);
+	return -1;
 }
 
 /* How step s ended, in the report when it ended the job. */
@@ -391,7 +438,7 @@ static int run_check(struct run *r)
 	if (!r->p->output)
 		return 0;
 	if (stat(r->output, &sb) || !S_ISREG(sb.st_mode) || !sb.st_size) {
-		sb_addf(&r->err, "the profile made no output '%s'", r->p->output);
+		sb_addf(&r->err, "the profile made no output '%s'", base_name(r->output));
 		report_fail(r->out, 1, r->err.buf);
 		return -1;
 	}
@@ -443,15 +490,16 @@ static int run_publish(struct run *r)
 	sb_addch(&r->files, ']');
 	sb_adds(r->out, "ok\t{");
 	if (r->p->output) {
-		char *rkey = storage_rendition_key(j->media, j->profile, j->id, j->claim, r->p->output);
+		char *rkey = storage_rendition_key(j->media, j->profile, j->id, j->claim,
+						   base_name(r->output));
 		sb_adds(r->out, "\"key\":");
 		json_add_str(r->out, rkey);
 		sb_addch(r->out, ',');
 		free(rkey);
 	}
-	sb_addf(r->out, "\"files\":%s,\"bytes\":%lld,\"duration_ms\":%lld,\"max_rss_kb\":%ld%s}\n",
+	sb_addf(r->out, "\"files\":%s,\"bytes\":%lld,\"duration_ms\":%lld,\"max_rss_kb\":%ld%s%s}\n",
 		r->files.buf, (long long)r->bytes, (long long)((now_mono() - r->t0) * 1000),
-		r->maxrss, r->js.buf);
+		r->maxrss, r->js.buf, r->post.buf);
 	return 0;
 }
 
@@ -466,6 +514,7 @@ static void run_release(struct run *r)
 	sb_release(&r->err);
 	sb_release(&r->js);
 	sb_release(&r->files);
+	sb_release(&r->post);
 }
 
 void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf *out)
@@ -473,7 +522,7 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 	struct run r = {
 		.rc = rc, .c = rc->conf, .p = conf_profile(rc->conf, j->profile), .j = j,
 		.out = out, .t0 = now_mono(),
-		.err = STRBUF_INIT, .js = STRBUF_INIT, .files = STRBUF_INIT,
+		.err = STRBUF_INIT, .js = STRBUF_INIT, .files = STRBUF_INIT, .post = STRBUF_INIT,
 	};
 
 	r.deadline = r.t0 + rc->deadline_secs;
@@ -487,10 +536,11 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 	}
 	if (run_prepare(&r) || run_source(&r))
 		goto out;
+	run_plan(&r);
 	for (int s = 0; s < r.nsteps; s++)
 		if (run_step(&r, s))
 			goto out;
-	if (!run_check(&r))
+	if (!run_post(&r) && !run_check(&r))
 		(void)run_publish(&r);
 out:
 	run_release(&r);

@@ -12,8 +12,10 @@
  * main output (verify.h), publish the files of out/ as one folder under the rendition's
  * key (storage_publish_dir: the whole folder or nothing), and remove the
  * scratch directory, whatever happened.  In runner.c each of these is a
- * stage of its own: run_prepare, run_source, run_step, run_check,
- * run_publish, run_release.
+ * stage of its own: run_prepare, run_source, run_plan, run_step, run_post,
+ * run_check, run_publish, run_release; run_plan and run_post are the work
+ * of the built-in profiles frames and web in C (frames.h, web.h: their own
+ * placeholders, the output's name, the frames packed into their ZIP).
  *
  * Every step is confined (spawn.h): a minimal environment with HOME and
  * TMPDIR in the scratch directory, the memory, CPU and file size limits

@@ -1,6 +1,8 @@
 #include "verify.h"
+#include "frames.h"
 #include "reason.h"
 #include "spawn.h"
+#include "web.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -339,6 +341,8 @@ int verify_output(const struct verify_ctx *vc, const struct profile *p, const ch
 			rc = p->output_kind == OUTPUT_VIDEO ?
 				verify_video_probe(out.buf, p, src, &e) :
 				verify_image_probe(out.buf, p, &e);
+		if (!rc && p->hook == HOOK_WEB && web_verify(path, &e))
+			rc = VERIFY_FAILED;
 		if (!rc)
 			add_facts(facts, out.buf);
 		break;
@@ -347,6 +351,9 @@ int verify_output(const struct verify_ctx *vc, const struct profile *p, const ch
 		break;
 	case OUTPUT_ZIP:
 		rc = verify_zip(path, &e);
+		if (!rc && p->hook == HOOK_FRAMES && frames_verify(path, vc->conf->frames_max,
+								   p->max_side, &e))
+			rc = VERIFY_FAILED;
 		break;
 	default:
 		rc = VERIFY_OK;

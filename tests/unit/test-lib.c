@@ -730,6 +730,7 @@ static void test_spawn(void)
 #include "test-probe.c"
 #include "test-auth.c"
 #include "test-store.c"
+#include "test-frames.c"
 
 int main(void)
 {
@@ -767,6 +768,10 @@ int main(void)
 	test_store_read_policy();
 	test_store_content_policy();
 	test_store_janitor_policy();
+	test_pack();
+	test_frames();
+	test_web();
+	test_frames_web_conf();
 	remove_tree(tmpdir);
 	printf("1..%d\n", ntests);
 	return failed ? 1 : 0;
