@@ -16,6 +16,7 @@
 #include "store.h"
 #include "strbuf.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -730,6 +731,7 @@ static void test_spawn(void)
 #include "test-probe.c"
 #include "test-auth.c"
 #include "test-store.c"
+#include "test-blurhash.c"
 
 int main(void)
 {
@@ -767,6 +769,8 @@ int main(void)
 	test_store_read_policy();
 	test_store_content_policy();
 	test_store_janitor_policy();
+	test_blurhash_reference();
+	test_blurhash_shape();
 	remove_tree(tmpdir);
 	printf("1..%d\n", ntests);
 	return failed ? 1 : 0;
