@@ -732,6 +732,7 @@ static void test_spawn(void)
 #include "test-auth.c"
 #include "test-store.c"
 #include "test-blurhash.c"
+#include "test-rendition.c"
 
 int main(void)
 {
@@ -771,6 +772,7 @@ int main(void)
 	test_store_janitor_policy();
 	test_blurhash_reference();
 	test_blurhash_shape();
+	test_rendition_list();
 	remove_tree(tmpdir);
 	printf("1..%d\n", ntests);
 	return failed ? 1 : 0;
