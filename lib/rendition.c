@@ -83,9 +83,9 @@ static void view_of(json_t *r, struct rendition_view *v)
 
 	v->profile = str(r, "profile");
 	v->url = str(r, "url");
-	v->bytes = bytes > 0 ? (int64_t)bytes : 0;
-	v->width = w > 0 && h > 0 ? (long)w : 0;
-	v->height = w > 0 && h > 0 ? (long)h : 0;
+	v->bytes = bytes > 0 && bytes < 9e18 ? (int64_t)bytes : 0;
+	v->width = w > 0 && h > 0 && w < 1e9 && h < 1e9 ? (long)w : 0;
+	v->height = v->width ? (long)h : 0;
 	v->frames = frame_count(meta, video);
 	if (!(v->frames > 1 || (v->frames >= 0 && listed)))
 		v->frames = -1;

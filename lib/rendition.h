@@ -15,6 +15,7 @@
  *   profile, url, bytes   always
  *   width, height         the metadata's own, else the output's first
  *                         video stream as probed when it was checked
+ *                         (both, or neither: below 10^9 each)
  *   duration              seconds: the metadata's own, else the probed
  *                         duration of an output of more than one frame
  *   frames                the metadata's "frames" (a count, or a list

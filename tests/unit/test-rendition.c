@@ -49,6 +49,10 @@ static void test_rendition_list(void)
 		     "\"height\":720,\"duration\":3.500,\"frames\":1},"
 		     "{\"profile\":\"odd\",\"url\":\"u/x\",\"bytes\":0}]",
 		     NULL, "the metadata's own facts first; a count from a list; no metadata: the URL");
+	rendition_is("[{\"profile\":\"big\",\"url\":\"u\",\"bytes\":1e300,\"metadata\":"
+		     "{\"width\":1e300,\"height\":2,\"duration\":-1,\"frames\":\"x\"}}]",
+		     "[{\"profile\":\"big\",\"url\":\"u\",\"bytes\":0}]", NULL,
+		     "sizes out of range, a negative duration, a count that is no number: not shown");
 	rendition_is("[{\"profile\":\"a\",\"url\":\"a\",\"bytes\":1,\"metadata\":{\"blurhash\":\"00S?DV\"}},"
 		     "{\"profile\":\"b\",\"url\":\"b\",\"bytes\":1,\"metadata\":{\"blurhash\":\"<b>\"}}]",
 		     "[{\"profile\":\"a\",\"url\":\"a\",\"bytes\":1,\"placeholder\":\"00S?DV\"},"
