@@ -529,6 +529,7 @@ static void conf_init_builtins(struct conf *c)
 		p->max_side = builtins[i].max_side;
 		p->width = builtins[i].width;
 		p->hook = builtin_hook(p->name);
+		p->placeholder = !strcmp(builtins[i].name, "thumb");
 		if (builtins[i].step) {
 			p->nsteps = 1;
 			p->steps = xcalloc(1, sizeof(*p->steps));
@@ -1250,6 +1251,8 @@ static int apply_profile_key(struct capply *a, const struct ynode *kn, const str
 		tmp->max_attempts = (int)t;
 		return 0;
 	}
+	if (!strcmp(k, "placeholder"))
+		return set_bool(a, v, k, &tmp->placeholder);
 	if (!strcmp(k, "steps"))
 		return apply_steps(a, v, k, name, &tmp->nsteps, &tmp->steps);
 	if (!strcmp(k, "passthrough"))

@@ -100,6 +100,7 @@ struct profile {
 	int max_side;           /* video, image: longest side at most, 0: any */
 	int width;              /* image: exactly this wide, 0: any */
 	int max_attempts;       /* 0: the worker default */
+	int placeholder;        /* image: its BlurHash in the metadata (placeholder.h) */
 	int nsteps;
 	char ***steps;          /* nsteps NULL-terminated argv templates */
 	/* passthrough: these steps instead when the source can be copied as

@@ -1,9 +1,11 @@
 #include "emit.h"
 #include "log.h"
 #include "quote.h"
+#include "rendition.h"
 #include "store.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -223,6 +225,19 @@ int json_array_each(const char *json, int (*cb)(void *arg, const char *s), void 
 	return rc;
 }
 
+/* "rendition_list" and "placeholder" (rendition.h). */
+static void emit_renditions(struct emit *e, const struct feed_row *r)
+{
+	struct strbuf list = STRBUF_INIT;
+	char *ph;
+
+	rendition_list(r->rendition_list_json, &list, &ph);
+	emit_raw(e, "rendition_list", list.buf, NULL);
+	emit_str(e, "placeholder", ph);
+	free(ph);
+	sb_release(&list);
+}
+
 void emit_post_fields(struct emit *e, const struct feed_row *r)
 {
 	emit_int(e, "post_id", r->post_id);
@@ -236,6 +251,7 @@ void emit_post_fields(struct emit *e, const struct feed_row *r)
 	emit_str(e, "trace_id", r->trace_id);
 	emit_raw(e, "renditions", r->renditions_json ? r->renditions_json : "{}", NULL);
 	emit_str(e, "error", r->error);
+	emit_renditions(e, r);
 }
 
 void emit_post_row(struct emit *e, const struct feed_row *r)

@@ -36,7 +36,7 @@ int emit_end(struct emit *e, FILE *out);
 struct feed_row;
 /* The fields of a post record (md-feed, md-finalize, the static feed):
  * post_id, user, caption, tags, status, created_at, media, kind,
- * trace_id, renditions, error. */
+ * trace_id, renditions, error, rendition_list, placeholder (rendition.h). */
 void emit_post_fields(struct emit *e, const struct feed_row *r);
 /* A post as md-feed prints it: the fields above with --json, else the TSV
  * columns post_id, created_at, user, status, kind, media, tags,

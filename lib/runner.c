@@ -2,6 +2,7 @@
 #include "emit.h"
 #include "frames.h"
 #include "log.h"
+#include "placeholder.h"
 #include "reason.h"
 #include "spawn.h"
 #include "source.h"
@@ -540,8 +541,14 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 	for (int s = 0; s < r.nsteps; s++)
 		if (run_step(&r, s))
 			goto out;
-	if (!run_post(&r) && !run_check(&r))
+	if (!run_post(&r) && !run_check(&r)) {
+		if (r.p->placeholder && r.p->output) {
+			double left = r.deadline - now_mono();
+			struct placeholder_ctx pc = { r.c, r.work, left > 1 ? left : 1, rc->cancel };
+			placeholder_add(&pc, r.output, &r.js);
+		}
 		(void)run_publish(&r);
+	}
 out:
 	run_release(&r);
 }

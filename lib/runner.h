@@ -9,7 +9,9 @@
  * ffmpeg gets -nostdin -hide_banner -threads T -filter_threads T, and
  * its input, like ffprobe's, -protocol_whitelist file, the probed demuxer
  * forced and -max_pixels from the width and height limits), check the
- * main output (verify.h), publish the files of out/ as one folder under the rendition's
+ * main output (verify.h), for a profile with a placeholder add the
+ * BlurHash of that output to the result (placeholder.h: a failure is only
+ * logged), publish the files of out/ as one folder under the rendition's
  * key (storage_publish_dir: the whole folder or nothing), and remove the
  * scratch directory, whatever happened.  In runner.c each of these is a
  * stage of its own: run_prepare, run_source, run_plan, run_step, run_post,

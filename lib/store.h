@@ -376,6 +376,9 @@ struct feed_row {
 	int64_t post_id;
 	const char *user, *caption, *status, *created_at, *media, *kind;
 	const char *trace_id, *tags_json, *renditions_json, *error;
+	/* every rendition, by profile: [{"profile","url","bytes","metadata"}]
+	 * (url: base_url and the storage key; rendition.h reads it) */
+	const char *rendition_list_json;
 };
 
 typedef int (*feed_cb)(void *arg, const struct feed_row *row);

@@ -1884,7 +1884,11 @@ static int pg_feed_page(struct store *s, const struct feed_query *fq, int limit,
 		"  coalesce((SELECT '{' || string_agg(to_json(r.profile)::text || ':' || "
 		"      to_json($1 || r.storage_key)::text, ',' ORDER BY r.profile) || '}' "
 		"    FROM renditions r WHERE r.media = p.media), '{}'), "
-		"  p.error "
+		"  p.error, "
+		"  coalesce((SELECT json_agg(json_build_object('profile', r.profile, "
+		"      'url', $1 || r.storage_key, 'bytes', r.bytes, 'metadata', r.metadata) "
+		"      ORDER BY r.profile)::text "
+		"    FROM renditions r WHERE r.media = p.media), '[]') "
 		"FROM posts p JOIN users u ON u.id = p.owner JOIN media m ON m.sha256 = p.media "
 		"WHERE ($2::text IS NULL OR p.status = $2) AND ($3::text IS NULL OR u.username = $3) "
 		"AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM post_tags pt JOIN tags t "
@@ -1911,6 +1915,7 @@ static int pg_feed_page(struct store *s, const struct feed_query *fq, int limit,
 			.tags_json = val(res, i, 8),
 			.renditions_json = val(res, i, 9),
 			.error = val(res, i, 10),
+			.rendition_list_json = val(res, i, 11),
 		};
 		rc = cb(arg, &row);
 	}

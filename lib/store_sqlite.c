@@ -1292,7 +1292,10 @@ static int sq_feed_page(struct store *s, const struct feed_query *fq, int limit,
 		"  JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id ORDER BY t.name)), "
 		"(SELECT json_group_object(r.profile, ?1 || r.storage_key) FROM renditions r "
 		"  WHERE r.media = p.media), "
-		"p.error "
+		"p.error, "
+		"(SELECT json_group_array(json_object('profile', r.profile, 'url', ?1 || r.storage_key, "
+		"  'bytes', r.bytes, 'metadata', CASE WHEN json_valid(r.metadata) THEN json(r.metadata) END)) "
+		"  FROM (SELECT * FROM renditions WHERE media = p.media ORDER BY profile) r) "
 		"FROM posts p JOIN users u ON u.id = p.owner JOIN media m ON m.sha256 = p.media "
 		"WHERE (?2 IS NULL OR p.status = ?2) AND (?3 IS NULL OR u.username = ?3) "
 		"AND (?4 IS NULL OR EXISTS (SELECT 1 FROM post_tags pt JOIN tags t "
@@ -1330,6 +1333,7 @@ static int sq_feed_page(struct store *s, const struct feed_query *fq, int limit,
 			.tags_json = col_text(st, 8),
 			.renditions_json = col_text(st, 9),
 			.error = col_text(st, 10),
+			.rendition_list_json = col_text(st, 11),
 		};
 		if ((rc = cb(arg, &row)))
 			break;

@@ -15,6 +15,7 @@
 #include "exits.h"
 #include "hash.h"
 #include "log.h"
+#include "rendition.h"
 #include "store.h"
 
 #include <stdio.h>
@@ -405,6 +406,30 @@ static int collect_job(void *arg, const struct job_info *j)
 	return 0;
 }
 
+/* A "rendition" record (TSV): what md-feed's rendition_list shows. */
+static int print_rendition(void *arg, const struct rendition_view *v)
+{
+	char num[32];
+	struct emit e;
+
+	emit_begin(&e, 0);
+	emit_str(&e, "record", "rendition");
+	emit_str(&e, "profile", v->profile);
+	emit_str(&e, "url", v->url);
+	emit_int(&e, "bytes", v->bytes);
+	(void)snprintf(num, sizeof(num), "%ld", v->width);
+	emit_str(&e, "width", v->width ? num : NULL);
+	(void)snprintf(num, sizeof(num), "%ld", v->height);
+	emit_str(&e, "height", v->height ? num : NULL);
+	(void)snprintf(num, sizeof(num), "%.3f", v->duration);
+	emit_str(&e, "duration", v->duration >= 0 ? num : NULL);
+	(void)snprintf(num, sizeof(num), "%.0f", v->frames);
+	emit_str(&e, "frames", v->frames >= 0 ? num : NULL);
+	emit_str(&e, "placeholder", v->placeholder);
+	werr |= emit_end(&e, stdout);
+	return 0;
+}
+
 static int print_post(void *arg, const struct feed_row *r)
 {
 	struct post_ctx *c = arg;
@@ -426,8 +451,10 @@ static int print_post(void *arg, const struct feed_row *r)
 		sb_addch(&e.sb, ']');
 	}
 	werr |= emit_end(&e, stdout);
-	if (!cli.json)
+	if (!cli.json) {
+		rendition_each(r->rendition_list_json, print_rendition, NULL);
 		out(&jobs);
+	}
 out:
 	sb_release(&jobs);
 	return rc;

@@ -17,6 +17,7 @@
  * (md-post del, md-user del, md-job drop) run last.
  */
 #include "exits.h"
+#include "rendition.h"
 #include "store.h"
 #include "store_int.h"
 #include "strbuf.h"
@@ -124,7 +125,7 @@ static int jobs_of(const char *media)
 struct frow {
 	int n;
 	char status[16], caption[32];
-	char *tags, *renditions, *error;
+	char *tags, *renditions, *error, *list;
 };
 
 static int frow_cb(void *arg, const struct feed_row *row)
@@ -140,6 +141,8 @@ static int frow_cb(void *arg, const struct feed_row *row)
 	f->tags = dup0(row->tags_json);
 	f->renditions = dup0(row->renditions_json);
 	f->error = dup0(row->error);
+	free(f->list);
+	f->list = dup0(row->rendition_list_json);
 	return 0;
 }
 
@@ -157,6 +160,7 @@ static void frow_free(struct frow *f)
 	free(f->tags);
 	free(f->renditions);
 	free(f->error);
+	free(f->list);
 }
 
 static int64_t feed_version(void)
@@ -622,6 +626,13 @@ static void t_finalize(void)
 	ok(f.n == 2 && !strcmp(f.status, "failed"), "feed: the posts are failed");
 	has(f.error, "no codec", "feed: with the reason");
 	has(f.renditions, "m/thumb.png", "renditions_register: the succeeded job's key");
+	struct strbuf shown = STRBUF_INIT;
+	char *ph;
+	rendition_list(f.list, &shown, &ph);
+	is_str(shown.buf, "[{\"profile\":\"thumb\",\"url\":\"m/thumb.png\",\"bytes\":10}]",
+	       "feed: every rendition with its URL and bytes, the metadata readable");
+	free(ph);
+	sb_release(&shown);
 	frow_free(&f);
 	is_int(store_txn(S, verdict_body, &v), 0, "media_verdict after finalizing");
 	ok(v.jobs == 2 && v.unfinalized == 0, "media_verdict: 2 jobs, none unfinalized");

@@ -16,6 +16,7 @@
 #include "store.h"
 #include "strbuf.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -731,6 +732,8 @@ static void test_spawn(void)
 #include "test-auth.c"
 #include "test-store.c"
 #include "test-frames.c"
+#include "test-blurhash.c"
+#include "test-rendition.c"
 
 int main(void)
 {
@@ -772,6 +775,9 @@ int main(void)
 	test_frames();
 	test_web();
 	test_frames_web_conf();
+	test_blurhash_reference();
+	test_blurhash_shape();
+	test_rendition_list();
 	remove_tree(tmpdir);
 	printf("1..%d\n", ntests);
 	return failed ? 1 : 0;
