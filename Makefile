@@ -53,7 +53,7 @@ LIB_SRC = lib/strbuf.c lib/log.c lib/conf.c lib/spawn.c lib/hash.c lib/storage.c
 	lib/store.c lib/store_migrate.c lib/store_users.c lib/store_posts.c lib/store_jobs.c lib/store_enqueue.c lib/store_read.c lib/store_sqlite.c lib/store_pg.c lib/probe.c lib/emit.c lib/quote.c lib/cli.c \
 	lib/runner.c lib/ffval.c lib/source.c lib/verify.c lib/reason.c lib/walk.c lib/jwt.c lib/sandbox.c lib/ref.c \
 	lib/migrations.c lib/auth.c lib/storage_fs.c lib/file.c lib/fault.c \
-	lib/store_work.c lib/store_content.c lib/content.c lib/store_check.c lib/store_janitor.c
+	lib/store_work.c lib/store_content.c lib/content.c lib/store_check.c lib/store_janitor.c lib/hls.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 TEST_BIN = tests/unit/test-lib
 CONFORM_BIN = tests/unit/conform  # the store drivers' conformance suite
