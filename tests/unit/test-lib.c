@@ -730,6 +730,7 @@ static void test_spawn(void)
 #include "test-probe.c"
 #include "test-auth.c"
 #include "test-store.c"
+#include "test-hls.c"
 
 int main(void)
 {
@@ -759,6 +760,7 @@ int main(void)
 	test_spawn_api();
 	test_storage();
 	test_source();
+	test_hls();
 	test_store_users_policy();
 	test_store_jobs_policy();
 	test_store_work_policy();
