@@ -103,12 +103,19 @@ static void args_push(char ***v, int *n, char *s)
 	(*v)[*n] = NULL;
 }
 
+/*
+ * The last frame held to the source's end, as mp4's setts does: but an
+ * fMP4 fragment keeps no duration of its last sample, so the frame is
+ * cloned instead, and "-t {duration}" cuts every stream there.
+ */
+#define HOLD_CLONE "tpad=stop_mode=clone:stop_duration={duration}"
+
 /* The filter graph: one decode, cut and tone-mapped, split to the rungs. */
-static char *hls_graph(const struct hls_rung *r, int n)
+static char *hls_graph(const struct hls_rung *r, int n, int hold)
 {
 	struct strbuf g = STRBUF_INIT;
 
-	sb_addf(&g, "[0:v:0]{crop},{tonemap},split=%d", n);
+	sb_addf(&g, "[0:v:0]{crop},{tonemap},%ssplit=%d", hold ? HOLD_CLONE "," : "", n);
 	for (int i = 0; i < n; i++)
 		sb_addf(&g, "[s%d]", i);
 	for (int i = 0; i < n; i++)
@@ -129,11 +136,11 @@ static char *hls_stream_map(const struct hls_rung *r, int n, int audio)
 	return sb_detach(&m, NULL);
 }
 
-char **hls_args(const struct hls_rung *r, int n, int audio)
+char **hls_args(const struct hls_rung *r, int n, int audio, int hold)
 {
 	static const char *const common[] = {
 		"-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn",
-		VFR_60, "-bsf:v", HOLD_LAST, H264_BT709,
+		VFR_60, H264_BT709,
 		"-force_key_frames", "expr:gte(t,n_forced*4)", "-sc_threshold", "0", "-g", "240",
 		AAC_STEREO,
 		"-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod",
@@ -145,7 +152,7 @@ char **hls_args(const struct hls_rung *r, int n, int audio)
 	int k = 0;
 
 	args_push(&v, &k, xstrdup("-filter_complex"));
-	args_push(&v, &k, hls_graph(r, n));
+	args_push(&v, &k, hls_graph(r, n, hold));
 	for (int i = 0; i < n; i++) {
 		args_push(&v, &k, xstrdup("-map"));
 		args_push(&v, &k, xstrfmt("[v%d]", i));
@@ -156,6 +163,10 @@ char **hls_args(const struct hls_rung *r, int n, int audio)
 	}
 	for (int i = 0; common[i]; i++)
 		args_push(&v, &k, xstrdup(common[i]));
+	if (hold) {
+		args_push(&v, &k, xstrdup("-t"));
+		args_push(&v, &k, xstrdup("{duration}"));
+	}
 	args_push(&v, &k, xstrdup("-var_stream_map"));
 	args_push(&v, &k, hls_stream_map(r, n, audio));
 	args_push(&v, &k, xstrdup("-y"));
@@ -528,13 +539,15 @@ out:
 }
 
 /*
- * The last EXTINF set to what the rung really lasts, the playlist written
- * again (ffmpeg's counts the last segment's frames at the grid's 1/60 s).
+ * The last EXTINF set to what the rung really lasts, at least the source's
+ * duration (its last frame is held as long), the playlist written again:
+ * ffmpeg's counts the last segment's frames at the grid's 1/60 s.
  */
 static int fix_last(struct fin *f, const char *name, struct hls_playlist *pl, double duration)
 {
 	struct hls_segment *last = &pl->seg[pl->nseg - 1];
-	double rest = duration - (hls_playlist_duration(pl) - last->duration);
+	double d = duration > f->src->duration ? duration : f->src->duration;
+	double rest = d - (hls_playlist_duration(pl) - last->duration);
 	struct strbuf t = STRBUF_INIT;
 	char *path;
 	int rc;
@@ -597,7 +610,11 @@ out:
 	return rc;
 }
 
-/* The audio rendition: there exactly when the source has sound; its rates. */
+/*
+ * The audio rendition: there exactly when the source has sound, its files
+ * all there; its rates.  Its length is the sound's, which may end before
+ * the picture or after it: the rungs' check holds the duration.
+ */
 static int finish_audio(struct fin *f, int64_t *peak, int64_t *avg)
 {
 	char *dir = xstrfmt("%s/" HLS_AUDIO, f->outdir);
@@ -615,14 +632,7 @@ static int finish_audio(struct fin *f, int64_t *peak, int64_t *avg)
 	}
 	if ((rc = load_playlist(f, HLS_AUDIO, &pl, &init)))
 		return rc;
-	double d = hls_playlist_duration(&pl), want = f->src->duration;
-	if (want > 0 && fabs(d - want) > want * 0.02 + 0.05) {
-		sb_addf(f->why, HLS_AUDIO ": duration %.2f s, source %.2f s (more than 2%% apart)",
-			d, want);
-		rc = VERIFY_FAILED;
-	} else {
-		hls_playlist_rates(&pl, init, peak, avg);
-	}
+	hls_playlist_rates(&pl, init, peak, avg);
 	hls_playlist_release(&pl);
 	return rc;
 }

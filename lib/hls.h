@@ -80,12 +80,13 @@ struct hls_rung {
 int hls_rungs(const int *ladder, int n, const struct source *s, struct hls_rung *out);
 
 /*
- * The arguments that replace "{hls}" in a step, for rungs r[0..n) and a
- * source with audio or not: NULL-terminated, still holding placeholders
+ * The arguments that replace "{hls}" in a step, for rungs r[0..n), a
+ * source with audio or not, of a known duration (hold: its last frame is
+ * held to its end, and every stream cut there) or not: NULL-terminated, still holding placeholders
  * ({crop}, {tonemap}, {duration}, {threads}, {outdir}) for the runner to
  * expand.  Free with hls_args_free.
  */
-char **hls_args(const struct hls_rung *r, int n, int audio);
+char **hls_args(const struct hls_rung *r, int n, int audio, int hold);
 void hls_args_free(char **args);
 
 struct hls_segment {

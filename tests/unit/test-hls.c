@@ -22,6 +22,21 @@ static void test_hls_ladder(void)
 	   hls_parse_ladder("360p", l) == -1 && hls_parse_ladder("1,2,4,6,8,10,12,14,16", l) == -1 &&
 	   hls_parse_ladder("99999999999999999999", l) == -1,
 	   "hls.ladder: empty, odd, out of range, signed, suffixed, too many, huge refused");
+
+	static const char flat[] = "hls:\n  ladder: 480,240\n", list[] = "hls:\n  ladder: [720, 360]\n";
+	static const char odd[] = "hls:\n  ladder: 361\n", key[] = "hls:\n  ladders: 360\n";
+	struct conf c;
+	conf_init(&c);
+	ok(c.hls_nladder == 3 && c.hls_ladder[1] == 720 && conf_profile(&c, "hls") &&
+	   conf_profile(&c, "hls")->output_kind == OUTPUT_HLS, "the built-in hls: 360,720,1080");
+	ok(!conf_load_buffer(&c, "h.yaml", flat, sizeof(flat) - 1) && c.hls_nladder == 2 &&
+	   c.hls_ladder[0] == 240, "hls.ladder in the config, a comma list");
+	ok(!conf_load_buffer(&c, "h.yaml", list, sizeof(list) - 1) && c.hls_nladder == 2 &&
+	   c.hls_ladder[1] == 720, "hls.ladder in the config, a YAML list");
+	ok(conf_load_buffer(&c, "h.yaml", odd, sizeof(odd) - 1) == MD_EXIT_CONFIG &&
+	   conf_load_buffer(&c, "h.yaml", key, sizeof(key) - 1) == MD_EXIT_CONFIG &&
+	   c.hls_nladder == 2, "a bad ladder or key under hls: refused, the ladder kept");
+	conf_release(&c);
 }
 
 static void test_hls_rungs(void)
@@ -65,11 +80,13 @@ static void test_hls_args(void)
 	struct hls_rung r[HLS_MAX_RUNGS];
 	struct source s = { .width = 1280, .height = 720 };
 	int n = hls_rungs(l, 2, &s, r);
-	char **a = hls_args(r, n, 1);
+	char **a = hls_args(r, n, 1, 1);
 
-	ok(has_pair(a, "-filter_complex", "[0:v:0]{crop},{tonemap},split=2[s0][s1];"
+	ok(has_pair(a, "-filter_complex", "[0:v:0]{crop},{tonemap},"
+		    "tpad=stop_mode=clone:stop_duration={duration},split=2[s0][s1];"
 		    "[s0]scale=w=640:h=360" TO_BT709 "[v0];[s1]scale=w=1280:h=720" TO_BT709 "[v1]"),
-	   "one decode split to every rung, each scaled with the mp4 colour rules");
+	   "one decode, the last frame held, split to every rung, each scaled with the mp4 colour rules");
+	ok(has_pair(a, "-t", "{duration}"), "every stream cut at the source's end");
 	ok(has_pair(a, "-var_stream_map",
 		    "v:0,agroup:aud,name:360p v:1,agroup:aud,name:720p a:0,agroup:aud,name:audio"),
 	   "with sound: one audio rendition in the group every variant names");
@@ -79,9 +96,12 @@ static void test_hls_args(void)
 	   has_pair(a, "-map_metadata", "-1"),
 	   "keyframes on the 4 s grid, no scene cuts, fMP4, metadata dropped");
 	hls_args_free(a);
-	a = hls_args(r, 1, 0);
+	a = hls_args(r, 1, 0, 0);
 	ok(has_pair(a, "-var_stream_map", "v:0,name:360p") && !has_pair(a, "-map", "0:a:0"),
 	   "without sound: no audio mapped nor grouped");
+	ok(!has_pair(a, "-t", "{duration}") && has_pair(a, "-filter_complex",
+		"[0:v:0]{crop},{tonemap},split=1[s0];[s0]scale=w=640:h=360" TO_BT709 "[v0]"),
+	   "a source of unknown duration: nothing held, nothing cut");
 	hls_args_free(a);
 }
 
