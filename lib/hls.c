@@ -136,11 +136,10 @@ static char *hls_stream_map(const struct hls_rung *r, int n, int audio)
 	return sb_detach(&m, NULL);
 }
 
-char **hls_args(const struct hls_rung *r, int n, int audio, int hold)
+char **hls_args(const struct hls_rung *r, int n, const struct source *s)
 {
 	static const char *const common[] = {
-		"-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn",
-		VFR_60, H264_BT709,
+		"-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn", H264_BT709,
 		"-force_key_frames", "expr:gte(t,n_forced*4)", "-sc_threshold", "0", "-g", "240",
 		AAC_STEREO,
 		"-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod",
@@ -148,8 +147,8 @@ char **hls_args(const struct hls_rung *r, int n, int audio, int hold)
 		"-hls_fmp4_init_filename", "init.mp4",
 		"-hls_segment_filename", "{outdir}/%v/seg-%05d.m4s", NULL
 	};
+	int audio = s->has_audio, hold = s->duration > 0, k = 0;
 	char **v = NULL;
-	int k = 0;
 
 	args_push(&v, &k, xstrdup("-filter_complex"));
 	args_push(&v, &k, hls_graph(r, n, hold));
@@ -163,6 +162,11 @@ char **hls_args(const struct hls_rung *r, int n, int audio, int hold)
 	}
 	for (int i = 0; common[i]; i++)
 		args_push(&v, &k, xstrdup(common[i]));
+	/* a constant rate: see hls.h */
+	args_push(&v, &k, xstrdup("-fps_mode"));
+	args_push(&v, &k, xstrdup("cfr"));
+	args_push(&v, &k, xstrdup("-r"));
+	args_push(&v, &k, xstrfmt("%.6f", hls_frame_rate(s)));
 	if (hold) {
 		args_push(&v, &k, xstrdup("-t"));
 		args_push(&v, &k, xstrdup("{duration}"));

@@ -12,12 +12,17 @@
  * The encode.  A step "{hls}" (the built-in profile hls is
  * "ffmpeg -i {input} {hls}") is replaced by the runner with the arguments
  * hls_args() makes: one decode, split to every rung (the mp4 profile's
- * crop, tone-mapping, colour and timing rules, vfilter.h), keyframes forced
+ * crop, tone-mapping and colour rules, vfilter.h), keyframes forced
  * on a 4 s grid with scene cuts off, so every rung is cut at the same
  * times; fMP4 segments of about 4 s, one folder per rung ("360p/": its
  * index.m3u8, its init segment, seg-NNNNN.m4s).  A source with sound gets ONE audio
  * rendition, "audio/", an audio-only playlist in the group "aud" that every
  * variant names: the sound is encoded and stored once, not once per rung.
+ * The frames come at a constant rate, the source's (hls_frame_rate), a
+ * gap filled with the frame before it, where mp4 keeps a variable rate:
+ * an fMP4 fragment starts where the samples before it end by their
+ * durations, and ffmpeg gives each sample one frame of the output rate,
+ * so with gaps every segment after the first would start early.
  *
  * The check and the master, hls_finish(), before anything is published:
  * every rung's playlist parses and ends, every file it names is a plain
@@ -80,13 +85,14 @@ struct hls_rung {
 int hls_rungs(const int *ladder, int n, const struct source *s, struct hls_rung *out);
 
 /*
- * The arguments that replace "{hls}" in a step, for rungs r[0..n), a
- * source with audio or not, of a known duration (hold: its last frame is
- * held to its end, and every stream cut there) or not: NULL-terminated, still holding placeholders
- * ({crop}, {tonemap}, {duration}, {threads}, {outdir}) for the runner to
- * expand.  Free with hls_args_free.
+ * The arguments that replace "{hls}" in a step, for rungs r[0..n) of
+ * source s: its audio mapped when it has sound; when its duration is
+ * known, its last frame held to its end and every stream cut there; the
+ * frames at its rate (hls_frame_rate), constant.  NULL-terminated, still
+ * holding placeholders ({crop}, {tonemap}, {duration}, {threads},
+ * {outdir}) for the runner to expand.  Free with hls_args_free.
  */
-char **hls_args(const struct hls_rung *r, int n, int audio, int hold);
+char **hls_args(const struct hls_rung *r, int n, const struct source *s);
 void hls_args_free(char **args);
 
 struct hls_segment {

@@ -319,7 +319,7 @@ static int run_source(struct run *r)
 			report_fail(r->out, 1, "the source's picture size is not known");
 			return -1;
 		}
-		r->v.hls = hls_args(r->rungs, r->nrungs, r->src.has_audio, r->src.duration > 0);
+		r->v.hls = hls_args(r->rungs, r->nrungs, &r->src);
 	}
 	return 0;
 }

@@ -88,7 +88,7 @@ check_ladder() {
 	local bw avg res uri d u first durs= rdurs apeak=0 aavg=0 bad= f seg
 	srcdur=$(db_query "SELECT duration FROM media WHERE sha256 = '$4'")
 	read -r w h < <(ffprobe -v error -select_streams v:0 -show_entries stream=width,height \
-		-of csv=s=' ':p=0 "$src" | head -n 1)
+		-of csv=p=0 "$src" | head -n 1 | tr , ' ')
 	sh=${w}x$h
 	short=$(( w < h ? w : h ))
 	audio=$(ffprobe -v error -select_streams a -show_entries stream=index -of csv=p=0 "$src" | head -n 1)

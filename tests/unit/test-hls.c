@@ -80,13 +80,20 @@ static void test_hls_args(void)
 	struct hls_rung r[HLS_MAX_RUNGS];
 	struct source s = { .width = 1280, .height = 720 };
 	int n = hls_rungs(l, 2, &s, r);
-	char **a = hls_args(r, n, 1, 1);
+	char **a;
+
+	s.has_audio = 1;
+	s.duration = 2;
+	s.max_fps = 25;
+	a = hls_args(r, n, &s);
 
 	ok(has_pair(a, "-filter_complex", "[0:v:0]{crop},{tonemap},"
 		    "tpad=stop_mode=clone:stop_duration={duration},split=2[s0][s1];"
 		    "[s0]scale=w=640:h=360" TO_BT709 "[v0];[s1]scale=w=1280:h=720" TO_BT709 "[v1]"),
 	   "one decode, the last frame held, split to every rung, each scaled with the mp4 colour rules");
 	ok(has_pair(a, "-t", "{duration}"), "every stream cut at the source's end");
+	ok(has_pair(a, "-fps_mode", "cfr") && has_pair(a, "-r", "25.000000"),
+	   "frames at the source's rate, constant");
 	ok(has_pair(a, "-var_stream_map",
 		    "v:0,agroup:aud,name:360p v:1,agroup:aud,name:720p a:0,agroup:aud,name:audio"),
 	   "with sound: one audio rendition in the group every variant names");
@@ -96,7 +103,8 @@ static void test_hls_args(void)
 	   has_pair(a, "-map_metadata", "-1"),
 	   "keyframes on the 4 s grid, no scene cuts, fMP4, metadata dropped");
 	hls_args_free(a);
-	a = hls_args(r, 1, 0, 0);
+	s = (struct source){ .width = 1280, .height = 720 };
+	a = hls_args(r, 1, &s);
 	ok(has_pair(a, "-var_stream_map", "v:0,name:360p") && !has_pair(a, "-map", "0:a:0"),
 	   "without sound: no audio mapped nor grouped");
 	ok(!has_pair(a, "-t", "{duration}") && has_pair(a, "-filter_complex",
