@@ -10,7 +10,7 @@
 # The options follow the usage line each tool prints with --help and the
 # SYNOPSIS of its man page.
 
-_md_profiles='probe mp4 thumb noop frames web'
+_md_profiles='probe mp4 thumb hls frames web noop'
 
 # Options every tool takes.
 _md_common_opts='-c --config --db --storage --log-format --log-level

@@ -1,9 +1,11 @@
 #include "conf.h"
 #include "exits.h"
 #include "frames.h"
+#include "hls.h"
 #include "jwt.h"
 #include "log.h"
 #include "strbuf.h"
+#include "vfilter.h"
 #include "web.h"
 
 #include <errno.h>
@@ -243,17 +245,6 @@ int parse_time(const char *s, double *t)
 #define FILE_SIZE_LIMIT ((uint64_t)4 << 30)
 
 /*
- * One scale to the final size: square pixels (the width times the
- * source's SAR), the long side capped at n, each side rounded down to an even
- * number, at least 2.  setsar=1 comes last: the scale keeps the display
- * aspect by adjusting the SAR, and rounding would leave 853:852.
- */
-#define DISPLAY_W "iw*sar"
-#define FIT(n) "min(1," #n "/max(" DISPLAY_W ",ih))"
-#define CAP(n) "scale=w='max(2,2*trunc(" DISPLAY_W "*" FIT(n) "/2))'" \
-	":h='max(2,2*trunc(ih*" FIT(n) "/2))'"
-
-/*
  * Video: the decoded frame cut to the declared picture ({crop}: see
  * source.h), an HDR source tone-mapped ({tonemap}), then one scale that
  * also converts full range and any matrix to limited-range BT.709, 8-bit
@@ -268,14 +259,9 @@ static const char *mp4_step[] = {
 	"ffmpeg", "-i", "{input}",
 	"-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "-1",
 	"-map_chapters", "-1", "-sn", "-dn",
-	"-vf", "{crop},{tonemap}," CAP(1280) ":out_range=tv:out_color_matrix=bt709"
-	",format=yuv420p,setsar=1",
-	"-fps_mode", "vfr", "-r", "60", "-video_track_timescale", "60",
-	"-bsf:v", "setts=pts=PTS:dts=DTS:duration='max(DURATION,{duration}/TB-PTS)'",
-	"-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-threads", "{threads}",
-	"-pix_fmt", "yuv420p", "-color_range", "tv", "-colorspace", "bt709",
-	"-color_primaries", "bt709", "-color_trc", "bt709",
-	"-c:a", "aac", "-b:a", "128k", "-ac", "2",
+	"-vf", "{crop},{tonemap}," CAP(1280) TO_BT709,
+	VFR_60, "-video_track_timescale", "60", "-bsf:v", HOLD_LAST,
+	H264_BT709, AAC_STEREO,
 	"-movflags", "+faststart", "-f", "mp4", "-y", "{output}", NULL
 };
 
@@ -334,6 +320,9 @@ static const char *web_step[] = {
 	"-f", "image2", "-update", "1", "-y", "{output}", NULL
 };
 
+/* The ladder's arguments come from the runner: hls.h. */
+static const char *hls_step[] = { "ffmpeg", "-i", "{input}", "{hls}", NULL };
+
 static const char *probe_step[] = {
 	"ffprobe", "-v", "error", "-show_format", "-show_streams",
 	"-of", "json", "-o", "{output}", "{input}", NULL
@@ -356,6 +345,7 @@ static const struct {
 	{ "frames", "video", "frames.zip", MD_KIND_VIDEO | MD_KIND_ANIMATED, frames_step, NULL, 0, 0,
 	  OUTPUT_ZIP, FRAMES_SIDE, 0 },
 	{ "web", "default", "web.jpg", MD_KIND_IMAGE, web_step, NULL, 0, 0, OUTPUT_IMAGE, WEB_SIDE, 0 },
+	{ "hls", "video", HLS_MASTER, MD_KIND_VIDEO, hls_step, NULL, 0, 0, OUTPUT_HLS, 0, 0 },
 };
 
 /* The built-ins whose work is more than their steps (conf.h). */
@@ -370,12 +360,13 @@ static const struct {
 static const char *const output_kinds[] = {
 	[OUTPUT_NONE] = "none", [OUTPUT_FILE] = "file", [OUTPUT_VIDEO] = "video",
 	[OUTPUT_IMAGE] = "image", [OUTPUT_JSON] = "json", [OUTPUT_ZIP] = "zip",
+	[OUTPUT_HLS] = "hls",
 };
 
 int output_kind_from_name(const char *name)
 {
 	/* "none" is what a profile without output is, not a kind to choose */
-	for (int i = OUTPUT_FILE; i <= OUTPUT_ZIP; i++)
+	for (int i = OUTPUT_FILE; i <= OUTPUT_HLS; i++)
 		if (!strcmp(name, output_kinds[i]))
 			return i;
 	return -1;
@@ -383,7 +374,7 @@ int output_kind_from_name(const char *name)
 
 const char *output_kind_name(enum output_kind k)
 {
-	return k <= OUTPUT_ZIP ? output_kinds[k] : "?";
+	return k <= OUTPUT_HLS ? output_kinds[k] : "?";
 }
 
 enum output_kind output_kind_of_file(const char *name)
@@ -395,7 +386,7 @@ enum output_kind output_kind_of_file(const char *name)
 		{ "mp4", OUTPUT_VIDEO }, { "m4v", OUTPUT_VIDEO }, { "mov", OUTPUT_VIDEO },
 		{ "mkv", OUTPUT_VIDEO }, { "webm", OUTPUT_VIDEO }, { "jpg", OUTPUT_IMAGE },
 		{ "jpeg", OUTPUT_IMAGE }, { "png", OUTPUT_IMAGE }, { "json", OUTPUT_JSON },
-		{ "zip", OUTPUT_ZIP },
+		{ "zip", OUTPUT_ZIP }, { "m3u8", OUTPUT_HLS },
 	};
 	const char *dot = name ? strrchr(name, '.') : NULL;
 
@@ -583,6 +574,7 @@ void conf_init(struct conf *c)
 	c->frames_fps = 1;
 	c->frames_max = 100;
 	c->web_max_side = WEB_SIDE;
+	c->hls_nladder = hls_parse_ladder("360,720,1080", c->hls_ladder);
 	conf_init_builtins(c);
 }
 
@@ -1237,7 +1229,7 @@ static int apply_profile_key(struct capply *a, const struct ynode *kn, const str
 	}
 	if (!strcmp(k, "output_kind")) {
 		*kind = v->type == Y_SCALAR ? output_kind_from_name(v->value) : -1;
-		return *kind < 0 ? bad(a, v, k, "expected video, image, json, zip or file for") : 0;
+		return *kind < 0 ? bad(a, v, k, "expected video, image, json, zip, hls or file for") : 0;
 	}
 	if (!strcmp(k, "max_side") || !strcmp(k, "width")) {
 		if (set_int(a, v, k, 2, 65536, &t))
@@ -1318,6 +1310,26 @@ static int apply_auth(struct capply *a, const struct ynode *v, const char *k)
 	return bad(a, v, k, "unknown key");
 }
 
+/* hls.ladder: "360,720,1080" or a list of numbers. */
+static int apply_hls(struct capply *a, const struct ynode *v, const char *k)
+{
+	struct strbuf t = STRBUF_INIT;
+	int n;
+
+	if (strcmp(k, "ladder"))
+		return bad(a, v, k, "unknown key");
+	if (v->type == Y_SCALAR)
+		sb_adds(&t, v->value);
+	for (int j = 0; v->type == Y_SEQ && j < v->n; j++)
+		sb_addf(&t, "%s%s", j ? "," : "", v->kid[j]->type == Y_SCALAR ? v->kid[j]->value : "");
+	n = v->type == Y_MAP ? -1 : hls_parse_ladder(t.buf, a->c->hls_ladder);
+	sb_release(&t);
+	if (n < 0)
+		return bad(a, v, k, "expected up to 8 even sizes from 2 to 8192 (360,720) for");
+	a->c->hls_nladder = n;
+	return 0;
+}
+
 typedef int (*section_fn)(struct capply *, const struct ynode *, const char *);
 
 static int apply_section(struct capply *a, const struct ynode *sec, const char *name, section_fn fn)
@@ -1364,6 +1376,8 @@ static int apply_root(struct capply *a, const struct ynode *root)
 			rc = apply_section(a, v, k, apply_frames);
 		else if (!strcmp(k, "web"))
 			rc = apply_section(a, v, k, apply_web);
+		else if (!strcmp(k, "hls"))
+			rc = apply_section(a, v, k, apply_hls);
 		else
 			rc = bad(a, kn, k, "unknown key");
 		if (rc)

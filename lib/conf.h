@@ -65,9 +65,9 @@ const char *kind_name(unsigned kind);
 /*
  * What a profile's main output is, so that the worker can check it before
  * publishing it (verify.h): the key output_kind of a profile, "video",
- * "image", "json", "zip" or "file"; when it is not set, the output's name
- * tells (.mp4 .m4v .mov .mkv .webm: video, .jpg .jpeg .png: image, .json,
- * .zip, anything else: file).
+ * "image", "json", "zip", "hls" or "file"; when it is not set, the output's
+ * name tells (.mp4 .m4v .mov .mkv .webm: video, .jpg .jpeg .png: image,
+ * .json, .zip, .m3u8: hls, anything else: file).
  */
 enum output_kind {
 	OUTPUT_NONE,            /* the profile has no output */
@@ -76,6 +76,7 @@ enum output_kind {
 	OUTPUT_IMAGE,
 	OUTPUT_JSON,
 	OUTPUT_ZIP,
+	OUTPUT_HLS,             /* a master playlist and its folders (hls.h) */
 };
 
 /* "video" ... <-> enum output_kind; returns -1 for unknown names. */
@@ -119,6 +120,9 @@ struct profile {
  * worker may take the job over.  Shorter ones are refused at load (78).
  */
 #define LEASE_MIN 5.0
+
+/* The most rungs of an HLS ladder (hls.h). */
+#define HLS_MAX_RUNGS 8
 
 struct conf {
 	char *path;             /* the file read, or NULL */
@@ -174,6 +178,9 @@ struct conf {
 
 	int nprofiles;
 	struct profile *profiles;
+
+	int hls_ladder[HLS_MAX_RUNGS];  /* hls.ladder: short sides, sorted */
+	int hls_nladder;
 };
 
 void conf_init(struct conf *c);

@@ -1,6 +1,7 @@
 #include "runner.h"
 #include "emit.h"
 #include "frames.h"
+#include "hls.h"
 #include "log.h"
 #include "placeholder.h"
 #include "reason.h"
@@ -57,6 +58,7 @@ struct vars {
 	int threads;
 	long long max_pixels;   /* decoders refuse frames larger than this */
 	const char *const *extra;       /* a built-in's own: name, value, ..., NULL */
+	char **hls;             /* what "{hls}" stands for (hls.h), or NULL */
 };
 
 /* The value of placeholder name[0..n) among the extra ones, or NULL. */
@@ -114,7 +116,7 @@ static char *expand(const char *t, const struct vars *v)
 /* Whether a profile's steps need to know the source (source.h). */
 static int needs_source(const struct profile *p)
 {
-	if (p->npass)
+	if (p->npass || p->output_kind == OUTPUT_HLS)
 		return 1;
 	for (int s = 0; s < p->nsteps; s++)
 		for (char **a = p->steps[s]; *a; a++)
@@ -175,7 +177,11 @@ static void build_argv(char *const *tmpl, const struct vars *v, struct argv_buf 
 	for (int i = 1; tmpl[i]; i++) {
 		if (ffmpeg && !strcmp(tmpl[i], "-i"))
 			push_input_opts(a, v);
-		av_push(a, expand(tmpl[i], v));
+		if (v->hls && !strcmp(tmpl[i], "{hls}"))
+			for (char **h = v->hls; *h; h++)
+				av_push(a, expand(*h, v));
+		else
+			av_push(a, expand(tmpl[i], v));
 	}
 }
 
@@ -250,6 +256,8 @@ struct run {
 	char ***steps;                  /* the steps, or the passthrough steps */
 	int nsteps;
 	struct source src;
+	struct hls_rung rungs[HLS_MAX_RUNGS];   /* an hls profile's ladder */
+	int nrungs;
 	struct vars v;
 	double t0, deadline;
 	long maxrss;
@@ -322,6 +330,14 @@ static int run_source(struct run *r)
 	if (p->npass && source_can_copy(&r->src, p->pass_max_size, p->pass_max_kbps)) {
 		r->steps = p->pass;
 		r->nsteps = p->npass;
+	}
+	if (p->output_kind == OUTPUT_HLS) {
+		r->nrungs = hls_rungs(r->c->hls_ladder, r->c->hls_nladder, &r->src, r->rungs);
+		if (!r->nrungs) {
+			report_fail(r->out, 1, "the source's picture size is not known");
+			return -1;
+		}
+		r->v.hls = hls_args(r->rungs, r->nrungs, &r->src);
 	}
 	return 0;
 }
@@ -430,15 +446,17 @@ static int run_step(struct run *r, int s)
 }
 
 /* The main output is there and what its kind promises, before anything
- * is published. */
+ * is published; an hls profile's master is written by the check. */
 static int run_check(struct run *r)
 {
 	const struct conf *c = r->c;
 	struct stat sb;
+	int vr;
 
 	if (!r->p->output)
 		return 0;
-	if (stat(r->output, &sb) || !S_ISREG(sb.st_mode) || !sb.st_size) {
+	if (r->p->output_kind != OUTPUT_HLS &&
+	    (stat(r->output, &sb) || !S_ISREG(sb.st_mode) || !sb.st_size)) {
 		sb_addf(&r->err, "the profile made no output '%s'", base_name(r->output));
 		report_fail(r->out, 1, r->err.buf);
 		return -1;
@@ -449,7 +467,11 @@ static int run_check(struct run *r)
 		.timeout = left > c->probe_timeout ? left : c->probe_timeout,
 	};
 	sb_addch(&r->js, ',');
-	int vr = verify_output(&vc, r->p, r->output, &r->src, &r->js, &r->err);
+	if (r->p->output_kind == OUTPUT_HLS)
+		vr = hls_finish(&vc, r->outdir, r->work, r->rungs, r->nrungs, &r->src, &r->js,
+				&r->err);
+	else
+		vr = verify_output(&vc, r->p, r->output, &r->src, &r->js, &r->err);
 	if (vr == VERIFY_OK && r->js.len == 1)
 		sb_reset(&r->js);
 	if (vr == VERIFY_CANCELLED) {
@@ -512,6 +534,7 @@ static void run_release(struct run *r)
 	free(r->work);
 	free(r->outdir);
 	free(r->output);
+	hls_args_free(r->v.hls);
 	sb_release(&r->err);
 	sb_release(&r->js);
 	sb_release(&r->files);

@@ -9,7 +9,7 @@ set -eu
 
 PKGS="build-essential pkg-config libsqlite3-dev libpq-dev libssl-dev
 libyaml-dev libcrypt-dev libjansson-dev libzip-dev openssl ffmpeg sqlite3 jq parallel mandoc postgresql postgresql-client
-clang libclang-rt-dev libxml2-utils python3 inotify-tools"
+clang libclang-rt-dev libxml2-utils python3 inotify-tools chromium nodejs npm"
 
 installed() {
 	# dpkg-query prints the status of an installed package as

@@ -193,7 +193,7 @@ printf 'profiles:\n  x:\n    output: a.bin\n    output_kind: movie\n' >"$T/bad.y
 chmod 600 "$T/bad.yaml"
 run md-work -c "$T/bad.yaml" --drain
 is "$rc" 78 "an unknown output_kind is a configuration error (78)"
-like "$err" "bad\\.yaml:4: expected video, image, json, zip or file for 'output_kind'" \
+like "$err" "bad\\.yaml:4: expected video, image, json, zip, hls or file for 'output_kind'" \
 	"naming the file, the line and the key"
 
 done_testing

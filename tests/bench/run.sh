@@ -24,6 +24,10 @@
 #                already H.264 High and stereo AAC (remuxed), beside the
 #                same video with mono sound, which does not qualify
 #                (encoded)
+#   hls          seconds of md-work making the hls ladder (360p, 720p and the
+#                sound) of 10 s of 720p, beside the same ladder made by hand:
+#                one ffmpeg per rung and one for the sound, run together by
+#                GNU parallel (the goal: within 5%)
 #   janitor      seconds of md-janitor over 1M finished jobs and stored files,
 #                and the claim p99 of 2 workers while it runs beside the same
 #                without it (tests/bench/janitor.sh, on this cluster)
@@ -271,6 +275,48 @@ copied() { mp4_secs "$tmp/ready-id" "$MD_CONFIG"; }
 encoded() { mp4_secs "$tmp/mono-id" "$MD_CONFIG"; }
 read -r m s < <(pairs copied encoded)
 printf '%-44s %12s %12s %7s\n' "mp4 of 10 s 720p, s (copied vs encoded)" "$m" "$s" "$(ratio "$m" "$s")"
+
+# --- hls: one ffmpeg run for the ladder, beside one per rung under parallel --------
+hls_secs() {  # seconds for one worker to make the hls ladder of the 720p clip
+	local t0 t1
+	q "TRUNCATE jobs RESTART IDENTITY"
+	md-enqueue -q -f -p hls - <"$tmp/ready-id" >/dev/null
+	t0=$(now)
+	md-work -q --drain -j 1 >/dev/null
+	t1=$(now)
+	[ "$(q "SELECT count(*) FROM jobs WHERE state = 'succeeded'")" -eq 1 ] ||
+		{ echo "bench: the hls job failed" >&2; exit 1; }
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+# the same ladder by hand: the same encoder settings, each rung its own run
+hand_rung() {  # hand_rung W H NAME | hand_rung audio
+	local o=$tmp/hand/$1
+	mkdir -p "$o"
+	if [ "$1" = audio ]; then
+		ffmpeg -nostdin -loglevel error -y -i "$tmp/samples/ready720.mp4" -map 0:a:0 -c:a aac \
+			-b:a 128k -ac 2 -f hls -hls_time 4 -hls_playlist_type vod -hls_segment_type fmp4 \
+			-hls_segment_filename "$o/seg-%05d.m4s" "$o/index.m3u8"
+		return
+	fi
+	ffmpeg -nostdin -loglevel error -y -threads 2 -i "$tmp/samples/ready720.mp4" -map 0:v:0 \
+		-vf "scale=w=$1:h=$2:out_range=tv:out_color_matrix=bt709,format=yuv420p,setsar=1" \
+		-fps_mode vfr -r 60 -c:v libx264 -preset veryfast -crf 23 -threads 2 \
+		-force_key_frames 'expr:gte(t,n_forced*4)' -sc_threshold 0 -g 240 \
+		-f hls -hls_time 4 -hls_playlist_type vod -hls_segment_type fmp4 \
+		-hls_segment_filename "$o/seg-%05d.m4s" "$o/index.m3u8"
+}
+export -f hand_rung
+export tmp
+hand_secs() {
+	local t0 t1
+	rm -rf "$tmp/hand"
+	t0=$(now)
+	parallel --will-cite --halt now,fail=1 --colsep ' ' hand_rung {1} {2} ::: "640 360" "1280 720" audio
+	t1=$(now)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+read -r m s < <(pairs hls_secs hand_secs)
+printf '%-44s %12s %12s %7s\n' "hls of 10 s 720p, s (vs ffmpeg x3 | parallel)" "$m" "$s" "$(ratio "$m" "$s")"
 
 # --- the janitor: its wall time, and the workers' claims while it runs -----------
 bash tests/bench/janitor.sh

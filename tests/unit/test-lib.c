@@ -734,6 +734,7 @@ static void test_spawn(void)
 #include "test-frames.c"
 #include "test-blurhash.c"
 #include "test-rendition.c"
+#include "test-hls.c"
 
 int main(void)
 {
@@ -763,6 +764,7 @@ int main(void)
 	test_spawn_api();
 	test_storage();
 	test_source();
+	test_hls();
 	test_store_users_policy();
 	test_store_jobs_policy();
 	test_store_work_policy();
