@@ -606,8 +606,10 @@ static int finish_rung(struct fin *f, const struct hls_rung *r, struct hls_varia
 		rc = fix_last(f, r->name, &pl, duration);
 	if (!rc)
 		rc = init_codec(f, r->name, pl.map, v->codecs, sizeof(v->codecs));
-	if (!rc)
+	if (!rc) {
 		hls_playlist_rates(&pl, init, &v->peak, &v->avg);
+		v->duration = hls_playlist_duration(&pl);
+	}
 	hls_playlist_release(&pl);
 out:
 	free(scratch);
@@ -644,6 +646,10 @@ static int finish_audio(struct fin *f, int64_t *peak, int64_t *avg)
 static void add_facts(struct strbuf *facts, const struct hls_rung *r,
 		      const struct hls_variant *v, int n, int audio)
 {
+	/* the top rung's size and the length, as a feed shows them (rendition.h) */
+	if (n)
+		sb_addf(facts, "\"width\":%d,\"height\":%d,\"duration\":%.3f,",
+			v[n - 1].width, v[n - 1].height, v[n - 1].duration);
 	sb_adds(facts, "\"hls\":{\"rungs\":[");
 	for (int i = 0; i < n; i++)
 		sb_addf(facts, "%s{\"name\":\"%s\",\"width\":%d,\"height\":%d,\"bandwidth\":%lld,"

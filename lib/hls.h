@@ -151,6 +151,7 @@ struct hls_variant {
 	char codecs[64];        /* "avc1.64001f,mp4a.40.2" */
 	int width, height;
 	double fps;
+	double duration;        /* seconds, the playlist's EXTINFs summed */
 };
 
 /*

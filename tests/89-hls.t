@@ -133,6 +133,11 @@ check_ladder() {
 			bad="$bad $uri: lasts $total s, the source $srcdur s;"
 	done < <(master_variants "$m")
 	[ -z "${want[$name]}" ] || is "${got# }" "${want[$name]}" "$name: the rungs of the ladder"
+	# the result (the rendition's metadata) names the top rung and the length
+	meta=$(db_query "SELECT result FROM jobs WHERE media = '$4' AND profile = 'hls'")
+	is "$(jq -r '"\(.width)x\(.height)"' <<<"$meta")" "$res" "$name: the metadata's size is the top rung's"
+	ok "$name: the metadata's duration is the playlists' ($total s)" \
+		awk -v a="$(jq -r .duration <<<"$meta")" -v b="$total" 'BEGIN { exit !(a >= b - 0.002 && a <= b + 0.002) }'
 	ok "$name: every rung's segments decode to its size, keyframes aligned, rates right" \
 		test -z "$bad" || diag "$bad"
 }
