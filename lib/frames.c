@@ -3,14 +3,24 @@
 #include "pack.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-void frames_plan(const struct conf *c, struct frames_plan *fp)
+void frames_plan(const struct conf *c, double duration, struct frames_plan *fp)
 {
 	fp->fps = c->frames_fps;
 	fp->max = c->frames_max;
-	xsnprintf(fp->fps_s, sizeof(fp->fps_s), "%g", fp->fps);
+	/*
+	 * A source longer than max intervals: the rate lowered so that max
+	 * frames span all of it.  Rounded down, to six digits, so that
+	 * floor(t * fps) stays below max for every t before the end.
+	 */
+	if (duration > 0 && duration * fp->fps > fp->max)
+		fp->fps = floor(fp->max / duration * 1e6) / 1e6;
+	if (fp->fps <= 0)
+		fp->fps = 1e-6;
+	xsnprintf(fp->fps_s, sizeof(fp->fps_s), "%.6g", fp->fps);
 	xsnprintf(fp->max_s, sizeof(fp->max_s), "%d", fp->max);
 	fp->vars[0] = "fps";
 	fp->vars[1] = fp->fps_s;

@@ -4,7 +4,9 @@
  *
  * The profile's one ffmpeg step (conf.c) takes the first frame of each
  * interval of 1/fps seconds, fps being frames.fps (default 1), at most
- * frames.max of them (default 100: the first 100 s at 1 fps), as JPEGs
+ * frames.max of them (default 100); a source longer than frames.max
+ * intervals gets a lower rate, frames.max over its duration, so that the
+ * frames span all of it rather than its beginning only.  They are JPEGs
  * the way the thumbnail is (full range, BT.601, square pixels, rotation
  * applied) with the long side at most FRAMES_SIDE.  ffmpeg names each
  * "{workdir}/pts-N.jpg", N its own timestamp in milliseconds from the
@@ -13,7 +15,7 @@
  * shorter than an interval, or a single frame, still gives one frame.
  *
  * Call order, in the runner:
- *   frames_plan(conf, &plan)           the step's {fps} and {max_frames}
+ *   frames_plan(conf, duration, &plan) the step's {fps} and {max_frames}
  *   ...the step runs...
  *   frames_pack(&plan, workdir, zip, facts, why)
  *   ...verify.h checks the archive with frames_verify()...
@@ -42,8 +44,9 @@ struct frames_plan {
 	const char *vars[5];    /* "fps", "max_frames" and their values, NULL */
 };
 
-/* The plan of a job under configuration c. */
-void frames_plan(const struct conf *c, struct frames_plan *fp);
+/* The plan of a job under configuration c, for a source lasting duration
+ * seconds (0: not known, the rate is frames.fps). */
+void frames_plan(const struct conf *c, double duration, struct frames_plan *fp);
 
 /*
  * Pack the frames ffmpeg left in workdir into the archive zip.  Returns 0;

@@ -349,7 +349,7 @@ static int run_source(struct run *r)
 static void run_plan(struct run *r)
 {
 	if (r->p->hook == HOOK_FRAMES) {
-		frames_plan(r->c, &r->fp);
+		frames_plan(r->c, r->src.duration, &r->fp);
 		r->v.extra = r->fp.vars;
 	} else if (r->p->hook == HOOK_WEB) {
 		web_plan(r->c, &r->src, &r->wp);

@@ -131,9 +131,17 @@ static void test_frames(void)
 	conf_init(&c);
 	c.frames_fps = 2;
 	c.frames_max = 4;
-	frames_plan(&c, &fp);
+	frames_plan(&c, 1.5, &fp);
 	ok(!strcmp(fp.vars[0], "fps") && !strcmp(fp.vars[1], "2") && !strcmp(fp.vars[3], "4"),
 	   "frames_plan gives {fps} and {max_frames}");
+	frames_plan(&c, 0, &fp);
+	ok(!strcmp(fp.vars[1], "2"), "frames_plan: a source of no known length at frames.fps");
+	frames_plan(&c, 2, &fp);
+	ok(!strcmp(fp.vars[1], "2"), "frames_plan: max frames exactly span the source at frames.fps");
+	frames_plan(&c, 600, &fp);
+	ok(!strcmp(fp.vars[1], "0.006666") && fp.fps * 600 <= 4 && fp.fps * 600 > 3.99,
+	   "frames_plan: a long source gets a lower rate, max frames over all of it");
+	frames_plan(&c, 1.5, &fp);
 	ok(frames_pack(&fp, dir, zip, &facts, &why) == 1 && !strcmp(why.buf, "no frame"),
 	   "no frame is a fault of the input");
 	const char *names[] = { "pts-5000.jpg", "pts--21.jpg", "pts-1001.jpg", "pts-500.jpg", "pts-x.jpg",
@@ -163,7 +171,7 @@ static void test_frames(void)
 	   !strcmp(why.buf, "entry 1 is 'frame-0002.jpg', not 'frame-0001.jpg'"),
 	   "frames_verify wants the names in order");
 	c.frames_max = 3;
-	frames_plan(&c, &fp);
+	frames_plan(&c, 1.5, &fp);
 	sb_reset(&why);
 	unlink(zip);
 	ok(frames_pack(&fp, dir, zip, &facts, &why) == 1 && strstr(why.buf, "4 frames, more than 3"),

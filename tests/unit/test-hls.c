@@ -176,8 +176,8 @@ static void test_hls_master(void)
 		0, 0, 0, 8, 'f', 't', 'y', 'p', 0, 0, 0, 20, 'a', 'v', 'c', 'C', 1, 0x64, 0x00, 0x1f, 0xff
 	};
 	struct hls_variant v[2] = {
-		{ "360p/index.m3u8", 600000, 500000, "", 640, 360, 30 },
-		{ "720p/index.m3u8", 2000000, 1500000, "", 1280, 720, 29.97 },
+		{ "360p/index.m3u8", 600000, 500000, "", 640, 360, 30, 4 },
+		{ "720p/index.m3u8", 2000000, 1500000, "", 1280, 720, 29.97, 4 },
 	};
 	struct strbuf m = STRBUF_INIT;
 	struct source s = { .max_fps = 30000.0 / 1001 };
