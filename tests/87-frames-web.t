@@ -5,7 +5,7 @@
 # many as the metadata's "frames", whose "times" are the 1 fps grid); the
 # same frames make the same archive bytes; a clip shorter than a second
 # gives one frame, an animated GIF works, a rotated video gives turned
-# frames, frames.max caps the count.  web: a photo tagged Orientation=6
+# frames, frames.max caps the count, spread over a longer source.  web: a photo tagged Orientation=6
 # comes out turned, as its DECODED PIXELS show (red top becomes the right
 # half), with no EXIF or GPS left; a large photo is capped at 2048 (and at
 # web.max_side); a PNG with alpha stays a PNG with alpha; web.format webp
@@ -154,8 +154,13 @@ like "$out" 'dead=0' "no job died" ||
 run md-finalize
 cr() { rendition_of "$C/$1" "$2"; }
 m=$(db_query "SELECT result FROM jobs WHERE media = '$(sha256 "$C/clip3.mp4")' AND profile = 'frames'")
-is "$(jq -c '[.frames, .fps, .times]' <<<"$m")" "[3,2,[0,0.52,1]]" \
-	"frames.fps 2, frames.max 3: 3 frames, the first of each half second of 25 fps (0, 0.52, 1 s)"
+# 3.5 s at 2 fps would be 7 frames: 3 spread over all of it, 3/3.5 a second,
+# the first frame of each 1.167 s of 25 fps
+is "$(jq -c '[.frames, .times]' <<<"$m")" "[3,[0,1.2,2.36]]" \
+	"frames.fps 2, frames.max 3 on 3.5 s: 3 frames spread over all of it (0, 1.2, 2.36 s)"
+d=$(db_query "SELECT duration FROM media WHERE sha256 = '$(sha256 "$C/clip3.mp4")'")
+ok "at the rate of 3 frames over its $d s, not 2 fps ($(jq .fps <<<"$m"))" \
+	awk -v f="$(jq .fps <<<"$m")" -v d="$d" 'BEGIN { exit !(f * d <= 3 && f * d > 2.999) }'
 is "$(python3 -c 'import sys, zipfile; print(len(zipfile.ZipFile(sys.argv[1]).namelist()))' "$(cr clip3.mp4 frames)")" 3 \
 	"and the archive holds 3"
 t=$(cr turned2.jpg web)

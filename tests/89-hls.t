@@ -1,7 +1,8 @@
 #!/bin/bash
 # 89-hls.t - the hls profile: generated samples (1080p, 240p, rotated, odd
 # sizes, non-square pixels, no audio, VFR) and every video of
-# ../shared/corpus become an HLS ladder whose files are checked here on
+# ../shared/corpus (on SQLite: the media work is the same on either
+# backend) become an HLS ladder whose files are checked here on
 # their own: the master and the media playlists parsed with awk, every
 # segment (with its init) ffprobed, no rung above the source, the same
 # segment durations in every rung (keyframes aligned), the audio rendition
@@ -38,7 +39,10 @@ declare -A want=(
 # --- the corpus: every video the manifest names that is here -----------------------------
 CORPUS=$MD_ROOT/../shared/corpus
 ncorpus=0
-if [ -f "$CORPUS/MANIFEST.tsv" ]; then
+# once, on SQLite: the media work is the same on either backend
+if [ "$MD_BACKEND" != sqlite ]; then
+	note "the corpus runs on SQLite only: generated samples here"
+elif [ -f "$CORPUS/MANIFEST.tsv" ]; then
 	while IFS=$'\t' read -r path tags; do
 		[ -f "$CORPUS/$path" ] || continue
 		# known not to be a video a ladder can be made of: one pixel,
@@ -85,7 +89,7 @@ vprobe() { ffprobe -v error -select_streams v:0 -show_entries "stream=$2" -of cs
 # file; its duration is what md-ingest decoded of it (the media row)
 check_ladder() {
 	local name=$1 dir=$2 src=$3 m=$2/master.m3u8 srcdur sh short audio got= w h
-	local bw avg res uri d u first durs= rdurs apeak=0 aavg=0 bad= f seg
+	local bw avg res uri d u first durs= rdurs apeak=0 aavg=0 bad= f seg top= total= meta
 	srcdur=$(db_query "SELECT duration FROM media WHERE sha256 = '$4'")
 	read -r w h < <(ffprobe -v error -select_streams v:0 -show_entries stream=width,height \
 		-of csv=p=0 "$src" | head -n 1 | tr , ' ')
@@ -100,7 +104,7 @@ check_ladder() {
 		nok "$name: no audio rendition, as the source has none" test -e "$dir/audio"
 	fi
 	while read -r bw avg res uri; do
-		got="$got $res"
+		got="$got $res" top=$res
 		rdurs=$(pl_segments "$dir/$uri" | awk '$1 != "MAP" { printf "%s ", $1 }')
 		[ -n "$durs" ] || durs=$rdurs
 		[ "$rdurs" = "$durs" ] || bad="$bad $uri: segments $rdurs, not $durs;"
@@ -135,7 +139,7 @@ check_ladder() {
 	[ -z "${want[$name]}" ] || is "${got# }" "${want[$name]}" "$name: the rungs of the ladder"
 	# the result (the rendition's metadata) names the top rung and the length
 	meta=$(db_query "SELECT result FROM jobs WHERE media = '$4' AND profile = 'hls'")
-	is "$(jq -r '"\(.width)x\(.height)"' <<<"$meta")" "$res" "$name: the metadata's size is the top rung's"
+	is "$(jq -r '"\(.width)x\(.height)"' <<<"$meta")" "$top" "$name: the metadata's size is the top rung's"
 	ok "$name: the metadata's duration is the playlists' ($total s)" \
 		awk -v a="$(jq -r .duration <<<"$meta")" -v b="$total" 'BEGIN { exit !(a >= b - 0.002 && a <= b + 0.002) }'
 	ok "$name: every rung's segments decode to its size, keyframes aligned, rates right" \
