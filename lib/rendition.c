@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* A number given as a number or as a decimal string ("2.040000"); -1:
  * none, negative or not a number. */
@@ -157,4 +158,26 @@ void rendition_list(const char *agg, struct strbuf *out, char **placeholder)
 	rendition_each(agg, add_json, &c);
 	sb_addch(out, ']');
 	*placeholder = c.placeholder;
+}
+
+const char *rendition_mime(const char *url)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{ "mp4", "video/mp4" }, { "m3u8", "application/vnd.apple.mpegurl" },
+		{ "jpg", "image/jpeg" }, { "jpeg", "image/jpeg" }, { "png", "image/png" },
+		{ "webp", "image/webp" }, { "zip", "application/zip" },
+		{ "json", "application/json" },
+	};
+	size_t end = strcspn(url, "?#"), i = end;
+
+	while (i > 0 && url[i - 1] != '.' && url[i - 1] != '/')
+		i--;
+	if (i == 0 || url[i - 1] != '.')
+		return "application/octet-stream";
+	for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
+		if (strlen(types[k].ext) == end - i && !strncasecmp(url + i, types[k].ext, end - i))
+			return types[k].type;
+	return "application/octet-stream";
 }

@@ -61,4 +61,13 @@ int rendition_each(const char *agg, int (*cb)(void *arg, const struct rendition_
  */
 void rendition_list(const char *agg, struct strbuf *out, char **placeholder);
 
+/*
+ * The media type of a rendition by its URL's file name: video/mp4,
+ * application/vnd.apple.mpegurl (.m3u8), image/jpeg, image/png,
+ * image/webp, application/zip, application/json; anything else
+ * application/octet-stream.  A query string or fragment is not part of
+ * the name.
+ */
+const char *rendition_mime(const char *url);
+
 #endif

@@ -108,6 +108,20 @@ for page in index.json tags/clip.json; do
 		'.posts[0] | .placeholder == $bh and (.rendition_list | length == 3) and
 		 ([.rendition_list[].url | startswith("https://cdn.example/m/")] | all)' "$W/$page"
 done
+ok "atom.xml: an enclosure for every rendition, with its media type, and its length for a file" \
+	python3 - "$W/atom.xml" "$W/index.json" <<'PY'
+import json, sys, xml.etree.ElementTree as ET
+a = "{http://www.w3.org/2005/Atom}"
+e = ET.parse(sys.argv[1]).getroot().find(a + "entry")
+got = {l.get("title"): (l.get("href"), l.get("type"), l.get("length"))
+       for l in e.findall(a + "link") if l.get("rel") == "enclosure"}
+post = json.load(open(sys.argv[2]))["posts"][0]
+want = {r["profile"]: (r["url"], None, str(r["bytes"])) for r in post["rendition_list"]}
+want["thumb"] = (want["thumb"][0], "image/jpeg", want["thumb"][2])
+want["poster"] = (want["poster"][0], "image/jpeg", want["poster"][2])
+want["ladder"] = (want["ladder"][0], "application/vnd.apple.mpegurl", None)
+assert got == want, (got, want)
+PY
 
 # --- md-status -----------------------------------------------------------------------
 run md-status "$vid"

@@ -6,6 +6,7 @@
 #include "emit.h"
 #include "exits.h"
 #include "log.h"
+#include "rendition.h"
 #include "store.h"
 
 #include <errno.h>
@@ -103,6 +104,24 @@ struct page {
 	int atom_on;
 };
 
+/* One rendition as an Atom enclosure: its URL, media type and, for a
+ * single file, its length (an HLS master's bytes are the whole ladder's). */
+static int atom_enclosure(void *arg, const struct rendition_view *v)
+{
+	struct strbuf *atom = arg;
+	const char *type = rendition_mime(v->url);
+
+	sb_adds(atom, "    <link rel=\"enclosure\" href=\"");
+	xml_add_text(atom, v->url);
+	sb_addf(atom, "\" type=\"%s\" title=\"", type);
+	xml_add_text(atom, v->profile);
+	sb_adds(atom, "\"");
+	if (v->bytes > 0 && strcmp(type, "application/vnd.apple.mpegurl"))
+		sb_addf(atom, " length=\"%lld\"", (long long)v->bytes);
+	sb_adds(atom, "/>\n");
+	return 0;
+}
+
 static int page_row(void *arg, const struct feed_row *r)
 {
 	struct page *pg = arg;
@@ -116,12 +135,6 @@ static int page_row(void *arg, const struct feed_row *r)
 	sb_add(&pg->json, e.sb.buf, e.sb.len);
 	sb_release(&e.sb);
 	if (pg->atom_on) {
-		struct strbuf link = STRBUF_INIT;
-		/* the first rendition's URL: mp4 sorts before thumb */
-		json_flatten(r->renditions_json, &link);
-		char *eq = strchr(link.buf, '='), *comma = eq ? strchr(eq, ',') : NULL;
-		if (comma)
-			*comma = '\0';
 		sb_addf(&pg->atom, "  <entry>\n    <id>urn:memedroid:post:%lld</id>\n",
 			(long long)r->post_id);
 		sb_adds(&pg->atom, "    <title>");
@@ -131,13 +144,8 @@ static int page_row(void *arg, const struct feed_row *r)
 		sb_adds(&pg->atom, "</updated>\n    <author><name>");
 		xml_add_text(&pg->atom, r->user);
 		sb_adds(&pg->atom, "</name></author>\n");
-		if (eq) {
-			sb_adds(&pg->atom, "    <link rel=\"enclosure\" href=\"");
-			xml_add_text(&pg->atom, eq + 1);
-			sb_adds(&pg->atom, "\"/>\n");
-		}
+		(void)rendition_each(r->rendition_list_json, atom_enclosure, &pg->atom);
 		sb_adds(&pg->atom, "  </entry>\n");
-		sb_release(&link);
 	}
 	return 0;
 }

@@ -63,4 +63,13 @@ static void test_rendition_list(void)
 		     "[{\"profile\":\"a\",\"url\":\"a\",\"bytes\":1,\"placeholder\":\"00S?DV\"},"
 		     "{\"profile\":\"thumb\",\"url\":\"t\",\"bytes\":1,\"placeholder\":\"00O?Cp\"}]",
 		     "00O?Cp", "the post's placeholder is the thumb's");
+	is_str(rendition_mime("https://cdn/x/hls/1-1/master.m3u8"), "application/vnd.apple.mpegurl",
+	       "rendition_mime: an HLS master");
+	is_str(rendition_mime("r/video.mp4?sig=a.b#t=1"), "video/mp4",
+	       "rendition_mime: the query and fragment are not the name");
+	is_str(rendition_mime("r/WEB.JPG"), "image/jpeg", "rendition_mime: any case");
+	is_str(rendition_mime("r/frames.zip"), "application/zip", "rendition_mime: the frames' ZIP");
+	is_str(rendition_mime("r.d/out"), "application/octet-stream",
+	       "rendition_mime: no extension in the name");
+	is_str(rendition_mime("r/x.mkv"), "application/octet-stream", "rendition_mime: one it does not know");
 }
