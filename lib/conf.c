@@ -281,15 +281,17 @@ static const char *mp4_copy_step[] = {
 };
 
 /*
- * The thumbnail is a JPEG: full range and the BT.601 matrix, as JFIF
- * says, 320 pixels wide with square pixels.
+ * The thumbnail, 320 pixels wide with square pixels: a JPEG, full range
+ * and the BT.601 matrix, as JFIF says; or with thumb.format webp a WebP
+ * (web.h: thumb_plan() gives the output's name, {range}, {pix_fmt} and
+ * {quality}).
  */
 static const char *thumb_step[] = {
 	"ffmpeg", "-i", "{input}",
 	"-map", "0:v:0", "-map_metadata", "-1", "-an", "-sn", "-dn",
 	"-vf", "{crop},{tonemap},scale=w=320:h='max(2,2*trunc(160*ih/(" DISPLAY_W ")+0.5))'"
-	":out_range=pc:out_color_matrix=bt601,thumbnail=50,format=yuvj420p,setsar=1",
-	"-frames:v", "1", "-q:v", "4", "-color_range", "pc",
+	":out_range={range}:out_color_matrix=bt601,thumbnail=50,format={pix_fmt},setsar=1",
+	"-frames:v", "1", "-q:v", "{quality}", "-color_range", "{range}",
 	"-f", "image2", "-update", "1", "-y", "{output}", NULL
 };
 
@@ -355,6 +357,7 @@ static const struct {
 } builtin_hooks[] = {
 	{ "frames", HOOK_FRAMES },
 	{ "web", HOOK_WEB },
+	{ "thumb", HOOK_THUMB },
 };
 
 static const char *const output_kinds[] = {
@@ -1110,6 +1113,19 @@ static int apply_web(struct capply *a, const struct ynode *v, const char *k)
 	return bad(a, v, k, "unknown key");
 }
 
+static int apply_thumb(struct capply *a, const struct ynode *v, const char *k)
+{
+	if (!strcmp(k, "format")) {
+		if (want_scalar(a, v, k))
+			return -1;
+		if (strcmp(v->value, "jpeg") && strcmp(v->value, "webp"))
+			return bad(a, v, k, "expected jpeg or webp for");
+		a->c->thumb_webp = !strcmp(v->value, "webp");
+		return 0;
+	}
+	return bad(a, v, k, "unknown key");
+}
+
 /* The built-in web profile checks its output against web.max_side. */
 static void apply_builtin_settings(struct conf *c)
 {
@@ -1376,6 +1392,8 @@ static int apply_root(struct capply *a, const struct ynode *root)
 			rc = apply_section(a, v, k, apply_frames);
 		else if (!strcmp(k, "web"))
 			rc = apply_section(a, v, k, apply_web);
+		else if (!strcmp(k, "thumb"))
+			rc = apply_section(a, v, k, apply_thumb);
 		else if (!strcmp(k, "hls"))
 			rc = apply_section(a, v, k, apply_hls);
 		else

@@ -90,6 +90,7 @@ enum profile_hook {
 	HOOK_NONE,
 	HOOK_FRAMES,            /* frames packed into the ZIP after the step */
 	HOOK_WEB,               /* the output's format chosen from the source */
+	HOOK_THUMB,             /* the output's format: thumb.format */
 };
 
 struct profile {
@@ -175,6 +176,7 @@ struct conf {
 	int frames_max;                 /* frames.max: frames at most */
 	int web_max_side;               /* web.max_side */
 	int web_webp;                   /* web.format: webp, else jpeg */
+	int thumb_webp;                 /* thumb.format: webp, else jpeg */
 
 	int nprofiles;
 	struct profile *profiles;

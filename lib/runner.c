@@ -351,8 +351,11 @@ static void run_plan(struct run *r)
 	if (r->p->hook == HOOK_FRAMES) {
 		frames_plan(r->c, r->src.duration, &r->fp);
 		r->v.extra = r->fp.vars;
-	} else if (r->p->hook == HOOK_WEB) {
-		web_plan(r->c, &r->src, &r->wp);
+	} else if (r->p->hook == HOOK_WEB || r->p->hook == HOOK_THUMB) {
+		if (r->p->hook == HOOK_WEB)
+			web_plan(r->c, &r->src, &r->wp);
+		else
+			thumb_plan(r->c, &r->src, &r->wp);
 		free(r->output);
 		r->output = xstrfmt("%s/%s", r->outdir, r->wp.output);
 		r->v.output = r->output;

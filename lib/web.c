@@ -41,6 +41,20 @@ void web_plan(const struct conf *c, const struct source *src, struct web_plan *w
 	memcpy(wp->vars, vars, sizeof(vars));
 }
 
+void thumb_plan(const struct conf *c, const struct source *src, struct web_plan *wp)
+{
+	int webp = c->thumb_webp;
+	const char *vars[] = {
+		"range", webp ? "tv" : "pc",
+		"pix_fmt", !webp ? "yuvj420p" : web_has_alpha(src->pix_fmt) ? "yuva420p" : "yuv420p",
+		"quality", webp ? "75" : "4", NULL
+	};
+
+	wp->output = webp ? "thumb.webp" : "thumb.jpg";
+	wp->side[0] = '\0';
+	memcpy(wp->vars, vars, sizeof(vars));
+}
+
 static unsigned be32(const unsigned char *p)
 {
 	return (unsigned)p[0] << 24 | (unsigned)p[1] << 16 | (unsigned)p[2] << 8 | p[3];

@@ -38,6 +38,13 @@ struct web_plan {
 
 void web_plan(const struct conf *c, const struct source *src, struct web_plan *wp);
 
+/*
+ * The plan of the built-in thumb (conf.c): thumb.jpg, full range BT.601,
+ * or with thumb.format webp thumb.webp, limited range 4:2:0 with its alpha
+ * plane when the source has one.  Its {range}, {pix_fmt} and {quality}.
+ */
+void thumb_plan(const struct conf *c, const struct source *src, struct web_plan *wp);
+
 /* Whether frames of this ffmpeg pixel format may hold transparency. */
 int web_has_alpha(const char *pix_fmt);
 

@@ -144,8 +144,8 @@ ff -i "$E/clip.mp4" -c copy -metadata title=third "$C/clip3.mp4"
 { cat "$E/turned.jpg"; printf 'x'; } >"$C/turned2.jpg"
 ff -f lavfi -i "color=c=blue@0.25:size=200x100,format=rgba" -frames:v 1 "$C/alpha2.png"
 CFG=$MD_TMP/fw.yaml
-printf 'frames:\n  fps: 2\n  max: 3\nweb:\n  max_side: 100\n  format: webp\n' >"$CFG"
-run md-ingest --json -e frames,web "$C"/*
+printf 'frames:\n  fps: 2\n  max: 3\nweb:\n  max_side: 100\n  format: webp\nthumb:\n  format: webp\n' >"$CFG"
+run md-ingest --json -e frames,web,thumb "$C"/*
 is "$rc" 0 "md-ingest of three more" || diag "$err"
 run md-work -c "$CFG" --drain
 is "$rc" 0 "md-work --drain with frames and web settings" || diag "$err"
@@ -170,6 +170,13 @@ ok "the WebP's left half is blue" rgb_is "$(px "$t" 10 50)" "0 0 255"
 ok "no EXIF left in web.webp" python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.exit(b"EXIF" in d or b"Exif" in d)' "$t"
 a=$(cr alpha2.png web)
 is "$(vprop "$a" codec_name,pix_fmt)" "webp,yuva420p" "a PNG with alpha becomes a WebP with alpha"
+t=$(cr clip3.mp4 thumb)
+like "$t" '/thumb\.webp$' "thumb.format webp: thumb.webp"
+is "$(vprop "$t" codec_name,width,height,pix_fmt)" "webp,320,180,yuv420p" "a WebP 320 wide"
+is "$(vprop "$(cr alpha2.png thumb)" codec_name,width,pix_fmt)" "webp,320,yuva420p" \
+	"the thumb of a PNG with alpha keeps its alpha in WebP"
+like "$(db_query "SELECT metadata FROM renditions WHERE media = '$(sha256 "$C/clip3.mp4")' AND profile = 'thumb'" |
+	jq -r .blurhash)" '^L.{27}$' "the WebP thumb has its placeholder"
 
 # --- refused ---------------------------------------------------------------------------
 bad_conf() {  # bad_conf YAML KEY
@@ -179,6 +186,7 @@ bad_conf() {  # bad_conf YAML KEY
 	like "$err" "bad\.yaml:2: .*'$2'" "and names the file, the line and the key"
 }
 bad_conf 'frames:\n  fps: 0\n' fps
+bad_conf 'thumb:\n  format: gif\n' format
 bad_conf 'frames:\n  fps: fast\n' fps
 bad_conf 'frames:\n  max: 0\n' max
 bad_conf 'web:\n  max_side: -5\n' max_side
