@@ -139,6 +139,12 @@ torture: deps all
 bench: deps all
 	@bash tests/bench/run.sh
 
+# the media tests over every file of ../shared/corpus, not only the small
+# ones make check takes (tests/lib.sh: corpus_wanted), on SQLite
+media-check: deps all
+	@MD_TEST_CORPUS=all prove -j$${MD_TEST_JOBS:-2} tests/60-corpus.t tests/70-media-edges.t \
+		tests/87-frames-web.t tests/89-hls.t
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(SHAREDIR)/scripts $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
@@ -160,5 +166,5 @@ clean:
 	rm -f lib/*.d tools/*.d tests/unit/*.d tests/fuzz/*.d .build-flags .build-flags.tmp
 	rm -rf tests/fuzz/obj
 
-.PHONY: all deps check lint demo bench torture fuzz fuzz-build install uninstall clean FORCE
+.PHONY: all deps check lint demo bench media-check torture fuzz fuzz-build install uninstall clean FORCE
 .SECONDARY: $(LIB_OBJ) $(FUZZ_OBJ)

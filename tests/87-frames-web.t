@@ -210,11 +210,13 @@ CORPUS=$(cd "$CORPUS" && pwd -P)
 mapfile -d '' files < <(cd "$CORPUS" && find . -type f ! -name MANIFEST.tsv ! -name README.md \
 	-print0 | sed -z 's|^\./||' | sort -z)
 : >"$MD_TMP/corpus.json"
+nbig=0
 for rel in "${files[@]}"; do
+	corpus_wanted "$CORPUS" "$rel" || { nbig=$((nbig + 1)); continue; }
 	timeout -k 5 60 md-ingest --json -e frames,web "$CORPUS/$rel" >>"$MD_TMP/corpus.json" 2>/dev/null </dev/null
 done
 mapfile -t cm < <(jq -r 'select(has("media")) | .media' "$MD_TMP/corpus.json" | sort -u)
-note "corpus: ${#files[@]} files, ${#cm[@]} accepted"
+note "corpus: ${#files[@]} files, $nbig larger or longer left to make media-check, ${#cm[@]} accepted"
 run md-work --drain -j 2
 is "$rc" 0 "md-work --drain over the corpus" || diag "$err"
 run md-finalize

@@ -38,7 +38,7 @@ declare -A want=(
 
 # --- the corpus: every video the manifest names that is here -----------------------------
 CORPUS=$MD_ROOT/../shared/corpus
-ncorpus=0
+ncorpus=0 nbig=0
 # once, on SQLite: the media work is the same on either backend
 if [ "$MD_BACKEND" != sqlite ]; then
 	note "the corpus runs on SQLite only: generated samples here"
@@ -48,10 +48,12 @@ elif [ -f "$CORPUS/MANIFEST.tsv" ]; then
 		# known not to be a video a ladder can be made of: one pixel,
 		# no duration, a bare elementary stream, a live segment
 		case $tags in *tiny-res*|*no-container*|*hls-segment*|*misdetected*) continue ;; esac
+		corpus_wanted "$CORPUS" "$path" || { nbig=$((nbig + 1)); continue; }
 		cp "$CORPUS/$path" "$IN/corpus-$((ncorpus += 1))-${path##*/}"
 	done < <(awk -F'\t' 'NR > 1 && $8 ~ /^\[video;/ { print $3 "\t" $8 }' "$CORPUS/MANIFEST.tsv")
 fi
 [ "$ncorpus" -gt 0 ] || note "no corpus at ../shared/corpus: generated samples only"
+[ "$nbig" = 0 ] || note "$nbig larger or longer videos of the corpus left to make media-check"
 
 run md-ingest --json -e hls -r "$IN"
 printf '%s\n' "$out" >"$T/ingest.json"

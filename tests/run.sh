@@ -39,7 +39,7 @@ step "unit tests"
 prove tests/unit/test-lib || status=1
 
 step "suite on SQLite"
-prove -j"$jobs" tests/*.t || status=1
+prove --timer -j"$jobs" tests/*.t || status=1
 
 step "suite on PostgreSQL"
 if ./md-db --db 'postgresql:///nonexistent?host=/nonexistent' status 2>&1 |
@@ -53,7 +53,7 @@ else
 		# database that the pipeline tests do not: the SQLite pass has them
 		alone=$(grep -l 'pg-cluster.sh" restart' tests/*.t)
 		media=$(printf '%s\n' tests/70-media-edges.t tests/78-timing-colour.t tests/79-decodable.t)
-		MD_TEST_PGHOST=$sock prove -j"$jobs" $(ls tests/*.t | grep -vxF "$alone" | grep -vxF "$media") ||
+		MD_TEST_PGHOST=$sock prove --timer -j"$jobs" $(ls tests/*.t | grep -vxF "$alone" | grep -vxF "$media") ||
 			status=1
 		MD_TEST_PGHOST=$sock prove $alone || status=1
 	else
