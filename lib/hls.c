@@ -542,6 +542,17 @@ out:
 	return rc;
 }
 
+/* Text t (released) written to path atomically; a failure said in why. */
+static int put_text(struct fin *f, const char *path, struct strbuf *t)
+{
+	int rc = write_file_atomic(path, t->buf, t->len);
+
+	if (rc)
+		sb_addf(f->why, "cannot write '%s': %s", path, strerror(errno));
+	sb_release(t);
+	return rc ? VERIFY_ERROR : VERIFY_OK;
+}
+
 /*
  * The last EXTINF set to what the rung really lasts, at least the source's
  * duration (its last frame is held as long), the playlist written again:
@@ -561,12 +572,9 @@ static int fix_last(struct fin *f, const char *name, struct hls_playlist *pl, do
 	last->duration = rest;
 	hls_playlist_write(pl, &t);
 	path = xstrfmt("%s/%s/" HLS_PLAYLIST, f->outdir, name);
-	rc = write_file_atomic(path, t.buf, t.len);
-	if (rc)
-		sb_addf(f->why, "cannot write '%s': %s", path, strerror(errno));
+	rc = put_text(f, path, &t);
 	free(path);
-	sb_release(&t);
-	return rc ? VERIFY_ERROR : VERIFY_OK;
+	return rc;
 }
 
 /* The codec of outdir/name's init segment, into codecs. */
@@ -667,12 +675,9 @@ static int write_master(struct fin *f, const struct hls_variant *v, int n)
 	int rc;
 
 	hls_master_write(v, n, f->src->has_audio ? HLS_AUDIO "/" HLS_PLAYLIST : NULL, &m);
-	rc = write_file_atomic(path, m.buf, m.len);
-	if (rc)
-		sb_addf(f->why, "cannot write '%s': %s", path, strerror(errno));
+	rc = put_text(f, path, &m);
 	free(path);
-	sb_release(&m);
-	return rc ? VERIFY_ERROR : VERIFY_OK;
+	return rc;
 }
 
 int hls_finish(const struct verify_ctx *vc, const char *outdir, const char *workdir,

@@ -168,6 +168,8 @@ static void build_argv(char *const *tmpl, const struct vars *v, struct argv_buf 
 		av_push(a, xstrfmt("%d", v->threads));
 		av_push(a, xstrdup("-filter_threads"));
 		av_push(a, xstrfmt("%d", v->threads));
+		av_push(a, xstrdup("-filter_complex_threads"));
+		av_push(a, xstrfmt("%d", v->threads));
 		/* progress lines feed the stall watchdog */
 		av_push(a, xstrdup("-progress"));
 		av_push(a, xstrfmt("%s/progress", v->workdir));

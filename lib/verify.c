@@ -323,8 +323,13 @@ static void add_facts(struct strbuf *facts, const char *json)
 int verify_output(const struct verify_ctx *vc, const struct profile *p, const char *path,
 		  const struct source *src, struct strbuf *facts, struct strbuf *why)
 {
+	char threads[16];
+	/* the decode that counts the frames gets the job's threads, as its steps */
+	xsnprintf(threads, sizeof(threads), "%d",
+		  vc->conf->worker_threads > 0 ? vc->conf->worker_threads : 1);
 	char *argv[] = {
-		"ffprobe", "-v", "error", "-protocol_whitelist", "file", "-count_frames",
+		"ffprobe", "-v", "error", "-threads", threads, "-protocol_whitelist", "file",
+		"-count_frames",
 		"-show_entries", "format=format_name,duration:stream=codec_type,codec_name,width,"
 		"height,pix_fmt,color_range,sample_aspect_ratio,duration,nb_read_frames"
 		":stream_disposition=attached_pic", "-of", "json", (char *)path, NULL

@@ -30,6 +30,9 @@ ff -f lavfi -i testsrc2=size=720x576:rate=25:duration=2 -vf setsar=16/11 "${enc[
 ff -f lavfi -i testsrc2=size=640x480:rate=30:duration=3 -c:v libvpx -deadline realtime "$IN/silent.webm"
 ff -f lavfi -i testsrc2=size=640x360:rate=30:duration=3 "${snd[@]}" -t 3 \
 	-vf "select='lt(n\,10)+not(mod(n\,7))'" -fps_mode vfr "${enc[@]}" -c:a aac "$IN/vfr.mkv"
+# on PostgreSQL the small ones only: the 1080p ladder, the browser and the
+# corpus are media work, the same on either backend (the SQLite pass)
+[ "$MD_BACKEND" = sqlite ] || rm -f "$IN/hd.mp4" "$IN/anamorphic.mp4" "$IN/odd.mkv"
 # name: the rungs the ladder must have, "WxH WxH ..."
 declare -A want=(
 	[hd.mp4]="640x360 1280x720 1920x1080" [low.mp4]="320x240" [rotated.mp4]="360x640"
@@ -197,6 +200,10 @@ play_in_browser() {
 		jq -e '.currentTime > .seekedTo and .seekedTo > 2' <<<"$res"
 	ok "chromium: a picture was drawn (not all one colour)" jq -e '.colours > 10' <<<"$res"
 }
-play_in_browser
+if [ "$MD_BACKEND" = sqlite ]; then
+	play_in_browser
+else
+	skip "the browser plays the ladder in the SQLite pass" 5
+fi
 
 done_testing
