@@ -357,11 +357,11 @@ sha256() { sha256sum <"$1" | cut -c1-64; }
 # corpus_wanted DIR REL: whether the profile tests that encode (87-frames-web,
 # 89-hls) take file REL of the corpus at DIR.  `make media-check` sets
 # MD_TEST_CORPUS=all: every file.  Otherwise (make check) the files of at
-# most 300 KiB that the manifest does not tag large-res or long: every
+# most 128 KiB that the manifest does not tag large-res or long: every
 # container and codec of the corpus is still there, in its small files.
 corpus_wanted() {
 	[ "${MD_TEST_CORPUS:-}" = all ] && return 0
-	[ "$(stat -c %s "$1/$2")" -le 307200 ] || return 1
+	[ "$(stat -c %s "$1/$2")" -le 131072 ] || return 1
 	! awk -F'\t' -v p="$2" '$3 == p && $8 ~ /[[;](large-res|long)[];]/ { f = 1 } END { exit !f }' \
 		"$1/MANIFEST.tsv" 2>/dev/null
 }
