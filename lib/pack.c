@@ -30,10 +30,16 @@ static time_t pack_time(void)
 /* Entry e, added as index i, stored with the fixed time and attributes. */
 static int add_entry(zip_t *za, const struct pack_entry *e, time_t t, struct strbuf *why)
 {
-	zip_source_t *src = zip_source_file(za, e->path, 0, -1);
+	zip_source_t *src;
 	zip_int64_t i;
+	struct stat sb;
 
-	if (!src) {
+	/* a file the step made, never a link it left to something else */
+	if (lstat(e->path, &sb) || !S_ISREG(sb.st_mode)) {
+		sb_addf(why, "'%s' is not a regular file", e->path);
+		return -1;
+	}
+	if (!(src = zip_source_file(za, e->path, 0, -1))) {
 		sb_addf(why, "cannot read '%s': %s", e->path, zip_strerror(za));
 		return -1;
 	}

@@ -162,8 +162,15 @@ int sandbox_ruleset(const char *prog, const char *const *read, const char *const
 	for (int i = 0; read && read[i]; i++)
 		if (allow(rfd, read[i], FS_READ_FILE | FS_READ_DIR, attr.handled_access_fs))
 			goto fail;
+	/*
+	 * No symbolic link, FIFO, socket or device node: a confined program
+	 * could leave a link to a file outside its reach for an unconfined
+	 * reader (the frames packer, a web server serving the rendition).
+	 */
 	for (int i = 0; write && write[i]; i++)
-		if (allow(rfd, write[i], attr.handled_access_fs & ~(FS_MAKE_CHAR | FS_MAKE_BLOCK),
+		if (allow(rfd, write[i], attr.handled_access_fs & ~(FS_MAKE_CHAR | FS_MAKE_BLOCK |
+								      FS_MAKE_SYM | FS_MAKE_FIFO |
+								      FS_MAKE_SOCK),
 			  attr.handled_access_fs))
 			goto fail;
 	return rfd;

@@ -7,7 +7,8 @@
  * of /etc (ld.so.cache, localtime, fonts...), /dev/null, /dev/urandom, its
  * own /proc/self and the CPU topology under /sys/devices/system; and then
  * only what the caller names: files or directories to read, directories to
- * read and write.  Everything else (the database, other media, the
+ * read and write (make files and directories in them, but no symbolic
+ * link, FIFO, socket or device node).  Everything else (the database, other media, the
  * configuration, other processes' /proc entries) is out of reach.  With
  * Landlock ABI 4 and later it may neither bind nor connect TCP sockets;
  * with ABI 6 and later it may not signal processes outside its domain nor

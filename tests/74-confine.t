@@ -60,6 +60,12 @@ profiles:
     output: copy.png
     steps:
       - [sh, -c, 'cat "\$0" >"\$1"', "{input}", "{output}"]
+  link:
+    kinds: [image, video, animated]
+    max_attempts: 1
+    output: link.png
+    steps:
+      - [ln, -s, "$T/secret.txt", "{output}"]
 EOF
 chmod 600 "$T/confine.yaml"
 run md-enqueue -c "$T/confine.yaml" -p envdump "$img"
@@ -101,6 +107,13 @@ if [ "$abi" -gt 0 ]; then
 	is "$(job_field "$steal" state)" dead "Landlock: a job command cannot read a file outside its input and work directory"
 	like "$(job_field "$steal" last_error)" "Permission denied" "the job's error says why"
 	is "$(count_files "$STORE/renditions/$(shard "$img")/steal")" 0 "nothing of it was published"
+	# a link left for whoever reads the output after the step
+	run md-enqueue -c "$T/confine.yaml" -p link "$img"
+	link=$(cut -f1 <<<"$out")
+	run md-work -c "$T/confine.yaml" --drain -j 1
+	is "$(job_field "$link" state)" dead "Landlock: a job command cannot make a symbolic link"
+	like "$(job_field "$link" last_error)" "Permission denied" "the job's error says why"
+	is "$(find "$STORE" -type l | wc -l)" 0 "no link anywhere in the storage"
 	# the switch: the same step with the sandbox off reads the file
 	sed 's/^profiles:/worker:\n  sandbox: false\nprofiles:/' "$T/confine.yaml" >"$T/open.yaml"
 	chmod 600 "$T/open.yaml"
@@ -110,7 +123,7 @@ if [ "$abi" -gt 0 ]; then
 	is "$(job_field "$steal2" state)" succeeded "worker.sandbox: false lets it read the file" ||
 		diag "$(job_field "$steal2" last_error)"
 else
-	skip "this kernel has no Landlock (ABI 0): the file system is not confined" 4
+	skip "this kernel has no Landlock (ABI 0): the file system is not confined" 7
 fi
 
 # --- 3. the input rule of ffmpeg and ffprobe steps ---------------------------------

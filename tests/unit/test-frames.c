@@ -176,6 +176,16 @@ static void test_frames(void)
 	unlink(zip);
 	ok(frames_pack(&fp, dir, zip, &facts, &why) == 1 && strstr(why.buf, "4 frames, more than 3"),
 	   "more frames than the cap is a fault");
+	/* a link among the frames, to a file the step could not read */
+	char *lnk = xstrfmt("%s/pts-9000.jpg", dir);
+	c.frames_max = 9;
+	frames_plan(&c, 1.5, &fp);
+	sb_reset(&why);
+	ok(!symlink(bad, lnk) && frames_pack(&fp, dir, zip, &facts, &why) == -1 &&
+	   strstr(why.buf, "pts-9000.jpg' is not a regular file") && access(zip, F_OK),
+	   "frames_pack takes no symbolic link, and leaves no archive");
+	unlink(lnk);
+	free(lnk);
 	conf_release(&c);
 	sb_release(&facts);
 	sb_release(&why);
