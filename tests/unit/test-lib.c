@@ -735,6 +735,7 @@ static void test_spawn(void)
 #include "test-blurhash.c"
 #include "test-rendition.c"
 #include "test-hls.c"
+#include "test-sigv4.c"
 
 int main(void)
 {
@@ -780,6 +781,7 @@ int main(void)
 	test_blurhash_reference();
 	test_blurhash_shape();
 	test_rendition_list();
+	test_sigv4();
 	remove_tree(tmpdir);
 	printf("1..%d\n", ntests);
 	return failed ? 1 : 0;
