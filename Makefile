@@ -60,6 +60,7 @@ LIB_SRC = lib/strbuf.c lib/log.c lib/conf.c lib/spawn.c lib/hash.c lib/storage.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 TEST_BIN = tests/unit/test-lib
 CONFORM_BIN = tests/unit/conform  # the store drivers' conformance suite
+PRESIGN_BIN = tests/unit/presign  # a presigned URL for tests/92-sigv4-server.t
 
 # fuzz targets: clang's libFuzzer, the library compiled in with the sanitizers
 FUZZ_CC = clang
@@ -99,6 +100,9 @@ $(TEST_BIN): tests/unit/test-lib.c lib/libmd.a .build-flags
 	$(COMPILE) -o $@ $< lib/libmd.a $(LINK)
 
 $(CONFORM_BIN): tests/unit/conform.c lib/libmd.a .build-flags
+	$(COMPILE) -o $@ $< lib/libmd.a $(LINK)
+
+$(PRESIGN_BIN): tests/unit/presign.c lib/libmd.a .build-flags
 	$(COMPILE) -o $@ $< lib/libmd.a $(LINK)
 
 tests/fuzz/obj/%.o: lib/%.c .build-flags
@@ -162,7 +166,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(SHAREDIR)
 
 clean:
-	rm -f $(TOOLS) lib/*.o lib/libmd.a lib/migrations.c lib/migrations.c.tmp $(TEST_BIN) $(CONFORM_BIN) $(FUZZ_BIN)
+	rm -f $(TOOLS) lib/*.o lib/libmd.a lib/migrations.c lib/migrations.c.tmp $(TEST_BIN) $(CONFORM_BIN) $(PRESIGN_BIN) $(FUZZ_BIN)
 	rm -f lib/*.d tools/*.d tests/unit/*.d tests/fuzz/*.d .build-flags .build-flags.tmp
 	rm -rf tests/fuzz/obj
 

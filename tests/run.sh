@@ -44,7 +44,7 @@ longest_first() {
 }
 
 step "build"
-make --no-print-directory -j"$jobs" all tests/unit/test-lib tests/unit/conform || exit 1
+make --no-print-directory -j"$jobs" all tests/unit/test-lib tests/unit/conform tests/unit/presign || exit 1
 
 step "unit tests"
 prove tests/unit/test-lib || status=1

@@ -17,8 +17,10 @@
 # key pair, S3RVER / S3RVER: a request signed with another secret is
 # refused with 403 SignatureDoesNotMatch.  An unsigned request is served
 # as anonymous: s3rver has no bucket policies, so "unsigned is refused"
-# cannot be tested against it.  Addressing is path style
-# (http://127.0.0.1:PORT/bucket/key).
+# cannot be tested against it.  Addressing is path style at the endpoint
+# (http://127.0.0.1:PORT/bucket/key) or virtual host at
+# http://s3.localhost:PORT (Host: bucket.s3.localhost:PORT; curl resolves
+# *.localhost to the loopback itself).
 #
 # The first start binds port 0, so the kernel picks a free port and no
 # other process can take it between choosing and binding; a start after
@@ -109,7 +111,8 @@ start() {
 	: >"$dir/server.log"
 	# commander reads argv[2] on; node -e puts our arguments from argv[1]
 	node -e 'require(process.argv[1]).parseAsync(["node", "s3rver"].concat(process.argv.slice(2)))' \
-		"$cli" -d "$dir/data" -a 127.0.0.1 -p "$port" </dev/null >>"$dir/server.log" 2>&1 &
+		"$cli" -d "$dir/data" -a 127.0.0.1 -p "$port" \
+		--service-endpoint localhost </dev/null >>"$dir/server.log" 2>&1 &
 	pid=$!
 	echo "$pid" >"$dir/pid"
 	wait_until listening
