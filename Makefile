@@ -18,8 +18,8 @@ CFLAGS ?= -O2 -g
 # -Wformat=2 ... -Wundef: the extra warnings the tree is clean under
 WARN = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wformat=2 -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition -Wpointer-arith -Wvla -Wundef
-CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
-LIBS = -lsqlite3 -lpq -lcrypto -lcrypt -lyaml -ljansson -lzip -lm
+CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) -I/usr/include/libxml2
+LIBS = -lsqlite3 -lpq -lcurl -lxml2 -lcrypto -lcrypt -lyaml -ljansson -lzip -lm
 # one .d file of header dependencies per object and per binary
 DEPFLAGS = -MMD -MP
 
@@ -56,7 +56,7 @@ LIB_SRC = lib/strbuf.c lib/log.c lib/conf.c lib/spawn.c lib/hash.c lib/storage.c
 	lib/store_work.c lib/store_content.c lib/content.c lib/store_check.c lib/store_janitor.c \
 	lib/pack.c lib/frames.c lib/web.c \
 	lib/blurhash.c lib/placeholder.c lib/rendition.c \
-	lib/hls.c lib/sigv4.c
+	lib/hls.c lib/sigv4.c lib/storage_s3.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 TEST_BIN = tests/unit/test-lib
 CONFORM_BIN = tests/unit/conform  # the store drivers' conformance suite

@@ -544,6 +544,7 @@ void conf_init(struct conf *c)
 	memset(c, 0, sizeof(*c));
 	c->log_level = LOG_INFO;
 	c->keep_originals = 1;
+	c->s3.retries = -1;
 	c->worker_jobs = 0;
 	c->worker_threads = 2;
 	c->worker_batch = 512;
@@ -593,12 +594,14 @@ void conf_apply_env(struct conf *c)
 		free(c->storage);
 		c->storage = xstrdup(s);
 	}
-	if (!c->db_url || !c->storage) {
+	if (!c->db_url || !c->storage || !c->s3.scratch) {
 		char *home = md_home();
 		if (!c->db_url)
 			c->db_url = xstrfmt("sqlite:%s/memedroid.db", home);
 		if (!c->storage)
 			c->storage = xstrfmt("%s/storage", home);
+		if (!c->s3.scratch)
+			c->s3.scratch = xstrfmt("%s/scratch", home);
 		free(home);
 	}
 }
@@ -609,6 +612,17 @@ void conf_release(struct conf *c)
 	free(c->jwt_secret);
 	free(c->db_url);
 	free(c->storage);
+	free(c->s3.endpoint);
+	free(c->s3.region);
+	free(c->s3.addressing);
+	free(c->s3.access_key);
+	if (c->s3.secret_key)
+		explicit_bzero(c->s3.secret_key, strlen(c->s3.secret_key));
+	free(c->s3.secret_key);
+	if (c->s3.session_token)
+		explicit_bzero(c->s3.session_token, strlen(c->s3.session_token));
+	free(c->s3.session_token);
+	free(c->s3.scratch);
 	free(c->jan_profiles);
 	for (int i = 0; i < c->nprofiles; i++)
 		profile_release(&c->profiles[i]);
@@ -966,11 +980,45 @@ static int set_int(struct capply *a, const struct ynode *v, const char *key,
 
 static int apply_storage(struct capply *a, const struct ynode *v, const char *k)
 {
+	struct storage_conf *s3 = &a->c->s3;
+
 	if (!strcmp(k, "path") || !strcmp(k, "url"))
 		return set_string(a, v, k, &a->c->storage);
 	if (!strcmp(k, "keep_originals"))
 		return set_bool(a, v, k, &a->c->keep_originals);
-	return bad(a, v, k, "unknown key");
+	if (!strcmp(k, "endpoint"))
+		return set_string(a, v, k, &s3->endpoint);
+	if (!strcmp(k, "region"))
+		return set_string(a, v, k, &s3->region);
+	if (!strcmp(k, "access_key_id"))
+		return set_string(a, v, k, &s3->access_key);
+	if (!strcmp(k, "secret_access_key"))
+		return set_string(a, v, k, &s3->secret_key);
+	if (!strcmp(k, "session_token"))
+		return set_string(a, v, k, &s3->session_token);
+	if (!strcmp(k, "scratch"))
+		return set_string(a, v, k, &s3->scratch);
+	if (!strcmp(k, "addressing")) {
+		if (want_scalar(a, v, k))
+			return -1;
+		if (strcmp(v->value, "path") && strcmp(v->value, "virtual"))
+			return bad(a, v, k, "not path or virtual:");
+		return set_string(a, v, k, &s3->addressing);
+	}
+	if (!strcmp(k, "part_size")) {
+		if (set_size(a, v, k, &s3->part_size))
+			return -1;
+		if (s3->part_size < ((uint64_t)5 << 20) || s3->part_size > ((uint64_t)5 << 30))
+			return bad(a, v, k, "not 5MiB to 5GiB:");
+		return 0;
+	}
+	if (!strcmp(k, "retries"))
+		SET_INT(s3->retries, 0, 100);
+	else if (!strcmp(k, "timeout"))
+		return set_duration_max(a, v, k, 3600, "1s to 1h", &s3->timeout);
+	else
+		return bad(a, v, k, "unknown key");
+	return 0;
 }
 
 static int apply_log(struct capply *a, const struct ynode *v, const char *k)

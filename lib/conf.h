@@ -48,6 +48,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "storage.h"
+
 /* The system-wide config file ($MD_CONFIG_SYSTEM overrides it). */
 #define CONF_SYSTEM_FILE "/etc/memedroid/config.yaml"
 
@@ -131,6 +133,7 @@ struct conf {
 	char *jwt_secret;       /* auth.jwt_secret: signs md-user tokens */
 	double token_ttl;       /* auth.token_ttl: default lifetime of a token */
 	char *storage;
+	struct storage_conf s3;   /* storage: endpoint, region, keys... (s3://) */
 	int log_json;
 	int log_level;
 

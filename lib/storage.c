@@ -1,24 +1,85 @@
 #include "storage_int.h"
+#include "exits.h"
 #include "log.h"
 #include "strbuf.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-int storage_open(struct storage *st, const char *url)
+int storage_open(struct storage *st, const char *url, const struct storage_conf *c)
 {
+	const struct storage_ops *ops = &storage_fs_ops;
+
 	st->ops = NULL;
 	st->be = NULL;
 	if (!strncmp(url, "s3://", 5)) {
-		error("storage '%s': s3:// storage is not supported by this build", url);
+		ops = &storage_s3_ops;
+		url += 5;
+	} else if (!strncmp(url, "file://", 7)) {
+		url += 7;
+	} else if (strstr(url, "://")) {
+		error("storage '%s': not a directory, file:// or s3:// URL", url);
 		return -1;
 	}
-	if (!strncmp(url, "file://", 7))
-		url += 7;
-	if (storage_fs_ops.open(st, url))
+	if (ops->open(st, url, c))
 		return -1;
-	st->ops = &storage_fs_ops;
+	st->ops = ops;
 	return 0;
+}
+
+int storage_is_remote(const struct storage *st)
+{
+	return st->ops == &storage_s3_ops;
+}
+
+const char *storage_strerror(const struct storage *st, int e)
+{
+	const char *why = st->ops && st->ops->why ? st->ops->why(st, e) : NULL;
+
+	return why ? why : strerror(e);
+}
+
+int storage_exit_code(int e)
+{
+	if (e == EACCES || e == EPERM)
+		return MD_EXIT_CONFIG;
+	if (e == EAGAIN)
+		return MD_EXIT_TEMPFAIL;
+	return MD_EXIT_IOERR;
+}
+
+struct storage_upload *storage_uploads(const struct storage *st, size_t *n)
+{
+	*n = 0;
+	if (!st->ops->uploads)
+		return xmalloc(sizeof(struct storage_upload));
+	return st->ops->uploads(st, n);
+}
+
+void storage_uploads_free(struct storage_upload *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].key);
+		free(v[i].id);
+	}
+	free(v);
+}
+
+int storage_upload_abort(const struct storage *st, const char *key, const char *id)
+{
+	if (!st->ops->upload_abort)
+		return 0;
+	return st->ops->upload_abort(st, key, id);
+}
+
+int storage_presign(const struct storage *st, const char *key, long expires, struct strbuf *out)
+{
+	if (!st->ops->presign) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	return st->ops->presign(st, key, expires, out);
 }
 
 void storage_close(struct storage *st)

@@ -44,15 +44,38 @@
 
 struct storage_ops;
 
+/*
+ * The settings of an s3:// storage (the config file's storage section;
+ * what it leaves NULL or 0 comes from AWS_ENDPOINT_URL_S3,
+ * AWS_ENDPOINT_URL, AWS_REGION or AWS_DEFAULT_REGION, and the pair
+ * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY with AWS_SESSION_TOKEN).
+ * A filesystem storage reads none of it.
+ */
+struct storage_conf {
+	char *endpoint;         /* "https://s3.REGION.amazonaws.com" */
+	char *region;           /* "us-east-1" */
+	char *addressing;       /* "path", "virtual", NULL: path unless AWS */
+	char *access_key;
+	char *secret_key;
+	char *session_token;
+	char *scratch;          /* local temp files and work directories */
+	uint64_t part_size;     /* multipart above this (0: 16 MiB), >= 5 MiB */
+	int retries;            /* tries after the first (-1: 5) */
+	double timeout;         /* seconds without a byte (0: 30) */
+};
+
 struct storage {
 	const struct storage_ops *ops;  /* the backend, storage_int.h */
 	void *be;                       /* its state */
 };
 
-/* Open a storage URL: a directory path or file:// URL (made absolute).
- * Returns 0, or -1 after logging why (an s3:// URL is not supported by
- * this build).  Creates nothing. */
-int storage_open(struct storage *st, const char *url);
+/* Open a storage URL: a directory path or file:// URL (made absolute),
+ * or s3://BUCKET[/PREFIX] with the settings c (may be NULL for a
+ * directory).  Returns 0, or -1 after logging why.  Creates nothing and
+ * makes no request. */
+int storage_open(struct storage *st, const char *url, const struct storage_conf *c);
+/* Is st an object store (s3://) rather than a directory? */
+int storage_is_remote(const struct storage *st);
 void storage_close(struct storage *st);
 /* Create what the storage needs (the root, originals/, renditions/, tmp/,
  * work/, mode 0750). */
@@ -62,6 +85,21 @@ int storage_init(const struct storage *st);
 char *storage_name(const struct storage *st, const char *key);
 /* The local directory of temp files, for messages. */
 const char *storage_tmpdir(const struct storage *st);
+/*
+ * Why the last call failed with errno e: the object store's own account
+ * when it has one ("http://HOST: Connection refused after 6 tries",
+ * "PUT bucket/key: 403 SignatureDoesNotMatch ..."), else strerror(e).
+ * Never holds a secret.  Valid until the next call.
+ *
+ * What errno says, on any backend: ENOENT no such object; EACCES the
+ * store refused (a configuration error); EAGAIN the store could not be
+ * reached or was busy, on every retry (try again later); anything else
+ * a local or unexpected failure.
+ */
+const char *storage_strerror(const struct storage *st, int e);
+/* The exit code (exits.h) of a tool that cannot go on after a storage
+ * call failed with errno e: 78 for EACCES, 75 for EAGAIN, else 74. */
+int storage_exit_code(int e);
 
 /*
  * Keys; caller frees.  A rendition is published under a folder of its own
@@ -151,5 +189,29 @@ int storage_scratch_remove(const struct storage *st, const char *key);
  */
 int storage_delete_stale(const struct storage *st, const char *key, double before,
 			 int *removed);
+
+/*
+ * Multipart uploads an object store holds unfinished (a process killed
+ * mid-upload leaves one: no object, but stored parts).  md-janitor aborts
+ * those older than orphan_grace.  A directory has none (an empty,
+ * non-NULL list).  NULL with errno ENOSYS when the store cannot list them.
+ */
+struct storage_upload {
+	char *key;
+	char *id;
+	double initiated;
+};
+struct storage_upload *storage_uploads(const struct storage *st, size_t *n);
+void storage_uploads_free(struct storage_upload *v, size_t n);
+/* Abort upload id of key; 0 also when it is gone already. */
+int storage_upload_abort(const struct storage *st, const char *key, const char *id);
+
+/*
+ * A presigned GET URL of object key, valid for expires seconds (at most
+ * 7 days), appended to out: anyone holding it can read the object until
+ * then, so it is printed, never logged.  -1 with errno ENOTSUP on a
+ * directory, EINVAL for an expiry out of range.
+ */
+int storage_presign(const struct storage *st, const char *key, long expires, struct strbuf *out);
 
 #endif

@@ -33,7 +33,7 @@ static char *fs_path(const struct storage *st, const char *key)
 	return xstrfmt("%s/%s", FS(st)->root, key);
 }
 
-static int fs_open(struct storage *st, const char *url)
+static int fs_open(struct storage *st, const char *url, const struct storage_conf *c)
 {
 	struct fs *fs;
 	char *root;

@@ -17,7 +17,7 @@
 struct storage_ops {
 	const char *scheme;     /* "file", "s3" */
 	/* url without "scheme://"; sets st->be, or logs why and fails */
-	int (*open)(struct storage *st, const char *url);
+	int (*open)(struct storage *st, const char *url, const struct storage_conf *c);
 	void (*close)(struct storage *st);
 	int (*init)(const struct storage *st);
 	char *(*name)(const struct storage *st, const char *key);
@@ -38,8 +38,15 @@ struct storage_ops {
 			    int *removed);
 	/* optional: remove the empty directories at and below folder */
 	void (*prune)(const struct storage *st, const char *folder);
+	/* optional: the last failure's account, if it failed with errno e */
+	const char *(*why)(const struct storage *st, int e);
+	/* optional: multipart uploads, presigned URLs (an object store) */
+	struct storage_upload *(*uploads)(const struct storage *st, size_t *n);
+	int (*upload_abort)(const struct storage *st, const char *key, const char *id);
+	int (*presign)(const struct storage *st, const char *key, long expires, struct strbuf *out);
 };
 
 extern const struct storage_ops storage_fs_ops;
+extern const struct storage_ops storage_s3_ops;
 
 #endif

@@ -8,7 +8,7 @@
 set -eu
 
 PKGS="build-essential pkg-config libsqlite3-dev libpq-dev libssl-dev
-libyaml-dev libcrypt-dev libjansson-dev libzip-dev openssl ffmpeg sqlite3 jq parallel mandoc postgresql postgresql-client
+libyaml-dev libcrypt-dev libjansson-dev libzip-dev libcurl4-openssl-dev libxml2-dev curl openssl ffmpeg sqlite3 jq parallel mandoc postgresql postgresql-client
 clang libclang-rt-dev libxml2-utils python3 inotify-tools"
 # Only for the browser test of the HLS output (tests/89-hls.t), which says
 # so and skips without them: installed when missing, a failure is a warning.

@@ -38,7 +38,7 @@
 #	XDG_CONFIG_HOME, XDG_DATA_HOME point inside MD_TMP so no user config
 #	is read, and MD_CONFIG_NOSYSTEM=1 so no /etc/memedroid/config.yaml
 #	is either; MD_CONFIG, MD_CONFIG_SYSTEM, MD_STORAGE, MD_TRACE_ID,
-#	TRACEPARENT are unset; MD_USER=tester.
+#	TRACEPARENT and the AWS_* variables are unset; MD_USER=tester.
 #
 # Helpers
 #	run CMD [ARG...]      runs CMD under a timeout (MD_TEST_TIMEOUT, 120 s),
@@ -246,7 +246,9 @@ md_setup() {
 	export XDG_CONFIG_HOME=$MD_TMP/config
 	export XDG_DATA_HOME=$MD_TMP/data
 	mkdir -p "$MD_HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME"
-	unset MD_CONFIG MD_CONFIG_SYSTEM MD_STORAGE MD_TRACE_ID TRACEPARENT
+	unset MD_CONFIG MD_CONFIG_SYSTEM MD_STORAGE MD_TRACE_ID TRACEPARENT AWS_ACCESS_KEY_ID \
+		AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_REGION AWS_DEFAULT_REGION AWS_ENDPOINT_URL \
+		AWS_ENDPOINT_URL_S3 AWS_PROFILE
 	export MD_CONFIG_NOSYSTEM=1
 	export MD_USER=tester
 	export PATH="$MD_ROOT:$PATH"

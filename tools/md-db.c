@@ -47,16 +47,15 @@ static int cmd_migrate(int create)
 
 	if (create) {
 		struct storage st;
-		if (storage_open(&st, cli.conf.storage))
+		if (storage_open(&st, cli.conf.storage, &cli.conf.s3))
 			return MD_EXIT_CONFIG;
 		if (storage_init(&st)) {
 			int e = errno;
 			char *name = storage_name(&st, NULL);
-			errno = e;
-			error_errno("cannot create storage '%s'", name);
+			error("cannot create storage '%s': %s", name, storage_strerror(&st, e));
 			free(name);
 			storage_close(&st);
-			return MD_EXIT_IOERR;
+			return storage_exit_code(e);
 		}
 		storage_close(&st);
 	}

@@ -384,7 +384,7 @@ int main(int argc, char **argv)
 		cli_extra_operand(&cli, argv[i]);
 	if ((rc = store_open(cli.conf.db_url, 0, &db)))
 		goto out;
-	if (storage_open(&st, cli.conf.storage)) {
+	if (storage_open(&st, cli.conf.storage, &cli.conf.s3)) {
 		rc = MD_EXIT_CONFIG;
 		store_close(db);
 		goto out;

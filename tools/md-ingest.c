@@ -580,7 +580,7 @@ int main(int argc, char **argv)
 	}
 	if ((rc = store_open(cli.conf.db_url, 0, &db)))
 		return cli_finish(&cli, rc);
-	if (storage_open(&st, cli.conf.storage)) {
+	if (storage_open(&st, cli.conf.storage, &cli.conf.s3)) {
 		store_close(db);
 		return cli_finish(&cli, MD_EXIT_CONFIG);
 	}

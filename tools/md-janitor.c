@@ -619,7 +619,7 @@ int main(int argc, char **argv)
 		store_close(db);
 		return cli_finish(&cli, rc);
 	}
-	if (storage_open(&st, cli.conf.storage)) {
+	if (storage_open(&st, cli.conf.storage, &cli.conf.s3)) {
 		store_janitor_unlock(db, lk);
 		store_close(db);
 		return cli_finish(&cli, MD_EXIT_CONFIG);

@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 		free(ids);
 		return cli_finish(&cli, nerr ? MD_EXIT_DATAERR : 0);
 	}
-	if (storage_open(&st, cli.conf.storage)) {
+	if (storage_open(&st, cli.conf.storage, &cli.conf.s3)) {
 		free(ids);
 		return cli_finish(&cli, MD_EXIT_CONFIG);
 	}

@@ -316,7 +316,7 @@ static int cmd_del(struct store *db, const char *name)
 	char *refused = NULL;
 	int rc;
 
-	if (storage_open(&st, cli.conf.storage))
+	if (storage_open(&st, cli.conf.storage, &cli.conf.s3))
 		return MD_EXIT_CONFIG;
 	rc = store_user_remove(db, name, posts_how, reassign_to, dry_run, &r, &refused);
 	if (!rc && refused) {

@@ -1286,7 +1286,7 @@ int main(int argc, char **argv)
 	worker_id(&w);
 	if ((rc = store_open(w.cli.conf.db_url, 0, &w.db)))
 		return cli_finish(&w.cli, rc);
-	if (storage_open(&w.st, w.cli.conf.storage)) {
+	if (storage_open(&w.st, w.cli.conf.storage, &w.cli.conf.s3)) {
 		store_close(w.db);
 		return cli_finish(&w.cli, MD_EXIT_CONFIG);
 	}

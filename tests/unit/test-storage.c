@@ -158,7 +158,7 @@ static void test_storage(void)
 	char *root = xstrfmt("%s/store", tmpdir), *name;
 
 	test_storage_keys();
-	ok(!storage_open(&st, root) && !storage_init(&st), "storage directories are made");
+	ok(!storage_open(&st, root, NULL) && !storage_init(&st), "storage directories are made");
 	name = storage_name(&st, NULL);
 	is_str(name, root, "the storage is named by its root");
 	free(name);
