@@ -85,9 +85,9 @@ static int file_remove(const struct storage *st, const char *key, int dry_run, i
 	}
 	int e = errno;
 	char *name = storage_name(st, key);
-	errno = e;
-	error_errno("cannot remove '%s'", name);
+	error("cannot remove '%s': %s", name, storage_strerror(st, e));
 	free(name);
+	errno = e;
 	return -1;
 }
 
@@ -99,26 +99,34 @@ static int media_files_remove(const struct storage *st, const struct removed_med
 	char *prefix = xstrfmt("%s/", folder);
 	size_t n = 0;
 	char **keys = storage_list(st, prefix, &n);
-	int rc = file_remove(st, key, dry_run, json, werr);
+	int e = 0, rc = file_remove(st, key, dry_run, json, werr);
 
+	if (rc)
+		e = errno;
 	if (!keys) {
 		char *name = storage_name(st, folder);
-		error_errno("cannot list '%s'", name);
+		e = errno;
+		error("cannot list '%s': %s", name, storage_strerror(st, e));
 		free(name);
 		rc = -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (file_remove(st, keys[i], dry_run, json, werr))
+		if (file_remove(st, keys[i], dry_run, json, werr)) {
+			e = errno;
 			rc = -1;
+		}
 		free(keys[i]);
 	}
 	free(keys);
 	/* the emptied folders, and anything that came meanwhile */
-	if (!dry_run && !rc && storage_delete_folder(st, folder))
+	if (!dry_run && !rc && storage_delete_folder(st, folder)) {
+		e = errno;
 		rc = -1;
+	}
 	free(prefix);
 	free(folder);
 	free(key);
+	errno = e;
 	return rc;
 }
 
@@ -139,7 +147,7 @@ int content_files_remove(const struct storage *st, struct store *db, const struc
 			continue;
 		}
 		if (media_files_remove(st, m, dry_run, json, werr))
-			rc = MD_EXIT_IOERR;
+			rc = storage_exit_code(errno);
 	}
 	return rc;
 }

@@ -227,7 +227,20 @@ static int is_permanent(const struct spawn_result *r)
 	return 0;
 }
 
-/* One line, without the pointer addresses of ffmpeg's log prefixes. */
+/* How a run that failed at the storage with errno e is reported: the
+ * store unreachable (RUN_FAIL_STORAGE) or refusing (RUN_FAIL_DENIED) is
+ * the host's trouble, not the job's; anything else is retried. */
+static int storage_fail_class(int e)
+{
+	if (e == EAGAIN)
+		return RUN_FAIL_STORAGE;
+	if (e == EACCES || e == EPERM)
+		return RUN_FAIL_DENIED;
+	return RUN_FAIL_RETRY;
+}
+
+/* One line, without the pointer addresses of ffmpeg's log prefixes;
+ * permanent is a RUN_FAIL_* class. */
 static void report_fail(struct strbuf *out, int permanent, const char *msg)
 {
 	char *m = xstrdup(msg);
@@ -285,8 +298,15 @@ static int run_prepare(struct run *r)
 	}
 	r->input = storage_fetch(r->rc->st, key, r->work);
 	if (!r->input) {
-		sb_addf(&r->err, "original '%s' is missing: %s", key, strerror(errno));
-		report_fail(r->out, 1, r->err.buf);
+		int e = errno;
+		if (e == ENOENT) {
+			sb_addf(&r->err, "original '%s' is missing: %s", key, strerror(e));
+			report_fail(r->out, 1, r->err.buf);
+		} else {
+			sb_addf(&r->err, "cannot fetch the original '%s': %s", key,
+				storage_strerror(r->rc->st, e));
+			report_fail(r->out, storage_fail_class(e), r->err.buf);
+		}
 		goto fail;
 	}
 	r->outdir = xstrfmt("%s/out", r->work);
@@ -512,7 +532,7 @@ static int run_publish(struct run *r)
 	rv = storage_publish_dir(r->rc->st, r->outdir, prefix, add_file, r, &r->err);
 	free(prefix);
 	if (rv) {
-		report_fail(r->out, 0, r->err.buf);
+		report_fail(r->out, storage_fail_class(errno), r->err.buf);
 		return -1;
 	}
 	sb_addch(&r->files, ']');

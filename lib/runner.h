@@ -30,8 +30,9 @@
  * The runner never touches the database: it reports one line, which the
  * worker records (fenced) in the job table:
  *   "ok\t<result JSON>\n"
- *   "fail\t<0|1 permanent>\t<error text>\n"
+ *   "fail\t<class>\t<error text>\n"
  *   "cancel\n"
+ * where class is a RUN_FAIL_* below.
  */
 #ifndef MD_RUNNER_H
 #define MD_RUNNER_H
@@ -42,6 +43,14 @@
 #include "storage.h"
 #include "store.h"
 #include "strbuf.h"
+
+enum {
+	RUN_FAIL_RETRY = 0,     /* the job failed: retried while attempts last */
+	RUN_FAIL_PERMANENT = 1, /* it cannot succeed (bad input): dead at once */
+	RUN_FAIL_STORAGE = 2,   /* the storage could not be reached, on every
+				 * retry: the host's trouble, not the job's */
+	RUN_FAIL_DENIED = 3,    /* the storage refused (403): a configuration error */
+};
 
 struct runner_ctx {
 	const struct conf *conf;

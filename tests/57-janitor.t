@@ -62,7 +62,7 @@ sha2=$(sha256 "$IN/photo.jpg")
 
 run md-janitor
 is "$rc" 0 "a clean site: exit 0" || diag "$err"
-is "$out" "rescued=0 failed=0 enqueued=0 temp=0 orphans=0 missing=0 changed=0 pruned=0" \
+is "$out" "rescued=0 failed=0 enqueued=0 temp=0 orphans=0 missing=0 changed=0 pruned=0 aborted=0" \
 	"a clean site: nothing to do"
 
 # ---- rescue: a running job whose lease expired

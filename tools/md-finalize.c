@@ -68,6 +68,7 @@ static long long limit;
 static struct store *db;
 static struct storage st;
 static int nhook_fail, werr, follow;
+static int storage_rc;  /* an original not removed: the storage's exit code */
 static volatile sig_atomic_t stop_sig;
 
 static void on_stop(int sig)
@@ -270,8 +271,11 @@ static int finalize_some(long long *nmedia, long long max)
 		(*nmedia)++;
 		if (!cli.conf.keep_originals && !f.failed) {
 			char *key = storage_original_key(f.media, f.ext);
-			if (storage_delete(&st, key))
-				warning("cannot remove original '%s': %s", key, strerror(errno));
+			if (storage_delete(&st, key)) {
+				int e = errno;
+				warning("cannot remove original '%s': %s", key, storage_strerror(&st, e));
+				storage_rc = storage_exit_code(e);
+			}
 			free(key);
 		}
 		if (f.nposts) {
@@ -405,6 +409,8 @@ int main(int argc, char **argv)
 	storage_close(&st);
 	if (!rc && werr)
 		rc = MD_EXIT_IOERR;
+	if (!rc && storage_rc)
+		rc = storage_rc;
 	if (!rc && nhook_fail)
 		rc = MD_EXIT_PARTIAL;
 out:

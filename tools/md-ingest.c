@@ -335,10 +335,9 @@ static int publish(const char *tmp, const char *key)
 		int e = errno;
 		char *name = storage_name(&st, key);
 
-		errno = e;
-		error_errno("cannot publish '%s'", name);
+		error("cannot publish '%s': %s", name, storage_strerror(&st, e));
 		free(name);
-		fatal = MD_EXIT_IOERR;
+		fatal = storage_exit_code(e);
 		return -1;
 	}
 	cur_tmp = NULL;

@@ -70,7 +70,7 @@ static int dry_run, verify, werr, ioerr;
 static double now;
 
 static struct {
-	int64_t rescued, failed, enqueued, temp, orphans, missing, changed, pruned;
+	int64_t rescued, failed, enqueued, temp, orphans, missing, changed, pruned, aborted;
 } stats;
 
 static int on_opt(void *ctx, int o, const char *arg)
@@ -116,15 +116,17 @@ static const char *iso(double t, char buf[32])
 	return buf;
 }
 
+/* Say a storage call failed; the exit code is the gravest seen (78 a
+ * store that refuses, 75 one that cannot be reached, else 74). */
 static void storage_failed(const char *what, const char *key)
 {
-	int e = errno;
+	int e = errno, code = storage_exit_code(e);
 	char *name = storage_name(&st, key);
 
-	errno = e;
-	error_errno("cannot %s '%s'", what, name);
+	error("cannot %s '%s': %s", what, name, storage_strerror(&st, e));
 	free(name);
-	ioerr = 1;
+	if (!ioerr || code == MD_EXIT_CONFIG || (code == MD_EXIT_TEMPFAIL && ioerr == MD_EXIT_IOERR))
+		ioerr = code;
 }
 
 /* ---- rescue, stuck and pending posts ---- */
@@ -285,6 +287,38 @@ static void sweep_scratch(void)
 		stats.temp++;
 	}
 	storage_entries_free(v, n);
+}
+
+/* Multipart uploads an object store holds unfinished, begun before the
+ * grace: a process killed mid-upload left them (no object, but parts
+ * that are stored and paid for).  A store that cannot list them is said
+ * once, as a warning. */
+static void sweep_uploads(void)
+{
+	size_t n;
+	struct storage_upload *v = storage_uploads(&st, &n);
+	char t[32];
+
+	if (!v) {
+		if (errno == ENOSYS)
+			warning("multipart uploads left behind are not looked for: %s",
+				storage_strerror(&st, errno));
+		else
+			storage_failed("list the multipart uploads of", NULL);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].initiated >= now - cli.conf.jan_orphan_grace)
+			continue;
+		if (!dry_run && storage_upload_abort(&st, v[i].key, v[i].id)) {
+			storage_failed("abort the upload of", v[i].key);
+			continue;
+		}
+		record("abort", v[i].key, "multipart upload begun %s, never completed",
+		       iso(v[i].initiated, t));
+		stats.aborted++;
+	}
+	storage_uploads_free(v, n);
 }
 
 /* A sorted set of keys. */
@@ -569,11 +603,12 @@ static int print_summary(void)
 	if (!cli.json) {
 		char b[256];
 		xsnprintf(b, sizeof(b), "rescued=%lld failed=%lld enqueued=%lld temp=%lld "
-			  "orphans=%lld missing=%lld changed=%lld pruned=%lld",
+			  "orphans=%lld missing=%lld changed=%lld pruned=%lld aborted=%lld",
 			  (long long)stats.rescued, (long long)stats.failed,
 			  (long long)stats.enqueued, (long long)stats.temp,
 			  (long long)stats.orphans, (long long)stats.missing,
-			  (long long)stats.changed, (long long)stats.pruned);
+			  (long long)stats.changed, (long long)stats.pruned,
+			  (long long)stats.aborted);
 		emit_str(&e, "summary", b);
 	} else {
 		emit_int(&e, "rescued", stats.rescued);
@@ -584,6 +619,7 @@ static int print_summary(void)
 		emit_int(&e, "missing", stats.missing);
 		emit_int(&e, "changed", stats.changed);
 		emit_int(&e, "pruned", stats.pruned);
+		emit_int(&e, "aborted", stats.aborted);
 		emit_bool(&e, "dry_run", dry_run);
 	}
 	return emit_end(&e, stdout);
@@ -597,6 +633,7 @@ static int run(void)
 	if ((rc = rescue()) || (rc = posts()))
 		return rc;
 	sweep_scratch();
+	sweep_uploads();
 	if ((rc = files()))
 		return rc;
 	return prune();
@@ -633,6 +670,6 @@ int main(int argc, char **argv)
 	if (!rc && werr)
 		rc = MD_EXIT_IOERR;
 	if (!rc && ioerr)
-		rc = MD_EXIT_IOERR;
+		rc = ioerr;
 	return cli_finish(&cli, rc);
 }

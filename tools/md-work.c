@@ -151,6 +151,8 @@ struct worker {
 	int fatal;              /* a store error that ends the worker */
 	int registered;         /* in the workers table */
 	long long nfull;        /* jobs given back for a full disk */
+	long long nunreachable; /* and for storage that could not be reached */
+	int denied;             /* the storage refused: stop, exit 78 */
 	int stopping, hard_stop, exhausted;
 	double stop_deadline;
 };
@@ -456,14 +458,21 @@ static int host_full(const char *err)
 	return strstr(err, "No space left on device") || strstr(err, "Disk quota exceeded");
 }
 
-static int record_full(struct worker *w, const struct job *j, const char *err)
+/* The same for storage that cannot be reached (every retry of the
+ * storage failed): the job goes back, claims pause, one-shot modes exit
+ * 75.  The pause is shared with a full disk's: one host trouble at a time
+ * is enough to stop taking work. */
+static int record_host(struct worker *w, const struct job *j, const char *err, int storage)
 {
 	char b[32];
 	int rc = record_release(w, j);
 
 	if (rc > 1)
 		return rc;
-	w->nfull++;
+	if (storage)
+		w->nunreachable++;
+	else
+		w->nfull++;
 	w->full_backoff = w->full_backoff ? w->full_backoff * 2 : 5;
 	if (w->full_backoff > 300)
 		w->full_backoff = 300;
@@ -471,8 +480,27 @@ static int record_full(struct worker *w, const struct job *j, const char *err)
 	if (w->opt.once || w->opt.drain || w->opt.max_jobs)
 		w->exhausted = 1;
 	xsnprintf(b, sizeof(b), "%.0f", w->full_backoff);
-	logkv(LOG_ERROR, "disk full: the job is given back without spending an attempt; "
-	      "no new job for a while", "error", err, "pause", b, (char *)NULL);
+	logkv(LOG_ERROR, storage ? "storage unreachable: the job is given back without spending "
+	      "an attempt; no new job for a while" : "disk full: the job is given back without "
+	      "spending an attempt; no new job for a while", "error", err, "pause", b, (char *)NULL);
+	return 1;
+}
+
+/* The storage refused this worker (403): the job goes back and the worker
+ * stops, exiting 78; its configuration must change first. */
+static int record_denied(struct worker *w, const struct job *j, const char *err)
+{
+	int rc = record_release(w, j);
+
+	if (rc > 1)
+		return rc;
+	logkv(LOG_ERROR, "storage refused this worker: the job is given back; stopping (fix the "
+	      "storage settings)", "error", err, (char *)NULL);
+	w->denied = 1;
+	if (!w->stopping) {
+		w->stopping = 1;
+		w->stop_deadline = now_mono() + (w->opt.grace >= 0 ? w->opt.grace : w->cli.conf.grace);
+	}
 	return 1;
 }
 
@@ -484,11 +512,15 @@ static int record_fail(struct worker *w, const struct job *j, const char *line)
 	char state[16] = "";
 
 	if (!strncmp(line, "fail\t", 5)) {
-		permanent = line[5] == '1';
+		permanent = line[5] == '0' + RUN_FAIL_PERMANENT;
 		err = line[5] && line[6] == '\t' ? line + 7 : line + 5;
+		if (line[5] == '0' + RUN_FAIL_STORAGE)
+			return record_host(w, j, err, 1);
+		if (line[5] == '0' + RUN_FAIL_DENIED)
+			return record_denied(w, j, err);
 	}
 	if (host_full(err))
-		return record_full(w, j, err);
+		return record_host(w, j, err, 0);
 	double delay = retry_delay(w->cli.conf.retry_base, w->cli.conf.retry_max, j->attempts);
 	if ((rc = store_job_fail(w->db, j, err, permanent, delay, state)))
 		return rc;
@@ -1312,6 +1344,13 @@ int main(int argc, char **argv)
 		error("%lld job%s given back: the disk is full", w.nfull, w.nfull == 1 ? "" : "s");
 		rc = MD_EXIT_IOERR;
 	}
+	if (!rc && (w.opt.drain || w.opt.once || w.opt.max_jobs) && w.nunreachable) {
+		error("%lld job%s given back: the storage could not be reached", w.nunreachable,
+		      w.nunreachable == 1 ? "" : "s");
+		rc = MD_EXIT_TEMPFAIL;
+	}
+	if (!rc && w.denied)
+		rc = MD_EXIT_CONFIG;
 out:
 	store_close(w.db);
 	storage_close(&w.st);
