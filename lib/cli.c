@@ -260,7 +260,7 @@ static void from_table(const char *synopsis, const char *body, const struct cli_
 			table_long[k++] = (struct option){ o->name, o->arg ? required_argument :
 							    no_argument, NULL, o->id };
 	}
-	sb_adds(&help, "common options: -c FILE, --db URL, --storage DIR, --log-format text|json,\n"
+	sb_adds(&help, "common options: -c FILE, --db URL, --storage URL, --log-format text|json,\n"
 		"  --log-level LEVEL, -q, -v, --json, -h, -V\n");
 	table_usage = sb_detach(&help, NULL);
 	table_short = sb_detach(&shorts, NULL);

@@ -2,7 +2,7 @@
  * cli.h - the skeleton every md-* tool shares: common options, the
  * configuration search, logging set-up, --help and --version.
  *
- * Common options: -c/--config FILE, --db URL, --storage DIR,
+ * Common options: -c/--config FILE, --db URL, --storage URL,
  * --log-format text|json, --log-level LEVEL, -q, -v, --json, -h/--help,
  * -V/--version.  Precedence: flag > environment > config file > default.
  *

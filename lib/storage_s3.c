@@ -634,7 +634,7 @@ static int request(struct s3 *s, struct req *q)
 					 code[0] ? code : "Forbidden", msg[0] ? ": " : "", msg);
 				break;
 			}
-			if (!(q->status >= 500 || q->status == 429 ||
+			if (!((q->status >= 500 && q->status != 501) || q->status == 429 ||
 			      (q->status == 400 && !strcmp(code, "RequestTimeout")))) {
 				rc = say(s, EIO, "%s %s/%s: %ld %s%s%s", q->method, s->bucket, q->key ? q->key : "",
 					 q->status, code[0] ? code : "", msg[0] ? ": " : "", msg);

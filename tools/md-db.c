@@ -19,7 +19,7 @@
 #include <string.h>
 
 static const char synopsis[] =
-	"usage: md-db [-qv] [-c FILE] [--db URL] [--storage DIR] [--log-format FMT]\n"
+	"usage: md-db [-qv] [-c FILE] [--db URL] [--storage URL] [--log-format FMT]\n"
 	"             [--log-level LEVEL] [--json] init | migrate | status | check\n";
 
 static const char commands[] =

@@ -20,7 +20,7 @@
 #include <time.h>
 
 static const char synopsis[] =
-	"usage: md-enqueue [-qv] [-c FILE] [--db URL] [--storage DIR] [--log-format FMT]\n"
+	"usage: md-enqueue [-qv] [-c FILE] [--db URL] [--storage URL] [--log-format FMT]\n"
 	"                  [--log-level LEVEL] [--json] -p PROFILES [--priority N]\n"
 	"                  [--delay DUR | --at TIME] [--max-attempts N] [--queue NAME]\n"
 	"                  [-f|--force] [ID | SHA256]... | -\n";

@@ -18,14 +18,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sigv4.h"
 #include "storage.h"
 
 static const char synopsis[] =
 	"usage: md-feed [common options] [-t TAG|--tag TAG] [-u USER|--user USER]\n"
 	"               [--status STATUS|all] [-n N|--limit N] [--before CURSOR]\n"
-	"               [--base-url URL] [--out DIR]\n";
+	"               [--base-url URL | --presign DURATION] [--out DIR]\n";
 
-enum { OPT_STATUS = OPT_TOOL_BASE, OPT_BEFORE, OPT_BASE_URL, OPT_OUT };
+enum { OPT_STATUS = OPT_TOOL_BASE, OPT_BEFORE, OPT_BASE_URL, OPT_PRESIGN, OPT_OUT };
 
 static const struct cli_option options[] = {
 	{ 't', "tag", "TAG", "only posts with this tag" },
@@ -34,6 +35,8 @@ static const struct cli_option options[] = {
 	{ 'n', "limit", "N", "posts per page (default 20, at most 1000)" },
 	{ OPT_BEFORE, "before", "CURSOR", "the page after CURSOR (printed as 'next' by the last page)" },
 	{ OPT_BASE_URL, "base-url", "URL", "make rendition URLs absolute" },
+	{ OPT_PRESIGN, "presign", "DURATION", "rendition URLs signed to read a private bucket\n"
+	  "for DURATION (1s to 7d; s3:// storage)" },
 	{ OPT_OUT, "out", "DIR", "render the feed as static files in DIR (index.json,\n"
 	  "tags/TAG.json, atom.xml) if it changed since the last time" },
 	CLI_OPTIONS_END
@@ -43,6 +46,12 @@ static struct cli cli;
 static struct feed_query fq = { .status = "completed", .limit = 20 };
 static char *base;
 static const char *out_dir;
+static double presign_secs;     /* --presign */
+static struct storage st;       /* the storage that signs, with --presign */
+
+/* What the query prefixes keys with under --presign, so that they can be
+ * told apart and signed: no key holds a ':'. */
+#define PRESIGN_MARK "md-presign:"
 
 static int on_opt(void *ctx, int o, const char *arg)
 {
@@ -80,18 +89,73 @@ static int on_opt(void *ctx, int o, const char *arg)
 		free(base);
 		base = base_url_prefix(arg);
 		break;
+	case OPT_PRESIGN:
+		if (parse_duration(arg, &presign_secs) || presign_secs < 1 ||
+		    presign_secs > SIGV4_EXPIRES_MAX)
+			usage_error(&cli, "bad --presign '%s': 1s to 7d", arg);
+		break;
 	default: return -1;
 	}
 	return 0;
 }
 
-/* One post as a record; shared shape with md-finalize and md-status. */
-static int print_row(void *arg, const struct feed_row *r)
+/* json with each string "PRESIGN_MARK<key>" made the presigned URL of
+ * key; NULL when json is.  Caller frees. */
+static char *presign_json(const char *json)
 {
+	struct strbuf out = STRBUF_INIT;
+	const char *p = json, *m;
+	size_t ml = strlen(PRESIGN_MARK);
+
+	if (!json)
+		return NULL;
+	while ((m = strstr(p, "\"" PRESIGN_MARK))) {
+		const char *key = m + 1 + ml, *end = strchr(key, '"');
+		char *k;
+
+		if (!end)
+			break;
+		sb_add(&out, p, (size_t)(m + 1 - p));
+		k = xstrndup(key, (size_t)(end - key));
+		if (storage_presign(&st, k, (long)presign_secs, &out))
+			die(MD_EXIT_SOFTWARE, "cannot sign a URL of '%s': %s", k, strerror(errno));
+		free(k);
+		p = end;
+	}
+	sb_adds(&out, p);
+	return sb_detach(&out, NULL);
+}
+
+/* r, or with --presign a copy in *tmp whose URLs are signed: free
+ * tmp's two JSON texts after (signed_row_release). */
+static const struct feed_row *signed_row(const struct feed_row *r, struct feed_row *tmp)
+{
+	if (!presign_secs)
+		return r;
+	*tmp = *r;
+	tmp->renditions_json = presign_json(r->renditions_json);
+	tmp->rendition_list_json = presign_json(r->rendition_list_json);
+	return tmp;
+}
+
+static void signed_row_release(const struct feed_row *r, struct feed_row *tmp)
+{
+	if (r != tmp)
+		return;
+	free((char *)tmp->renditions_json);
+	free((char *)tmp->rendition_list_json);
+}
+
+/* One post as a record; shared shape with md-finalize and md-status. */
+static int print_row(void *arg, const struct feed_row *row)
+{
+	struct feed_row tmp;
+	const struct feed_row *r = signed_row(row, &tmp);
 	struct emit e;
 
 	emit_begin(&e, cli.json);
 	emit_post_row(&e, r);
+	signed_row_release(r, &tmp);
 	return emit_end(&e, stdout) ? MD_EXIT_IOERR : 0;
 }
 
@@ -122,8 +186,10 @@ static int atom_enclosure(void *arg, const struct rendition_view *v)
 	return 0;
 }
 
-static int page_row(void *arg, const struct feed_row *r)
+static int page_row(void *arg, const struct feed_row *row)
 {
+	struct feed_row tmp;
+	const struct feed_row *r = signed_row(row, &tmp);
 	struct page *pg = arg;
 	struct emit e;
 
@@ -147,6 +213,7 @@ static int page_row(void *arg, const struct feed_row *r)
 		(void)rendition_each(r->rendition_list_json, atom_enclosure, &pg->atom);
 		sb_adds(&pg->atom, "  </entry>\n");
 	}
+	signed_row_release(r, &tmp);
 	return 0;
 }
 
@@ -325,8 +392,10 @@ static int pass_tag(void *arg, const char *tag)
 	return 0;
 }
 
-static int pass_row(void *arg, const struct feed_row *r)
+static int pass_row(void *arg, const struct feed_row *row)
 {
+	struct feed_row tmp;
+	const struct feed_row *r = signed_row(row, &tmp);
 	struct tag_pass *t = arg;
 	int rc;
 
@@ -340,6 +409,7 @@ static int pass_row(void *arg, const struct feed_row *r)
 		free(t->rec);
 	}
 	t->rec = NULL;
+	signed_row_release(r, &tmp);
 	return rc;
 }
 
@@ -396,7 +466,8 @@ static int render(struct store *db)
 		goto out;
 	sb_addf(&ver, "%lld %s %s %s %d\n", (long long)version, fq.status ? fq.status : "all",
 		fq.user ? fq.user : "-", fq.base_url, fq.limit);
-	if ((f = fopen(stamp, "r"))) {
+	/* signed URLs expire: a presigned feed is made anew every time */
+	if (!presign_secs && (f = fopen(stamp, "r"))) {
 		char line[1024] = "";
 		if (fgets(line, sizeof(line), f) && !strcmp(line, ver.buf)) {
 			fclose(f);
@@ -449,6 +520,20 @@ int main(int argc, char **argv)
 	if (i < argc)
 		cli_extra_operand(&cli, argv[i]);
 	fq.base_url = base ? base : "";
+	if (presign_secs) {
+		if (base)
+			usage_error(&cli, "--presign and --base-url: one or the other");
+		if (storage_open(&st, cli.conf.storage, &cli.conf.s3)) {
+			rc = MD_EXIT_CONFIG;
+			goto out;
+		}
+		if (!storage_is_remote(&st)) {
+			error("--presign needs s3:// storage; '%s' is a directory", cli.conf.storage);
+			rc = MD_EXIT_CONFIG;
+			goto out;
+		}
+		fq.base_url = PRESIGN_MARK;
+	}
 	if ((rc = store_open(cli.conf.db_url, 0, &db)))
 		goto out;
 	if (out_dir) {
@@ -471,5 +556,7 @@ int main(int argc, char **argv)
 	}
 out:
 	free(base);
+	if (st.ops)
+		storage_close(&st);
 	return cli_finish(&cli, rc);
 }

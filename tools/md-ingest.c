@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 static const char synopsis[] =
-	"usage: md-ingest [-qv] [-c FILE] [--db URL] [--storage DIR] [--log-format FMT]\n"
+	"usage: md-ingest [-qv] [-c FILE] [--db URL] [--storage URL] [--log-format FMT]\n"
 	"                 [--log-level LEVEL] [--json] [-r] [-L] [-0] [-u NAME|--user NAME]\n"
 	"                 [--caption TEXT] [-t TAG|--tag TAG]... [-e PROFILES|--enqueue PROFILES]\n"
 	"                 [--move] [--skip-posted] [-n|--dry-run] [--trace-id ID] [--] PATH... | -\n";

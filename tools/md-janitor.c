@@ -49,7 +49,7 @@
 #include <unistd.h>
 
 static const char synopsis[] =
-	"usage: md-janitor [-qv] [-c FILE] [--db URL] [--storage DIR] [--log-format FMT]\n"
+	"usage: md-janitor [-qv] [-c FILE] [--db URL] [--storage URL] [--log-format FMT]\n"
 	"                  [--log-level LEVEL] [--json] [-n|--dry-run] [--verify]\n";
 
 enum { OPT_VERIFY = OPT_TOOL_BASE };
