@@ -152,12 +152,106 @@ static void test_storage_publish(struct storage *st)
 	sb_release(&err);
 }
 
+/* s3:// settings, names and errors; no request reaches a server (the
+ * one that is tried is refused at once, on a loopback port nothing
+ * listens on).  tests/93-s3-pipeline.t and 94-s3-faults.t talk to one. */
+static void test_storage_s3(void)
+{
+	static const char *aws[] = { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+				     "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
+				     "AWS_ENDPOINT_URL_S3" };
+	char *scratch = xstrfmt("%s/scratch", tmpdir), *name;
+	struct storage_conf c = {
+		.endpoint = "http://127.0.0.1:1", .access_key = "AKCONF", .secret_key = "SKCONF",
+		.scratch = scratch, .retries = 0,
+	};
+	struct storage st, fs;
+	struct strbuf u = STRBUF_INIT;
+	int64_t size;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(aws) / sizeof(aws[0]); i++)
+		unsetenv(aws[i]);
+	ok(!storage_open(&st, "s3://media/a/b/", &c), "an s3:// URL opens with an endpoint and keys");
+	ok(storage_is_remote(&st), "it is an object store");
+	name = storage_name(&st, "originals/x.jpg");
+	is_str(name, "s3://media/a/b/originals/x.jpg", "its objects are named by URL, under the prefix");
+	free(name);
+	ok(!storage_presign(&st, "k.jpg", 60, &u) &&
+	   !strncmp(u.buf, "http://127.0.0.1:1/media/a/b/k.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256&"
+		    "X-Amz-Credential=AKCONF%2F", 84) && strstr(u.buf, "X-Amz-Expires=60&"),
+	   "a presigned URL: path style at the endpoint, the config's key, the expiry");
+	errno = 0;
+	ok(storage_stat(&st, "originals/x.jpg", &size) && errno == EAGAIN,
+	   "an endpoint that refuses connections: EAGAIN once the retries are spent");
+	ok(!strncmp(storage_strerror(&st, EAGAIN), "http://127.0.0.1:1: ", 20) &&
+	   strstr(storage_strerror(&st, EAGAIN), " after 1 tries"),
+	   "the store's account names the endpoint and the tries");
+	ok(storage_exit_code(EAGAIN) == 75, "a store out of reach: exit 75");
+	ok(storage_exit_code(EACCES) == 78, "a store that refuses: exit 78");
+	ok(storage_exit_code(EIO) == 74, "anything else: exit 74");
+	storage_close(&st);
+
+	setenv("AWS_ACCESS_KEY_ID", "AKENV", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "SKENV", 1);
+	setenv("AWS_ENDPOINT_URL", "https://minio.example:9000/", 1);
+	setenv("AWS_REGION", "eu-west-3", 1);
+	struct storage_conf bare = { .scratch = scratch, .retries = -1 };
+	sb_reset(&u);
+	ok(!storage_open(&st, "s3://media", &bare) && !storage_presign(&st, "k", 60, &u) &&
+	   !strncmp(u.buf, "https://minio.example:9000/media/k?", 35) &&
+	   strstr(u.buf, "AKENV%2F") && strstr(u.buf, "%2Feu-west-3%2Fs3%2F"),
+	   "what the config leaves unset comes from AWS_*");
+	storage_close(&st);
+	struct storage_conf half = { .access_key = "AKCONF", .scratch = scratch, .retries = -1 };
+	sb_reset(&u);
+	ok(!storage_open(&st, "s3://media", &half) && !storage_presign(&st, "k", 60, &u) &&
+	   strstr(u.buf, "AKENV%2F"), "the credentials come as a pair: half a pair in the config is not used");
+	storage_close(&st);
+	struct storage_conf virt = { .addressing = "virtual", .scratch = scratch, .retries = -1 };
+	sb_reset(&u);
+	ok(!storage_open(&st, "s3://media/p", &virt) && !storage_presign(&st, "k", 60, &u) &&
+	   !strncmp(u.buf, "https://media.minio.example:9000/p/k?", 37),
+	   "virtual-host addressing puts the bucket in the host name");
+	storage_close(&st);
+	for (size_t i = 0; i < sizeof(aws) / sizeof(aws[0]); i++)
+		unsetenv(aws[i]);
+
+	ok(storage_open(&st, "s3://Bad_Bucket/x", &c), "a bucket name S3 refuses is refused");
+	ok(storage_open(&st, "s3://ab", &c), "so is one of two letters");
+	ok(storage_open(&st, "s3://media/a b", &c), "a prefix with a space is refused");
+	struct storage_conf ftp = c;
+	ftp.endpoint = "ftp://127.0.0.1";
+	ok(storage_open(&st, "s3://media", &ftp), "an endpoint that is not http(s) is refused");
+	ftp.endpoint = "http://127.0.0.1/path";
+	ok(storage_open(&st, "s3://media", &ftp), "so is one with a path");
+	struct storage_conf nokeys = { .endpoint = "http://127.0.0.1:1", .scratch = scratch, .retries = -1 };
+	ok(storage_open(&st, "s3://media", &nokeys), "no credentials anywhere: refused");
+	struct storage_conf small = c;
+	small.part_size = 1 << 20;
+	ok(storage_open(&st, "s3://media", &small), "a part size under 5 MiB is refused");
+	ok(storage_open(&st, "gs://media", &c), "an unknown scheme is refused");
+
+	ok(!storage_open(&fs, scratch, NULL), "a directory opens without S3 settings");
+	ok(!storage_is_remote(&fs), "it is not an object store");
+	errno = 0;
+	sb_reset(&u);
+	ok(storage_presign(&fs, "k", 60, &u) && errno == ENOTSUP, "a directory signs no URL");
+	struct storage_upload *up = storage_uploads(&fs, &n);
+	ok(up && n == 0, "and holds no multipart upload");
+	storage_uploads_free(up, n);
+	storage_close(&fs);
+	sb_release(&u);
+	free(scratch);
+}
+
 static void test_storage(void)
 {
 	struct storage st;
 	char *root = xstrfmt("%s/store", tmpdir), *name;
 
 	test_storage_keys();
+	test_storage_s3();
 	ok(!storage_open(&st, root, NULL) && !storage_init(&st), "storage directories are made");
 	name = storage_name(&st, NULL);
 	is_str(name, root, "the storage is named by its root");
