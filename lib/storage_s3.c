@@ -587,6 +587,8 @@ static int request(struct s3 *s, struct req *q)
 		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, s->timeout);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, s->timeout);
+		curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L << 10);
+		curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 256L << 10);
 		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 		curl_easy_setopt(c, CURLOPT_HEADERDATA, q);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
@@ -937,7 +939,8 @@ static char *s3_fetch(const struct storage *st, const char *key, const char *wor
 		errno = e;
 		return NULL;
 	}
-	if (get_into(S3(st), key, fd) || fsync(fd)) {
+	/* no fsync: a work directory does not outlive a crash of its job */
+	if (get_into(S3(st), key, fd)) {
 		e = errno;
 		close(fd);
 		unlink(p);
