@@ -843,13 +843,16 @@ static int put_multipart(struct s3 *s, int fd, int64_t size, const char *key)
 	q.sha = sha;
 	if (request(s, &q))
 		goto abort;
-	/* CompleteMultipartUpload may fail with 200 and an Error body */
+	/* CompleteMultipartUpload may fail with 200 and an Error body; its
+	 * result is CompleteMultipartUploadResult (older servers: ...Response) */
 	d = xml_read(&q.body);
-	if (!d || strcmp((const char *)xmlDocGetRootElement(d)->name, "CompleteMultipartUploadResult")) {
+	if (!d || !xmlDocGetRootElement(d) ||
+	    !strcmp((const char *)xmlDocGetRootElement(d)->name, "Error")) {
 		char code[64], msg[256];
 		error_of(&q.body, code, sizeof(code), msg, sizeof(msg));
 		if (d)
 			xmlFreeDoc(d);
+		debug("CompleteMultipartUpload answered %ld: %.*s", q.status, (int)q.body.len, q.body.buf);
 		if (!strcmp(code, "InternalError") || !strcmp(code, "SlowDown"))
 			say(s, EAGAIN, "%s/%s: CompleteMultipartUpload: %s", s->bucket, key, code);
 		else
