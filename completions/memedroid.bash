@@ -139,7 +139,7 @@ _md_tool()
 		opts='--follow --exec --exec-timeout --limit'
 		;;
 	md-feed)
-		opts='-t --tag -u --user --status -n --limit --before --base-url --out'
+		opts='-t --tag -u --user --status -n --limit --before --base-url --presign --out'
 		;;
 	md-job)
 		subcmds='list show retry cancel drop'
@@ -217,6 +217,7 @@ _md_tool()
 		return 0
 		;;
 	--storage)
+		# A directory; an s3://BUCKET/PREFIX URL is typed.
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return 0
@@ -243,6 +244,10 @@ _md_tool()
 		return 0
 		;;
 	md-feed:-t|md-feed:--tag|md-feed:-n|md-feed:--limit|md-feed:--before)
+		return 0
+		;;
+	md-feed:--presign)
+		# A duration, 1s to 7d: nothing to offer.
 		return 0
 		;;
 	md-feed:--out)
