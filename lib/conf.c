@@ -1487,6 +1487,7 @@ static int conf_read(struct conf *c, const char *path)
 		return MD_EXIT_CONFIG;
 	char *before = c->db_url ? xstrdup(c->db_url) : NULL;
 	char *had_secret = c->jwt_secret ? xstrdup(c->jwt_secret) : NULL;
+	int had_s3 = c->s3.secret_key || c->s3.session_token;
 	if (root) {
 		struct capply a = { c, path };
 		/* an empty scalar document is an empty file */
@@ -1501,6 +1502,10 @@ static int conf_read(struct conf *c, const char *path)
 	if (!rc && others && c->jwt_secret && (!had_secret || strcmp(had_secret, c->jwt_secret)))
 		warning("config '%s' holds auth.jwt_secret and is readable by others "
 			"than its owner (mode %04o)", path, (unsigned)(st.st_mode & 07777));
+	if (!rc && others && !had_s3 && (c->s3.secret_key || c->s3.session_token))
+		warning("config '%s' holds storage.secret_access_key or storage.session_token and "
+			"is readable by others than its owner (mode %04o)", path,
+			(unsigned)(st.st_mode & 07777));
 	free(had_secret);
 	free(before);
 	if (rc)

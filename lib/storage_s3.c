@@ -498,6 +498,22 @@ static void url_of(const struct s3 *s, const struct req *q, struct strbuf *u)
 		sb_addf(u, "?%s", q->query);
 }
 
+/* Is an S3 error code of a 400 a refusal of the settings (the wrong
+ * region, an expired or malformed token) rather than of the request? */
+static int refusal(const char *code)
+{
+	static const char *const codes[] = {
+		"AuthorizationHeaderMalformed", "ExpiredToken", "InvalidToken", "TokenRefreshRequired",
+		"InvalidAccessKeyId", "SignatureDoesNotMatch", "RequestTimeTooSkewed",
+		"AuthorizationQueryParametersError", "IllegalLocationConstraintException",
+	};
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (!strcmp(code, codes[i]))
+			return 1;
+	return 0;
+}
+
 /* Is a curl failure one that passes? */
 static int curl_transient(CURLcode cc)
 {
@@ -625,15 +641,21 @@ static int request(struct s3 *s, struct req *q)
 				break;
 			}
 			error_of(&q->body, code, sizeof(code), msg, sizeof(msg));
+			if (q->status == 404 && !strcmp(code, "NoSuchBucket")) {
+				/* not a missing object: the settings name no bucket */
+				rc = say(s, EACCES, "bucket '%s' does not exist at %s", s->bucket,
+					 s->endpoint);
+				break;
+			}
 			if (q->status == 404) {
 				rc = say(s, ENOENT, "%s/%s: %s", s->bucket, q->key ? q->key : "",
 					 code[0] ? code : "not found");
 				break;
 			}
-			if (q->status == 403) {
-				rc = say(s, EACCES, "%s %s/%s: 403 %s%s%s (check storage's credentials, "
+			if (q->status == 403 || (q->status == 400 && refusal(code))) {
+				rc = say(s, EACCES, "%s %s/%s: %ld %s%s%s (check storage's credentials, "
 					 "region and endpoint)", q->method, s->bucket, q->key ? q->key : "",
-					 code[0] ? code : "Forbidden", msg[0] ? ": " : "", msg);
+					 q->status, code[0] ? code : "Forbidden", msg[0] ? ": " : "", msg);
 				break;
 			}
 			if (!((q->status >= 500 && q->status != 501) || q->status == 429 ||
@@ -702,8 +724,9 @@ static int s3_init(const struct storage *st)
 	req_init(&q, "HEAD", NULL);
 	rc = request(s, &q);
 	sb_release(&q.body);
-	if (rc && errno == ENOENT)
-		say(s, ENOENT, "bucket '%s' does not exist at %s (create it first)", s->bucket, s->endpoint);
+	if (rc && errno == ENOENT)      /* a HEAD has no body to say NoSuchBucket */
+		say(s, EACCES, "bucket '%s' does not exist at %s (create it first)", s->bucket,
+		    s->endpoint);
 	return rc;
 }
 
