@@ -603,8 +603,6 @@ static int request(struct s3 *s, struct req *q)
 		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, s->timeout);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, s->timeout);
-		curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L << 10);
-		curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 256L << 10);
 		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 		curl_easy_setopt(c, CURLOPT_HEADERDATA, q);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);

@@ -573,7 +573,8 @@ char *job_drop_refusal(const char *state, int finalized);
  * One row of the janitor's reads.  A post: id, media, at (updated_at).
  * A stored file's owner (store_storage_refs): kind, media, name (the
  * original's extension, or the profile), key (a rendition's storage key),
- * id and claim (a live run).  Expired jobs: id, name (the worker), n
+ * id and claim (a live run; for an original, id 1 when every post of the
+ * media is completed).  Expired jobs: id, name (the worker), n
  * (1: it goes dead, 0: available again).
  */
 enum jan_ref { JAN_ORIGINAL, JAN_RENDITION, JAN_RUN };

@@ -2594,7 +2594,11 @@ static int pg_post_fail_idle(struct store *s, int64_t id, double age, const char
 static int pg_storage_refs(struct store *s, enum jan_ref kind, jan_cb cb, void *arg)
 {
 	static const char *const sql[] = {
-		[JAN_ORIGINAL] = "SELECT 0, sha256, ext FROM media",
+		/* id 1: every post of the media completed (its raw original
+		 * goes when storage.keep_originals is false) */
+		[JAN_ORIGINAL] = "SELECT CASE WHEN EXISTS (SELECT 1 FROM posts p WHERE p.media = m.sha256) "
+				 "AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.media = m.sha256 AND "
+				 "p.status <> 'completed') THEN 1 ELSE 0 END, m.sha256, m.ext FROM media m",
 		[JAN_RENDITION] = "SELECT 0, media, profile, storage_key FROM renditions",
 		[JAN_RUN] = "SELECT id, media, profile, NULL, NULL, claims FROM jobs "
 			    "WHERE state = 'running' OR (state = 'succeeded' AND finalized_at IS NULL)",

@@ -386,6 +386,7 @@ static char *run_folder(const char *key)
 struct refs {
 	struct keyset originals, folders, renditions;
 	struct keyset media;    /* "sha\tkey" of each original, to verify */
+	struct keyset raw;      /* originals to remove (keep_originals: false) */
 };
 
 static int on_ref(void *arg, const struct jan_row *r)
@@ -397,6 +398,8 @@ static int on_ref(void *arg, const struct jan_row *r)
 	case JAN_ORIGINAL:
 		key = storage_original_key(r->media, r->name);
 		keyset_add(&f->media, xstrfmt("%s\t%s", r->media, key));
+		if (r->id == 1 && !cli.conf.keep_originals)
+			keyset_add(&f->raw, xstrdup(key));
 		keyset_add(&f->originals, key);
 		break;
 	case JAN_RENDITION:
@@ -435,6 +438,24 @@ static void remove_original(const struct storage_entry *e)
 	}
 	if (removed) {
 		record("remove", e->key, "original of no media, last written %s", iso(e->mtime, t));
+		stats.orphans++;
+	}
+}
+
+/* With storage.keep_originals false, md-finalize removes the original of
+ * a media whose posts are all completed; one it could not remove (the
+ * storage was out of reach) goes here. */
+static void sweep_raw(const struct storage_entry *v, size_t n, const struct refs *f)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!keyset_has(&f->raw, v[i].key))
+			continue;
+		if (!dry_run && storage_delete(&st, v[i].key)) {
+			storage_failed("remove", v[i].key);
+			continue;
+		}
+		record("remove", v[i].key, "original of completed media (storage.keep_originals "
+		       "is false)");
 		stats.orphans++;
 	}
 }
@@ -559,7 +580,9 @@ static int files(void)
 		keyset_sort(&f.folders);
 		keyset_sort(&f.renditions);
 		keyset_sort(&f.media);
+		keyset_sort(&f.raw);
 		sweep_originals(orig, no, &f);
+		sweep_raw(orig, no, &f);
 		sweep_runs(rend, nr, &f);
 		report_media(orig, no, &f);
 		report_renditions(rend, nr, &f);
@@ -568,6 +591,7 @@ static int files(void)
 	keyset_release(&f.folders);
 	keyset_release(&f.renditions);
 	keyset_release(&f.media);
+	keyset_release(&f.raw);
 	storage_entries_free(orig, no);
 	storage_entries_free(rend, nr);
 	return rc;
