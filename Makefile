@@ -61,6 +61,7 @@ LIB_OBJ = $(LIB_SRC:.c=.o)
 TEST_BIN = tests/unit/test-lib
 CONFORM_BIN = tests/unit/conform  # the store drivers' conformance suite
 PRESIGN_BIN = tests/unit/presign  # a presigned URL for tests/92-sigv4-server.t
+STORAGECP_BIN = tests/unit/storage-cp  # put and get through storage.h, for tests/bench/s3.sh
 
 # fuzz targets: clang's libFuzzer, the library compiled in with the sanitizers
 FUZZ_CC = clang
@@ -105,6 +106,9 @@ $(CONFORM_BIN): tests/unit/conform.c lib/libmd.a .build-flags
 $(PRESIGN_BIN): tests/unit/presign.c lib/libmd.a .build-flags
 	$(COMPILE) -o $@ $< lib/libmd.a $(LINK)
 
+$(STORAGECP_BIN): tests/unit/storage-cp.c lib/libmd.a .build-flags
+	$(COMPILE) -o $@ $< lib/libmd.a $(LINK)
+
 tests/fuzz/obj/%.o: lib/%.c .build-flags
 	@mkdir -p tests/fuzz/obj
 	$(FUZZ_CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(FUZZ_WARN) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
@@ -140,7 +144,7 @@ demo: deps
 torture: deps all
 	@bash tests/torture/run.sh
 
-bench: deps all
+bench: deps all $(STORAGECP_BIN)
 	@bash tests/bench/run.sh
 
 # the media tests over every file of ../shared/corpus, not only the small
@@ -166,7 +170,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(SHAREDIR)
 
 clean:
-	rm -f $(TOOLS) lib/*.o lib/libmd.a lib/migrations.c lib/migrations.c.tmp $(TEST_BIN) $(CONFORM_BIN) $(PRESIGN_BIN) $(FUZZ_BIN)
+	rm -f $(TOOLS) lib/*.o lib/libmd.a lib/migrations.c lib/migrations.c.tmp $(TEST_BIN) $(CONFORM_BIN) $(PRESIGN_BIN) $(STORAGECP_BIN) $(FUZZ_BIN)
 	rm -f lib/*.d tools/*.d tests/unit/*.d tests/fuzz/*.d .build-flags .build-flags.tmp
 	rm -rf tests/fuzz/obj
 

@@ -31,10 +31,15 @@
 #   janitor      seconds of md-janitor over 1M finished jobs and stored files,
 #                and the claim p99 of 2 workers while it runs beside the same
 #                without it (tests/bench/janitor.sh, on this cluster)
+#   s3           MiB/s of uploading and downloading a 256 MiB original
+#                through the S3 storage (lib/storage.h), beside the curl CLI
+#                against the same server, s3rver on 127.0.0.1 (the goal: at
+#                least 0.9; tests/bench/s3.sh)
 #
 # Environment: MD_BENCH_RUNS (default 5), MD_BENCH_JOBS (20000),
 # MD_BENCH_BATCH (100), MD_BENCH_PIN (60 seconds); the janitor's, in
-# tests/bench/janitor.sh (MD_BENCH_JANITOR_JOBS=0 skips it).
+# tests/bench/janitor.sh (MD_BENCH_JANITOR_JOBS=0 skips it); the S3
+# original's size, MD_BENCH_S3_MIB (256).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -320,3 +325,6 @@ printf '%-44s %12s %12s %7s\n' "hls of 10 s 720p, s (vs ffmpeg x3 | parallel)" "
 
 # --- the janitor: its wall time, and the workers' claims while it runs -----------
 bash tests/bench/janitor.sh
+
+# --- S3 storage: upload and download beside the curl CLI -------------------------
+bash tests/bench/s3.sh
