@@ -122,7 +122,7 @@ storage:
   access_key_id: $KEY
   secret_access_key: $SECRET
 janitor:
-  orphan_grace: 2s
+  orphan_grace: 3s
 EOF
 export MD_CONFIG=$CFG
 # wrong values the config file must win over
@@ -256,8 +256,8 @@ head_key "$stray"
 is "$code" 200 "the young one under originals/ stays"
 head_key "$stale"
 is "$code" 200 "so does the young rendition"
-older() { local a; a=$(age "$stray") && [ "$a" -gt 3 ]; }
-ok "the objects' age passes orphan_grace (2s)" wait_for "the stray object older than 3 s" older
+older() { local a; a=$(age "$stray") && [ "$a" -gt 4 ]; }
+ok "the objects' age passes orphan_grace (3s)" wait_for "the stray object older than 4 s" older
 run md-janitor --json
 is "$rc" 0 "md-janitor once they are older" || diag "$err"
 is "$(jq -r 'select(has("orphans")) | .orphans' <<<"$out")" 2 "it counts 2 orphans" || diag "$out" "$err"
