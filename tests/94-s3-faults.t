@@ -147,7 +147,7 @@ run md-work --drain
 is "$rc" 75 "md-work --drain, the server halted: exit 75" || diag "$err"
 like "$err" "storage" "it says the storage could not be reached"
 is "$(job "$j")" "available 0" "the job is back in its queue, no attempt spent"
-is "$(result_key "$j")" "" "no result recorded"
+is "$(result_key "$j")|$(db_count renditions)" "|0" "no result recorded, no rendition row"
 server start
 is "$(objects "renditions/$(shard "$still")/probe/")" 0 "no object was written for it"
 run md-work --drain
@@ -176,6 +176,8 @@ given_back() { grep -q 'storage' "$MD_TMP/w.log" && [ "$(job "$j")" = "available
 ok "the worker gives the job back (storage in its log), no attempt spent" wait_for "job given back" given_back ||
 	diag "$(cat "$MD_TMP/w.log")" "$(job "$j")"
 ok "the worker is still running" kill -0 "$wpid"
+is "$(grep -c 'given back' "$MD_TMP/w.log")" 1 "it gives the job back once, then pauses its claims" ||
+	diag "$(cat "$MD_TMP/w.log")"
 server start
 succeeded() { [ "$(db_query "SELECT state FROM jobs WHERE id = $j")" = succeeded ]; }
 ok "the server started again: the job succeeds" wait_for "job succeeded" succeeded ||
