@@ -7,7 +7,8 @@
 #   4. the unit tests and the fast tool tests again in a separate
 #      AddressSanitizer + UBSan build (make SANITIZE=1), on SQLite and
 #      (some of them) on PostgreSQL; that build has fault injection
-#      (lib/fault.h), so 84-faults.t runs there
+#      (lib/fault.h), so 84-faults.t runs there; 94-s3-faults.t runs the
+#      S3 storage's retries, aborts and errors under them
 #   5. a short run of every fuzz target (make fuzz, FUZZ_TIME=5)
 # The test files run two at a time (prove -j, MD_TEST_JOBS, default 2):
 # each has its own temp directory and database, and waits on conditions,
@@ -36,11 +37,13 @@ step() { printf '\n### %s\n' "$*"; }
 # files), so that two of them do not end the run alone
 longest_first() {
 	for t in tests/60-corpus.t tests/89-hls.t tests/87-frames-web.t \
-		tests/78-timing-colour.t tests/85-torture-short.t; do
+		tests/78-timing-colour.t tests/85-torture-short.t tests/93-s3-pipeline.t \
+		tests/94-s3-faults.t; do
 		printf '%s\n' "$@" | grep -qxF "$t" && echo "$t"
 	done
 	printf '%s\n' "$@" | grep -vxF -e tests/60-corpus.t -e tests/89-hls.t \
-		-e tests/87-frames-web.t -e tests/78-timing-colour.t -e tests/85-torture-short.t
+		-e tests/87-frames-web.t -e tests/78-timing-colour.t -e tests/85-torture-short.t \
+		-e tests/93-s3-pipeline.t -e tests/94-s3-faults.t
 }
 
 step "build"
@@ -85,7 +88,7 @@ export ASAN_OPTIONS UBSAN_OPTIONS
 (cd "$sandir" && prove -j"$jobs" tests/unit/test-lib tests/00-build.t tests/16-store-conform.t tests/20-dedup.t tests/71-auth-handler.t \
 	tests/25-enqueue.t tests/30-bad-input.t tests/35-job.t tests/38-status.t \
 	tests/39-user.t tests/40-retry-dead.t tests/49-workers.t tests/50-config-db-errors.t \
-	tests/84-faults.t tests/86-disk-full.t) || status=1
+	tests/84-faults.t tests/86-disk-full.t tests/94-s3-faults.t) || status=1
 if [ -n "${sock-}" ]; then
 	step "sanitizers on PostgreSQL: the fast tool tests"
 	(cd "$sandir" && MD_TEST_PGHOST=$sock prove -j"$jobs" tests/16-store-conform.t tests/20-dedup.t tests/25-enqueue.t \
