@@ -1045,6 +1045,63 @@ static void entry_add(struct storage_entry **v, size_t *n, size_t *cap, char *ke
 	(*v)[(*n)++] = (struct storage_entry){ key, size, mtime };
 }
 
+/*
+ * One page of a bucket listing: a GET of the bucket with query, whose
+ * answer's root must be the element result (op names the call for
+ * messages); the root, with *doc to free, or NULL (said; ENOSYS when the
+ * store does not implement op).
+ */
+static xmlNode *list_page(struct s3 *s, const char *query, const char *op, const char *result,
+			  xmlDoc **doc)
+{
+	struct req q;
+	xmlNode *r = NULL;
+
+	*doc = NULL;
+	req_init(&q, "GET", NULL);
+	q.query = query;
+	if (request(s, &q)) {
+		char code[64], msg[256];
+		error_of(&q.body, code, sizeof(code), msg, sizeof(msg));
+		if (!strcmp(code, "NotImplemented"))
+			say(s, ENOSYS, "%s does not implement %s (NotImplemented)", s->endpoint, op);
+	} else {
+		*doc = xml_read(&q.body);
+		r = *doc ? xmlDocGetRootElement(*doc) : NULL;
+		if (!r || strcmp((const char *)r->name, result)) {
+			say(s, EIO, "%s: %s gave no %s", s->bucket, op, result);
+			r = NULL;
+		}
+	}
+	sb_release(&q.body);
+	return r;
+}
+
+/* The marker of the next page, in r's element name, when r says that it
+ * is truncated; NULL at the last page, or (*bad set, said) when a
+ * truncated page has none. */
+static char *next_page(struct s3 *s, xmlNode *r, const char *name, int *bad)
+{
+	char *trunc = xml_text(r, "IsTruncated"), *next = NULL;
+
+	if (trunc && !strcmp(trunc, "true")) {
+		next = xml_text(r, name);
+		if (!next || !*next) {
+			free(next);
+			next = NULL;
+			*bad = say(s, EIO, "%s: a truncated listing without %s", s->bucket, name);
+		}
+	}
+	free(trunc);
+	return next;
+}
+
+/* Is c the element name? */
+static int is_elem(const xmlNode *c, const char *name)
+{
+	return c->type == XML_ELEMENT_NODE && !strcmp((const char *)c->name, name);
+}
+
 static struct storage_entry *s3_list(const struct storage *st, const char *prefix, size_t *n)
 {
 	struct s3 *s = S3(st);
@@ -1056,7 +1113,6 @@ static struct storage_entry *s3_list(const struct storage *st, const char *prefi
 
 	*n = 0;
 	do {
-		struct req q;
 		xmlDoc *d;
 		xmlNode *r;
 
@@ -1068,22 +1124,14 @@ static struct storage_entry *s3_list(const struct storage *st, const char *prefi
 		}
 		sb_adds(&qs, "list-type=2&prefix=");
 		sigv4_uri_encode(&qs, full, strlen(full), 0);
-		req_init(&q, "GET", NULL);
-		q.query = qs.buf;
 		free(token);
 		token = NULL;
-		if ((rc = request(s, &q))) {
-			sb_release(&q.body);
-			break;
-		}
-		d = xml_read(&q.body);
-		r = d ? xmlDocGetRootElement(d) : NULL;
-		if (!r || strcmp((const char *)r->name, "ListBucketResult")) {
-			rc = say(s, EIO, "%s: ListObjectsV2 gave no ListBucketResult", s->bucket);
+		if (!(r = list_page(s, qs.buf, "ListObjectsV2", "ListBucketResult", &d))) {
+			rc = -1;
 		} else {
 			for (xmlNode *c = r->children; c; c = c->next) {
 				char *key, *size, *mod;
-				if (c->type != XML_ELEMENT_NODE || strcmp((const char *)c->name, "Contents"))
+				if (!is_elem(c, "Contents"))
 					continue;
 				key = xml_text(c, "Key");
 				size = xml_text(c, "Size");
@@ -1095,18 +1143,10 @@ static struct storage_entry *s3_list(const struct storage *st, const char *prefi
 				free(size);
 				free(mod);
 			}
-			char *trunc = xml_text(r, "IsTruncated");
-			if (trunc && !strcmp(trunc, "true")) {
-				token = xml_text(r, "NextContinuationToken");
-				if (!token || !*token)
-					rc = say(s, EIO, "%s: a truncated listing without NextContinuationToken",
-						 s->bucket);
-			}
-			free(trunc);
+			token = next_page(s, r, "NextContinuationToken", &rc);
 		}
 		if (d)
 			xmlFreeDoc(d);
-		sb_release(&q.body);
 	} while (!rc && token);
 	free(token);
 	free(full);
@@ -1288,7 +1328,6 @@ static struct storage_upload *s3_uploads(const struct storage *st, size_t *n)
 
 	*n = 0;
 	do {
-		struct req q;
 		xmlDoc *d;
 		xmlNode *r;
 
@@ -1308,24 +1347,12 @@ static struct storage_upload *s3_uploads(const struct storage *st, size_t *n)
 		free(kmark);
 		free(umark);
 		kmark = umark = NULL;
-		req_init(&q, "GET", NULL);
-		q.query = qs.buf;
-		if ((rc = request(s, &q))) {
-			char code[64], msg[256];
-			error_of(&q.body, code, sizeof(code), msg, sizeof(msg));
-			if (!strcmp(code, "NotImplemented"))
-				say(s, ENOSYS, "%s does not list multipart uploads (NotImplemented)", s->endpoint);
-			sb_release(&q.body);
-			break;
-		}
-		d = xml_read(&q.body);
-		r = d ? xmlDocGetRootElement(d) : NULL;
-		if (!r || strcmp((const char *)r->name, "ListMultipartUploadsResult")) {
-			rc = say(s, EIO, "%s: ListMultipartUploads gave no ListMultipartUploadsResult", s->bucket);
+		if (!(r = list_page(s, qs.buf, "ListMultipartUploads", "ListMultipartUploadsResult", &d))) {
+			rc = -1;
 		} else {
 			for (xmlNode *c = r->children; c; c = c->next) {
 				char *key, *id, *init;
-				if (c->type != XML_ELEMENT_NODE || strcmp((const char *)c->name, "Upload"))
+				if (!is_elem(c, "Upload"))
 					continue;
 				key = xml_text(c, "Key");
 				id = xml_text(c, "UploadId");
@@ -1342,18 +1369,11 @@ static struct storage_upload *s3_uploads(const struct storage *st, size_t *n)
 				free(id);
 				free(init);
 			}
-			char *trunc = xml_text(r, "IsTruncated");
-			if (trunc && !strcmp(trunc, "true")) {
-				kmark = xml_text(r, "NextKeyMarker");
-				umark = xml_text(r, "NextUploadIdMarker");
-				if (!kmark || !*kmark)
-					rc = say(s, EIO, "%s: a truncated listing without NextKeyMarker", s->bucket);
-			}
-			free(trunc);
+			kmark = next_page(s, r, "NextKeyMarker", &rc);
+			umark = kmark ? xml_text(r, "NextUploadIdMarker") : NULL;
 		}
 		if (d)
 			xmlFreeDoc(d);
-		sb_release(&q.body);
 	} while (!rc && kmark);
 	free(kmark);
 	free(umark);

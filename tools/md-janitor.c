@@ -301,8 +301,8 @@ static void sweep_uploads(void)
 
 	if (!v) {
 		if (errno == ENOSYS)
-			warning("multipart uploads left behind are not looked for: %s",
-				storage_strerror(&st, errno));
+			warning("the storage does not list multipart uploads, so those left behind "
+				"are not looked for: %s", storage_strerror(&st, errno));
 		else
 			storage_failed("list the multipart uploads of", NULL);
 		return;
