@@ -29,21 +29,10 @@
 . "$(dirname "$0")/lib.sh"
 md_require_tools
 md_setup
-have node && have npm && have curl || plan skip_all "no node, npm or curl (scripts/deps.sh installs them as root)"
 have ffprobe && have unzip && have jq || plan skip_all "no ffprobe, unzip or jq"
-
-S3=$MD_TMP/s3
-trap 'st=$?; sh "$MD_ROOT/tests/s3-server.sh" stop "$S3" >/dev/null 2>&1; (exit $st); md_cleanup' EXIT
-endpoint=$(sh "$MD_ROOT/tests/s3-server.sh" start "$S3" 2>"$MD_TMP/s3.err") ||
-	plan skip_all "no S3 server: $(tail -n 1 "$MD_TMP/s3.err")"
-# the server's key pair and region, kept here: part 1 does not take them
-# from the environment
-. "$S3/env"
-KEY=$AWS_ACCESS_KEY_ID SECRET=$AWS_SECRET_ACCESS_KEY REGION=$AWS_REGION
-unset MD_TEST_S3_ENDPOINT AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
-bucket=md-test
-prefix=t$$
-EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+# the server's key pair and region are kept in KEY, SECRET, REGION: part 1
+# does not take them from the environment
+s3_start
 
 # s3 CURL-ARG... URL-PATH: a request signed with the server's keys, to
 # $endpoint/URL-PATH; $code, the body in $MD_TMP/body
@@ -51,12 +40,6 @@ s3() {
 	local path=${!#}
 	code=$(curl -s -o "$MD_TMP/body" -w '%{http_code}' --aws-sigv4 "aws:amz:$REGION:s3" \
 		--user "$KEY:$SECRET" -H "x-amz-content-sha256: $EMPTY" "${@:1:$#-1}" "$endpoint/$path")
-}
-# fetch KEY FILE: a signed GET of storage key KEY (below the prefix) into
-# FILE; $code
-fetch() {
-	code=$(curl -s -o "$2" -w '%{http_code}' --aws-sigv4 "aws:amz:$REGION:s3" \
-		--user "$KEY:$SECRET" -H "x-amz-content-sha256: $EMPTY" "$endpoint/$bucket/$prefix/$1")
 }
 # head KEY: a signed HEAD of storage key KEY; $code
 head_key() {
@@ -139,7 +122,7 @@ posts=$(jq -r .post_id "$T/ingest.json")
 
 # every original: at its content address, the bytes ingested
 while IFS=$'\t' read -r sha ext bytes; do
-	fetch "originals/$(shard "$sha").$ext" "$T/orig"
+	s3_fetch "originals/$(shard "$sha").$ext" "$T/orig"
 	is "$code" 200 "original $ext read back with curl"
 	is "$(stat -c %s "$T/orig")" "$bytes" "its size is media.bytes ($bytes)"
 	is "$(sha256 "$T/orig")" "$sha" "its SHA-256 is its name"
@@ -179,7 +162,7 @@ while IFS=$'\t' read -r media profile key bytes meta; do
 	for f in $(jq -r '.files[]' <<<"$meta"); do
 		local_file=$T/got/$media/$profile/$f
 		mkdir -p "${local_file%/*}"
-		fetch "$d/$f" "$local_file"
+		s3_fetch "$d/$f" "$local_file"
 		[ "$code" = 200 ] || bad="$bad $f:$code"
 		sum=$((sum + $(stat -c %s "$local_file")))
 	done
@@ -221,10 +204,10 @@ rungdir=${rung%/*}
 init=$(grep -o 'EXT-X-MAP:URI="[^"]*"' "$G/hls/$rung" | sed 's/.*URI="//; s/"$//')
 seg=$(grep -v '^#' "$G/hls/$rung" | grep . | head -n 1)
 ok "the rung $rung names a segment" test -n "$seg"
-fetch "$hdir/$rungdir/$seg" "$T/seg"
+s3_fetch "$hdir/$rungdir/$seg" "$T/seg"
 is "$code" 200 "its first segment $seg, read with curl"
 if [ -n "$init" ]; then
-	fetch "$hdir/$rungdir/$init" "$T/init"
+	s3_fetch "$hdir/$rungdir/$init" "$T/init"
 	is "$code" 200 "its init section $init"
 	cat "$T/init" "$T/seg" >"$T/seg.mp4"
 else

@@ -28,36 +28,21 @@
 md_require_tools
 md_setup
 [ "$MD_BACKEND" = sqlite ] || plan skip_all "the storage's faults are the same on either backend: run in the SQLite pass"
-have node && have npm && have curl || plan skip_all "no node, npm or curl (scripts/deps.sh installs them as root)"
 have ffmpeg && have jq || plan skip_all "no ffmpeg or jq"
 
-S3=$MD_TMP/s3
 mpid=
+wpid=
 stop_all() {
 	[ -n "$wpid" ] && kill "$wpid" 2>/dev/null
 	[ -n "$mpid" ] && kill "$mpid" 2>/dev/null
-	sh "$MD_ROOT/tests/s3-server.sh" stop "$S3" >/dev/null 2>&1
 }
-wpid=
 trap 'st=$?; stop_all; (exit $st); md_cleanup' EXIT
-endpoint=$(sh "$MD_ROOT/tests/s3-server.sh" start "$S3" 2>"$MD_TMP/s3.err") ||
-	plan skip_all "no S3 server: $(tail -n 1 "$MD_TMP/s3.err")"
-. "$S3/env"
-KEY=$AWS_ACCESS_KEY_ID SECRET=$AWS_SECRET_ACCESS_KEY REGION=$AWS_REGION
-unset MD_TEST_S3_ENDPOINT AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
-bucket=md-test
-prefix=t$$
-EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+s3_start
 
 # head KEY [ENDPOINT BUCKET]: a signed HEAD of storage key KEY; $code
 head_key() {
 	code=$(curl -s -I -o /dev/null -w '%{http_code}' --aws-sigv4 "aws:amz:$REGION:s3" \
 		--user "$KEY:$SECRET" -H "x-amz-content-sha256: $EMPTY" "${2:-$endpoint}/${3:-$bucket}/$prefix/$1")
-}
-# fetch KEY FILE: a signed GET of storage key KEY into FILE; $code
-fetch() {
-	code=$(curl -s -o "$2" -w '%{http_code}' --aws-sigv4 "aws:amz:$REGION:s3" \
-		--user "$KEY:$SECRET" -H "x-amz-content-sha256: $EMPTY" "$endpoint/$bucket/$prefix/$1")
 }
 server() { sh "$MD_ROOT/tests/s3-server.sh" "$1" "$S3" >/dev/null; }
 okey() { echo "originals/$(shard "$(sha256 "$1")").${1##*.}"; }
@@ -153,7 +138,7 @@ is "$(objects "renditions/$(shard "$still")/probe/")" 0 "no object was written f
 run md-work --drain
 is "$rc|$out" "0|claimed=1 succeeded=1 retried=0 dead=0 released=0" "the server back: md-work --drain runs it" ||
 	diag "$err"
-fetch "$(result_key "$j")" "$MD_TMP/probe.json"
+s3_fetch "$(result_key "$j")" "$MD_TMP/probe.json"
 is "$code" 200 "its rendition is read back with curl"
 ok "probe.json is JSON" jq -e . "$MD_TMP/probe.json"
 
@@ -183,7 +168,7 @@ succeeded() { [ "$(db_query "SELECT state FROM jobs WHERE id = $j")" = succeeded
 ok "the server started again: the job succeeds" wait_for "job succeeded" succeeded ||
 	diag "$(tail -n 20 "$MD_TMP/w.log")"
 is "$(job "$j")" "succeeded 1" "in one attempt"
-fetch "$(result_key "$j")" "$MD_TMP/thumb"
+s3_fetch "$(result_key "$j")" "$MD_TMP/thumb"
 is "$code" 200 "its rendition is read back with curl"
 like "$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$MD_TMP/thumb")" '^(mjpeg|webp|png)$' \
 	"an image"

@@ -59,6 +59,13 @@
 #	rendition_file VALUE  the file behind a rendition key/path from md-feed
 #	run_dir SHA PROFILE   the folder of the newest run of PROFILE for SHA
 #	json_lines_ok TEXT    true when every line of TEXT is JSON
+#	s3_start              an S3 server for this file (tests/s3-server.sh,
+#	                      stopped by md_cleanup) or skip_all: sets S3 (its
+#	                      directory), endpoint, KEY, SECRET, REGION, bucket
+#	                      (not made yet), prefix (t$$), EMPTY (the SHA-256
+#	                      of nothing); leaves no AWS_* variable set
+#	s3_fetch KEY FILE     a signed GET of storage key KEY (below $prefix)
+#	                      into FILE; sets $code (the HTTP status)
 #
 # Tests never sleep to wait for something: they run the tools in their
 # one-shot modes (--drain, --once) and read the results back.
@@ -213,6 +220,10 @@ done_testing() {
 
 md_cleanup() {
 	local st=$?
+	if [ -n "${_md_s3-}" ]; then
+		sh "$MD_ROOT/tests/s3-server.sh" stop "$_md_s3" >/dev/null 2>&1
+		_md_s3=
+	fi
 	if [ -n "${_md_pgdb-}" ]; then
 		dropdb --force -h "$MD_TEST_PGHOST" -U "${MD_TEST_PGUSER:-postgres}" \
 			--if-exists "$_md_pgdb" >/dev/null 2>&1 ||
@@ -438,4 +449,24 @@ json_lines_ok() {
 	while IFS= read -r line; do
 		printf '%s\n' "$line" | jq -e . >/dev/null 2>&1 || return 1
 	done <<<"$1"
+}
+
+s3_start() {
+	have node && have npm && have curl ||
+		plan skip_all "no node, npm or curl (scripts/deps.sh installs them as root)"
+	S3=$MD_TMP/s3
+	_md_s3=$S3
+	endpoint=$(sh "$MD_ROOT/tests/s3-server.sh" start "$S3" 2>"$MD_TMP/s3.err") ||
+		plan skip_all "no S3 server: $(tail -n 1 "$MD_TMP/s3.err")"
+	. "$S3/env"
+	KEY=$AWS_ACCESS_KEY_ID SECRET=$AWS_SECRET_ACCESS_KEY REGION=$AWS_REGION
+	unset MD_TEST_S3_ENDPOINT AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
+	bucket=md-test
+	prefix=t$$
+	EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+}
+
+s3_fetch() {
+	code=$(curl -s -o "$2" -w '%{http_code}' --aws-sigv4 "aws:amz:$REGION:s3" \
+		--user "$KEY:$SECRET" -H "x-amz-content-sha256: $EMPTY" "$endpoint/$bucket/$prefix/$1")
 }
