@@ -702,6 +702,15 @@ static char *full_key(const struct s3 *s, const char *k)
 	return xstrfmt("%s%s", s->prefix, k);
 }
 
+/* Append name=value to the query qs, value encoded, '&' before it if qs
+ * has a parameter already.  The caller adds them in name order, as SigV4
+ * signs them. */
+static void query_add(struct strbuf *qs, const char *name, const char *value)
+{
+	sb_addf(qs, "%s%s=", qs->len ? "&" : "", name);
+	sigv4_uri_encode(qs, value, strlen(value), 0);
+}
+
 /* ---------- the operations ---------- */
 
 static int s3_init(const struct storage *st)
@@ -775,22 +784,33 @@ static int sha_range(int fd, int64_t off, int64_t len, char hex[HASH_HEX_LEN + 1
 	return 0;
 }
 
-static void abort_upload(struct s3 *s, const char *key, const char *id)
+/* DELETE key?uploadId=id (key whole): 0, also when it is gone already. */
+static int upload_delete(struct s3 *s, const char *key, const char *id)
 {
 	struct strbuf qs = STRBUF_INIT;
 	struct req q;
+	int rc;
+
+	query_add(&qs, "uploadId", id);
+	req_init(&q, "DELETE", key);
+	q.query = qs.buf;
+	rc = request(s, &q);
+	if (rc && errno == ENOENT)
+		rc = 0;
+	sb_release(&q.body);
+	sb_release(&qs);
+	return rc;
+}
+
+/* Abort a failed upload, keeping the account of why it failed. */
+static void abort_upload(struct s3 *s, const char *key, const char *id)
+{
 	int e = errno, le = s->last_errno;
 	char saved[sizeof(s->last_error)];
 
 	memcpy(saved, s->last_error, sizeof(saved));
-	sb_adds(&qs, "uploadId=");
-	sigv4_uri_encode(&qs, id, strlen(id), 0);
-	req_init(&q, "DELETE", key);
-	q.query = qs.buf;
-	if (request(s, &q) && errno != ENOENT)
+	if (upload_delete(s, key, id))
 		warning("cannot abort the upload of '%s' (md-janitor will): %s", key, s->last_error);
-	sb_release(&q.body);
-	sb_release(&qs);
 	memcpy(s->last_error, saved, sizeof(saved));
 	s->last_errno = le;
 	errno = e;
@@ -830,9 +850,11 @@ static int put_multipart(struct s3 *s, int fd, int64_t size, const char *key)
 			say(s, errno, "cannot read the upload: %s", strerror(errno));
 			goto abort;
 		}
+		char pn[16];
+		xsnprintf(pn, sizeof(pn), "%d", i + 1);
 		sb_reset(&qs);
-		sb_addf(&qs, "partNumber=%d&uploadId=", i + 1);
-		sigv4_uri_encode(&qs, id, strlen(id), 0);
+		query_add(&qs, "partNumber", pn);
+		query_add(&qs, "uploadId", id);
 		sb_release(&q.body);
 		req_init(&q, "PUT", key);
 		q.query = qs.buf;
@@ -854,8 +876,7 @@ static int put_multipart(struct s3 *s, int fd, int64_t size, const char *key)
 	sb_adds(&done, "</CompleteMultipartUpload>");
 	sigv4_sha256_hex(done.buf, done.len, sha);
 	sb_reset(&qs);
-	sb_adds(&qs, "uploadId=");
-	sigv4_uri_encode(&qs, id, strlen(id), 0);
+	query_add(&qs, "uploadId", id);
 	sb_release(&q.body);
 	req_init(&q, "POST", key);
 	q.query = qs.buf;
@@ -1117,13 +1138,10 @@ static struct storage_entry *s3_list(const struct storage *st, const char *prefi
 		xmlNode *r;
 
 		sb_reset(&qs);
-		if (token) {
-			sb_adds(&qs, "continuation-token=");
-			sigv4_uri_encode(&qs, token, strlen(token), 0);
-			sb_addch(&qs, '&');
-		}
-		sb_adds(&qs, "list-type=2&prefix=");
-		sigv4_uri_encode(&qs, full, strlen(full), 0);
+		if (token)
+			query_add(&qs, "continuation-token", token);
+		query_add(&qs, "list-type", "2");
+		query_add(&qs, "prefix", full);
 		free(token);
 		token = NULL;
 		if (!(r = list_page(s, qs.buf, "ListObjectsV2", "ListBucketResult", &d))) {
@@ -1332,18 +1350,12 @@ static struct storage_upload *s3_uploads(const struct storage *st, size_t *n)
 		xmlNode *r;
 
 		sb_reset(&qs);
-		if (kmark) {
-			sb_adds(&qs, "key-marker=");
-			sigv4_uri_encode(&qs, kmark, strlen(kmark), 0);
-			sb_addch(&qs, '&');
-		}
-		sb_adds(&qs, "prefix=");
-		sigv4_uri_encode(&qs, s->prefix, plen, 0);
-		if (umark) {
-			sb_adds(&qs, "&upload-id-marker=");
-			sigv4_uri_encode(&qs, umark, strlen(umark), 0);
-		}
-		sb_adds(&qs, "&uploads=");
+		if (kmark)
+			query_add(&qs, "key-marker", kmark);
+		query_add(&qs, "prefix", s->prefix);
+		if (umark)
+			query_add(&qs, "upload-id-marker", umark);
+		query_add(&qs, "uploads", "");
 		free(kmark);
 		free(umark);
 		kmark = umark = NULL;
@@ -1393,19 +1405,8 @@ static int s3_upload_abort(const struct storage *st, const char *k, const char *
 {
 	struct s3 *s = S3(st);
 	char *key = full_key(s, k);
-	struct strbuf qs = STRBUF_INIT;
-	struct req q;
-	int rc;
+	int rc = upload_delete(s, key, id);
 
-	sb_adds(&qs, "uploadId=");
-	sigv4_uri_encode(&qs, id, strlen(id), 0);
-	req_init(&q, "DELETE", key);
-	q.query = qs.buf;
-	rc = request(s, &q);
-	if (rc && errno == ENOENT)
-		rc = 0;
-	sb_release(&q.body);
-	sb_release(&qs);
 	free(key);
 	return rc;
 }
