@@ -9,7 +9,7 @@
 #      (some of them) on PostgreSQL; that build has fault injection
 #      (lib/fault.h), so 84-faults.t runs there; 94-s3-faults.t runs the
 #      S3 storage's retries, aborts and errors under them
-#   5. a short run of every fuzz target (make fuzz, FUZZ_TIME=5)
+#   5. a short run of every fuzz target (make fuzz, FUZZ_TIME=3)
 # The test files run two at a time (prove -j, MD_TEST_JOBS, default 2):
 # each has its own temp directory and database, and waits on conditions,
 # not on time; the files that restart the shared PostgreSQL cluster
@@ -96,10 +96,10 @@ if [ -n "${sock-}" ]; then
 		tests/84-faults.t) || status=1
 fi
 
-step "fuzz targets, 5 s each"
+step "fuzz targets, 3 s each"
 if make --no-print-directory -j"$jobs" fuzz-build >/dev/null; then
 	fuzzers=$(ls tests/fuzz/fuzz-*.c 2>/dev/null | sed 's/\.c$//')
-	[ -z "$fuzzers" ] || sh tests/fuzz/run.sh 5 $fuzzers || status=1
+	[ -z "$fuzzers" ] || sh tests/fuzz/run.sh 3 $fuzzers || status=1
 else
 	status=1
 fi
