@@ -3,7 +3,7 @@
 # rejected cleanly (exit 0 or 65; never a crash or a hang), the accepted ones
 # go through probe,thumb,mp4 (the transcodes of the files lib.sh's
 # corpus_wanted takes, every file under make media-check; on PostgreSQL
-# probe and the small files' thumbnails) and end completed or failed, and
+# probe only) and end completed or failed, and
 # every rendition
 # of a completed post meets the profile's promises, checked here on its own
 # with ffprobe and jq (decoded frames, duration, size, pixel format and range,
@@ -94,12 +94,13 @@ is "$(kind_of peertube/video_short.mp4)" video "video_short.mp4 is a video"
 is "$(kind_of pillow/iss634.gif)" animated "iss634.gif is animated"
 
 # --- process the accepted ones -----------------------------------------------------------
-# every accepted file is probed (and on SQLite given its thumbnail); the
-# files make check takes (lib.sh: corpus_wanted; all of them under make
-# media-check) also get the transcode: mp4 on SQLite, the thumbnail on
-# PostgreSQL (the media work is the same on either backend)
+# every accepted file is probed (and on SQLite given its thumbnail); on
+# SQLite the files make check takes (lib.sh: corpus_wanted; all of them
+# under make media-check) also get the mp4 transcode.  PostgreSQL probes
+# them all (their metadata into its JSON) and transcodes nothing: the
+# media work is the same on either backend, and the SQLite pass does it
 light=probe,thumb heavy=mp4
-[ "$MD_BACKEND" = sqlite ] || light=probe heavy=thumb
+[ "$MD_BACKEND" = sqlite ] || light=probe heavy=
 : >"$T/wanted.json"
 while IFS= read -r rec; do
 	rel=$(jq -r .path <<<"$rec")
@@ -107,9 +108,11 @@ while IFS= read -r rec; do
 done <"$T/accepted.json"
 run_in "$T/accepted.json" md-enqueue -p "$light"
 is "$rc" 0 "md-enqueue -p $light of the accepted files exits 0" || diag "$err"
-note "$heavy of $(wc -l <"$T/wanted.json") of them (make media-check: all)"
-run_in "$T/wanted.json" md-enqueue -p "$heavy"
-is "$rc" 0 "md-enqueue -p $heavy of those exits 0" || diag "$err"
+if [ -n "$heavy" ]; then
+	note "$heavy of $(wc -l <"$T/wanted.json") of them (make media-check: all)"
+	run_in "$T/wanted.json" md-enqueue -p "$heavy"
+	is "$rc" 0 "md-enqueue -p $heavy of those exits 0" || diag "$err"
+fi
 ok "md-enqueue made jobs" test "$(db_count jobs)" -gt 0
 
 MD_TEST_TIMEOUT=900 run md-work --drain -j 2
