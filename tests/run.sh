@@ -5,8 +5,7 @@
 #   3. the whole suite again on PostgreSQL, in a throwaway cluster on a
 #      Unix socket (skipped only when the backend is not built in)
 #   4. the unit tests and the fast tool tests again in a separate
-#      AddressSanitizer + UBSan build (make SANITIZE=1, made in the
-#      background while 2 and 3 run), on SQLite and
+#      AddressSanitizer + UBSan build (make SANITIZE=1), on SQLite and
 #      (some of them) on PostgreSQL; that build has fault injection
 #      (lib/fault.h), so 84-faults.t runs there; 94-s3-faults.t runs the
 #      S3 storage's retries, aborts and errors under them
@@ -25,9 +24,7 @@ status=0
 pgdir=
 sandir=
 
-sanbuild=
 cleanup() {
-	[ -n "$sanbuild" ] && kill "$sanbuild" 2>/dev/null && wait "$sanbuild" 2>/dev/null
 	[ -n "$pgdir" ] && sh tests/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1
 	[ -n "$sandir" ] && rm -rf "$sandir"
 }
@@ -51,17 +48,6 @@ longest_first() {
 
 step "build"
 make --no-print-directory -j"$jobs" all tests/unit/test-lib tests/unit/conform tests/unit/presign || exit 1
-
-# The sanitizer build (and in it the fuzz targets) is made in a copy of
-# the tree in the background, at the lowest priority, while the suites
-# run: it takes the CPU the tests leave idle (waiting on PostgreSQL, the
-# S3 server, the disk), and the steps that need it wait for it.
-sandir=$(mktemp -d /tmp/md-san.XXXXXX)
-cp -R Makefile lib tools tests scripts sql man completions "$sandir"/
-(cd "$sandir" && make --no-print-directory clean >/dev/null &&
-	nice -n 19 make --no-print-directory -j"$jobs" SANITIZE=1 all tests/unit/test-lib \
-		tests/unit/conform fuzz-build) >"$sandir/build.log" 2>&1 &
-sanbuild=$!
 
 step "unit tests"
 prove tests/unit/test-lib || status=1
@@ -92,12 +78,10 @@ else
 fi
 
 step "sanitizers (ASan + UBSan): unit tests and fast tool tests"
-if ! wait "$sanbuild"; then
-	tail -n 40 "$sandir/build.log" >&2
-	echo "the sanitizer build failed" >&2
-	status=1
-fi
-sanbuild=
+sandir=$(mktemp -d /tmp/md-san.XXXXXX)
+cp -R Makefile lib tools tests scripts sql man completions "$sandir"/
+(cd "$sandir" && make --no-print-directory clean >/dev/null &&
+	make --no-print-directory -j"$jobs" SANITIZE=1 all tests/unit/test-lib tests/unit/conform >/dev/null) || status=1
 ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:exitcode=99
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS UBSAN_OPTIONS
@@ -113,9 +97,11 @@ if [ -n "${sock-}" ]; then
 fi
 
 step "fuzz targets, 3 s each"
-# built with the sanitizer build; run from this tree, which keeps what
-# crashes one in tests/fuzz/crashes/
-fuzzers=$(ls tests/fuzz/fuzz-*.c 2>/dev/null | sed "s|^|$sandir/|; s/\.c\$//")
-[ -z "$fuzzers" ] || sh tests/fuzz/run.sh 3 $fuzzers || status=1
+if make --no-print-directory -j"$jobs" fuzz-build >/dev/null; then
+	fuzzers=$(ls tests/fuzz/fuzz-*.c 2>/dev/null | sed 's/\.c$//')
+	[ -z "$fuzzers" ] || sh tests/fuzz/run.sh 3 $fuzzers || status=1
+else
+	status=1
+fi
 
 exit $status
