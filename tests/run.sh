@@ -10,16 +10,18 @@
 #      (lib/fault.h), so 84-faults.t runs there; 94-s3-faults.t runs the
 #      S3 storage's retries, aborts and errors under them
 #   5. a short run of every fuzz target (make fuzz, FUZZ_TIME=3)
-# The test files run two at a time (prove -j, MD_TEST_JOBS, default 2):
-# each has its own temp directory and database, and waits on conditions,
-# not on time; the files that restart the shared PostgreSQL cluster
+# The test files run three at a time (prove -j, MD_TEST_JOBS, default 3):
+# on two cores the third takes the time the others spend waiting on
+# PostgreSQL, the S3 server or the disk (the suites keep the cores about
+# 80% busy two at a time).  Each has its own temp directory and database,
+# and waits on conditions, not on time; the files that restart the shared PostgreSQL cluster
 # (48-db-outage, 55-finalize-follow) run alone.
 # Every step runs even when an earlier one failed; the exit status is
 # non-zero if any failed.  The cluster is stopped whatever happens.
 set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
-jobs=${MD_TEST_JOBS:-2}
+jobs=${MD_TEST_JOBS:-3}
 status=0
 pgdir=
 sandir=
