@@ -14,6 +14,8 @@
 #   - a running md-work: the server halted, a job is given back (the log
 #     says storage), the server started again, the job succeeds
 #   - md-ingest killed (SIGKILL) in a multipart upload: no object, no row;
+#     md-work and its runner killed in one of a rendition: no object under
+#     the run's key, no rendition row; the job taken over after the lease;
 #     md-janitor removes its temp file; the ingest again works
 #   - md-janitor and md-finalize (keep_originals: false) with the server
 #     halted exit 75; the original md-finalize could not remove is removed
@@ -76,6 +78,14 @@ conf() {
 	  keep_originals: ${2:-true}
 	worker:
 	  poll_interval: 100ms
+	  lease: 5s
+	profiles:
+	  copy:
+	    kinds: [image]
+	    output: copy.png
+	    output_kind: file
+	    steps:
+	      - [cp, "{input}", "{output}"]
 	janitor:
 	  orphan_grace: 1s
 	EOF
@@ -215,6 +225,49 @@ code=$(curl -s -I -o "$MD_TMP/h" -w '%{http_code}' --aws-sigv4 "aws:amz:$REGION:
 is "$code" 200 "its object is there"
 is "$(tr -d '\r' <"$MD_TMP/h" | sed -n 's/^[Cc]ontent-[Ll]ength: //p')" "$(stat -c %s "$big")" "all of it"
 is "$(db_count media "sha256 = '$(sha256 "$big")'")" 1 "its media is registered"
+
+# --- md-work killed in a multipart upload of a rendition ------------------------------------------------
+# the copy profile's output is the 41 MiB PNG again, published in 9 parts;
+# md-work and its job runner are killed together (SIGKILL to the process
+# group, as a host that dies), once a part of that upload is stored
+bsha=$(sha256 "$big")
+run md-enqueue -p copy "$bsha"
+is "$rc" 0 "md-enqueue -p copy of the big PNG" || diag "$err"
+before=$(find "$S3/data" -path '*uploads*' -name 1.md5 2>/dev/null | sort)
+new_part() {
+	[ -n "$(find "$S3/data" -path '*uploads*' -name 1.md5 2>/dev/null | sort |
+		comm -13 <(printf '%s\n' "$before") -)" ]
+}
+setsid md-work --drain >"$MD_TMP/kw.out" 2>"$MD_TMP/kw.err" &
+kpid=$!
+if wait_for "a part of the rendition stored" new_part; then
+	kill -KILL -- "-$kpid"
+	pass "the rendition's multipart upload begins: md-work and its runner killed (SIGKILL)"
+else
+	fail "the rendition's multipart upload begins" "$(cat "$MD_TMP/kw.err")"
+fi
+wait "$kpid" 2>/dev/null
+cjob=$(db_query "SELECT id FROM jobs WHERE profile = 'copy'")
+ckey="renditions/$(shard "$bsha")/copy/$cjob-$(db_query "SELECT claims FROM jobs WHERE id = $cjob")/copy.png"
+head_key "$ckey"
+is "$code" 404 "no object under the rendition's key (HEAD 404)"
+is "$(db_count renditions "profile = 'copy'")" 0 "no rendition row"
+lease_over() {
+	[ "$(db_query "SELECT count(*) FROM jobs WHERE id = $cjob AND state = 'running' AND
+		lease_until < strftime('%Y-%m-%dT%H:%M:%fZ', 'now')")" = 1 ]
+}
+ok "the dead worker's lease runs out (5 s)" wait_for "the lease of job $cjob over" lease_over
+run md-work --drain
+is "$rc" 0 "md-work --drain after it: exit 0" || diag "$err"
+is "$(job "$cjob")" "succeeded 2" "the job is taken over and done (its second attempt)"
+run md-finalize
+is "$rc" 0 "md-finalize" || diag "$err"
+rkey=$(db_query "SELECT storage_key FROM renditions WHERE profile = 'copy'")
+code=$(curl -s -I -o "$MD_TMP/h" -w '%{http_code}' --aws-sigv4 "aws:amz:$REGION:s3" --user "$KEY:$SECRET" \
+	-H "x-amz-content-sha256: $EMPTY" "$endpoint/$bucket/$prefix/$rkey")
+is "$code" 200 "the registered rendition is there"
+is "$(tr -d '\r' <"$MD_TMP/h" | sed -n 's/^[Cc]ontent-[Ll]ength: //p')" "$(stat -c %s "$big")" "all of it"
+isnt "$rkey" "$ckey" "under the second run's folder, not the killed one's"
 
 # --- md-janitor and md-finalize, the server halted ---------------------------------------------------------
 conf "$SECRET" false >"$MD_TMP/drop.yaml"
