@@ -1008,7 +1008,7 @@ static int apply_storage(struct capply *a, const struct ynode *v, const char *k)
 	if (!strcmp(k, "part_size")) {
 		if (set_size(a, v, k, &s3->part_size))
 			return -1;
-		if (s3->part_size < ((uint64_t)5 << 20) || s3->part_size > ((uint64_t)5 << 30))
+		if (s3->part_size < STORAGE_PART_MIN || s3->part_size > STORAGE_PART_MAX)
 			return bad(a, v, k, "not 5MiB to 5GiB:");
 		return 0;
 	}

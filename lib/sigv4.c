@@ -159,8 +159,14 @@ static int endpoint_split(const char *ep, struct endpoint *e)
 	return 0;
 }
 
-/* S3's rules for a bucket name that is also a DNS label sequence. */
-static int bucket_valid(const char *b)
+int sigv4_endpoint_valid(const char *ep)
+{
+	struct endpoint e;
+
+	return ep && !endpoint_split(ep, &e);
+}
+
+int sigv4_bucket_valid(const char *b)
 {
 	size_t n = strlen(b);
 
@@ -178,7 +184,7 @@ static int bucket_valid(const char *b)
 
 static int presign_valid(const struct sigv4_presign *p, struct endpoint *e)
 {
-	if (!p->endpoint || endpoint_split(p->endpoint, e) || !p->bucket || !bucket_valid(p->bucket) ||
+	if (!p->endpoint || endpoint_split(p->endpoint, e) || !p->bucket || !sigv4_bucket_valid(p->bucket) ||
 	    !p->key || !*p->key || p->key[0] == '/' || !p->region || !*p->region ||
 	    !p->access_key || !*p->access_key || !p->secret_key || !*p->secret_key ||
 	    (p->session_token && !*p->session_token) || p->expires < 1 || p->expires > SIGV4_EXPIRES_MAX) {

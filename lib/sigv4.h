@@ -114,6 +114,13 @@ void sigv4_string_to_sign(struct strbuf *out, const char *amz_date, const char *
 void sigv4_signature(const unsigned char key[SIGV4_KEY_LEN], const char *sts, size_t sts_len,
 		     char hex[SIGV4_HEX_LEN + 1]);
 
+/* Is ep "http://HOST[:PORT]" or "https://HOST[:PORT]", a final '/'
+ * allowed, nothing else (see the endpoint of a presigned GET below)? */
+int sigv4_endpoint_valid(const char *ep);
+/* Is b a bucket name by S3's rules for one that is also a host name (see
+ * the bucket of a presigned GET below)? */
+int sigv4_bucket_valid(const char *b);
+
 /*
  * A presigned GET of one object.  Every string is borrowed, none is
  * copied or freed.

@@ -51,6 +51,10 @@ struct storage_ops;
  * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY with AWS_SESSION_TOKEN).
  * A filesystem storage reads none of it.
  */
+/* S3's bounds of a multipart upload's part (all but the last). */
+#define STORAGE_PART_MIN ((uint64_t)5 << 20)
+#define STORAGE_PART_MAX ((uint64_t)5 << 30)
+
 struct storage_conf {
 	char *endpoint;         /* "https://s3.REGION.amazonaws.com" */
 	char *region;           /* "us-east-1" */

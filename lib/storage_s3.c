@@ -34,9 +34,11 @@
  * own: the parent's connections are not shared across processes.
  */
 #include "storage_int.h"
+#include "conf.h"
 #include "file.h"
 #include "hash.h"
 #include "log.h"
+#include "quote.h"
 #include "sigv4.h"
 #include "strbuf.h"
 
@@ -53,8 +55,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define S3_PART_MIN ((uint64_t)5 << 20)         /* S3's smallest part but the last */
-#define S3_PART_MAX ((uint64_t)5 << 30)         /* and its largest */
 #define S3_PARTS_MAX 10000
 #define S3_BODY_MAX (4 << 20)                   /* an XML answer we read, at most */
 #define S3_BACKOFF_BASE 0.25
@@ -99,35 +99,6 @@ static int prefix_valid(const char *s)
 	return 1;
 }
 
-static int bucket_valid(const char *b)
-{
-	size_t n = strlen(b);
-
-	if (n < 3 || n > 63)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= '0' && b[i] <= '9') || b[i] == '-' || b[i] == '.'))
-			return 0;
-	return b[0] != '-' && b[0] != '.' && b[n - 1] != '-' && b[n - 1] != '.';
-}
-
-/* "scheme://host[:port]" without a path, query or user; 0 or -1. */
-static int endpoint_valid(const char *ep, size_t *scheme_len)
-{
-	const char *h;
-
-	if (!strncmp(ep, "https://", 8))
-		*scheme_len = 8;
-	else if (!strncmp(ep, "http://", 7))
-		*scheme_len = 7;
-	else
-		return -1;
-	h = ep + *scheme_len;
-	if (!*h || strpbrk(h, "/?#@ \t\r\n"))
-		return -1;
-	return 0;
-}
-
 static void s3_free(struct s3 *s)
 {
 	if (s->curl && s->pid == getpid())
@@ -170,7 +141,7 @@ static int s3_open(struct storage *st, const char *url, const struct storage_con
 	} else {
 		s->prefix = xstrdup("");
 	}
-	if (!bucket_valid(s->bucket)) {
+	if (!sigv4_bucket_valid(s->bucket)) {
 		error("storage 's3://%s': bad bucket name '%s' (3 to 63 of a-z 0-9 . -)", url, s->bucket);
 		goto fail;
 	}
@@ -193,7 +164,8 @@ static int s3_open(struct storage *st, const char *url, const struct storage_con
 	} else {
 		s->endpoint = xstrfmt("https://s3.%s.amazonaws.com", s->region);
 	}
-	if (endpoint_valid(s->endpoint, &scheme_len)) {
+	scheme_len = strncmp(s->endpoint, "https://", 8) ? 7 : 8;
+	if (!sigv4_endpoint_valid(s->endpoint)) {
 		error("storage endpoint '%s': not http://HOST[:PORT] or https://HOST[:PORT]", s->endpoint);
 		goto fail;
 	}
@@ -223,7 +195,7 @@ static int s3_open(struct storage *st, const char *url, const struct storage_con
 	s->token = tok ? xstrdup(tok) : NULL;
 	s->sigv4 = xstrfmt("aws:amz:%s:s3", s->region);
 	s->part_size = c && c->part_size ? c->part_size : (uint64_t)16 << 20;
-	if (s->part_size < S3_PART_MIN || s->part_size > S3_PART_MAX) {
+	if (s->part_size < STORAGE_PART_MIN || s->part_size > STORAGE_PART_MAX) {
 		error("storage.part_size: %llu bytes is not 5 MiB to 5 GiB", (unsigned long long)s->part_size);
 		goto fail;
 	}
@@ -315,15 +287,9 @@ static char *xml_text(xmlNode *n, const char *name)
 /* "2026-12-01T02:42:16.000Z" as unix time, or 0. */
 static double iso_time(const char *s)
 {
-	struct tm tm = {0};
-	double frac = 0;
-	const char *p;
+	double t;
 
-	if (!s || !(p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)))
-		return 0;
-	if (*p == '.')
-		frac = strtod(p, NULL);
-	return (double)timegm(&tm) + frac;
+	return parse_time(s, &t) ? 0 : t;
 }
 
 /* An S3 error body's Code and Message, into code/msg. */
@@ -869,8 +835,7 @@ static int put_multipart(struct s3 *s, int fd, int64_t size, const char *key)
 			goto abort;
 		}
 		sb_addf(&done, "<Part><PartNumber>%d</PartNumber><ETag>", i + 1);
-		for (const char *p = q.etag; *p; p++)    /* an ETag is "hex": nothing to escape but " */
-			sb_adds(&done, *p == '"' ? "&quot;" : (char[2]){ *p, 0 });
+		xml_add_text(&done, q.etag);
 		sb_adds(&done, "</ETag></Part>");
 	}
 	sb_adds(&done, "</CompleteMultipartUpload>");
