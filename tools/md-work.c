@@ -486,6 +486,13 @@ static int record_host(struct worker *w, const struct job *j, const char *err, i
 	return 1;
 }
 
+/* Claim no more; the running jobs have the grace to finish. */
+static void begin_stop(struct worker *w, double now)
+{
+	w->stopping = 1;
+	w->stop_deadline = now + (w->opt.grace >= 0 ? w->opt.grace : w->cli.conf.grace);
+}
+
 /* The storage refused this worker (403): the job goes back and the worker
  * stops, exiting 78; its configuration must change first. */
 static int record_denied(struct worker *w, const struct job *j, const char *err)
@@ -497,10 +504,8 @@ static int record_denied(struct worker *w, const struct job *j, const char *err)
 	logkv(LOG_ERROR, "storage refused this worker: the job is given back; stopping (fix the "
 	      "storage settings)", "error", err, (char *)NULL);
 	w->denied = 1;
-	if (!w->stopping) {
-		w->stopping = 1;
-		w->stop_deadline = now_mono() + (w->opt.grace >= 0 ? w->opt.grace : w->cli.conf.grace);
-	}
+	if (!w->stopping)
+		begin_stop(w, now_mono());
 	return 1;
 }
 
@@ -1018,8 +1023,7 @@ static void db_give_up(struct worker *w, double now)
 	logkv(LOG_ERROR, "database unavailable for a lease: no new jobs, stopping",
 	      (char *)NULL);
 	w->gave_up = 1;
-	w->stopping = 1;
-	w->stop_deadline = now + (w->opt.grace >= 0 ? w->opt.grace : w->cli.conf.grace);
+	begin_stop(w, now);
 }
 
 /* Event: the clocks: progress, heartbeat, watchdog, the end of the grace. */
@@ -1053,8 +1057,7 @@ static void worker_signal(struct worker *w, int sig, double now)
 	if (sig == SIGHUP) {
 		reload_config(w);
 	} else if (!w->stopping) {
-		w->stopping = 1;
-		w->stop_deadline = now + (w->opt.grace >= 0 ? w->opt.grace : w->cli.conf.grace);
+		begin_stop(w, now);
 		info("signal %d: no new jobs; %d running, grace %.0fs", sig, w->nrunning,
 		     w->stop_deadline - now);
 		sd_notify("STOPPING=1");
