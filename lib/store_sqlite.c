@@ -300,7 +300,7 @@ int store_sqlite_open(const char *path, int flags, struct store **out)
 		return MD_EXIT_CONFIG;
 	}
 	if (!(flags & STORE_CREATE) && access(path, F_OK)) {
-		error("database '%s' does not exist: run 'md-db init' (or 'md-db migrate')", path);
+		error("database '%s' does not exist: run 'md-db init'", path);
 		return MD_EXIT_CONFIG;
 	}
 	if ((flags & STORE_CREATE) && mkdir_parents(path)) {
