@@ -453,15 +453,6 @@ static void emit(int level, const char *msg, va_list kv)
 	sb_release(&sb);
 }
 
-static void emit_kv(int level, const char *msg, ...)
-{
-	va_list ap;
-
-	va_start(ap, msg);
-	emit(level, msg, ap);
-	va_end(ap);
-}
-
 void logkv(int level, const char *msg, ...)
 {
 	va_list ap;
@@ -478,7 +469,7 @@ static void __attribute__((format(printf, 2, 0))) vlog(int level, const char *fm
 	if (level > cur_level)
 		return;
 	sb_vaddf(&sb, fmt, ap);
-	emit_kv(level, sb.buf, (char *)NULL);
+	logkv(level, sb.buf, (char *)NULL);
 	sb_release(&sb);
 }
 
@@ -506,7 +497,7 @@ void error_errno(const char *fmt, ...)
 	sb_vaddf(&sb, fmt, ap);
 	va_end(ap);
 	sb_addf(&sb, ": %s", strerror(err));
-	emit_kv(LOG_ERROR, sb.buf, (char *)NULL);
+	logkv(LOG_ERROR, sb.buf, (char *)NULL);
 	sb_release(&sb);
 }
 
