@@ -223,7 +223,7 @@ _md_tool()
 		return 0
 		;;
 	--log-format)
-		COMPREPLY=($(compgen -W 'text json' -- "$cur"))
+		COMPREPLY=($(compgen -W 'human text json' -- "$cur"))
 		return 0
 		;;
 	--log-level)

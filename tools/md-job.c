@@ -248,7 +248,7 @@ static int cmd_show(struct store *db, char **argv, int n)
 			nok++;
 		} else {
 			nbad++;
-			logkv(LOG_ERROR, "no such job", "job_id", id_str(ids[i], num), (char *)NULL);
+			logkv(LOG_ERROR, "no such job", LOG_NUM "job_id", id_str(ids[i], num), (char *)NULL);
 		}
 	}
 	free(ids);
@@ -260,7 +260,7 @@ static void report_refused(int64_t id, char *refused)
 {
 	char num[24];
 
-	logkv(LOG_ERROR, refused, "job_id", id_str(id, num), (char *)NULL);
+	logkv(LOG_ERROR, refused, LOG_NUM "job_id", id_str(id, num), (char *)NULL);
 	if (cli.json) {
 		struct emit e;
 
@@ -291,7 +291,7 @@ static int cmd_control(struct store *db, enum job_op op, char **argv, int n)
 			continue;
 		}
 		nok++;
-		logkv(LOG_DEBUG, op == JOB_RETRY ? "retried" : "cancelled", "job_id",
+		logkv(LOG_DEBUG, op == JOB_RETRY ? "job retried" : "job cancelled", LOG_NUM "job_id",
 		      id_str(ids[i], num), (char *)NULL);
 		emit_begin(&e, cli.json);
 		emit_int(&e, "job_id", ids[i]);
