@@ -75,6 +75,11 @@ is "$(jq -r '.posts[].post_id' "$W"/index.json "$W"/index.2.json "$W"/index.3.js
 	"the pages hold every post once, in order"
 ok "tags/cats: 3 posts on 2 pages" jq -se '[.[].posts | length] == [2, 1] and .[0].next == "cats.2.json"' \
 	"$W/tags/cats.json" "$W/tags/cats.2.json"
+# the rest depends on no backend
+if [ -n "${MD_TEST_PGHOST-}" ]; then
+	done_testing
+	exit
+fi
 ok "the HTML pages link to the next and previous" grep -q 'rel="next" href="index.2.html"' "$W/index.html"
 ok "  page 3 back to page 2" grep -q 'rel="prev" href="index.2.html"' "$W/index.3.html"
 ok "  a tag page to its next" grep -q 'rel="next" href="cats.2.html"' "$W/tags/cats.html"
