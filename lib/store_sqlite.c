@@ -338,11 +338,13 @@ int store_sqlite_open(const char *path, int flags, struct store **out)
 		error("empty SQLite database path");
 		return MD_EXIT_CONFIG;
 	}
+	if ((rc = sq_check_owner(path)))
+		return rc;
 	if (!(flags & STORE_CREATE) && access(path, F_OK)) {
 		error("database '%s' does not exist: run 'md-db init' (or 'md-db migrate')", path);
 		return MD_EXIT_CONFIG;
 	}
-	if ((rc = sq_check_owner(path)) || ((flags & STORE_CREATE) && (rc = sq_create(path))))
+	if ((flags & STORE_CREATE) && (rc = sq_create(path)))
 		return rc;
 	q = xcalloc(1, sizeof(*q));
 	q->base.drv = &sqlite_driver;
