@@ -134,11 +134,11 @@ struct conf {
 	double token_ttl;       /* auth.token_ttl: default lifetime of a token */
 	char *storage;
 	struct storage_conf s3;   /* storage: endpoint, region, keys... (s3://) */
-	int umask;              /* storage.umask: the umask of every tool (027) */
 	int log_json;
 	int log_level;
 
 	int keep_originals;
+	int umask;              /* storage.umask: the umask of every tool (027) */
 
 	int worker_jobs;        /* 0: auto */
 	int worker_threads;
