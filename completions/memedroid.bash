@@ -19,20 +19,24 @@ _md_queues='default video'
 _md_common_opts='-c --config --db --storage --log-format --log-level
 	-q --quiet -v --verbose --json -h --help -V --version'
 
+# The configuration file the tools would read, without -c.
+_md_conf_file()
+{
+	if [[ -n ${MD_CONFIG-} ]]; then
+		printf '%s\n' "$MD_CONFIG"
+	elif [[ -r ${XDG_CONFIG_HOME:-$HOME/.config}/memedroid/config.yaml ]]; then
+		printf '%s\n' "${XDG_CONFIG_HOME:-$HOME/.config}/memedroid/config.yaml"
+	else
+		printf '%s\n' /etc/memedroid/config.yaml
+	fi
+}
+
 # Profile names from the configuration file, besides the built-in ones:
 # the keys under "profiles:" in the file the tools would read.
 _md_conf_profiles()
 {
 	local conf=$1 line inside=0
-	if [[ -z $conf ]]; then
-		if [[ -n ${MD_CONFIG-} ]]; then
-			conf=$MD_CONFIG
-		elif [[ -r ${XDG_CONFIG_HOME:-$HOME/.config}/memedroid/config.yaml ]]; then
-			conf=${XDG_CONFIG_HOME:-$HOME/.config}/memedroid/config.yaml
-		else
-			conf=/etc/memedroid/config.yaml
-		fi
-	fi
+	[[ -z $conf ]] && conf=$(_md_conf_file)
 	[[ -r $conf ]] || return 0
 	while IFS= read -r line; do
 		if [[ $line =~ ^profiles:[[:space:]]*(#.*)?$ ]]; then
@@ -50,15 +54,7 @@ _md_conf_profiles()
 _md_conf_queues()
 {
 	local conf=$1 line re='^[[:space:]]+queue:[[:space:]]*["'"'"']?([A-Za-z0-9_.-]+)'
-	if [[ -z $conf ]]; then
-		if [[ -n ${MD_CONFIG-} ]]; then
-			conf=$MD_CONFIG
-		elif [[ -r ${XDG_CONFIG_HOME:-$HOME/.config}/memedroid/config.yaml ]]; then
-			conf=${XDG_CONFIG_HOME:-$HOME/.config}/memedroid/config.yaml
-		else
-			conf=/etc/memedroid/config.yaml
-		fi
-	fi
+	[[ -z $conf ]] && conf=$(_md_conf_file)
 	[[ -r $conf ]] || return 0
 	while IFS= read -r line; do
 		[[ $line =~ $re && " $_md_queues " != *" ${BASH_REMATCH[1]} "* ]] &&
