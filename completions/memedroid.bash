@@ -12,24 +12,31 @@
 
 _md_profiles='probe mp4 thumb hls frames web noop'
 
+# The queues of the built-in profiles.
+_md_queues='default video'
+
 # Options every tool takes.
 _md_common_opts='-c --config --db --storage --log-format --log-level
 	-q --quiet -v --verbose --json -h --help -V --version'
+
+# The configuration file the tools would read, without -c.
+_md_conf_file()
+{
+	if [[ -n ${MD_CONFIG-} ]]; then
+		printf '%s\n' "$MD_CONFIG"
+	elif [[ -r ${XDG_CONFIG_HOME:-$HOME/.config}/memedroid/config.yaml ]]; then
+		printf '%s\n' "${XDG_CONFIG_HOME:-$HOME/.config}/memedroid/config.yaml"
+	else
+		printf '%s\n' /etc/memedroid/config.yaml
+	fi
+}
 
 # Profile names from the configuration file, besides the built-in ones:
 # the keys under "profiles:" in the file the tools would read.
 _md_conf_profiles()
 {
 	local conf=$1 line inside=0
-	if [[ -z $conf ]]; then
-		if [[ -n ${MD_CONFIG-} ]]; then
-			conf=$MD_CONFIG
-		elif [[ -r ${XDG_CONFIG_HOME:-$HOME/.config}/memedroid/config.yaml ]]; then
-			conf=${XDG_CONFIG_HOME:-$HOME/.config}/memedroid/config.yaml
-		else
-			conf=/etc/memedroid/config.yaml
-		fi
-	fi
+	[[ -z $conf ]] && conf=$(_md_conf_file)
 	[[ -r $conf ]] || return 0
 	while IFS= read -r line; do
 		if [[ $line =~ ^profiles:[[:space:]]*(#.*)?$ ]]; then
@@ -42,9 +49,23 @@ _md_conf_profiles()
 	done <"$conf" 2>/dev/null
 }
 
+# Queue names from the configuration file: the values of its "queue:"
+# keys (those of profiles), besides the built-in ones.
+_md_conf_queues()
+{
+	local conf=$1 line re='^[[:space:]]+queue:[[:space:]]*["'"'"']?([A-Za-z0-9_.-]+)'
+	[[ -z $conf ]] && conf=$(_md_conf_file)
+	[[ -r $conf ]] || return 0
+	while IFS= read -r line; do
+		[[ $line =~ $re && " $_md_queues " != *" ${BASH_REMATCH[1]} "* ]] &&
+			printf '%s\n' "${BASH_REMATCH[1]}"
+	done <"$conf" 2>/dev/null
+}
+
 # The words before the cursor that are neither options nor option values,
 # in the array _md_pos: for md-job and md-user, the command word (md-job:
-# list, show, retry, cancel; md-user: add, passwd, list, del, check, token)
+# list, show, retry, cancel, drop, pause, resume; md-user: add, passwd,
+# list, del, check, token)
 # and its arguments.  The arguments are the tool's own options that take a
 # value.
 _md_positionals()
@@ -142,18 +163,23 @@ _md_tool()
 		opts='-t --tag -u --user --status -n --limit --before --all --base-url --presign --out --feed-url'
 		;;
 	md-job)
-		subcmds='list show retry cancel drop'
+		subcmds='list show retry cancel drop pause resume'
 		_md_positionals -s --state --queue -p --profile --media -n --limit
 		jobcmd=${_md_pos[0]-}
 		# The filters belong to list; show, retry and cancel take only ids,
-		# drop ids and --dry-run.
+		# drop ids and --dry-run, pause and resume queue names.
 		case $jobcmd in
 		''|list) opts='-s --state --queue -p --profile --media -n --limit' ;;
 		drop) opts='--dry-run' ;;
 		esac
 		;;
 	md-status)
-		opts='--prom --dead --base-url'
+		# --check and its levels, the summary's options, or the posts'.
+		if _md_has_word --check; then
+			opts='--max-wait --max-dead --min-workers'
+		else
+			opts='--prom --dead --check --max-wait --max-dead --min-workers --base-url'
+		fi
 		;;
 	md-janitor)
 		opts='-n --dry-run --verify'
@@ -292,10 +318,27 @@ _md_tool()
 		COMPREPLY=($(compgen -W "$_md_profiles $(_md_conf_profiles "$conf")" -- "$cur"))
 		return 0
 		;;
-	md-job:--queue|md-job:--media|md-job:-n|md-job:--limit)
+	md-job:--queue)
+		COMPREPLY=($(compgen -W "$_md_queues $(_md_conf_queues "$conf")" -- "$cur"))
+		return 0
+		;;
+	md-job:--media|md-job:-n|md-job:--limit)
 		return 0
 		;;
 	md-status:--dead)
+		return 0
+		;;
+	md-status:--max-wait)
+		# WARN[,CRIT] durations
+		COMPREPLY=($(compgen -W '5m,30m' -- "$cur"))
+		return 0
+		;;
+	md-status:--max-dead)
+		COMPREPLY=($(compgen -W '1,10' -- "$cur"))
+		return 0
+		;;
+	md-status:--min-workers)
+		COMPREPLY=($(compgen -W '1,1' -- "$cur"))
 		return 0
 		;;
 	md-user:--email|md-user:--ttl|md-user:--reassign-to)
@@ -341,8 +384,24 @@ _md_tool()
 		COMPREPLY=($(compgen -W '-' -- "$cur"))
 		;;
 	md-job)
-		# The command first; list takes no arguments, the others job ids.
-		[[ -z $jobcmd ]] && COMPREPLY=($(compgen -W "$subcmds" -- "$cur"))
+		# The command first; list takes no arguments, pause and resume
+		# queue names, the others job ids or "-".
+		case $jobcmd in
+		'')
+			COMPREPLY=($(compgen -W "$subcmds" -- "$cur"))
+			;;
+		pause|resume)
+			COMPREPLY=($(compgen -W "$_md_queues $(_md_conf_queues "$conf")" -- "$cur"))
+			;;
+		show|retry|cancel|drop)
+			COMPREPLY=($(compgen -W '-' -- "$cur"))
+			;;
+		esac
+		;;
+	md-status)
+		# Post ids or media hashes: nothing to offer but "-".
+		_md_has_word --check || _md_has_word --prom ||
+			COMPREPLY=($(compgen -W '-' -- "$cur"))
 		;;
 	md-user)
 		# The command first, then a user name, which is not completed.

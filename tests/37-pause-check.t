@@ -80,6 +80,8 @@ run md-status --check --min-workers 0 --max-dead 1
 is "$rc" 2 "--max-dead 1 (one value: the critical level too): CRITICAL"
 run md-status --check --min-workers 0 --max-dead 2,3
 is "$rc" 0 "--max-dead 2,3: OK"
+run md-status --check --min-workers 0 --max-dead 0
+is "$rc" 0 "--max-dead 0: dead jobs not judged"
 
 run md-enqueue -c "$CFG" -p thumb "$png"
 run md-status --check --min-workers 0 --max-dead 5 --max-wait 0s,1h

@@ -493,12 +493,13 @@ static void finding(struct verdict *v, int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The level a figure reaches: above (or, when below, under) a limit */
+/* The level a figure reaches: at least (or, when below, under) a limit;
+ * a level of 0 is off */
 static int level_of(double x, const struct limit *l, int below)
 {
-	if (below ? x < l->crit : x >= l->crit)
+	if (l->crit > 0 && (below ? x < l->crit : x >= l->crit))
 		return CHECK_CRITICAL;
-	if (below ? x < l->warn : x >= l->warn)
+	if (l->warn > 0 && (below ? x < l->warn : x >= l->warn))
 		return CHECK_WARNING;
 	return CHECK_OK;
 }
