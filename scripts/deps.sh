@@ -14,7 +14,10 @@ clang libclang-rt-dev libxml2-utils python3 inotify-tools"
 # so and skips without them: installed when missing, a failure is a warning.
 # node and npm are judged by their commands, as they may come from elsewhere
 # than Debian (a newer Node.js ships npm itself and conflicts with Debian's).
-OPT_PKGS="chromium"
+# systemd: only its commands, for tests/98-systemd.t (systemd-analyze verify
+# and security --offline, sysusers and tmpfiles in a scratch root); nothing
+# is booted.
+OPT_PKGS="chromium systemd"
 OPT_CMDS="node:nodejs npm:npm"
 
 installed() {
@@ -71,8 +74,8 @@ if [ -n "$missing" ]; then
 	apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missing >&2
 fi
 if [ -n "$optional" ]; then
-	echo "deps.sh: installing, for the browser test only:$optional" >&2
+	echo "deps.sh: installing, for the browser and systemd tests only:$optional" >&2
 	# shellcheck disable=SC2086
 	apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $optional >&2 ||
-		echo "deps.sh: warning: could not install$optional; the browser test will be skipped" >&2
+		echo "deps.sh: warning: could not install$optional; the tests that need it will be skipped" >&2
 fi
