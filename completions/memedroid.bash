@@ -139,7 +139,7 @@ _md_tool()
 		opts='--follow --exec --exec-timeout --limit'
 		;;
 	md-feed)
-		opts='-t --tag -u --user --status -n --limit --before --base-url --presign --out'
+		opts='-t --tag -u --user --status -n --limit --before --all --base-url --presign --out --feed-url'
 		;;
 	md-job)
 		subcmds='list show retry cancel drop'
@@ -223,7 +223,7 @@ _md_tool()
 		return 0
 		;;
 	--log-format)
-		COMPREPLY=($(compgen -W 'text json' -- "$cur"))
+		COMPREPLY=($(compgen -W 'human text json' -- "$cur"))
 		return 0
 		;;
 	--log-level)
@@ -254,7 +254,7 @@ _md_tool()
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return 0
 		;;
-	md-feed:--base-url|md-status:--base-url)
+	md-feed:--base-url|md-feed:--feed-url|md-status:--base-url)
 		compopt -o nospace 2>/dev/null
 		COMPREPLY=($(compgen -W 'https:// http://' -- "$cur"))
 		return 0

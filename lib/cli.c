@@ -107,12 +107,10 @@ static void configure(struct cli *cli, const struct opts_seen *seen)
 {
 	const char *config = seen->config, *db = seen->db, *storage = seen->storage;
 	const char *lfmt = seen->lfmt, *llevel = seen->llevel;
-	int rc;
+	int rc, fmt = LOG_FORMAT_AUTO;
 
-	if (lfmt) {
-		if (strcmp(lfmt, "text") && strcmp(lfmt, "json"))
-			usage_error(cli, "--log-format must be text or json, not '%s'", lfmt);
-	}
+	if (lfmt && log_parse_format(lfmt, &fmt))
+		usage_error(cli, "--log-format must be human, text or json, not '%s'", lfmt);
 	int lvl = LOG_INFO;
 	if (llevel && log_parse_level(llevel, &lvl))
 		usage_error(cli, "--log-level must be error, warn, info or debug, not '%s'", llevel);
@@ -120,7 +118,7 @@ static void configure(struct cli *cli, const struct opts_seen *seen)
 	conf_init(&cli->conf);
 	/* the log flags apply to what reading the config says, too */
 	if (lfmt)
-		log_set_json(!strcmp(lfmt, "json"));
+		log_set_format(fmt);
 	if (llevel)
 		log_set_level(lvl);
 	if (cli->verbose)
@@ -144,14 +142,14 @@ static void configure(struct cli *cli, const struct opts_seen *seen)
 		cli->conf.storage = xstrdup(storage);
 	}
 	if (lfmt)
-		cli->conf.log_json = !strcmp(lfmt, "json");
+		cli->conf.log_format = fmt;
 	if (llevel)
 		cli->conf.log_level = lvl;
 	if (cli->verbose)
 		cli->conf.log_level = LOG_DEBUG;
 	if (cli->quiet)
 		cli->conf.log_level = LOG_ERROR;
-	log_set_json(cli->conf.log_json);
+	log_set_format(cli->conf.log_format);
 	log_set_level(cli->conf.log_level);
 }
 
@@ -260,7 +258,7 @@ static void from_table(const char *synopsis, const char *body, const struct cli_
 			table_long[k++] = (struct option){ o->name, o->arg ? required_argument :
 							    no_argument, NULL, o->id };
 	}
-	sb_adds(&help, "common options: -c FILE, --db URL, --storage URL, --log-format text|json,\n"
+	sb_adds(&help, "common options: -c FILE, --db URL, --storage URL, --log-format human|text|json,\n"
 		"  --log-level LEVEL, -q, -v, --json, -h, -V\n");
 	table_usage = sb_detach(&help, NULL);
 	table_short = sb_detach(&shorts, NULL);

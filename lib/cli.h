@@ -3,7 +3,7 @@
  * configuration search, logging set-up, --help and --version.
  *
  * Common options: -c/--config FILE, --db URL, --storage URL,
- * --log-format text|json, --log-level LEVEL, -q, -v, --json, -h/--help,
+ * --log-format human|text|json, --log-level LEVEL, -q, -v, --json, -h/--help,
  * -V/--version.  Precedence: flag > environment > config file > default.
  *
  * Options come before operands (POSIX): parsing stops at the first operand

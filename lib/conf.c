@@ -620,7 +620,7 @@ int conf_reload(struct conf *c)
 	free(nc.storage);
 	nc.db_url = c->db_url;
 	nc.storage = c->storage;
-	nc.log_json = c->log_json;
+	nc.log_format = c->log_format;
 	nc.log_level = c->log_level;
 	c->db_url = c->storage = NULL;
 	conf_release(c);
@@ -1048,12 +1048,8 @@ static int apply_log(struct capply *a, const struct ynode *v, const char *k)
 	if (!strcmp(k, "format")) {
 		if (want_scalar(a, v, k))
 			return -1;
-		if (!strcmp(v->value, "json"))
-			a->c->log_json = 1;
-		else if (!strcmp(v->value, "text"))
-			a->c->log_json = 0;
-		else
-			return bad(a, v, k, "expected text or json for");
+		if (log_parse_format(v->value, &a->c->log_format))
+			return bad(a, v, k, "expected human, text or json for");
 		return 0;
 	}
 	if (!strcmp(k, "level")) {

@@ -134,7 +134,7 @@ struct conf {
 	double token_ttl;       /* auth.token_ttl: default lifetime of a token */
 	char *storage;
 	struct storage_conf s3;   /* storage: endpoint, region, keys... (s3://) */
-	int log_json;
+	int log_format;         /* enum log_format; AUTO unless set */
 	int log_level;
 
 	int keep_originals;

@@ -1,5 +1,6 @@
 #include "ref.h"
 #include "hash.h"
+#include "log.h"
 #include "store.h"
 #include "strbuf.h"
 
@@ -105,8 +106,10 @@ static int is_key(const char *s, size_t n, const char *want)
 	return n == strlen(want) && !memcmp(s, want, n);
 }
 
-/* A top-level "post_id" or "media" of a JSON object. */
-static enum ref_line ref_from_json(const char *line, size_t len, char **ref)
+/* A top-level id_key (a number) or, when want_media, "media" of a JSON
+ * object; the id first. */
+static enum ref_line ref_from_json(const char *line, size_t len, const char *id_key,
+				   int want_media, char **ref)
 {
 	struct cur c = { line, line + len };
 	char *post = NULL, *media = NULL;
@@ -130,7 +133,7 @@ static enum ref_line ref_from_json(const char *line, size_t len, char **ref)
 			goto bad;
 		skip_ws(&c);
 		v = c.p;
-		if (is_key(k, kn, "media") && c.p < c.end && *c.p == '"') {
+		if (want_media && is_key(k, kn, "media") && c.p < c.end && *c.p == '"') {
 			if (scan_string(&c, &v, &vn))
 				goto bad;
 			if (!media && vn == HASH_HEX_LEN) {
@@ -144,7 +147,7 @@ static enum ref_line ref_from_json(const char *line, size_t len, char **ref)
 			if (skip_value(&c))
 				goto bad;
 			vn = (size_t)(c.p - v);
-			if (!post && is_key(k, kn, "post_id") && vn == span(v, c.p, "0123456789") &&
+			if (!post && is_key(k, kn, id_key) && vn == span(v, c.p, "0123456789") &&
 			    vn < 19) {
 				post = xstrndup(v, vn);
 				if (!ref_valid(post)) {
@@ -184,19 +187,58 @@ bad:
 	return REF_SKIP;
 }
 
-enum ref_line ref_from_line(const char *line, size_t len, char **ref)
+/* The reference of a line: a job id (jobs) or a post id or sha256. */
+static enum ref_line from_line(const char *line, size_t len, int jobs, char **ref)
 {
+	int64_t id;
 	size_t n;
 
 	*ref = NULL;
 	if (len && *line == '{')
-		return ref_from_json(line, len, ref);
+		return ref_from_json(line, len, jobs ? "job_id" : "post_id", !jobs, ref);
 	for (n = 0; n < len && line[n] != '\t' && line[n] != ' '; n++)
 		;
 	if (!n || (n == 1 && *line == '-'))
 		return REF_SKIP;
 	*ref = xstrndup(line, n);
-	if (strlen(*ref) != n || !ref_valid(*ref))
+	if (strlen(*ref) != n || !(jobs ? ref_is_post_id(*ref, &id) : ref_valid(*ref)))
 		return REF_BAD;
 	return REF_OK;
+}
+
+enum ref_line ref_from_line(const char *line, size_t len, char **ref)
+{
+	return from_line(line, len, 0, ref);
+}
+
+enum ref_line ref_job_from_line(const char *line, size_t len, char **ref)
+{
+	return from_line(line, len, 1, ref);
+}
+
+size_t ref_read(FILE *f, int jobs, char ***v, size_t *n, size_t *cap)
+{
+	char *line = NULL, *r;
+	size_t lcap = 0, nbad = 0;
+	ssize_t len;
+
+	while ((len = getline(&line, &lcap, f)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		enum ref_line what = from_line(line, (size_t)len, jobs, &r);
+		if (what == REF_SKIP)
+			continue;
+		if (what == REF_BAD) {
+			logkv(LOG_ERROR, jobs ? "not a job id" : "neither a post id nor a sha256",
+			      "ref", r, (char *)NULL);
+			nbad++;
+			free(r);
+			continue;
+		}
+		if (*n == *cap)
+			*v = xrealloc(*v, (*cap = *cap ? *cap * 2 : 64) * sizeof(**v));
+		(*v)[(*n)++] = r;
+	}
+	free(line);
+	return nbad;
 }

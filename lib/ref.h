@@ -20,6 +20,7 @@
 #define MD_REF_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum ref_line {
 	REF_BAD = -1,           /* *ref: the field that is no reference */
@@ -32,5 +33,17 @@ int ref_valid(const char *s);
 
 /* The reference in line[len] (no newline); *ref malloc'd, caller frees. */
 enum ref_line ref_from_line(const char *line, size_t len, char **ref);
+
+/* The same for a job id (md-job's input): the first field of a TSV line
+ * (md-job list, md-enqueue), or the top-level "job_id" of a JSON object. */
+enum ref_line ref_job_from_line(const char *line, size_t len, char **ref);
+
+/*
+ * Every reference in the lines of f (ref_from_line, or ref_job_from_line
+ * when jobs), appended to the array *v of *n (room for *cap, grown as
+ * needed; each malloc'd).  A bad one is said on stderr and skipped.
+ * Returns how many were bad.
+ */
+size_t ref_read(FILE *f, int jobs, char ***v, size_t *n, size_t *cap);
 
 #endif

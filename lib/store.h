@@ -433,6 +433,13 @@ enum job_op {
  * an exit code. */
 int store_job_control(struct store *s, int64_t id, enum job_op op, char **refused);
 
+/* Pause (pause 1) or resume (0) the claims of one queue: workers claim
+ * none of its jobs while it is paused; running ones go on.  by names who
+ * did it (user@host).  *changed: 0 when it already was so.  Resuming
+ * wakes the workers that listen.  0 or an exit code. */
+int store_queue_pause(struct store *s, const char *queue, int pause, const char *by,
+		      int *changed);
+
 /* ---- status (md-status) ---- */
 
 enum status_kind {
@@ -448,6 +455,8 @@ enum status_kind {
 				 * id (jobs it runs now), seconds (since its
 				 * last heartbeat), at (started), profile (its
 				 * version); live ones and those gone within a day */
+	STATUS_PAUSED,          /* queue, worker (who paused it: user@host),
+				 * at (when), seconds (since) */
 };
 
 struct status_item {

@@ -321,6 +321,10 @@ struct store_driver {
 	int (*jobs_expired)(struct store *, const char *not_worker, int max, struct expired **v,
 			    int *n);
 	/* -- live workers (store_work.c) -- */
+	/* Insert (pause) or delete (resume) the queue_pauses row of queue;
+	 * *changed: a row was. */
+	int (*queue_pause)(struct store *, const char *queue, int pause, const char *by,
+			   int *changed);
 	/* Insert or replace the row of r: alive, started and beaten now. */
 	int (*worker_upsert)(struct store *, const struct worker_reg *r);
 	/* Beat the row of id if it is alive; *alive says whether it was. */

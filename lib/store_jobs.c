@@ -108,6 +108,34 @@ int store_job_control(struct store *s, int64_t id, enum job_op op, char **refuse
 	return rc;
 }
 
+struct queue_change {
+	const char *queue, *by;
+	int pause, *changed;
+};
+
+static int queue_change_body(struct store *s, void *arg)
+{
+	struct queue_change *c = arg;
+	char *q = (char *)c->queue;
+	int rc;
+
+	if ((rc = s->drv->queue_pause(s, c->queue, c->pause, c->by, c->changed)))
+		return rc;
+	/* the workers that sleep on notifications wake to the resumed queue */
+	if (!c->pause && *c->changed && s->drv->jobs_notify)
+		rc = s->drv->jobs_notify(s, &q, 1);
+	return rc;
+}
+
+int store_queue_pause(struct store *s, const char *queue, int pause, const char *by,
+		      int *changed)
+{
+	struct queue_change c = { .queue = queue, .by = by, .pause = pause, .changed = changed };
+
+	*changed = 0;
+	return store_txn(s, queue_change_body, &c);
+}
+
 int store_jobs(struct store *s, const struct job_query *q, job_info_cb cb, void *arg)
 {
 	return s->drv->jobs(s, q, cb, arg);

@@ -471,6 +471,9 @@ enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED_MANY, ST_SUCCEED_SAME, ST_SETTLE, S
 /* the value of row j in array, which goes with the job ids $1 */
 #define RUN_VALUE(array) "(" array ")[array_position($1::int8[], j.id)]"
 
+/* Not a job of a paused queue (md-job pause) */
+#define NOT_PAUSED "NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = jobs.queue)"
+
 #define CLAIM_SQL(queue_filter) \
 	"WITH ack AS (" \
 	/* the short jobs of the previous batch, acknowledged on the way */ \
@@ -480,6 +483,7 @@ enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED_MANY, ST_SUCCEED_SAME, ST_SETTLE, S
 	"  RETURNING 1" \
 	"), c AS (" \
 	"  SELECT id FROM jobs WHERE state = 'available' AND run_at <= now()" queue_filter \
+	"    AND " NOT_PAUSED \
 	"  ORDER BY priority, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED" \
 	"), j AS (" \
 	/* by id = ANY(array): an index probe per job whatever the planner \
@@ -1497,6 +1501,27 @@ static int pg_worker_exec(struct pg *q, const char *what, const char *sql, const
 	return 0;
 }
 
+static int pg_queue_pause(struct store *s, const char *queue, int pause, const char *by,
+			  int *changed)
+{
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	arg_str(&a, queue);
+	if (pause)
+		arg_str(&a, by);
+	if ((rc = pg_exec(q, pause ? "pause a queue" : "resume a queue", pause ?
+			  "INSERT INTO queue_pauses (queue, paused_by) VALUES ($1, $2) "
+			  "ON CONFLICT (queue) DO NOTHING" : "DELETE FROM queue_pauses WHERE queue = $1",
+			  &a, &res)))
+		return rc;
+	*changed = strcmp(PQcmdTuples(res), "0") != 0;
+	PQclear(res);
+	return 0;
+}
+
 static int pg_worker_beat(struct store *s, const char *id, int *alive)
 {
 	return pg_worker_exec((struct pg *)s, "worker heartbeat",
@@ -1548,11 +1573,12 @@ static int pg_queue_counts(struct store *s, char *const *queues, int nqueues,
 	/* three subqueries, so each uses its partial index */
 	PG_RETRY(q, rc, pg_exec(q, "count jobs",
 		"SELECT (SELECT count(*) FROM jobs WHERE state = 'available' AND run_at <= now() "
-		"    AND ($1::text[] IS NULL OR queue = ANY($1::text[]))), "
+		"    AND ($1::text[] IS NULL OR queue = ANY($1::text[])) AND " NOT_PAUSED "), "
 		"  (SELECT count(*) FROM jobs WHERE state = 'running' "
 		"    AND ($1::text[] IS NULL OR queue = ANY($1::text[]))), "
 		"  (SELECT extract(epoch FROM min(run_at)) FROM jobs WHERE state = 'available' "
-		"    AND attempts > 0 AND run_at > now() AND ($1::text[] IS NULL OR queue = ANY($1::text[])))",
+		"    AND attempts > 0 AND run_at > now() AND ($1::text[] IS NULL OR queue = ANY($1::text[])) "
+		"    AND " NOT_PAUSED ")",
 		&a, &res));
 	q->replayable = 0;
 	sb_release(&qa);
@@ -2145,6 +2171,9 @@ static const char *const pg_status_sql[] = {
 	"  extract(epoch FROM now() - w.beat_at), " ISO("w.started_at") ", w.version "
 	"FROM workers w WHERE w.gone_at IS NULL OR w.gone_at > now() - interval '1 day' "
 	"ORDER BY w.id",
+	[STATUS_PAUSED] =
+	"SELECT queue, paused_by, " ISO("paused_at") ", extract(epoch FROM now() - paused_at) "
+	"FROM queue_pauses ORDER BY queue",
 };
 
 /* Row i of figure k. */
@@ -2190,6 +2219,12 @@ static void pg_status_item(const PGresult *r, int i, enum status_kind k, struct 
 		it->seconds = strtod(PQgetvalue(r, i, 5), NULL);
 		it->at = val(r, i, 6);
 		it->profile = val(r, i, 7);
+		break;
+	case STATUS_PAUSED:
+		it->queue = val(r, i, 0);
+		it->worker = val(r, i, 1);
+		it->at = val(r, i, 2);
+		it->seconds = strtod(PQgetvalue(r, i, 3), NULL);
 		break;
 	}
 }
@@ -2693,7 +2728,7 @@ static int pg_txn_again(struct store *s)
 	"  ('index', 'jobs_claim'), ('index', 'jobs_claim_queue'), ('index', 'jobs_media'), " \
 	"  ('index', 'jobs_unfinalized'), ('index', 'jobs_running'), ('table', 'hook_outbox'), " \
 	"  ('index', 'hook_outbox_due'), ('index', 'hook_outbox_post'), ('table', 'workers'), " \
-	"  ('index', 'workers_live')) AS o(kind, name) " \
+	"  ('index', 'workers_live'), ('table', 'queue_pauses')) AS o(kind, name) " \
 	"WHERE to_regclass(quote_ident(o.name)) IS NULL " \
 	"UNION ALL " \
 	"SELECT 'index', 'index ''' || c.relname || ''' is invalid (an interrupted build?): " \
@@ -2824,6 +2859,7 @@ static const struct store_driver pg_driver = {
 	.jobs_live = pg_jobs_live,
 	.jobs_insert = pg_jobs_insert,
 	.jobs_notify = pg_jobs_notify,
+	.queue_pause = pg_queue_pause,
 	.feed_page = pg_feed_page,
 	.feed_version = pg_feed_version,
 	.feed_tags = pg_feed_tags,

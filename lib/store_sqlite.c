@@ -300,7 +300,7 @@ int store_sqlite_open(const char *path, int flags, struct store **out)
 		return MD_EXIT_CONFIG;
 	}
 	if (!(flags & STORE_CREATE) && access(path, F_OK)) {
-		error("database '%s' does not exist: run 'md-db init' (or 'md-db migrate')", path);
+		error("database '%s' does not exist: run 'md-db init'", path);
 		return MD_EXIT_CONFIG;
 	}
 	if ((flags & STORE_CREATE) && mkdir_parents(path)) {
@@ -709,6 +709,9 @@ static void add_id_filter(struct strbuf *sql, const char *col, const int64_t *id
 	sb_adds(sql, ")");
 }
 
+/* Not a job of a paused queue (md-job pause) */
+#define NOT_PAUSED "NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = jobs.queue)"
+
 static void add_queue_filter(struct strbuf *sql, int nqueues, int first_param)
 {
 	if (!nqueues)
@@ -731,7 +734,7 @@ static int sq_claim_rows(struct sq *q, const char *worker, char *const *queues, 
 		"claims = claims + 1, locked_by = ?1, started_at = " NOW ", progress = NULL, "
 		"lease_until = strftime(" FMT ", julianday('now') + ?2 / 86400.0) "
 		"WHERE id IN (SELECT id FROM jobs WHERE state = 'available' "
-		"AND run_at <= " NOW);
+		"AND run_at <= " NOW " AND " NOT_PAUSED);
 	add_queue_filter(&sql, nqueues, 4);
 	sb_adds(&sql, " ORDER BY priority, run_at, id LIMIT ?3) "
 		"RETURNING id, media, profile, queue, trace_id, attempts, max_attempts, claims");
@@ -1038,6 +1041,26 @@ static int sq_worker_exec(struct sq *q, const char *sql, const char *id, int *ch
 	return rc;
 }
 
+static int sq_queue_pause(struct store *s, const char *queue, int pause, const char *by,
+			  int *changed)
+{
+	struct sq *q = (struct sq *)s;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_cached(q, pause ? "INSERT INTO queue_pauses (queue, paused_by) VALUES (?1, ?2) "
+			    "ON CONFLICT (queue) DO NOTHING" :
+			    "DELETE FROM queue_pauses WHERE queue = ?1", &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, queue, -1, SQLITE_STATIC);
+	if (pause)
+		sqlite3_bind_text(st, 2, by, -1, SQLITE_STATIC);
+	if (!(rc = sq_done(q, st)))
+		*changed = sqlite3_changes(q->db) > 0;
+	sq_release(st);
+	return rc;
+}
+
 static int sq_worker_beat(struct store *s, const char *id, int *alive)
 {
 	static const char sql[] = "UPDATE workers SET beat_at = " NOW
@@ -1090,7 +1113,7 @@ static int sq_queue_counts(struct store *s, char *const *queues, int nqueues,
 		"coalesce(sum(state = 'running'), 0), "
 		"(julianday(min(CASE WHEN state = 'available' AND attempts > 0 AND run_at > " NOW
 		" THEN run_at END)) - 2440587.5) * 86400.0 "
-		"FROM jobs WHERE state IN ('available', 'running')");
+		"FROM jobs WHERE state IN ('available', 'running') AND " NOT_PAUSED);
 	add_queue_filter(&sql, nqueues, 1);
 	rc = sq_prep_sb(q, &sql, &st);
 	if (rc)
@@ -1551,6 +1574,9 @@ static const char *const sq_status_sql[] = {
 	"  (julianday('now') - julianday(w.beat_at)) * 86400, w.started_at, w.version "
 	"FROM workers w WHERE w.gone_at IS NULL OR w.gone_at > strftime(" FMT ", 'now', '-1 day') "
 	"ORDER BY w.id",
+	[STATUS_PAUSED] =
+	"SELECT queue, paused_by, paused_at, (julianday('now') - julianday(paused_at)) * 86400 "
+	"FROM queue_pauses ORDER BY queue",
 };
 
 /* A row of figure k. */
@@ -1597,6 +1623,12 @@ static void sq_status_item(sqlite3_stmt *st, enum status_kind k, struct status_i
 		it->seconds = sqlite3_column_double(st, 5);
 		it->at = col_text(st, 6);
 		it->profile = col_text(st, 7);
+		break;
+	case STATUS_PAUSED:
+		it->queue = col_text(st, 0);
+		it->worker = col_text(st, 1);
+		it->at = col_text(st, 2);
+		it->seconds = sqlite3_column_double(st, 3);
 		break;
 	}
 }
@@ -1854,7 +1886,7 @@ static const char *const sq_objects[][2] = {
 	{ "index", "jobs_claim" }, { "index", "jobs_claim_queue" }, { "index", "jobs_media_profile" },
 	{ "index", "jobs_unfinalized" }, { "index", "jobs_running" }, { "table", "hook_outbox" },
 	{ "index", "hook_outbox_due" }, { "index", "hook_outbox_post" }, { "table", "workers" },
-	{ "index", "workers_live" },
+	{ "index", "workers_live" }, { "table", "queue_pauses" },
 };
 
 /* cb for each line of a row of findings but "ok" and section headers. */
@@ -2161,6 +2193,7 @@ static const struct store_driver sqlite_driver = {
 	.worker_upsert = sq_worker_upsert,
 	.worker_beat = sq_worker_beat,
 	.worker_delete = sq_worker_delete,
+	.queue_pause = sq_queue_pause,
 	.workers_gone = sq_workers_gone,
 	.queue_counts = sq_queue_counts,
 	.jobs = sq_jobs,

@@ -14,10 +14,14 @@ clang libclang-rt-dev libxml2-utils python3 inotify-tools"
 # so and skips without them: installed when missing, a failure is a warning.
 # node and npm are judged by their commands, as they may come from elsewhere
 # than Debian (a newer Node.js ships npm itself and conflicts with Debian's).
+OPT_PKGS="chromium"
+# Only for tests/97-feed-html.t, which checks md-feed's Atom against the RELAX
+# NG schema of RFC 4287 with it and says it skips that without it.
+OPT_PKGS="$OPT_PKGS jing"
 # systemd: only its commands, for tests/98-systemd.t (systemd-analyze verify
 # and security --offline, sysusers and tmpfiles in a scratch root); nothing
 # is booted.
-OPT_PKGS="chromium systemd"
+OPT_PKGS="$OPT_PKGS systemd"
 OPT_CMDS="node:nodejs npm:npm"
 
 installed() {
@@ -74,7 +78,7 @@ if [ -n "$missing" ]; then
 	apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missing >&2
 fi
 if [ -n "$optional" ]; then
-	echo "deps.sh: installing, for the browser and systemd tests only:$optional" >&2
+	echo "deps.sh: installing, for the browser, Atom and systemd tests only:$optional" >&2
 	# shellcheck disable=SC2086
 	apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $optional >&2 ||
 		echo "deps.sh: warning: could not install$optional; the tests that need it will be skipped" >&2

@@ -64,18 +64,19 @@ state() {
 }
 
 # lines of stderr (logfmt) that report a rejected input:
-#   time=... level=error tool=md-ingest msg="'PATH': REASON" path=PATH error=REASON
-rejects() { printf '%s\n' "$err" | grep -c "level=error tool=md-ingest msg=\"'"; }
+#   time=... level=error tool=md-ingest msg="cannot ingest" path=PATH error=REASON
+rejects() { printf '%s\n' "$err" | grep -c 'level=error tool=md-ingest msg="cannot ingest" path='; }
 
 # names_in_err PATH NAME: stderr has the line reporting PATH with a reason
-# (logfmt quotes the message: backslashes and double quotes are escaped)
+# (logfmt quotes a value with spaces: backslashes and double quotes are escaped)
 names_in_err() {
 	local esc
 	esc=$(printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')
-	if printf '%s\n' "$err" | grep -F -- "tool=md-ingest msg=\"'$esc': " | grep -q 'error='; then
+	if printf '%s\n' "$err" | grep -F -- 'tool=md-ingest msg="cannot ingest" path=' |
+		grep -F -e " path=$1 error=" -e " path=\"$esc\" error=" | grep -q 'error='; then
 		pass "$2"
 	else
-		fail "$2" "  no line msg=\"'$1': REASON\" on stderr; the lines naming it:" \
+		fail "$2" "  no line msg=\"cannot ingest\" path=$1 error=REASON on stderr; the lines naming it:" \
 			"$(printf '%s\n' "$err" | grep -F -- "$1" | head -n 2)"
 	fi
 }

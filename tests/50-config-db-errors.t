@@ -49,6 +49,20 @@ is "$(db_count schema_migrations)" "$n_applied" "md-db migrate again applies not
 run md-feed
 is "$rc|$out" "0|" "md-feed on the migrated empty database: exit 0, no posts"
 
+# md-db migrate on a new SQLite path creates it, as md-db init does (the
+# storage is init's); a missing file is otherwise named with md-db init
+if [ "$MD_BACKEND" = sqlite ]; then
+	run md-db --db "sqlite:$MD_TMP/new/sub/fresh.db" migrate
+	is "$rc" 0 "md-db migrate creates a new SQLite database" || diag "$err"
+	run md-db --db "sqlite:$MD_TMP/new/sub/fresh.db" status
+	is "$(printf '%s\n' "$out" | awk -F '\t' '$3 != "applied"' | wc -l)" 0 \
+		"the new database is fully migrated"
+	run md-feed --db "sqlite:$MD_TMP/absent.db"
+	is "$rc" 78 "another tool on a missing SQLite file: 78"
+	like "$err" "does not exist: run 'md-db init'" "and it names md-db init"
+	ok "and it created no file" test ! -e "$MD_TMP/absent.db"
+fi
+
 # a database migrated by a newer release is refused
 if db_query "INSERT INTO schema_migrations (version, name) VALUES (999, 'from_the_future')" \
 	2>/dev/null; then

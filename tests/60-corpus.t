@@ -39,7 +39,7 @@ for rel in "${files[@]}"; do
 		;;
 	65)
 		pass "$rel: rejected (exit 65)"
-		grep -qF "tool=md-ingest msg=\"'$CORPUS/$rel': " "$T/e" || unnamed="$unnamed$rel: $(head -n 1 "$T/e")
+		grep -F 'tool=md-ingest msg="cannot ingest" path=' "$T/e" | grep -qF "$CORPUS/$rel" || unnamed="$unnamed$rel: $(head -n 1 "$T/e")
 "
 		;;
 	124|137)

@@ -1,7 +1,9 @@
 #!/bin/bash
-# 65-feed-out.t - md-feed --out renders the feed as static files (index.json,
-# one JSON page per tag, atom.xml), atomically, and rewrites them only when
-# the feed changed since the last render; tag names never become paths.
+# 65-feed-out.t - md-feed --out renders the feed as static files (index.json
+# and index.html, a JSON and an HTML page and an Atom document per tag,
+# atom.xml), atomically, and rewrites them only when the feed changed since
+# the last render; tag names never become paths.  (tests/97-feed-html.t: the
+# pages past the first, the HTML and the Atom.)
 . "$(dirname "$0")/lib.sh"
 md_require_tools
 md_setup
@@ -29,7 +31,8 @@ ok "tags/cats.json has the cat post" jq -e '.posts | length == 1 and (.[0].tags 
 ok "tags/dogs.json has the dog post" jq -e '.posts | length == 1' "$OUT/tags/dogs.json"
 ok "a tag with '/' and '..' is percent-encoded into one file name" \
 	test -f "$OUT/tags/we%2Fird%2E%2E.json"
-is "$(find "$OUT" -type f ! -name '.version' | wc -l)" 5 "index, three tag pages and atom.xml, nothing else"
+is "$(find "$OUT" -type f ! -name '.version' | wc -l)" 12 \
+	"index.json, index.html, atom.xml and three files for each of three tags, nothing else"
 ok "atom.xml is well-formed XML with two entries" \
 	python3 -c 'import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); sys.exit(0 if len(d.getElementsByTagName("entry")) == 2 else 1)' \
 	"$OUT/atom.xml"

@@ -59,7 +59,9 @@ static int cmd_migrate(int create)
 		}
 		storage_close(&st);
 	}
-	if ((rc = open_store(create ? STORE_CREATE : 0, &s)))
+	/* migrate creates a new SQLite file as init does (init adds the
+	 * storage); a PostgreSQL database is always the DBA's (createdb) */
+	if ((rc = open_store(STORE_CREATE, &s)))
 		return rc;
 	rc = store_migrate(s, &applied);
 	if (!rc) {

@@ -146,33 +146,6 @@ static const struct profile **parse_profiles(int *np)
 	return pv;
 }
 
-/* Add the ref of each stdin line to refs; a bad one is counted in nerr. */
-static void read_stdin_refs(char ***refs, size_t *nrefs, size_t *cap)
-{
-	char *line = NULL;
-	size_t lcap = 0;
-	ssize_t n;
-
-	while ((n = getline(&line, &lcap, stdin)) > 0) {
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
-		char *r;
-		enum ref_line what = ref_from_line(line, (size_t)n, &r);
-		if (what == REF_SKIP)
-			continue;
-		if (what == REF_BAD) {
-			logkv(LOG_ERROR, "neither a post id nor a sha256", "ref", r, (char *)NULL);
-			nerr++;
-			free(r);
-			continue;
-		}
-		if (*nrefs == *cap)
-			*refs = xrealloc(*refs, (*cap = *cap ? *cap * 2 : 64) * sizeof(**refs));
-		(*refs)[(*nrefs)++] = r;
-	}
-	free(line);
-}
-
 int main(int argc, char **argv)
 {
 	int i = cli_start_table(&cli, argc, argv, "md-enqueue", synopsis, NULL, options, on_opt,
@@ -197,7 +170,7 @@ int main(int argc, char **argv)
 		refs[nrefs++] = xstrdup(argv[k]);
 	}
 	if (from_stdin)
-		read_stdin_refs(&refs, &nrefs, &cap);
+		nerr += (int)ref_read(stdin, 0, &refs, &nrefs, &cap);
 
 	eo.profiles = pv;
 	eo.nprofiles = np;

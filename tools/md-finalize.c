@@ -204,14 +204,14 @@ static int hook_failed(const struct hook_call *c, const char *id, const char *wh
 	nhook_fail++;
 	xsnprintf(n, sizeof(n), "%d", c->attempts);
 	if (c->attempts >= HOOK_TRIES) {
-		logkv(LOG_ERROR, "hook failed; given up", "post_id", id, "key", c->key, "attempts", n,
+		logkv(LOG_ERROR, "hook failed; given up", LOG_NUM "post_id", id, "key", c->key, LOG_NUM "attempts", n,
 		      "error", why, (char *)NULL);
 		return store_hook_clear(db, c);
 	}
 	delay = retry_delay(HOOK_BASE, HOOK_MAX, c->attempts);
 	xsnprintf(in, sizeof(in), "%.0f", delay);
-	logkv(LOG_WARN, "hook failed; will try again", "post_id", id, "key", c->key, "attempts", n,
-	      "retry_in", in, "error", why, (char *)NULL);
+	logkv(LOG_WARN, "hook failed; will try again", LOG_NUM "post_id", id, "key", c->key,
+	      LOG_NUM "attempts", n, LOG_NUM "retry_in", in, "error", why, (char *)NULL);
 	return store_hook_retry(db, c, delay, why);
 }
 
@@ -229,12 +229,12 @@ static int hook_one(const struct hook_call *c)
 	if ((rc = store_feed(db, &fq, hook_json, &h, &next)))
 		goto out;
 	if (!h.found) {
-		warning("post %s is gone: its hook is not run", id);
+		logkv(LOG_WARN, "post gone: its hook is not run", LOG_NUM "post_id", id, (char *)NULL);
 		rc = store_hook_clear(db, c);
 	} else if (run_hook(h.json.buf, &why)) {
 		rc = hook_failed(c, id, why.buf);
 	} else {
-		logkv(LOG_DEBUG, "hook ran", "post_id", id, "key", c->key, (char *)NULL);
+		logkv(LOG_DEBUG, "hook ran", LOG_NUM "post_id", id, "key", c->key, (char *)NULL);
 		rc = store_hook_clear(db, c);
 	}
 out:
@@ -268,7 +268,7 @@ static int on_post(void *arg, const struct feed_row *r)
 	char id[24];
 
 	xsnprintf(id, sizeof(id), "%lld", (long long)r->post_id);
-	logkv(LOG_INFO, "post finalized", "post_id", id, "media", r->media, "status", r->status,
+	logkv(LOG_INFO, "post finalized", LOG_NUM "post_id", id, "media", r->media, "status", r->status,
 	      "trace_id", r->trace_id, (char *)NULL);
 	emit_begin(&e, cli.json);
 	if (cli.json) {

@@ -145,11 +145,8 @@ static void reject(const char *path, const char *why)
 {
 	struct emit e;
 
-	char *msg = xstrfmt("'%s': %s", path, why);
-
 	nbad++;
-	logkv(LOG_ERROR, msg, "path", path, "error", why, (char *)NULL);
-	free(msg);
+	logkv(LOG_ERROR, "cannot ingest", "path", path, "error", why, (char *)NULL);
 	if (cli.json) {
 		emit_begin(&e, 1);
 		emit_str(&e, "path", path);
@@ -297,7 +294,7 @@ static void report_exists(struct walk_file *f, int64_t id, const char *sha, cons
 	char idbuf[24];
 
 	xsnprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
-	logkv(LOG_DEBUG, "posted already", "path", f->path, "post_id", idbuf, "status", status,
+	logkv(LOG_DEBUG, "posted already", "path", f->path, LOG_NUM "post_id", idbuf, "status", status,
 	      (char *)NULL);
 	emit_post(f->path, idbuf, sha, status, 2, kind);
 	nok++;
@@ -405,7 +402,7 @@ static void record(struct walk_file *f, const char *tmp, const char *sha, int64_
 		goto out;
 	}
 	xsnprintf(idbuf, sizeof(idbuf), "%lld", (long long)res.post_id);
-	log_ctx_set("post_id", idbuf);
+	log_ctx_set(LOG_NUM "post_id", idbuf);
 	logkv(LOG_DEBUG, "ingested", "path", path, "status", res.status,
 	      "kind", kind_name(pr->kind), (char *)NULL);
 	emit_post(path, idbuf, sha, res.status, !res.media_new, pr->kind);

@@ -213,7 +213,7 @@ static void on_enqueued(void *arg, const char *ref, int64_t job_id, const char *
 		record("enqueue", ref, "%s: job %lld", profile, (long long)job_id);
 		stats.enqueued++;
 	} else if (!strcmp(state, "error") || !strcmp(state, "skipped")) {
-		logkv(LOG_INFO, reason, "post_id", ref, "profile", profile, (char *)NULL);
+		logkv(LOG_INFO, reason, LOG_NUM "post_id", ref, "profile", profile, (char *)NULL);
 	}
 }
 

@@ -5,10 +5,14 @@
  *   md-job show ID...       every field of each job
  *   md-job retry ID...      dead or cancelled jobs back to available
  *   md-job cancel ID...     available, running or dead jobs to cancelled
- *   md-job drop ID... | -   finished, finalized jobs' rows removed
+ *   md-job drop ID...       finished, finalized jobs' rows removed
+ *   md-job pause QUEUE...   workers claim none of the queue's jobs
+ *   md-job resume QUEUE...  until resumed
  *
- * retry, cancel and drop take each id in its own transaction: a refused id
- * (missing, or in the wrong state) is reported and the others go on.
+ * show, retry, cancel and drop take '-' for the ids of stdin's lines (as
+ * list and md-enqueue print them); retry, cancel and drop take each id in
+ * its own transaction: a refused id (missing, or in the wrong state) is
+ * reported and the others go on.
  */
 #include "cli.h"
 #include "content.h"
@@ -16,17 +20,21 @@
 #include "exits.h"
 #include "hash.h"
 #include "log.h"
+#include "ref.h"
 #include "store.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char synopsis[] =
 	"usage: md-job [common options] list [-s STATE|--state STATE] [--queue NAME]\n"
 	"              [-p PROFILE|--profile PROFILE] [--media SHA256] [-n N|--limit N]\n"
-	"       md-job [common options] show | retry | cancel ID...\n"
-	"       md-job [common options] drop [--dry-run] ID... | -\n";
+	"       md-job [common options] show | retry | cancel ID... | -\n"
+	"       md-job [common options] drop [--dry-run] ID... | -\n"
+	"       md-job [common options] pause | resume QUEUE...\n";
 
 static const char commands[] =
 	"  list              jobs, newest first: id, state, queue, profile, media,\n"
@@ -36,7 +44,11 @@ static const char commands[] =
 	"                    the media's failed posts back to processing\n"
 	"  cancel ID...      available, running or dead jobs to cancelled\n"
 	"  drop ID...        remove the rows of succeeded, dead or cancelled jobs that\n"
-	"                    md-finalize stamped ('-': ids from stdin, as list prints)\n";
+	"                    md-finalize stamped\n"
+	"  pause QUEUE...    workers claim no job of the queue until it is resumed\n"
+	"                    (running jobs go on)\n"
+	"  resume QUEUE...   workers claim the queue's jobs again\n"
+	"  ('-' for the ids: one per stdin line, as list and md-enqueue print them)\n";
 
 enum { OPT_QUEUE = OPT_TOOL_BASE, OPT_MEDIA, OPT_DRY_RUN };
 
@@ -181,21 +193,49 @@ static int print_show(void *arg, const struct job_info *j)
 	return 0;
 }
 
-/* The ids of the arguments; a bad one is a usage error. */
-static int64_t *parse_ids(char **argv, int n)
+/*
+ * The ids of the arguments, or of stdin's lines for '-' (each bad line
+ * counted in *nbad); *n is set to their number.  A bad argument is a
+ * usage error.
+ */
+static int64_t *take_ids(char **argv, int *n, int *nbad)
 {
-	int64_t *ids = xcalloc(n + 1, sizeof(*ids));
+	int64_t *ids;
 
-	for (int i = 0; i < n; i++)
+	*nbad = 0;
+	if (*n == 1 && !strcmp(argv[0], "-")) {
+		char **v = NULL;
+		size_t nv = 0, cap = 0;
+
+		*nbad = (int)ref_read(stdin, 1, &v, &nv, &cap);
+		ids = xcalloc(nv + 1, sizeof(*ids));
+		for (size_t i = 0; i < nv; i++) {
+			ref_is_post_id(v[i], &ids[i]);
+			free(v[i]);
+		}
+		free(v);
+		*n = (int)nv;
+		return ids;
+	}
+	ids = xcalloc(*n + 1, sizeof(*ids));
+	for (int i = 0; i < *n; i++)
 		if (!ref_is_post_id(argv[i], &ids[i]))
-			usage_error(&cli, "'%s' is not a job id", argv[i]);
+			usage_error(&cli, "'%s' is not a job id ('-': ids from stdin)", argv[i]);
 	return ids;
+}
+
+/* A log field for job id */
+static const char *id_str(int64_t id, char buf[24])
+{
+	xsnprintf(buf, 24, "%lld", (long long)id);
+	return buf;
 }
 
 static int cmd_show(struct store *db, char **argv, int n)
 {
-	int64_t *ids = parse_ids(argv, n);
-	int nok = 0, nbad = 0, rc = 0;
+	int nok = 0, nbad, rc = 0;
+	int64_t *ids = take_ids(argv, &n, &nbad);
+	char num[24];
 
 	/* one at a time, so they come out in the order asked */
 	for (int i = 0; i < n && !rc; i++) {
@@ -208,7 +248,7 @@ static int cmd_show(struct store *db, char **argv, int n)
 			nok++;
 		} else {
 			nbad++;
-			logkv(LOG_ERROR, "no such job", "job_id", argv[i], (char *)NULL);
+			logkv(LOG_ERROR, "no such job", LOG_NUM "job_id", id_str(ids[i], num), (char *)NULL);
 		}
 	}
 	free(ids);
@@ -220,8 +260,7 @@ static void report_refused(int64_t id, char *refused)
 {
 	char num[24];
 
-	xsnprintf(num, sizeof(num), "%lld", (long long)id);
-	logkv(LOG_ERROR, refused, "job_id", num, (char *)NULL);
+	logkv(LOG_ERROR, refused, LOG_NUM "job_id", id_str(id, num), (char *)NULL);
 	if (cli.json) {
 		struct emit e;
 
@@ -235,9 +274,10 @@ static void report_refused(int64_t id, char *refused)
 
 static int cmd_control(struct store *db, enum job_op op, char **argv, int n)
 {
-	int64_t *ids = parse_ids(argv, n);
-	int nok = 0, nbad = 0, rc = 0;
+	int nok = 0, nbad, rc = 0;
+	int64_t *ids = take_ids(argv, &n, &nbad);
 	const char *done = op == JOB_RETRY ? "available" : "cancelled";
+	char num[24];
 
 	for (int i = 0; i < n && !rc; i++) {
 		char *refused = NULL;
@@ -251,8 +291,8 @@ static int cmd_control(struct store *db, enum job_op op, char **argv, int n)
 			continue;
 		}
 		nok++;
-		logkv(LOG_DEBUG, op == JOB_RETRY ? "retried" : "cancelled", "job_id", argv[i],
-		      (char *)NULL);
+		logkv(LOG_DEBUG, op == JOB_RETRY ? "job retried" : "job cancelled", LOG_NUM "job_id",
+		      id_str(ids[i], num), (char *)NULL);
 		emit_begin(&e, cli.json);
 		emit_int(&e, "job_id", ids[i]);
 		emit_str(&e, "state", done);
@@ -262,38 +302,11 @@ static int cmd_control(struct store *db, enum job_op op, char **argv, int n)
 	return rc ? rc : md_exit_for(nok, nbad);
 }
 
-/* The job id in the first field of each stdin line (md-job list's
- * output); *nbad counts the lines without one. */
-static int64_t *read_stdin_ids(int *n, int *nbad)
-{
-	int64_t *ids = NULL, id;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-
-	*n = 0;
-	while ((len = getline(&line, &cap, stdin)) > 0) {
-		line[strcspn(line, "\t \r\n")] = '\0';
-		if (!*line)
-			continue;
-		if (!ref_is_post_id(line, &id)) {
-			logkv(LOG_ERROR, "not a job id", "ref", line, (char *)NULL);
-			++*nbad;
-			continue;
-		}
-		ids = xrealloc(ids, (size_t)(*n + 1) * sizeof(*ids));
-		ids[(*n)++] = id;
-	}
-	free(line);
-	return ids;
-}
-
 /* Each job removed in its own transaction; what went is printed. */
 static int cmd_drop(struct store *db, char **argv, int n)
 {
-	int from_stdin = n == 1 && !strcmp(argv[0], "-");
-	int nok = 0, nbad = 0, rc = 0;
-	int64_t *ids = from_stdin ? read_stdin_ids(&n, &nbad) : parse_ids(argv, n);
+	int nok = 0, nbad, rc = 0;
+	int64_t *ids = take_ids(argv, &n, &nbad);
 
 	for (int i = 0; i < n && !rc; i++) {
 		struct removal r;
@@ -316,6 +329,55 @@ static int cmd_drop(struct store *db, char **argv, int n)
 	return rc ? rc : md_exit_for(nok, nbad);
 }
 
+/* Who pauses: the login name and the host, for md-status */
+static void who(char *buf, size_t n)
+{
+	struct passwd *pw = getpwuid(getuid());
+	char host[256] = "";
+
+	if (gethostname(host, sizeof(host) - 1))
+		host[0] = '\0';
+	if (pw)
+		(void)snprintf(buf, n, "%s@%s", pw->pw_name, host);
+	else
+		(void)snprintf(buf, n, "%ld@%s", (long)getuid(), host);
+}
+
+/* Pause or resume each queue; one already so is said, not an error. */
+static int cmd_pause(struct store *db, int pause, char **argv, int n)
+{
+	char by[320];
+	int rc = 0;
+
+	who(by, sizeof(by));
+	for (int i = 0; i < n && !rc; i++) {
+		struct emit e;
+		int changed;
+
+		if ((rc = store_queue_pause(db, argv[i], pause, by, &changed)))
+			break;
+		if (!changed)
+			logkv(LOG_INFO, pause ? "the queue was paused already" :
+			      "the queue was not paused", "queue", argv[i], (char *)NULL);
+		emit_begin(&e, cli.json);
+		emit_str(&e, "queue", argv[i]);
+		emit_str(&e, "state", pause ? "paused" : "active");
+		werr |= emit_end(&e, stdout);
+	}
+	return rc;
+}
+
+static int is_verb(const char *cmd)
+{
+	static const char *const verbs[] = { "list", "show", "retry", "cancel", "drop", "pause",
+					     "resume" };
+
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(*verbs); i++)
+		if (!strcmp(cmd, verbs[i]))
+			return 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int i = cli_start_verb_table(&cli, argc, argv, "md-job", synopsis, commands, options,
@@ -325,11 +387,12 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (i >= argc)
-		usage_error(&cli, "which command? list, show, retry, cancel or drop");
+		usage_error(&cli, "which command? list, show, retry, cancel, drop, pause or resume");
 	cmd = argv[i++];
-	if (strcmp(cmd, "list") && strcmp(cmd, "show") && strcmp(cmd, "retry") &&
-	    strcmp(cmd, "cancel") && strcmp(cmd, "drop"))
-		usage_error(&cli, "unknown command '%s': list, show, retry, cancel or drop", cmd);
+	if (!is_verb(cmd))
+		usage_error(&cli, "unknown command '%s': list, show, retry, cancel, drop, pause or "
+			    "resume", cmd);
+	int queues = !strcmp(cmd, "pause") || !strcmp(cmd, "resume");
 	if (dry_run && strcmp(cmd, "drop"))
 		usage_error(&cli, "--dry-run is for drop");
 	if (!strcmp(cmd, "list")) {
@@ -337,9 +400,13 @@ int main(int argc, char **argv)
 			cli_extra_operand(&cli, argv[i]);
 	} else {
 		if (filtered)
-			usage_error(&cli, "%s takes job ids, not list's filters", cmd);
+			usage_error(&cli, "%s takes %s, not list's filters", cmd,
+				    queues ? "queues" : "job ids");
 		if (i >= argc)
-			usage_error(&cli, "%s needs at least one job id", cmd);
+			usage_error(&cli, "%s needs at least one %s", cmd, queues ? "queue" : "job id");
+		for (int k = i; queues && k < argc; k++)
+			if (!*argv[k] || strlen(argv[k]) > 64)
+				usage_error(&cli, "bad queue name '%s'", argv[k]);
 	}
 
 	if ((rc = store_open(cli.conf.db_url, 0, &db)))
@@ -350,6 +417,8 @@ int main(int argc, char **argv)
 		rc = cmd_show(db, argv + i, argc - i);
 	else if (!strcmp(cmd, "drop"))
 		rc = cmd_drop(db, argv + i, argc - i);
+	else if (queues)
+		rc = cmd_pause(db, !strcmp(cmd, "pause"), argv + i, argc - i);
 	else
 		rc = cmd_control(db, !strcmp(cmd, "retry") ? JOB_RETRY : JOB_CANCEL,
 				 argv + i, argc - i);

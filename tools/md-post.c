@@ -126,7 +126,7 @@ static void report_missing(const struct removal *r)
 			continue;
 		char id[24];
 		xsnprintf(id, sizeof(id), "%lld", (long long)sel.ids[i]);
-		logkv(LOG_ERROR, "no such post", "post_id", id, (char *)NULL);
+		logkv(LOG_ERROR, "no such post", LOG_NUM "post_id", id, (char *)NULL);
 		nerr++;
 	}
 }

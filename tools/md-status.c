@@ -7,40 +7,89 @@
  * minute and hour; as TSV records, one JSON object (--json) or Prometheus
  * text (--prom, for node_exporter's textfile collector).
  *
- * With post ids or media hashes: each post (as md-feed prints it) and the
- * jobs of its media.
+ * With post ids or media hashes ('-': from stdin's lines, as md-ingest and
+ * md-feed print them): each post (as md-feed prints it) and the jobs of
+ * its media.
+ *
+ * --check: one line for a monitoring system (Nagios/Icinga plugin
+ * convention: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) against the
+ * thresholds of --max-wait, --max-dead and --min-workers.
  */
 #include "cli.h"
 #include "emit.h"
 #include "exits.h"
 #include "hash.h"
 #include "log.h"
+#include "ref.h"
 #include "rendition.h"
 #include "store.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char synopsis[] =
-	"usage: md-status [common options] [--prom] [--dead N] [--base-url URL]\n"
-	"                 [ID | SHA256]...\n";
+	"usage: md-status [common options] [--prom] [--dead N]\n"
+	"       md-status [common options] --check [--max-wait WARN[,CRIT]]\n"
+	"                 [--max-dead WARN[,CRIT]] [--min-workers WARN[,CRIT]]\n"
+	"       md-status [common options] [--base-url URL] ID | SHA256... | -\n";
 
 static const char operands[] =
-	"  ID | SHA256           posts, or the posts of a media: each with its jobs\n";
+	"  ID | SHA256           posts, or the posts of a media: each with its jobs\n"
+	"  -                     the ids or hashes of stdin's lines (md-ingest, md-feed)\n";
 
-enum { OPT_PROM = OPT_TOOL_BASE, OPT_DEAD, OPT_BASE_URL };
+enum { OPT_PROM = OPT_TOOL_BASE, OPT_DEAD, OPT_BASE_URL, OPT_CHECK, OPT_MAX_WAIT, OPT_MAX_DEAD,
+       OPT_MIN_WORKERS };
 
 static const struct cli_option options[] = {
 	{ OPT_PROM, "prom", NULL, "Prometheus text format (node_exporter textfile collector)" },
 	{ OPT_DEAD, "dead", "N", "list the N newest dead jobs (default 10; 0: none)" },
+	{ OPT_CHECK, "check", NULL, "one line for monitoring; exit 0 OK, 1 WARNING, 2 CRITICAL, "
+	  "3 UNKNOWN" },
+	{ OPT_MAX_WAIT, "max-wait", "WARN[,CRIT]", "check: oldest job due waiting longer "
+	  "(default 5m,30m)" },
+	{ OPT_MAX_DEAD, "max-dead", "WARN[,CRIT]", "check: jobs dead in the last hour, at least "
+	  "(default 1,10)" },
+	{ OPT_MIN_WORKERS, "min-workers", "WARN[,CRIT]", "check: live workers, fewer than "
+	  "(default 1,1)" },
 	{ OPT_BASE_URL, "base-url", "URL", "make rendition URLs absolute (posts)" },
 	CLI_OPTIONS_END
 };
 
+/* A threshold of --check: warning and critical levels */
+struct limit {
+	double warn, crit;
+};
+
 static struct cli cli;
-static int prom, dead_limit = 10, dead_set, werr;
+static int prom, check, check_set, dead_limit = 10, dead_set, werr;
+static struct limit max_wait = { 300, 1800 }, max_dead = { 1, 10 }, min_workers = { 1, 1 };
 static char *base;
+
+/* "WARN[,CRIT]" (one value: both), durations when dur, else counts */
+static void parse_limit(const char *opt, const char *arg, int dur, struct limit *l)
+{
+	char *comma = strchr(arg, ','), *w = xstrndup(arg, comma ? (size_t)(comma - arg) :
+						       strlen(arg));
+	const char *c = comma ? comma + 1 : w;
+	long long v;
+	int bad;
+
+	if (dur)
+		bad = parse_duration(w, &l->warn) || parse_duration(c, &l->crit);
+	else
+		bad = parse_int(w, 0, 1000000, &v) || (l->warn = (double)v, 0) ||
+		      parse_int(c, 0, 1000000, &v) || (l->crit = (double)v, 0);
+	int below = !strcmp(opt, "min-workers");
+
+	free(w);
+	if (bad || (below ? l->crit > l->warn : l->crit < l->warn))
+		usage_error(&cli, "bad --%s '%s': WARN[,CRIT], %s", opt, arg, dur ?
+			    "durations like 5m,30m, CRIT not below WARN" : below ?
+			    "counts, CRIT not above WARN" : "counts, CRIT not below WARN");
+	check_set = 1;
+}
 
 static int on_opt(void *ctx, int o, const char *arg)
 {
@@ -58,6 +107,10 @@ static int on_opt(void *ctx, int o, const char *arg)
 		free(base);
 		base = base_url_prefix(arg);
 		break;
+	case OPT_CHECK: check = 1; break;
+	case OPT_MAX_WAIT: parse_limit("max-wait", arg, 1, &max_wait); break;
+	case OPT_MAX_DEAD: parse_limit("max-dead", arg, 0, &max_dead); break;
+	case OPT_MIN_WORKERS: parse_limit("min-workers", arg, 0, &min_workers); break;
 	default: return -1;
 	}
 	return 0;
@@ -71,9 +124,17 @@ struct queue_fig {
 	double oldest;          /* seconds; 0: nothing due */
 };
 
+/* A paused queue (md-job pause) */
+struct pause_fig {
+	char *queue, *by, *at;
+	double seconds;
+};
+
 struct summary {
 	struct queue_fig *q;
 	int nq;
+	struct pause_fig *p;
+	int np;
 	int64_t posts[POST_NSTATUSES];
 	struct strbuf running, dead, workers;    /* records, as printed */
 	int nrunning, ndead, nworkers, workers_live;
@@ -192,8 +253,45 @@ static int collect(void *arg, const struct status_item *it)
 	case STATUS_WORKERS:
 		collect_worker(s, it);
 		break;
+	case STATUS_PAUSED:
+		s->p = xrealloc(s->p, (s->np + 1) * sizeof(*s->p));
+		s->p[s->np++] = (struct pause_fig){ xstrdup(it->queue), xstrdup(it->worker),
+						    xstrdup(it->at), it->seconds };
+		break;
 	}
 	return 0;
+}
+
+static int is_paused(const struct summary *s, const char *queue)
+{
+	for (int i = 0; i < s->np; i++)
+		if (!strcmp(s->p[i].queue, queue))
+			return 1;
+	return 0;
+}
+
+/* The paused queues' records, as TSV lines or a JSON array's elements */
+static void paused_records(const struct summary *s, struct strbuf *sb)
+{
+	for (int i = 0; i < s->np; i++) {
+		const struct pause_fig *p = &s->p[i];
+		struct emit e;
+		char secs[32];
+
+		fmt_seconds(secs, sizeof(secs), p->seconds);
+		emit_begin(&e, cli.json);
+		if (!cli.json)
+			emit_str(&e, "record", "paused");
+		emit_str(&e, "queue", p->queue);
+		emit_str(&e, "paused_by", p->by);
+		emit_str(&e, "paused_at", p->at);
+		emit_raw(&e, "age", secs, secs);
+		if (cli.json && i)
+			sb_addch(sb, ',');
+		sb_addch(&e.sb, cli.json ? '}' : '\n');
+		sb_add(sb, e.sb.buf, e.sb.len);
+		sb_release(&e.sb);
+	}
 }
 
 static void out(const struct strbuf *sb)
@@ -225,6 +323,7 @@ static void print_tsv(const struct summary *s)
 		t[1][0] += q->done_1h[2];
 		t[1][1] += q->done_1h[3];
 	}
+	paused_records(s, &sb);
 	out(&sb);
 	out(&s->workers);
 	out(&s->running);
@@ -268,7 +367,9 @@ static void print_json(const struct summary *s)
 		json_add_str(&sb, s->q[i].name);
 		sb_addf(&sb, ":%s", secs);
 	}
-	sb_adds(&sb, "},\"workers\":[");
+	sb_adds(&sb, "},\"paused\":[");
+	paused_records(s, &sb);
+	sb_adds(&sb, "],\"workers\":[");
 	sb_add(&sb, s->workers.buf, s->workers.len);
 	sb_adds(&sb, "],\"running\":[");
 	sb_add(&sb, s->running.buf, s->running.len);
@@ -335,6 +436,12 @@ static void print_prom(const struct summary *s)
 					w ? "1h" : "1m",
 					(long long)(w ? s->q[i].done_1h[k] : s->q[i].done_1m[k]));
 			}
+	prom_head(&sb, "memedroid_queue_paused", "Queues paused (md-job pause): 1 each.");
+	for (int i = 0; i < s->np; i++) {
+		sb_adds(&sb, "memedroid_queue_paused{queue=\"");
+		prom_label(&sb, s->p[i].queue);
+		sb_adds(&sb, "\"} 1\n");
+	}
 	prom_head(&sb, "memedroid_workers", "Workers whose heartbeat goes on.");
 	sb_addf(&sb, "memedroid_workers %d\n", s->workers_live);
 	prom_head(&sb, "memedroid_running_jobs", "Jobs running now.");
@@ -347,24 +454,176 @@ static void print_prom(const struct summary *s)
 	sb_release(&sb);
 }
 
+/* ---------- --check ---------- */
+
+enum { CHECK_OK, CHECK_WARNING, CHECK_CRITICAL, CHECK_UNKNOWN };
+static const char *const check_names[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
+
+struct verdict {
+	int code;
+	struct strbuf why;      /* the findings, "; "-separated */
+};
+
+/* An age for people: 42s, 31m, 5h, 3d */
+static void fmt_age(char *buf, size_t n, double s)
+{
+	if (s < 120)
+		xsnprintf(buf, n, "%.0fs", s < 0 ? 0 : s);
+	else if (s < 7200)
+		xsnprintf(buf, n, "%.0fm", s / 60);
+	else if (s < 172800)
+		xsnprintf(buf, n, "%.0fh", s / 3600);
+	else
+		xsnprintf(buf, n, "%.0fd", s / 86400);
+}
+
+static void finding(struct verdict *v, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void finding(struct verdict *v, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > v->code)
+		v->code = level;
+	if (v->why.len)
+		sb_adds(&v->why, "; ");
+	va_start(ap, fmt);
+	sb_vaddf(&v->why, fmt, ap);
+	va_end(ap);
+}
+
+/* The level a figure reaches: above (or, when below, under) a limit */
+static int level_of(double x, const struct limit *l, int below)
+{
+	if (below ? x < l->crit : x >= l->crit)
+		return CHECK_CRITICAL;
+	if (below ? x < l->warn : x >= l->warn)
+		return CHECK_WARNING;
+	return CHECK_OK;
+}
+
+/* The oldest wait of the queues not paused; *q its queue */
+static double oldest_wait(const struct summary *s, const char **q)
+{
+	double oldest = 0;
+
+	*q = NULL;
+	for (int i = 0; i < s->nq; i++)
+		if (s->q[i].oldest > oldest && !is_paused(s, s->q[i].name)) {
+			oldest = s->q[i].oldest;
+			*q = s->q[i].name;
+		}
+	return oldest;
+}
+
+static void judge(const struct summary *s, struct verdict *v, double oldest, const char *q,
+		  int64_t dead)
+{
+	char a[32], b[32];
+	int l;
+
+	fmt_age(a, sizeof(a), oldest);
+	fmt_age(b, sizeof(b), max_wait.warn);
+	if ((l = oldest > max_wait.warn ? (oldest > max_wait.crit ? CHECK_CRITICAL : CHECK_WARNING) :
+	     CHECK_OK))
+		finding(v, l, "queue '%s': the oldest job due has waited %s (limit %s)", q, a,
+			l == CHECK_CRITICAL ? (fmt_age(b, sizeof(b), max_wait.crit), b) : b);
+	if ((l = level_of((double)dead, &max_dead, 0)))
+		finding(v, l, "%lld job%s dead in the last hour", (long long)dead, dead == 1 ? "" : "s");
+	if ((l = level_of(s->workers_live, &min_workers, 1)))
+		finding(v, l, "%d live worker%s (fewer than %.0f)", s->workers_live,
+			s->workers_live == 1 ? "" : "s", l == CHECK_CRITICAL ? min_workers.crit :
+			min_workers.warn);
+	for (int i = 0; i < s->np; i++) {
+		fmt_age(a, sizeof(a), s->p[i].seconds);
+		finding(v, CHECK_WARNING, "queue '%s' paused %s ago by %s", s->p[i].queue, a,
+			s->p[i].by);
+	}
+}
+
+/* The verdict's line (Nagios: STATUS: text | perfdata) or JSON object */
+static void print_check(const struct summary *s, const struct verdict *v, double oldest,
+			int64_t dead)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char a[32];
+
+	fmt_age(a, sizeof(a), oldest);
+	if (cli.json) {
+		sb_adds(&sb, "{\"status\":");
+		json_add_str(&sb, check_names[v->code]);
+		sb_addf(&sb, ",\"code\":%d,\"message\":", v->code);
+		json_add_str(&sb, v->why.len ? v->why.buf : "");
+		sb_addf(&sb, ",\"oldest_wait\":%.1f,\"dead_1h\":%lld,\"workers\":%d,\"paused\":[",
+			oldest, (long long)dead, s->workers_live);
+		for (int i = 0; i < s->np; i++) {
+			if (i)
+				sb_addch(&sb, ',');
+			json_add_str(&sb, s->p[i].queue);
+		}
+		sb_adds(&sb, "]}\n");
+	} else {
+		sb_addf(&sb, "memedroid %s: ", check_names[v->code]);
+		if (v->why.len)
+			sb_add(&sb, v->why.buf, v->why.len);
+		else
+			sb_addf(&sb, "%d live worker%s, oldest job due %s, %lld dead in the last hour",
+				s->workers_live, s->workers_live == 1 ? "" : "s", a, (long long)dead);
+		sb_addf(&sb, " | oldest_wait=%.1fs;%.0f;%.0f dead_1h=%lld;%.0f;%.0f "
+			"workers=%d;%.0f:;%.0f:\n", oldest, max_wait.warn, max_wait.crit,
+			(long long)dead, max_dead.warn, max_dead.crit, s->workers_live,
+			min_workers.warn, min_workers.crit);
+	}
+	out(&sb);
+	sb_release(&sb);
+}
+
+static int check_summary(const struct summary *s)
+{
+	struct verdict v = { CHECK_OK, STRBUF_INIT };
+	int64_t dead = 0;
+	const char *q;
+	double oldest = oldest_wait(s, &q);
+	int dk = name_index(job_states, JOB_NSTATES, "dead");
+
+	for (int i = 0; i < s->nq && dk >= 0; i++)
+		dead += s->q[i].done_1h[dk];
+	judge(s, &v, oldest, q, dead);
+	print_check(s, &v, oldest, dead);
+	sb_release(&v.why);
+	return v.code;
+}
+
 static int cmd_summary(struct store *db)
 {
 	struct summary s = { .running = STRBUF_INIT, .dead = STRBUF_INIT, .workers = STRBUF_INIT };
 	int rc;
 
 	/* --prom lists no jobs, but counts the running ones */
-	rc = store_status(db, prom ? 0 : dead_limit, collect, &s);
+	rc = store_status(db, prom || check ? 0 : dead_limit, collect, &s);
 	if (!rc) {
-		if (prom)
+		if (check)
+			rc = check_summary(&s);
+		else if (prom)
 			print_prom(&s);
 		else if (cli.json)
 			print_json(&s);
 		else
 			print_tsv(&s);
+	} else if (check) {
+		printf("memedroid UNKNOWN: cannot read the status (exit %d)\n", rc);
+		rc = CHECK_UNKNOWN;
 	}
 	for (int i = 0; i < s.nq; i++)
 		free(s.q[i].name);
 	free(s.q);
+	for (int i = 0; i < s.np; i++) {
+		free(s.p[i].queue);
+		free(s.p[i].by);
+		free(s.p[i].at);
+	}
+	free(s.p);
 	sb_release(&s.running);
 	sb_release(&s.dead);
 	sb_release(&s.workers);
@@ -460,9 +719,9 @@ out:
 	return rc;
 }
 
-static int cmd_posts(struct store *db, char **refs, int n)
+static int cmd_posts(struct store *db, char **refs, int n, int nbad)
 {
-	int nok = 0, nbad = 0, rc = 0;
+	int nok = 0, rc = 0;
 
 	for (int i = 0; i < n && !rc; i++) {
 		struct post_ctx c = { .db = db };
@@ -499,13 +758,18 @@ int main(int argc, char **argv)
 	int i = cli_start_table(&cli, argc, argv, "md-status", synopsis, operands, options,
 				on_opt, NULL);
 	struct store *db;
-	int rc;
+	char **refs = argv + i;
+	size_t nrefs = (size_t)(argc - i), cap = 0;
+	int rc, nbad = 0, from_stdin = argc - i == 1 && !strcmp(argv[i], "-");
 
-	for (int k = i; k < argc; k++) {
-		int64_t id;
-		if (!ref_is_post_id(argv[k], &id) && !hash_is_hex(argv[k]))
-			usage_error(&cli, "'%s' is neither a post id nor a sha256", argv[k]);
-	}
+	for (int k = i; k < argc && !from_stdin; k++)
+		if (!ref_valid(argv[k]))
+			usage_error(&cli, "'%s' is neither a post id nor a sha256 ('-': from stdin)",
+				    argv[k]);
+	if (check && (prom || dead_set || i < argc))
+		usage_error(&cli, "--check prints its own line: not with --prom, --dead or posts");
+	if (check_set && !check)
+		usage_error(&cli, "--max-wait, --max-dead and --min-workers are for --check");
 	if (prom && i < argc)
 		usage_error(&cli, "--prom prints the summary: no post ids or hashes with it");
 	if (prom && cli.json)
@@ -514,11 +778,26 @@ int main(int argc, char **argv)
 		usage_error(&cli, "--dead is for the summary: not with post ids or hashes");
 	if (base && i >= argc)
 		usage_error(&cli, "--base-url is for posts: give post ids or hashes");
-	if ((rc = store_open(cli.conf.db_url, 0, &db)))
+	if (from_stdin) {
+		refs = NULL;
+		nrefs = 0;
+		nbad = (int)ref_read(stdin, 0, &refs, &nrefs, &cap);
+	}
+	if ((rc = store_open(cli.conf.db_url, 0, &db))) {
+		if (check) {
+			printf("memedroid UNKNOWN: cannot open the database (exit %d)\n", rc);
+			rc = CHECK_UNKNOWN;
+		}
 		return cli_finish(&cli, rc);
-	rc = i < argc ? cmd_posts(db, argv + i, argc - i) : cmd_summary(db);
+	}
+	rc = i < argc ? cmd_posts(db, refs, (int)nrefs, nbad) : cmd_summary(db);
 	store_close(db);
 	free(base);
+	if (from_stdin) {
+		for (size_t k = 0; k < nrefs; k++)
+			free(refs[k]);
+		free(refs);
+	}
 	if (!rc && werr)
 		rc = MD_EXIT_IOERR;
 	return cli_finish(&cli, rc);

@@ -184,9 +184,7 @@ static int cmd_token(struct store *db, const char *name)
 	if (rc)
 		return rc;
 	if (!found) {
-		char *msg = xstrfmt("no such user '%s'", name);
-		logkv(LOG_ERROR, msg, "user", name, (char *)NULL);
-		free(msg);
+		logkv(LOG_ERROR, "no such user", "user", name, (char *)NULL);
 		return MD_EXIT_DATAERR;
 	}
 	double life = ttl > 0 ? ttl : cli.conf.token_ttl;

@@ -232,7 +232,7 @@ static void job_log_ctx(const struct worker *w, const struct job *j)
 
 	xsnprintf(id, sizeof(id), "%lld", (long long)j->id);
 	log_ctx_clear();
-	log_ctx_set("job_id", id);
+	log_ctx_set(LOG_NUM "job_id", id);
 	log_ctx_set("media", j->media);
 	log_ctx_set("profile", j->profile);
 	log_ctx_set("worker", w->id);
@@ -417,7 +417,7 @@ static int record_ok(struct worker *w, const struct job *j, const char *result, 
 	if (applied) {
 		w->stats.succeeded++;
 		w->full_backoff = 0;
-		logkv(LOG_INFO, "job succeeded", "seconds", dur, (char *)NULL);
+		logkv(LOG_INFO, "job succeeded", LOG_NUM "seconds", dur, (char *)NULL);
 	} else {
 		drop_published(w, j);
 	}
@@ -459,7 +459,7 @@ static int record_host(struct worker *w, const struct job *j, const char *err, i
 	xsnprintf(b, sizeof(b), "%.0f", w->full_backoff);
 	logkv(LOG_ERROR, storage ? "storage unreachable: the job is given back without spending "
 	      "an attempt; no new job for a while" : "disk full: the job is given back without "
-	      "spending an attempt; no new job for a while", "error", err, "pause", b, (char *)NULL);
+	      "spending an attempt; no new job for a while", "error", err, LOG_NUM "pause", b, (char *)NULL);
 	return 1;
 }
 
@@ -516,8 +516,8 @@ static int record_fail(struct worker *w, const struct job *j, const char *line)
 		xsnprintf(d, sizeof(d), "%.1f", delay);
 		xsnprintf(at, sizeof(at), "%d", j->attempts);
 		w->stats.retried++;
-		logkv(LOG_WARN, "job failed, will retry", "error", err, "retry_in", d,
-		      "attempt", at, (char *)NULL);
+		logkv(LOG_WARN, "job failed, will retry", "error", err, LOG_NUM "retry_in", d,
+		      LOG_NUM "attempt", at, (char *)NULL);
 	}
 	return 1;
 }
@@ -823,7 +823,7 @@ static void worker_rescue(struct worker *w, double now)
 	if (!db_saw(w, store_rescue_expired(w->db, w->id, &n)) && n) {
 		char b[16];
 		xsnprintf(b, sizeof(b), "%d", n);
-		logkv(LOG_WARN, "rescued jobs whose lease expired", "count", b, (char *)NULL);
+		logkv(LOG_WARN, "rescued jobs whose lease expired", LOG_NUM "count", b, (char *)NULL);
 		w->next_claim = 0;
 	}
 	w->next_rescue = now + w->cli.conf.lease;
@@ -977,8 +977,8 @@ static void worker_alive(struct worker *w, double now)
 		char g[16], r[16];
 		xsnprintf(g, sizeof(g), "%d", gone);
 		xsnprintf(r, sizeof(r), "%d", rescued);
-		logkv(LOG_WARN, "workers gone: their running jobs rescued", "workers", g,
-		      "jobs", r, (char *)NULL);
+		logkv(LOG_WARN, "workers gone: their running jobs rescued", LOG_NUM "workers", g,
+		      LOG_NUM "jobs", r, (char *)NULL);
 		w->next_claim = 0;
 	}
 	w->next_alive = now + hb / 2;

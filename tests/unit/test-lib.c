@@ -736,11 +736,13 @@ static void test_spawn(void)
 #include "test-rendition.c"
 #include "test-hls.c"
 #include "test-sigv4.c"
+#include "test-log.c"
 
 int main(void)
 {
 	log_init("test-lib");
 	log_set_level(LOG_ERROR);
+	log_set_format(LOG_FORMAT_TEXT);
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 		return 1;
@@ -782,6 +784,7 @@ int main(void)
 	test_blurhash_shape();
 	test_rendition_list();
 	test_sigv4();
+	test_log();
 	remove_tree(tmpdir);
 	printf("1..%d\n", ntests);
 	return failed ? 1 : 0;

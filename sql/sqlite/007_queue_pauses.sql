@@ -1,0 +1,8 @@
+-- Queues paused for maintenance (md-job pause QUEUE): workers claim no job
+-- of a queue named here until md-job resume removes it; running jobs go
+-- on.  md-status lists them.
+CREATE TABLE queue_pauses (
+	queue     TEXT PRIMARY KEY,
+	paused_by TEXT NOT NULL,                 -- user@host of the md-job run
+	paused_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
