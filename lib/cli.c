@@ -151,6 +151,8 @@ static void configure(struct cli *cli, const struct opts_seen *seen)
 		cli->conf.log_level = LOG_ERROR;
 	log_set_format(cli->conf.log_format);
 	log_set_level(cli->conf.log_level);
+	/* who may read what the tool makes: storage.umask (027 until read) */
+	umask((mode_t)cli->conf.umask);
 }
 
 static int start(struct cli *cli, int argc, char **argv, const char *tool, const char *usage,

@@ -544,6 +544,7 @@ void conf_init(struct conf *c)
 	memset(c, 0, sizeof(*c));
 	c->log_level = LOG_INFO;
 	c->keep_originals = 1;
+	c->umask = 027;
 	c->s3.retries = -1;
 	c->worker_jobs = 0;
 	c->worker_threads = 2;
@@ -1000,6 +1001,22 @@ static int set_int(struct capply *a, const struct ynode *v, const char *key,
 	field = t_; \
 } while (0)
 
+/* An octal umask that leaves the owner every right: "027", "0022", "7". */
+static int set_umask(struct capply *a, const struct ynode *v, const char *key, int *dst)
+{
+	const char *s = v->value;
+	int m = 0;
+
+	if (want_scalar(a, v, key))
+		return -1;
+	for (; *s >= '0' && *s <= '7' && s - v->value < 4; s++)
+		m = m * 8 + (*s - '0');
+	if (!v->value[0] || *s || m > 0777 || (m & 0700))
+		return bad(a, v, key, "not an octal umask that leaves the owner rwx (like 027) for");
+	*dst = m;
+	return 0;
+}
+
 static int apply_storage(struct capply *a, const struct ynode *v, const char *k)
 {
 	struct storage_conf *s3 = &a->c->s3;
@@ -1008,6 +1025,8 @@ static int apply_storage(struct capply *a, const struct ynode *v, const char *k)
 		return set_string(a, v, k, &a->c->storage);
 	if (!strcmp(k, "keep_originals"))
 		return set_bool(a, v, k, &a->c->keep_originals);
+	if (!strcmp(k, "umask"))
+		return set_umask(a, v, k, &a->c->umask);
 	if (!strcmp(k, "endpoint"))
 		return set_string(a, v, k, &s3->endpoint);
 	if (!strcmp(k, "region"))

@@ -138,6 +138,7 @@ struct conf {
 	int log_level;
 
 	int keep_originals;
+	int umask;              /* storage.umask: the umask of every tool (027) */
 
 	int worker_jobs;        /* 0: auto */
 	int worker_threads;

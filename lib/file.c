@@ -73,7 +73,7 @@ int fsync_dir_of(const char *path)
 
 static int mkdir_one(const char *p)
 {
-	if (!fault_mkdir(p, 0750) || errno == EEXIST)
+	if (!fault_mkdir(p, 0777) || errno == EEXIST)
 		return 0;
 	return -1;
 }
@@ -184,7 +184,7 @@ int write_file_atomic(const char *path, const void *data, size_t len)
 	if (mkdir_parents(path))
 		return -1;
 	pre = xstrfmt("%s.", path);
-	fd = file_create_tmp(pre, ".tmp", 0644, &tmp);
+	fd = file_create_tmp(pre, ".tmp", 0666, &tmp);
 	free(pre);
 	if (fd < 0)
 		return -1;

@@ -10,6 +10,9 @@
  * Their writes, renames, fsyncs, mkdirs and temp file creations go through
  * fault.h, so a test build can make any one of them fail.
  *
+ * Directories are made 0777 and files 0666 less the umask: the process's
+ * umask (storage.umask, set by cli.c) alone says who may read them.
+ *
  * Functions return 0, or -1 with errno set, and log nothing.
  */
 #ifndef MD_FILE_H
@@ -24,7 +27,7 @@ int write_all(int fd, const void *buf, size_t len);
 int fsync_path(const char *path);
 /* fsync the directory holding path. */
 int fsync_dir_of(const char *path);
-/* mkdir -p for the parents of path (mode 0750). */
+/* mkdir -p for the parents of path (mode 0777 less the umask). */
 int mkdir_parents(const char *path);
 /* rm -rf; returns 0 when path is gone. */
 int remove_tree(const char *path);

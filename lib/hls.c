@@ -491,7 +491,7 @@ static int join_rung(struct fin *f, const char *name, const struct hls_playlist 
 		     const char *path)
 {
 	char *dir = xstrfmt("%s/%s", f->outdir, name);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
 	int rc = fd < 0 || append_file(fd, dir, pl->map);
 
 	for (int i = 0; !rc && i < pl->nseg; i++)

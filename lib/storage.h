@@ -75,14 +75,16 @@ struct storage {
 
 /* Open a storage URL: a directory path or file:// URL (made absolute),
  * or s3://BUCKET[/PREFIX] with the settings c (may be NULL for a
- * directory).  Returns 0, or -1 after logging why.  Creates nothing and
- * makes no request. */
+ * directory).  Returns 0, or -1 after logging why: a directory (or an S3
+ * storage's scratch directory) this process may not write, or that
+ * belongs to another user while it runs as root, is refused here, before
+ * anything is written (owner.h).  Creates nothing and makes no request. */
 int storage_open(struct storage *st, const char *url, const struct storage_conf *c);
 /* Is st an object store (s3://) rather than a directory? */
 int storage_is_remote(const struct storage *st);
 void storage_close(struct storage *st);
 /* Create what the storage needs (the root, originals/, renditions/, tmp/,
- * work/, mode 0750). */
+ * work/, mode 0777 less the umask: storage.umask). */
 int storage_init(const struct storage *st);
 /* How messages name key: a path or URL; key NULL names the storage
  * itself.  Caller frees. */

@@ -7,10 +7,21 @@
  * ROOT/tmp/.pub-*, each fsynced, and renaming that directory into place
  * (exchanging it with the folder already there, if any, which is then
  * removed): a reader sees the old folder or the new one.
+ *
+ * Modes and owners.  Files are created 0666 and directories 0777, less
+ * the umask (storage.umask, applied by cli.c), so that the umask alone
+ * says who may read what is stored; a job's scratch directory is 0700
+ * whatever it is.  The group is the kernel's: a setgid root hands its
+ * group and its setgid bit down to every directory made below it, and
+ * temp files are made in ROOT/tmp, so a file keeps the group when it is
+ * renamed into place.  Opening checks that this process may write the
+ * root and its four folders (owner.h): root on another user's storage is
+ * refused before anything is written.
  */
 #include "storage_int.h"
 #include "fault.h"
 #include "log.h"
+#include "owner.h"
 #include "strbuf.h"
 
 #include <errno.h>
@@ -31,6 +42,21 @@ struct fs {
 static char *fs_path(const struct storage *st, const char *key)
 {
 	return xstrfmt("%s/%s", FS(st)->root, key);
+}
+
+/* May this process write the root and its folders?  0, or -1 after
+ * logging why (owner.h). */
+static int check_owner(const char *root)
+{
+	static const char *sub[] = { "originals", "renditions", "tmp", "work" };
+	int rc = owner_check("storage", root);
+
+	for (size_t i = 0; !rc && i < sizeof(sub) / sizeof(sub[0]); i++) {
+		char *p = xstrfmt("%s/%s", root, sub[i]);
+		rc = owner_check("storage", p);
+		free(p);
+	}
+	return rc;
 }
 
 static int fs_open(struct storage *st, const char *url, const struct storage_conf *c)
@@ -56,6 +82,10 @@ static int fs_open(struct storage *st, const char *url, const struct storage_con
 	size_t n = strlen(root);
 	while (n > 1 && root[n - 1] == '/')
 		root[--n] = '\0';
+	if (check_owner(root)) {
+		free(root);
+		return -1;
+	}
 	fs = xmalloc(sizeof(*fs));
 	fs->root = root;
 	fs->tmp = xstrfmt("%s/tmp", n == 1 ? "" : root);
@@ -76,7 +106,7 @@ static void fs_close(struct storage *st)
 
 static int mkdir_one(const char *p)
 {
-	if (!fault_mkdir(p, 0750) || errno == EEXIST)
+	if (!fault_mkdir(p, 0777) || errno == EEXIST)
 		return 0;
 	return -1;
 }
@@ -109,26 +139,27 @@ static const char *fs_tmpdir(const struct storage *st)
 static int fs_tmpfile(const struct storage *st, const char *prefix, char **path)
 {
 	char *pre = xstrfmt("%s/.%s-%ld-", FS(st)->tmp, prefix, (long)getpid());
-	int fd = file_create_tmp(pre, "", 0640, path);
+	int fd = file_create_tmp(pre, "", 0666, path);
 
 	if (fd < 0 && errno == ENOENT) {
 		/* first use: create tmp/ */
 		if (!mkdir_parents(FS(st)->tmp) && !mkdir_one(FS(st)->tmp))
-			fd = file_create_tmp(pre, "", 0640, path);
+			fd = file_create_tmp(pre, "", 0666, path);
 	}
 	free(pre);
 	return fd;
 }
 
-/* A fresh directory "<root>/<sub>/<name>-<pid>-<random>", or NULL. */
-static char *unique_dir(const struct storage *st, const char *sub, const char *name)
+/* A fresh directory "<root>/<sub>/<name>-<pid>-<random>" of mode (less
+ * the umask), or NULL. */
+static char *unique_dir(const struct storage *st, const char *sub, const char *name, int mode)
 {
 	char r[33];
 
 	for (int tries = 0; tries < 16; tries++) {
 		file_random_hex(r, 8);
 		char *p = xstrfmt("%s/%s/%s-%ld-%s", FS(st)->root, sub, name, (long)getpid(), r);
-		if (!fault_mkdir(p, 0750))
+		if (!fault_mkdir(p, (mode_t)mode))
 			return p;
 		int e = errno;
 		if (e == ENOENT && !mkdir_parents(p))
@@ -145,7 +176,7 @@ static char *unique_dir(const struct storage *st, const char *sub, const char *n
 
 static char *fs_workdir(const struct storage *st)
 {
-	return unique_dir(st, "work", "job");
+	return unique_dir(st, "work", "job", 0700);
 }
 
 static int fs_put(const struct storage *st, const char *tmp, const char *key)
@@ -514,7 +545,8 @@ static int fs_publish_dir(const struct storage *st, const char *dir, const char 
 	struct stage s = {
 		.st = st, .src = dir, .prefix = prefix, .each = each, .arg = arg, .err = err,
 	};
-	char *stage = unique_dir(st, "tmp", ".pub"), *final;
+	/* the staging folder becomes the published one: the umask's mode */
+	char *stage = unique_dir(st, "tmp", ".pub", 0777), *final;
 	int rc;
 
 	if (!stage) {

@@ -8,6 +8,7 @@
 #include "store_int.h"
 #include "exits.h"
 #include "log.h"
+#include "owner.h"
 #include "storage.h"
 #include "strbuf.h"
 
@@ -290,6 +291,44 @@ static int sq_setup(struct sq *q, const char *sql)
 	return sq_fail(q, "open");
 }
 
+/*
+ * May this process write the database and the files SQLite keeps beside
+ * it (owner.h)?  Root on another user's database is refused before it
+ * makes a -wal, a -shm or a lock file the owner could not open.
+ */
+static int sq_check_owner(const char *path)
+{
+	static const char *const side[] = { "", "-wal", "-shm", "-janitor.lock" };
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < sizeof(side) / sizeof(side[0]); i++) {
+		char *p = xstrfmt("%s%s", path, side[i]);
+		rc = owner_check("database", p);
+		free(p);
+	}
+	return rc ? MD_EXIT_CONFIG : 0;
+}
+
+/* A new database is never readable by others, whatever the umask; SQLite
+ * gives its -wal and -shm the database's mode. */
+static int sq_create(const char *path)
+{
+	int fd;
+
+	if (mkdir_parents(path)) {
+		error_errno("cannot create the directory of '%s'", path);
+		return MD_EXIT_CONFIG;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0660);
+	if (fd < 0 && errno != EEXIST) {
+		error_errno("cannot create database '%s'", path);
+		return MD_EXIT_CONFIG;
+	}
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
 int store_sqlite_open(const char *path, int flags, struct store **out)
 {
 	struct sq *q;
@@ -299,14 +338,14 @@ int store_sqlite_open(const char *path, int flags, struct store **out)
 		error("empty SQLite database path");
 		return MD_EXIT_CONFIG;
 	}
+	if ((rc = sq_check_owner(path)))
+		return rc;
 	if (!(flags & STORE_CREATE) && access(path, F_OK)) {
 		error("database '%s' does not exist: run 'md-db init'", path);
 		return MD_EXIT_CONFIG;
 	}
-	if ((flags & STORE_CREATE) && mkdir_parents(path)) {
-		error_errno("cannot create the directory of '%s'", path);
-		return MD_EXIT_CONFIG;
-	}
+	if ((flags & STORE_CREATE) && (rc = sq_create(path)))
+		return rc;
 	q = xcalloc(1, sizeof(*q));
 	q->base.drv = &sqlite_driver;
 	q->path = xstrdup(path);
@@ -1976,7 +2015,7 @@ static int sq_janitor_lock(struct store *s, void **held)
 {
 	struct sq *q = (struct sq *)s;
 	char *path = xstrfmt("%s-janitor.lock", q->path);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
 
 	*held = NULL;
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB)) {

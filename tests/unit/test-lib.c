@@ -622,6 +622,34 @@ static void test_conf(void)
 	conf_release(&c);
 }
 
+static void test_conf_umask(void)
+{
+	static const char *const badv[] = { "0700", "1777", "8", "", "0o27", "00027", "-1", "[7]" };
+	struct conf c;
+	char *why;
+
+	conf_init(&c);
+	ok(c.umask == 027, "storage.umask is 027 without a file");
+	why = conf_error(&c, "storage:\n  umask: 022\n", 21);
+	ok(!why && c.umask == 022, "storage.umask: 022");
+	free(why);
+	why = conf_error(&c, "storage:\n  umask: 7\n", 19);
+	ok(!why && c.umask == 07, "storage.umask: 7");
+	free(why);
+	conf_release(&c);
+	for (size_t i = 0; i < sizeof(badv) / sizeof(badv[0]); i++) {
+		char *y = xstrfmt("storage:\n  umask: %s\n", badv[i]), *name;
+		conf_init(&c);
+		why = conf_error(&c, y, strlen(y));
+		name = xstrfmt("storage.umask '%s' is refused, naming the key", badv[i]);
+		ok(why && strstr(why, "d.yaml:2:") && strstr(why, "'umask'"), name);
+		free(name);
+		free(why);
+		free(y);
+		conf_release(&c);
+	}
+}
+
 static void test_jwt(void)
 {
 	static const char key[] = "0123456789abcdef0123456789abcdef";
@@ -761,6 +789,7 @@ int main(void)
 	test_hash();
 	test_store_helpers();
 	test_conf();
+	test_conf_umask();
 	test_jwt();
 	test_auth();
 	test_spawn();
