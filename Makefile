@@ -12,6 +12,12 @@ MANDIR = $(PREFIX)/share/man
 SHAREDIR = $(PREFIX)/share/memedroid
 BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR = $(PREFIX)/share/zsh/site-functions
+# where systemd looks for them (under /usr/local too); the units' ExecStart=
+# says $(BINDIR), rewritten at install from the /usr/local/bin of scripts/
+UNITDIR = $(PREFIX)/lib/systemd/system
+SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
+TMPFILESDIR = $(PREFIX)/lib/tmpfiles.d
+UNITS = md-work.service md-finalize.service md-janitor.service md-janitor.timer
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -58,6 +64,7 @@ LIB_SRC = lib/strbuf.c lib/log.c lib/conf.c lib/spawn.c lib/hash.c lib/storage.c
 	lib/blurhash.c lib/placeholder.c lib/rendition.c lib/feed_html.c lib/atom.c \
 	lib/hls.c lib/sigv4.c lib/storage_s3.c
 LIB_SRC += lib/owner.c
+LIB_SRC += lib/notify.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 TEST_BIN = tests/unit/test-lib
 CONFORM_BIN = tests/unit/conform  # the store drivers' conformance suite
@@ -156,18 +163,27 @@ media-check: deps all
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
-		$(DESTDIR)$(SHAREDIR)/scripts $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+		$(DESTDIR)$(SHAREDIR)/scripts $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
 	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 man/md.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 scripts/*.sh $(DESTDIR)$(SHAREDIR)/scripts
-	install -m 644 scripts/*.service scripts/*.timer scripts/memedroid.cron $(DESTDIR)$(SHAREDIR)/scripts
+	install -m 644 scripts/memedroid.cron $(DESTDIR)$(SHAREDIR)/scripts
+	for u in $(UNITS); do \
+		sed 's|=/usr/local/bin/|=$(BINDIR)/|' scripts/$$u > $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$u.tmp && mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 644 scripts/memedroid.sysusers $(DESTDIR)$(SYSUSERSDIR)/memedroid.conf
+	install -m 644 scripts/memedroid.tmpfiles $(DESTDIR)$(TMPFILESDIR)/memedroid.conf
 	for t in $(TOOLS); do install -m 644 completions/memedroid.bash $(DESTDIR)$(BASHCOMPDIR)/$$t; done
 	install -m 644 completions/_memedroid $(DESTDIR)$(ZSHCOMPDIR)/_memedroid
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t $(DESTDIR)$(MANDIR)/man1/$$t.1 $(DESTDIR)$(BASHCOMPDIR)/$$t; done
 	rm -f $(DESTDIR)$(MANDIR)/man7/md.7 $(DESTDIR)$(ZSHCOMPDIR)/_memedroid
+	for u in $(UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/memedroid.conf $(DESTDIR)$(TMPFILESDIR)/memedroid.conf
 	rm -rf $(DESTDIR)$(SHAREDIR)
 
 clean:

@@ -607,6 +607,28 @@ void conf_apply_env(struct conf *c)
 	}
 }
 
+int conf_reload(struct conf *c)
+{
+	struct conf nc;
+
+	conf_init(&nc);
+	if (conf_load(&nc, c->path)) {
+		conf_release(&nc);
+		return MD_EXIT_CONFIG;
+	}
+	conf_apply_env(&nc);
+	free(nc.db_url);
+	free(nc.storage);
+	nc.db_url = c->db_url;
+	nc.storage = c->storage;
+	nc.log_format = c->log_format;
+	nc.log_level = c->log_level;
+	c->db_url = c->storage = NULL;
+	conf_release(c);
+	*c = nc;
+	return 0;
+}
+
 void conf_release(struct conf *c)
 {
 	free(c->path);

@@ -200,6 +200,15 @@ int conf_load_buffer(struct conf *c, const char *name, const char *buf, size_t l
 void conf_apply_env(struct conf *c);
 void conf_release(struct conf *c);
 
+/*
+ * SIGHUP: read the configuration again (c->path, or the search of
+ * conf_load when no file was read) and apply the environment.  The
+ * database, the storage and the log settings stay as they are: the tool
+ * holds them open.  Returns 0 with *c replaced, or MD_EXIT_CONFIG with *c
+ * untouched after conf_load logged what is wrong.
+ */
+int conf_reload(struct conf *c);
+
 /* Profile by name, or NULL. */
 const struct profile *conf_profile(const struct conf *c, const char *name);
 

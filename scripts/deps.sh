@@ -18,6 +18,10 @@ OPT_PKGS="chromium"
 # Only for tests/97-feed-html.t, which checks md-feed's Atom against the RELAX
 # NG schema of RFC 4287 with it and says it skips that without it.
 OPT_PKGS="$OPT_PKGS jing"
+# systemd: only its commands, for tests/98-systemd.t (systemd-analyze verify
+# and security --offline, sysusers and tmpfiles in a scratch root); nothing
+# is booted.
+OPT_PKGS="$OPT_PKGS systemd"
 OPT_CMDS="node:nodejs npm:npm"
 
 installed() {
@@ -74,8 +78,8 @@ if [ -n "$missing" ]; then
 	apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missing >&2
 fi
 if [ -n "$optional" ]; then
-	echo "deps.sh: installing, for the browser test only:$optional" >&2
+	echo "deps.sh: installing, for the browser, Atom and systemd tests only:$optional" >&2
 	# shellcheck disable=SC2086
 	apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $optional >&2 ||
-		echo "deps.sh: warning: could not install$optional; the browser test will be skipped" >&2
+		echo "deps.sh: warning: could not install$optional; the tests that need it will be skipped" >&2
 fi

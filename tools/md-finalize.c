@@ -20,12 +20,18 @@
  * post may then reach the hook twice, with the same idempotency key.
  *
  * --follow rides out an unreachable database: one line when it goes, one
- * when it is back, and between them a quiet try every few seconds.
+ * when it is back, and between them a quiet try every few seconds.  It
+ * speaks systemd's notification protocol (notify.h): READY=1 once it
+ * listens, STATUS= when the count of media finalized or the database's
+ * state changes, WATCHDOG=1, STOPPING=1; SIGHUP reads the configuration
+ * again (RELOADING=1, then READY=1), keeping the old one when the new one
+ * has errors.  SIGTERM and SIGINT end it after the media at hand.
  */
 #include "cli.h"
 #include "emit.h"
 #include "exits.h"
 #include "log.h"
+#include "notify.h"
 #include "spawn.h"
 #include "storage.h"
 #include "store.h"
@@ -37,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HOOK_TRIES 30            /* tries of a post's hook before it is given up */
@@ -69,11 +76,30 @@ static struct store *db;
 static struct storage st;
 static int nhook_fail, werr, follow;
 static int storage_rc;  /* an original not removed: the storage's exit code */
-static volatile sig_atomic_t stop_sig;
+static volatile sig_atomic_t stop_sig, hup_sig;
+static int reload_failed;       /* the last SIGHUP found errors */
 
 static void on_stop(int sig)
 {
 	stop_sig = sig;
+}
+
+static void on_hup(int sig)
+{
+	hup_sig = 1;
+}
+
+static double now_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* WATCHDOG=1 when due: called between media, hooks and waits. */
+static void keepalive(void)
+{
+	notify_watchdog(now_mono());
 }
 
 static void parse_exec(const char *arg)
@@ -225,6 +251,7 @@ static int hooks_run(void)
 
 	fflush(stdout);
 	while (!stop_sig) {
+		keepalive();
 		if ((rc = store_hook_claim(db, hook_timeout + HOOK_GRACE, &c, &found)) || !found)
 			return rc;
 		if ((rc = hook_one(&c)))
@@ -266,6 +293,7 @@ static int finalize_some(long long *nmedia, long long max)
 		struct finalized f;
 		int done;
 
+		keepalive();
 		if ((rc = store_finalize_one(db, hook != NULL, &f, &done)) || !done)
 			break;
 		(*nmedia)++;
@@ -313,6 +341,16 @@ static int finalize_round(long long *nmedia)
 
 /* ---------- --follow ---------- */
 
+/* Milliseconds to wait: secs, or less when the watchdog is due sooner. */
+static int wait_ms(double secs)
+{
+	double wd = notify_watchdog(now_mono());
+
+	if (wd >= 0 && wd < secs)
+		secs = wd;
+	return (int)(secs * 1000);
+}
+
 /*
  * Wait secs for a notification; 0, or MD_EXIT_TEMPFAIL when the database
  * turned out to be gone.  A signal ends the wait early.
@@ -321,10 +359,36 @@ static int follow_wait(double secs)
 {
 	struct pollfd pf = { .fd = store_notify_fd(db), .events = POLLIN };
 
-	if (poll(&pf, pf.fd >= 0 ? 1 : 0, (int)(secs * 1000)) > 0 && !stop_sig &&
+	if (poll(&pf, pf.fd >= 0 ? 1 : 0, wait_ms(secs)) > 0 && !stop_sig &&
 	    store_consume_notify(db) < 0)
 		return MD_EXIT_TEMPFAIL;
 	return 0;
+}
+
+/*
+ * SIGHUP: the configuration again (the database and the storage stay);
+ * one with errors is not taken, and the status says so until a reload
+ * works.
+ */
+static void follow_reload(void)
+{
+	hup_sig = 0;
+	notify_reloading();
+	if (conf_reload(&cli.conf)) {
+		error("configuration not reloaded: it has errors; the old one stays");
+		reload_failed = 1;
+		notify_ready("configuration not reloaded: it has errors");
+		return;
+	}
+	reload_failed = 0;
+	info("configuration reloaded");
+	notify_ready("configuration reloaded");
+}
+
+static void follow_status(const char *state, long long nmedia)
+{
+	notify_status("%s; %lld media finalized%s", state, nmedia,
+		      reload_failed ? "; configuration not reloaded: it has errors" : "");
 }
 
 /*
@@ -334,20 +398,23 @@ static int follow_wait(double secs)
  * is quiet meanwhile: it says each failed try at debug level only, so an
  * outage is two lines: gone, and back.
  */
-static void follow_away(void)
+static void follow_away(long long nmedia)
 {
 	double backoff = 1;
 	int64_t v;
 	int r;
 
 	warning("database unavailable; finalizing waits for it");
+	follow_status("database unavailable", nmedia);
 	store_quiet(db, 1);
 	for (;;) {
 		struct pollfd pf = { .fd = store_notify_fd(db), .events = POLLIN };
 
-		r = poll(&pf, pf.fd >= 0 ? 1 : 0, (int)(backoff * 1000));
+		r = poll(&pf, pf.fd >= 0 ? 1 : 0, wait_ms(backoff));
 		if (stop_sig)
 			break;
+		if (hup_sig)
+			follow_reload();
 		if (r > 0)
 			store_consume_notify(db);
 		r = store_feed_version(db, &v);
@@ -365,16 +432,24 @@ static int follow_run(long long *nmedia)
 {
 	int rc;
 
+	notify_ready(NULL);
 	for (;;) {
+		if (hup_sig)
+			follow_reload();
 		if ((rc = finalize_round(nmedia)) == MD_EXIT_TEMPFAIL)
-			follow_away();
+			follow_away(*nmedia);
 		else if (rc)
-			return rc;
-		if (stop_sig || (limit && *nmedia >= limit))
-			return 0;
-		if (follow_wait(cli.conf.poll_interval))
-			follow_away();
+			break;
+		if (stop_sig || (limit && *nmedia >= limit)) {
+			rc = 0;
+			break;
+		}
+		follow_status("waiting for finished jobs", *nmedia);
+		if (!hup_sig && follow_wait(cli.conf.poll_interval))
+			follow_away(*nmedia);
 	}
+	notify_stopping();
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -394,10 +469,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (follow) {
-		struct sigaction sa = { .sa_handler = on_stop };
+		struct sigaction sa = { .sa_handler = on_stop }, hup = { .sa_handler = on_hup };
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
+		sigemptyset(&hup.sa_mask);
+		sigaction(SIGHUP, &hup, NULL);
 		if (!(rc = store_listen(db, NULL, 0)))
 			rc = follow_run(&nmedia);
 	} else {

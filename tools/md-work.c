@@ -33,6 +33,7 @@
 #include "emit.h"
 #include "exits.h"
 #include "log.h"
+#include "notify.h"
 #include "runner.h"
 #include "sandbox.h"
 #include "spawn.h"
@@ -46,8 +47,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -142,8 +141,8 @@ struct worker {
 	} stats;
 
 	/* clocks, in monotonic seconds */
-	double next_claim, next_beat, next_rescue, next_progress, next_watchdog, next_alive;
-	double watchdog_every;
+	double next_claim, next_beat, next_rescue, next_progress, next_alive;
+	double next_watchdog;   /* 0: no watchdog */
 	double db_backoff, db_retry_at;   /* the database is unreachable */
 	double db_down_since;
 	int db_down, gave_up;
@@ -154,6 +153,7 @@ struct worker {
 	long long nunreachable; /* and for storage that could not be reached */
 	int denied;             /* the storage refused: stop, exit 78 */
 	int stopping, hard_stop, exhausted;
+	int reload_failed;      /* the last SIGHUP found errors: said in the status */
 	double stop_deadline;
 };
 
@@ -222,29 +222,6 @@ static void on_signal(int sig)
 static void on_runner_term(int sig)
 {
 	runner_cancel = 1;
-}
-
-static void sd_notify(const char *msg)
-{
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	size_t n;
-	int fd;
-
-	if (!path || !*path || (path[0] != '/' && path[0] != '@'))
-		return;
-	n = strlen(path);
-	if (n >= sizeof(sa.sun_path))
-		return;
-	memcpy(sa.sun_path, path, n);
-	if (sa.sun_path[0] == '@')
-		sa.sun_path[0] = '\0';
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
-	close(fd);
 }
 
 /* ---------- jobs ---------- */
@@ -800,27 +777,24 @@ static void stop_all(struct worker *w)
 			spawn_stop(&w->slots[i].sp);
 }
 
-static int reload_config(struct worker *w)
+/*
+ * SIGHUP: the configuration again, for the jobs claimed from now on (the
+ * running ones keep theirs: each runner is a child with its own copy).  A
+ * configuration with errors is not taken: the old one stays, the error is
+ * logged and kept in the status until a reload works.
+ */
+static void reload_config(struct worker *w)
 {
-	struct conf nc;
-
-	conf_init(&nc);
-	if (conf_load(&nc, w->cli.conf.path)) {
-		conf_release(&nc);
-		warning("configuration not reloaded: it has errors");
-		return -1;
+	notify_reloading();
+	if (conf_reload(&w->cli.conf)) {
+		error("configuration not reloaded: it has errors; the old one stays");
+		w->reload_failed = 1;
+		notify_ready("configuration not reloaded: it has errors");
+		return;
 	}
-	conf_apply_env(&nc);
-	/* the database and storage stay as they are */
-	free(nc.db_url);
-	free(nc.storage);
-	nc.db_url = w->cli.conf.db_url;
-	nc.storage = w->cli.conf.storage;
-	w->cli.conf.db_url = w->cli.conf.storage = NULL;
-	conf_release(&w->cli.conf);
-	w->cli.conf = nc;
+	w->reload_failed = 0;
 	info("configuration reloaded");
-	return 0;
+	notify_ready("configuration reloaded");
 }
 
 /* ---------- events ---------- */
@@ -1029,6 +1003,8 @@ static void db_give_up(struct worker *w, double now)
 /* Event: the clocks: progress, heartbeat, watchdog, the end of the grace. */
 static void worker_timers(struct worker *w, double now)
 {
+	double wd;
+
 	if (w->nrunning && now >= w->next_progress && db_due(w, now)) {
 		flush_progress(w);
 		w->next_progress = now + PROGRESS_EVERY;
@@ -1039,10 +1015,8 @@ static void worker_timers(struct worker *w, double now)
 	}
 	worker_alive(w, now);
 	db_give_up(w, now);
-	if (w->watchdog_every > 0 && now >= w->next_watchdog) {
-		sd_notify("WATCHDOG=1");
-		w->next_watchdog = now + w->watchdog_every;
-	}
+	if ((wd = notify_watchdog(now)) >= 0)
+		w->next_watchdog = now + wd;
 	if (w->stopping && !w->hard_stop && now >= w->stop_deadline) {
 		info("grace period over: stopping %d running job%s", w->nrunning,
 		     w->nrunning == 1 ? "" : "s");
@@ -1060,7 +1034,7 @@ static void worker_signal(struct worker *w, int sig, double now)
 		begin_stop(w, now);
 		info("signal %d: no new jobs; %d running, grace %.0fs", sig, w->nrunning,
 		     w->stop_deadline - now);
-		sd_notify("STOPPING=1");
+		notify_stopping();
 	} else if (sig == SIGINT && !w->hard_stop) {
 		info("second interrupt: stopping now");
 		stop_all(w);
@@ -1107,6 +1081,8 @@ static int worker_timeout(const struct worker *w, double now)
 	}
 	if (w->nlater && w->db_retry_at - now < until)
 		until = w->db_retry_at - now;
+	if (w->next_watchdog > 0 && w->next_watchdog - now < until)
+		until = w->next_watchdog - now;
 	if (w->cli.conf.heartbeat > 0 && w->next_alive - now < until)
 		until = (w->next_alive > w->db_retry_at ? w->next_alive : w->db_retry_at) - now;
 	for (int i = 0; i < w->nslots; i++) {
@@ -1158,15 +1134,19 @@ static int worker_wait(struct worker *w, double now)
 	return 0;
 }
 
+/* STATUS= for systemctl status, sent when its text changes. */
 static void worker_status(const struct worker *w)
 {
-	char msg[64];
+	const char *note = w->reload_failed ? "; configuration not reloaded: it has errors" : "";
 
-	if (!w->nrunning && w->stopping)
-		return;
-	xsnprintf(msg, sizeof(msg), "STATUS=%d running, %lld done", w->nrunning,
-		 w->stats.succeeded + w->stats.dead);
-	sd_notify(msg);
+	if (w->stopping)
+		notify_status("stopping: %d running", w->nrunning);
+	else if (w->db_down)
+		notify_status("database unavailable: %d running, %lld done%s", w->nrunning,
+			      w->stats.succeeded + w->stats.dead, note);
+	else
+		notify_status("%d running, %lld done%s", w->nrunning,
+			      w->stats.succeeded + w->stats.dead, note);
 }
 
 /* Leaving: acknowledge, give back what waits, stop and release what runs. */
@@ -1192,13 +1172,10 @@ static int worker_end(struct worker *w, int rc)
 
 static int run(struct worker *w)
 {
-	const char *wd = getenv("WATCHDOG_USEC");
 	int rc = 0;
 
 	w->notify_fd = w->opt.poll_only ? -1 : store_notify_fd(w->db);
-	if (wd && *wd)
-		w->watchdog_every = strtod(wd, NULL) / 2e6;
-	sd_notify("READY=1\nSTATUS=waiting for jobs");
+	notify_ready("waiting for jobs");
 	for (;;) {
 		double now = now_mono();
 		int free_slots = w->nslots - w->nrunning;
@@ -1340,7 +1317,7 @@ int main(int argc, char **argv)
 	/* after a database error, others find this worker gone instead */
 	if (w.registered && !rc && store_worker_leave(w.db, w.id))
 		warning("cannot remove this worker from the workers table");
-	sd_notify("STOPPING=1");
+	notify_stopping();
 	if (!rc && (w.opt.drain || w.opt.once || w.opt.max_jobs) && print_summary(&w))
 		rc = MD_EXIT_IOERR;
 	if (!rc && (w.opt.drain || w.opt.once || w.opt.max_jobs) && w.nfull) {
