@@ -64,14 +64,17 @@ if have systemd-sysusers && have systemd-tmpfiles; then
 		"it makes the user memedroid, at home in /var/lib/memedroid"
 	uid=$(awk -F: '$1 == "memedroid" { print $3 }' "$R/etc/passwd")
 	gid=$(awk -F: '$1 == "memedroid" { print $3 }' "$R/etc/group")
+	mgid=$(awk -F: '$1 == "memedroid-media" { print $3 }' "$R/etc/group")
+	ok "and the group memedroid-media, for the web server" test -n "$mgid" -a "$mgid" != "$gid"
 	run systemd-tmpfiles --root="$R" --create
 	is "$rc" 0 "systemd-tmpfiles --root --create takes memedroid.conf" || diag "$err"
-	is "$(stat -c '%a %u %g' "$R/var/lib/memedroid")" "750 $uid $gid" "the state directory: 0750 memedroid"
-	is "$(stat -c '%a %u %g' "$R/var/lib/memedroid/storage")" "2750 $uid $gid" \
-		"the storage: 2750 memedroid, setgid"
+	is "$(stat -c '%a %u %g' "$R/var/lib/memedroid")" "751 $uid $gid" \
+		"the state directory: 0751 memedroid (others pass through, not list)"
+	is "$(stat -c '%a %u %g' "$R/var/lib/memedroid/storage")" "2750 $uid $mgid" \
+		"the storage: 2750 memedroid:memedroid-media, setgid"
 	is "$(stat -c '%a %u %g' "$R/etc/memedroid")" "750 0 $gid" "/etc/memedroid: 0750 root:memedroid"
 else
-	skip "systemd-sysusers or systemd-tmpfiles is not installed (Debian: systemd)" 6
+	skip "systemd-sysusers or systemd-tmpfiles is not installed (Debian: systemd)" 7
 fi
 
 # --- the notification protocol ------------------------------------------------
