@@ -1,4 +1,5 @@
 #include "log.h"
+#include "progress.h"
 #include "quote.h"
 #include "strbuf.h"
 
@@ -98,6 +99,7 @@ static void emit(int level, const char *msg, va_list kv)
 
 	if (level > cur_level)
 		return;
+	progress_clear();       /* a log line never lands in a progress line */
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);

@@ -736,6 +736,7 @@ static void test_spawn(void)
 #include "test-rendition.c"
 #include "test-hls.c"
 #include "test-sigv4.c"
+#include "test-progress.c"
 
 int main(void)
 {
@@ -782,6 +783,7 @@ int main(void)
 	test_blurhash_shape();
 	test_rendition_list();
 	test_sigv4();
+	test_progress();
 	remove_tree(tmpdir);
 	printf("1..%d\n", ntests);
 	return failed ? 1 : 0;
