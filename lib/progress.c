@@ -47,7 +47,8 @@ int progress_wanted(int quiet)
 void progress_start(struct progress *p, const char *unit, int quiet)
 {
 	*p = (struct progress){ .unit = unit, .total = -1, .bytes = -1, .total_bytes = -1,
-				.start = mono(), .on = progress_wanted(quiet) };
+				.start = mono(), .on = progress_wanted(quiet),
+				.out_tty = isatty(STDOUT_FILENO) };
 	if (p->on)
 		active = p;
 }
@@ -116,6 +117,12 @@ void progress_clear(void)
 		return;
 	shown = 0;
 	put("\r\033[K", 4);
+}
+
+void progress_clear_out(void)
+{
+	if (active && active->out_tty)
+		progress_clear();
 }
 
 void progress_end(struct progress *p)

@@ -21,8 +21,9 @@
  *   - log.c calls progress_clear() before it writes a log line, so a log
  *     line starts at the first column and the line comes back below it at
  *     the next redraw;
- *   - a tool that writes records to standard output calls progress_clear()
- *     before each, for the case where both go to the same terminal;
+ *   - a tool that writes records to standard output calls
+ *     progress_clear_out() before each: when standard output is the same
+ *     terminal, the record takes the line's place;
  *   - progress_end() wipes it: nothing of it stays on the screen.
  *
  * One line per process: the last progress_start() is the one drawn.
@@ -53,6 +54,7 @@ struct progress {
 	double start;           /* monotonic seconds at progress_start() */
 	double drawn;           /* when the line was last drawn */
 	int on;                 /* drawing: a terminal, no -q */
+	int out_tty;            /* standard output is a terminal too */
 };
 
 /* Whether a progress line may be drawn: standard error is a terminal,
@@ -71,6 +73,9 @@ void progress_tick(struct progress *p);
 /* Wipe the line if it is on the screen ("\r\033[K"); it comes back at the
  * next redraw.  Safe in a signal handler (a flag and one write(2)). */
 void progress_clear(void);
+/* progress_clear() when standard output is a terminal too: before a
+ * record is written there. */
+void progress_clear_out(void);
 /* Wipe the line and draw no more. */
 void progress_end(struct progress *p);
 
