@@ -62,7 +62,7 @@ LIB_SRC = lib/strbuf.c lib/log.c lib/conf.c lib/spawn.c lib/hash.c lib/storage.c
 	lib/store_work.c lib/store_content.c lib/content.c lib/store_check.c lib/store_janitor.c \
 	lib/pack.c lib/frames.c lib/web.c \
 	lib/blurhash.c lib/placeholder.c lib/rendition.c lib/feed_html.c lib/atom.c \
-	lib/hls.c lib/sigv4.c lib/storage_s3.c
+	lib/hls.c lib/sigv4.c lib/storage_s3.c lib/progress.c
 LIB_SRC += lib/owner.c
 LIB_SRC += lib/notify.c
 LIB_OBJ = $(LIB_SRC:.c=.o)

@@ -1,4 +1,5 @@
 #include "log.h"
+#include "progress.h"
 #include "quote.h"
 #include "strbuf.h"
 
@@ -409,6 +410,7 @@ static void write_line(const struct strbuf *sb)
 {
 	size_t off = 0;
 
+	progress_clear();       /* a log line never lands in a progress line */
 	while (off < sb->len) {
 		ssize_t n = write(STDERR_FILENO, sb->buf + off, sb->len - off);
 		if (n < 0 && errno == EINTR)

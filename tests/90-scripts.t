@@ -1,7 +1,7 @@
 #!/bin/bash
 # 90-scripts.t - the helper scripts: batch-import.sh (GNU parallel over
 # md-ingest --skip-posted: run again after a failure, its exit status, its
-# progress on a terminal) and notify-hook.sh (md-finalize --exec), and the
+# summary, GNU parallel's progress bar on a terminal) and notify-hook.sh (md-finalize --exec), and the
 # systemd units name tools and options that exist.
 . "$(dirname "$0")/lib.sh"
 md_require_tools
@@ -28,7 +28,8 @@ ok "one JSON record per file on stdout" json_lines_ok "$out"
 is "$(jq -r 'select(.exists) | .path' <<<"$out" | grep -c -e video.mp4 -e photo.jpg)" 2 \
 	"the files posted before are reported as existing"
 is "$(jq -s 'map(select(.exists)) | length' <<<"$out")" 3 "and so is the second copy of a picture"
-is "$err" "" "nothing on standard error off a terminal"
+like "$err" "^batch-import.sh: 6/6 files in [0-9]+ s: 3 posted \(0 duplicate media\), 3 posted before, 0 rejected$" \
+	"off a terminal, the summary alone on standard error"
 posts=$(db_count posts)
 jobs=$(db_count jobs)
 run "$BI" "$IN" thumb
@@ -37,8 +38,15 @@ is "$(jq -s 'map(select(.exists)) | length' <<<"$out")" 6 "every file exists"
 is "$(db_count posts) $(db_count jobs)" "$posts $jobs" "no post or job written"
 
 run "$BI" "$MD_TMP/nowhere"
-is "$rc" 65 "batch-import.sh of no directory exits 65"
+is "$rc" 64 "batch-import.sh of no directory exits 64 (a usage error)"
 like "$err" "cannot open '$MD_TMP/nowhere': No such file or directory" "and says so"
+like "$err" "usage: batch-import.sh DIR" "with the usage"
+run "$BI" "$IN/still.png"
+is "$rc.$err" "64.batch-import.sh: cannot open '$IN/still.png': Not a directory"$'\n'"usage: batch-import.sh DIR [PROFILES]" \
+	"batch-import.sh of a file: the same"
+run "$BI" --help
+is "$rc" 0 "batch-import.sh --help exits 0"
+like "$out" "^usage: batch-import.sh DIR \[PROFILES\]" "and prints the usage on standard output"
 mkdir -p "$MD_TMP/empty"
 run "$BI" "$MD_TMP/empty"
 is "$rc" 65 "batch-import.sh of an empty directory exits 65"
@@ -47,17 +55,23 @@ md_bad_samples "$MD_TMP/bad"
 run "$BI" "$MD_TMP/bad" thumb
 is "$rc" 65 "batch-import.sh of files all rejected exits 65" || diag "$err"
 is "$(db_count posts)" "$posts" "and posts nothing"
-is "$(jq -s 'map(select(.error)) | length' <<<"$out")" "$(count_files "$MD_TMP/bad")" \
-	"one rejection record per file"
+nbad=$(count_files "$MD_TMP/bad")
+is "$(jq -s 'map(select(.error)) | length' <<<"$out")" "$nbad" "one rejection record per file"
+like "$err" "batch-import.sh: $nbad/$nbad files in [0-9]+ s: 0 posted \(0 duplicate media\), 0 posted before, $nbad rejected$" \
+	"the summary counts them rejected"
 cp "$IN/still.png" "$MD_TMP/bad/"
-run "$BI" "$MD_TMP/bad" thumb
+# in batches of 2: the exit status of the run, not of its last batch
+MD_IMPORT_BATCH=2 MD_INGEST_OPTS="--user other" run "$BI" "$MD_TMP/bad" thumb
 is "$rc" 1 "batch-import.sh with some files rejected exits 1" || diag "$err"
-# on a terminal (script(1) gives one): the count of files done
+like "$err" ": 1 posted \(1 duplicate media\), 0 posted before, $nbad rejected$" \
+	"the summary: another user's post of the picture is a duplicate media"
+# on a terminal (script(1) gives one): GNU parallel's bar
 if have script; then
-	run script -qec "$BI $IN thumb >/dev/null" /dev/null
+	MD_IMPORT_BATCH=2 run script -qec "$BI $IN thumb >/dev/null" /dev/null
 	is "$rc" 0 "batch-import.sh on a terminal exits 0" || diag "$out"
-	like "$out" $'\r3/6 files' "on a terminal, N/M files on standard error"
-	like "$out" "6/6 files: 0 posted, 6 posted before, 0 rejected" "and a summary"
+	like "$out" "100% 3:0=" "on a terminal, GNU parallel's bar of the batches done"
+	like "$out" "6/6 files in [0-9]+ s: 0 posted \(0 duplicate media\), 6 posted before, 0 rejected" \
+		"and the summary"
 else
 	skip "script(1) is not installed" 3
 fi
@@ -69,7 +83,7 @@ printf '#!/bin/sh\nshift 3\necho "$@" >> "%s"\n' "$MD_TMP/logged" >"$MD_TMP/bin/
 chmod +x "$MD_TMP/bin/logger"
 PATH=$MD_TMP/bin:$PATH run md-finalize --exec "$MD_ROOT/scripts/notify-hook.sh"
 is "$rc" 0 "md-finalize --exec notify-hook.sh exits 0" || diag "$err"
-is "$(grep -c 'is completed' "$MD_TMP/logged")" 5 "the hook logged one line per finished post"
+is "$(grep -c 'is completed' "$MD_TMP/logged")" "$(db_count posts)" "the hook logged one line per finished post"
 
 for u in "$MD_ROOT"/scripts/*.service; do
 	exe=$(sed -n 's/^ExecStart=[^ ]*\/\(md-[a-z]*\) \(.*\)$/\1 \2/p' "$u")

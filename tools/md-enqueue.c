@@ -11,6 +11,7 @@
 #include "emit.h"
 #include "exits.h"
 #include "log.h"
+#include "progress.h"
 #include "ref.h"
 #include "store.h"
 
@@ -43,6 +44,7 @@ static struct cli cli;
 static struct enqueue_opts eo;
 static const char *profile_list;
 static int nerr, nok, werr;
+static struct progress prog;
 
 static int on_opt(void *ctx, int o, const char *arg)
 {
@@ -83,9 +85,9 @@ static int on_opt(void *ctx, int o, const char *arg)
 	return 0;
 }
 
-static void on_result(void *arg, const char *ref, int64_t job_id, const char *media,
-		      const char *profile, const char *queue, const char *state,
-		      const char *reason)
+static void result_record(const char *ref, int64_t job_id, const char *media,
+			  const char *profile, const char *queue, const char *state,
+			  const char *reason)
 {
 	struct emit e;
 
@@ -121,6 +123,20 @@ static void on_result(void *arg, const char *ref, int64_t job_id, const char *me
 	emit_str(&e, "queue", queue);
 	emit_str(&e, "state", state);
 	werr |= emit_end(&e, stdout);
+}
+
+/* A record per (ref, profile), in input order: a ref is done at its first. */
+static void on_result(void *arg, const char *ref, int64_t job_id, const char *media,
+		      const char *profile, const char *queue, const char *state,
+		      const char *reason)
+{
+	static const char *last;
+
+	progress_clear_out();
+	result_record(ref, job_id, media, profile, queue, state, reason);
+	if (ref != last)
+		progress_add(&prog, 1, 0, !strcmp(state, "error"));
+	last = ref;
 }
 
 /* The profiles of -p, each known to the configuration; *np of them. */
@@ -171,6 +187,13 @@ int main(int argc, char **argv)
 	}
 	if (from_stdin)
 		nerr += (int)ref_read(stdin, 0, &refs, &nrefs, &cap);
+	/* on a terminal, once every id is read: the ids done of them all,
+	 * the bad ones among them failed */
+	if (nrefs + (size_t)nerr > 1) {
+		progress_start(&prog, "ids", cli.quiet);
+		prog.done = prog.failed = nerr;
+		progress_total(&prog, (long long)nrefs + nerr, -1);
+	}
 
 	eo.profiles = pv;
 	eo.nprofiles = np;
@@ -189,6 +212,7 @@ int main(int argc, char **argv)
 			rc = md_exit_for(nok, nerr);
 	}
 out:
+	progress_end(&prog);
 	for (size_t k = 0; k < nrefs; k++)
 		free(refs[k]);
 	free(refs);

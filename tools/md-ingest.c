@@ -16,6 +16,7 @@
 #include "hash.h"
 #include "log.h"
 #include "probe.h"
+#include "progress.h"
 #include "spawn.h"
 #include "storage.h"
 #include "store.h"
@@ -72,6 +73,7 @@ static struct storage st;
 static const struct profile **profiles;
 static int nprofiles;
 static int nok, nbad, fatal;
+static struct progress prog;
 
 /* the temp file being written, removed by the signal handler */
 static char *volatile cur_tmp;
@@ -81,6 +83,7 @@ static void on_signal(int sig)
 	char *t = cur_tmp;
 	if (t)
 		unlink(t);
+	progress_clear();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -234,6 +237,7 @@ static void emit_post(const char *path, const char *post_id, const char *sha,
 {
 	struct emit e;
 
+	progress_clear_out();
 	emit_begin(&e, cli.json);
 	if (cli.json) {
 		if (post_id)
@@ -475,11 +479,15 @@ static void ingest_file(struct walk_file *f)
 static void on_refuse(void *ctx, const char *path, const char *why)
 {
 	reject(path, why);
+	progress_add(&prog, 1, 0, 1);
 }
 
 static void on_file(void *ctx, struct walk_file *f)
 {
+	int bad = nbad;
+
 	ingest_file(f);
+	progress_add(&prog, 1, f->st.st_size, nbad > bad);
 }
 
 static int on_stop(void *ctx)
@@ -496,6 +504,42 @@ static void walk_top(const char *path)
 
 	if (walk_path(&o, path))
 		fatal = MD_EXIT_IOERR;
+}
+
+static void count_refuse(void *ctx, const char *path, const char *why)
+{
+	(*(long long *)ctx)++;
+}
+
+static void count_file(void *ctx, struct walk_file *f)
+{
+	(*(long long *)ctx)++;
+	prog.total_bytes += f->st.st_size;
+}
+
+/*
+ * The progress line, on a terminal: the paths given are walked once
+ * first, opening each file but reading none, so that the line shows done
+ * of total; paths read from stdin are not known in advance, and the line
+ * counts up.  Every file or refused path is an item.
+ */
+static void progress_begin(char **paths, int n, int from_stdin)
+{
+	struct walk_opts o = { .recursive = opt.recursive, .follow = opt.follow,
+			       .on_file = count_file, .on_refuse = count_refuse };
+	long long total = 0;
+
+	progress_start(&prog, "files", cli.quiet);
+	if (!prog.on || from_stdin)
+		return;
+	o.ctx = &total;
+	prog.total_bytes = 0;
+	for (int k = 0; k < n; k++)
+		(void)walk_path(&o, paths[k]);
+	if (total < 2)
+		progress_end(&prog);    /* one file: nothing to watch */
+	else
+		progress_total(&prog, total, prog.total_bytes);
 }
 
 static void read_stdin_paths(void)
@@ -585,6 +629,7 @@ int main(int argc, char **argv)
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, on_signal);
 
+	progress_begin(argv + i, argc - i, from_stdin);
 	for (int k = i; k < argc && !fatal; k++) {
 		if (!strcmp(argv[k], "-")) {
 			if (from_stdin == 1) {
@@ -595,6 +640,7 @@ int main(int argc, char **argv)
 		}
 		walk_top(argv[k]);
 	}
+	progress_end(&prog);
 	if (fflush(stdout))
 		fatal = MD_EXIT_IOERR;
 	store_close(db);

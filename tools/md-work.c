@@ -34,6 +34,7 @@
 #include "exits.h"
 #include "log.h"
 #include "notify.h"
+#include "progress.h"
 #include "runner.h"
 #include "sandbox.h"
 #include "spawn.h"
@@ -155,6 +156,7 @@ struct worker {
 	int stopping, hard_stop, exhausted;
 	int reload_failed;      /* the last SIGHUP found errors: said in the status */
 	double stop_deadline;
+	struct progress progress;       /* --drain on a terminal */
 };
 
 /*
@@ -839,6 +841,7 @@ static enum step drain_check(struct worker *w, double now, int *rc)
 				      &next_run)))
 		return db_trouble(w, rc);
 	db_worked(w);
+	w->progress.total = w->progress.done + avail;
 	if (!avail && !next_run)
 		return STEP_END;
 	if (!avail) {
@@ -851,6 +854,37 @@ static enum step drain_check(struct worker *w, double now, int *rc)
 		w->next_claim = 0;
 	}
 	return STEP_ON;
+}
+
+/*
+ * --drain on a terminal: the jobs done (succeeded or dead: failed) of the
+ * jobs available at the start, the total grown by the jobs this worker
+ * holds beyond them and set again to the jobs done and available
+ * whenever the drain counts the queue.  A retry is one job, done once.
+ */
+static void drain_progress_start(struct worker *w)
+{
+	int64_t avail = 0, running;
+	double next_run;
+
+	progress_start(&w->progress, "jobs", w->cli.quiet);
+	if (w->progress.on && !store_queue_counts(w->db, w->opt.queues, w->opt.nqueues, &avail,
+						  &running, &next_run))
+		progress_total(&w->progress, avail, -1);
+}
+
+static void drain_progress(struct worker *w)
+{
+	struct progress *p = &w->progress;
+	long long held = w->nrunning + w->nbacklog + w->nlater;
+
+	if (!p->on)
+		return;
+	p->done = w->stats.succeeded + w->stats.dead + w->done.n;
+	p->failed = w->stats.dead;
+	if (p->total < p->done + held)
+		p->total = p->done + held;
+	progress_tick(p);
 }
 
 /* Event: slots are free and a claim is due.  free_slots: as the turn began. */
@@ -1182,6 +1216,7 @@ static int run(struct worker *w)
 		enum step st = STEP_WAIT;
 
 		record_waiting(w, now);
+		drain_progress(w);
 		worker_rescue(w, now);
 		if ((rc = w->fatal))
 			break;
@@ -1313,7 +1348,10 @@ int main(int argc, char **argv)
 		goto out;
 	logkv(LOG_INFO, "worker started", "worker", w.id, "backend", store_backend(w.db),
 	      (char *)NULL);
+	if (w.opt.drain)
+		drain_progress_start(&w);
 	rc = run(&w);
+	progress_end(&w.progress);
 	/* after a database error, others find this worker gone instead */
 	if (w.registered && !rc && store_worker_leave(w.db, w.id))
 		warning("cannot remove this worker from the workers table");

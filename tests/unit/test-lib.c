@@ -765,6 +765,7 @@ static void test_spawn(void)
 #include "test-hls.c"
 #include "test-sigv4.c"
 #include "test-log.c"
+#include "test-progress.c"
 
 int main(void)
 {
@@ -814,6 +815,7 @@ int main(void)
 	test_rendition_list();
 	test_sigv4();
 	test_log();
+	test_progress();
 	remove_tree(tmpdir);
 	printf("1..%d\n", ntests);
 	return failed ? 1 : 0;
