@@ -170,11 +170,15 @@ const char *rendition_mime(const char *url)
 		{ "webp", "image/webp" }, { "zip", "application/zip" },
 		{ "json", "application/json" },
 	};
-	size_t end = strcspn(url, "?#"), i = end;
+	/* the file name: after the last '/', up to a query or fragment (a
+	 * base URL may hold a '?' of its own before the key) */
+	const char *slash = strrchr(url, '/');
+	size_t start = slash ? (size_t)(slash - url) + 1 : 0;
+	size_t end = start + strcspn(url + start, "?#"), i = end;
 
-	while (i > 0 && url[i - 1] != '.' && url[i - 1] != '/')
+	while (i > start && url[i - 1] != '.')
 		i--;
-	if (i == 0 || url[i - 1] != '.')
+	if (i == start)
 		return "application/octet-stream";
 	for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
 		if (strlen(types[k].ext) == end - i && !strncasecmp(url + i, types[k].ext, end - i))

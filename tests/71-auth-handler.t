@@ -48,15 +48,15 @@ is "$rc" 0 "md-user -V before the command still prints the version"
 # Options end at the first operand in every tool.
 run md-ingest -- --help
 is "$rc" 65 "md-ingest -- --help: a file named --help, not the usage (exit 65)"
-like "$err" "'--help'" "and the error names the file"
+like "$err" "path=--help( |$)" "and the error names the file"
 printf 'x' >"$MD_TMP/-V"
 cd "$MD_TMP" || BAIL_OUT "cannot cd"
 run md-ingest -- -V
 is "$rc" 65 "md-ingest -- -V reads the file '-V' (refused as media)"
-like "$err" "'-V'" "and names it"
+like "$err" "path=-V( |$)" "and names it"
 cd "$MD_ROOT" || BAIL_OUT "cannot cd"
 run md-ingest "$MD_TMP/pw" --json
-like "$err" "'--json'" "an option after an operand is an operand"
+like "$err" "path=--json( |$)" "an option after an operand is an operand"
 run md-feed --tag x extra
 is "$rc" 64 "md-feed with an operand: 64"
 run md-job list --state dead extra

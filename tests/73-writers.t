@@ -52,15 +52,17 @@ else
 fi
 ok "atom.xml parses with python3's xml.etree, and holds the data with U+FFFD for U+FFFE, U+FFFF" \
 	python3 -c '
-import sys, xml.etree.ElementTree as ET
+import html, sys, xml.etree.ElementTree as ET
 a = "{http://www.w3.org/2005/Atom}"
 cap, user, base = (s.encode("utf-8", "surrogateescape").decode("utf-8") for s in sys.argv[2:5])
 bad = {0xfffe: 0xfffd, 0xffff: 0xfffd}
 e = ET.parse(sys.argv[1]).getroot().find(a + "entry")
-assert e.find(a + "title").text == cap.translate(bad), repr(e.find(a + "title").text)
+assert e.find(a + "title").text == cap.split("\n")[0].translate(bad), repr(e.find(a + "title").text)
+assert cap.split("\n")[0].translate(bad) in html.unescape(e.find(a + "content").text)
 assert e.find(a + "author/" + a + "name").text == user.translate(bad)
-href = e.find(a + "link").get("href")
-assert href.startswith(base + "/renditions/"), href
+link = [l for l in e.findall(a + "link") if l.get("rel") == "enclosure"][0]
+assert link.get("href").startswith(base + "/renditions/"), link.get("href")
+assert link.get("type") == "image/jpeg", link.get("type")
 ' "$OUT/atom.xml" "$cap" "$user" "$base"
 ok "index.json parses, the caption kept exactly" python3 -c '
 import json, sys
