@@ -9,15 +9,7 @@ md_sample_dirs
 md_db_init
 
 CFG=$MD_TMP/job.yaml
-cat >"$CFG" <<'EOF'
-profiles:
-  broken:
-    kinds: [video, animated, image]
-    max_attempts: 1
-    output: out.txt
-    steps:
-      - [sh, -c, "echo no_such_filter >&2; exit 3"]
-EOF
+md_broken_profile "$CFG" no_such_filter
 
 md_ingest_samples
 img=$(sample_field photo.jpg media)

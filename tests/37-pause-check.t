@@ -11,15 +11,7 @@ md_sample_dirs
 md_db_init
 
 CFG=$MD_TMP/check.yaml
-cat >"$CFG" <<'EOF'
-profiles:
-  broken:
-    kinds: [video, animated, image]
-    max_attempts: 1
-    output: out.txt
-    steps:
-      - [sh, -c, "exit 3"]
-EOF
+md_broken_profile "$CFG" check-marker
 
 md_ingest_samples
 png=$(sample_field still.png media)

@@ -10,14 +10,8 @@ md_sample_dirs
 md_db_init
 
 CFG=$MD_TMP/status.yaml
-cat >"$CFG" <<'EOF'
-profiles:
-  broken:
-    kinds: [video, animated, image]
-    max_attempts: 1
-    output: out.txt
-    steps:
-      - [sh, -c, "echo status-marker >&2; exit 3"]
+md_broken_profile "$CFG" status-marker
+cat >>"$CFG" <<'EOF'
   slow:
     kinds: [video, animated, image]
     queue: slowq

@@ -54,6 +54,8 @@
 #	have CMD              true when CMD is on PATH
 #	wait_for DESC CMD...  poll CMD until it succeeds (at most MD_TEST_WAIT s)
 #	md_samples DIR / md_bad_samples DIR   run scripts/make-samples.sh
+#	md_broken_profile FILE MARKER  a config whose profile "broken" fails
+#	                      at once (max_attempts 1), MARKER on stderr
 #	md_tools_built        true when every md-* binary exists
 #	md_require_tools      skip_all unless they do
 #	rendition_file VALUE  the file behind a rendition key/path from md-feed
@@ -402,6 +404,15 @@ sample_field() {
 }
 
 # md-db init on the test's database, as a test.
+# md_broken_profile FILE MARKER: a config file whose profile "broken"
+# fails at once, one attempt, saying MARKER on stderr (more profiles may
+# be appended to FILE).
+md_broken_profile() {
+	printf '%s\n' 'profiles:' '  broken:' '    kinds: [video, animated, image]' \
+		'    max_attempts: 1' '    output: out.txt' '    steps:' \
+		"      - [sh, -c, \"echo $2 >&2; exit 3\"]" >"$1"
+}
+
 md_db_init() {
 	run md-db init
 	is "$rc" 0 "md-db init" || diag "$err"
