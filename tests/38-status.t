@@ -51,8 +51,8 @@ is "$(rec dead | wc -l)" 2 "the dead jobs listed"
 like "$(rec dead | head -1)" $'^dead\t[0-9]+\tdefault\tbroken\t[0-9a-f]{64}\t[0-9T:.-]+Z\t.*status-marker' \
 	"a dead job: id, queue, profile, media, finished_at, last_error"
 is "$(rec dead | cut -f2 | tr '\n' ' ')" \
-	"$(db_query "SELECT id FROM jobs WHERE state = 'dead' ORDER BY id DESC" | tr '\n' ' ')" \
-	"newest first (every one died in this order)"
+	"$(db_query "SELECT id FROM jobs WHERE state = 'dead' ORDER BY finished_at DESC, id DESC" | tr '\n' ' ')" \
+	"newest first (by the time each died: two slots may finish out of id order)"
 run md-status --dead 1
 is "$(grep -c $'^dead\t' <<<"$out")" 1 "--dead 1: one"
 run md-status --dead 0
