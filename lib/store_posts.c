@@ -181,13 +181,11 @@ struct fbatch {
 	int hooks, stale;       /* stale: every candidate changed under us */
 };
 
-static void fbatch_clear(struct fbatch *b)
+/* Free the arrays beside v; v[] itself stays. */
+static void fbatch_arrays_free(struct fbatch *b)
 {
-	for (int i = 0; i < b->n; i++) {
-		finalized_release(&b->v[i]);
-		if (b->why)
-			sb_release(&b->why[i]);
-	}
+	for (int i = 0; b->why && i < b->n; i++)
+		sb_release(&b->why[i]);
 	free(b->why);
 	free(b->media);
 	free(b->sorted);
@@ -196,6 +194,14 @@ static void fbatch_clear(struct fbatch *b)
 	b->media = NULL;
 	b->sorted = NULL;
 	b->gone = NULL;
+}
+
+/* Empty the batch, for a try from scratch. */
+static void fbatch_clear(struct fbatch *b)
+{
+	fbatch_arrays_free(b);
+	for (int i = 0; i < b->n; i++)
+		finalized_release(&b->v[i]);
 	b->n = 0;
 }
 
@@ -418,12 +424,7 @@ int store_finalize_batch(struct store *s, int hooks, int max, struct finalized *
 		free(b.v);
 		return rc;
 	}
-	for (int i = 0; i < b.n; i++)
-		sb_release(&b.why[i]);
-	free(b.why);
-	free(b.media);
-	free(b.sorted);
-	free(b.gone);
+	fbatch_arrays_free(&b);
 	*v = b.v;
 	*n = b.n;
 	return 0;

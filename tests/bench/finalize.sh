@@ -197,42 +197,25 @@ check() {  # check SIDE GOT
 	[ "$2" = "$WANT" ] || { echo "bench: $1 left '$2', not '$WANT'" >&2; exit 1; }
 }
 
-pg_tool() {
-	local t0 t1
-	pg_state
+# timed SIDE STATE CHECK CMD...: media/s of CMD from the fresh rows STATE
+# makes, its result read by CHECK and checked
+timed() {
+	local side=$1 state=$2 chk=$3 t0 t1
+	shift 3
+	"$state"
 	t0=$(now)
-	MD_DB=$PGURL md-finalize >/dev/null 2>&1
+	"$@" >/dev/null 2>&1
 	t1=$(now)
-	check "md-finalize on PostgreSQL" "$(q "$CHECK")"
+	check "$side" "$("$chk" "$CHECK")"
 	rate "$t0" "$t1"
 }
+sqc() { sqlite3 "$tmp/fin.db" "$1"; }
+pg_tool() { timed "md-finalize on PostgreSQL" pg_state q env MD_DB="$PGURL" md-finalize; }
 pg_bare() {
-	local t0 t1
-	pg_state
-	t0=$(now)
-	psql -XAtq -v ON_ERROR_STOP=1 -d md_fin -f "$tmp/pg-bare.sql" >/dev/null
-	t1=$(now)
-	check "the bare SQL on PostgreSQL" "$(q "$CHECK")"
-	rate "$t0" "$t1"
+	timed "the bare SQL on PostgreSQL" pg_state q psql -XAtq -v ON_ERROR_STOP=1 -d md_fin -f "$tmp/pg-bare.sql"
 }
-sq_tool() {
-	local t0 t1
-	sq_state
-	t0=$(now)
-	MD_DB=$SQURL md-finalize >/dev/null 2>&1
-	t1=$(now)
-	check "md-finalize on SQLite" "$(sqlite3 "$tmp/fin.db" "$CHECK")"
-	rate "$t0" "$t1"
-}
-sq_bare() {
-	local t0 t1
-	sq_state
-	t0=$(now)
-	sqlite3 -bail "$tmp/fin.db" <"$tmp/sq-bare.sql" >/dev/null
-	t1=$(now)
-	check "the bare SQL on SQLite" "$(sqlite3 "$tmp/fin.db" "$CHECK")"
-	rate "$t0" "$t1"
-}
+sq_tool() { timed "md-finalize on SQLite" sq_state sqc env MD_DB="$SQURL" md-finalize; }
+sq_bare() { timed "the bare SQL on SQLite" sq_state sqc sqlite3 -bail "$tmp/fin.db" ".read $tmp/sq-bare.sql"; }
 
 # RUNS runs of each side, alternating (as run.sh's pairs())
 pairs() {
