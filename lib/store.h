@@ -326,11 +326,18 @@ struct finalized {
 };
 
 void finalized_release(struct finalized *f);
-/* Finalize one media whose jobs are all terminal and not yet finalized,
- * in one transaction; with hooks, that transaction also puts each post it
- * finished in the hook outbox (below).  Returns 0 with *done = 1 and f
- * filled, or with *done = 0 when nothing is left; or an exit code. */
-int store_finalize_one(struct store *s, int hooks, struct finalized *f, int *done);
+/* Release v[0..n-1] and v itself. */
+void finalized_free(struct finalized *v, int n);
+/*
+ * Finalize a batch: up to max media whose jobs are all terminal and not yet
+ * finalized (oldest first; media another finalizer holds are skipped), in
+ * one transaction of a few statements whatever the batch's size; with hooks,
+ * that transaction also puts each post it finished in the hook outbox
+ * (below).  A job that turns terminal meanwhile waits for the next batch.
+ * Returns 0 with *v (malloc'd, in the order picked; finalized_free) of *n
+ * media, *n 0 when nothing is left; or an exit code.
+ */
+int store_finalize_batch(struct store *s, int hooks, int max, struct finalized **v, int *n);
 
 /*
  * The hook outbox (md-finalize --exec): a row per finished post, written

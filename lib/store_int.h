@@ -95,6 +95,9 @@ typedef void (*ref_cb)(void *arg, int i, const char *media, unsigned kind, const
 typedef void (*live_cb)(void *arg, int m, int p, int64_t id, const char *queue,
 			const char *state);
 
+/* A row of a finalize primitive about media: an id, a text, as each says. */
+typedef void (*media_cb)(void *arg, const char *media, int64_t id, const char *text);
+
 /* A post a removal takes (or moves), of media and user. */
 typedef void (*post_cb)(void *arg, int64_t id, const char *media, const char *user);
 /* A job a removal takes. */
@@ -167,30 +170,37 @@ struct store_driver {
 	int (*tags_add)(struct store *, int64_t post, char *const *tags, int ntags);
 	/* The feed may have changed: bump its version. */
 	int (*feed_bump)(struct store *);
-	/* The media of the oldest terminal, unfinalized job whose media has
-	 * no job left to run; *found 0 when none (or all are being finalized
-	 * by others). */
-	int (*finalize_pick)(struct store *, char media[65], char ext[16], int *found);
-	/* Lock the media's unfinalized jobs; *stale when they are no longer
-	 * all terminal.  NULL: the transaction excludes changes already. */
-	int (*finalize_lock)(struct store *, const char *media, int *stale);
+	/* Finalizing a batch (store_finalize_batch): each primitive is one
+	 * statement over the media media[0..n-1], its rows given to a
+	 * media_cb (below) where it has any. */
+	/* The media of the oldest max_jobs terminal, unfinalized jobs whose
+	 * media have no job left to run, at most max_media of them, oldest
+	 * first: cb(arg, media, 0, ext) for each, its row locked where others
+	 * could finalize it (those held by others are skipped). */
+	int (*finalize_pick)(struct store *, int max_jobs, int max_media, media_cb cb, void *arg);
+	/* Lock the unfinalized jobs of the media: cb(arg, media, 0, NULL) for
+	 * each whose jobs are no longer all terminal (or none is left).  NULL:
+	 * the transaction excludes changes already. */
+	int (*finalize_lock)(struct store *, char *const *media, int n, media_cb cb, void *arg);
 	/* Renditions from the unfinalized succeeded jobs' results (newest
-	 * per profile). */
-	int (*renditions_register)(struct store *, const char *media);
-	/* The reasons of the unfinalized dead profiles, as media_verdict. */
-	int (*dead_round)(struct store *, const char *media, char **dead);
-	/* The media's pending and processing posts get status and error;
-	 * their ids and new statuses into f (by id). */
-	int (*posts_settle)(struct store *, const char *media, const char *status,
-			    const char *error, struct finalized *f);
+	 * per media and profile). */
+	int (*renditions_register)(struct store *, char *const *media, int n);
+	/* The unfinalized dead profiles, newest job of each: cb(arg, media,
+	 * 0, "profile: reason") for each, by media, then by job id. */
+	int (*dead_round)(struct store *, char *const *media, int n, media_cb cb, void *arg);
+	/* The pending and processing posts of media[i] get status[i] and
+	 * error[i] (may be NULL): cb(arg, media, post id, status) for each,
+	 * in no particular order. */
+	int (*posts_settle)(struct store *, char *const *media, char *const *status,
+			    char *const *error, int n, media_cb cb, void *arg);
 	/* finalized_at on the media's terminal, unfinalized jobs. */
-	int (*jobs_stamp)(struct store *, const char *media);
+	int (*jobs_stamp)(struct store *, char *const *media, int n);
 
 	/* -- the hook outbox (store_posts.c), each in a transaction -- */
-	/* A row due now for each of posts[0..n-1], finished as status, with
-	 * the idempotency key keys[i]. */
-	int (*hook_add)(struct store *, const int64_t *posts, char *const *keys, int n,
-			const char *status);
+	/* A row due now for each of posts[0..n-1], finished as status[i],
+	 * with the idempotency key keys[i]. */
+	int (*hook_add)(struct store *, const int64_t *posts, char *const *keys,
+			char *const *status, int n);
 	/* The row due first (run_at, id), claimed: attempts + 1, due again
 	 * lease seconds from now; *found 0 when none is due. */
 	int (*hook_claim)(struct store *, double lease, struct hook_call *c, int *found);

@@ -1677,55 +1677,34 @@ reconnect:
 
 /* ---------- finalize ---------- */
 
-/*
- * The candidate media is locked (SKIP LOCKED: another finalizer, or an
- * ingest or enqueue adding to it, holds it); pg_finalize_lock then locks
- * its unfinalized jobs and checks them again.
- */
-static int pg_finalize_pick(struct store *s, char media[65], char ext[16], int *found)
+/* The rows of res to cb: the media, an id (when there is a third
+ * column), a text. */
+static void media_rows(PGresult *res, media_cb cb, void *arg)
 {
-	struct pg *q = (struct pg *)s;
+	int three = PQnfields(res) > 2;
+
+	for (int i = 0; i < PQntuples(res); i++)
+		cb(arg, val(res, i, 0), three ? val_i64(res, i, 1) : 0, val(res, i, three ? 2 : 1));
+	PQclear(res);
+}
+
+/* A statement over the media of a batch, bound as $1 (text[]); its rows to
+ * cb when cb is set. */
+static int pg_batch(struct pg *q, const char *what, const char *sql, char *const *media, int n,
+		    media_cb cb, void *arg)
+{
+	struct strbuf am = STRBUF_INIT;
+	struct args a = { 0 };
 	PGresult *res = NULL;
 	int rc;
 
-	rc = pg_exec(q, "find finished media",
-		/* the oldest terminal, unfinalized job whose media has nothing
-		 * left to run: a walk of the unfinalized index, not a scan */
-		"SELECT m.sha256, m.ext FROM jobs j JOIN media m ON m.sha256 = j.media "
-		"WHERE j.finalized_at IS NULL AND j.state IN ('succeeded', 'dead', 'cancelled') "
-		/* OFFSET 0 keeps the check a probe of jobs_media per candidate:
-		 * as an anti join, with few jobs left to run, the planner
-		 * prefers one scan of the whole table per call */
-		"  AND NOT EXISTS (SELECT 1 FROM jobs k WHERE " MEDIA_IS("k.media", "j.media") " "
-		"    AND k.state IN ('available', 'running') OFFSET 0) "
-		"ORDER BY j.id LIMIT 1 FOR NO KEY UPDATE OF m SKIP LOCKED", NULL, &res);
-	if (rc)
-		return rc;
-	if ((*found = PQntuples(res) > 0)) {
-		xsnprintf(media, 65, "%s", PQgetvalue(res, 0, 0));
-		xsnprintf(ext, 16, "%s", PQgetvalue(res, 0, 1));
-	}
-	PQclear(res);
-	return 0;
-}
-
-static int pg_finalize_lock(struct store *s, const char *media, int *stale)
-{
-	struct pg *q = (struct pg *)s;
-	struct args a = { 0 };
-	PGresult *res;
-	int rc;
-
-	arg_str(&a, media);
-	rc = pg_exec(q, "lock jobs",
-		"SELECT count(*), count(*) FILTER (WHERE state IN ('available', 'running')) "
-		"FROM (SELECT state FROM jobs WHERE " MEDIA_IS("media", "$1") " AND finalized_at IS NULL "
-		"  FOR UPDATE) j", &a, &res);
-	if (rc)
-		return rc;
-	*stale = val_i64(res, 0, 0) == 0 || val_i64(res, 0, 1) != 0;
-	PQclear(res);
-	return 0;
+	sb_add_bin_array(&am, (const char *const *)media, NULL, NULL, n);
+	arg_bin(&a, &am);
+	rc = pg_exec(q, what, sql, &a, cb ? &res : NULL);
+	sb_release(&am);
+	if (!rc && cb)
+		media_rows(res, cb, arg);
+	return rc;
 }
 
 /* One statement on the jobs of a media, bound as $1. */
@@ -1737,93 +1716,130 @@ static int pg_media_exec(struct pg *q, const char *what, const char *sql, const 
 	return pg_exec(q, what, sql, &a, NULL);
 }
 
-static int pg_renditions_register(struct store *s, const char *media)
+/* The batch's media joined to their jobs j through the jobs_media index. */
+#define BATCH_JOBS "jobs j JOIN unnest($1::text[]) AS b(m) ON " MEDIA_IS("j.media", "b.m") " "
+
+/*
+ * The candidates are locked (SKIP LOCKED: another finalizer, or an ingest
+ * or enqueue adding to one, holds it); pg_finalize_lock then locks their
+ * unfinalized jobs and checks them again.  Media of jobs past max_media
+ * stay locked until the commit, left to the next batch of this finalizer.
+ */
+static int pg_finalize_pick(struct store *s, int max_jobs, int max_media, media_cb cb, void *arg)
 {
-	return pg_media_exec((struct pg *)s, "register renditions",
+	struct pg *q = (struct pg *)s;
+	struct args a = { 0 };
+	PGresult *res = NULL;
+	int rc;
+
+	arg_i64(&a, max_jobs);
+	arg_i64(&a, max_media);
+	rc = pg_exec(q, "find finished media",
+		/* the oldest terminal, unfinalized jobs whose media have nothing
+		 * left to run: a walk of the unfinalized index, not a scan */
+		"WITH c AS (SELECT m.sha256, m.ext, j.id FROM jobs j JOIN media m ON m.sha256 = j.media "
+		"  WHERE j.finalized_at IS NULL AND j.state IN ('succeeded', 'dead', 'cancelled') "
+		/* OFFSET 0 keeps the check a probe of jobs_media per candidate:
+		 * as an anti join, with few jobs left to run, the planner
+		 * prefers one scan of the whole table per call */
+		"  AND NOT EXISTS (SELECT 1 FROM jobs k WHERE " MEDIA_IS("k.media", "j.media") " "
+		"    AND k.state IN ('available', 'running') OFFSET 0) "
+		"  ORDER BY j.id LIMIT $1 FOR NO KEY UPDATE OF m SKIP LOCKED) "
+		"SELECT sha256, ext FROM c GROUP BY sha256, ext ORDER BY min(id) LIMIT $2", &a, &res);
+	if (!rc)
+		media_rows(res, cb, arg);
+	return rc;
+}
+
+static int pg_finalize_lock(struct store *s, char *const *media, int n, media_cb cb, void *arg)
+{
+	return pg_batch((struct pg *)s, "lock jobs",
+		"SELECT u.m, NULL FROM unnest($1::text[]) AS u(m) LEFT JOIN ("
+		"  SELECT j.media, j.state FROM " BATCH_JOBS "WHERE j.finalized_at IS NULL "
+		"  FOR UPDATE OF j) k ON k.media = u.m GROUP BY u.m "
+		"HAVING count(k.media) = 0 OR count(*) FILTER (WHERE k.state IN ('available', 'running')) > 0",
+		media, n, cb, arg);
+}
+
+static int pg_renditions_register(struct store *s, char *const *media, int n)
+{
+	return pg_batch((struct pg *)s, "register renditions",
 		"INSERT INTO renditions (media, profile, storage_key, bytes, metadata) "
-		"SELECT DISTINCT ON (profile) media, profile, result->>'key', "
-		"  coalesce((result->>'bytes')::numeric, 0)::bigint, result FROM jobs "
-		"WHERE " MEDIA_IS("media", "$1") " AND finalized_at IS NULL AND state = 'succeeded' "
-		"  AND result->>'key' IS NOT NULL ORDER BY profile, id DESC "
+		"SELECT DISTINCT ON (j.media, j.profile) j.media, j.profile, j.result->>'key', "
+		"  coalesce((j.result->>'bytes')::numeric, 0)::bigint, j.result FROM " BATCH_JOBS
+		"WHERE j.finalized_at IS NULL AND j.state = 'succeeded' AND j.result->>'key' IS NOT NULL "
+		"ORDER BY j.media, j.profile, j.id DESC "
 		"ON CONFLICT (media, profile) DO UPDATE SET storage_key = excluded.storage_key, "
-		"bytes = excluded.bytes, metadata = excluded.metadata, created_at = now()", media);
+		"bytes = excluded.bytes, metadata = excluded.metadata, created_at = now()",
+		media, n, NULL, NULL);
 }
 
-static int pg_dead_round(struct store *s, const char *media, char **err)
+static int pg_dead_round(struct store *s, char *const *media, int n, media_cb cb, void *arg)
 {
-	struct pg *q = (struct pg *)s;
-	struct args a = { 0 };
-	PGresult *res;
-	int rc;
-
-	arg_str(&a, media);
-	rc = pg_exec(q, "read dead jobs",
-		"SELECT string_agg(profile || ': ' || coalesce(last_error, 'failed'), '; ' "
-		"  ORDER BY id) FROM (SELECT DISTINCT ON (profile) id, profile, last_error "
-		"  FROM jobs WHERE " MEDIA_IS("media", "$1") " AND finalized_at IS NULL "
-		"  AND state = 'dead' ORDER BY profile, id DESC) d", &a, &res);
-	if (rc)
-		return rc;
-	*err = val_dup(res, 0, 0);
-	PQclear(res);
-	return 0;
+	return pg_batch((struct pg *)s, "read dead jobs",
+		"SELECT media, profile || ': ' || coalesce(last_error, 'failed') FROM ("
+		"  SELECT DISTINCT ON (j.media, j.profile) j.id, j.media, j.profile, j.last_error "
+		"  FROM " BATCH_JOBS "WHERE j.finalized_at IS NULL AND j.state = 'dead' "
+		"  ORDER BY j.media, j.profile, j.id DESC) d ORDER BY media, id", media, n, cb, arg);
 }
 
-static int pg_posts_settle(struct store *s, const char *media, const char *status,
-			   const char *err, struct finalized *f)
+static int pg_posts_settle(struct store *s, char *const *media, char *const *status,
+			   char *const *err, int n, media_cb cb, void *arg)
 {
 	struct pg *q = (struct pg *)s;
+	struct strbuf am = STRBUF_INIT, as = STRBUF_INIT, ae = STRBUF_INIT;
 	struct args a = { 0 };
-	PGresult *res;
+	PGresult *res = NULL;
 	int rc;
 
-	arg_str(&a, media);
-	arg_str(&a, status);
-	arg_str(&a, err);
+	sb_add_bin_array(&am, (const char *const *)media, NULL, NULL, n);
+	sb_add_bin_array(&as, (const char *const *)status, NULL, NULL, n);
+	sb_add_bin_array(&ae, (const char *const *)err, NULL, NULL, n);
+	arg_bin(&a, &am);
+	arg_bin(&a, &as);
+	arg_bin(&a, &ae);
 	rc = pg_exec(q, "update posts",
-		"WITH u AS (UPDATE posts SET status = $2, error = $3, updated_at = now() "
-		"  WHERE media = $1 AND status IN ('pending', 'processing') RETURNING id, status) "
-		"SELECT id, status FROM u ORDER BY id", &a, &res);
-	if (rc)
-		return rc;
-	f->nposts = PQntuples(res);
-	f->post_ids = xcalloc(f->nposts + 1, sizeof(*f->post_ids));
-	f->post_status = xcalloc(f->nposts + 1, sizeof(*f->post_status));
-	for (int i = 0; i < f->nposts; i++) {
-		f->post_ids[i] = val_i64(res, i, 0);
-		f->post_status[i] = val_dup(res, i, 1);
-	}
-	PQclear(res);
-	return 0;
+		"UPDATE posts p SET status = b.s, error = b.e, updated_at = now() "
+		"FROM unnest($1::text[], $2::text[], $3::text[]) AS b(m, s, e) "
+		"WHERE p.media = b.m AND p.status IN ('pending', 'processing') "
+		"RETURNING p.media, p.id, p.status", &a, &res);
+	sb_release(&am);
+	sb_release(&as);
+	sb_release(&ae);
+	if (!rc)
+		media_rows(res, cb, arg);
+	return rc;
 }
 
-static int pg_jobs_stamp(struct store *s, const char *media)
+static int pg_jobs_stamp(struct store *s, char *const *media, int n)
 {
-	return pg_media_exec((struct pg *)s, "stamp jobs",
-			     "UPDATE jobs SET finalized_at = now() WHERE " MEDIA_IS("media", "$1") " "
-			     "AND finalized_at IS NULL AND state IN ('succeeded', 'dead', 'cancelled')",
-			     media);
+	return pg_batch((struct pg *)s, "stamp jobs",
+		"UPDATE jobs j SET finalized_at = now() FROM unnest($1::text[]) AS b(m) "
+		"WHERE " MEDIA_IS("j.media", "b.m") " AND j.finalized_at IS NULL "
+		"AND j.state IN ('succeeded', 'dead', 'cancelled')", media, n, NULL, NULL);
 }
 
 /* ---------- the hook outbox ---------- */
 
-static int pg_hook_add(struct store *s, const int64_t *posts, char *const *keys, int n,
-		       const char *status)
+static int pg_hook_add(struct store *s, const int64_t *posts, char *const *keys, char *const *status,
+		       int n)
 {
 	struct pg *q = (struct pg *)s;
-	struct strbuf ap = STRBUF_INIT, ak = STRBUF_INIT;
+	struct strbuf ap = STRBUF_INIT, ak = STRBUF_INIT, as = STRBUF_INIT;
 	struct args a = { 0 };
 	int rc;
 
 	sb_add_bin_array(&ap, NULL, posts, NULL, n);
 	sb_add_bin_array(&ak, (const char *const *)keys, NULL, NULL, n);
+	sb_add_bin_array(&as, (const char *const *)status, NULL, NULL, n);
 	arg_bin(&a, &ap);
 	arg_bin(&a, &ak);
-	arg_str(&a, status);
+	arg_bin(&a, &as);
 	rc = pg_exec(q, "add hooks", "INSERT INTO hook_outbox (post_id, key, status) "
-		     "SELECT p, k, $3 FROM unnest($1::int8[], $2::text[]) AS u(p, k)", &a, NULL);
+		     "SELECT p, k, s FROM unnest($1::int8[], $2::text[], $3::text[]) AS u(p, k, s)", &a, NULL);
 	sb_release(&ap);
 	sb_release(&ak);
+	sb_release(&as);
 	return rc;
 }
 

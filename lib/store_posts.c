@@ -3,11 +3,12 @@
  * ingest (media, owner, jobs, then the post with the status its jobs
  * give, tags, the feed; or, asked to, the owner's earlier post of the
  * media and nothing written), the status of a new post of a known media,
- * the jobs a media still needs, and the sequence of finalizing a media (pick
- * one whose jobs are all terminal, register renditions, settle its posts,
- * put them in the hook outbox, stamp its jobs), and the outbox's
- * claims.  Each is one transaction (store_txn); the drivers give the
- * single statements (store_int.h).
+ * the jobs a media still needs, and the sequence of finalizing a batch of
+ * media (pick those whose jobs are all terminal, lock them, register their
+ * renditions, settle their posts, put them in the hook outbox, stamp their
+ * jobs: a statement each for the whole batch), and the outbox's claims.
+ * Each is one transaction (store_txn); the drivers give the single
+ * statements (store_int.h).
  */
 #include "store.h"
 #include "store_int.h"
@@ -168,82 +169,265 @@ int store_ingest(struct store *s, const struct ingest_req *req, struct ingest_re
 	return rc;
 }
 
-struct finalize {
-	struct finalized *f;
-	int hooks;              /* put the finished posts in the hook outbox */
-	int done;               /* a media was finalized */
-	int stale;              /* the candidate changed under us */
+/* ---- finalizing a batch ---- */
+
+struct fbatch {
+	struct finalized *v;    /* the media picked, oldest first */
+	int n, cap, max;
+	char **media;           /* v[i].media, for the drivers */
+	struct finalized **sorted;      /* v by media, for the rows that come back */
+	struct strbuf *why;     /* why[i]: the dead reasons of v[i] */
+	char *gone;             /* gone[i]: v[i] is no longer ready */
+	int hooks, stale;       /* stale: every candidate changed under us */
 };
 
-/* The posts f finished go in the hook outbox, each with a new key. */
-static int finalize_hooks(struct store *s, const struct finalized *f, const char *status)
+/* Free the arrays beside v; v[] itself stays. */
+static void fbatch_arrays_free(struct fbatch *b)
 {
-	char **keys = xcalloc((size_t)f->nposts + 1, sizeof(*keys));
-	int rc;
+	for (int i = 0; b->why && i < b->n; i++)
+		sb_release(&b->why[i]);
+	free(b->why);
+	free(b->media);
+	free(b->sorted);
+	free(b->gone);
+	b->why = NULL;
+	b->media = NULL;
+	b->sorted = NULL;
+	b->gone = NULL;
+}
 
-	for (int i = 0; i < f->nposts; i++) {
-		keys[i] = xmalloc(33);
-		trace_id_new(keys[i]);
+/* Empty the batch, for a try from scratch. */
+static void fbatch_clear(struct fbatch *b)
+{
+	fbatch_arrays_free(b);
+	for (int i = 0; i < b->n; i++)
+		finalized_release(&b->v[i]);
+	b->n = 0;
+}
+
+static void fb_picked(void *arg, const char *media, int64_t id, const char *ext)
+{
+	struct fbatch *b = arg;
+	struct finalized *f;
+
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 64;
+		b->v = xrealloc(b->v, b->cap * sizeof(*b->v));
 	}
-	rc = s->drv->hook_add(s, f->post_ids, keys, f->nposts, status);
-	for (int i = 0; i < f->nposts; i++)
+	f = &b->v[b->n++];
+	memset(f, 0, sizeof(*f));
+	xsnprintf(f->media, sizeof(f->media), "%s", media);
+	xsnprintf(f->ext, sizeof(f->ext), "%s", ext ? ext : "");
+}
+
+static int by_media(const void *a, const void *b)
+{
+	return strcmp((*(struct finalized *const *)a)->media, (*(struct finalized *const *)b)->media);
+}
+
+/* The arrays of the batch as it stands (after the pick, after dropping). */
+static void fbatch_index(struct fbatch *b)
+{
+	free(b->media);
+	free(b->sorted);
+	free(b->gone);
+	b->media = xcalloc((size_t)b->n + 1, sizeof(*b->media));
+	b->sorted = xcalloc((size_t)b->n + 1, sizeof(*b->sorted));
+	b->gone = xcalloc((size_t)b->n + 1, 1);
+	for (int i = 0; i < b->n; i++) {
+		b->media[i] = b->v[i].media;
+		b->sorted[i] = &b->v[i];
+	}
+	qsort(b->sorted, b->n, sizeof(*b->sorted), by_media);
+}
+
+/* The index of media in the batch, -1 when it is not there. */
+static int fbatch_find(const struct fbatch *b, const char *media)
+{
+	struct finalized key, *k = &key, **hit;
+
+	xsnprintf(key.media, sizeof(key.media), "%s", media);
+	hit = bsearch(&k, b->sorted, b->n, sizeof(*b->sorted), by_media);
+	return hit ? (int)(*hit - b->v) : -1;
+}
+
+static void fb_stale(void *arg, const char *media, int64_t id, const char *text)
+{
+	struct fbatch *b = arg;
+	int i = fbatch_find(b, media);
+
+	if (i >= 0)
+		b->gone[i] = 1;
+}
+
+/* Drop the media the lock found no longer ready. */
+static void fbatch_drop(struct fbatch *b)
+{
+	int k = 0;
+
+	for (int i = 0; i < b->n; i++)
+		if (!b->gone[i])
+			b->v[k++] = b->v[i];
+	b->n = k;
+	fbatch_index(b);
+}
+
+static void fb_dead(void *arg, const char *media, int64_t id, const char *why)
+{
+	struct fbatch *b = arg;
+	int i = fbatch_find(b, media);
+
+	if (i < 0)
+		return;
+	if (b->why[i].len)
+		sb_adds(&b->why[i], "; ");
+	sb_adds(&b->why[i], why);
+}
+
+static void fb_settled(void *arg, const char *media, int64_t id, const char *status)
+{
+	struct fbatch *b = arg;
+	int i = fbatch_find(b, media);
+	struct finalized *f;
+
+	if (i < 0)
+		return;
+	f = &b->v[i];
+	f->post_ids = xrealloc(f->post_ids, (f->nposts + 1) * sizeof(*f->post_ids));
+	f->post_status = xrealloc(f->post_status, (f->nposts + 1) * sizeof(*f->post_status));
+	f->post_ids[f->nposts] = id;
+	f->post_status[f->nposts++] = xstrdup(status);
+}
+
+static int by_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Every post of the batch goes in the hook outbox, each with a new key. */
+static int fbatch_hooks(struct store *s, const struct fbatch *b)
+{
+	int64_t *posts = NULL;
+	char **keys = NULL, **status = NULL;
+	int n = 0, rc = 0;
+
+	for (int i = 0; i < b->n; i++) {
+		const struct finalized *f = &b->v[i];
+
+		posts = xrealloc(posts, (n + f->nposts + 1) * sizeof(*posts));
+		keys = xrealloc(keys, (n + f->nposts + 1) * sizeof(*keys));
+		status = xrealloc(status, (n + f->nposts + 1) * sizeof(*status));
+		for (int k = 0; k < f->nposts; k++, n++) {
+			posts[n] = f->post_ids[k];
+			status[n] = f->post_status[k];
+			keys[n] = xmalloc(33);
+			trace_id_new(keys[n]);
+		}
+	}
+	if (n)
+		rc = s->drv->hook_add(s, posts, keys, status, n);
+	for (int i = 0; i < n; i++)
 		free(keys[i]);
 	free(keys);
+	free(status);
+	free(posts);
 	return rc;
+}
+
+/* The posts of the batch settled: completed, or failed with the reasons. */
+static int fbatch_settle(struct store *s, struct fbatch *b)
+{
+	char **status = xcalloc((size_t)b->n + 1, sizeof(*status));
+	char **err = xcalloc((size_t)b->n + 1, sizeof(*err));
+	int rc;
+
+	for (int i = 0; i < b->n; i++) {
+		b->v[i].failed = b->why[i].len > 0;
+		status[i] = b->v[i].failed ? "failed" : "completed";
+		err[i] = b->v[i].failed ? b->why[i].buf : NULL;
+	}
+	rc = s->drv->posts_settle(s, b->media, status, err, b->n, fb_settled, b);
+	for (int i = 0; i < b->n && !rc; i++)
+		if (b->v[i].nposts > 1)    /* by id; one media's posts share their status */
+			qsort(b->v[i].post_ids, b->v[i].nposts, sizeof(int64_t), by_id);
+	free(status);
+	free(err);
+	return rc;
+}
+
+/* Pick the batch and lock it; STORE_ROLLBACK when nothing is left. */
+static int fbatch_pick(struct store *s, struct fbatch *b)
+{
+	int rc;
+
+	/* the oldest terminal, unfinalized jobs whose media have nothing left to run */
+	if ((rc = s->drv->finalize_pick(s, b->max * 4, b->max, fb_picked, b)))
+		return rc;
+	fbatch_index(b);
+	if (!b->n)
+		return STORE_ROLLBACK;
+	/* the candidates were chosen from a snapshot: check again, rows locked */
+	if (s->drv->finalize_lock) {
+		if ((rc = s->drv->finalize_lock(s, b->media, b->n, fb_stale, b)))
+			return rc;
+		fbatch_drop(b);
+	}
+	b->stale = !b->n;
+	return b->n ? 0 : STORE_ROLLBACK;
 }
 
 static int finalize_body(struct store *s, void *arg)
 {
-	struct finalize *fz = arg;
-	struct finalized *f = fz->f;
-	const char *status;
-	char *err = NULL;
-	int rc, found = 0;
+	struct fbatch *b = arg;
+	int rc;
 
-	finalized_release(f);
-	fz->done = fz->stale = 0;
-	/* the oldest terminal, unfinalized job whose media has nothing left to run */
-	if ((rc = s->drv->finalize_pick(s, f->media, f->ext, &found)))
+	fbatch_clear(b);
+	b->stale = 0;
+	if ((rc = fbatch_pick(s, b)))
 		return rc;
-	if (!found)
-		return STORE_ROLLBACK;
-	/* the candidate was chosen from a snapshot: check again, rows locked */
-	if (s->drv->finalize_lock && (rc = s->drv->finalize_lock(s, f->media, &fz->stale)))
-		return rc;
-	if (fz->stale)
-		return STORE_ROLLBACK;
-	if ((rc = s->drv->renditions_register(s, f->media)) ||
+	b->why = xcalloc((size_t)b->n + 1, sizeof(*b->why));
+	for (int i = 0; i < b->n; i++)
+		sb_init(&b->why[i], 0);
+	if ((rc = s->drv->renditions_register(s, b->media, b->n)) ||
 	    /* every dead profile of this round, with its reason */
-	    (rc = s->drv->dead_round(s, f->media, &err)))
+	    (rc = s->drv->dead_round(s, b->media, b->n, fb_dead, b)) ||
+	    (rc = fbatch_settle(s, b)) ||
+	    (b->hooks && (rc = fbatch_hooks(s, b))) ||
+	    (rc = s->drv->jobs_stamp(s, b->media, b->n)))
 		return rc;
-	f->failed = err != NULL;
-	status = f->failed ? "failed" : "completed";
-	rc = s->drv->posts_settle(s, f->media, status, err, f);
-	free(err);
-	if (rc || (fz->hooks && f->nposts && (rc = finalize_hooks(s, f, status))) ||
-	    (rc = s->drv->jobs_stamp(s, f->media)) || (rc = s->drv->feed_bump(s)))
-		return rc;
-	fz->done = 1;
-	return 0;
+	return s->drv->feed_bump(s);
 }
 
-int store_finalize_one(struct store *s, int hooks, struct finalized *f, int *done)
+void finalized_free(struct finalized *v, int n)
 {
-	struct finalize fz = { .f = f, .hooks = hooks };
+	for (int i = 0; i < n; i++)
+		finalized_release(&v[i]);
+	free(v);
+}
+
+int store_finalize_batch(struct store *s, int hooks, int max, struct finalized **v, int *n)
+{
+	struct fbatch b = { .hooks = hooks, .max = max > 0 ? max : 1 };
 	int rc = 0;
 
-	memset(f, 0, sizeof(*f));
-	*done = 0;
-	/* a candidate that changed under us is rare; look for another */
+	*v = NULL;
+	*n = 0;
+	/* a batch whose every candidate changed under us is rare; look again */
 	for (int i = 0; i < 10; i++) {
-		fz.stale = 0;
-		if ((rc = store_txn(s, finalize_body, &fz)) || !fz.stale)
+		if ((rc = store_txn(s, finalize_body, &b)) || !b.stale)
 			break;
 	}
-	if (rc || !fz.done)
-		finalized_release(f);
-	*done = !rc && fz.done;
-	return rc;
+	if (rc || b.stale) {
+		fbatch_clear(&b);
+		free(b.v);
+		return rc;
+	}
+	fbatch_arrays_free(&b);
+	*v = b.v;
+	*n = b.n;
+	return 0;
 }
 
 /* ---- the hook outbox ---- */

@@ -455,21 +455,18 @@ static int sq_insert_job(struct sq *q, const char *media, const char *profile,
 /*
  * The error of a failed post: each dead profile of the media with its
  * reason, "mp4: why; thumb: why", the newest dead job of each profile, in
- * the order the jobs were made.  round: only the jobs not finalized yet
- * (md-finalize); else the dead profiles that have no succeeded job.
- * *err is NULL when there is none.
+ * the order the jobs were made, of the dead profiles that have no
+ * succeeded job (md-finalize's round: sq_dead_round).  *err is NULL when
+ * there is none.
  */
-static int sq_dead_reasons(struct sq *q, const char *media, int round, char **err)
+static int sq_dead_reasons(struct sq *q, const char *media, char **err)
 {
 	sqlite3_stmt *st;
 	struct strbuf sb = STRBUF_INIT;
 	int rc, r;
 
 	/* a bare column beside max() is taken from the row of the max */
-	rc = sq_prep(q, round ?
-		"SELECT profile || ': ' || coalesce(last_error, 'failed'), max(id) FROM jobs "
-		"WHERE media = ?1 AND finalized_at IS NULL AND state = 'dead' "
-		"GROUP BY profile ORDER BY 2" :
+	rc = sq_prep(q,
 		"SELECT d.profile || ': ' || coalesce(d.last_error, 'failed'), max(d.id) FROM jobs d "
 		"WHERE d.media = ?1 AND d.state = 'dead' AND NOT EXISTS ("
 		"  SELECT 1 FROM jobs s WHERE s.media = ?1 AND s.profile = d.profile "
@@ -501,7 +498,7 @@ static int sq_media_verdict(struct store *s, const char *media, int64_t *total,
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = sq_dead_reasons(q, media, 0, dead)) ||
+	if ((rc = sq_dead_reasons(q, media, dead)) ||
 	    (rc = sq_prep(q, "SELECT count(*), coalesce(sum(finalized_at IS NULL), 0) "
 			  "FROM jobs WHERE media = ?1", &st)))
 		return rc;
@@ -1172,30 +1169,73 @@ static int sq_queue_counts(struct store *s, char *const *queues, int nqueues,
 
 /* ---------- finalize ---------- */
 
-static int sq_finalize_pick(struct store *s, char media[65], char ext[16], int *found)
+/* Append s as a JSON string (NULL: null). */
+static void sb_add_json_str(struct strbuf *sb, const char *s)
 {
-	struct sq *q = (struct sq *)s;
-	sqlite3_stmt *st;
-	int rc, r;
-
-	/* a walk of the unfinalized index, not a scan of every job */
-	if ((rc = sq_prep(q, "SELECT j.media, m.ext FROM jobs j JOIN media m ON m.sha256 = j.media "
-			  "WHERE j.finalized_at IS NULL AND j.state IN ('succeeded', 'dead', 'cancelled') "
-			  "AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.media = j.media "
-			  "  AND k.state IN ('available', 'running')) "
-			  "ORDER BY j.id LIMIT 1", &st)))
-		return rc;
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
-		*found = 1;
-		xsnprintf(media, 65, "%s", col_text(st, 0));
-		xsnprintf(ext, 16, "%s", col_text(st, 1));
-	} else if (r != SQLITE_DONE) {
-		rc = sq_fail(q, "find finished media");
+	if (!s) {
+		sb_adds(sb, "null");
+		return;
 	}
+	sb_addch(sb, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			sb_addf(sb, "\\%c", c);
+		else if (c < 0x20)
+			sb_addf(sb, "\\u%04x", c);
+		else
+			sb_addch(sb, c);
+	}
+	sb_addch(sb, '"');
+}
+
+/* The batch as one JSON array bound to a statement: media[i], or with
+ * status and err, [media[i], status[i], err[i]]. */
+static void sb_add_batch(struct strbuf *sb, char *const *media, char *const *status,
+			 char *const *err, int n)
+{
+	sb_addch(sb, '[');
+	for (int i = 0; i < n; i++) {
+		sb_adds(sb, i ? (status ? ",[" : ",") : (status ? "[" : ""));
+		sb_add_json_str(sb, media[i]);
+		if (status) {
+			sb_addch(sb, ',');
+			sb_add_json_str(sb, status[i]);
+			sb_addch(sb, ',');
+			sb_add_json_str(sb, err[i]);
+			sb_addch(sb, ']');
+		}
+	}
+	sb_addch(sb, ']');
+}
+
+/* A statement bound to the batch (sb_add_batch) as ?1: its rows (media,
+ * then an id when there are three columns, then a text) to cb, if set. */
+static int sq_batch(struct sq *q, const char *what, const char *sql, char *const *media,
+		    char *const *status, char *const *err, int n, media_cb cb, void *arg)
+{
+	struct strbuf js = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int rc, r, three;
+
+	if ((rc = sq_prep(q, sql, &st)))
+		return rc;
+	sb_add_batch(&js, media, status, err, n);
+	sqlite3_bind_text(st, 1, js.buf, (int)js.len, SQLITE_STATIC);
+	three = sqlite3_column_count(st) > 2;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		if (cb)
+			cb(arg, col_text(st, 0), three ? sqlite3_column_int64(st, 1) : 0,
+			   col_text(st, three ? 2 : 1));
+	if (r != SQLITE_DONE)
+		rc = sq_fail(q, what);
 	sqlite3_finalize(st);
+	sb_release(&js);
 	return rc;
 }
+
+#define IN_BATCH "IN (SELECT value FROM json_each(?1))"
 
 /* One statement on the jobs of a media, bound as ?1. */
 static int sq_media_exec(struct sq *q, const char *sql, const char *media)
@@ -1211,64 +1251,78 @@ static int sq_media_exec(struct sq *q, const char *sql, const char *media)
 	return rc;
 }
 
-static int sq_renditions_register(struct store *s, const char *media)
-{
-	return sq_media_exec((struct sq *)s,
-		"INSERT INTO renditions (media, profile, storage_key, bytes, metadata) "
-		"SELECT media, profile, json_extract(result, '$.key'), "
-		"coalesce(json_extract(result, '$.bytes'), 0), result FROM jobs "
-		"WHERE media = ?1 AND finalized_at IS NULL AND state = 'succeeded' "
-		"AND json_extract(result, '$.key') IS NOT NULL ORDER BY id "
-		"ON CONFLICT (media, profile) DO UPDATE SET storage_key = excluded.storage_key, "
-		"bytes = excluded.bytes, metadata = excluded.metadata, created_at = " NOW, media);
-}
-
-static int sq_dead_round(struct store *s, const char *media, char **err)
-{
-	return sq_dead_reasons((struct sq *)s, media, 1, err);
-}
-
-static int sq_posts_settle(struct store *s, const char *media, const char *status,
-			   const char *err, struct finalized *f)
+static int sq_finalize_pick(struct store *s, int max_jobs, int max_media, media_cb cb, void *arg)
 {
 	struct sq *q = (struct sq *)s;
 	sqlite3_stmt *st;
-	int rc, r, cap = 0;
+	int rc, r;
 
-	if ((rc = sq_prep(q, "UPDATE posts SET status = ?2, error = ?3, updated_at = " NOW
-			  " WHERE media = ?1 AND status IN ('pending', 'processing') "
-			  "RETURNING id, status", &st)))
+	/* a walk of the unfinalized index, not a scan of every job */
+	if ((rc = sq_prep(q, "SELECT media, ext FROM ("
+			  "  SELECT j.media AS media, m.ext AS ext, j.id AS id FROM jobs j "
+			  "  JOIN media m ON m.sha256 = j.media "
+			  "  WHERE j.finalized_at IS NULL AND j.state IN ('succeeded', 'dead', 'cancelled') "
+			  "  AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.media = j.media "
+			  "    AND k.state IN ('available', 'running')) "
+			  "  ORDER BY j.id LIMIT ?1) "
+			  "GROUP BY media ORDER BY min(id) LIMIT ?2", &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, err, -1, SQLITE_STATIC);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (f->nposts == cap) {
-			cap = cap ? cap * 2 : 8;
-			f->post_ids = xrealloc(f->post_ids, cap * sizeof(*f->post_ids));
-			f->post_status = xrealloc(f->post_status, cap * sizeof(*f->post_status));
-		}
-		f->post_ids[f->nposts] = sqlite3_column_int64(st, 0);
-		f->post_status[f->nposts] = col_dup(st, 1);
-		f->nposts++;
-	}
+	sqlite3_bind_int(st, 1, max_jobs);
+	sqlite3_bind_int(st, 2, max_media);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, col_text(st, 0), 0, col_text(st, 1));
 	if (r != SQLITE_DONE)
-		rc = sq_fail(q, "update posts");
+		rc = sq_fail(q, "find finished media");
 	sqlite3_finalize(st);
 	return rc;
 }
 
-static int sq_jobs_stamp(struct store *s, const char *media)
+static int sq_renditions_register(struct store *s, char *const *media, int n)
 {
-	return sq_media_exec((struct sq *)s, "UPDATE jobs SET finalized_at = " NOW " WHERE media = ?1 "
-			     "AND finalized_at IS NULL AND state IN ('succeeded', 'dead', 'cancelled')",
-			     media);
+	/* ordered by id: the newest success of a profile is written last */
+	return sq_batch((struct sq *)s, "register renditions",
+		"INSERT INTO renditions (media, profile, storage_key, bytes, metadata) "
+		"SELECT media, profile, json_extract(result, '$.key'), "
+		"coalesce(json_extract(result, '$.bytes'), 0), result FROM jobs "
+		"WHERE media " IN_BATCH " AND finalized_at IS NULL AND state = 'succeeded' "
+		"AND json_extract(result, '$.key') IS NOT NULL ORDER BY id "
+		"ON CONFLICT (media, profile) DO UPDATE SET storage_key = excluded.storage_key, "
+		"bytes = excluded.bytes, metadata = excluded.metadata, created_at = " NOW,
+		media, NULL, NULL, n, NULL, NULL);
+}
+
+static int sq_dead_round(struct store *s, char *const *media, int n, media_cb cb, void *arg)
+{
+	/* a bare column beside max() is taken from the row of the max */
+	return sq_batch((struct sq *)s, "read dead jobs",
+		"SELECT media, profile || ': ' || coalesce(last_error, 'failed') FROM ("
+		"  SELECT media, profile, last_error, max(id) AS id FROM jobs "
+		"  WHERE media " IN_BATCH " AND finalized_at IS NULL AND state = 'dead' "
+		"  GROUP BY media, profile) ORDER BY media, id", media, NULL, NULL, n, cb, arg);
+}
+
+static int sq_posts_settle(struct store *s, char *const *media, char *const *status,
+			   char *const *err, int n, media_cb cb, void *arg)
+{
+	return sq_batch((struct sq *)s, "update posts",
+		"UPDATE posts SET status = b.value ->> 1, error = b.value ->> 2, updated_at = " NOW
+		" FROM json_each(?1) AS b WHERE posts.media = b.value ->> 0 "
+		"AND posts.status IN ('pending', 'processing') RETURNING media, id, status",
+		media, status, err, n, cb, arg);
+}
+
+static int sq_jobs_stamp(struct store *s, char *const *media, int n)
+{
+	return sq_batch((struct sq *)s, "stamp jobs",
+		"UPDATE jobs SET finalized_at = " NOW " WHERE media " IN_BATCH " "
+		"AND finalized_at IS NULL AND state IN ('succeeded', 'dead', 'cancelled')",
+		media, NULL, NULL, n, NULL, NULL);
 }
 
 /* ---------- the hook outbox ---------- */
 
-static int sq_hook_add(struct store *s, const int64_t *posts, char *const *keys, int n,
-		       const char *status)
+static int sq_hook_add(struct store *s, const int64_t *posts, char *const *keys, char *const *status,
+		       int n)
 {
 	struct sq *q = (struct sq *)s;
 	sqlite3_stmt *st;
@@ -1279,7 +1333,7 @@ static int sq_hook_add(struct store *s, const int64_t *posts, char *const *keys,
 	for (int i = 0; i < n && !rc; i++) {
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, posts[i]);
-		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, status[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, keys[i], -1, SQLITE_STATIC);
 		rc = sq_done(q, st);
 	}

@@ -1,13 +1,16 @@
 /*
  * md-finalize - the fan-in: the one place that marks posts done.
  *
- * For every media whose jobs are all terminal and not yet finalized, one
- * transaction registers its renditions, sets its waiting posts completed
- * (every job succeeded) or failed (a job is dead; the reason goes with
- * it), stamps finalized_at and bumps the feed version.  After the commit
- * the raw original is deleted when storage.keep_originals is false.
- * Idempotent: a second run finds nothing; two at once never finalize the
- * same media twice (the store serialises them).
+ * Media whose jobs are all terminal and not yet finalized are finalized
+ * in batches of up to BATCH_MEDIA: one transaction of a few statements
+ * registers their renditions, sets their waiting posts completed (every
+ * job succeeded) or failed (a job is dead; the reason goes with it),
+ * stamps finalized_at and bumps the feed version once.  After the commit
+ * the raw originals are deleted when storage.keep_originals is false and
+ * the batch's records printed, media by media.  Idempotent: a second run
+ * finds nothing; two at once never finalize the same media twice (the
+ * store serialises them); a finalizer killed mid-batch finalized none of
+ * it, and the next one does the whole batch again.
  *
  * The --exec hook runs at least once per finished post: with --exec, the
  * finishing transaction also puts each post in the hook outbox (store.h),
@@ -25,7 +28,7 @@
  * listens, STATUS= when the count of media finalized or the database's
  * state changes, WATCHDOG=1, STOPPING=1; SIGHUP reads the configuration
  * again (RELOADING=1, then READY=1), keeping the old one when the new one
- * has errors.  SIGTERM and SIGINT end it after the media at hand.
+ * has errors.  SIGTERM and SIGINT end it after the batch at hand.
  */
 #include "cli.h"
 #include "emit.h"
@@ -51,7 +54,7 @@
 #define HOOK_MAX 3600.0          /* ...up to an hour: 30 tries take about 21 hours */
 #define HOOK_GRACE 5.0           /* a claim outlives the hook's timeout by this */
 #define AWAY_MAX 5.0             /* the longest wait between tries of a lost database */
-#define ROUND_MEDIA 64           /* media finalized between two runs of the hooks */
+#define BATCH_MEDIA 500          /* media finalized in one transaction, between two runs of the hooks */
 
 static const char synopsis[] =
 	"usage: md-finalize [common options] [--follow] [--exec CMD] [--exec-timeout DUR]\n"
@@ -262,80 +265,138 @@ static int hooks_run(void)
 
 /* ---------- finalizing ---------- */
 
+/* The records of a batch: each post's line waits in its media's place,
+ * so that they come out media by media, in the order finalized. */
+struct records {
+	int64_t (*post)[2];     /* post id, index of its media: by post id */
+	int nposts;
+	struct strbuf *line;    /* line[i]: the records of media i */
+};
+
+static int by_post(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int on_post(void *arg, const struct feed_row *r)
 {
+	struct records *rec = arg;
+	int64_t (*hit)[2] = bsearch(&r->post_id, rec->post, rec->nposts, sizeof(*rec->post), by_post);
 	struct emit e;
 	char id[24];
 
+	if (!hit)
+		return 0;
 	xsnprintf(id, sizeof(id), "%lld", (long long)r->post_id);
 	logkv(LOG_INFO, "post finalized", LOG_NUM "post_id", id, "media", r->media, "status", r->status,
 	      "trace_id", r->trace_id, (char *)NULL);
 	emit_begin(&e, cli.json);
 	if (cli.json) {
 		emit_post_fields(&e, r);
+		sb_addch(&e.sb, '}');
 	} else {
 		emit_int(&e, "post_id", r->post_id);
 		emit_str(&e, "media", r->media);
 		emit_str(&e, "status", r->status);
 	}
-	if (emit_end(&e, stdout))
-		werr = 1;
+	sb_addch(&e.sb, '\n');
+	sb_add(&rec->line[(*hit)[1]], e.sb.buf, e.sb.len);
+	sb_release(&e.sb);
 	return 0;
 }
 
-/* Finalize up to max media that are ready (and up to --limit in all). */
-static int finalize_some(long long *nmedia, long long max)
+/* Print the records of the posts of v[0..n-1], in one read of the feed. */
+static int print_records(const struct finalized *v, int n)
 {
-	long long end = *nmedia + max;
+	struct records rec = { .line = xcalloc((size_t)n + 1, sizeof(*rec.line)) };
+	int64_t *ids = NULL, next;
 	int rc = 0;
 
-	while (*nmedia < end && (!limit || *nmedia < limit) && !stop_sig) {
-		struct finalized f;
-		int done;
-
-		keepalive();
-		if ((rc = store_finalize_one(db, hook != NULL, &f, &done)) || !done)
-			break;
-		(*nmedia)++;
-		if (!cli.conf.keep_originals && !f.failed) {
-			char *key = storage_original_key(f.media, f.ext);
-			if (storage_delete(&st, key)) {
-				int e = errno;
-				warning("cannot remove original '%s': %s", key, storage_strerror(&st, e));
-				storage_rc = storage_exit_code(e);
-			}
-			free(key);
+	for (int i = 0; i < n; i++) {
+		sb_init(&rec.line[i], 0);
+		rec.post = xrealloc(rec.post, (rec.nposts + v[i].nposts + 1) * sizeof(*rec.post));
+		ids = xrealloc(ids, (rec.nposts + v[i].nposts + 1) * sizeof(*ids));
+		for (int k = 0; k < v[i].nposts; k++, rec.nposts++) {
+			rec.post[rec.nposts][0] = ids[rec.nposts] = v[i].post_ids[k];
+			rec.post[rec.nposts][1] = i;
 		}
-		if (f.nposts) {
-			struct feed_query fq = {
-				.limit = f.nposts, .post_ids = f.post_ids, .npost_ids = f.nposts,
-				.base_url = "",
-			};
-			int64_t next;
-			rc = store_feed(db, &fq, on_post, NULL, &next);
-		}
-		finalized_release(&f);
-		if (rc)
-			break;
 	}
+	if (rec.nposts) {
+		struct feed_query fq = { .limit = rec.nposts, .post_ids = ids, .npost_ids = rec.nposts,
+					 .base_url = "" };
+		qsort(rec.post, rec.nposts, sizeof(*rec.post), by_post);
+		rc = store_feed(db, &fq, on_post, &rec, &next);
+	}
+	for (int i = 0; i < n; i++) {
+		const struct strbuf *l = &rec.line[i];
+
+		if (!rc && l->len && fwrite(l->buf, 1, l->len, stdout) != l->len)
+			werr = 1;
+		sb_release(&rec.line[i]);
+	}
+	free(rec.line);
+	free(rec.post);
+	free(ids);
 	return rc;
 }
 
-/* One round: finalize what is ready, running the hooks that are due
- * after every ROUND_MEDIA media, so a steady stream of work never holds
- * them back. */
+/* After the commit: the originals of the media finalized go, unless kept
+ * (or a job is dead: the media may be tried again). */
+static void remove_originals(const struct finalized *v, int n)
+{
+	for (int i = 0; i < n && !cli.conf.keep_originals; i++) {
+		char *key;
+
+		if (v[i].failed)
+			continue;
+		key = storage_original_key(v[i].media, v[i].ext);
+		if (storage_delete(&st, key)) {
+			int e = errno;
+			warning("cannot remove original '%s': %s", key, storage_strerror(&st, e));
+			storage_rc = storage_exit_code(e);
+		}
+		free(key);
+	}
+}
+
+/* Finalize a batch of up to max media that are ready (and up to --limit in
+ * all); *got: how many. */
+static int finalize_some(long long *nmedia, long long max, int *got)
+{
+	struct finalized *v;
+	int rc, n;
+
+	*got = 0;
+	if (limit && limit - *nmedia < max)
+		max = limit - *nmedia;
+	if (max <= 0 || stop_sig)
+		return 0;
+	keepalive();
+	if ((rc = store_finalize_batch(db, hook != NULL, (int)max, &v, &n)))
+		return rc;
+	*nmedia += n;
+	*got = n;
+	remove_originals(v, n);
+	rc = print_records(v, n);
+	finalized_free(v, n);
+	return rc;
+}
+
+/* One round: finalize what is ready, a batch at a time, running the
+ * hooks that are due after every batch, so a steady stream of work never
+ * holds them back. */
 static int finalize_round(long long *nmedia)
 {
-	long long before;
-	int rc;
+	int rc, got;
 
 	do {
-		before = *nmedia;
-		rc = finalize_some(nmedia, ROUND_MEDIA);
+		rc = finalize_some(nmedia, BATCH_MEDIA, &got);
 		fflush(stdout);
 		if (!rc && hook)
 			rc = hooks_run();
-	} while (!rc && *nmedia - before == ROUND_MEDIA && !stop_sig);
+	} while (!rc && got == BATCH_MEDIA && !stop_sig);
 	return rc;
 }
 

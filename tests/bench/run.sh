@@ -31,6 +31,9 @@
 #   janitor      seconds of md-janitor over 1M finished jobs and stored files,
 #                and the claim p99 of 2 workers while it runs beside the same
 #                without it (tests/bench/janitor.sh, on this cluster)
+#   finalize     media/s of md-finalize over 10,000 finished media (3 jobs
+#                each), on PostgreSQL and SQLite, beside the bare SQL of the
+#                same set-based finalize (tests/bench/finalize.sh)
 #   s3           MiB/s of uploading and downloading a 256 MiB original
 #                through the S3 storage (lib/storage.h), beside the curl CLI
 #                against the same server, s3rver on 127.0.0.1 (the goal: at
@@ -325,6 +328,7 @@ printf '%-44s %12s %12s %7s\n' "hls of 10 s 720p, s (vs ffmpeg x3 | parallel)" "
 
 # --- the janitor: its wall time, and the workers' claims while it runs -----------
 bash tests/bench/janitor.sh
+bash tests/bench/finalize.sh
 
 # --- S3 storage: upload and download beside the curl CLI -------------------------
 bash tests/bench/s3.sh

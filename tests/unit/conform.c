@@ -566,26 +566,79 @@ struct fin {
 	struct finalized f;
 };
 
+static void fin_picked(void *arg, const char *media, int64_t id, const char *ext)
+{
+	struct fin *z = arg;
+
+	if (z->found++)
+		return;
+	xsnprintf(z->media, sizeof(z->media), "%s", media);
+	xsnprintf(z->ext, sizeof(z->ext), "%s", ext);
+}
+
+static void fin_stale(void *arg, const char *media, int64_t id, const char *text)
+{
+	((struct fin *)arg)->stale++;
+}
+
+static void fin_dead(void *arg, const char *media, int64_t id, const char *why)
+{
+	struct fin *z = arg;
+
+	free(z->dead);
+	z->dead = !strcmp(media, z->media) ? strdup(why) : strdup("another media");
+}
+
+static void fin_settled(void *arg, const char *media, int64_t id, const char *status)
+{
+	struct finalized *f = &((struct fin *)arg)->f;
+
+	if (strcmp(media, f->media))
+		return;
+	f->post_ids = xrealloc(f->post_ids, (f->nposts + 1) * sizeof(*f->post_ids));
+	f->post_status = xrealloc(f->post_status, (f->nposts + 1) * sizeof(*f->post_status));
+	f->post_ids[f->nposts] = id;
+	f->post_status[f->nposts++] = strdup(status);
+}
+
+static int lock_body(struct store *s, void *arg)
+{
+	struct fin *z = arg;
+	char *media[1] = { z->media };
+
+	z->stale = 0;
+	return D->finalize_lock(s, media, 1, fin_stale, z);
+}
+
+/* The batch primitives in md-finalize's order, on a batch of one media. */
 static int fin_body(struct store *s, void *arg)
 {
 	struct fin *z = arg;
+	char *media[1] = { z->media }, *status[1], *err[1];
 	int rc;
 
 	free(z->dead);
 	z->dead = NULL;
 	finalized_release(&z->f);
-	memset(&z->f, 0, sizeof(z->f));
 	z->found = z->stale = 0;
-	if ((rc = D->finalize_pick(s, z->media, z->ext, &z->found)) || !z->found)
+	if ((rc = D->finalize_pick(s, 8, 4, fin_picked, z)) || !z->found)
 		return rc;
-	if (D->finalize_lock && (rc = D->finalize_lock(s, z->media, &z->stale)))
+	if (D->finalize_lock && (rc = D->finalize_lock(s, media, 1, fin_stale, z)))
 		return rc;
-	if ((rc = D->renditions_register(s, z->media)) ||
-	    (rc = D->dead_round(s, z->media, &z->dead)))
+	if ((rc = D->renditions_register(s, media, 1)) ||
+	    (rc = D->dead_round(s, media, 1, fin_dead, z)))
 		return rc;
-	if ((rc = D->posts_settle(s, z->media, z->dead ? "failed" : "completed", z->dead, &z->f)))
+	status[0] = z->dead ? "failed" : "completed";
+	err[0] = z->dead;
+	xsnprintf(z->f.media, sizeof(z->f.media), "%s", z->media);
+	if ((rc = D->posts_settle(s, media, status, err, 1, fin_settled, z)))
 		return rc;
-	return D->jobs_stamp(s, z->media);
+	if (z->f.nposts == 2 && z->f.post_ids[0] > z->f.post_ids[1]) {
+		int64_t t = z->f.post_ids[0];
+		z->f.post_ids[0] = z->f.post_ids[1];
+		z->f.post_ids[1] = t;
+	}
+	return D->jobs_stamp(s, media, 1);
 }
 
 static void t_finalize(void)
@@ -616,8 +669,9 @@ static void t_finalize(void)
 	is_str(st, "dead", "a permanent failure is dead");
 	is_int(store_txn(S, fin_body, &z), 0, "finalize_pick, finalize_lock, renditions_register, "
 	       "dead_round, posts_settle, jobs_stamp");
-	ok(z.found == 1 && !strcmp(z.media, MEDIA_A) && !strcmp(z.ext, "png") && !z.stale,
+	ok(z.found == 1 && !strcmp(z.media, MEDIA_A) && !strcmp(z.ext, "png"),
 	   "finalize_pick: the media with no job left to run, its extension");
+	is_int(z.stale, 0, "finalize_lock: its jobs are all terminal still");
 	has(z.dead, "mp4: no codec", "dead_round: the dead profile's reason");
 	ok(z.f.nposts == 2 && z.f.post_ids[0] == POST_A && !strcmp(z.f.post_status[0], "failed") &&
 	   !strcmp(z.f.post_status[1], "failed"), "posts_settle: both posts, failed, by id");
@@ -640,6 +694,11 @@ static void t_finalize(void)
 	free(v.dead);
 	is_int(store_txn(S, fin_body, &z), 0, "finalize_pick again");
 	is_int(z.found, 0, "finalize_pick: nothing left");
+	if (D->finalize_lock) {
+		xsnprintf(z.media, sizeof(z.media), "%s", MEDIA_A);
+		is_int(store_txn(S, lock_body, &z), 0, "finalize_lock of a finalized media");
+		is_int(z.stale, 1, "finalize_lock: a media with no unfinalized job is no longer ready");
+	}
 	free(z.dead);
 	finalized_release(&z.f);
 	for (int i = 0; i < n; i++)
@@ -664,7 +723,9 @@ static int hook_add_body(struct store *s, void *arg)
 {
 	struct hk *h = arg;
 
-	return D->hook_add(s, h->posts, h->keys, h->n, "completed");
+	char *status[] = { "completed", "completed" };
+
+	return D->hook_add(s, h->posts, h->keys, status, h->n);
 }
 
 static int hook_claim_body(struct store *s, void *arg)
@@ -1581,7 +1642,9 @@ static int64_t job_again(char c, const char *queue)
 
 static int stamp_body(struct store *s, void *arg)
 {
-	return D->jobs_stamp(s, arg);
+	char *media[1] = { arg };
+
+	return D->jobs_stamp(s, media, 1);
 }
 
 /* md-finalize's stamp on the finished jobs of media c, and nothing else. */

@@ -15,7 +15,8 @@ struct fake {
 	const char *state;      /* job_read: NULL for no such job */
 	const char *twin;       /* live_twin: NULL for none */
 	int64_t reopened;
-	int stale_picks;        /* finalize_lock says stale this many times */
+	int stale_picks;        /* finalize_lock says the whole batch is stale this many times */
+	int stale_one;          /* finalize_lock says media n is stale */
 	int nexpired;           /* jobs_expired: how many, attempts 2 of 3 then 3 of 3 */
 	int64_t other_exists;   /* user_facts of "bo" (the new owner) */
 	int npicked;            /* posts_pick: the first n of posts 1/aaa, 2/bbb, 3/aaa */
@@ -140,46 +141,68 @@ static int fk_live_twin(struct store *s, int64_t not_id, const char *media, cons
 	return 0;
 }
 
-static int fk_finalize_pick(struct store *s, char media[65], char ext[16], int *found)
+/* finalize: a batch of media m (mp4) and n (png) */
+static int fk_finalize_pick(struct store *s, int max_jobs, int max_media, media_cb cb, void *arg)
 {
 	fk(s, "pick");
-	xsnprintf(media, 65, "%s", "m");
-	xsnprintf(ext, 16, "%s", "mp4");
-	*found = 1;
+	ok(max_media == 7 && max_jobs >= max_media, "the pick is asked for the batch's size");
+	cb(arg, "m", 0, "mp4");
+	cb(arg, "n", 0, "png");
 	return 0;
 }
 
-static int fk_finalize_lock(struct store *s, const char *media, int *stale)
+/* Both stale stale_picks times, then n when stale_one. */
+static int fk_finalize_lock(struct store *s, char *const *media, int n, media_cb cb, void *arg)
 {
 	struct fake *f = (struct fake *)s;
 
 	fk(s, "lock");
-	*stale = f->stale_picks > 0;
-	f->stale_picks--;
+	ok(n == 2 && !strcmp(media[0], "m") && !strcmp(media[1], "n"), "the batch is locked whole");
+	if (f->stale_picks > 0) {
+		f->stale_picks--;
+		cb(arg, "m", 0, NULL);
+		cb(arg, "n", 0, NULL);
+	} else if (f->stale_one) {
+		cb(arg, "n", 0, NULL);
+	}
 	return 0;
 }
 
-static int fk_media_step(struct store *s, const char *media)
+static int fk_batch_step(struct store *s, char *const *media, int n)
 {
 	fk(s, "step");
 	return 0;
 }
 
-static int fk_dead_round(struct store *s, const char *media, char **dead)
+static int fk_dead_round(struct store *s, char *const *media, int n, media_cb cb, void *arg)
 {
 	fk(s, "dead");
-	*dead = xstrdup("mp4: too big");
+	cb(arg, "m", 0, "mp4: too big");
+	cb(arg, "x", 0, "not of the batch");
+	cb(arg, "m", 0, "thumb: gone");
 	return 0;
 }
 
-static int fk_posts_settle(struct store *s, const char *media, const char *status,
-			   const char *err, struct finalized *f)
+/* "settle:STATUS,STATUS" by media; m has posts 2 and 1, n post 3 */
+static int fk_posts_settle(struct store *s, char *const *media, char *const *status,
+			   char *const *err, int n, media_cb cb, void *arg)
 {
-	fk(s, status);
-	f->nposts = 1;
-	f->post_ids = xcalloc(1, sizeof(*f->post_ids));
-	f->post_status = xcalloc(1, sizeof(*f->post_status));
-	f->post_status[0] = xstrdup(status);
+	struct strbuf b = STRBUF_INIT;
+
+	sb_adds(&b, "settle:");
+	for (int i = 0; i < n; i++) {
+		sb_addf(&b, "%s%s", i ? "," : "", status[i]);
+		ok(!strcmp(media[i], "n") ? !err[i] : !strcmp(err[i], "mp4: too big; thumb: gone"),
+		   "a failed media's error: its dead profiles in order; none for a completed one");
+		if (!strcmp(media[i], "m")) {
+			cb(arg, "m", 2, status[i]);
+			cb(arg, "m", 1, status[i]);
+		} else {
+			cb(arg, "n", 3, status[i]);
+		}
+	}
+	fk(s, b.buf);
+	sb_release(&b);
 	return 0;
 }
 
@@ -318,11 +341,12 @@ static int fk_status_figure(struct store *s, enum status_kind k, int dead_limit,
 	return cb(arg, &it);
 }
 
-static int fk_hook_add(struct store *s, const int64_t *posts, char *const *keys, int n,
-		       const char *status)
+static int fk_hook_add(struct store *s, const int64_t *posts, char *const *keys, char *const *status,
+		       int n)
 {
 	fk(s, "hooks");
-	ok(n == 1 && strlen(keys[0]) == 32 && !strcmp(status, "failed"),
+	ok(n == 3 && posts[0] == 1 && posts[1] == 2 && posts[2] == 3 && strlen(keys[0]) == 32 &&
+	   strcmp(keys[0], keys[1]) && !strcmp(status[0], "failed") && !strcmp(status[2], "completed"),
 	   "the outbox gets each finished post, its status and a 32-digit key");
 	return 0;
 }
@@ -550,10 +574,10 @@ static const struct store_driver fake_driver = {
 	.live_twin = fk_live_twin,
 	.finalize_pick = fk_finalize_pick,
 	.finalize_lock = fk_finalize_lock,
-	.renditions_register = fk_media_step,
+	.renditions_register = fk_batch_step,
 	.dead_round = fk_dead_round,
 	.posts_settle = fk_posts_settle,
-	.jobs_stamp = fk_media_step,
+	.jobs_stamp = fk_batch_step,
 	.job_settle = fk_job_settle,
 	.jobs_expired = fk_jobs_expired,
 	.bulk_begin = fk_bulk_begin,
@@ -737,9 +761,9 @@ static void test_store_ingest_policy(void)
 static void test_store_posts_policy(void)
 {
 	struct fake f = { .log = STRBUF_INIT };
-	struct finalized fin;
+	struct finalized *fin;
 	struct profile p = { .name = "mp4", .max_attempts = 0 };
-	int done;
+	int n;
 
 	ok(!strcmp(dup_post_status(0, 0, NULL), "pending"), "a media without jobs: pending");
 	ok(!strcmp(dup_post_status(3, 1, "x"), "pending"), "jobs not finalized: pending");
@@ -752,17 +776,28 @@ static void test_store_posts_policy(void)
 
 	fake_reset(&f);
 	f.stale_picks = 1;
-	ok(!store_finalize_one(&f.base, 0, &fin, &done) && done, "a media is finalized");
-	is_str(f.log.buf, "begin pick lock rollback begin pick lock step dead failed step bump commit ",
-	       "a stale candidate is given up, the next is finalized in order");
-	ok(fin.failed && fin.nposts == 1 && !strcmp(fin.post_status[0], "failed"),
-	   "a dead profile fails the posts");
-	finalized_release(&fin);
+	ok(!store_finalize_batch(&f.base, 0, 7, &fin, &n) && n == 2, "a batch is finalized");
+	is_str(f.log.buf, "begin pick lock rollback begin pick lock step dead settle:failed,completed "
+	       "step bump commit ", "a batch gone stale is given up, the next is finalized in one transaction");
+	ok(n == 2 && !strcmp(fin[0].media, "m") && !strcmp(fin[0].ext, "mp4") && fin[0].failed &&
+	   fin[0].nposts == 2 && fin[0].post_ids[0] == 1 && fin[0].post_ids[1] == 2 &&
+	   !strcmp(fin[0].post_status[0], "failed"), "a dead profile fails the media's posts, by id");
+	ok(n == 2 && !strcmp(fin[1].media, "n") && !fin[1].failed && fin[1].nposts == 1 &&
+	   fin[1].post_ids[0] == 3 && !strcmp(fin[1].post_status[0], "completed"),
+	   "a media without a dead job completes its posts");
+	finalized_free(fin, n);
 	fake_reset(&f);
-	ok(!store_finalize_one(&f.base, 1, &fin, &done) && done, "a media is finalized for a hook");
-	is_str(f.log.buf, "begin pick lock step dead failed hooks step bump commit ",
+	f.stale_one = 1;
+	ok(!store_finalize_batch(&f.base, 0, 7, &fin, &n) && n == 1 && !strcmp(fin[0].media, "m"),
+	   "a media gone stale is left out of the batch");
+	is_str(f.log.buf, "begin pick lock step dead settle:failed step bump commit ",
+	       "the rest of the batch is finalized");
+	finalized_free(fin, n);
+	fake_reset(&f);
+	ok(!store_finalize_batch(&f.base, 1, 7, &fin, &n) && n == 2, "a batch is finalized for a hook");
+	is_str(f.log.buf, "begin pick lock step dead settle:failed,completed hooks step bump commit ",
 	       "the posts go in the hook outbox in the finishing transaction");
-	finalized_release(&fin);
+	finalized_free(fin, n);
 	sb_release(&f.log);
 	test_store_ingest_policy();
 }
