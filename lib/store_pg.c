@@ -8,7 +8,10 @@
  *    as one array parameter and are unnested in SQL, so a batch of 100,000
  *    refs is a handful of statements.
  *  - Claims take available jobs with FOR UPDATE SKIP LOCKED in one
- *    statement, which also moves the posts of their media to processing.
+ *    statement, which also moves the posts of their media to processing;
+ *    a worker's claims start at the floor of its last full batch, so
+ *    that dead index entries a long transaction keeps are not stepped
+ *    over again and again (see FLOOR_SECS).
  *  - Enqueue and ingest send one NOTIFY md_jobs (payload: the queue) per
  *    queue that got jobs; workers LISTEN, or poll when MD_POLL_ONLY=1
  *    (transaction-mode connection poolers drop LISTEN).  The descriptor
