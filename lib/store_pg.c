@@ -8,7 +8,10 @@
  *    as one array parameter and are unnested in SQL, so a batch of 100,000
  *    refs is a handful of statements.
  *  - Claims take available jobs with FOR UPDATE SKIP LOCKED in one
- *    statement, which also moves the posts of their media to processing.
+ *    statement, which also moves the posts of their media to processing;
+ *    a worker's claims start at the floor of its last full batch, so
+ *    that dead index entries a long transaction keeps are not stepped
+ *    over again and again (see FLOOR_SECS).
  *  - Enqueue and ingest send one NOTIFY md_jobs (payload: the queue) per
  *    queue that got jobs; workers LISTEN, or poll when MD_POLL_ONLY=1
  *    (transaction-mode connection poolers drop LISTEN).  The descriptor
@@ -86,6 +89,14 @@ struct pg {
 	int retry;              /* set by pg_fail: nothing was committed, run it again */
 	int last_try;           /* no try left: failures are errors, not warnings */
 	int quiet;              /* store_quiet: the caller says outages itself */
+	struct claim_floor {    /* where the next claim may start (see FLOOR_SECS) */
+		int set;
+		int priority;
+		char run_at[48];        /* as the server wrote it */
+		int64_t id;
+		char *queues;           /* the queue filter it was found under */
+		double since;           /* monotonic seconds of the last full scan */
+	} floor;
 };
 
 /*
@@ -101,6 +112,19 @@ struct pg {
 		if (!(rc) || !(q)->retry || (q)->last_try) \
 			break; \
 	}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void floor_drop(struct pg *q)
+{
+	q->floor.set = 0;
+}
 
 /* ---------- parameters ---------- */
 
@@ -326,6 +350,7 @@ static int pg_reset(struct pg *q)
 {
 	int rc = 0;
 
+	floor_drop(q);
 	PQreset(q->conn);
 	if (PQstatus(q->conn) != CONNECTION_OK || pg_session_init(q))
 		rc = -1;
@@ -427,6 +452,7 @@ static int pg_exec(struct pg *q, const char *what, const char *sql, const struct
 
 	if (out)
 		*out = NULL;
+	floor_drop(q);
 	if (!q->in_txn && (rc = pg_ready(q)))
 		return rc;
 	return pg_check(q, what, PQexecParams(q->conn, sql, a ? a->n : 0, NULL,
@@ -464,15 +490,42 @@ enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED_MANY, ST_SUCCEED_SAME, ST_SETTLE, S
 /* The rows j of the runs ids (job ids) and claims that still hold their
  * job.  By j.id = ANY(ids), an index probe per run, and the claim looked
  * up by position: a join with unnest() is planned as a nested loop that
- * unnests the arrays again for every row (a third of a claim's time). */
+ * unnests the arrays again for every row (a third of a claim's time).
+ * The state is compared in the "C" collation so that no plan reads the
+ * partial index jobs_running instead (its predicate no longer matches):
+ * a full scan of it, which steps over the entry of every run that ended
+ * since vacuum last could remove them. */
 #define RUNS_ARE(ids, claims) \
-	"WHERE j.id = ANY(" ids "::int8[]) AND j.state = 'running' " \
+	"WHERE j.id = ANY(" ids "::int8[]) AND j.state COLLATE \"C\" = 'running' " \
 	"AND j.claims = (" claims "::int8[])[array_position(" ids "::int8[], j.id)]"
 /* the value of row j in array, which goes with the job ids $1 */
 #define RUN_VALUE(array) "(" array ")[array_position($1::int8[], j.id)]"
 
 /* Not a job of a paused queue (md-job pause) */
 #define NOT_PAUSED "NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = jobs.queue)"
+/* The same as a filter of the claim's index scan (a hashed subplan: NOT IN
+ * is never made a join), so the scan stays in index order and LIMIT stops
+ * it early; as an anti-join, estimated to keep next to nothing, a generic
+ * plan sorts every available job first. */
+#define NOT_PAUSED_SCAN "queue NOT IN (SELECT queue FROM queue_pauses)"
+
+/*
+ * The claim floor.  A claimed job leaves a dead entry in the claim indexes
+ * that only vacuum removes, and vacuum can remove none while any
+ * transaction older than the claim is open: under a backlog, every later
+ * claim would step over all of them, the leftmost, before finding a live
+ * one.  So a worker's connection remembers the least (priority, run_at,
+ * id) of its last full batch and starts its next claim there ($7..$9):
+ * everything before it was claimed, or locked by another claim, when that
+ * batch was taken.  A job can appear before the floor again only in a
+ * rare way (a higher priority or an earlier run_at enqueued since, a
+ * resumed queue, a claim rolled back), and the floor is dropped whenever
+ * one may have: a short batch (the backlog is spent), a notification, any
+ * other statement on the connection, a different queue filter, and
+ * FLOOR_SECS after the last claim that started from the beginning.
+ */
+#define FLOOR_SECS 2.0
+#define NO_FLOOR_PRIORITY "-2147483648"
 
 #define CLAIM_SQL(queue_filter) \
 	"WITH ack AS (" \
@@ -483,7 +536,8 @@ enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED_MANY, ST_SUCCEED_SAME, ST_SETTLE, S
 	"  RETURNING 1" \
 	"), c AS (" \
 	"  SELECT id FROM jobs WHERE state = 'available' AND run_at <= now()" queue_filter \
-	"    AND " NOT_PAUSED \
+	"    AND (priority, run_at, id) >= ($7::int, $8::timestamptz, $9::int8)" \
+	"    AND " NOT_PAUSED_SCAN \
 	"  ORDER BY priority, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED" \
 	"), j AS (" \
 	/* by id = ANY(array): an index probe per job whatever the planner \
@@ -503,7 +557,8 @@ enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED_MANY, ST_SUCCEED_SAME, ST_SETTLE, S
 	") " \
 	/* one row even when nothing was claimed, to carry the ack count */ \
 	"SELECT j.id, j.media, j.profile, j.queue, j.trace_id, j.attempts, j.max_attempts, " \
-	"  m.kind, m.format, m.ext, (SELECT count(*) FROM ack), m.duration, j.claims " \
+	"  m.kind, m.format, m.ext, (SELECT count(*) FROM ack), m.duration, j.claims, " \
+	"  j.priority, j.run_at " \
 	"FROM (SELECT 1) one LEFT JOIN (j LEFT JOIN LATERAL (" \
 	"  SELECT kind, format, ext, duration FROM media WHERE sha256 = j.media) m ON true) ON true " \
 	"ORDER BY j.priority, j.run_at, j.id"
@@ -512,7 +567,7 @@ static const struct {
 	const char *name, *sql;
 } stmts[ST_COUNT] = {
 	[ST_CLAIM] = { "md_claim", CLAIM_SQL("") },
-	[ST_CLAIM_QUEUES] = { "md_claim_queues", CLAIM_SQL(" AND queue = ANY($7::text[])") },
+	[ST_CLAIM_QUEUES] = { "md_claim_queues", CLAIM_SQL(" AND queue = ANY($10::text[])") },
 	[ST_SUCCEED_MANY] = { "md_succeed_many",
 		"UPDATE jobs j SET state = 'succeeded', result = "
 		"coalesce(" RUN_VALUE("$3::text[]") ", '{}')::jsonb, "
@@ -639,6 +694,7 @@ static void pg_close(struct store *s)
 	for (int i = 0; i < q->nqueues; i++)
 		free(q->queues[i]);
 	free(q->queues);
+	free(q->floor.queues);
 	free(q->url);
 	free(q);
 }
@@ -1275,6 +1331,45 @@ static struct job *claimed_jobs(const PGresult *res, int *count)
 	return v;
 }
 
+/* The floor parameters of a claim under the queue filter qs ("" for all):
+ * the remembered floor if it still holds, else the beginning. */
+static void floor_args(struct pg *q, struct args *a, const char *qs)
+{
+	double now = mono();
+
+	if (q->floor.set && (now - q->floor.since >= FLOOR_SECS || strcmp(q->floor.queues, qs)))
+		floor_drop(q);
+	if (!q->floor.set) {
+		q->floor.since = now;
+		arg_str(a, NO_FLOOR_PRIORITY);
+		arg_str(a, "-infinity");
+		arg_str(a, "0");
+		return;
+	}
+	arg_i64(a, q->floor.priority);
+	arg_str(a, q->floor.run_at);
+	arg_i64(a, q->floor.id);
+}
+
+/* After a claim of n that found the answer res: a full batch leaves its
+ * first (least) job as the floor, a short one none. */
+static void floor_keep(struct pg *q, const PGresult *res, int n, int njobs, const char *qs)
+{
+	if (n <= 0 || njobs < n || PQgetisnull(res, 0, 0) ||
+	    (size_t)PQgetlength(res, 0, 14) >= sizeof(q->floor.run_at)) {
+		floor_drop(q);
+		return;
+	}
+	if (!q->floor.queues || strcmp(q->floor.queues, qs)) {
+		free(q->floor.queues);
+		q->floor.queues = xstrdup(qs);
+	}
+	q->floor.priority = (int)val_i64(res, 0, 13);
+	xsnprintf(q->floor.run_at, sizeof(q->floor.run_at), "%s", PQgetvalue(res, 0, 14));
+	q->floor.id = val_i64(res, 0, 0);
+	q->floor.set = 1;
+}
+
 static int pg_claim_ack(struct store *s, const char *worker, char *const *queues, int nqueues,
 			int n, double lease, const struct fence *ack, int nack,
 			const char *ack_result, int *acked, struct job **jobs, int *njobs)
@@ -1299,20 +1394,25 @@ static int pg_claim_ack(struct store *s, const char *worker, char *const *queues
 	arg_str(&a, ai.buf);
 	arg_str(&a, ac.buf);
 	arg_str(&a, ack_result ? ack_result : "{}");
-	if (nqueues) {
+	if (nqueues)
 		sb_add_text_array(&qa, (const char *const *)queues, nqueues);
+	floor_args(q, &a, nqueues ? qa.buf : "");
+	if (nqueues)
 		arg_str(&a, qa.buf);
-	}
 	/* not replayed after an unknown outcome: the acks are fenced, and the
 	 * claimed jobs of a lost answer come back when their lease expires */
 	PG_RETRY(q, rc, pg_exec_prepared(q, "claim", nqueues ? ST_CLAIM_QUEUES : ST_CLAIM, &a, &res));
-	sb_release(&qa);
 	sb_release(&ai);
 	sb_release(&ac);
-	if (rc)
+	if (rc) {
+		floor_drop(q);
+		sb_release(&qa);
 		return rc;
+	}
 	*acked = PQntuples(res) ? (int)val_i64(res, 0, 10) : 0;
 	*jobs = claimed_jobs(res, njobs);
+	floor_keep(q, res, n, *njobs, nqueues ? qa.buf : "");
+	sb_release(&qa);
 	PQclear(res);
 	return 0;
 }
@@ -1401,6 +1501,8 @@ static int pg_job_settle(struct store *s, const struct fence *run, enum settle h
 	arg_str(&a, err);
 	arg_dbl(&a, delay);
 	arg_i64(&a, expired != 0);
+	/* a job released or retried may sort before the floor */
+	floor_drop(q);
 	PG_RETRY(q, rc, pg_exec_prepared(q, "end a run", ST_SETTLE, &a, &res));
 	if (rc)
 		return rc;
@@ -1659,6 +1761,9 @@ static int pg_consume_notify(struct store *s)
 			want = !strcmp(q->queues[i], nf->extra);
 		if (want && !strcmp(nf->relname, CHANNEL))
 			n++;
+		/* new jobs may sort before the floor */
+		if (!strcmp(nf->relname, CHANNEL))
+			floor_drop(q);
 		PQfreemem(nf);
 	}
 	return n;

@@ -13,9 +13,11 @@
 #   peer         the same burn-down by graphile-worker (npm, installed into
 #                a temp dir) with and without its batching options, beside
 #                one md-work process
-#   pinned       claim latency p50 (2 clients x 1000 claims of B) while
-#                another session holds a transaction open for 60 s (vacuum
-#                pinned), beside the same figure without it
+#   pinned       claim p50 and p99 of 2 md-work processes draining 200k
+#                jobs while another session holds a transaction open for up
+#                to 60 s (vacuum pinned), beside the same without it, and
+#                the bare SKIP LOCKED claim's p50 the same way
+#                (tests/bench/pinned.sh, on this cluster)
 #   confinement  seconds of md-work draining the mp4 profile of three sample
 #                clips and 10 s of 720p, with job commands confined (minimal environment,
 #                rlimits, Landlock), beside the same with worker.sandbox
@@ -40,7 +42,8 @@
 #                least 0.9; tests/bench/s3.sh)
 #
 # Environment: MD_BENCH_RUNS (default 5), MD_BENCH_JOBS (20000),
-# MD_BENCH_BATCH (100), MD_BENCH_PIN (60 seconds); the janitor's, in
+# MD_BENCH_BATCH (100), MD_BENCH_PIN (60 seconds), MD_BENCH_PIN_JOBS
+# (200100, tests/bench/pinned.sh); the janitor's, in
 # tests/bench/janitor.sh (MD_BENCH_JANITOR_JOBS=0 skips it); the S3
 # original's size, MD_BENCH_S3_MIB (256).
 set -euo pipefail
@@ -219,27 +222,7 @@ read -r m s < <(pairs bulk copyrate)
 printf '%-44s %12s %12s %7s\n' "bulk enqueue of 100k ids, jobs/s (vs COPY)" "$m" "$s" "$(ratio "$m" "$s")"
 
 # --- claim latency with vacuum pinned -------------------------------------------
-claim_p50() {  # claim_p50 TXNS PIN: p50 of the claim+complete transaction, ms
-	# 2 clients x TXNS transactions x B jobs: the queue never runs dry
-	fill $((2 * $1 * B + B))
-	local pinpid=
-	if [ "$2" = pin ]; then
-		# an open transaction with an xid holds back the xmin horizon:
-		# nothing it could see may be vacuumed while it lives
-		psql -XAtq -d md_bench -c "BEGIN; SELECT txid_current(); SELECT pg_sleep($PIN); COMMIT;" >/dev/null 2>&1 &
-		pinpid=$!
-		pids="$pids $pinpid"
-		until [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()")" -gt 0 ]; do :; done
-	fi
-	pgbench -n -M prepared -c 2 -j 2 -t "$1" -l --log-prefix="$tmp/lat" -f "$tmp/claim.sql" md_bench >/dev/null 2>&1
-	[ -n "$pinpid" ] && { kill "$pinpid" 2>/dev/null; wait "$pinpid" 2>/dev/null; } || true
-	cat "$tmp"/lat.* | awk '{ print $3 / 1000 }' | median
-	rm -f "$tmp"/lat.*
-}
-TX=${MD_BENCH_CLAIMS:-1000}
-free_=$(claim_p50 "$TX" nopin)
-pinned=$(claim_p50 "$TX" pin)
-printf '%-44s %12s %12s %7s\n' "claim p50 ms, vacuum pinned (vs not pinned)" "$pinned" "$free_" "$(ratio "$pinned" "$free_")"
+bash tests/bench/pinned.sh
 
 # --- the cost of confinement ------------------------------------------------------
 q "TRUNCATE jobs RESTART IDENTITY"
