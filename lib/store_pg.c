@@ -471,8 +471,12 @@ enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED_MANY, ST_SUCCEED_SAME, ST_SETTLE, S
 /* the value of row j in array, which goes with the job ids $1 */
 #define RUN_VALUE(array) "(" array ")[array_position($1::int8[], j.id)]"
 
-/* Not a job of a paused queue (md-job pause) */
-#define NOT_PAUSED "NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = jobs.queue)"
+/* Not a job of a paused queue (md-job pause).  NOT IN (queue is never
+ * NULL), a hashed subplan read once: NOT EXISTS becomes an anti join whose
+ * estimate (an unanalyzed, empty queue_pauses) turns the claim into a scan
+ * and sort of every available job instead of the jobs_claim index's first
+ * rows. */
+#define NOT_PAUSED "jobs.queue NOT IN (SELECT queue FROM queue_pauses)"
 
 #define CLAIM_SQL(queue_filter) \
 	"WITH ack AS (" \
