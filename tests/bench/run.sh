@@ -14,8 +14,9 @@
 #   bulk         md-enqueue of 100,000 media hashes, jobs/s
 #   peer         the same burn-down by graphile-worker (npm, installed into
 #                a temp dir), 1 process without its batching options, and
-#                1, 2 and 4 processes with them, beside as many md-work
-#                processes (the goal: at least 1.5)
+#                1, 2 and 4 processes with them (a local queue of 500),
+#                beside as many md-work processes (worker.batch 500; the
+#                goal: at least 1.5)
 #   pinned       claim latency p50 (2 clients x 1000 claims of B) while
 #                another session holds a transaction open for 60 s (vacuum
 #                pinned), beside the same figure without it
@@ -181,8 +182,11 @@ if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
 	npm install --silent --no-audit --no-fund graphile-worker@0.17 >/dev/null 2>&1); then
 	gwv=$(cd "$tmp/gw" && node -p 'require("graphile-worker/package.json").version')
 	echo "# graphile-worker $gwv: concurrency 4 a process, as md-work -j 4"
-	# md-work's side of each pair: P processes, as the peer's
-	mdwork_p() { mdwork_rate "$2"; }
+	# md-work's side of each pair: P processes, as the peer's, claiming up
+	# to 500 jobs at once, as the peer's local queue holds 500
+	printf 'worker:\n  batch: 500\n  poll_interval: 1s\n' >"$tmp/peer.yaml"
+	chmod 600 "$tmp/peer.yaml"
+	mdwork_p() { MD_CONFIG=$tmp/peer.yaml mdwork_rate "$2"; }
 	for run in "plain 1" "batched 1" "batched 2" "batched 4"; do
 		read -r mode p <<<"$run"
 		read -r m1 g < <(pairs mdwork_p gw_rate "$mode" "$p")
