@@ -70,6 +70,7 @@ TEST_BIN = tests/unit/test-lib
 CONFORM_BIN = tests/unit/conform  # the store drivers' conformance suite
 PRESIGN_BIN = tests/unit/presign  # a presigned URL for tests/92-sigv4-server.t
 STORAGECP_BIN = tests/unit/storage-cp  # put and get through storage.h, for tests/bench/s3.sh
+SQLITELOOP_BIN = tests/bench/sqlite-loop  # the bare-SQL SQLite burn-down, for tests/bench/sqlite.sh
 
 # fuzz targets: clang's libFuzzer, the library compiled in with the sanitizers
 FUZZ_CC = clang
@@ -117,6 +118,9 @@ $(PRESIGN_BIN): tests/unit/presign.c lib/libmd.a .build-flags
 $(STORAGECP_BIN): tests/unit/storage-cp.c lib/libmd.a .build-flags
 	$(COMPILE) -o $@ $< lib/libmd.a $(LINK)
 
+$(SQLITELOOP_BIN): tests/bench/sqlite-loop.c .build-flags
+	$(COMPILE) -o $@ $< $(LDFLAGS) $(HARDEN_LDFLAGS) -lsqlite3
+
 tests/fuzz/obj/%.o: lib/%.c .build-flags
 	@mkdir -p tests/fuzz/obj
 	$(FUZZ_CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(FUZZ_WARN) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
@@ -152,7 +156,7 @@ demo: deps
 torture: deps all
 	@bash tests/torture/run.sh
 
-bench: deps all $(STORAGECP_BIN)
+bench: deps all $(STORAGECP_BIN) $(SQLITELOOP_BIN)
 	@bash tests/bench/run.sh
 
 # the media tests over every file of ../shared/corpus, not only the small
@@ -187,8 +191,8 @@ uninstall:
 	rm -rf $(DESTDIR)$(SHAREDIR)
 
 clean:
-	rm -f $(TOOLS) lib/*.o lib/libmd.a lib/migrations.c lib/migrations.c.tmp $(TEST_BIN) $(CONFORM_BIN) $(PRESIGN_BIN) $(STORAGECP_BIN) $(FUZZ_BIN)
-	rm -f lib/*.d tools/*.d tests/unit/*.d tests/fuzz/*.d .build-flags .build-flags.tmp
+	rm -f $(TOOLS) lib/*.o lib/libmd.a lib/migrations.c lib/migrations.c.tmp $(TEST_BIN) $(CONFORM_BIN) $(PRESIGN_BIN) $(STORAGECP_BIN) $(SQLITELOOP_BIN) $(FUZZ_BIN)
+	rm -f lib/*.d tools/*.d tests/unit/*.d tests/bench/*.d tests/fuzz/*.d .build-flags .build-flags.tmp
 	rm -rf tests/fuzz/obj
 
 .PHONY: all deps check lint demo bench media-check torture fuzz fuzz-build install uninstall clean FORCE

@@ -67,6 +67,10 @@ static void keep_free(struct chunk **a)
 
 enum { ENQ_ERROR, ENQ_SKIPPED, ENQ_LIVE, ENQ_NEW, ENQ_REPEAT };
 
+/* A batch this big sets its transaction up for big statements
+ * (bulk_begin); a smaller one saves the round trip. */
+#define BULK_REFS 1000
+
 /* A pair's job: live in the database, or made by a row of the batch. */
 struct live {
 	int64_t id;
@@ -309,7 +313,7 @@ static int enqueue_body(struct store *s, void *arg)
 	int rc;
 
 	enq_clear(e);
-	if ((s->drv->bulk_begin && (rc = s->drv->bulk_begin(s))) ||
+	if ((e->nrefs >= BULK_REFS && s->drv->bulk_begin && (rc = s->drv->bulk_begin(s))) ||
 	    /* one enqueue at a time looks for live jobs */
 	    (!e->o->force && s->drv->jobs_lock && (rc = s->drv->jobs_lock(s))) ||
 	    (rc = enq_resolve(s, e)) || (!e->o->force && (rc = enq_live(s, e))))

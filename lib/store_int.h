@@ -258,8 +258,8 @@ struct store_driver {
 	int (*job_delete_finalized)(struct store *, int64_t id, int64_t *n);
 
 	/* -- enqueue (store_enqueue.c), in a transaction -- */
-	/* A few big statements follow: set the transaction up for them
-	 * (NULL: nothing to do). */
+	/* A few big statements follow (a batch of 1000 refs or more): set
+	 * the transaction up for them (NULL: nothing to do). */
 	int (*bulk_begin)(struct store *);
 	/* refs[0..n-1] resolved in one statement: ref i names the media of
 	 * post post_ids[i] when that is not 0, else the media whose hash it

@@ -502,7 +502,8 @@ enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED_MANY, ST_SUCCEED_SAME, ST_SETTLE, S
 #define RUN_VALUE(array) "(" array ")[array_position($1::int8[], j.id)]"
 
 /* Not a job of a paused queue (md-job pause) */
-#define NOT_PAUSED "NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = jobs.queue)"
+/* (queue is never NULL: NOT IN means NOT EXISTS, without its anti-join) */
+#define NOT_PAUSED "jobs.queue NOT IN (SELECT queue FROM queue_pauses)"
 /* The same as a filter of the claim's index scan (a hashed subplan: NOT IN
  * is never made a join), so the scan stays in index order and LIMIT stops
  * it early; as an anti-join, estimated to keep next to nothing, a generic
@@ -1045,9 +1046,12 @@ static int pg_feed_bump(struct store *s)
 
 /*
  * A batch is a few statements whatever its size (store_enqueue.c):
- * resolve every ref, look up every live job, number the new jobs from the
- * table's sequence, COPY them in (rows go in by the page, and the id
- * indexes only grow at their right edge), one NOTIFY per queue.
+ * resolve every ref, look up every live job, insert the new jobs, one
+ * NOTIFY per queue.  A big batch numbers its jobs from the table's
+ * sequence and COPYs them in (rows go in by the page, and the id indexes
+ * only grow at their right edge); a small one, md-enqueue of one job while
+ * a worker waits, is a single INSERT from arrays, a round trip less than
+ * that and one less again without the big statements' set-up.
  */
 
 /* Big statements: hash in memory, and do not spend longer compiling them
@@ -1152,12 +1156,25 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The n ids of res, ascending, to v in order (the rows of v went in in
+ * their order, each numbered by the sequence as it went). */
+static void pg_set_ids(const PGresult *res, struct job_row *v, int n)
+{
+	int64_t *ids = xcalloc((size_t)n, sizeof(*ids));
+
+	for (int i = 0; i < n; i++)
+		ids[i] = val_i64(res, i, 0);
+	qsort(ids, (size_t)n, sizeof(*ids), cmp_i64);
+	for (int i = 0; i < n; i++)
+		v[i].id = ids[i];
+	free(ids);
+}
+
 /* n ids from the jobs' sequence, ascending, into v. */
 static int pg_number_jobs(struct pg *q, struct job_row *v, int n)
 {
 	struct args a = { 0 };
 	PGresult *res;
-	int64_t *ids;
 	int rc;
 
 	arg_i64(&a, n);
@@ -1169,14 +1186,8 @@ static int pg_number_jobs(struct pg *q, struct job_row *v, int n)
 		PQclear(res);
 		return MD_EXIT_SOFTWARE;
 	}
-	ids = xcalloc((size_t)n, sizeof(*ids));
-	for (int i = 0; i < n; i++)
-		ids[i] = val_i64(res, i, 0);
+	pg_set_ids(res, v, n);
 	PQclear(res);
-	qsort(ids, (size_t)n, sizeof(*ids), cmp_i64);
-	for (int i = 0; i < n; i++)
-		v[i].id = ids[i];
-	free(ids);
 	return 0;
 }
 
@@ -1233,6 +1244,58 @@ static void sb_add_copy_job(struct strbuf *sb, const struct job_row *j, int prio
 	sb_addch(sb, '\n');
 }
 
+/* Below this many jobs, one INSERT from arrays (one round trip); from it
+ * on, COPY (three, but the rows stream). */
+#define COPY_MIN_JOBS 1000
+
+/* A few jobs: one statement, the columns as arrays. */
+static int pg_jobs_insert_few(struct pg *q, struct job_row *v, int n, int priority,
+			      double run_at)
+{
+	const char **cols = xcalloc((size_t)n * 4 + 1, sizeof(*cols));
+	int64_t *att = xcalloc((size_t)n + 1, sizeof(*att));
+	struct strbuf arr[5] = { STRBUF_INIT, STRBUF_INIT, STRBUF_INIT, STRBUF_INIT, STRBUF_INIT };
+	struct args a = { 0 };
+	PGresult *res;
+	int rc;
+
+	for (int i = 0; i < n; i++) {
+		cols[i] = v[i].media;
+		cols[n + i] = v[i].profile;
+		cols[2 * n + i] = v[i].queue;
+		cols[3 * n + i] = v[i].trace_id;
+		att[i] = v[i].max_attempts;
+	}
+	for (int k = 0; k < 4; k++) {
+		sb_add_bin_array(&arr[k], cols + (size_t)k * n, NULL, NULL, n);
+		arg_bin(&a, &arr[k]);
+	}
+	sb_add_bin_array(&arr[4], NULL, att, NULL, n);
+	arg_bin(&a, &arr[4]);
+	arg_i64(&a, priority);
+	arg_dbl(&a, run_at);
+	rc = pg_exec(q, "add jobs",
+		"INSERT INTO jobs (media, profile, queue, trace_id, max_attempts, priority, run_at) "
+		"SELECT u.m, u.p, u.q, u.t, u.a, $6::int, "
+		"  CASE WHEN $7::float8 > 0 THEN to_timestamp($7::float8) ELSE now() END "
+		"FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[]) "
+		"  WITH ORDINALITY AS u(m, p, q, t, a, ord) ORDER BY u.ord RETURNING id", &a, &res);
+	for (int k = 0; k < 5; k++)
+		sb_release(&arr[k]);
+	free(cols);
+	free(att);
+	if (rc)
+		return rc;
+	if (PQntuples(res) == n) {
+		pg_set_ids(res, v, n);
+	} else {
+		error("database '%s': add jobs: %d ids for %d jobs", q->url, PQntuples(res), n);
+		rc = MD_EXIT_SOFTWARE;
+	}
+	PQclear(res);
+	return rc;
+}
+
 /* Ids in the order of v, then the rows by COPY. */
 static int pg_jobs_insert(struct store *s, struct job_row *v, int n, int priority,
 			  double run_at)
@@ -1243,6 +1306,8 @@ static int pg_jobs_insert(struct store *s, struct job_row *v, int n, int priorit
 	char at[64] = "";
 	int rc, sent = 1;
 
+	if (n < COPY_MIN_JOBS)
+		return pg_jobs_insert_few(q, v, n, priority, run_at);
 	if ((rc = pg_number_jobs(q, v, n)))
 		return rc;
 	if (run_at > 0)

@@ -7,12 +7,16 @@
 #                beside a bare-SQL baseline: pgbench running the same claim
 #                (batch of B, FOR UPDATE SKIP LOCKED) and batched, fenced
 #                completion statements, with the same batch size
+#   peak RSS     KB of one md-work process (-j 4) draining N jobs, beside
+#                the goal of 8 MB
 #   latency      enqueue-to-start p50/p99 with LISTEN/NOTIFY (one md-enqueue
-#                per job while an idle worker waits)
+#                per job while an idle worker waits; the goals: 2 and 5 ms)
 #   bulk         md-enqueue of 100,000 media hashes, jobs/s
 #   peer         the same burn-down by graphile-worker (npm, installed into
-#                a temp dir) with and without its batching options, beside
-#                one md-work process
+#                a temp dir), 1 process without its batching options, and
+#                1, 2 and 4 processes with them (a local queue of 500),
+#                beside as many md-work processes (worker.batch 500; the
+#                goal: at least 1.5)
 #   pinned       claim p50 and p99 of 2 md-work processes draining 200k
 #                jobs while another session holds a transaction open for up
 #                to 60 s (vacuum pinned), beside the same without it, and
@@ -36,6 +40,9 @@
 #   finalize     media/s of md-finalize over 10,000 finished media (3 jobs
 #                each), on PostgreSQL and SQLite, beside the bare SQL of the
 #                same set-based finalize (tests/bench/finalize.sh)
+#   sqlite       the no-op burn-down on SQLite beside a bare-SQL loop of
+#                the same statements, and md-work's peak RSS there
+#                (tests/bench/sqlite.sh)
 #   s3           MiB/s of uploading and downloading a 256 MiB original
 #                through the S3 storage (lib/storage.h), beside the curl CLI
 #                against the same server, s3rver on 127.0.0.1 (the goal: at
@@ -154,22 +161,43 @@ for p in 1 2 4; do
 	printf '%-44s %12s %12s %7s\n' "no-op burn-down, $p process(es), jobs/s" "$m" "$s" "$(ratio "$m" "$s")"
 done
 
+mdwork_rss() {  # KB: md-work's peak resident set draining N jobs (-j 4)
+	fill "$N"
+	/usr/bin/time -f %M -o "$tmp/rss" md-work -q --drain -j 4 >/dev/null
+	[ "$(q "SELECT count(*) FROM jobs WHERE state = 'succeeded' AND attempts = 1")" -eq "$N" ] ||
+		{ echo "bench: md-work left jobs" >&2; exit 1; }
+	cat "$tmp/rss"
+}
+target_rss() { echo 8192; }
+read -r m s < <(pairs mdwork_rss target_rss)
+printf '%-44s %12s %12s %7s\n' "md-work peak RSS, KB (vs 8 MB goal)" "$m" "$s" "$(ratio "$m" "$s")"
+
 # --- the peer: graphile-worker, where Node.js is present -------------------------
-gw_rate() {  # gw_rate MODE: jobs/s of one graphile-worker process, concurrency 4
+gw_rate() {  # gw_rate MODE P: jobs/s of P graphile-worker processes, concurrency 4 each
 	psql -XAtq -d md_bench -c "DROP SCHEMA IF EXISTS graphile_worker CASCADE" 2>/dev/null
 	NODE_PATH=$tmp/gw/node_modules GW_DB="postgresql:///md_bench?host=$sock&user=postgres" \
-		node tests/bench/graphile.js "$N" "$1" "$tmp/gw.out" >"$tmp/gw.log" 2>&1 ||
+		node tests/bench/graphile.js "$N" "$1" "$tmp/gw.out" "$2" >"$tmp/gw.log" 2>&1 ||
 		{ echo "bench: graphile-worker failed: $(tail -n 3 "$tmp/gw.log")" >&2; echo 0; return; }
+	# it deletes the jobs it ran
+	[ "$(q "SELECT count(*) FROM graphile_worker._private_jobs")" -eq 0 ] ||
+		{ echo "bench: graphile-worker left jobs" >&2; exit 1; }
 	cat "$tmp/gw.out"
 }
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
 	mkdir -p "$tmp/gw" && (cd "$tmp/gw" && npm init -y >/dev/null 2>&1 &&
 	npm install --silent --no-audit --no-fund graphile-worker@0.17 >/dev/null 2>&1); then
 	gwv=$(cd "$tmp/gw" && node -p 'require("graphile-worker/package.json").version')
-	mdwork_1() { mdwork_rate 1; }
-	for mode in plain batched; do
-		read -r m1 g < <(pairs mdwork_1 gw_rate "$mode")
-		printf '%-44s %12s %12s %7s\n' "vs graphile-worker $gwv ($mode), jobs/s" "$m1" "$g" "$(ratio "$m1" "$g")"
+	echo "# graphile-worker $gwv: concurrency 4 a process, as md-work -j 4"
+	# md-work's side of each pair: P processes, as the peer's, claiming up
+	# to 500 jobs at once, as the peer's local queue holds 500
+	printf 'worker:\n  batch: 500\n  poll_interval: 1s\n' >"$tmp/peer.yaml"
+	chmod 600 "$tmp/peer.yaml"
+	mdwork_p() { MD_CONFIG=$tmp/peer.yaml mdwork_rate "$2"; }
+	for run in "plain 1" "batched 1" "batched 2" "batched 4"; do
+		read -r mode p <<<"$run"
+		read -r m1 g < <(pairs mdwork_p gw_rate "$mode" "$p")
+		printf '%-44s %12s %12s %7s\n' "vs graphile-worker $mode, $p proc, jobs/s" "$m1" "$g" \
+			"$(ratio "$m1" "$g")"
 	done
 else
 	echo "# graphile-worker: skipped (no Node.js/npm, or the npm registry is unreachable)"
@@ -191,8 +219,8 @@ kill "$wpid"; wait "$wpid" 2>/dev/null || true
 lat=$(q "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2) || ' ' ||
 	round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2)
 	FROM (SELECT extract(epoch FROM started_at - created_at) * 1000 AS ms FROM jobs) t")
-printf '%-44s %12s %12s %7s\n' "enqueue-to-start p50, ms (LISTEN/NOTIFY)" "${lat% *}" "5 (target)" "$(ratio "${lat% *}" 5)"
-printf '%-44s %12s %12s %7s\n' "enqueue-to-start p99, ms" "${lat#* }" "-" "-"
+printf '%-44s %12s %12s %7s\n' "enqueue-to-start p50, ms (LISTEN/NOTIFY)" "${lat% *}" "2 (goal)" "$(ratio "${lat% *}" 2)"
+printf '%-44s %12s %12s %7s\n' "enqueue-to-start p99, ms" "${lat#* }" "5 (goal)" "$(ratio "${lat#* }" 5)"
 
 # --- bulk enqueue -----------------------------------------------------------------
 q "TRUNCATE jobs RESTART IDENTITY"
@@ -315,3 +343,6 @@ bash tests/bench/finalize.sh
 
 # --- S3 storage: upload and download beside the curl CLI -------------------------
 bash tests/bench/s3.sh
+
+# --- SQLite: the burn-down beside a bare-SQL loop, md-work's peak RSS -------------
+bash tests/bench/sqlite.sh
