@@ -35,6 +35,9 @@
 #                through the S3 storage (lib/storage.h), beside the curl CLI
 #                against the same server, s3rver on 127.0.0.1 (the goal: at
 #                least 0.9; tests/bench/s3.sh)
+#   feed         md-feed's pages at 1M posts beside sqlite3 / psql running
+#                the same query, and md-feed --out's render and what one
+#                change rewrites (tests/bench/feed.sh, on this cluster)
 #
 # Environment: MD_BENCH_RUNS (default 5), MD_BENCH_JOBS (20000),
 # MD_BENCH_BATCH (100), MD_BENCH_PIN (60 seconds); the janitor's, in
@@ -328,3 +331,6 @@ bash tests/bench/janitor.sh
 
 # --- S3 storage: upload and download beside the curl CLI -------------------------
 bash tests/bench/s3.sh
+
+# --- the read side: md-feed's pages and --out at 1M posts ------------------------
+bash tests/bench/feed.sh
