@@ -229,7 +229,7 @@ void feed_html_page(struct strbuf *sb, const struct feed_page *p, const struct f
 	sb_adds(sb, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
 	xml_add_text(sb, p->title);
-	if (p->page > 1)
+	if (p->page > 0)
 		sb_addf(sb, ", page %d", p->page);
 	sb_adds(sb, "</title>\n<link rel=\"icon\" href=\"data:,\">\n"
 		"<link rel=\"alternate\" type=\"application/atom+xml\" href=\"");

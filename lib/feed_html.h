@@ -60,7 +60,8 @@ struct feed_page {
 	const char *root;       /* from the page to the top: "" or "../" */
 	const char *atom;       /* href of the feed's Atom document */
 	const char *prev, *next;  /* hrefs of the pages around, NULL: none */
-	int page;               /* its number, from 1 (the newest posts) */
+	int page;               /* its number, from 1 (the oldest posts); 0: the
+	                         * feed's front page, its newest, NAME.html */
 };
 
 void feed_html_page(struct strbuf *sb, const struct feed_page *p, const struct feed_row *const *rows,

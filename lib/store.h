@@ -373,6 +373,7 @@ struct feed_query {
 	const char *status;     /* NULL: any */
 	int limit;
 	int64_t before;         /* cursor: post id, 0: from the newest */
+	int oldest_first;       /* read oldest first; before: the posts after it */
 	const char *base_url;   /* prefix for storage keys, "" for none */
 	const int64_t *post_ids;  /* if set, exactly these posts */
 	int npost_ids;

@@ -2060,35 +2060,20 @@ static int pg_hook_settle(struct store *s, int64_t id, int attempts, double dela
 
 /* ---------- feed ---------- */
 
-static int pg_feed_page(struct store *s, const struct feed_query *fq, int limit, feed_cb cb,
-			void *arg)
+/* The page's query, and its arguments into a: only the filters that are
+ * set, so that the plan seeks the index of the order to the cursor. */
+static void pg_feed_sql(struct strbuf *sql, struct args *a, const struct feed_query *fq,
+			const char *ids, int limit)
 {
-	struct pg *q = (struct pg *)s;
-	struct strbuf ids = STRBUF_INIT;
-	struct args a = { 0 };
-	PGresult *res;
-	int rc = 0;
+	const char *dir = fq->oldest_first ? "" : " DESC";
 
-	if (fq->npost_ids)
-		sb_add_int_array(&ids, fq->post_ids, NULL, fq->npost_ids);
-	arg_str(&a, fq->base_url);
-	arg_str(&a, fq->status);
-	arg_str(&a, fq->user);
-	arg_str(&a, fq->tag);
-	if (fq->before)
-		arg_i64(&a, fq->before);
-	else
-		arg_str(&a, NULL);
-	arg_i64(&a, limit);
-	arg_str(&a, fq->npost_ids ? ids.buf : NULL);
-	arg_str(&a, fq->media);
-	q->replayable = 1;
+	arg_str(a, fq->base_url);
 	/*
 	 * Tags and renditions are aggregated here, in the one query; written
 	 * out compact (["a","b"], {"k":"v"}) as SQLite's json_group_array and
 	 * json_group_object do, so both backends print the same bytes.
 	 */
-	PG_RETRY(q, rc, pg_exec(q, "read feed",
+	sb_adds(sql,
 		"SELECT p.id, u.username, p.caption, p.status, " ISO("p.created_at") ", p.media, "
 		"  m.kind, p.trace_id, "
 		"  coalesce((SELECT '[' || string_agg(to_json(t.name)::text, ',' ORDER BY t.name) || ']' "
@@ -2102,14 +2087,52 @@ static int pg_feed_page(struct store *s, const struct feed_query *fq, int limit,
 		"      ORDER BY r.profile)::text "
 		"    FROM renditions r WHERE r.media = p.media), '[]') "
 		"FROM posts p JOIN users u ON u.id = p.owner JOIN media m ON m.sha256 = p.media "
-		"WHERE ($2::text IS NULL OR p.status = $2) AND ($3::text IS NULL OR u.username = $3) "
-		"AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM post_tags pt JOIN tags t "
-		"  ON t.id = pt.tag_id WHERE pt.post_id = p.id AND t.name = $4)) "
-		"AND ($5::bigint IS NULL OR (p.created_at, p.id) < "
-		"  (SELECT created_at, id FROM posts WHERE id = $5)) "
-		"AND ($7::bigint[] IS NULL OR p.id = ANY($7::bigint[])) "
-		"AND ($8::text IS NULL OR p.media = $8) "
-		"ORDER BY p.created_at DESC, p.id DESC LIMIT $6", &a, &res));
+		"WHERE true");
+	if (fq->status) {
+		arg_str(a, fq->status);
+		sb_addf(sql, " AND p.status = $%d", a->n);
+	}
+	if (fq->user) {
+		arg_str(a, fq->user);
+		sb_addf(sql, " AND p.owner = (SELECT id FROM users WHERE username = $%d)", a->n);
+	}
+	if (fq->tag) {
+		arg_str(a, fq->tag);
+		sb_addf(sql, " AND EXISTS (SELECT 1 FROM post_tags pt WHERE pt.post_id = p.id "
+			"AND pt.tag_id = (SELECT id FROM tags WHERE name = $%d))", a->n);
+	}
+	if (fq->before) {
+		arg_i64(a, fq->before);
+		sb_addf(sql, " AND (p.created_at, p.id) %c (SELECT created_at, id FROM posts WHERE id = $%d)",
+			fq->oldest_first ? '>' : '<', a->n);
+	}
+	if (ids) {
+		arg_str(a, ids);
+		sb_addf(sql, " AND p.id = ANY($%d::bigint[])", a->n);
+	}
+	if (fq->media) {
+		arg_str(a, fq->media);
+		sb_addf(sql, " AND p.media = $%d", a->n);
+	}
+	arg_i64(a, limit);
+	sb_addf(sql, " ORDER BY p.created_at%s, p.id%s LIMIT $%d", dir, dir, a->n);
+}
+
+static int pg_feed_page(struct store *s, const struct feed_query *fq, int limit, feed_cb cb,
+			void *arg)
+{
+	struct pg *q = (struct pg *)s;
+	struct strbuf ids = STRBUF_INIT, sql = STRBUF_INIT;
+	struct args a = { 0 };
+	PGresult *res;
+	int rc = 0;
+
+	if (fq->npost_ids)
+		sb_add_int_array(&ids, fq->post_ids, NULL, fq->npost_ids);
+	pg_feed_sql(&sql, &a, fq, fq->npost_ids ? ids.buf : NULL, limit);
+	q->replayable = 1;
+	PG_RETRY(q, rc, pg_exec(q, "read feed", sql.buf, &a, &res));
+	sb_release(&sql);
 	q->replayable = 0;
 	sb_release(&ids);
 	if (rc)

@@ -1393,15 +1393,14 @@ static int sq_hook_settle(struct store *s, int64_t id, int attempts, double dela
 
 /* ---------- feed ---------- */
 
-static int sq_feed_page(struct store *s, const struct feed_query *fq, int limit, feed_cb cb,
-			void *arg)
+/* The page's query: only the filters that are set, so that the planner
+ * seeks the index of the order (posts_status_newest, posts_owner_newest,
+ * posts_newest) to the cursor and reads from there. */
+static void sq_feed_sql(struct strbuf *sql, const struct feed_query *fq)
 {
-	struct sq *q = (struct sq *)s;
-	struct strbuf sql = STRBUF_INIT;
-	sqlite3_stmt *st;
-	int rc, r;
+	const char *dir = fq->oldest_first ? "" : " DESC";
 
-	sb_adds(&sql,
+	sb_adds(sql,
 		"SELECT p.id, u.username, p.caption, p.status, p.created_at, p.media, m.kind, "
 		"p.trace_id, "
 		"(SELECT json_group_array(name) FROM (SELECT t.name FROM post_tags pt "
@@ -1412,15 +1411,32 @@ static int sq_feed_page(struct store *s, const struct feed_query *fq, int limit,
 		"(SELECT json_group_array(json_object('profile', r.profile, 'url', ?1 || r.storage_key, "
 		"  'bytes', r.bytes, 'metadata', CASE WHEN json_valid(r.metadata) THEN json(r.metadata) END)) "
 		"  FROM (SELECT * FROM renditions WHERE media = p.media ORDER BY profile) r) "
-		"FROM posts p JOIN users u ON u.id = p.owner JOIN media m ON m.sha256 = p.media "
-		"WHERE (?2 IS NULL OR p.status = ?2) AND (?3 IS NULL OR u.username = ?3) "
-		"AND (?4 IS NULL OR EXISTS (SELECT 1 FROM post_tags pt JOIN tags t "
-		"  ON t.id = pt.tag_id WHERE pt.post_id = p.id AND t.name = ?4)) "
-		"AND (?5 IS NULL OR (p.created_at, p.id) < "
-		"  (SELECT created_at, id FROM posts WHERE id = ?5)) "
-		"AND (?7 IS NULL OR p.media = ?7)");
-	add_id_filter(&sql, "p.id", fq->post_ids, fq->npost_ids);
-	sb_adds(&sql, " ORDER BY p.created_at DESC, p.id DESC LIMIT ?6");
+		"FROM posts p JOIN users u ON u.id = p.owner JOIN media m ON m.sha256 = p.media WHERE 1");
+	if (fq->status)
+		sb_adds(sql, " AND p.status = ?2");
+	if (fq->user)
+		sb_adds(sql, " AND p.owner = (SELECT id FROM users WHERE username = ?3)");
+	if (fq->tag)
+		sb_adds(sql, " AND EXISTS (SELECT 1 FROM post_tags pt WHERE pt.post_id = p.id "
+			"AND pt.tag_id = (SELECT id FROM tags WHERE name = ?4))");
+	if (fq->before)
+		sb_addf(sql, " AND (p.created_at, p.id) %c (SELECT created_at, id FROM posts WHERE id = ?5)",
+			fq->oldest_first ? '>' : '<');
+	if (fq->media)
+		sb_adds(sql, " AND p.media = ?7");
+	add_id_filter(sql, "p.id", fq->post_ids, fq->npost_ids);
+	sb_addf(sql, " ORDER BY p.created_at%s, p.id%s LIMIT ?6", dir, dir);
+}
+
+static int sq_feed_page(struct store *s, const struct feed_query *fq, int limit, feed_cb cb,
+			void *arg)
+{
+	struct sq *q = (struct sq *)s;
+	struct strbuf sql = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int rc, r;
+
+	sq_feed_sql(&sql, fq);
 	rc = sq_prep_sb(q, &sql, &st);
 	if (rc)
 		return rc;

@@ -31,8 +31,8 @@ ok "tags/cats.json has the cat post" jq -e '.posts | length == 1 and (.[0].tags 
 ok "tags/dogs.json has the dog post" jq -e '.posts | length == 1' "$OUT/tags/dogs.json"
 ok "a tag with '/' and '..' is percent-encoded into one file name" \
 	test -f "$OUT/tags/we%2Fird%2E%2E.json"
-is "$(find "$OUT" -type f ! -name '.version' | wc -l)" 12 \
-	"index.json, index.html, atom.xml and three files for each of three tags, nothing else"
+is "$(find "$OUT" -type f ! -name '.version' ! -name '.digests' | wc -l)" 20 \
+	"index.json, index.html, index.1.json, index.1.html, atom.xml and the same five for each of three tags"
 ok "atom.xml is well-formed XML with two entries" \
 	python3 -c 'import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); sys.exit(0 if len(d.getElementsByTagName("entry")) == 2 else 1)' \
 	"$OUT/atom.xml"

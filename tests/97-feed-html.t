@@ -60,29 +60,34 @@ mkdir -p "$W"
 ln -s "$STORE/renditions" "$W/renditions"       # served beside the pages, as the man page says
 run md-feed --out "$W" -n 2
 is "$rc" 0 "md-feed --out -n 2" || diag "$err"
-for f in index.json index.html index.2.json index.2.html index.3.json index.3.html atom.xml \
-	tags/cats.json tags/cats.html tags/cats.2.json tags/cats.2.html tags/cats.xml \
+for f in index.json index.html index.1.json index.1.html index.2.json index.2.html index.3.json index.3.html \
+	atom.xml tags/cats.json tags/cats.html tags/cats.1.json tags/cats.2.json tags/cats.2.html tags/cats.xml \
 	tags/dogs.json tags/dogs.html tags/clip.html 'tags/%3Cb%3E%22x.html' 'tags/%3Cb%3E%22x.xml'; do
 	ok "$f" test -s "$W/$f"
 done
 ok "no page past the last" test ! -e "$W/index.4.json" -a ! -e "$W/tags/dogs.2.json"
-ok "index.json -> index.2.json -> index.3.json, and back" jq -se '
-	.[0].next == "index.2.json" and .[0].prev == null and .[1].prev == "index.json" and
-	.[1].next == "index.3.json" and .[2].next == null and ([.[].posts | length] == [2, 2, 1])' \
-	"$W/index.json" "$W/index.2.json" "$W/index.3.json"
-is "$(jq -r '.posts[].post_id' "$W"/index.json "$W"/index.2.json "$W"/index.3.json | tr '\n' ' ')" \
+# pages anchored to the oldest post: 1 and 2 full, 3 the newest with the one left
+ok "index.json is the newest page, index.3.json" cmp "$W/index.json" "$W/index.3.json"
+ok "index.3.json -> index.2.json -> index.1.json, and back" jq -se '
+	.[0].next == "index.2.json" and .[0].prev == null and .[0].page == 3 and .[1].prev == "index.3.json" and
+	.[1].next == "index.1.json" and .[2].next == null and .[2].prev == "index.2.json" and
+	([.[].posts | length] == [1, 2, 2])' "$W/index.3.json" "$W/index.2.json" "$W/index.1.json"
+is "$(jq -r '.posts[].post_id' "$W"/index.3.json "$W"/index.2.json "$W"/index.1.json | tr '\n' ' ')" \
 	"$(db_query "SELECT id FROM posts ORDER BY created_at DESC, id DESC" | tr '\n' ' ')" \
 	"the pages hold every post once, in order"
-ok "tags/cats: 3 posts on 2 pages" jq -se '[.[].posts | length] == [2, 1] and .[0].next == "cats.2.json"' \
-	"$W/tags/cats.json" "$W/tags/cats.2.json"
+ok "tags/cats: 3 posts on 2 pages, the newest of one" jq -se \
+	'[.[].posts | length] == [1, 1, 2] and .[0].next == "cats.1.json"' \
+	"$W/tags/cats.json" "$W/tags/cats.2.json" "$W/tags/cats.1.json"
 # the rest depends on no backend
 if [ -n "${MD_TEST_PGHOST-}" ]; then
 	done_testing
 	exit
 fi
 ok "the HTML pages link to the next and previous" grep -q 'rel="next" href="index.2.html"' "$W/index.html"
-ok "  page 3 back to page 2" grep -q 'rel="prev" href="index.2.html"' "$W/index.3.html"
-ok "  a tag page to its next" grep -q 'rel="next" href="cats.2.html"' "$W/tags/cats.html"
+ok "  page 1 to the newer page 2" grep -q 'rel="prev" href="index.2.html"' "$W/index.1.html"
+ok "  a tag page to its next" grep -q 'rel="next" href="cats.1.html"' "$W/tags/cats.html"
+ok "  the newest page's title has no number" grep -q '<title>all posts</title>' "$W/index.html"
+ok "  its numbered copy has" grep -q '<title>all posts, page 3</title>' "$W/index.3.html"
 ok "  tags link to their page (a hostile name percent-encoded twice in the URL)" \
 	grep -q 'href="../tags/%253Cb%253E%2522x.html">#&lt;b&gt;&quot;x<' "$W/tags/cats.html"
 ok "nothing is fetched from elsewhere" sh -c "! grep -l 'https\?://' $W/*.html $W/tags/*.html"
@@ -90,8 +95,8 @@ ok "nothing is fetched from elsewhere" sh -c "! grep -l 'https\?://' $W/*.html $
 # --- hostile caption and tag: inert ----------------------------------------------------------
 ok "no <script> in any page" sh -c "! grep -il '<script' $W/*.html $W/tags/*.html"
 ok "the caption shows as text" grep -qF '&lt;script&gt;document.title=&quot;pwned&quot;&lt;/script&gt;' \
-	"$W/index.html"
-ok "an entity in it stays text too" grep -qF '&amp;amp;' "$W/index.html"
+	"$W/index.2.html"
+ok "an entity in it stays text too" grep -qF '&amp;amp;' "$W/index.2.html"
 ok "the hostile tag's feed has a title of text" grep -qF '<title>#&lt;b&gt;&quot;x</title>' \
 	"$W/tags/%3Cb%3E%22x.html"
 
@@ -100,7 +105,7 @@ ok "the hostile tag's feed has a title of text" grep -qF '<title>#&lt;b&gt;&quot
 # headless Chromium: tests/browser/feed-check.html opens each page in a frame,
 # and cdp-eval.py (the DevTools protocol on a pipe) waits for what it saw.
 browser_check() {
-	local http port res pages=index.html,index.2.html,index.3.html,tags/cats.html,tags/cats.2.html
+	local http port res pages=index.html,index.1.html,index.2.html,tags/cats.html,tags/cats.1.html
 	if [ -n "${MD_TEST_PGHOST-}" ]; then
 		skip "the browser opens the pages in the SQLite pass" 4
 		return
@@ -181,6 +186,7 @@ is "$(grep -m1 -o '<entry>' -A1 "$MD_TMP/www2/tags/clip.xml" | sed -n 's/.*<id>\
 
 # --- rewrite only what changed; stale pages removed ------------------------------------------
 stamp() { stat -c %i.%Y "$@" | tr '\n' ' '; }
+old=$(stamp "$W"/index.1.* "$W"/index.2.* "$W"/tags/cats.1.*)
 dogs=$(stamp "$W/tags/dogs.json" "$W/tags/dogs.html" "$W/tags/dogs.xml")
 clip=$(stamp "$W/tags/clip.json" "$W/tags/clip.html" "$W/tags/clip.xml")
 post still.png "" -t cats --caption "late"
@@ -192,6 +198,10 @@ is "$(stamp "$W/tags/dogs.json" "$W/tags/dogs.html" "$W/tags/dogs.xml")" "$dogs"
 	"a tag without the new post: its files are not rewritten"
 is "$(stamp "$W/tags/clip.json" "$W/tags/clip.html" "$W/tags/clip.xml")" "$clip" "nor those of another"
 ok "the feed of all posts has a third page of 2" jq -e '.posts | length == 2' "$W/index.3.json"
+is "$(stamp "$W"/index.1.* "$W"/index.2.* "$W"/tags/cats.1.*)" "$old" \
+	"the older pages of its feeds are not rewritten: only the newest changed"
+ok "tags/cats.2.json, the newest, has it" jq -e '.posts | length == 2 and .[0].caption == "late"' \
+	"$W/tags/cats.2.json"
 
 # deleted posts: the pages past the new last one and the tag that is gone are removed
 run md-post del --tag clip
@@ -202,6 +212,7 @@ is "$rc" 0 "md-feed --out after two deletions" || diag "$err"
 ok "index.3.* removed" test ! -e "$W/index.3.json" -a ! -e "$W/index.3.html"
 ok "the files of a tag with no post left removed" test ! -e "$W/tags/clip.html" -a ! -e "$W/tags/clip.xml" \
 	-a ! -e "$W/tags/clip.json"
-ok "the last page says so" jq -e '.next == null' "$W/index.2.json"
+ok "the oldest page says so, the newest too" jq -se '.[0].next == null and .[1].prev == null' \
+	"$W/index.1.json" "$W/index.2.json"
 ok "what is not the feed's is left alone" test -L "$W/renditions"
 done_testing

@@ -8,6 +8,7 @@
 #include "exits.h"
 #include "feed_html.h"
 #include "file.h"
+#include "hash.h"
 #include "log.h"
 #include "quote.h"
 #include "rendition.h"
@@ -191,34 +192,63 @@ static int print_row(void *arg, const struct feed_row *row)
  * Every page of every feed, the feed of all posts and one per tag, in one
  * pass over the posts: a query per feed would read the posts again for
  * each tag, and a post with many tags would be aggregated again for each.
- * The posts are read newest first, PASS_ROWS at a time (keyset, as
+ * The posts are read oldest first, PASS_ROWS at a time (keyset, as
  * --before); each post's record is made once and shared by the feeds that
- * hold it.  A feed's page is written as soon as it is full and one more
- * post comes (so it knows it has a next page), its last page at the end;
- * a record lives while a page not yet written holds it, so memory is
- * bounded by one page per feed.
+ * hold it.
+ *
+ * Pages are anchored to the oldest post: page 1 holds a feed's limit
+ * oldest posts, page k the limit after those, and the last page, the
+ * newest, what is left (1 to limit posts).  A page's posts stay where they
+ * are when posts are added, so a new post changes only the newest page of
+ * its feeds (and makes a new one when that is full), and a post that
+ * changes or goes only its own page and those after it.  A feed's page is
+ * written as soon as it is full and one more post comes (so it knows it is
+ * not the newest); the newest page at the end.  A record lives while a
+ * page not yet written holds it, or the page before that (the Atom
+ * document holds the limit newest posts), so memory is bounded by two
+ * pages per feed.
  *
  * Files, for a feed named NAME (index, or tags/TAG with TAG as
- * feed_tag_name makes it): NAME.json and NAME.html for its first page,
- * NAME.N.json and NAME.N.html for page N, NAME's Atom document (atom.xml,
- * or tags/TAG.xml) of its first page.  A file is replaced only when its
- * bytes change; the files of pages and tags that are gone are removed.
+ * feed_tag_name makes it): NAME.N.json and NAME.N.html for page N, from 1;
+ * NAME.json and NAME.html, the newest page again (what a reader opens);
+ * NAME's Atom document (atom.xml, or tags/TAG.xml) of the limit newest
+ * posts.  A file is replaced only when its bytes change; the files of
+ * pages and tags that are gone are removed.
+ *
+ * Comparing is cheap: DIR/.digests holds the SHA-256 of the JSON of every
+ * page but the newest, with its JSON and HTML files' sizes.  The HTML is
+ * made of the same records, page number and links, so a page whose JSON
+ * digest is the one on record, and whose two files have the sizes on
+ * record, is left as it is without making its HTML or reading a file back.
+ * The record is used only with the same options and md-feed version as it
+ * was made with (its first line), and is taken away while a render runs:
+ * after one that failed, the next compares the files' bytes.  The files
+ * written are made durable together, FLUSH_FILES at a time (one syncfs,
+ * then the renames, then the folders' fsync) rather than each on its own.
  */
 #define PASS_ROWS 1000
+#define FLUSH_FILES 512
 
 struct rec {
 	struct feed_row row;    /* a copy that owns its strings */
 	char *json;             /* the record, as on --json, without newline */
-	int refs;               /* pages not yet written that hold it */
+	int refs;               /* pages that hold it */
 };
 
 struct feed {
 	char *tag;              /* NULL: all posts */
 	char *name;             /* its files' name: "index", "tags/TAG" */
 	char *href;             /* the same as a relative URL from its folder */
-	struct rec **posts;     /* the page being filled, at most fq.limit */
+	struct rec **posts;     /* the page being filled, oldest first, at most fq.limit */
+	struct rec **prev;      /* the page before it, full (none on page 1) */
 	int n;
-	int page;               /* the number of that page, from 1 */
+	int page;               /* the number of the page being filled, from 1 */
+};
+
+struct digest {
+	char *name;             /* "index.3", "tags/cats.12" */
+	char hex[HASH_HEX_LEN + 1];
+	long long json_size, html_size;
 };
 
 struct out {
@@ -226,6 +256,11 @@ struct out {
 	int nfeeds;
 	int written, same, removed;
 	int64_t last;           /* the last post read: the pass's cursor */
+	struct digest *old;     /* the digests on record, by name */
+	size_t nold;
+	struct strbuf digests;  /* this render's */
+	char **tmp, **final;    /* files written, not yet in place */
+	int ntmp;
 };
 
 
@@ -293,30 +328,176 @@ static int same_bytes(const char *path, const struct strbuf *sb)
 	return same;
 }
 
-/* Replace DIR/name by sb atomically, unless it already holds the same. */
-static int put_file(struct out *o, const char *name, const struct strbuf *sb)
+/* The size of DIR/name, -1 if it is not a regular file. */
+static long long file_size(const char *name)
 {
 	char *path = xstrfmt("%s/%s", out_dir, name);
+	struct stat s;
+	long long n = stat(path, &s) || !S_ISREG(s.st_mode) ? -1 : (long long)s.st_size;
+
+	free(path);
+	return n;
+}
+
+static int sync_dir(const char *sub)
+{
+	char *d = xstrfmt("%s%s", out_dir, sub);
 	int rc = 0;
+
+	if (fsync_path(d)) {
+		error_errno("cannot sync '%s'", d);
+		rc = MD_EXIT_IOERR;
+	}
+	free(d);
+	return rc;
+}
+
+/* Put the files written in place: one syncfs makes them all durable, then
+ * each is renamed over its name, then the folders are synced. */
+static int flush_files(struct out *o)
+{
+	int rc = 0, fd = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int tags = 0;
+
+	if (!o->ntmp) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	if (fd < 0 || syncfs(fd)) {
+		error_errno("cannot sync '%s'", out_dir);
+		rc = MD_EXIT_IOERR;
+	}
+	if (fd >= 0)
+		close(fd);
+	for (int i = 0; i < o->ntmp; i++) {
+		if (!rc && rename(o->tmp[i], o->final[i])) {
+			error_errno("cannot rename '%s' to '%s'", o->tmp[i], o->final[i]);
+			rc = MD_EXIT_IOERR;
+		}
+		if (rc)
+			(void)unlink(o->tmp[i]);
+		tags |= !!strchr(o->final[i] + strlen(out_dir) + 1, '/');
+		free(o->tmp[i]);
+		free(o->final[i]);
+	}
+	o->ntmp = 0;
+	if (!rc)
+		rc = sync_dir("");
+	if (!rc && tags)
+		rc = sync_dir("/tags");
+	return rc;
+}
+
+/* Write DIR/name anew unless it already holds sb's bytes: into a temp
+ * file beside it, put in place by flush_files. */
+static int put_file(struct out *o, const char *name, const struct strbuf *sb)
+{
+	char *path = xstrfmt("%s/%s", out_dir, name), *pre, *tmp = NULL;
+	int fd = -1, e;
 
 	if (same_bytes(path, sb)) {
 		o->same++;
-	} else if (write_file_atomic(path, sb->buf, sb->len)) {
+		free(path);
+		return 0;
+	}
+	if (!mkdir_parents(path)) {
+		pre = xstrfmt("%s.", path);
+		fd = file_create_tmp(pre, ".tmp", 0666, &tmp);
+		free(pre);
+	}
+	if (fd < 0 || write_all(fd, sb->buf, sb->len) || close(fd)) {
+		e = errno;
+		if (tmp)
+			(void)unlink(tmp);
+		errno = e;
 		error_errno("cannot write '%s'", path);
+		free(tmp);
+		free(path);
+		return MD_EXIT_IOERR;
+	}
+	if (!o->tmp) {
+		o->tmp = xcalloc(FLUSH_FILES, sizeof(*o->tmp));
+		o->final = xcalloc(FLUSH_FILES, sizeof(*o->final));
+	}
+	o->tmp[o->ntmp] = tmp;
+	o->final[o->ntmp++] = path;
+	o->written++;
+	return o->ntmp == FLUSH_FILES ? flush_files(o) : 0;
+}
+
+/* ---- the digests on record ---- */
+
+static int digest_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct digest *)a)->name, ((const struct digest *)b)->name);
+}
+
+/* Read DIR/.digests when its first line is header, and take it away. */
+static int digests_load(struct out *o, const char *header)
+{
+	char *path = xstrfmt("%s/.digests", out_dir), *line = NULL;
+	size_t cap = 0, alloc = 0;
+	FILE *f = fopen(path, "r");
+	int ok = 0, rc = 0;
+
+	if (f && getline(&line, &cap, f) > 0 && !strcmp(line, header))
+		ok = 1;
+	while (ok && getline(&line, &cap, f) > 0) {
+		struct digest d;
+		int at = 0;
+		if (sscanf(line, "%64s %lld %lld %n", d.hex, &d.json_size, &d.html_size, &at) != 3 || !at)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		d.name = xstrdup(line + at);
+		if (o->nold == alloc) {
+			alloc = alloc ? 2 * alloc : 1024;
+			o->old = xrealloc(o->old, alloc * sizeof(*o->old));
+		}
+		o->old[o->nold++] = d;
+	}
+	if (f)
+		fclose(f);
+	free(line);
+	qsort(o->old, o->nold, sizeof(*o->old), digest_cmp);
+	if (unlink(path) && errno != ENOENT) {
+		error_errno("cannot remove '%s'", path);
 		rc = MD_EXIT_IOERR;
-	} else {
-		o->written++;
 	}
 	free(path);
 	return rc;
 }
 
-/* The file name, or with href its URL from its folder, of page n of f. */
+/* Is page stem (NAME.N) on record with these JSON bytes, and are its two
+ * files there with the sizes on record?  Its HTML's size in *html. */
+static int digest_same(const struct out *o, const char *stem, const char *hex, size_t json_len,
+		       long long *html)
+{
+	struct digest key = { .name = (char *)stem }, *d;
+	char *j, *h;
+	int same;
+
+	d = o->nold ? bsearch(&key, o->old, o->nold, sizeof(*o->old), digest_cmp) : NULL;
+	if (!d || strcmp(d->hex, hex) || d->json_size != (long long)json_len)
+		return 0;
+	j = xstrfmt("%s.json", stem);
+	h = xstrfmt("%s.html", stem);
+	same = file_size(j) == d->json_size && file_size(h) == d->html_size;
+	free(j);
+	free(h);
+	*html = d->html_size;
+	return same;
+}
+
+/* ---- the pages ---- */
+
+/* The file name, or with href its URL from its folder, of page n of f;
+ * n 0: the front page, NAME.ext. */
 static char *page_name(const struct feed *f, int n, const char *ext, int href)
 {
 	const char *stem = href ? f->href : f->name;
 
-	return n > 1 ? xstrfmt("%s.%d.%s", stem, n, ext) : xstrfmt("%s.%s", stem, ext);
+	return n ? xstrfmt("%s.%d.%s", stem, n, ext) : xstrfmt("%s.%s", stem, ext);
 }
 
 static char *atom_name(const struct feed *f, int href)
@@ -331,67 +512,59 @@ static char *feed_title(const struct feed *f)
 	return f->tag ? xstrfmt("#%s", f->tag) : xstrdup("all posts");
 }
 
-static int page_json(struct out *o, const struct feed *f, int has_next)
+static void add_link(struct strbuf *sb, const struct feed *f, int n)
 {
-	struct strbuf sb = STRBUF_INIT;
-	char *name = page_name(f, f->page, "json", 0), *h;
-	int rc;
+	char *h;
 
-	sb_addf(&sb, "{\"page\":%d,\"posts\":[", f->page);
-	for (int i = 0; i < f->n; i++) {
-		if (i)
-			sb_addch(&sb, ',');
-		sb_adds(&sb, f->posts[i]->json);
+	if (n < 1) {
+		sb_adds(sb, "null");
+		return;
 	}
-	sb_adds(&sb, "],\"prev\":");
-	if (f->page > 1) {
-		json_add_str(&sb, (h = page_name(f, f->page - 1, "json", 1)));
-		free(h);
-	} else {
-		sb_adds(&sb, "null");
-	}
-	sb_adds(&sb, ",\"next\":");
-	if (has_next) {
-		json_add_str(&sb, (h = page_name(f, f->page + 1, "json", 1)));
-		free(h);
-	} else {
-		sb_adds(&sb, "null");
-	}
-	sb_adds(&sb, "}\n");
-	rc = put_file(o, name, &sb);
-	free(name);
-	sb_release(&sb);
-	return rc;
+	json_add_str(sb, (h = page_name(f, n, "json", 1)));
+	free(h);
 }
 
-static int page_html(struct out *o, const struct feed *f, const struct feed_row **rows, int has_next)
+/* The JSON of the page being filled, its posts newest first; prev is the
+ * newer page, next the older. */
+static void page_json(struct strbuf *sb, const struct feed *f, int newest)
 {
-	struct strbuf sb = STRBUF_INIT;
-	char *name = page_name(f, f->page, "html", 0), *title = feed_title(f);
-	char *atom = atom_name(f, 1);
-	char *prev = f->page > 1 ? page_name(f, f->page - 1, "html", 1) : NULL;
-	char *next = has_next ? page_name(f, f->page + 1, "html", 1) : NULL;
-	struct feed_page p = { title, f->tag ? "../" : "", atom, prev, next, f->page };
-	int rc;
+	sb_addf(sb, "{\"page\":%d,\"posts\":[", f->page);
+	for (int i = f->n - 1; i >= 0; i--) {
+		sb_adds(sb, f->posts[i]->json);
+		if (i)
+			sb_addch(sb, ',');
+	}
+	sb_adds(sb, "],\"prev\":");
+	add_link(sb, f, newest ? 0 : f->page + 1);
+	sb_adds(sb, ",\"next\":");
+	add_link(sb, f, f->page - 1);
+	sb_adds(sb, "}\n");
+}
 
-	feed_html_page(&sb, &p, rows, f->n);
-	rc = put_file(o, name, &sb);
-	free(name);
+/* The HTML of the page being filled: front, as NAME.html (no page number
+ * in its title). */
+static void page_html(struct strbuf *sb, const struct feed *f, const struct feed_row **rows, int newest,
+		      int front)
+{
+	char *title = feed_title(f), *atom = atom_name(f, 1);
+	char *prev = newest ? NULL : page_name(f, f->page + 1, "html", 1);
+	char *next = f->page > 1 ? page_name(f, f->page - 1, "html", 1) : NULL;
+	struct feed_page p = { title, f->tag ? "../" : "", atom, prev, next, front ? 0 : f->page };
+
+	feed_html_page(sb, &p, rows, f->n);
 	free(title);
 	free(atom);
 	free(prev);
 	free(next);
-	sb_release(&sb);
-	return rc;
 }
 
-/* The Atom document of f's first page: its id and self link are absolute
- * with --feed-url; without, self is relative and the id a urn:uuid: of
- * the feed's name and filters. */
-static int page_atom(struct out *o, const struct feed *f, const struct feed_row **rows)
+/* The Atom document of f's newest posts, rows[0..n): its id and self link
+ * are absolute with --feed-url; without, self is relative and the id a
+ * urn:uuid: of the feed's name and filters. */
+static int page_atom(struct out *o, const struct feed *f, const struct feed_row **rows, int n)
 {
 	struct strbuf sb = STRBUF_INIT, id = STRBUF_INIT, self = STRBUF_INIT;
-	char *name = atom_name(f, 0), *title = feed_title(f), *alt = page_name(f, 1, "html", 1);
+	char *name = atom_name(f, 0), *title = feed_title(f), *alt = page_name(f, 0, "html", 1);
 	struct atom_feed a = { NULL, title, fq.user ? fq.user : "memedroid", NULL, alt,
 			       f->tag ? "../" : "" };
 	char *href = atom_name(f, 1);
@@ -410,7 +583,7 @@ static int page_atom(struct out *o, const struct feed *f, const struct feed_row 
 	}
 	a.id = id.buf;
 	a.self = self.buf;
-	atom_write(&sb, &a, rows, f->n);
+	atom_write(&sb, &a, rows, n);
 	rc = put_file(o, name, &sb);
 	free(name);
 	free(title);
@@ -422,35 +595,110 @@ static int page_atom(struct out *o, const struct feed *f, const struct feed_row 
 	return rc;
 }
 
-/* Write the page of f being filled and let go of its records. */
-static int page_write(struct out *o, struct feed *f, int has_next)
+/* The rows of the page being filled, newest first; with atom, then those
+ * of the page before, up to fq.limit in all. */
+static const struct feed_row **page_rows(const struct feed *f, int atom, int *n)
 {
-	const struct feed_row **rows = xcalloc(f->n ? f->n : 1, sizeof(*rows));
-	int rc;
+	const struct feed_row **rows = xcalloc(fq.limit + 1, sizeof(*rows));
 
-	for (int i = 0; i < f->n; i++)
-		rows[i] = &f->posts[i]->row;
-	rc = page_json(o, f, has_next);
+	*n = 0;
+	for (int i = f->n - 1; i >= 0; i--)
+		rows[(*n)++] = &f->posts[i]->row;
+	for (int i = fq.limit - 1; atom && f->page > 1 && *n < fq.limit; i--)
+		rows[(*n)++] = &f->prev[i]->row;
+	return rows;
+}
+
+/* A full page that is not the newest: left alone when its digest and
+ * files are those on record. */
+static int page_full(struct out *o, const struct feed *f)
+{
+	struct strbuf js = STRBUF_INIT, hs = STRBUF_INIT;
+	char *stem = page_name(f, f->page, "", 0), hex[HASH_HEX_LEN + 1];
+	long long html = 0;
+	struct hash h;
+	int rc = 0;
+
+	stem[strlen(stem) - 1] = '\0';          /* "NAME.N" */
+	page_json(&js, f, 0);
+	hash_init(&h);
+	hash_update(&h, js.buf, js.len);
+	hash_final(&h, hex);
+	if (digest_same(o, stem, hex, js.len, &html)) {
+		o->same += 2;
+	} else {
+		int n;
+		const struct feed_row **rows = page_rows(f, 0, &n);
+		char *jn = page_name(f, f->page, "json", 0), *hn = page_name(f, f->page, "html", 0);
+		page_html(&hs, f, rows, 0, 0);
+		html = (long long)hs.len;
+		if (!(rc = put_file(o, jn, &js)))
+			rc = put_file(o, hn, &hs);
+		free(rows);
+		free(jn);
+		free(hn);
+	}
+	sb_addf(&o->digests, "%s %zu %lld %s\n", hex, js.len, html, stem);
+	free(stem);
+	sb_release(&js);
+	sb_release(&hs);
+	return rc;
+}
+
+/* The newest page: as NAME.N and as NAME, and the Atom document. */
+static int page_newest(struct out *o, const struct feed *f)
+{
+	struct strbuf js = STRBUF_INIT, hs = STRBUF_INIT;
+	int n, rc = 0;
+	const struct feed_row **rows = page_rows(f, 1, &n);
+
+	page_json(&js, f, 1);
+	for (int front = 0; front < 2 && !rc; front++) {
+		char *jn = page_name(f, front ? 0 : f->page, "json", 0);
+		char *hn = page_name(f, front ? 0 : f->page, "html", 0);
+		sb_reset(&hs);
+		page_html(&hs, f, rows, 1, front);
+		if (!(rc = put_file(o, jn, &js)))
+			rc = put_file(o, hn, &hs);
+		free(jn);
+		free(hn);
+	}
 	if (!rc)
-		rc = page_html(o, f, rows, has_next);
-	if (!rc && f->page == 1)
-		rc = page_atom(o, f, rows);
+		rc = page_atom(o, f, rows, n);
 	free(rows);
+	sb_release(&js);
+	sb_release(&hs);
+	return rc;
+}
+
+static void feed_drop(struct feed *f)
+{
 	for (int i = 0; i < f->n; i++)
 		rec_unref(f->posts[i]);
+	for (int i = 0; f->page > 1 && i < fq.limit; i++)
+		rec_unref(f->prev[i]);
 	f->n = 0;
-	f->page++;
-	return rc;
 }
 
 static int feed_add(struct out *o, struct feed *f, struct rec *c)
 {
-	int rc = 0;
+	int rc;
 
-	if (f->n == fq.limit && (rc = page_write(o, f, 1)))
-		return rc;
-	if (!f->posts)
-		f->posts = xmalloc(fq.limit * sizeof(*f->posts));
+	if (!f->posts) {
+		f->posts = xcalloc(fq.limit, sizeof(*f->posts));
+		f->prev = xcalloc(fq.limit, sizeof(*f->prev));
+	}
+	if (f->n == fq.limit) {         /* full, and not the newest */
+		struct rec **t = f->prev;
+		if ((rc = page_full(o, f)))
+			return rc;
+		for (int i = 0; f->page > 1 && i < fq.limit; i++)
+			rec_unref(t[i]);
+		f->prev = f->posts;
+		f->posts = t;
+		f->n = 0;
+		f->page++;
+	}
 	c->refs++;
 	f->posts[f->n++] = c;
 	return 0;
@@ -523,17 +771,29 @@ static void out_release(struct out *o)
 {
 	for (int i = 0; i < o->nfeeds; i++) {
 		struct feed *f = &o->feeds[i];
-		for (int k = 0; k < f->n; k++)
-			rec_unref(f->posts[k]);
+		feed_drop(f);
 		free(f->posts);
+		free(f->prev);
 		free(f->tag);
 		free(f->name);
 		free(f->href);
 	}
 	free(o->feeds);
+	for (size_t i = 0; i < o->nold; i++)
+		free(o->old[i].name);
+	free(o->old);
+	for (int i = 0; i < o->ntmp; i++) {
+		(void)unlink(o->tmp[i]);
+		free(o->tmp[i]);
+		free(o->final[i]);
+	}
+	free(o->tmp);
+	free(o->final);
+	sb_release(&o->digests);
 }
 
-/* Read every post once, fill and write the pages, then the last ones. */
+/* Read every post once, oldest first, fill and write the pages, then the
+ * newest of each feed. */
 static int render_pass(struct store *db, struct out *o)
 {
 	struct feed_query q = fq;
@@ -543,6 +803,7 @@ static int render_pass(struct store *db, struct out *o)
 	q.tag = NULL;
 	q.limit = PASS_ROWS;
 	q.before = 0;
+	q.oldest_first = 1;
 	do {
 		next = 0;
 		if ((rc = store_feed(db, &q, pass_row, o, &next)))
@@ -550,9 +811,9 @@ static int render_pass(struct store *db, struct out *o)
 		q.before = o->last;
 	} while (next);
 	for (int i = 0; i < o->nfeeds; i++)
-		if ((rc = page_write(o, &o->feeds[i], 0)))
+		if ((rc = page_newest(o, &o->feeds[i])))
 			return rc;
-	return 0;
+	return flush_files(o);
 }
 
 /*
@@ -567,14 +828,13 @@ static int stale_name(const struct feed *f, const char *rest)
 
 	if (!strcmp(rest, "json") || !strcmp(rest, "html") || !strcmp(rest, "xml"))
 		return !f;
-	if (*rest < '2' || *rest > '9')
+	if (*rest < '1' || *rest > '9')
 		return 0;
 	n = strtol(rest, &end, 10);
 	if (strcmp(end, ".json") && strcmp(end, ".html"))
 		return 0;
-	return !f || n >= f->page;
+	return !f || n > f->page;
 }
-
 static int prune_dir(struct out *o, const char *sub)
 {
 	char *dir = *sub ? xstrfmt("%s/%s", out_dir, sub) : xstrdup(out_dir);
@@ -609,19 +869,49 @@ static int prune_dir(struct out *o, const char *sub)
 	return rc;
 }
 
+/* The render, once the stamp said the feed or the options changed. */
+static int render_all(struct store *db, struct out *o, const char *opts)
+{
+	char *header = xstrfmt("md-feed %s %s\n", MD_VERSION, opts), *path;
+	struct strbuf sb = STRBUF_INIT;
+	int rc;
+
+	if ((rc = digests_load(o, header)))
+		goto out;
+	add_feed(o, NULL);
+	if ((rc = store_feed_tags(db, fq.status, add_feed, o)))
+		goto out;
+	qsort(o->feeds + 1, o->nfeeds - 1, sizeof(*o->feeds), feed_cmp);
+	if ((rc = render_pass(db, o)) || (rc = prune_dir(o, "")) || (rc = prune_dir(o, "tags/")))
+		goto out;
+	sb_adds(&sb, header);
+	sb_add(&sb, o->digests.buf ? o->digests.buf : "", o->digests.len);
+	path = xstrfmt("%s/.digests", out_dir);
+	if (write_file_atomic(path, sb.buf, sb.len)) {
+		error_errno("cannot write '%s'", path);
+		rc = MD_EXIT_IOERR;
+	}
+	free(path);
+out:
+	sb_release(&sb);
+	free(header);
+	return rc;
+}
+
 static int render(struct store *db)
 {
 	struct strbuf ver = STRBUF_INIT;
-	struct out o = { 0 };
+	struct out o = { .digests = STRBUF_INIT };
 	int64_t version;
-	char *stamp = xstrfmt("%s/.version", out_dir);
+	char *stamp = xstrfmt("%s/.version", out_dir), *opts = NULL;
 	int rc;
 	FILE *f;
 
 	if ((rc = store_feed_version(db, &version)))
 		goto out;
-	sb_addf(&ver, "%lld %s %s %s %d %s\n", (long long)version, fq.status ? fq.status : "all",
-		fq.user ? fq.user : "-", fq.base_url, fq.limit, feed_base ? feed_base : "-");
+	opts = xstrfmt("%s %s %s %d %s", fq.status ? fq.status : "all", fq.user ? fq.user : "-",
+		       fq.base_url, fq.limit, feed_base ? feed_base : "-");
+	sb_addf(&ver, "%lld %s\n", (long long)version, opts);
 	/* signed URLs expire: a presigned feed is made anew every time */
 	if (!presign_secs && (f = fopen(stamp, "r"))) {
 		char line[2048] = "";
@@ -632,11 +922,7 @@ static int render(struct store *db)
 		}
 		fclose(f);
 	}
-	add_feed(&o, NULL);
-	if ((rc = store_feed_tags(db, fq.status, add_feed, &o)))
-		goto out;
-	qsort(o.feeds + 1, o.nfeeds - 1, sizeof(*o.feeds), feed_cmp);
-	if ((rc = render_pass(db, &o)) || (rc = prune_dir(&o, "")) || (rc = prune_dir(&o, "tags/")))
+	if ((rc = render_all(db, &o, opts)))
 		goto out;
 	if (write_file_atomic(stamp, ver.buf, ver.len)) {
 		error_errno("cannot write '%s'", stamp);
@@ -648,6 +934,7 @@ static int render(struct store *db)
 		     o.written == 1 ? "" : "s", o.same, o.removed);
 out:
 	out_release(&o);
+	free(opts);
 	free(stamp);
 	sb_release(&ver);
 	return rc;

@@ -47,6 +47,9 @@
 #                through the S3 storage (lib/storage.h), beside the curl CLI
 #                against the same server, s3rver on 127.0.0.1 (the goal: at
 #                least 0.9; tests/bench/s3.sh)
+#   feed         md-feed's pages at 1M posts beside sqlite3 / psql running
+#                the same query, and md-feed --out's render and what one
+#                change rewrites (tests/bench/feed.sh, on this cluster)
 #
 # Environment: MD_BENCH_RUNS (default 5), MD_BENCH_JOBS (20000),
 # MD_BENCH_BATCH (100), MD_BENCH_PIN (60 seconds), MD_BENCH_PIN_JOBS
@@ -346,3 +349,6 @@ bash tests/bench/s3.sh
 
 # --- SQLite: the burn-down beside a bare-SQL loop, md-work's peak RSS -------------
 bash tests/bench/sqlite.sh
+
+# --- the read side: md-feed's pages and --out at 1M posts ------------------------
+bash tests/bench/feed.sh
