@@ -9,8 +9,9 @@
  *
  * Several files are in flight at once (-j, one ffprobe each, polled
  * together through spawn.h): the window holds them in input order, and
- * the longest finished run at its head (up to GROUP files) is published,
- * then committed in one transaction, then reported in that order.  So a
+ * the finished run at its head (up to GROUP files, what got ready while
+ * the probes ran) is published, then committed in one transaction, then
+ * reported in that order.  So a
  * record is out only after its commit, the records keep the input order,
  * and an original is durable before the row that names it.
  * With --skip-posted, a file whose media the owner posted already is
@@ -676,20 +677,22 @@ static void flush(int force)
 		(void)commit_group(n);
 }
 
-/* After a file is taken: keep at most -j probes and a window's files in
- * flight, committing the groups that are done. */
+/*
+ * After a file is taken: keep at most -j probes and a window's files in
+ * flight.  Before it waits for a probe, what is ready at the head commits,
+ * while every probe slot is busy: a group is what got ready meanwhile, up
+ * to GROUP files, so the commits keep pace with the probes.
+ */
 static void pump(void)
 {
 	if (poll_probes(0))
 		return;
 	flush(0);
 	while (!fatal && (nprobing >= jobs || wcount >= wmax)) {
-		if (wcount >= wmax && head_run())
+		if (head_run())
 			flush(1);
 		else if (poll_probes(1))
 			return;
-		else
-			flush(0);
 	}
 }
 
