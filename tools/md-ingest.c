@@ -869,6 +869,17 @@ static void parse_profiles(void)
 		usage_error(&cli, "--enqueue needs a list of profiles");
 }
 
+/* -j, else the cores online; the window: the probes and a group. */
+static void set_jobs(void)
+{
+	jobs = opt.jobs ? opt.jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (jobs < 1)
+		jobs = 1;
+	if (jobs > JOBS_MAX)
+		jobs = JOBS_MAX;
+	wmax = jobs + GROUP;
+}
+
 int main(int argc, char **argv)
 {
 	int i = cli_start_table(&cli, argc, argv, "md-ingest", synopsis, NULL, options, on_opt,
@@ -885,12 +896,7 @@ int main(int argc, char **argv)
 			from_stdin = 1;
 	if (opt.enqueue)
 		parse_profiles();
-	jobs = opt.jobs ? opt.jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (jobs < 1)
-		jobs = 1;
-	if (jobs > JOBS_MAX)
-		jobs = JOBS_MAX;
-	wmax = jobs + GROUP;
+	set_jobs();
 	if (!opt.trace_id) {
 		const char *t = getenv("MD_TRACE_ID"), *tp = getenv("TRACEPARENT");
 		if (t && *t && trace_id_valid(t))

@@ -4,7 +4,8 @@
 #
 #   small files   files/s of `md-ingest -r` over 1,000 small distinct JPEGs
 #                 (one ffmpeg run writes them once: testsrc with its frame
-#                 number drawn), each run on a fresh database and storage,
+#                 number drawn; named without an extension, as md-ingest's
+#                 temp copies are, so that ffprobe picks the same demuxer), each run on a fresh database and storage,
 #                 on SQLite and on PostgreSQL, beside GNU parallel running
 #                 one ffprobe per file on every core with the very arguments
 #                 lib/probe.c gives it: the probe is the limit, and the goal
@@ -73,9 +74,9 @@ pairs() {  # as run.sh's: F and G alternating, "median(F) median(G)"
 # --- the inputs, made once ------------------------------------------------------
 mkdir "$tmp/img"
 ffmpeg -nostdin -v error -f lavfi -i testsrc=size=160x120:rate=25 -frames:v "$NF" \
-	-vf "drawtext=text='%{n}':fontsize=24:x=8:y=8" -q:v 5 "$tmp/img/f%04d.jpg" 2>/dev/null ||
+	-vf "drawtext=text='%{n}':fontsize=24:x=8:y=8" -q:v 5 -f image2 -c:v mjpeg "$tmp/img/f%04d" 2>/dev/null ||
 	ffmpeg -nostdin -v error -f lavfi -i testsrc=size=160x120:rate=25 -frames:v "$NF" \
-		-q:v 5 "$tmp/img/f%04d.jpg"
+		-q:v 5 -f image2 -c:v mjpeg "$tmp/img/f%04d"
 [ "$(ls "$tmp/img" | wc -l)" -eq "$NF" ] || { echo "bench: ffmpeg made too few images" >&2; exit 1; }
 [ "$(cat "$tmp"/img/* | wc -c)" -gt 0 ] &&
 	[ "$(sha256sum "$tmp"/img/* | cut -d' ' -f1 | sort -u | wc -l)" -eq "$NF" ] ||
@@ -137,7 +138,7 @@ probe_rate() {  # files/s of parallel -j$(nproc) ffprobe over the images
 	t0=$(now)
 	parallel --will-cite --halt now,fail=1 -j"$(nproc)" ffprobe -v error -hide_banner \
 		-format_whitelist "$WL" -protocol_whitelist file -count_packets \
-		-show_entries "$ENTRIES" -of flat {} ::: "$tmp"/img/*.jpg >"$tmp/probe.out" ||
+		-show_entries "$ENTRIES" -of flat {} ::: "$tmp"/img/* >"$tmp/probe.out" ||
 		{ echo "bench: ffprobe failed" >&2; exit 1; }
 	t1=$(now)
 	[ "$(grep -c '^format.format_name=' "$tmp/probe.out")" -eq "$NF" ] ||
