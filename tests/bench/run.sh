@@ -35,6 +35,11 @@
 #                through the S3 storage (lib/storage.h), beside the curl CLI
 #                against the same server, s3rver on 127.0.0.1 (the goal: at
 #                least 0.9; tests/bench/s3.sh)
+#   ingest       files/s of md-ingest -r over 1,000 small JPEGs on SQLite and
+#                on this cluster, beside parallel ffprobe on every core (the
+#                goal: at least 0.8), and seconds of md-ingest of a ~380 MB
+#                MP4 beside openssl dgst -sha256 and cp (at most 1.1;
+#                tests/bench/ingest.sh)
 #
 # Environment: MD_BENCH_RUNS (default 5), MD_BENCH_JOBS (20000),
 # MD_BENCH_BATCH (100), MD_BENCH_PIN (60 seconds); the janitor's, in
@@ -328,3 +333,6 @@ bash tests/bench/janitor.sh
 
 # --- S3 storage: upload and download beside the curl CLI -------------------------
 bash tests/bench/s3.sh
+
+# --- ingest: small files beside parallel ffprobe, a large file beside openssl + cp --
+bash tests/bench/ingest.sh
