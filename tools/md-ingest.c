@@ -58,6 +58,8 @@ enum { OPT_CAPTION = OPT_TOOL_BASE, OPT_MOVE, OPT_SKIP_POSTED, OPT_TRACE };
 #define GROUP 64
 #define JOBS_MAX 128
 #define WIN_MAX (GROUP + JOBS_MAX)
+/* A multiple of copy_hash's buffer: written bytes sent to the disk early. */
+#define WRITEBACK_CHUNK (8 << 20)
 
 static const struct cli_option options[] = {
 	{ 'r', "recursive", NULL, "descend into directories" },
@@ -261,6 +263,12 @@ static int copy_hash(int fd, struct item *it)
 			error_errno("cannot write '%s'", t);
 			goto fail;
 		}
+		/* start the writeback of what is written, so that the fsync
+		 * of storage_put finds little left to do: the disk works while
+		 * the rest is read and the copy probed */
+		if (!(it->bytes % WRITEBACK_CHUNK))
+			(void)sync_file_range(out, it->bytes - WRITEBACK_CHUNK, WRITEBACK_CHUNK,
+					      SYNC_FILE_RANGE_WRITE);
 	}
 	if (!it->bytes) {
 		it->why = xstrdup("empty file");
