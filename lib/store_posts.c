@@ -168,16 +168,19 @@ struct ingest_batch {
 };
 
 /* Each ingest in turn; one the user posted already (skip_posted) wrote
- * nothing and is told by its res.exists, the others still commit. */
+ * nothing and is told by its res.exists, the others still commit; when
+ * none wrote anything, nothing commits. */
 static int ingest_batch_body(struct store *s, void *arg)
 {
 	struct ingest_batch *b = arg;
-	int rc;
+	int rc, wrote = 0;
 
-	for (int i = 0; i < b->n; i++)
+	for (int i = 0; i < b->n; i++) {
 		if ((rc = ingest_body(s, &b->in[i])) && rc != STORE_ROLLBACK)
 			return rc;
-	return 0;
+		wrote |= !rc;
+	}
+	return wrote ? 0 : STORE_ROLLBACK;
 }
 
 int store_ingest_batch(struct store *s, const struct ingest_req *req, struct ingest_res *res, int n)
