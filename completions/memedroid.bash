@@ -146,8 +146,8 @@ _md_tool()
 		;;
 	md-ingest)
 		opts='-r --recursive -L --follow-symlinks -0 --null -u --user
-			--caption -t --tag -e --enqueue --move --skip-posted -n --dry-run
-			--trace-id --'
+			--caption -t --tag -e --enqueue -j --jobs --move --skip-posted -n
+			--dry-run --trace-id --'
 		;;
 	md-enqueue)
 		opts='-p --profiles --priority --delay --at --max-attempts --queue

@@ -490,11 +490,10 @@ int probe_failure_reason(const char *described, const char *path, char **why)
 	return rc;
 }
 
-/* Run ffprobe on path; its output into out.  The spawn outcome. */
-static int run_ffprobe(const struct conf *c, const char *path, struct strbuf *out,
-		       struct spawn_result *res)
+/* ffprobe's argv for path, into argv[PROBE_ARGV] (NULL-terminated). */
+static void ffprobe_argv(const char *path, char **argv)
 {
-	char *argv[] = {
+	char *v[] = {
 		"ffprobe", "-v", "error", "-hide_banner",
 		"-format_whitelist", (char *)probe_whitelist,
 		"-protocol_whitelist", "file",
@@ -508,52 +507,115 @@ static int run_ffprobe(const struct conf *c, const char *path, struct strbuf *ou
 		"-of", "flat", (char *)path, NULL
 	};
 
-	return probe_run(c, argv, path, out, PROBE_OUT_MAX, res);
+	_Static_assert(sizeof(v) / sizeof(*v) <= PROBE_ARGV, "PROBE_ARGV too small");
+	memcpy(argv, v, sizeof(v));
+}
+
+/* The spawn options of probe_run, reading rd (path, NULL) only. */
+static void probe_opts(const struct conf *c, char **argv, const char **rd, struct strbuf *out,
+		       size_t out_max, struct spawn_opts *o)
+{
+	*o = (struct spawn_opts){
+		.argv = argv, .stdin_fd = -1, .out = out, .out_max = out_max,
+		.timeout = c->probe_timeout, .rlimit_as = conf_memory_limit(c),
+		.rlimit_cpu = c->probe_timeout, .confine = c->sandbox, .read = rd,
+	};
 }
 
 int probe_run(const struct conf *c, char **argv, const char *path, struct strbuf *out,
 	      size_t out_max, struct spawn_result *res)
 {
 	const char *rd[] = { path, NULL };
-	struct spawn_opts o = {
-		.argv = argv, .stdin_fd = -1, .out = out, .out_max = out_max,
-		.timeout = c->probe_timeout, .rlimit_as = conf_memory_limit(c),
-		.rlimit_cpu = c->probe_timeout, .confine = c->sandbox, .read = rd,
-	};
+	struct spawn_opts o;
 
+	probe_opts(c, argv, rd, out, out_max, &o);
 	return spawn_run(&o, res);
+}
+
+/* The decision on ffprobe's run (r: spawn's return, res, out). */
+static int probe_outcome(const struct conf *c, const char *path, int r,
+			 const struct spawn_result *res, const struct strbuf *out,
+			 struct probe *p, char **why)
+{
+	struct strbuf err = STRBUF_INIT;
+	int rc;
+
+	if (r && res->exec_errno) {
+		*why = xstrfmt("cannot run ffprobe: %s", strerror(res->exec_errno));
+		rc = -1;
+	} else if (r && res->timed_out) {
+		rc = reject(why, "probe timed out after %.0fs", c->probe_timeout);
+	} else if (r) {
+		spawn_describe(res, &err);
+		rc = probe_failure_reason(err.buf, path, why);
+	} else if (res->out_truncated) {
+		rc = reject(why, "too many packets to probe (over %d MiB of ffprobe output)",
+			    PROBE_OUT_MAX >> 20);
+	} else {
+		rc = probe_from_ffprobe(c, out->buf, out->len, p, why);
+	}
+	sb_release(&err);
+	return rc;
+}
+
+int probe_start(const struct conf *c, const char *path, struct probe_job *j)
+{
+	struct spawn_opts o;
+
+	memset(j, 0, sizeof(*j));
+	sb_init(&j->out, 0);
+	j->path = xstrdup(path);
+	j->rd[0] = j->path;
+	ffprobe_argv(j->path, j->argv);
+	probe_opts(c, j->argv, j->rd, &j->out, PROBE_OUT_MAX, &o);
+	if (path[0] != '/') {
+		error("internal: probe path '%s' is not absolute", path);
+		j->res.exec_errno = EINVAL;
+		j->failed = 1;
+		return -1;
+	}
+	if (spawn_start(&o, &j->sp)) {
+		j->res = j->sp.res;
+		if (!j->res.exec_errno)
+			j->res.exec_errno = errno ? errno : EAGAIN;
+		j->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int probe_finish(const struct conf *c, struct probe_job *j, struct probe *p, char **why)
+{
+	int r = -1, rc;
+
+	memset(p, 0, sizeof(*p));
+	*why = NULL;
+	if (!j->failed)
+		r = spawn_finish(&j->sp, &j->res);
+	rc = probe_outcome(c, j->path, r, &j->res, &j->out, p, why);
+	sb_release(&j->out);
+	free(j->path);
+	j->path = NULL;
+	return rc;
+}
+
+void probe_abort(struct probe_job *j)
+{
+	if (!j->failed) {
+		spawn_stop(&j->sp);
+		(void)spawn_finish(&j->sp, &j->res);
+	}
+	sb_release(&j->out);
+	free(j->path);
+	j->path = NULL;
 }
 
 int probe_file(const struct conf *c, const char *path, struct probe *p, char **why)
 {
-	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
-	struct spawn_result res;
-	int r, rc;
+	struct probe_job j;
 
-	memset(p, 0, sizeof(*p));
-	*why = NULL;
-	if (path[0] != '/') {
-		error("internal: probe path '%s' is not absolute", path);
-		return -1;
-	}
-	r = run_ffprobe(c, path, &out, &res);
-	if (r && res.exec_errno) {
-		*why = xstrfmt("cannot run ffprobe: %s", strerror(res.exec_errno));
-		rc = -1;
-	} else if (r && res.timed_out) {
-		rc = reject(why, "probe timed out after %.0fs", c->probe_timeout);
-	} else if (r) {
-		spawn_describe(&res, &err);
-		rc = probe_failure_reason(err.buf, path, why);
-	} else if (res.out_truncated) {
-		rc = reject(why, "too many packets to probe (over %d MiB of ffprobe output)",
-			    PROBE_OUT_MAX >> 20);
-	} else {
-		rc = probe_from_ffprobe(c, out.buf, out.len, p, why);
-	}
-	sb_release(&out);
-	sb_release(&err);
-	return rc;
+	(void)probe_start(c, path, &j);
+	return probe_finish(c, &j, p, why);
 }
 
 void probe_release(struct probe *p)

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "spawn.h"
 #include "strbuf.h"
 
 struct probe {
@@ -50,8 +51,6 @@ struct probe {
 	struct strbuf json;     /* the metadata above as a JSON object */
 };
 
-struct spawn_result;
-
 /*
  * Run ffprobe's argv on path as every reading of untrusted media is run:
  * confined like a job command (no stdin, the memory limit, the probe
@@ -67,6 +66,29 @@ int probe_run(const struct conf *c, char **argv, const char *path, struct strbuf
  * frees), or -1 when ffprobe could not be run at all (*why set).
  */
 int probe_file(const struct conf *c, const char *path, struct probe *p, char **why);
+/*
+ * The same, without waiting: probe_start() runs ffprobe on path and
+ * returns at once; the caller polls the child (j->sp, spawn.h's
+ * spawn_pollfds, spawn_due, spawn_poll) beside others, then
+ * probe_finish() reaps it and decides, with probe_file's returns (a
+ * child that could not be started is the -1 of "cannot run ffprobe").
+ * Every probe_start() is followed by exactly one probe_finish() or
+ * probe_abort() (stop the child, reap it, decide nothing), whatever it
+ * returned.  j must not move while the child runs.
+ */
+#define PROBE_ARGV 20
+struct probe_job {
+	struct spawn sp;
+	struct strbuf out;
+	char *path;
+	char *argv[PROBE_ARGV];
+	const char *rd[2];
+	struct spawn_result res;
+	int failed;             /* never started: res tells why */
+};
+int probe_start(const struct conf *c, const char *path, struct probe_job *j);
+int probe_finish(const struct conf *c, struct probe_job *j, struct probe *p, char **why);
+void probe_abort(struct probe_job *j);
 /*
  * The decision alone, on the text ffprobe printed (-of flat, the entries
  * probe_file asks for) in text[len]: reads it, checks it against the

@@ -146,6 +146,11 @@ struct ingest_res {
  * other: the check holds the media row (or the write lock), so two
  * ingests of one file by one user at once still make one post. */
 int store_ingest(struct store *s, const struct ingest_req *req, struct ingest_res *res);
+/* n ingests in one transaction (md-ingest's group commit): all commit or
+ * none; res[i] is req[i]'s.  A later one sees the earlier ones' rows (the
+ * same media twice is new, then known).  Returns as store_ingest. */
+int store_ingest_batch(struct store *s, const struct ingest_req *req, struct ingest_res *res,
+		       int n);
 
 /* A user's post of a media (store_post_of). */
 struct post_found {

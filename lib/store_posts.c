@@ -160,12 +160,44 @@ static int ingest_body(struct store *s, void *arg)
 
 int store_ingest(struct store *s, const struct ingest_req *req, struct ingest_res *res)
 {
-	struct ingest in = { .req = req, .res = res };
+	return store_ingest_batch(s, req, res, 1);
+}
+
+struct ingest_batch {
+	struct ingest *in;
+	int n;
+};
+
+/* Each ingest in turn; one the user posted already (skip_posted) wrote
+ * nothing and is told by its res.exists, the others still commit; when
+ * none wrote anything, nothing commits. */
+static int ingest_batch_body(struct store *s, void *arg)
+{
+	struct ingest_batch *b = arg;
+	int rc, wrote = 0;
+
+	for (int i = 0; i < b->n; i++) {
+		if ((rc = ingest_body(s, &b->in[i])) && rc != STORE_ROLLBACK)
+			return rc;
+		wrote |= !rc;
+	}
+	return wrote ? 0 : STORE_ROLLBACK;
+}
+
+int store_ingest_batch(struct store *s, const struct ingest_req *req, struct ingest_res *res, int n)
+{
+	struct ingest_batch b = { xcalloc((size_t)n, sizeof(*b.in)), n };
 	int rc;
 
-	memset(res, 0, sizeof(*res));
-	rc = store_txn(s, ingest_body, &in);
-	free(in.err);
+	for (int i = 0; i < n; i++) {
+		b.in[i].req = &req[i];
+		b.in[i].res = &res[i];
+		memset(&res[i], 0, sizeof(res[i]));
+	}
+	rc = store_txn(s, ingest_batch_body, &b);
+	for (int i = 0; i < n; i++)
+		free(b.in[i].err);
+	free(b.in);
 	return rc;
 }
 

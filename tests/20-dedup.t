@@ -114,4 +114,42 @@ is "$(db_count media)" $((media0 + 3)) "3 new media rows, not more"
 is "$(count_files "$STORE/originals")" $((orig0 + 3)) "3 new originals, not more"
 is "$(count_files "$STORE/tmp")" 0 "nothing left in tmp/"
 
+# --- -j: probes at once, commits in groups, records in input order --------------
+J=$MD_TMP/jobs
+mkdir -p "$J"
+ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=48x32:rate=5 -frames:v 6 "$J/p%d.png" ||
+	BAIL_OUT "ffmpeg failed"
+cp "$J/p1.png" "$J/p1-copy.png"
+cp "$J/p4.png" "$J/p4-copy.png"
+echo "not a media file" >"$J/p3-bad.png"
+media0=$(db_count media)
+orig0=$(count_files "$STORE/originals")
+run md-ingest --json -j 4 -u jfour -r "$J"
+is "$rc" 1 "-j 4: exits 1, one input rejected" || diag "$err"
+printf '%s\n' "$out" >"$T/j4.json"
+run md-ingest --json -j 1 -u jone -r "$J"
+is "$rc" 1 "-j 1: exits 1 too"
+printf '%s\n' "$out" >"$T/j1.json"
+is "$(jq -r '.path | sub(".*/"; "")' "$T/j4.json" | tr '\n' ' ')" \
+	"p1-copy.png p1.png p2.png p3-bad.png p3.png p4-copy.png p4.png p5.png p6.png " \
+	"-j 4: one record per input, the rejected one too, in input order"
+is "$(jq -c '[.path, .media, .error, .kind]' "$T/j4.json")" "$(jq -c '[.path, .media, .error, .kind]' "$T/j1.json")" \
+	"-j 4 and -j 1: the same records in the same order"
+is "$(jq -r 'select(.media) | .dup' "$T/j4.json" | tr '\n' ' ')" "false true false false false true false false " \
+	"-j 4: a media twice in one run is new once, then dup"
+is "$(db_count media)/$(count_files "$STORE/originals")" "$((media0 + 6))/$((orig0 + 6))" \
+	"-j 4: six new media, six originals"
+per_user() {
+	db_query "SELECT p.media || ' ' || count(*) || ' ' || min(p.status) FROM posts p
+		JOIN users u ON u.id = p.owner WHERE u.username = '$1' GROUP BY p.media ORDER BY p.media"
+}
+is "$(per_user jfour)" "$(per_user jone)" "-j 4 and -j 1: the same posts per media"
+is "$(count_files "$STORE/tmp")" 0 "-j: nothing left in tmp/"
+mkdir -p "$MD_TMP/mv"
+cp "$J"/p1.png "$J"/p1-copy.png "$J"/p2.png "$J"/p3-bad.png "$MD_TMP/mv/"
+run md-ingest -j 4 --move -u jmove -r "$MD_TMP/mv"
+is "$rc" 1 "-j 4 --move: exits 1, one input rejected" || diag "$err"
+is "$(printf '%s\n' "$out" | wc -l)/$(ls "$MD_TMP/mv")" "3/p3-bad.png" \
+	"-j 4 --move: every posted source removed, the rejected one left"
+
 done_testing

@@ -63,6 +63,9 @@ hold_from 4
 PATH="$SHIM:$PATH" md-ingest --skip-posted -u alice -e thumb -r "$IN" >"$MD_TMP/1.out" 2>"$MD_TMP/1.err" &
 pid=$!
 wait_for "the fourth file's probe" held 1
+# the files before it commit while the probes after them run (-j)
+three_posted() { [ "$(posts_of alice)" -eq 3 ]; }
+wait_for "the three files before it" three_posted
 kill -9 "$pid"
 { wait "$pid"; } 2>/dev/null
 is "$?" 137 "the first run was killed (-9) while probing its fourth file"

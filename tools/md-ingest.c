@@ -3,9 +3,17 @@
  *
  * Per file, in one read pass the bytes are hashed (SHA-256) and copied to
  * storage tmp/; ffprobe decides on the copy what it is; the original is
- * published at its content address; one transaction records the media
- * (if new), the post, its tags and, with --enqueue, its jobs.  A rejected
+ * published at its content address; a transaction records the media (if
+ * new), the post, its tags and, with --enqueue, its jobs.  A rejected
  * file leaves nothing behind: no row, no stored file, no temp file.
+ *
+ * Several files are in flight at once (-j, one ffprobe each, polled
+ * together through spawn.h): the window holds them in input order, and
+ * the finished run at its head (up to GROUP files, what got ready while
+ * the probes ran) is published, then committed in one transaction, then
+ * reported in that order.  So a
+ * record is out only after its commit, the records keep the input order,
+ * and an original is durable before the row that names it.
  * With --skip-posted, a file whose media the owner posted already is
  * reported as that post ("exists"), and nothing is written: an import cut
  * short can be run again as it was.
@@ -25,6 +33,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -38,12 +47,19 @@ static const char synopsis[] =
 	"usage: md-ingest [-qv] [-c FILE] [--db URL] [--storage URL] [--log-format FMT]\n"
 	"                 [--log-level LEVEL] [--json] [-r] [-L] [-0] [-u NAME|--user NAME]\n"
 	"                 [--caption TEXT] [-t TAG|--tag TAG]... [-e PROFILES|--enqueue PROFILES]\n"
-	"                 [--move] [--skip-posted] [-n|--dry-run] [--trace-id ID] [--] PATH... | -\n";
+	"                 [-j N] [--move] [--skip-posted] [-n|--dry-run] [--trace-id ID]\n"
+	"                 [--] PATH... | -\n";
 
 enum { OPT_CAPTION = OPT_TOOL_BASE, OPT_MOVE, OPT_SKIP_POSTED, OPT_TRACE };
 
 /* Tags of one post: each is a name of 1 to 64 bytes (user_name_valid). */
 #define TAGS_MAX 32
+/* Files committed in one transaction, at most; -j's bound; the window. */
+#define GROUP 64
+#define JOBS_MAX 128
+#define WIN_MAX (GROUP + JOBS_MAX)
+/* A multiple of copy_hash's buffer: written bytes sent to the disk early. */
+#define WRITEBACK_CHUNK (8 << 20)
 
 static const struct cli_option options[] = {
 	{ 'r', "recursive", NULL, "descend into directories" },
@@ -53,6 +69,7 @@ static const struct cli_option options[] = {
 	{ OPT_CAPTION, "caption", "TEXT", "caption of the posts" },
 	{ 't', "tag", "TAG", "tag the posts (repeatable)" },
 	{ 'e', "enqueue", "LIST", "create jobs for these profiles (e.g. mp4,thumb)" },
+	{ 'j', "jobs", "N", "files probed at once (default: the number of cores)" },
 	{ OPT_MOVE, "move", NULL, "remove each source once its post is committed" },
 	{ OPT_SKIP_POSTED, "skip-posted", NULL, "a media the user posted already: report that post, add none" },
 	{ 'n', "dry-run", NULL, "change nothing, print what would be done" },
@@ -62,7 +79,7 @@ static const struct cli_option options[] = {
 
 static struct cli cli;
 static struct {
-	int recursive, follow, nul, move, skip_posted, dry_run;
+	int recursive, follow, nul, move, skip_posted, dry_run, jobs;
 	const char *user, *caption, *trace_id, *enqueue;
 	char **tags;
 	int ntags;
@@ -75,14 +92,43 @@ static int nprofiles;
 static int nok, nbad, fatal;
 static struct progress prog;
 
-/* the temp file being written, removed by the signal handler */
-static char *volatile cur_tmp;
+/*
+ * A file in flight, from its walk to its record.  The window is a ring of
+ * them in input order; its head is reported first.
+ */
+enum { IT_PROBE, IT_READY, IT_REJECT, IT_POSTED, IT_FAILED };
+
+struct item {
+	int state;
+	char *path;                     /* for messages and the record */
+	struct walk_file wf;            /* --move: its dirfd a dup, its name a copy */
+	int64_t size;                   /* for the progress line */
+	char *volatile tmp;             /* the temp copy, until published or removed */
+	char sha[65];
+	int64_t bytes;
+	char *why;                      /* IT_REJECT */
+	struct probe_job pj;            /* IT_PROBE */
+	struct probe pr;                /* IT_READY */
+	struct post_found posted;       /* IT_POSTED */
+	char trace[33];
+	char *key;
+	int exists, stored;             /* the media row was there; we published */
+	struct media_info mi;
+	struct ingest_res res;
+};
+
+static struct item win[WIN_MAX];
+static int whead, wcount, wmax, nprobing, jobs;
+
+#define ITEM(k) (&win[(whead + (k)) % WIN_MAX])
 
 static void on_signal(int sig)
 {
-	char *t = cur_tmp;
-	if (t)
-		unlink(t);
+	for (int k = 0; k < WIN_MAX; k++) {
+		char *t = win[k].tmp;
+		if (t)
+			unlink(t);
+	}
 	progress_clear();
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -131,6 +177,13 @@ static int on_opt(void *ctx, int o, const char *arg)
 		opt.tags[opt.ntags++] = (char *)arg;
 		break;
 	case 'e': opt.enqueue = arg; break;
+	case 'j': {
+		long long v;
+		if (parse_int(arg, 1, JOBS_MAX, &v))
+			usage_error(&cli, "bad -j '%s': a number from 1 to %d", arg, JOBS_MAX);
+		opt.jobs = (int)v;
+		break;
+	}
 	case OPT_MOVE: opt.move = 1; break;
 	case OPT_SKIP_POSTED: opt.skip_posted = 1; break;
 	case 'n': opt.dry_run = 1; break;
@@ -159,75 +212,86 @@ static void reject(const char *path, const char *why)
 	}
 }
 
+/* Remove the temp copy of it, if any. */
+static void drop_tmp(struct item *it)
+{
+	char *t = it->tmp;
+
+	if (!t)
+		return;
+	it->tmp = NULL;
+	unlink(t);
+	free(t);
+}
+
 /*
- * Copy fd into a new temp file while hashing.  Returns 0 with *tmp set,
- * 1 when the input is refused (why set), or -1 on a storage error.
+ * Copy fd into a new temp file while hashing.  Returns 0 with it->tmp set,
+ * 1 when the input is refused (it->why set), or -1 on a storage error.
  */
-static int copy_hash(int fd, const char *path, char **tmp, char sha[65], int64_t *bytes,
-		     char **why)
+static int copy_hash(int fd, struct item *it)
 {
 	static char buf[1 << 18];
 	struct hash h;
+	char *t;
 	int out;
 	ssize_t n;
 
-	*bytes = 0;
-	out = storage_tmpfile(&st, "in", tmp);
+	it->bytes = 0;
+	out = storage_tmpfile(&st, "in", &t);
 	if (out < 0) {
 		error_errno("cannot create a temp file in '%s'", storage_tmpdir(&st));
 		return -1;
 	}
-	cur_tmp = *tmp;
+	it->tmp = t;
 	hash_init(&h);
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	while ((n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			*why = xstrfmt("read error: %s", strerror(errno));
+			it->why = xstrfmt("read error: %s", strerror(errno));
 			goto refuse;
 		}
-		*bytes += n;
-		if ((uint64_t)*bytes > cli.conf.max_bytes) {
-			*why = xstrfmt("larger than the limit of %llu bytes",
-				       (unsigned long long)cli.conf.max_bytes);
+		it->bytes += n;
+		if ((uint64_t)it->bytes > cli.conf.max_bytes) {
+			it->why = xstrfmt("larger than the limit of %llu bytes",
+					  (unsigned long long)cli.conf.max_bytes);
 			goto refuse;
 		}
 		hash_update(&h, buf, (size_t)n);
 		if (write_all(out, buf, (size_t)n)) {
-			error_errno("cannot write '%s'", *tmp);
+			error_errno("cannot write '%s'", t);
 			goto fail;
 		}
+		/* start the writeback of what is written, so that the fsync
+		 * of storage_put finds little left to do: the disk works while
+		 * the rest is read and the copy probed */
+		if (!(it->bytes % WRITEBACK_CHUNK))
+			(void)sync_file_range(out, it->bytes - WRITEBACK_CHUNK, WRITEBACK_CHUNK,
+					      SYNC_FILE_RANGE_WRITE);
 	}
-	if (!*bytes) {
-		*why = xstrdup("empty file");
+	if (!it->bytes) {
+		it->why = xstrdup("empty file");
 		goto refuse;
 	}
 	/* storage_put makes it durable, if it is kept */
 	if (close(out)) {
 		out = -1;
-		error_errno("cannot write '%s'", *tmp);
+		error_errno("cannot write '%s'", t);
 		goto fail;
 	}
-	hash_final(&h, sha);
+	hash_final(&h, it->sha);
 	return 0;
 refuse:
 	hash_abort(&h);
 	close(out);
-	unlink(*tmp);
-	cur_tmp = NULL;
-	free(*tmp);
-	*tmp = NULL;
+	drop_tmp(it);
 	return 1;
 fail:
 	hash_abort(&h);
 	if (out >= 0)
 		close(out);
-	unlink(*tmp);
-	cur_tmp = NULL;
-	free(*tmp);
-	*tmp = NULL;
-	(void)path;
+	drop_tmp(it);
 	return -1;
 }
 
@@ -263,23 +327,15 @@ static void emit_post(const char *path, const char *post_id, const char *sha,
 }
 
 /* --move: remove the source, if it is still the file that was ingested. */
-static void move_source(struct walk_file *f)
+static void move_source(struct item *it)
 {
-	int rc = walk_unlink(f);
+	int rc = walk_unlink(&it->wf);
 
 	if (rc < 0)
-		warning("cannot remove '%s' after ingest: %s", f->path, strerror(errno));
+		warning("cannot remove '%s' after ingest: %s", it->path, strerror(errno));
 	else if (rc > 0)
 		warning("not removing '%s': it is no longer the file that was ingested",
-			f->path);
-}
-
-static const char *trace_for_post(char buf[33])
-{
-	if (opt.trace_id)
-		return opt.trace_id;
-	trace_id_new(buf);
-	return buf;
+			it->path);
 }
 
 /* Remove the original just stored for new media, unless the database
@@ -292,202 +348,409 @@ static void drop_original(const char *sha, const char *key)
 
 /* The user's post of the media, found: report it; with --move the source
  * goes, as its post is committed. */
-static void report_exists(struct walk_file *f, int64_t id, const char *sha, const char *status,
-			  unsigned kind)
+static void report_exists(struct item *it, int64_t id, const char *status, unsigned kind)
 {
 	char idbuf[24];
 
 	xsnprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
-	logkv(LOG_DEBUG, "posted already", "path", f->path, LOG_NUM "post_id", idbuf, "status", status,
+	logkv(LOG_DEBUG, "posted already", "path", it->path, LOG_NUM "post_id", idbuf, "status", status,
 	      (char *)NULL);
-	emit_post(f->path, idbuf, sha, status, 2, kind);
+	emit_post(it->path, idbuf, it->sha, status, 2, kind);
 	nok++;
 	if (opt.move && !opt.dry_run)
-		move_source(f);
+		move_source(it);
 }
 
 /*
  * --skip-posted, before the probe: 1 when the user has a post of the
- * media (reported), 0 when not, -1 on error (fatal set).  A hint that
- * spares the probe of a file imported before; the ingest checks again in
- * its transaction.
+ * media (it->posted, reported in its turn), 0 when not, -1 on error
+ * (fatal set).  A hint that spares the probe of a file imported before;
+ * the ingest checks again in its transaction.
  */
-static int posted_before(struct walk_file *f, const char *sha)
+static int posted_before(struct item *it)
 {
-	struct post_found p;
 	int rc;
 
 	if (!opt.skip_posted)
 		return 0;
-	if ((rc = store_post_of(db, opt.user, sha, &p))) {
+	if ((rc = store_post_of(db, opt.user, it->sha, &it->posted))) {
 		fatal = rc;
 		return -1;
 	}
-	if (!p.id)
-		return 0;
-	report_exists(f, p.id, sha, p.status, p.kind);
-	return 1;
+	return it->posted.id != 0;
 }
 
-/* Publish the temp file tmp as the original at key: 0, or -1 (fatal set). */
-static int publish(const char *tmp, const char *key)
+/* A new item at the window's tail. */
+static struct item *item_add(const char *path, int64_t size)
 {
-	if (storage_put(&st, tmp, key)) {
+	struct item *it = &win[(whead + wcount++) % WIN_MAX];
+
+	memset(it, 0, sizeof(*it));
+	it->path = xstrdup(path);
+	it->size = size;
+	it->wf.dirfd = -1;
+	it->wf.fd = -1;
+	return it;
+}
+
+static void item_free(struct item *it)
+{
+	if (it->state == IT_PROBE) {
+		probe_abort(&it->pj);
+		nprobing--;
+	} else if (it->state == IT_READY) {
+		probe_release(&it->pr);
+	}
+	drop_tmp(it);
+	if (it->wf.dirfd >= 0)
+		close(it->wf.dirfd);
+	free((char *)it->wf.name);
+	free(it->path);
+	free(it->why);
+	free(it->key);
+	memset(it, 0, sizeof(*it));
+}
+
+/* Reap the probe of it and take its verdict. */
+static void finish_probe(struct item *it)
+{
+	int rc = probe_finish(&cli.conf, &it->pj, &it->pr, &it->why);
+
+	nprobing--;
+	if (rc < 0) {
+		error("%s", it->why);
+		fatal = MD_EXIT_UNAVAILABLE;
+		it->state = IT_FAILED;
+	} else {
+		it->state = rc ? IT_REJECT : IT_READY;
+	}
+}
+
+/* Hash and copy f, then start its probe (or settle it: refused, posted). */
+static void start_file(struct item *it, struct walk_file *f)
+{
+	int rc;
+
+	it->state = IT_REJECT;
+	/* refused before a byte is copied; copy_hash() checks again as it
+	 * reads, for a file that grows meanwhile */
+	if ((uint64_t)f->st.st_size > cli.conf.max_bytes) {
+		it->why = xstrfmt("larger than the limit of %llu bytes",
+				  (unsigned long long)cli.conf.max_bytes);
+		return;
+	}
+	if ((rc = copy_hash(f->fd, it)) < 0)
+		fatal = MD_EXIT_IOERR;
+	if (rc)
+		goto out;
+	if (opt.move) {
+		it->wf = *f;
+		it->wf.path = it->path;
+		it->wf.name = xstrdup(f->name);
+		it->wf.fd = -1;
+		if ((it->wf.dirfd = fcntl(f->dirfd, F_DUPFD_CLOEXEC, 0)) < 0) {
+			error_errno("cannot keep the directory of '%s'", it->path);
+			fatal = MD_EXIT_IOERR;
+			rc = -1;
+			goto out;
+		}
+	}
+	if ((rc = posted_before(it)))
+		goto out;
+	it->state = IT_PROBE;
+	nprobing++;
+	if (probe_start(&cli.conf, it->tmp, &it->pj))
+		finish_probe(it);       /* not started: "cannot run ffprobe" */
+	return;
+out:
+	if (rc < 0)
+		it->state = IT_FAILED;
+	else if (it->posted.id)
+		it->state = IT_POSTED;
+}
+
+/* Wait for the probes in flight (block: until one has news; else only
+ * look) and settle those that ended.  0, or -1 (fatal set). */
+static int poll_probes(int block)
+{
+	struct pollfd pf[JOBS_MAX * SPAWN_NFDS];
+	struct item *who[JOBS_MAX];
+	int first[JOBS_MAX], cnt[JOBS_MAX], m = 0, n = 0, timeout = block ? -1 : 0;
+
+	for (int k = 0; k < wcount && m < JOBS_MAX; k++) {
+		struct item *it = ITEM(k);
+		int due;
+
+		if (it->state != IT_PROBE)
+			continue;
+		who[m] = it;
+		first[m] = n;
+		cnt[m] = spawn_pollfds(&it->pj.sp, pf + n);
+		n += cnt[m];
+		due = spawn_due(&it->pj.sp);
+		if (block && due >= 0 && (timeout < 0 || due < timeout))
+			timeout = due;
+		m++;
+	}
+	if (!m)
+		return 0;
+	if (poll(pf, (nfds_t)n, timeout) < 0) {
+		if (errno != EINTR) {
+			error_errno("cannot wait for ffprobe");
+			fatal = MD_EXIT_SOFTWARE;
+			return -1;
+		}
+		for (int k = 0; k < n; k++)
+			pf[k].revents = 0;
+	}
+	for (int k = 0; k < m; k++)
+		if (spawn_poll(&who[k]->pj.sp, pf + first[k], cnt[k]))
+			finish_probe(who[k]);
+	return 0;
+}
+
+/* The finished files at the window's head, up to a group (0: the head
+ * is still being probed, or failed). */
+static int head_run(void)
+{
+	int n = 0;
+
+	while (n < wcount && n < GROUP && ITEM(n)->state != IT_PROBE && ITEM(n)->state != IT_FAILED)
+		n++;
+	return n;
+}
+
+/* Publish the temp copy of it as its original: 0, or -1 (fatal set). */
+static int publish(struct item *it)
+{
+	if (storage_put(&st, it->tmp, it->key)) {
 		int e = errno;
-		char *name = storage_name(&st, key);
+		char *name = storage_name(&st, it->key);
 
 		error("cannot publish '%s': %s", name, storage_strerror(&st, e));
 		free(name);
 		fatal = storage_exit_code(e);
 		return -1;
 	}
-	cur_tmp = NULL;
+	free(it->tmp);
+	it->tmp = NULL;
+	it->stored = 1;
 	return 0;
 }
 
-/* The post (and media, tags, jobs) of the probed file, in one transaction. */
-static int ingest_post(const char *sha, int64_t bytes, const struct probe *pr,
-		       struct ingest_res *res)
+/* Before the commit of the i-th file of a group: is its media known, and
+ * its original stored (by it, or by an earlier file of the group)?  0, or
+ * -1 (fatal set). */
+static int prepare(struct item *it, int i)
 {
-	char tb[33];
-	struct media_info mi = {
+	int e;
+
+	it->key = storage_original_key(it->sha, it->pr.ext);
+	if ((e = store_media_exists(db, it->sha)) < 0) {
+		fatal = -e;
+		return -1;
+	}
+	it->exists = e;
+	if (opt.dry_run)
+		return 0;
+	for (int k = 0; k < i; k++)
+		if (ITEM(k)->stored && !strcmp(ITEM(k)->sha, it->sha))
+			return 0;
+	if (!e || storage_stat(&st, it->key, NULL))
+		return publish(it);
+	return 0;
+}
+
+/* Fill the ingest request of it. */
+static void item_req(struct item *it, struct ingest_req *req)
+{
+	const struct probe *pr = &it->pr;
+
+	it->mi = (struct media_info){
 		.kind = pr->kind, .mime = pr->mime, .format = pr->format, .ext = pr->ext,
-		.bytes = bytes, .width = pr->width, .height = pr->height,
+		.bytes = it->bytes, .width = pr->width, .height = pr->height,
 		.duration = pr->duration, .probe_json = pr->json.buf,
 	};
-	memcpy(mi.sha, sha, sizeof(mi.sha));
-	struct ingest_req req = {
-		.media = &mi, .user = opt.user, .caption = opt.caption,
-		.tags = opt.tags, .ntags = opt.ntags, .trace_id = trace_for_post(tb),
+	memcpy(it->mi.sha, it->sha, sizeof(it->mi.sha));
+	if (opt.trace_id)
+		xsnprintf(it->trace, sizeof(it->trace), "%s", opt.trace_id);
+	else
+		trace_id_new(it->trace);
+	*req = (struct ingest_req){
+		.media = &it->mi, .user = opt.user, .caption = opt.caption,
+		.tags = opt.tags, .ntags = opt.ntags, .trace_id = it->trace,
 		.profiles = profiles, .nprofiles = nprofiles,
 		.max_attempts = cli.conf.max_attempts, .skip_posted = opt.skip_posted,
 	};
-	log_ctx_set("trace_id", req.trace_id);
-	return store_ingest(db, &req, res);
 }
 
-/*
- * Store the probed temp file tmp as the original (unless it is there
- * already) and record the post.  Sets fatal on failure; tmp is gone or
- * left for the caller to remove.
- */
-static void record(struct walk_file *f, const char *tmp, const char *sha, int64_t bytes,
-		   const struct probe *pr)
+/* The rows of the first n files, in one transaction: 0, or -1 (fatal
+ * set, and the originals stored for them of new media removed). */
+static int commit_rows(int n)
 {
-	const char *path = f->path;
-	char idbuf[24], *key = storage_original_key(sha, pr->ext);
-	int rc, exists = store_media_exists(db, sha), stored = 0;
-	struct ingest_res res;
+	struct ingest_req req[GROUP];
+	struct ingest_res res[GROUP];
+	struct item *who[GROUP];
+	int m = 0, rc;
 
-	if (exists < 0) {
-		fatal = -exists;
-		goto out;
-	}
-	if (opt.dry_run) {
-		emit_post(path, NULL, sha, exists ? "dup" : "pending", exists, pr->kind);
-		nok++;
-		goto out;
-	}
-	if (!exists || storage_stat(&st, key, NULL)) {
-		if (publish(tmp, key))
-			goto out;
-		stored = 1;
-	}
-	if ((rc = ingest_post(sha, bytes, pr, &res))) {
-		/* nothing references a file we just stored for new media */
-		if (stored && !exists)
-			drop_original(sha, key);
-		fatal = rc;
-		goto out;
-	}
-	if (res.exists) {
-		/* posted by another md-ingest since posted_before() looked */
-		report_exists(f, res.post_id, sha, res.status, pr->kind);
-		goto out;
-	}
-	xsnprintf(idbuf, sizeof(idbuf), "%lld", (long long)res.post_id);
-	log_ctx_set(LOG_NUM "post_id", idbuf);
-	logkv(LOG_DEBUG, "ingested", "path", path, "status", res.status,
-	      "kind", kind_name(pr->kind), (char *)NULL);
-	emit_post(path, idbuf, sha, res.status, !res.media_new, pr->kind);
-	nok++;
-	if (opt.move)
-		move_source(f);
-out:
-	free(key);
-}
-
-/* Probe the copy tmp and record its post, or reject it. */
-static void probe_record(struct walk_file *f, const char *tmp, const char *sha, int64_t bytes)
-{
-	struct probe pr;
-	char *why = NULL;
-	int rc = probe_file(&cli.conf, tmp, &pr, &why);
-
-	if (rc) {
-		if (rc < 0) {
-			error("%s", why);
-			fatal = MD_EXIT_UNAVAILABLE;
-		} else {
-			reject(f->path, why);
+	for (int i = 0; i < n; i++)
+		if (ITEM(i)->state == IT_READY) {
+			who[m] = ITEM(i);
+			item_req(who[m], &req[m]);
+			m++;
 		}
-		free(why);
+	if (!m || opt.dry_run)
+		return 0;
+	if ((rc = store_ingest_batch(db, req, res, m))) {
+		/* nothing references a file we just stored for new media */
+		for (int k = 0; k < m; k++)
+			if (who[k]->stored && !who[k]->exists)
+				drop_original(who[k]->sha, who[k]->key);
+		fatal = rc;
+		return -1;
+	}
+	for (int k = 0; k < m; k++)
+		who[k]->res = res[k];
+	return 0;
+}
+
+/* The record of a committed (or refused, or posted) file. */
+static void report_item(struct item *it)
+{
+	char idbuf[24];
+	unsigned kind = it->pr.kind;
+
+	if (it->state == IT_REJECT) {
+		reject(it->path, it->why);
 		return;
 	}
-	log_ctx_set("media", sha);
-	record(f, tmp, sha, bytes, &pr);
-	probe_release(&pr);
+	if (it->state == IT_POSTED) {
+		report_exists(it, it->posted.id, it->posted.status, it->posted.kind);
+		return;
+	}
+	log_ctx_set("media", it->sha);
+	log_ctx_set("trace_id", it->trace);
+	if (opt.dry_run) {
+		emit_post(it->path, NULL, it->sha, it->exists ? "dup" : "pending", it->exists, kind);
+		nok++;
+	} else if (it->res.exists) {
+		/* posted by another md-ingest since posted_before() looked */
+		report_exists(it, it->res.post_id, it->res.status, kind);
+	} else {
+		xsnprintf(idbuf, sizeof(idbuf), "%lld", (long long)it->res.post_id);
+		log_ctx_set(LOG_NUM "post_id", idbuf);
+		logkv(LOG_DEBUG, "ingested", "path", it->path, "status", it->res.status,
+		      "kind", kind_name(kind), (char *)NULL);
+		emit_post(it->path, idbuf, it->sha, it->res.status, !it->res.media_new, kind);
+		nok++;
+		if (opt.move)
+			move_source(it);
+	}
 	log_ctx_clear();
 }
 
-static void ingest_file(struct walk_file *f)
+/*
+ * The group of the first n files: publish the originals in order, commit
+ * the rows of those published in one transaction, then report them in
+ * order and let them go.  A failure stops at the file it hit: those
+ * before it are still committed and reported.  0, or -1 (fatal set).
+ */
+static int commit_group(int n)
 {
-	const char *path = f->path;
-	char sha[65], *tmp = NULL, *why = NULL;
-	int64_t bytes;
-	int rc;
+	int cut = 0;
 
-	/* refused before a byte is copied; copy_hash() checks again as it
-	 * reads, for a file that grows meanwhile */
-	if ((uint64_t)f->st.st_size > cli.conf.max_bytes) {
-		why = xstrfmt("larger than the limit of %llu bytes",
-			      (unsigned long long)cli.conf.max_bytes);
-		reject(path, why);
-		free(why);
+	while (cut < n && (ITEM(cut)->state != IT_READY || !prepare(ITEM(cut), cut)))
+		cut++;
+	if (cut && commit_rows(cut))
+		return -1;
+	for (int i = 0; i < cut; i++) {
+		struct item *it = ITEM(0);
+
+		report_item(it);
+		progress_add(&prog, 1, it->size, it->state == IT_REJECT);
+		item_free(it);
+		whead = (whead + 1) % WIN_MAX;
+		wcount--;
+	}
+	return cut < n ? -1 : 0;
+}
+
+/* Commit the finished run at the head when it is a whole group, when no
+ * probe runs (nothing to wait for), or when forced (the window is full). */
+static void flush(int force)
+{
+	int n = head_run();
+
+	if (n && !fatal && (force || n == GROUP || !nprobing))
+		(void)commit_group(n);
+}
+
+/*
+ * After a file is taken: keep at most -j probes and a window's files in
+ * flight.  Before it waits for a probe, what is ready at the head commits,
+ * while every probe slot is busy: a group is what got ready meanwhile, up
+ * to GROUP files, so the commits keep pace with the probes.
+ */
+static void pump(void)
+{
+	if (poll_probes(0))
 		return;
+	flush(0);
+	while (!fatal && (nprobing >= jobs || wcount >= wmax)) {
+		if (head_run())
+			flush(1);
+		else if (poll_probes(1))
+			return;
 	}
-	rc = copy_hash(f->fd, path, &tmp, sha, &bytes, &why);
-	if (rc < 0) {
-		fatal = MD_EXIT_IOERR;
-		return;
+}
+
+/* Is a failed file in the window? */
+static int window_failed(void)
+{
+	for (int k = 0; k < wcount; k++)
+		if (ITEM(k)->state == IT_FAILED)
+			return 1;
+	return 0;
+}
+
+/*
+ * Finish every file in flight: wait for the probes and commit.  After a
+ * failure, only the files taken before the one that failed are.
+ */
+static void drain(void)
+{
+	while (wcount && !(fatal && !window_failed()) && ITEM(0)->state != IT_FAILED) {
+		int n = head_run();
+
+		if (n ? commit_group(n) : poll_probes(1))
+			break;
 	}
-	if (rc > 0) {
-		reject(path, why);
-		free(why);
-		return;
+}
+
+/* Let go of what is left in the window: stop its probes, remove its
+ * temp copies. */
+static void drop_window(void)
+{
+	while (wcount) {
+		item_free(ITEM(0));
+		whead = (whead + 1) % WIN_MAX;
+		wcount--;
 	}
-	if (!posted_before(f, sha))
-		probe_record(f, tmp, sha, bytes);
-	/* gone when stored; a temp file still there is removed */
-	if (cur_tmp) {
-		unlink(tmp);
-		cur_tmp = NULL;
-	}
-	free(tmp);
 }
 
 static void on_refuse(void *ctx, const char *path, const char *why)
 {
-	reject(path, why);
-	progress_add(&prog, 1, 0, 1);
+	struct item *it = item_add(path, 0);
+
+	it->state = IT_REJECT;
+	it->why = xstrdup(why);
+	pump();
 }
 
 static void on_file(void *ctx, struct walk_file *f)
 {
-	int bad = nbad;
-
-	ingest_file(f);
-	progress_add(&prog, 1, f->st.st_size, nbad > bad);
+	start_file(item_add(f->path, f->st.st_size), f);
+	pump();
 }
 
 static int on_stop(void *ctx)
@@ -542,23 +805,60 @@ static void progress_begin(char **paths, int n, int from_stdin)
 		progress_total(&prog, total, prog.total_bytes);
 }
 
+/* Read more of stdin into in: 0, or 1 at its end (or on an error, told). */
+static int read_more(struct strbuf *in)
+{
+	ssize_t r;
+
+	sb_grow(in, 1 << 16);
+	while ((r = read(0, in->buf + in->len, 1 << 16)) < 0 && errno == EINTR)
+		;
+	if (r < 0) {
+		error_errno("cannot read standard input");
+		fatal = MD_EXIT_IOERR;
+	}
+	if (r <= 0)
+		return 1;
+	sb_setlen(in, in->len + (size_t)r);
+	return 0;
+}
+
+/*
+ * The paths on stdin, one a line (or NUL-separated with -0).  Before it
+ * waits for more input, what is in flight is finished and reported: a
+ * writer that sends a path and waits for its record gets it.
+ */
 static void read_stdin_paths(void)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int delim = opt.nul ? '\0' : '\n';
+	struct strbuf in = STRBUF_INIT;
+	size_t off = 0;
+	int delim = opt.nul ? '\0' : '\n', eof = 0;
 
-	while (!fatal && (n = getdelim(&line, &cap, delim, stdin)) > 0) {
-		if (line[n - 1] == delim)
-			line[--n] = '\0';
+	while (!fatal) {
+		char *line = in.buf + off, *end = memchr(line, delim, in.len - off);
+		size_t n;
+
+		if (!end && !eof) {
+			struct pollfd pf = { .fd = 0, .events = POLLIN };
+			if (poll(&pf, 1, 0) < 1)
+				drain();
+			memmove(in.buf, in.buf + off, in.len - off);
+			sb_setlen(&in, in.len - off);
+			off = 0;
+			eof = read_more(&in);
+			continue;
+		}
+		if (!end && off == in.len)
+			break;
+		n = end ? (size_t)(end - line) : in.len - off;
+		off += n + (end != NULL);
+		line[n] = '\0';
 		if (!opt.nul && n && line[n - 1] == '\r')
 			line[--n] = '\0';
-		if (!n)
-			continue;
-		walk_top(line);
+		if (n)
+			walk_top(line);
 	}
-	free(line);
+	sb_release(&in);
 }
 
 static void parse_profiles(void)
@@ -577,6 +877,17 @@ static void parse_profiles(void)
 		usage_error(&cli, "--enqueue needs a list of profiles");
 }
 
+/* -j, else the cores online; the window: the probes and a group. */
+static void set_jobs(void)
+{
+	jobs = opt.jobs ? opt.jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (jobs < 1)
+		jobs = 1;
+	if (jobs > JOBS_MAX)
+		jobs = JOBS_MAX;
+	wmax = jobs + GROUP;
+}
+
 int main(int argc, char **argv)
 {
 	int i = cli_start_table(&cli, argc, argv, "md-ingest", synopsis, NULL, options, on_opt,
@@ -593,6 +904,7 @@ int main(int argc, char **argv)
 			from_stdin = 1;
 	if (opt.enqueue)
 		parse_profiles();
+	set_jobs();
 	if (!opt.trace_id) {
 		const char *t = getenv("MD_TRACE_ID"), *tp = getenv("TRACEPARENT");
 		if (t && *t && trace_id_valid(t))
@@ -640,6 +952,8 @@ int main(int argc, char **argv)
 		}
 		walk_top(argv[k]);
 	}
+	drain();
+	drop_window();
 	progress_end(&prog);
 	if (fflush(stdout))
 		fatal = MD_EXIT_IOERR;

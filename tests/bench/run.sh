@@ -50,6 +50,11 @@
 #   feed         md-feed's pages at 1M posts beside sqlite3 / psql running
 #                the same query, and md-feed --out's render and what one
 #                change rewrites (tests/bench/feed.sh, on this cluster)
+#   ingest       files/s of md-ingest -r over 1,000 small JPEGs on SQLite and
+#                on this cluster, beside parallel ffprobe on every core (the
+#                goal: at least 0.8), and seconds of md-ingest of a ~380 MB
+#                MP4 beside openssl dgst -sha256 and cp (at most 1.1;
+#                tests/bench/ingest.sh)
 #
 # Environment: MD_BENCH_RUNS (default 5), MD_BENCH_JOBS (20000),
 # MD_BENCH_BATCH (100), MD_BENCH_PIN (60 seconds), MD_BENCH_PIN_JOBS
@@ -352,3 +357,6 @@ bash tests/bench/sqlite.sh
 
 # --- the read side: md-feed's pages and --out at 1M posts ------------------------
 bash tests/bench/feed.sh
+
+# --- ingest: small files beside parallel ffprobe, a large file beside openssl + cp --
+bash tests/bench/ingest.sh
