@@ -826,7 +826,7 @@ static void test_store_enqueue_policy(void)
 	fake_reset(&f);
 	f.base.drv = &d;
 	ok(!store_enqueue(&f.base, refs, 5, &o, enq_line, &out), "a batch is enqueued");
-	is_str(f.log.buf, "begin bulk lock resolve live(2,2) insert(aaa/thumb/q1/3/t1,"
+	is_str(f.log.buf, "begin lock resolve live(2,2) insert(aaa/thumb/q1/3/t1,"
 	       "bbb/thumb/q1/3/t2) notify(q1) commit ",
 	       "enqueue: locked, resolved, live jobs looked up, new jobs added, workers woken");
 	is_str(out.buf,
@@ -849,7 +849,7 @@ static void test_store_enqueue_policy(void)
 	o.max_attempts = 7;
 	o.trace_id = "tt";
 	store_enqueue(&f.base, refs + 1, 1, &o, enq_line, &out);
-	is_str(f.log.buf, "begin bulk resolve insert(bbb/thumb/qx/7/tt,bbb/mp4/qx/7/tt) "
+	is_str(f.log.buf, "begin resolve insert(bbb/thumb/qx/7/tt,bbb/mp4/qx/7/tt) "
 	       "notify(qx) commit ", "--force: no lock, no look for live jobs");
 	is_str(out.buf, "bbb thumb available 100 qx bbb\nbbb mp4 available 101 qx bbb\n",
 	       "--force: a new job even beside a live one, on the queue asked for");
@@ -859,7 +859,7 @@ static void test_store_enqueue_policy(void)
 	sb_reset(&out);
 	o = (struct enqueue_opts){ .profiles = pv, .nprofiles = 3, .default_attempts = 3 };
 	store_enqueue(&f.base, refs + 4, 1, &o, enq_line, &out);
-	is_str(f.log.buf, "begin bulk lock resolve live(1,2) insert(aaa/thumb/q1/3/t1) notify(q1) "
+	is_str(f.log.buf, "begin lock resolve live(1,2) insert(aaa/thumb/q1/3/t1) notify(q1) "
 	       "commit ", "a profile named twice is looked up once");
 	ok(strstr(out.buf, "aaa thumb available 100 q1 aaa\naaa mp4 skipped") &&
 	   strstr(out.buf, "skipped 0 - aaa: profile 'mp4' does not apply to image media\n"
