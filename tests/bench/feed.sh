@@ -23,36 +23,18 @@
 # MD_BENCH_FEED_POSTS (1000000; 0 skips these figures), MD_BENCH_RUNS (5),
 # MD_BENCH_FEED_OUT (1; 0 skips the --out figures, which take minutes).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-root=$(pwd)
-PATH=$root:$PATH
+. "$(dirname "$0")/lib.sh"
 P=${MD_BENCH_FEED_POSTS:-1000000}
 RUNS=${MD_BENCH_RUNS:-5}
 REPS=10
 [ "$P" -gt 0 ] || { echo "# feed: skipped (MD_BENCH_FEED_POSTS=0)"; exit 0; }
 
-tmp=$(mktemp -d /tmp/md-bench-feed.XXXXXX)
-pgdir=
-cleanup() {
-	[ -z "$pgdir" ] || sh tests/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-if [ -z "${PGHOST-}" ]; then
-	pgdir=$(mktemp -d /tmp/md-bench-feed-pg.XXXXXX)
-	PGHOST=$(sh tests/pg-cluster.sh start "$pgdir")
-	PGUSER=postgres
-	export PGHOST PGUSER
-fi
+bench_start feed
+bench_pg
 export MD_HOME=$tmp MD_CONFIG_NOSYSTEM=1 MD_CONFIG=/dev/null
 SQ=$tmp/feed.db
 PGDB=md_bench_feed
 PGURL="postgresql:///$PGDB?host=$PGHOST&user=$PGUSER"
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-row() { printf '%-44s %12s %12s %7s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
-now() { date +%s.%N; }
 sq() { sqlite3 "$SQ" "$1"; }
 pq() { psql -XAtq -v ON_ERROR_STOP=1 -d "$PGDB" -c "$1"; }
 

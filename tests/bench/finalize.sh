@@ -23,29 +23,15 @@
 # (medians of how many runs, default 5), MD_BENCH_FINALIZE_MEDIA (10000; 0
 # skips these figures).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-root=$(pwd)
-PATH=$root:$PATH
+. "$(dirname "$0")/lib.sh"
 RUNS=${MD_BENCH_RUNS:-5}
 M=${MD_BENCH_FINALIZE_MEDIA:-10000}
 B=500
 [ "$M" -gt 0 ] || { echo "# finalize: skipped (MD_BENCH_FINALIZE_MEDIA=0)"; exit 0; }
 
-tmp=$(mktemp -d /tmp/md-bench-fin.XXXXXX)
-pgdir=
-cleanup() {
-	[ -z "$pgdir" ] || sh tests/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_start fin
 
-if [ -z "${PGHOST:-}" ]; then
-	pgdir=$(mktemp -d /tmp/md-bench-pg.XXXXXX)
-	PGHOST=$(sh tests/pg-cluster.sh start "$pgdir")
-	PGUSER=postgres
-	export PGHOST PGUSER
-fi
+bench_pg
 createdb md_fin
 PGURL="postgresql:///md_fin?host=$PGHOST&user=postgres"
 SQURL="sqlite:$tmp/fin.db"
@@ -55,11 +41,7 @@ export MD_CONFIG_NOSYSTEM=1
 printf 'worker:\n  batch: 100\n' >"$MD_CONFIG"
 chmod 600 "$MD_CONFIG"
 q() { PGOPTIONS="-c client_min_messages=warning" psql -XAtq -v ON_ERROR_STOP=1 -d md_fin -c "$1"; }
-now() { date +%s.%N; }
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 rate() { awk -v n="$M" -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", n / (b - a) }'; }
-row() { printf '%-44s %12s %12s %7s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
 
 MD_DB=$PGURL md-db -q init
 MD_DB=$SQURL md-db -q init
@@ -217,15 +199,6 @@ pg_bare() {
 sq_tool() { timed "md-finalize on SQLite" sq_state sqc env MD_DB="$SQURL" md-finalize; }
 sq_bare() { timed "the bare SQL on SQLite" sq_state sqc sqlite3 -bail "$tmp/fin.db" ".read $tmp/sq-bare.sql"; }
 
-# RUNS runs of each side, alternating (as run.sh's pairs())
-pairs() {
-	local f=$1 g=$2 r a= b=
-	for ((r = 0; r < RUNS; r++)); do
-		a="$a $("$f")"
-		b="$b $("$g")"
-	done
-	printf '%s %s\n' "$(printf '%s\n' $a | median)" "$(printf '%s\n' $b | median)"
-}
 
 read -r m s < <(pairs pg_tool pg_bare)
 row "finalize $M media, PostgreSQL, media/s" "$m" "$s"

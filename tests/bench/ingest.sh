@@ -29,9 +29,7 @@
 # cluster of its own).  Environment: MD_BENCH_RUNS (medians of how many
 # runs, default 5), MD_BENCH_INGEST_FILES (1000).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-root=$(pwd)
-PATH=$root:$PATH
+. "$(dirname "$0")/lib.sh"
 RUNS=${MD_BENCH_RUNS:-5}
 NF=${MD_BENCH_INGEST_FILES:-1000}
 
@@ -39,39 +37,14 @@ for t in ffmpeg ffprobe parallel openssl; do
 	command -v "$t" >/dev/null 2>&1 || { echo "# ingest: skipped (no $t)"; exit 0; }
 done
 
-tmp=$(mktemp -d /tmp/md-bench-ing.XXXXXX)
-pgdir=
-cleanup() {
-	[ -z "$pgdir" ] || sh tests/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_start ing
 
-if [ -z "${PGHOST:-}" ]; then
-	pgdir=$(mktemp -d /tmp/md-bench-pg.XXXXXX)
-	PGHOST=$(sh tests/pg-cluster.sh start "$pgdir")
-	PGUSER=postgres
-	export PGHOST PGUSER
-fi
+bench_pg
 unset MD_DB MD_STORAGE
 export MD_CONFIG=$tmp/ingest.yaml MD_CONFIG_NOSYSTEM=1 MD_HOME=$tmp/home MD_USER=bench
 mkdir -p "$MD_HOME"
 : >"$MD_CONFIG"
 chmod 600 "$MD_CONFIG"
-now() { date +%s.%N; }
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-row() { printf '%-44s %12s %12s %7s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
-pairs() {  # as run.sh's: F and G alternating, "median(F) median(G)"
-	local f=$1 g=$2 r a= b=
-	shift 2
-	for ((r = 0; r < RUNS; r++)); do
-		a="$a $("$f" "$@")"
-		b="$b $("$g" "$@")"
-	done
-	printf '%s %s\n' "$(printf '%s\n' $a | median)" "$(printf '%s\n' $b | median)"
-}
 
 # --- the inputs, made once ------------------------------------------------------
 mkdir "$tmp/img"

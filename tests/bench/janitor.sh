@@ -23,32 +23,16 @@
 # MD_BENCH_JANITOR_FILES (20000: 100k files take this disk minutes to make),
 # MD_BENCH_JANITOR_RATE (no-op jobs queued a second for the workers, 1000).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-root=$(pwd)
-PATH=$root:$PATH
+. "$(dirname "$0")/lib.sh"
 RUNS=${MD_BENCH_JANITOR_RUNS:-1}
 J=${MD_BENCH_JANITOR_JOBS:-1000000}
 F=${MD_BENCH_JANITOR_FILES:-20000}
 R=${MD_BENCH_JANITOR_RATE:-1000}
 [ "$J" -gt 0 ] || { echo "# janitor: skipped (MD_BENCH_JANITOR_JOBS=0)"; exit 0; }
 
-tmp=$(mktemp -d /tmp/md-bench-jan.XXXXXX)
-pgdir=
-pids=
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	[ -z "$pgdir" ] || sh tests/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_start jan
 
-if [ -z "${PGHOST:-}" ]; then
-	pgdir=$(mktemp -d /tmp/md-bench-pg.XXXXXX)
-	PGHOST=$(sh tests/pg-cluster.sh start "$pgdir")
-	PGUSER=postgres
-	export PGHOST PGUSER
-fi
+bench_pg
 pglog=$PGHOST/server.log
 [ -r "$pglog" ] || { echo "bench: cannot read the server log '$pglog'" >&2; exit 1; }
 createdb md_jan
@@ -61,9 +45,6 @@ printf 'janitor:\n  retention: 30d\n  orphan_grace: 6h\n' >>"$MD_CONFIG"
 chmod 600 "$MD_CONFIG"
 q() { PGOPTIONS="-c client_min_messages=warning" psql -XAtq -v ON_ERROR_STOP=1 -d md_jan -c "$1"; }
 sq() { sqlite3 -bail "$tmp/jan.db" "$1"; }
-now() { date +%s.%N; }
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 row() { printf '%-44s %12s %12s %7s\n' "$1" "$2" "$3" "$([ "$3" = - ] && echo - || ratio "$2" "$3")"; }
 

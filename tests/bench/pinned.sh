@@ -20,31 +20,15 @@
 # live, 60 seconds: longer than a drain), MD_BENCH_PIN_JOBS (200100, as
 # 2 clients x 1000 claims of B and one more batch).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-root=$(pwd)
-PATH=$root:$PATH
+. "$(dirname "$0")/lib.sh"
 RUNS=${MD_BENCH_RUNS:-3}
 B=${MD_BENCH_BATCH:-100}
 PIN=${MD_BENCH_PIN:-60}
 N=${MD_BENCH_PIN_JOBS:-200100}
 
-tmp=$(mktemp -d /tmp/md-bench-pin.XXXXXX)
-pgdir=
-pids=
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	[ -z "$pgdir" ] || sh tests/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_start pin
 
-if [ -z "${PGHOST:-}" ]; then
-	pgdir=$(mktemp -d /tmp/md-bench-pg.XXXXXX)
-	PGHOST=$(sh tests/pg-cluster.sh start "$pgdir")
-	PGUSER=postgres
-	export PGHOST PGUSER
-fi
+bench_pg
 pglog=$PGHOST/server.log
 [ -r "$pglog" ] || { echo "bench: cannot read the server log '$pglog'" >&2; exit 1; }
 createdb md_pin
@@ -55,9 +39,6 @@ export MD_CONFIG_NOSYSTEM=1
 printf 'worker:\n  batch: %d\n  poll_interval: 100ms\n' "$B" >"$MD_CONFIG"
 chmod 600 "$MD_CONFIG"
 q() { PGOPTIONS="-c client_min_messages=warning" psql -XAtq -v ON_ERROR_STOP=1 -d md_pin -c "$1"; }
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-row() { printf '%-44s %12s %12s %7s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
 # pct P: the P-th percentile of the numbers on stdin
 pct() {
 	sort -g | awk -v p="$1" '{ a[NR] = $1 } END { if (!NR) { print "bench: no claims" > "/dev/stderr"; exit 1 }

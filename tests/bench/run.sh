@@ -62,6 +62,7 @@
 # tests/bench/janitor.sh (MD_BENCH_JANITOR_JOBS=0 skips it); the S3
 # original's size, MD_BENCH_S3_MIB (256).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 PATH=$root:$PATH
@@ -102,9 +103,6 @@ fill() {  # fill N: N available noop jobs, nothing else
 	q "INSERT INTO jobs (media, profile, queue) SELECT '$sha', 'noop', 'default' FROM generate_series(1, $1)"
 	q "VACUUM ANALYZE jobs"
 }
-now() { date +%s.%N; }
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 # --- burn-down ----------------------------------------------------------------
 cat >"$tmp/claim.sql" <<SQL
@@ -152,17 +150,6 @@ sql_rate() {  # the same burn-down by pgbench with P clients: jobs/s
 printf '# memedroid queue benchmark: %s jobs, batch %s, median of %s runs, PostgreSQL %s\n' \
 	"$N" "$B" "$RUNS" "$(q 'SHOW server_version')"
 printf '%-44s %12s %12s %7s\n' "figure" "memedroid" "baseline" "ratio"
-# pairs() F G ARGS: RUNS runs of F and of G, alternating, so that a noisy
-# spell of the machine falls on both sides; prints "median(F) median(G)"
-pairs() {
-	local f=$1 g=$2 r a= b=
-	shift 2
-	for ((r = 0; r < RUNS; r++)); do
-		a="$a $("$f" "$@")"
-		b="$b $("$g" "$@")"
-	done
-	printf '%s %s\n' "$(printf '%s\n' $a | median)" "$(printf '%s\n' $b | median)"
-}
 
 for p in 1 2 4; do
 	read -r m s < <(pairs mdwork_rate sql_rate "$p")

@@ -31,6 +31,7 @@
 # Run by run.sh, or alone.  Environment: MD_BENCH_RUNS (medians of how many
 # runs, default 5), MD_BENCH_S3_MIB (the original's size, 256).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 RUNS=${MD_BENCH_RUNS:-5}
@@ -66,9 +67,6 @@ s3curl() {
 }
 s3curl -H "x-amz-content-sha256: $EMPTY" -X PUT "$endpoint/$bucket" -o /dev/null
 
-now() { date +%s.%N; }
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 sha() { openssl dgst -sha256 -r "$1" | cut -c1-64; }
 rate() { awk -v m="$MIB" -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", m / (b - a) }'; }
 

@@ -15,6 +15,7 @@
 # alone.  Environment: MD_BENCH_RUNS (5), MD_BENCH_JOBS (20000),
 # MD_BENCH_BATCH (100).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 PATH=$root:$PATH
@@ -49,9 +50,6 @@ all_done() {  # every job succeeded after one attempt, or the bench stops
 	[ "$(sq "SELECT count(*) FROM jobs WHERE state = 'succeeded' AND attempts = 1")" -eq "$N" ] ||
 		{ echo "bench: $1 left jobs" >&2; exit 1; }
 }
-now() { date +%s.%N; }
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 rate() { awk -v n="$N" -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", n / (b - a) }'; }
 
 mdwork_rate() {
@@ -80,15 +78,6 @@ mdwork_rss() {
 }
 target_rss() { echo 8192; }
 
-# pairs() F G: RUNS runs of F and of G, alternating; "median(F) median(G)"
-pairs() {
-	local f=$1 g=$2 r a= b=
-	for ((r = 0; r < RUNS; r++)); do
-		a="$a $("$f")"
-		b="$b $("$g")"
-	done
-	printf '%s %s\n' "$(printf '%s\n' $a | median)" "$(printf '%s\n' $b | median)"
-}
 
 read -r m s < <(pairs mdwork_rate loop_rate)
 printf '%-44s %12s %12s %7s\n' "SQLite burn-down, jobs/s (vs bare-SQL loop)" "$m" "$s" "$(ratio "$m" "$s")"
