@@ -27,7 +27,14 @@ like "$out" "md-ingest: [1-6]/6 files \\([0-9]+%\\), [0-9.]+ files/s, [0-9.]+ [K
 like "$out" $'\r'"$ESC\\[Kmd-ingest: error: [^"$'\r'"]*text.jpg" \
 	"the rejected file's error starts on a line of its own, the progress line wiped"
 unlike "$out" "files[^"$'\r'"]*error:" "no log line is glued to the progress line"
-is "${out: -4}" $'\r'"$ESC[K" "the end wipes the line: the last thing written"
+# what follows the last carriage return is a wipe, or a log line written
+# after one (the last file's error may come after the last redraw)
+# (the terminal writes each newline as CR LF)
+tail_seg=${out%$'\r'}
+tail_seg=${tail_seg//$'\r\n'/$'\n'}
+tail_seg=${tail_seg##*$'\r'}
+unlike "$tail_seg" "files \\(" "no progress line is left at the end"
+like "$tail_seg" "^$ESC\\[K" "the end wipes the line"
 is "$(wc -l <"$MD_TMP/ingest.tsv")" 5 "a record per posted file on standard output"
 is "$(grep -c -e "$ESC" -e $'\r' "$MD_TMP/ingest.tsv")" 0 "and nothing of the progress line in them"
 is "$(awk -F '\t' 'NF == 5' "$MD_TMP/ingest.tsv" | wc -l)" 5 "each one line of five fields"
