@@ -65,6 +65,7 @@ LIB_SRC = lib/strbuf.c lib/log.c lib/conf.c lib/spawn.c lib/hash.c lib/storage.c
 	lib/hls.c lib/sigv4.c lib/storage_s3.c lib/progress.c
 LIB_SRC += lib/owner.c
 LIB_SRC += lib/notify.c
+LIB_SRC += lib/clock.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 TEST_BIN = tests/unit/test-lib
 CONFORM_BIN = tests/unit/conform  # the store drivers' conformance suite

@@ -1,4 +1,5 @@
 #include "notify.h"
+#include "clock.h"
 #include "strbuf.h"
 
 #include <errno.h>
@@ -81,19 +82,11 @@ void notify_status(const char *fmt, ...)
 	}
 }
 
-static unsigned long long mono_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000;
-}
-
 void notify_reloading(void)
 {
 	char msg[64];
 
-	xsnprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu", mono_usec());
+	xsnprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)(mono_now() * 1e6));
 	notify_send(msg);
 }
 

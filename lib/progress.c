@@ -1,4 +1,5 @@
 #include "progress.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>
@@ -15,14 +16,6 @@
 /* the one line of the process, and whether it is on the screen */
 static struct progress *active;
 static volatile sig_atomic_t shown;
-
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void put(const char *s, size_t len)
 {
@@ -47,7 +40,7 @@ int progress_wanted(int quiet)
 void progress_start(struct progress *p, const char *unit, int quiet)
 {
 	*p = (struct progress){ .unit = unit, .total = -1, .bytes = -1, .total_bytes = -1,
-				.start = mono(), .on = progress_wanted(quiet),
+				.start = mono_now(), .on = progress_wanted(quiet),
 				.out_tty = isatty(STDOUT_FILENO) };
 	if (p->on)
 		active = p;
@@ -84,7 +77,7 @@ static void maybe_draw(struct progress *p)
 
 	if (!p->on || active != p)
 		return;
-	now = mono();
+	now = mono_now();
 	if (p->drawn && now - p->drawn < 1.0 / PROGRESS_HZ)
 		return;
 	draw(p, now);

@@ -1,4 +1,5 @@
 #include "runner.h"
+#include "clock.h"
 #include "emit.h"
 #include "frames.h"
 #include "hls.h"
@@ -20,13 +21,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct argv_buf {
 	char **v;
@@ -440,7 +434,7 @@ static int run_step(struct run *r, int s)
 	const char *rd[] = { r->input, NULL }, *wr[] = { r->work, NULL };
 	struct argv_buf a = { 0 };
 	struct spawn_result res;
-	double left = r->deadline - now_mono();
+	double left = r->deadline - mono_now();
 
 	if (left <= 0) {
 		report_fail(r->out, 1, "job timed out");
@@ -486,7 +480,7 @@ static int run_check(struct run *r)
 		report_fail(r->out, 1, r->err.buf);
 		return -1;
 	}
-	double left = r->deadline - now_mono();
+	double left = r->deadline - mono_now();
 	struct verify_ctx vc = {
 		.conf = c, .cancel = r->rc->cancel,
 		.timeout = left > c->probe_timeout ? left : c->probe_timeout,
@@ -546,7 +540,7 @@ static int run_publish(struct run *r)
 		free(rkey);
 	}
 	sb_addf(r->out, "\"files\":%s,\"bytes\":%lld,\"duration_ms\":%lld,\"max_rss_kb\":%ld%s%s}\n",
-		r->files.buf, (long long)r->bytes, (long long)((now_mono() - r->t0) * 1000),
+		r->files.buf, (long long)r->bytes, (long long)((mono_now() - r->t0) * 1000),
 		r->maxrss, r->js.buf, r->post.buf);
 	return 0;
 }
@@ -570,7 +564,7 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 {
 	struct run r = {
 		.rc = rc, .c = rc->conf, .p = conf_profile(rc->conf, j->profile), .j = j,
-		.out = out, .t0 = now_mono(),
+		.out = out, .t0 = mono_now(),
 		.err = STRBUF_INIT, .js = STRBUF_INIT, .files = STRBUF_INIT, .post = STRBUF_INIT,
 	};
 
@@ -591,7 +585,7 @@ void runner_run(const struct runner_ctx *rc, const struct job *j, struct strbuf 
 			goto out;
 	if (!run_post(&r) && !run_check(&r)) {
 		if (r.p->placeholder && r.p->output) {
-			double left = r.deadline - now_mono();
+			double left = r.deadline - mono_now();
 			struct placeholder_ctx pc = { r.c, r.work, left > 1 ? left : 1, rc->cancel };
 			placeholder_add(&pc, r.output, &r.js);
 		}

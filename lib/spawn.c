@@ -1,4 +1,5 @@
 #include "spawn.h"
+#include "clock.h"
 #include "sandbox.h"
 #include "strbuf.h"
 
@@ -16,13 +17,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void child_limit(int res, uint64_t v)
 {
@@ -243,7 +237,7 @@ static void spawn_init(struct spawn *sp, const struct spawn_opts *o)
 	sp->pid = -1;
 	sp->out_fd = sp->err_fd = sp->pidfd = -1;
 	if (o->timeout > 0)
-		sp->deadline = now_mono() + o->timeout;
+		sp->deadline = mono_now() + o->timeout;
 }
 
 /*
@@ -390,7 +384,7 @@ static void sooner(double *until, int *have, double d)
 
 int spawn_due(const struct spawn *sp)
 {
-	double t = now_mono(), until = 0;
+	double t = mono_now(), until = 0;
 	int have = 0;
 
 	if (spawn_done(sp))
@@ -423,7 +417,7 @@ void spawn_stop(struct spawn *sp)
 	if (sp->killed || spawn_done(sp))
 		return;
 	sp->res.cancelled = 1;
-	stop_group(sp, now_mono());
+	stop_group(sp, mono_now());
 }
 
 /* The progress file: report its growth, stop the child when it stalls. */
@@ -447,7 +441,7 @@ static void look_at_progress(struct spawn *sp, double t)
 /* The child's clocks: progress, deadline, cancel, the SIGKILL of a stop. */
 static void tick(struct spawn *sp)
 {
-	double t = now_mono();
+	double t = mono_now();
 
 	if (watches_progress(sp))
 		look_at_progress(sp, t);

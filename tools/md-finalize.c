@@ -31,6 +31,7 @@
  * has errors.  SIGTERM and SIGINT end it after the batch at hand.
  */
 #include "cli.h"
+#include "clock.h"
 #include "emit.h"
 #include "exits.h"
 #include "log.h"
@@ -92,17 +93,10 @@ static void on_hup(int sig)
 	hup_sig = 1;
 }
 
-static double now_mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* WATCHDOG=1 when due: called between media, hooks and waits. */
 static void keepalive(void)
 {
-	notify_watchdog(now_mono());
+	notify_watchdog(mono_now());
 }
 
 static void parse_exec(const char *arg)
@@ -405,7 +399,7 @@ static int finalize_round(long long *nmedia)
 /* Milliseconds to wait: secs, or less when the watchdog is due sooner. */
 static int wait_ms(double secs)
 {
-	double wd = notify_watchdog(now_mono());
+	double wd = notify_watchdog(mono_now());
 
 	if (wd >= 0 && wd < secs)
 		secs = wd;

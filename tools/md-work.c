@@ -30,6 +30,7 @@
  * SIGHUP reloads the configuration for new jobs.
  */
 #include "cli.h"
+#include "clock.h"
 #include "emit.h"
 #include "exits.h"
 #include "log.h"
@@ -166,13 +167,6 @@ struct worker {
 static int sig_write_fd = -1;
 static volatile sig_atomic_t runner_cancel;
 
-static double now_mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int on_opt(void *ctx, int o, const char *arg)
 {
 	struct worker *w = ctx;
@@ -283,7 +277,7 @@ static int start_job(struct worker *w, struct slot *s)
 
 	sb_init(&s->buf, 256);
 	s->w = w;
-	s->started = now_mono();
+	s->started = mono_now();
 	s->progress_new = 0;
 	if (spawn_start_fn(&o, runner_main, s, &s->sp)) {
 		error_errno("cannot start a job runner");
@@ -340,12 +334,12 @@ static void db_failed(struct worker *w, int rc)
 	w->db_backoff = w->db_backoff ? w->db_backoff * 2 : 0.125;
 	if (w->db_backoff > 1)
 		w->db_backoff = 1;
-	w->db_retry_at = now_mono() + w->db_backoff;
+	w->db_retry_at = mono_now() + w->db_backoff;
 	if (!w->db_down) {
 		logkv(LOG_WARN, "database unavailable; running jobs go on, outcomes wait",
 		      (char *)NULL);
 		w->db_down = 1;
-		w->db_down_since = now_mono();
+		w->db_down_since = mono_now();
 		store_quiet(w->db, 1);
 	}
 }
@@ -455,7 +449,7 @@ static int record_host(struct worker *w, const struct job *j, const char *err, i
 	w->full_backoff = w->full_backoff ? w->full_backoff * 2 : 5;
 	if (w->full_backoff > 300)
 		w->full_backoff = 300;
-	w->full_until = now_mono() + w->full_backoff;
+	w->full_until = mono_now() + w->full_backoff;
 	if (w->opt.once || w->opt.drain || w->opt.max_jobs)
 		w->exhausted = 1;
 	xsnprintf(b, sizeof(b), "%.0f", w->full_backoff);
@@ -484,7 +478,7 @@ static int record_denied(struct worker *w, const struct job *j, const char *err)
 	      "storage settings)", "error", err, (char *)NULL);
 	w->denied = 1;
 	if (!w->stopping)
-		begin_stop(w, now_mono());
+		begin_stop(w, mono_now());
 	return 1;
 }
 
@@ -596,7 +590,7 @@ static void record_waiting(struct worker *w, double now)
 static void finish_slot(struct worker *w, struct slot *s)
 {
 	struct spawn_result res;
-	double secs = now_mono() - s->started;
+	double secs = mono_now() - s->started;
 
 	spawn_finish(&s->sp, &res);
 	take_progress(s);
@@ -609,7 +603,7 @@ static void finish_slot(struct worker *w, struct slot *s)
 		log_ctx_clear();
 		if (!strncmp(s->buf.buf, "ok\t", 3))
 			drop_published(w, &s->job);
-	} else if (w->nlater || !db_due(w, now_mono()) ||
+	} else if (w->nlater || !db_due(w, mono_now()) ||
 		   db_saw(w, record(w, &s->job, s->buf.buf, secs)) == MD_EXIT_TEMPFAIL) {
 		record_later(w, &s->job, s->buf.buf, secs);
 	}
@@ -1211,7 +1205,7 @@ static int run(struct worker *w)
 	w->notify_fd = w->opt.poll_only ? -1 : store_notify_fd(w->db);
 	notify_ready("waiting for jobs");
 	for (;;) {
-		double now = now_mono();
+		double now = mono_now();
 		int free_slots = w->nslots - w->nrunning;
 		enum step st = STEP_WAIT;
 
