@@ -39,6 +39,7 @@
  */
 #include "store.h"
 #include "store_int.h"
+#include "clock.h"
 #include "exits.h"
 #include "log.h"
 #include "strbuf.h"
@@ -112,14 +113,6 @@ struct pg {
 		if (!(rc) || !(q)->retry || (q)->last_try) \
 			break; \
 	}
-
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void floor_drop(struct pg *q)
 {
@@ -501,14 +494,12 @@ enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED_MANY, ST_SUCCEED_SAME, ST_SETTLE, S
 /* the value of row j in array, which goes with the job ids $1 */
 #define RUN_VALUE(array) "(" array ")[array_position($1::int8[], j.id)]"
 
-/* Not a job of a paused queue (md-job pause) */
-/* (queue is never NULL: NOT IN means NOT EXISTS, without its anti-join) */
+/* Not a job of a paused queue (md-job pause).  NOT IN (queue is never
+ * NULL, so it means NOT EXISTS) is a hashed subplan, never made a join:
+ * the claim's index scan stays in index order and LIMIT stops it early;
+ * as an anti-join, estimated to keep next to nothing, a generic plan
+ * sorts every available job first. */
 #define NOT_PAUSED "jobs.queue NOT IN (SELECT queue FROM queue_pauses)"
-/* The same as a filter of the claim's index scan (a hashed subplan: NOT IN
- * is never made a join), so the scan stays in index order and LIMIT stops
- * it early; as an anti-join, estimated to keep next to nothing, a generic
- * plan sorts every available job first. */
-#define NOT_PAUSED_SCAN "queue NOT IN (SELECT queue FROM queue_pauses)"
 
 /*
  * The claim floor.  A claimed job leaves a dead entry in the claim indexes
@@ -538,7 +529,7 @@ enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED_MANY, ST_SUCCEED_SAME, ST_SETTLE, S
 	"), c AS (" \
 	"  SELECT id FROM jobs WHERE state = 'available' AND run_at <= now()" queue_filter \
 	"    AND (priority, run_at, id) >= ($7::int, $8::timestamptz, $9::int8)" \
-	"    AND " NOT_PAUSED_SCAN \
+	"    AND " NOT_PAUSED \
 	"  ORDER BY priority, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED" \
 	"), j AS (" \
 	/* by id = ANY(array): an index probe per job whatever the planner \
@@ -1400,7 +1391,7 @@ static struct job *claimed_jobs(const PGresult *res, int *count)
  * the remembered floor if it still holds, else the beginning. */
 static void floor_args(struct pg *q, struct args *a, const char *qs)
 {
-	double now = mono();
+	double now = mono_now();
 
 	if (q->floor.set && (now - q->floor.since >= FLOOR_SECS || strcmp(q->floor.queues, qs)))
 		floor_drop(q);
