@@ -11,7 +11,7 @@
  * md-feed print them): each post (as md-feed prints it) and the jobs of
  * its media.
  *
- * --check: one line for a monitoring system (Nagios/Icinga plugin
+ * --check: one line for a monitor (the Nagios/Icinga plugin
  * convention: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) against the
  * thresholds of --max-wait, --max-dead and --min-workers.
  */
@@ -67,8 +67,9 @@ static int prom, check, check_set, dead_limit = 10, dead_set, werr;
 static struct limit max_wait = { 300, 1800 }, max_dead = { 1, 10 }, min_workers = { 1, 1 };
 static char *base;
 
-/* "WARN[,CRIT]" (one value: both), durations when dur, else counts */
-static void parse_limit(const char *opt, const char *arg, int dur, struct limit *l)
+/* "WARN[,CRIT]" (one value: both), durations when dur, else counts; a
+ * limit below which a figure is bad (below) has CRIT not above WARN */
+static void parse_limit(const char *opt, const char *arg, int dur, int below, struct limit *l)
 {
 	char *comma = strchr(arg, ','), *w = xstrndup(arg, comma ? (size_t)(comma - arg) :
 						       strlen(arg));
@@ -81,8 +82,6 @@ static void parse_limit(const char *opt, const char *arg, int dur, struct limit 
 	else
 		bad = parse_int(w, 0, 1000000, &v) || (l->warn = (double)v, 0) ||
 		      parse_int(c, 0, 1000000, &v) || (l->crit = (double)v, 0);
-	int below = !strcmp(opt, "min-workers");
-
 	free(w);
 	if (bad || (below ? l->crit > l->warn : l->crit < l->warn))
 		usage_error(&cli, "bad --%s '%s': WARN[,CRIT], %s", opt, arg, dur ?
@@ -108,9 +107,9 @@ static int on_opt(void *ctx, int o, const char *arg)
 		base = base_url_prefix(arg);
 		break;
 	case OPT_CHECK: check = 1; break;
-	case OPT_MAX_WAIT: parse_limit("max-wait", arg, 1, &max_wait); break;
-	case OPT_MAX_DEAD: parse_limit("max-dead", arg, 0, &max_dead); break;
-	case OPT_MIN_WORKERS: parse_limit("min-workers", arg, 0, &min_workers); break;
+	case OPT_MAX_WAIT: parse_limit("max-wait", arg, 1, 0, &max_wait); break;
+	case OPT_MAX_DEAD: parse_limit("max-dead", arg, 0, 0, &max_dead); break;
+	case OPT_MIN_WORKERS: parse_limit("min-workers", arg, 0, 1, &min_workers); break;
 	default: return -1;
 	}
 	return 0;
@@ -596,6 +595,13 @@ static int check_summary(const struct summary *s)
 	return v.code;
 }
 
+/* The verdict when there is none to give: what failed, and its exit */
+static int check_unknown(const char *what, int rc)
+{
+	printf("memedroid UNKNOWN: %s (exit %d)\n", what, rc);
+	return CHECK_UNKNOWN;
+}
+
 static int cmd_summary(struct store *db)
 {
 	struct summary s = { .running = STRBUF_INIT, .dead = STRBUF_INIT, .workers = STRBUF_INIT };
@@ -613,8 +619,7 @@ static int cmd_summary(struct store *db)
 		else
 			print_tsv(&s);
 	} else if (check) {
-		printf("memedroid UNKNOWN: cannot read the status (exit %d)\n", rc);
-		rc = CHECK_UNKNOWN;
+		rc = check_unknown("cannot read the status", rc);
 	}
 	for (int i = 0; i < s.nq; i++)
 		free(s.q[i].name);
@@ -785,10 +790,8 @@ int main(int argc, char **argv)
 		nbad = (int)ref_read(stdin, 0, &refs, &nrefs, &cap);
 	}
 	if ((rc = store_open(cli.conf.db_url, 0, &db))) {
-		if (check) {
-			printf("memedroid UNKNOWN: cannot open the database (exit %d)\n", rc);
-			rc = CHECK_UNKNOWN;
-		}
+		if (check)
+			rc = check_unknown("cannot open the database", rc);
 		return cli_finish(&cli, rc);
 	}
 	rc = i < argc ? cmd_posts(db, refs, (int)nrefs, nbad) : cmd_summary(db);
