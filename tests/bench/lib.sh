@@ -1,13 +1,17 @@
 # tests/bench/lib.sh - what the bench scripts share.  Source it (bash)
 # from a script in tests/bench/, after `set -euo pipefail`:
 #
-#	bench_start NAME  cd to the project root (root=), the tools first on
-#	                  PATH, tmp= a fresh temp dir; at exit the processes
+#	bench_root        cd to the project root (root=), the tools first on
+#	                  PATH
+#	bench_start NAME  bench_root, and tmp= a fresh temp dir; at exit the processes
 #	                  in $pids are killed, bench_on_exit is run when the
 #	                  script defines it, a cluster bench_pg started is
 #	                  stopped and $tmp removed
 #	bench_pg          PGHOST and PGUSER: run.sh's cluster when it set
 #	                  them, else a throwaway one of this script's own
+#	bench_claim_sql F B  the bare-SQL baseline's transaction for pgbench
+#	                  into F: claim B available jobs (FOR UPDATE SKIP
+#	                  LOCKED, the order md-work claims in) and complete them
 #	now               seconds since the epoch, with nanoseconds
 #	median            the median of the numbers on stdin, one per line
 #	ratio A B         A / B, two decimals
@@ -17,10 +21,14 @@
 #	                  noisy spell of the machine falls on both sides;
 #	                  prints "median(F) median(G)"
 
-bench_start() {
-	cd "$(dirname "${BASH_SOURCE[1]}")/../.."
+bench_root() {
+	cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 	root=$(pwd)
 	PATH=$root:$PATH
+}
+
+bench_start() {
+	bench_root
 	tmp=$(mktemp -d "/tmp/md-bench-$1.XXXXXX")
 	pgdir=
 	pids=
@@ -42,6 +50,20 @@ bench_pg() {
 		PGUSER=postgres
 		export PGHOST PGUSER
 	fi
+}
+
+bench_claim_sql() {
+	cat >"$1" <<SQL
+BEGIN;
+WITH c AS (SELECT id FROM jobs WHERE state = 'available' AND run_at <= now()
+	ORDER BY priority, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, locked_by = 'bench:' || :client_id,
+	started_at = now(), lease_until = now() + interval '60 seconds'
+FROM c WHERE j.id = c.id RETURNING j.id, j.media, j.profile;
+UPDATE jobs SET state = 'succeeded', result = '{}', finished_at = now(), lease_until = NULL
+	WHERE state = 'running' AND locked_by = 'bench:' || :client_id;
+COMMIT;
+SQL
 }
 
 now() { date +%s.%N; }

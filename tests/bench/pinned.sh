@@ -92,17 +92,7 @@ mdwork() {  # mdwork pin|nopin
 	printf '%s %s\n' "$(pct 50 <"$tmp/claims")" "$(pct 99 <"$tmp/claims")"
 }
 
-cat >"$tmp/claim.sql" <<SQL
-BEGIN;
-WITH c AS (SELECT id FROM jobs WHERE state = 'available' AND run_at <= now()
-	ORDER BY priority, run_at, id LIMIT $B FOR UPDATE SKIP LOCKED)
-UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, locked_by = 'bench:' || :client_id,
-	started_at = now(), lease_until = now() + interval '60 seconds'
-FROM c WHERE j.id = c.id RETURNING j.id, j.media, j.profile;
-UPDATE jobs SET state = 'succeeded', result = '{}', finished_at = now(), lease_until = NULL
-	WHERE state = 'running' AND locked_by = 'bench:' || :client_id;
-COMMIT;
-SQL
+bench_claim_sql "$tmp/claim.sql" "$B"
 bare() {  # bare pin|nopin: p50 of the pgbench transaction, ms
 	fill
 	[ "$1" = pin ] && pin_start

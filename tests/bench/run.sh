@@ -63,9 +63,7 @@
 # original's size, MD_BENCH_S3_MIB (256).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/../.."
-root=$(pwd)
-PATH=$root:$PATH
+bench_root
 RUNS=${MD_BENCH_RUNS:-5}
 N=${MD_BENCH_JOBS:-20000}
 B=${MD_BENCH_BATCH:-100}
@@ -105,17 +103,7 @@ fill() {  # fill N: N available noop jobs, nothing else
 }
 
 # --- burn-down ----------------------------------------------------------------
-cat >"$tmp/claim.sql" <<SQL
-BEGIN;
-WITH c AS (SELECT id FROM jobs WHERE state = 'available' AND run_at <= now()
-	ORDER BY priority, run_at, id LIMIT $B FOR UPDATE SKIP LOCKED)
-UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, locked_by = 'bench:' || :client_id,
-	started_at = now(), lease_until = now() + interval '60 seconds'
-FROM c WHERE j.id = c.id RETURNING j.id, j.media, j.profile;
-UPDATE jobs SET state = 'succeeded', result = '{}', finished_at = now(), lease_until = NULL
-	WHERE state = 'running' AND locked_by = 'bench:' || :client_id;
-COMMIT;
-SQL
+bench_claim_sql "$tmp/claim.sql" "$B"
 
 mdwork_rate() {  # P processes of md-work -j 4 draining N jobs: jobs/s
 	local p=$1 t0 t1 i

@@ -16,9 +16,7 @@
 # MD_BENCH_BATCH (100).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/../.."
-root=$(pwd)
-PATH=$root:$PATH
+bench_root
 RUNS=${MD_BENCH_RUNS:-5}
 N=${MD_BENCH_JOBS:-20000}
 B=${MD_BENCH_BATCH:-100}
