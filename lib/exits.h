@@ -16,7 +16,7 @@ enum {
 	MD_EXIT_USAGE = EX_USAGE,          /* 64: bad command line */
 	MD_EXIT_DATAERR = EX_DATAERR,      /* 65: every input was bad */
 	MD_EXIT_CORRUPT = EX_DATAERR,      /* 65: the database is corrupt */
-	MD_EXIT_UNAVAILABLE = EX_UNAVAILABLE, /* 69: ffmpeg/ffprobe missing */
+	MD_EXIT_UNAVAILABLE = EX_UNAVAILABLE, /* 69: ffmpeg/ffprobe or libpq missing */
 	MD_EXIT_SOFTWARE = EX_SOFTWARE,    /* 70: internal error (a bug) */
 	MD_EXIT_IOERR = EX_IOERR,          /* 74: cannot write output or storage */
 	MD_EXIT_TEMPFAIL = EX_TEMPFAIL,    /* 75: database unreachable: retry later */

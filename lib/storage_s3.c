@@ -35,6 +35,7 @@
  */
 #include "storage_int.h"
 #include "conf.h"
+#include "dl.h"
 #include "file.h"
 #include "hash.h"
 #include "log.h"
@@ -42,6 +43,9 @@
 #include "sigv4.h"
 #include "strbuf.h"
 
+/* calls go through pointers (lib, below), which curl's type-checking
+ * macros cannot wrap */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +58,47 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* libcurl and libxml2, loaded by s3_open() (dl.h): what this storage
+ * calls.  xmlFree is a variable holding libxml2's free function, hence
+ * (*lib.xmlFree)(p). */
+#define CURL_FUNCS(X) \
+	X(curl_easy_cleanup) X(curl_easy_init) X(curl_easy_perform) X(curl_easy_reset) \
+	X(curl_easy_setopt) X(curl_easy_strerror) X(curl_getdate) X(curl_global_init) \
+	X(curl_slist_append) X(curl_slist_free_all)
+#define XML_FUNCS(X) \
+	X(xmlDocGetRootElement) X(xmlFree) X(xmlFreeDoc) X(xmlNodeGetContent) X(xmlReadMemory)
+static struct {
+#define X(f) __typeof__(f) *f;
+	CURL_FUNCS(X)
+	XML_FUNCS(X)
+#undef X
+} lib;
+
+/* Load the two libraries, once: 0, or -1 after an error. */
+static int s3_load(void)
+{
+	static int loaded;
+	const char *so;
+	void *h;
+
+	if (loaded)
+		return 0;
+#define X(f) \
+	if (!(lib.f = (__typeof__(lib.f))dl_sym(h, so, #f))) \
+		return -1;
+	so = SONAME_CURL;
+	if (!(h = dl_open(so, "S3 storage")))
+		return -1;
+	CURL_FUNCS(X)
+	so = SONAME_XML2;
+	if (!(h = dl_open(so, "S3 storage")))
+		return -1;
+	XML_FUNCS(X)
+#undef X
+	loaded = 1;
+	return 0;
+}
 
 #define S3_PARTS_MAX 10000
 #define S3_BODY_MAX (4 << 20)                   /* an XML answer we read, at most */
@@ -102,7 +147,7 @@ static int prefix_valid(const char *s)
 static void s3_free(struct s3 *s)
 {
 	if (s->curl && s->pid == getpid())
-		curl_easy_cleanup(s->curl);
+		lib.curl_easy_cleanup(s->curl);
 	if (s->local.ops)
 		storage_close(&s->local);
 	if (s->secret_key)
@@ -124,10 +169,13 @@ static void s3_free(struct s3 *s)
 static int s3_open(struct storage *st, const char *url, const struct storage_conf *c)
 {
 	static int curl_ready;
-	struct s3 *s = xcalloc(1, sizeof(*s));
+	struct s3 *s;
 	const char *slash = strchr(url, '/'), *ak, *sk, *tok, *ep, *region, *scratch;
 	size_t scheme_len;
 
+	if (s3_load())
+		return -1;
+	s = xcalloc(1, sizeof(*s));
 	s->bucket = slash ? xstrndup(url, (size_t)(slash - url)) : xstrdup(url);
 	if (slash) {
 		const char *p = slash + 1;
@@ -210,7 +258,7 @@ static int s3_open(struct storage *st, const char *url, const struct storage_con
 		goto fail;
 	s->local.ops = &storage_fs_ops;
 	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		if (lib.curl_global_init(CURL_GLOBAL_DEFAULT)) {
 			error("cannot start libcurl");
 			goto fail;
 		}
@@ -257,7 +305,7 @@ static xmlDoc *xml_read(const struct strbuf *b)
 {
 	if (!b->len || b->len > INT32_MAX)
 		return NULL;
-	return xmlReadMemory(b->buf, (int)b->len, "s3.xml", NULL,
+	return lib.xmlReadMemory(b->buf, (int)b->len, "s3.xml", NULL,
 			     XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 }
 
@@ -278,9 +326,9 @@ static char *xml_text(xmlNode *n, const char *name)
 
 	if (!c)
 		return NULL;
-	t = xmlNodeGetContent(c);
+	t = lib.xmlNodeGetContent(c);
 	r = xstrdup(t ? (const char *)t : "");
-	xmlFree(t);
+	(*lib.xmlFree)(t);
 	return r;
 }
 
@@ -296,7 +344,7 @@ static double iso_time(const char *s)
 static void error_of(const struct strbuf *body, char *code, size_t ncode, char *msg, size_t nmsg)
 {
 	xmlDoc *d = xml_read(body);
-	xmlNode *r = d ? xmlDocGetRootElement(d) : NULL;
+	xmlNode *r = d ? lib.xmlDocGetRootElement(d) : NULL;
 
 	code[0] = msg[0] = '\0';
 	if (r && !strcmp((const char *)r->name, "Error")) {
@@ -309,7 +357,7 @@ static void error_of(const struct strbuf *body, char *code, size_t ncode, char *
 		free(m);
 	}
 	if (d)
-		xmlFreeDoc(d);
+		lib.xmlFreeDoc(d);
 }
 
 /* ---------- requests ---------- */
@@ -427,7 +475,7 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
 	} else if (header_is(line, l, "content-length", &v)) {
 		q->length = strtoll(v, NULL, 10);
 	} else if (header_is(line, l, "last-modified", &v)) {
-		time_t t = curl_getdate(v, NULL);
+		time_t t = lib.curl_getdate(v, NULL);
 		q->mtime = t > 0 ? (double)t : 0;
 	}
 	return len;
@@ -439,11 +487,11 @@ static CURL *handle(struct s3 *s)
 	if (s->curl && s->pid != getpid())
 		s->curl = NULL;
 	if (!s->curl) {
-		s->curl = curl_easy_init();
+		s->curl = lib.curl_easy_init();
 		s->pid = getpid();
 	}
 	if (s->curl)
-		curl_easy_reset(s->curl);
+		lib.curl_easy_reset(s->curl);
 	return s->curl;
 }
 
@@ -541,11 +589,11 @@ static int request(struct s3 *s, struct req *q)
 			rc = say(s, ENOMEM, "cannot make a curl handle");
 			break;
 		}
-		hs = curl_slist_append(hs, hsha.buf);
+		hs = lib.curl_slist_append(hs, hsha.buf);
 		if (s->token)
-			hs = curl_slist_append(hs, htok.buf);
+			hs = lib.curl_slist_append(hs, htok.buf);
 		if (q->sha && !strcmp(q->method, "POST"))
-			hs = curl_slist_append(hs, "Content-Type: application/xml");
+			hs = lib.curl_slist_append(hs, "Content-Type: application/xml");
 		q->status = 0;
 		q->pos = 0;
 		q->out_errno = 0;
@@ -554,46 +602,46 @@ static int request(struct s3 *s, struct req *q)
 		sb_reset(&q->body);
 		if (q->out_fd >= 0 && (ftruncate(q->out_fd, 0) || lseek(q->out_fd, 0, SEEK_SET) < 0)) {
 			rc = say(s, errno, "cannot write the download: %s", strerror(errno));
-			curl_slist_free_all(hs);
+			lib.curl_slist_free_all(hs);
 			break;
 		}
 		cerr[0] = '\0';
-		curl_easy_setopt(c, CURLOPT_URL, url.buf);
-		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
-		curl_easy_setopt(c, CURLOPT_USERNAME, s->access_key);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, s->secret_key);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, s->timeout);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, s->timeout);
-		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-		curl_easy_setopt(c, CURLOPT_HEADERDATA, q);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, q);
+		lib.curl_easy_setopt(c, CURLOPT_URL, url.buf);
+		lib.curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+		lib.curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		lib.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+		lib.curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
+		lib.curl_easy_setopt(c, CURLOPT_USERNAME, s->access_key);
+		lib.curl_easy_setopt(c, CURLOPT_PASSWORD, s->secret_key);
+		lib.curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+		lib.curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, s->timeout);
+		lib.curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		lib.curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, s->timeout);
+		lib.curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+		lib.curl_easy_setopt(c, CURLOPT_HEADERDATA, q);
+		lib.curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+		lib.curl_easy_setopt(c, CURLOPT_WRITEDATA, q);
 		if (!strcmp(q->method, "HEAD")) {
-			curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+			lib.curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 		} else if (!strcmp(q->method, "PUT")) {
-			curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->in_len);
-			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-			curl_easy_setopt(c, CURLOPT_READDATA, q);
-			curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
-			curl_easy_setopt(c, CURLOPT_SEEKDATA, q);
+			lib.curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+			lib.curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->in_len);
+			lib.curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+			lib.curl_easy_setopt(c, CURLOPT_READDATA, q);
+			lib.curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+			lib.curl_easy_setopt(c, CURLOPT_SEEKDATA, q);
 		} else if (!strcmp(q->method, "POST")) {
-			curl_easy_setopt(c, CURLOPT_POST, 1L);
-			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->in_len);
-			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-			curl_easy_setopt(c, CURLOPT_READDATA, q);
-			curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
-			curl_easy_setopt(c, CURLOPT_SEEKDATA, q);
+			lib.curl_easy_setopt(c, CURLOPT_POST, 1L);
+			lib.curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->in_len);
+			lib.curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+			lib.curl_easy_setopt(c, CURLOPT_READDATA, q);
+			lib.curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+			lib.curl_easy_setopt(c, CURLOPT_SEEKDATA, q);
 		} else if (strcmp(q->method, "GET")) {
-			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+			lib.curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
 		}
-		cc = curl_easy_perform(c);
-		curl_slist_free_all(hs);
+		cc = lib.curl_easy_perform(c);
+		lib.curl_slist_free_all(hs);
 		if (q->out_errno) {
 			rc = say(s, q->out_errno, "%s: %s", q->out_errno == EFBIG ? "answer too long" : "local file",
 				 strerror(q->out_errno));
@@ -631,10 +679,10 @@ static int request(struct s3 *s, struct req *q)
 			say(s, EAGAIN, "%s: %ld %s after %d tries", s->endpoint, q->status,
 			    code[0] ? code : "", attempt + 1);
 		} else if (curl_transient(cc)) {
-			say(s, EAGAIN, "%s: %s after %d tries", s->endpoint, cerr[0] ? cerr : curl_easy_strerror(cc),
-			    attempt + 1);
+			say(s, EAGAIN, "%s: %s after %d tries", s->endpoint,
+			    cerr[0] ? cerr : lib.curl_easy_strerror(cc), attempt + 1);
 		} else {
-			rc = say(s, EIO, "%s: %s", s->endpoint, cerr[0] ? cerr : curl_easy_strerror(cc));
+			rc = say(s, EIO, "%s: %s", s->endpoint, cerr[0] ? cerr : lib.curl_easy_strerror(cc));
 			break;
 		}
 		if (attempt >= s->retries) {
@@ -801,8 +849,8 @@ static int put_multipart(struct s3 *s, int fd, int64_t size, const char *key)
 		goto out;
 	d = xml_read(&q.body);
 	if (d) {
-		id = xml_text(xmlDocGetRootElement(d), "UploadId");
-		xmlFreeDoc(d);
+		id = xml_text(lib.xmlDocGetRootElement(d), "UploadId");
+		lib.xmlFreeDoc(d);
 	}
 	if (!id || !*id) {
 		say(s, EIO, "%s/%s: no UploadId in the answer to CreateMultipartUpload", s->bucket, key);
@@ -853,12 +901,12 @@ static int put_multipart(struct s3 *s, int fd, int64_t size, const char *key)
 	/* CompleteMultipartUpload may fail with 200 and an Error body; its
 	 * result is CompleteMultipartUploadResult (older servers: ...Response) */
 	d = xml_read(&q.body);
-	if (!d || !xmlDocGetRootElement(d) ||
-	    !strcmp((const char *)xmlDocGetRootElement(d)->name, "Error")) {
+	if (!d || !lib.xmlDocGetRootElement(d) ||
+	    !strcmp((const char *)lib.xmlDocGetRootElement(d)->name, "Error")) {
 		char code[64], msg[256];
 		error_of(&q.body, code, sizeof(code), msg, sizeof(msg));
 		if (d)
-			xmlFreeDoc(d);
+			lib.xmlFreeDoc(d);
 		debug("CompleteMultipartUpload answered %ld: %.*s", q.status, (int)q.body.len, q.body.buf);
 		if (!strcmp(code, "InternalError") || !strcmp(code, "SlowDown"))
 			say(s, EAGAIN, "%s/%s: CompleteMultipartUpload: %s", s->bucket, key, code);
@@ -867,7 +915,7 @@ static int put_multipart(struct s3 *s, int fd, int64_t size, const char *key)
 			    code[0] ? code : "no result", msg);
 		goto abort;
 	}
-	xmlFreeDoc(d);
+	lib.xmlFreeDoc(d);
 	rc = 0;
 	goto out;
 abort:
@@ -1053,7 +1101,7 @@ static xmlNode *list_page(struct s3 *s, const char *query, const char *op, const
 			say(s, ENOSYS, "%s does not implement %s (NotImplemented)", s->endpoint, op);
 	} else {
 		*doc = xml_read(&q.body);
-		r = *doc ? xmlDocGetRootElement(*doc) : NULL;
+		r = *doc ? lib.xmlDocGetRootElement(*doc) : NULL;
 		if (!r || strcmp((const char *)r->name, result)) {
 			say(s, EIO, "%s: %s gave no %s", s->bucket, op, result);
 			r = NULL;
@@ -1129,7 +1177,7 @@ static struct storage_entry *s3_list(const struct storage *st, const char *prefi
 			token = next_page(s, r, "NextContinuationToken", &rc);
 		}
 		if (d)
-			xmlFreeDoc(d);
+			lib.xmlFreeDoc(d);
 	} while (!rc && token);
 	free(token);
 	free(full);
@@ -1350,7 +1398,7 @@ static struct storage_upload *s3_uploads(const struct storage *st, size_t *n)
 			umark = kmark ? xml_text(r, "NextUploadIdMarker") : NULL;
 		}
 		if (d)
-			xmlFreeDoc(d);
+			lib.xmlFreeDoc(d);
 	} while (!rc && kmark);
 	free(kmark);
 	free(umark);

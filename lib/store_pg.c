@@ -40,6 +40,7 @@
 #include "store.h"
 #include "store_int.h"
 #include "clock.h"
+#include "dl.h"
 #include "exits.h"
 #include "log.h"
 #include "strbuf.h"
@@ -52,6 +53,39 @@
 #include <string.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+
+/* libpq, loaded by store_pg_open() (dl.h): the functions this driver calls */
+#define PQ_FUNCS(X) \
+	X(PQclear) X(PQcmdTuples) X(PQconnectdbParams) X(PQconninfo) X(PQconninfoFree) \
+	X(PQconsumeInput) X(PQerrorMessage) X(PQexec) X(PQexecParams) X(PQexecPrepared) \
+	X(PQfinish) X(PQfreemem) X(PQgetResult) X(PQgetisnull) X(PQgetlength) X(PQgetvalue) \
+	X(PQnfields) X(PQnotifies) X(PQntuples) X(PQprepare) X(PQputCopyData) X(PQputCopyEnd) \
+	X(PQreset) X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus) \
+	X(PQsetNoticeProcessor) X(PQsocket) X(PQstatus) X(PQtransactionStatus)
+static struct {
+#define X(f) __typeof__(f) *f;
+	PQ_FUNCS(X)
+#undef X
+} pq;
+
+/* Load libpq, once: 0, or MD_EXIT_UNAVAILABLE after an error. */
+static int pq_load(void)
+{
+	static int loaded;
+	void *h;
+
+	if (loaded)
+		return 0;
+	if (!(h = dl_open(SONAME_PQ, "a PostgreSQL database")))
+		return MD_EXIT_UNAVAILABLE;
+#define X(f) \
+	if (!(pq.f = (__typeof__(pq.f))dl_sym(h, SONAME_PQ, #f))) \
+		return MD_EXIT_UNAVAILABLE;
+	PQ_FUNCS(X)
+#undef X
+	loaded = 1;
+	return 0;
+}
 
 #define PG_TRIES 3
 #define PG_MAXARGS 12
@@ -289,10 +323,10 @@ static int pg_session_init(struct pg *q)
 	q->in_txn = 0;
 	q->generic = 0;
 	if (q->listening) {
-		PGresult *res = PQexec(q->conn, "LISTEN " CHANNEL);
-		int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PGresult *res = pq.PQexec(q->conn, "LISTEN " CHANNEL);
+		int ok = pq.PQresultStatus(res) == PGRES_COMMAND_OK;
 
-		PQclear(res);
+		pq.PQclear(res);
 		if (!ok)
 			return -1;
 	}
@@ -312,7 +346,7 @@ static void pg_point_nfd(struct pg *q)
 
 	if (q->nfd < 0)
 		return;
-	if (PQstatus(q->conn) == CONNECTION_OK && (fd = PQsocket(q->conn)) >= 0) {
+	if (pq.PQstatus(q->conn) == CONNECTION_OK && (fd = pq.PQsocket(q->conn)) >= 0) {
 		q->backoff = 0;
 	} else {
 		struct itimerspec t = { { 0, 0 }, { 0, 0 } };
@@ -344,8 +378,8 @@ static int pg_reset(struct pg *q)
 	int rc = 0;
 
 	floor_drop(q);
-	PQreset(q->conn);
-	if (PQstatus(q->conn) != CONNECTION_OK || pg_session_init(q))
+	pq.PQreset(q->conn);
+	if (pq.PQstatus(q->conn) != CONNECTION_OK || pg_session_init(q))
 		rc = -1;
 	pg_point_nfd(q);
 	if (!rc)
@@ -363,14 +397,14 @@ static int pg_ready(struct pg *q)
 {
 	char *m;
 
-	if (PQstatus(q->conn) == CONNECTION_OK && PQconsumeInput(q->conn) &&
-	    PQstatus(q->conn) == CONNECTION_OK)
+	if (pq.PQstatus(q->conn) == CONNECTION_OK && pq.PQconsumeInput(q->conn) &&
+	    pq.PQstatus(q->conn) == CONNECTION_OK)
 		return 0;
-	m = first_line(PQerrorMessage(q->conn));
+	m = first_line(pq.PQerrorMessage(q->conn));
 	pg_say(q, LOG_WARN, xstrfmt("database '%s': connection lost: %s", q->url, m));
 	free(m);
 	if (pg_reset(q)) {
-		m = first_line(PQerrorMessage(q->conn));
+		m = first_line(pq.PQerrorMessage(q->conn));
 		pg_say(q, LOG_ERROR, xstrfmt("database '%s': cannot reconnect: %s", q->url, m));
 		free(m);
 		return MD_EXIT_TEMPFAIL;
@@ -384,12 +418,12 @@ static int pg_ready(struct pg *q)
  */
 static int pg_fail(struct pg *q, const char *what, const PGresult *res)
 {
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	const char *prim = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	const char *raw = prim ? prim : res && *PQresultErrorMessage(res) ?
-		PQresultErrorMessage(res) : PQerrorMessage(q->conn);
+	const char *state = res ? pq.PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *prim = res ? pq.PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *raw = prim ? prim : res && *pq.PQresultErrorMessage(res) ?
+		pq.PQresultErrorMessage(res) : pq.PQerrorMessage(q->conn);
 	char *msg = first_line(raw);
-	int lost = PQstatus(q->conn) != CONNECTION_OK;
+	int lost = pq.PQstatus(q->conn) != CONNECTION_OK;
 	int rc = lost || tempfail_state(state) ? MD_EXIT_TEMPFAIL : MD_EXIT_SOFTWARE;
 
 	q->retry = state && !strncmp(state, "40", 2) && !q->committing;
@@ -422,18 +456,18 @@ static int pg_fail(struct pg *q, const char *what, const PGresult *res)
 /* Check a result: 0 and *out = res (or cleared when out is NULL), or an exit code. */
 static int pg_check(struct pg *q, const char *what, PGresult *res, PGresult **out)
 {
-	ExecStatusType st = PQresultStatus(res);
+	ExecStatusType st = pq.PQresultStatus(res);
 	int rc;
 
 	if (res && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)) {
 		if (out)
 			*out = res;
 		else
-			PQclear(res);
+			pq.PQclear(res);
 		return 0;
 	}
 	rc = pg_fail(q, what, res);
-	PQclear(res);
+	pq.PQclear(res);
 	return rc;
 }
 
@@ -448,7 +482,7 @@ static int pg_exec(struct pg *q, const char *what, const char *sql, const struct
 	floor_drop(q);
 	if (!q->in_txn && (rc = pg_ready(q)))
 		return rc;
-	return pg_check(q, what, PQexecParams(q->conn, sql, a ? a->n : 0, NULL,
+	return pg_check(q, what, pq.PQexecParams(q->conn, sql, a ? a->n : 0, NULL,
 					      a ? a->v : NULL, a && a->binary ? a->len : NULL,
 					      a && a->binary ? a->fmt : NULL, 0), out);
 }
@@ -460,7 +494,7 @@ static int pg_simple(struct pg *q, const char *what, const char *sql)
 
 	if (!q->in_txn && (rc = pg_ready(q)))
 		return rc;
-	return pg_check(q, what, PQexec(q->conn, sql), NULL);
+	return pg_check(q, what, pq.PQexec(q->conn, sql), NULL);
 }
 
 /* A statement that only reads: run again on a new connection if the link
@@ -595,13 +629,13 @@ static int pg_exec_prepared(struct pg *q, const char *what, int st, const struct
 	if (!q->in_txn && (rc = pg_ready(q)))
 		return rc;
 	if (!(q->prepared & (1u << st))) {
-		rc = pg_check(q, what, PQprepare(q->conn, stmts[st].name, stmts[st].sql, 0, NULL),
+		rc = pg_check(q, what, pq.PQprepare(q->conn, stmts[st].name, stmts[st].sql, 0, NULL),
 			      NULL);
 		if (rc)
 			return rc;
 		q->prepared |= 1u << st;
 	}
-	return pg_check(q, what, PQexecPrepared(q->conn, stmts[st].name, a->n, a->v,
+	return pg_check(q, what, pq.PQexecPrepared(q->conn, stmts[st].name, a->n, a->v,
 						NULL, NULL, 0), out);
 }
 
@@ -630,24 +664,24 @@ static int pg_commit(struct pg *q)
 
 static void pg_rollback(struct pg *q)
 {
-	if (PQstatus(q->conn) == CONNECTION_OK && PQtransactionStatus(q->conn) != PQTRANS_IDLE)
-		PQclear(PQexec(q->conn, "ROLLBACK"));
+	if (pq.PQstatus(q->conn) == CONNECTION_OK && pq.PQtransactionStatus(q->conn) != PQTRANS_IDLE)
+		pq.PQclear(pq.PQexec(q->conn, "ROLLBACK"));
 	q->in_txn = 0;
 }
 
 static const char *val(const PGresult *res, int row, int col)
 {
-	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+	return pq.PQgetisnull(res, row, col) ? NULL : pq.PQgetvalue(res, row, col);
 }
 
 static char *val_dup(const PGresult *res, int row, int col)
 {
-	return PQgetisnull(res, row, col) ? NULL : xstrdup(PQgetvalue(res, row, col));
+	return pq.PQgetisnull(res, row, col) ? NULL : xstrdup(pq.PQgetvalue(res, row, col));
 }
 
 static int64_t val_i64(const PGresult *res, int row, int col)
 {
-	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+	return pq.PQgetisnull(res, row, col) ? 0 : strtoll(pq.PQgetvalue(res, row, col), NULL, 10);
 }
 
 /* ---------- open, migrations ---------- */
@@ -662,15 +696,15 @@ static int pg_version(struct pg *q, int *version)
 	if ((rc = pg_exec(q, "read schema version",
 			  "SELECT to_regclass('schema_migrations') IS NULL", NULL, &res)))
 		return rc;
-	missing = !strcmp(PQgetvalue(res, 0, 0), "t");
-	PQclear(res);
+	missing = !strcmp(pq.PQgetvalue(res, 0, 0), "t");
+	pq.PQclear(res);
 	if (missing)
 		return 1;
 	if ((rc = pg_exec(q, "read schema version",
 			  "SELECT coalesce(max(version), 0) FROM schema_migrations", NULL, &res)))
 		return rc;
 	*version = (int)val_i64(res, 0, 0);
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -678,7 +712,7 @@ static void pg_close(struct store *s)
 {
 	struct pg *q = (struct pg *)s;
 
-	PQfinish(q->conn);
+	pq.PQfinish(q->conn);
 	if (q->nfd >= 0) {
 		close(q->nfd);
 		close(q->tfd);
@@ -748,9 +782,9 @@ static int pg_migrations_applied(struct store *s, applied_cb cb, void *arg)
 	q->replayable = 0;
 	if (rc)
 		return rc;
-	for (int r = 0; res && r < PQntuples(res); r++)
+	for (int r = 0; res && r < pq.PQntuples(res); r++)
 		cb(arg, (int)val_i64(res, r, 0), val(res, r, 1));
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -761,25 +795,28 @@ int store_pg_open(const char *conninfo, int flags, struct store **out)
 			     "connect_timeout", "dbname", NULL };
 	const char *kv[] = { log_tool(), "UTF8", "10", conninfo, NULL };
 	struct pg *q;
+	int rc;
 
 	*out = NULL;
+	if ((rc = pq_load()))
+		return rc;
 	q = xcalloc(1, sizeof(*q));
 	q->base.drv = &pg_driver;
 	q->url = store_redact_url(conninfo);
 	q->base.where = q->url;
 	q->nfd = -1;
 	q->poll_only = getenv("MD_POLL_ONLY") && !strcmp(getenv("MD_POLL_ONLY"), "1");
-	q->conn = PQconnectdbParams(kw, kv, 1);
+	q->conn = pq.PQconnectdbParams(kw, kv, 1);
 	if (!q->conn)
 		die(MD_EXIT_SOFTWARE, "out of memory");
-	if (PQstatus(q->conn) != CONNECTION_OK) {
-		char *m = first_line(PQerrorMessage(q->conn));
+	if (pq.PQstatus(q->conn) != CONNECTION_OK) {
+		char *m = first_line(pq.PQerrorMessage(q->conn));
 		error("database '%s': cannot connect: %s", q->url, m);
 		free(m);
 		pg_close(&q->base);
 		return MD_EXIT_TEMPFAIL;
 	}
-	PQsetNoticeProcessor(q->conn, pg_notice, NULL);
+	pq.PQsetNoticeProcessor(q->conn, pg_notice, NULL);
 	/* STORE_CREATE: the database itself is made by the DBA (createdb) */
 	*out = &q->base;
 	return 0;
@@ -798,8 +835,8 @@ static int pg_media_exists(struct store *s, const char *sha)
 	rc = pg_read(q, "look up media", "SELECT 1 FROM media WHERE sha256 = $1", &a, &res);
 	if (rc)
 		return -rc;
-	n = PQntuples(res);
-	PQclear(res);
+	n = pq.PQntuples(res);
+	pq.PQclear(res);
 	return n > 0;
 }
 
@@ -819,19 +856,19 @@ static int pg_user_id(struct store *s, const char *user, int64_t *id)
 		     "SELECT id FROM s UNION ALL SELECT id FROM i", &a, &res);
 	if (rc)
 		return rc;
-	if (!PQntuples(res)) {
+	if (!pq.PQntuples(res)) {
 		/* another transaction added it since our snapshot: see it now */
-		PQclear(res);
+		pq.PQclear(res);
 		if ((rc = pg_exec(q, "add user", "SELECT id FROM users WHERE username = $1", &a, &res)))
 			return rc;
-		if (!PQntuples(res)) {
-			PQclear(res);
+		if (!pq.PQntuples(res)) {
+			pq.PQclear(res);
 			error("database '%s': user '%s' vanished while being added", q->url, user);
 			return MD_EXIT_TEMPFAIL;
 		}
 	}
 	*id = val_i64(res, 0, 0);
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -850,12 +887,12 @@ static int pg_post_of(struct store *s, const char *user, const char *media, stru
 			  "JOIN users u ON u.id = p.owner JOIN media m ON m.sha256 = p.media "
 			  "WHERE u.username = $1 AND p.media = $2 ORDER BY p.id LIMIT 1", &a, &res)))
 		return rc;
-	if (PQntuples(res)) {
+	if (pq.PQntuples(res)) {
 		p->id = val_i64(res, 0, 0);
-		(void)snprintf(p->status, sizeof(p->status), "%s", PQgetvalue(res, 0, 1));
-		p->kind = kind_from_name(PQgetvalue(res, 0, 2));
+		(void)snprintf(p->status, sizeof(p->status), "%s", pq.PQgetvalue(res, 0, 1));
+		p->kind = kind_from_name(pq.PQgetvalue(res, 0, 2));
 	}
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -883,7 +920,7 @@ static int pg_media_verdict(struct store *s, const char *media, int64_t *total,
 	*total = val_i64(res, 0, 0);
 	*open = val_i64(res, 0, 1);
 	*dead = val_dup(res, 0, 2);
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -931,9 +968,9 @@ static int pg_jobs_add_missing(struct store *s, const char *media, const struct 
 		&a, &res);
 	if (rc)
 		goto out;
-	for (int i = 0; i < PQntuples(res); i++)
+	for (int i = 0; i < pq.PQntuples(res); i++)
 		*added += (int)val_i64(res, i, 1);
-	PQclear(res);
+	pq.PQclear(res);
 out:
 	sb_release(&an);
 	sb_release(&aq);
@@ -994,8 +1031,8 @@ static int pg_media_add(struct store *s, const struct media_info *m, int *is_new
 			  "duration, probe) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) "
 			  "ON CONFLICT (sha256) DO NOTHING", &a, &pr)))
 		return rc;
-	*is_new = strcmp(PQcmdTuples(pr), "0") != 0;
-	PQclear(pr);
+	*is_new = strcmp(pq.PQcmdTuples(pr), "0") != 0;
+	pq.PQclear(pr);
 	if (*is_new)
 		return 0;
 	/* serialize with other ingests, enqueues and finalizes of this media */
@@ -1023,7 +1060,7 @@ static int pg_post_add(struct store *s, int64_t owner, const char *media, const 
 			  "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", &a, &pr)))
 		return rc;
 	*id = val_i64(pr, 0, 0);
-	PQclear(pr);
+	pq.PQclear(pr);
 	return 0;
 }
 
@@ -1098,14 +1135,14 @@ static int pg_refs_resolve(struct store *s, char *const *refs, const int64_t *po
 	free(nopid);
 	if (rc)
 		return rc;
-	for (int k = 0; k < PQntuples(res); k++) {
+	for (int k = 0; k < pq.PQntuples(res); k++) {
 		int i = (int)val_i64(res, k, 0) - 1;
 
 		if (i >= 0 && i < n)
-			cb(arg, i, PQgetisnull(res, k, 1) ? refs[i] : val(res, k, 1),
+			cb(arg, i, pq.PQgetisnull(res, k, 1) ? refs[i] : val(res, k, 1),
 			   kind_from_name(val(res, k, 2)), val(res, k, 3));
 	}
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -1133,10 +1170,10 @@ static int pg_jobs_live(struct store *s, char *const *media, int nm, char *const
 	sb_release(&ap);
 	if (rc)
 		return rc;
-	for (int k = 0; k < PQntuples(res); k++)
+	for (int k = 0; k < pq.PQntuples(res); k++)
 		cb(arg, (int)val_i64(res, k, 0) - 1, (int)val_i64(res, k, 1) - 1, val_i64(res, k, 2),
 		   val(res, k, 3), val(res, k, 4));
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -1172,13 +1209,13 @@ static int pg_number_jobs(struct pg *q, struct job_row *v, int n)
 	if ((rc = pg_exec(q, "number jobs",
 			  "SELECT nextval('jobs_id_seq') FROM generate_series(1, $1::int)", &a, &res)))
 		return rc;
-	if (PQntuples(res) != n) {
-		error("database '%s': number jobs: %d ids for %d jobs", q->url, PQntuples(res), n);
-		PQclear(res);
+	if (pq.PQntuples(res) != n) {
+		error("database '%s': number jobs: %d ids for %d jobs", q->url, pq.PQntuples(res), n);
+		pq.PQclear(res);
 		return MD_EXIT_SOFTWARE;
 	}
 	pg_set_ids(res, v, n);
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -1277,13 +1314,13 @@ static int pg_jobs_insert_few(struct pg *q, struct job_row *v, int n, int priori
 	free(att);
 	if (rc)
 		return rc;
-	if (PQntuples(res) == n) {
+	if (pq.PQntuples(res) == n) {
 		pg_set_ids(res, v, n);
 	} else {
-		error("database '%s': add jobs: %d ids for %d jobs", q->url, PQntuples(res), n);
+		error("database '%s': add jobs: %d ids for %d jobs", q->url, pq.PQntuples(res), n);
 		rc = MD_EXIT_SOFTWARE;
 	}
-	PQclear(res);
+	pq.PQclear(res);
 	return rc;
 }
 
@@ -1303,27 +1340,27 @@ static int pg_jobs_insert(struct store *s, struct job_row *v, int n, int priorit
 		return rc;
 	if (run_at > 0)
 		copy_time(at, sizeof(at), run_at);
-	res = PQexec(q->conn, *at
+	res = pq.PQexec(q->conn, *at
 		? "COPY jobs (id, media, profile, queue, priority, max_attempts, trace_id, run_at) FROM STDIN"
 		: "COPY jobs (id, media, profile, queue, priority, max_attempts, trace_id) FROM STDIN");
-	if (PQresultStatus(res) != PGRES_COPY_IN)
+	if (pq.PQresultStatus(res) != PGRES_COPY_IN)
 		return pg_check(q, "add jobs", res, NULL);
-	PQclear(res);
+	pq.PQclear(res);
 	for (int i = 0; i < n && sent; i++) {
 		sb_add_copy_job(&buf, &v[i], priority, at);
 		/* in pieces, so the server parses while the rest is written */
 		if (buf.len >= 1 << 16) {
-			sent = PQputCopyData(q->conn, buf.buf, (int)buf.len) == 1;
+			sent = pq.PQputCopyData(q->conn, buf.buf, (int)buf.len) == 1;
 			sb_reset(&buf);
 		}
 	}
 	if (sent && buf.len)
-		sent = PQputCopyData(q->conn, buf.buf, (int)buf.len) == 1;
+		sent = pq.PQputCopyData(q->conn, buf.buf, (int)buf.len) == 1;
 	sb_release(&buf);
-	PQputCopyEnd(q->conn, sent ? NULL : "client could not send the rows");
-	rc = pg_check(q, "add jobs", PQgetResult(q->conn), NULL);
-	while ((res = PQgetResult(q->conn)))
-		PQclear(res);
+	pq.PQputCopyEnd(q->conn, sent ? NULL : "client could not send the rows");
+	rc = pg_check(q, "add jobs", pq.PQgetResult(q->conn), NULL);
+	while ((res = pq.PQgetResult(q->conn)))
+		pq.PQclear(res);
 	return rc;
 }
 
@@ -1363,25 +1400,25 @@ static void sb_add_runs(struct strbuf *ids, struct strbuf *claims, const struct 
  * count of acknowledgements). */
 static struct job *claimed_jobs(const PGresult *res, int *count)
 {
-	int rows = PQntuples(res);
+	int rows = pq.PQntuples(res);
 	struct job *v = xcalloc(rows > 0 ? rows : 1, sizeof(*v));
 
 	*count = 0;
 	for (int i = 0; i < rows; i++) {
-		if (PQgetisnull(res, i, 0))
+		if (pq.PQgetisnull(res, i, 0))
 			continue;
 		struct job *j = &v[(*count)++];
 		j->id = val_i64(res, i, 0);
-		xsnprintf(j->media, sizeof(j->media), "%s", PQgetvalue(res, i, 1));
+		xsnprintf(j->media, sizeof(j->media), "%s", pq.PQgetvalue(res, i, 1));
 		j->profile = val_dup(res, i, 2);
 		j->queue = val_dup(res, i, 3);
 		j->trace_id = val_dup(res, i, 4);
 		j->attempts = (int)val_i64(res, i, 5);
 		j->max_attempts = (int)val_i64(res, i, 6);
-		j->kind = kind_from_name(PQgetvalue(res, i, 7));
+		j->kind = kind_from_name(pq.PQgetvalue(res, i, 7));
 		j->format = val_dup(res, i, 8);
 		j->ext = val_dup(res, i, 9);
-		j->duration = PQgetisnull(res, i, 11) ? 0 : strtod(PQgetvalue(res, i, 11), NULL);
+		j->duration = pq.PQgetisnull(res, i, 11) ? 0 : strtod(pq.PQgetvalue(res, i, 11), NULL);
 		j->claim = val_i64(res, i, 12);
 	}
 	return v;
@@ -1411,8 +1448,8 @@ static void floor_args(struct pg *q, struct args *a, const char *qs)
  * first (least) job as the floor, a short one none. */
 static void floor_keep(struct pg *q, const PGresult *res, int n, int njobs, const char *qs)
 {
-	if (n <= 0 || njobs < n || PQgetisnull(res, 0, 0) ||
-	    (size_t)PQgetlength(res, 0, 14) >= sizeof(q->floor.run_at)) {
+	if (n <= 0 || njobs < n || pq.PQgetisnull(res, 0, 0) ||
+	    (size_t)pq.PQgetlength(res, 0, 14) >= sizeof(q->floor.run_at)) {
 		floor_drop(q);
 		return;
 	}
@@ -1421,7 +1458,7 @@ static void floor_keep(struct pg *q, const PGresult *res, int n, int njobs, cons
 		q->floor.queues = xstrdup(qs);
 	}
 	q->floor.priority = (int)val_i64(res, 0, 13);
-	xsnprintf(q->floor.run_at, sizeof(q->floor.run_at), "%s", PQgetvalue(res, 0, 14));
+	xsnprintf(q->floor.run_at, sizeof(q->floor.run_at), "%s", pq.PQgetvalue(res, 0, 14));
 	q->floor.id = val_i64(res, 0, 0);
 	q->floor.set = 1;
 }
@@ -1440,7 +1477,7 @@ static int pg_claim_ack(struct store *s, const char *worker, char *const *queues
 	 * generic plan is the good one, so plan them once, not at every
 	 * execution (other tools keep custom plans for their big statements) */
 	if (!q->generic) {
-		PQclear(PQexec(q->conn, "SET plan_cache_mode = force_generic_plan"));
+		pq.PQclear(pq.PQexec(q->conn, "SET plan_cache_mode = force_generic_plan"));
 		q->generic = 1;
 	}
 	sb_add_runs(&ai, &ac, ack, nack);
@@ -1465,11 +1502,11 @@ static int pg_claim_ack(struct store *s, const char *worker, char *const *queues
 		sb_release(&qa);
 		return rc;
 	}
-	*acked = PQntuples(res) ? (int)val_i64(res, 0, 10) : 0;
+	*acked = pq.PQntuples(res) ? (int)val_i64(res, 0, 10) : 0;
 	*jobs = claimed_jobs(res, njobs);
 	floor_keep(q, res, n, *njobs, nqueues ? qa.buf : "");
 	sb_release(&qa);
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -1514,11 +1551,11 @@ static int pg_heartbeat(struct store *s, double lease, const struct fence *runs,
 	/* replaying a lease extension is harmless */
 	if ((rc = pg_runs_exec((struct pg *)s, "heartbeat", ST_HEARTBEAT, runs, n, l, 1, &res)))
 		return rc;
-	for (int r = 0; r < PQntuples(res); r++)
+	for (int r = 0; r < pq.PQntuples(res); r++)
 		for (int i = 0; i < n; i++)
 			if (runs[i].job == val_i64(res, r, 0) && runs[i].claim == val_i64(res, r, 1))
 				held[i] = 1;
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -1538,8 +1575,8 @@ static int pg_jobs_succeed(struct store *s, const struct fence *runs, char *cons
 	sb_release(&ar);
 	if (rc)
 		return rc;
-	*applied = (int)strtol(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
+	*applied = (int)strtol(pq.PQcmdTuples(res), NULL, 10);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -1562,8 +1599,8 @@ static int pg_job_settle(struct store *s, const struct fence *run, enum settle h
 	PG_RETRY(q, rc, pg_exec_prepared(q, "end a run", ST_SETTLE, &a, &res));
 	if (rc)
 		return rc;
-	*applied = strcmp(PQcmdTuples(res), "0") != 0;
-	PQclear(res);
+	*applied = strcmp(pq.PQcmdTuples(res), "0") != 0;
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -1577,7 +1614,7 @@ static int pg_read_runs(struct pg *q, const char *sql, const struct args *a, str
 
 	if ((rc = pg_read(q, "read running jobs", sql, a, &res)))
 		return rc;
-	*n = PQntuples(res);
+	*n = pq.PQntuples(res);
 	*v = xcalloc((size_t)(*n > 0 ? *n : 1), sizeof(**v));
 	for (int i = 0; i < *n; i++) {
 		(*v)[i].run.job = val_i64(res, i, 0);
@@ -1586,7 +1623,7 @@ static int pg_read_runs(struct pg *q, const char *sql, const struct args *a, str
 		(*v)[i].max_attempts = (int)val_i64(res, i, 3);
 		(*v)[i].worker = val_dup(res, i, 4);
 	}
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -1654,8 +1691,8 @@ static int pg_worker_exec(struct pg *q, const char *what, const char *sql, const
 	if (rc)
 		return rc;
 	if (changed)
-		*changed = strcmp(PQcmdTuples(res), "0") != 0;
-	PQclear(res);
+		*changed = strcmp(pq.PQcmdTuples(res), "0") != 0;
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -1675,8 +1712,8 @@ static int pg_queue_pause(struct store *s, const char *queue, int pause, const c
 			  "ON CONFLICT (queue) DO NOTHING" : "DELETE FROM queue_pauses WHERE queue = $1",
 			  &a, &res)))
 		return rc;
-	*changed = strcmp(PQcmdTuples(res), "0") != 0;
-	PQclear(res);
+	*changed = strcmp(pq.PQcmdTuples(res), "0") != 0;
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -1707,11 +1744,11 @@ static int pg_workers_gone(struct store *s, double after, const char *self, char
 		"AND ($2::text IS NULL OR id <> $2) RETURNING id", &a, &res));
 	if (rc)
 		return rc;
-	*n = PQntuples(res);
+	*n = pq.PQntuples(res);
 	*ids = xcalloc((size_t)(*n > 0 ? *n : 1), sizeof(**ids));
 	for (int i = 0; i < *n; i++)
 		(*ids)[i] = val_dup(res, i, 0);
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -1744,8 +1781,8 @@ static int pg_queue_counts(struct store *s, char *const *queues, int nqueues,
 		return rc;
 	*avail = val_i64(res, 0, 0);
 	*running = val_i64(res, 0, 1);
-	*next_run = PQgetisnull(res, 0, 2) ? 0 : strtod(PQgetvalue(res, 0, 2), NULL);
-	PQclear(res);
+	*next_run = pq.PQgetisnull(res, 0, 2) ? 0 : strtod(pq.PQgetvalue(res, 0, 2), NULL);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -1795,7 +1832,7 @@ static int pg_consume_notify(struct store *s)
 
 	if (q->poll_only || !q->listening)
 		return 0;
-	if (PQstatus(q->conn) != CONNECTION_OK) {
+	if (pq.PQstatus(q->conn) != CONNECTION_OK) {
 		/* the reconnection timer fired */
 		uint64_t ticks;
 		ssize_t r = read(q->tfd, &ticks, sizeof(ticks));
@@ -1803,14 +1840,14 @@ static int pg_consume_notify(struct store *s)
 		(void)r;
 		goto reconnect;
 	}
-	if (!PQconsumeInput(q->conn) || PQstatus(q->conn) != CONNECTION_OK) {
-		char *m = first_line(PQerrorMessage(q->conn));
+	if (!pq.PQconsumeInput(q->conn) || pq.PQstatus(q->conn) != CONNECTION_OK) {
+		char *m = first_line(pq.PQerrorMessage(q->conn));
 
 		pg_say(q, LOG_WARN, xstrfmt("database '%s': connection lost: %s", q->url, m));
 		free(m);
 		goto reconnect;
 	}
-	while ((nf = PQnotifies(q->conn))) {
+	while ((nf = pq.PQnotifies(q->conn))) {
 		int want = !q->nqueues;
 
 		for (int i = 0; i < q->nqueues && !want; i++)
@@ -1820,13 +1857,13 @@ static int pg_consume_notify(struct store *s)
 		/* new jobs may sort before the floor */
 		if (!strcmp(nf->relname, CHANNEL))
 			floor_drop(q);
-		PQfreemem(nf);
+		pq.PQfreemem(nf);
 	}
 	return n;
 reconnect:
 	if (pg_reset(q)) {
 		/* the descriptor is the timer now: it wakes the caller to try again */
-		char *m = first_line(PQerrorMessage(q->conn));
+		char *m = first_line(pq.PQerrorMessage(q->conn));
 		pg_say(q, LOG_ERROR, xstrfmt("database '%s': cannot reconnect (next try in %d s): %s",
 					     q->url, q->backoff, m));
 		free(m);
@@ -1842,11 +1879,11 @@ reconnect:
  * column), a text. */
 static void media_rows(PGresult *res, media_cb cb, void *arg)
 {
-	int three = PQnfields(res) > 2;
+	int three = pq.PQnfields(res) > 2;
 
-	for (int i = 0; i < PQntuples(res); i++)
+	for (int i = 0; i < pq.PQntuples(res); i++)
 		cb(arg, val(res, i, 0), three ? val_i64(res, i, 1) : 0, val(res, i, three ? 2 : 1));
-	PQclear(res);
+	pq.PQclear(res);
 }
 
 /* A statement over the media of a batch, bound as $1 (text[]); its rows to
@@ -2021,14 +2058,14 @@ static int pg_hook_claim(struct store *s, double lease, struct hook_call *c, int
 		"RETURNING id, post_id, status, key, attempts", &a, &res);
 	if (rc)
 		return rc;
-	if ((*found = PQntuples(res) > 0)) {
+	if ((*found = pq.PQntuples(res) > 0)) {
 		c->id = val_i64(res, 0, 0);
 		c->post_id = val_i64(res, 0, 1);
-		xsnprintf(c->status, sizeof(c->status), "%s", PQgetvalue(res, 0, 2));
-		xsnprintf(c->key, sizeof(c->key), "%s", PQgetvalue(res, 0, 3));
+		xsnprintf(c->status, sizeof(c->status), "%s", pq.PQgetvalue(res, 0, 2));
+		xsnprintf(c->key, sizeof(c->key), "%s", pq.PQgetvalue(res, 0, 3));
 		c->attempts = (int)val_i64(res, 0, 4);
 	}
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -2128,7 +2165,7 @@ static int pg_feed_page(struct store *s, const struct feed_query *fq, int limit,
 	sb_release(&ids);
 	if (rc)
 		return rc;
-	for (int i = 0; i < PQntuples(res) && !rc; i++) {
+	for (int i = 0; i < pq.PQntuples(res) && !rc; i++) {
 		struct feed_row row = {
 			.post_id = val_i64(res, i, 0),
 			.user = val(res, i, 1),
@@ -2145,7 +2182,7 @@ static int pg_feed_page(struct store *s, const struct feed_query *fq, int limit,
 		};
 		rc = cb(arg, &row);
 	}
-	PQclear(res);
+	pq.PQclear(res);
 	return rc;
 }
 
@@ -2159,8 +2196,8 @@ static int pg_feed_version(struct store *s, int64_t *version)
 		     NULL, &res);
 	if (rc)
 		return rc;
-	*version = PQntuples(res) ? val_i64(res, 0, 0) : 0;
-	PQclear(res);
+	*version = pq.PQntuples(res) ? val_i64(res, 0, 0) : 0;
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -2178,9 +2215,9 @@ static int pg_feed_tags(struct store *s, const char *status, tag_cb cb, void *ar
 		"ORDER BY t.name", &a, &res);
 	if (rc)
 		return rc;
-	for (int i = 0; i < PQntuples(res) && !rc; i++)
+	for (int i = 0; i < pq.PQntuples(res) && !rc; i++)
 		rc = cb(arg, val(res, i, 0));
-	PQclear(res);
+	pq.PQclear(res);
 	return rc;
 }
 
@@ -2215,7 +2252,7 @@ static int pg_jobs(struct store *s, const struct job_query *jq, job_info_cb cb, 
 	sb_release(&ids);
 	if (rc)
 		return rc;
-	for (int i = 0; i < PQntuples(res) && !rc; i++) {
+	for (int i = 0; i < pq.PQntuples(res) && !rc; i++) {
 		struct job_info j = {
 			.id = val_i64(res, i, 0),
 			.media = val(res, i, 1),
@@ -2238,7 +2275,7 @@ static int pg_jobs(struct store *s, const struct job_query *jq, job_info_cb cb, 
 		};
 		rc = cb(arg, &j);
 	}
-	PQclear(res);
+	pq.PQclear(res);
 	return rc;
 }
 
@@ -2253,12 +2290,12 @@ static int pg_job_read(struct store *s, int64_t id, char **state, char **media, 
 	if ((rc = pg_exec(q, "read job", "SELECT state, media, profile FROM jobs WHERE id = $1 "
 			  "FOR UPDATE", &a, &res)))
 		return rc;
-	if (PQntuples(res)) {
+	if (pq.PQntuples(res)) {
 		*state = val_dup(res, 0, 0);
 		*media = val_dup(res, 0, 1);
 		*profile = val_dup(res, 0, 2);
 	}
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -2298,8 +2335,8 @@ static int pg_posts_reopen(struct store *s, const char *media, int64_t *n)
 	if ((rc = pg_exec(q, "reopen posts", "UPDATE posts SET status = 'processing', error = NULL, "
 			  "updated_at = now() WHERE media = $1 AND status = 'failed'", &a, &res)))
 		return rc;
-	*n = strtoll(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
+	*n = strtoll(pq.PQcmdTuples(res), NULL, 10);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -2334,11 +2371,11 @@ static int pg_live_twin(struct store *s, int64_t not_id, const char *media, cons
 			  "AND state IN ('available', 'running', 'succeeded') ORDER BY id DESC LIMIT 1",
 			  &a, &res)))
 		return rc;
-	if (PQntuples(res)) {
+	if (pq.PQntuples(res)) {
 		*id = val_i64(res, 0, 0);
 		*state = val_dup(res, 0, 1);
 	}
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -2389,7 +2426,7 @@ static void pg_status_item(const PGresult *r, int i, enum status_kind k, struct 
 		break;
 	case STATUS_WAITING:
 		it->queue = val(r, i, 0);
-		it->seconds = strtod(PQgetvalue(r, i, 1), NULL);
+		it->seconds = strtod(pq.PQgetvalue(r, i, 1), NULL);
 		break;
 	case STATUS_RUNNING:
 	case STATUS_DEAD:
@@ -2399,8 +2436,8 @@ static void pg_status_item(const PGresult *r, int i, enum status_kind k, struct 
 		it->media = val(r, i, 3);
 		if (k == STATUS_RUNNING) {
 			it->worker = val(r, i, 4);
-			it->seconds = strtod(PQgetvalue(r, i, 5), NULL);
-			it->progress = PQgetisnull(r, i, 6) ? -1 : strtod(PQgetvalue(r, i, 6), NULL);
+			it->seconds = strtod(pq.PQgetvalue(r, i, 5), NULL);
+			it->progress = pq.PQgetisnull(r, i, 6) ? -1 : strtod(pq.PQgetvalue(r, i, 6), NULL);
 		} else {
 			it->error = val(r, i, 4);
 			it->at = val(r, i, 5);
@@ -2416,7 +2453,7 @@ static void pg_status_item(const PGresult *r, int i, enum status_kind k, struct 
 		it->queue = val(r, i, 2);
 		it->n = val_i64(r, i, 3);
 		it->id = val_i64(r, i, 4);
-		it->seconds = strtod(PQgetvalue(r, i, 5), NULL);
+		it->seconds = strtod(pq.PQgetvalue(r, i, 5), NULL);
 		it->at = val(r, i, 6);
 		it->profile = val(r, i, 7);
 		break;
@@ -2424,7 +2461,7 @@ static void pg_status_item(const PGresult *r, int i, enum status_kind k, struct 
 		it->queue = val(r, i, 0);
 		it->worker = val(r, i, 1);
 		it->at = val(r, i, 2);
-		it->seconds = strtod(PQgetvalue(r, i, 3), NULL);
+		it->seconds = strtod(pq.PQgetvalue(r, i, 3), NULL);
 		break;
 	}
 }
@@ -2440,13 +2477,13 @@ static int pg_status_figure(struct store *s, enum status_kind k, int dead_limit,
 	arg_i64(&a, dead_limit);
 	if ((rc = pg_exec(q, "read status", pg_status_sql[k], k == STATUS_DEAD ? &a : NULL, &res)))
 		return rc;
-	for (int i = 0; i < PQntuples(res) && !rc; i++) {
+	for (int i = 0; i < pq.PQntuples(res) && !rc; i++) {
 		struct status_item it = { .kind = k };
 
 		pg_status_item(res, i, k, &it);
 		rc = cb(arg, &it);
 	}
-	PQclear(res);
+	pq.PQclear(res);
 	return rc;
 }
 
@@ -2493,7 +2530,7 @@ static int pg_users(struct store *s, const char *name, user_cb cb, void *arg)
 		"WHERE $1::text IS NULL OR u.username = $1 ORDER BY u.username", &a, &res);
 	if (rc)
 		return rc;
-	for (int i = 0; i < PQntuples(res) && !rc; i++) {
+	for (int i = 0; i < pq.PQntuples(res) && !rc; i++) {
 		struct user_info u = {
 			.name = val(res, i, 0),
 			.email = val(res, i, 1),
@@ -2503,7 +2540,7 @@ static int pg_users(struct store *s, const char *name, user_cb cb, void *arg)
 		};
 		rc = cb(arg, &u);
 	}
-	PQclear(res);
+	pq.PQclear(res);
 	return rc;
 }
 
@@ -2532,7 +2569,7 @@ static int pg_user_facts(struct store *s, const char *name, const char *email,
 	*exists = val_i64(res, 0, 0);
 	*taken = val_i64(res, 0, 1);
 	*posts = val_i64(res, 0, 2);
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -2570,9 +2607,9 @@ static int pg_post_rows(struct pg *q, const char *what, const char *sql, const s
 
 	if ((rc = pg_exec(q, what, sql, a, &res)))
 		return rc;
-	for (int i = 0; i < PQntuples(res); i++)
+	for (int i = 0; i < pq.PQntuples(res); i++)
 		cb(arg, val_i64(res, i, 0), val(res, i, 1), val(res, i, 2));
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -2622,9 +2659,9 @@ static int pg_media_lock(struct store *s, const char *media, char ext[16])
 	if ((rc = pg_exec((struct pg *)s, "lock media", "SELECT ext FROM media WHERE sha256 = $1 "
 			  "FOR UPDATE", &a, &res)))
 		return rc;
-	if (PQntuples(res))
+	if (pq.PQntuples(res))
 		(void)snprintf(ext, 16, "%s", val(res, 0, 0));
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -2639,7 +2676,7 @@ static int pg_media_posts(struct store *s, const char *media, int64_t *n)
 			  "WHERE media = $1", &a, &res)))
 		return rc;
 	*n = val_i64(res, 0, 0);
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -2655,9 +2692,9 @@ static int pg_media_jobs_delete(struct store *s, const char *media, job_row_cb c
 			  " RETURNING id, media, profile, state) SELECT * FROM d ORDER BY id",
 			  &a, &res)))
 		return rc;
-	for (int i = 0; i < PQntuples(res); i++)
+	for (int i = 0; i < pq.PQntuples(res); i++)
 		cb(arg, val_i64(res, i, 0), val(res, i, 1), val(res, i, 2), val(res, i, 3));
-	PQclear(res);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -2697,8 +2734,8 @@ static int pg_job_delete_finalized(struct store *s, int64_t id, int64_t *n)
 	if ((rc = pg_exec((struct pg *)s, "drop job", "DELETE FROM jobs WHERE id = $1 "
 			  "AND finalized_at IS NOT NULL", &a, &res)))
 		return rc;
-	*n = strtoll(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
+	*n = strtoll(pq.PQcmdTuples(res), NULL, 10);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -2727,7 +2764,7 @@ static int pg_txn_begin(struct store *s, int last)
 static int pg_janitor_lock(struct store *s, void **held)
 {
 	struct pg *q = (struct pg *)s;
-	PQconninfoOption *opts = PQconninfo(q->conn), *o;
+	PQconninfoOption *opts = pq.PQconninfo(q->conn), *o;
 	const char *kw[64], *kv[64];
 	int n = 0, rc = 0;
 	PGconn *c;
@@ -2742,38 +2779,38 @@ static int pg_janitor_lock(struct store *s, void **held)
 			kv[n++] = o->val;
 		}
 	kw[n] = kv[n] = NULL;
-	c = PQconnectdbParams(kw, kv, 0);
-	PQconninfoFree(opts);
+	c = pq.PQconnectdbParams(kw, kv, 0);
+	pq.PQconninfoFree(opts);
 	if (!c)
 		die(MD_EXIT_SOFTWARE, "out of memory");
-	res = PQstatus(c) == CONNECTION_OK
-		? PQexec(c, "SELECT pg_try_advisory_lock(" JANITOR_LOCK ")") : NULL;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		char *m = first_line(PQerrorMessage(c));
+	res = pq.PQstatus(c) == CONNECTION_OK
+		? pq.PQexec(c, "SELECT pg_try_advisory_lock(" JANITOR_LOCK ")") : NULL;
+	if (pq.PQresultStatus(res) != PGRES_TUPLES_OK) {
+		char *m = first_line(pq.PQerrorMessage(c));
 		error("database '%s': cannot take the janitor's lock: %s", q->url, m);
 		free(m);
 		rc = MD_EXIT_TEMPFAIL;
-	} else if (!strcmp(PQgetvalue(res, 0, 0), "t")) {
+	} else if (!strcmp(pq.PQgetvalue(res, 0, 0), "t")) {
 		*held = c;
 	}
-	PQclear(res);
+	pq.PQclear(res);
 	if (!*held)
-		PQfinish(c);
+		pq.PQfinish(c);
 	return rc;
 }
 
 static void pg_janitor_unlock(struct store *s, void *held)
 {
-	PQfinish(held);
+	pq.PQfinish(held);
 }
 
 /* cb for each row of res: the columns as jan_row fields, in the order id,
  * media, name, key, at, claim (as many as res has). */
 static int pg_jan_rows(PGresult *res, enum jan_ref kind, jan_cb cb, void *arg)
 {
-	int rc = 0, nc = PQnfields(res);
+	int rc = 0, nc = pq.PQnfields(res);
 
-	for (int i = 0; i < PQntuples(res) && !rc; i++) {
+	for (int i = 0; i < pq.PQntuples(res) && !rc; i++) {
 		struct jan_row row = {
 			.kind = kind, .id = val_i64(res, i, 0),
 			.media = nc > 1 ? val(res, i, 1) : NULL,
@@ -2784,7 +2821,7 @@ static int pg_jan_rows(PGresult *res, enum jan_ref kind, jan_cb cb, void *arg)
 		};
 		rc = cb(arg, &row);
 	}
-	PQclear(res);
+	pq.PQclear(res);
 	return rc;
 }
 
@@ -2821,8 +2858,8 @@ static int pg_post_fail_idle(struct store *s, int64_t id, double age, const char
 			  "WHERE id = $1 AND status = 'processing' AND updated_at < " AGO("2")
 			  " AND " IDLE_MEDIA("posts"), &a, &res)))
 		return rc;
-	*applied = strtoll(PQcmdTuples(res), NULL, 10) > 0;
-	PQclear(res);
+	*applied = strtoll(pq.PQcmdTuples(res), NULL, 10) > 0;
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -2869,7 +2906,7 @@ static int pg_jobs_prune(struct store *s, int64_t after, int window, double age,
 			  "WHERE id > $1 ORDER BY id LIMIT $2) w", &a, &res)))
 		return rc;
 	*next = val_i64(res, 0, 0);
-	PQclear(res);
+	pq.PQclear(res);
 	if (!*next)
 		return 0;
 	a.n = 1;
@@ -2878,8 +2915,8 @@ static int pg_jobs_prune(struct store *s, int64_t after, int window, double age,
 	if ((rc = pg_exec(q, "prune jobs", dry ? "SELECT count(*) " PRUNABLE : "DELETE " PRUNABLE,
 			  &a, &res)))
 		return rc;
-	*n = dry ? val_i64(res, 0, 0) : strtoll(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
+	*n = dry ? val_i64(res, 0, 0) : strtoll(pq.PQcmdTuples(res), NULL, 10);
+	pq.PQclear(res);
 	return 0;
 }
 
@@ -2952,28 +2989,28 @@ static int pg_check_btrees(struct pg *q, check_cb cb, void *arg, int *n)
 
 	if ((rc = pg_read(q, "list indexes", CHECK_BTREES_SQL, NULL, &res)))
 		return rc;
-	for (int i = 0; i < PQntuples(res) && !rc; i++) {
+	for (int i = 0; i < pq.PQntuples(res) && !rc; i++) {
 		struct args a = { 0 };
 		PGresult *r;
 
 		arg_str(&a, val(res, i, 0));
-		r = PQexecParams(q->conn, "SELECT bt_index_check($1::oid::regclass)", a.n, NULL, a.v,
+		r = pq.PQexecParams(q->conn, "SELECT bt_index_check($1::oid::regclass)", a.n, NULL, a.v,
 				 NULL, NULL, 0);
-		if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-			PQclear(r);
-		} else if (PQstatus(q->conn) != CONNECTION_OK) {
+		if (pq.PQresultStatus(r) == PGRES_TUPLES_OK) {
+			pq.PQclear(r);
+		} else if (pq.PQstatus(q->conn) != CONNECTION_OK) {
 			rc = pg_check(q, "amcheck", r, NULL);
 		} else {
-			const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+			const char *m = pq.PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 			char *p = xstrfmt("index '%s': %s", val(res, i, 1), m ? m : "failed");
 
 			cb(arg, "amcheck", p);
 			(*n)++;
 			free(p);
-			PQclear(r);
+			pq.PQclear(r);
 		}
 	}
-	PQclear(res);
+	pq.PQclear(res);
 	return rc;
 }
 
@@ -2987,9 +3024,9 @@ static int pg_check_db(struct store *s, int objects, check_cb cb, void *arg, int
 	if (objects) {
 		if ((rc = pg_read(q, "check tables and indexes", CHECK_OBJECTS_SQL, NULL, &res)))
 			return rc;
-		for (int i = 0; i < PQntuples(res); i++, (*n)++)
+		for (int i = 0; i < pq.PQntuples(res); i++, (*n)++)
 			cb(arg, val(res, i, 0), val(res, i, 1));
-		PQclear(res);
+		pq.PQclear(res);
 	}
 	return pg_check_btrees(q, cb, arg, n);
 }

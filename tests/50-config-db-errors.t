@@ -197,4 +197,30 @@ is "$rc" 75 "md-feed against an unreachable PostgreSQL exits 75"
 ok "it says why on stderr" test -n "$err"
 unlike "$err" "s3cr3tpw" "the error does not show the password from the URL"
 
+# --- libpq and libcurl are loaded when needed: a missing one is said ---------------
+# (as root, in a mount namespace of its own, /dev/null bound over the library)
+libpath() { ldconfig -p | awk -v n="$1" '$1 == n { print $NF; exit }'; }
+if [ "$(id -u)" -eq 0 ] && unshare --mount true 2>/dev/null && [ -n "$(libpath libpq.so.5)" ] &&
+	[ -n "$(libpath libcurl.so.4)" ]; then
+	# hidden LIB CMD...: CMD with LIB unloadable (a script: run takes no functions)
+	printf '#!/bin/sh\nl=$1; shift\nexec unshare --mount sh -c %s "$l" "$@"\n' \
+		"'mount --bind /dev/null \"\$0\" && exec \"\$@\"'" >"$MD_TMP/hidden"
+	chmod +x "$MD_TMP/hidden"
+	hidden() { local l; l=$(libpath "$1"); shift; echo "$MD_TMP/hidden" "$l" "$@"; }
+	run $(hidden libpq.so.5 md-status) --db "postgresql:///nodb?host=$MD_TMP/no-such-socket-dir"
+	is "$rc" 69 "PostgreSQL without libpq: exit 69"
+	like "$err" "PostgreSQL database needs libpq.so.5, which cannot be loaded" "it names the library"
+	run $(hidden libpq.so.5 md-status) --db "sqlite:$MD_TMP/md.db"
+	isnt "$rc" 69 "SQLite without libpq still works"
+	unlike "$err" "libpq" "and does not speak of it"
+	printf 'storage:\n  url: s3://b/p\n  endpoint: http://127.0.0.1:9\n  region: us-east-1\n  access_key_id: k\n  secret_access_key: s\n' >"$MD_TMP/s3.yaml"
+	chmod 600 "$MD_TMP/s3.yaml"
+	printf 'x' >"$MD_TMP/one.txt"
+	run $(hidden libcurl.so.4 md-ingest) -c "$MD_TMP/s3.yaml" "$MD_TMP/one.txt"
+	isnt "$rc" 0 "S3 storage without libcurl fails"
+	like "$err" "S3 storage needs libcurl.so.4, which cannot be loaded" "it names the library"
+else
+	skip "needs root and mount namespaces to hide a library" 6
+fi
+
 done_testing
