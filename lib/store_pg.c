@@ -72,11 +72,21 @@ static struct {
 static int pq_load(void)
 {
 	static int loaded;
+	int quiet_gnutls = !getenv("GNUTLS_NO_IMPLICIT_INIT");
 	void *h;
 
 	if (loaded)
 		return 0;
-	if (!(h = dl_open(SONAME_PQ, "a PostgreSQL database")))
+	/* libpq's LDAP library brings GnuTLS, whose constructor sets up its
+	 * whole crypto back end (0.8 MB resident) for nothing: libpq's TLS is
+	 * OpenSSL's, and OpenLDAP starts GnuTLS itself should it ever need it
+	 * (gnutls_global_init(3) on the variable) */
+	if (quiet_gnutls)
+		setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 1);
+	h = dl_open(SONAME_PQ, "a PostgreSQL database");
+	if (quiet_gnutls)
+		unsetenv("GNUTLS_NO_IMPLICIT_INIT");
+	if (!h)
 		return MD_EXIT_UNAVAILABLE;
 #define X(f) \
 	if (!(pq.f = (__typeof__(pq.f))dl_sym(h, SONAME_PQ, #f))) \
