@@ -470,6 +470,14 @@ enum status_kind {
 				 * version); live ones and those gone within a day */
 	STATUS_PAUSED,          /* queue, worker (who paused it: user@host),
 				 * at (when), seconds (since) */
+	STATUS_REPLICAS,        /* PostgreSQL streaming replication: on a
+				 * primary, each standby: worker (its name),
+				 * state, seconds (replay lag), n (bytes of
+				 * WAL it has yet to replay, -1: not known);
+				 * on a standby, itself: worker "(this
+				 * server)", state "standby", seconds since
+				 * the last replayed commit, n (bytes received
+				 * and not replayed).  None on SQLite. */
 };
 
 struct status_item {

@@ -454,6 +454,13 @@ static int pg_fail(struct pg *q, const char *what, const PGresult *res)
 		warning("database '%s': %s: %s (trying again)", q->url, what, msg);
 	else if (state && !strcmp(state, "53100"))
 		error("database '%s': %s: disk full: %s", q->url, what, msg);
+	else if (state && !strcmp(state, "25006")) {
+		/* read_only_sql_transaction: a hot standby, or
+		 * default_transaction_read_only */
+		error("database '%s' is read-only (a standby?): %s: point this tool at the primary",
+		      q->url, what);
+		rc = MD_EXIT_CONFIG;
+	}
 	else if (state && (!strcmp(state, "XX001") || !strcmp(state, "XX002"))) {
 		error("database '%s' is corrupt: %s: %s; run 'md-db check'", q->url, what, msg);
 		rc = MD_EXIT_CORRUPT;
@@ -801,9 +808,14 @@ static int pg_migrations_applied(struct store *s, applied_cb cb, void *arg)
 int store_pg_open(const char *conninfo, int flags, struct store **out)
 {
 	/* later keywords win, so anything the URL sets overrides these */
-	const char *kw[] = { "fallback_application_name", "client_encoding",
-			     "connect_timeout", "dbname", NULL };
-	const char *kv[] = { log_tool(), "UTF8", "10", conninfo, NULL };
+	/* over TCP, a server that went silent (a cut link, a host gone) is
+	 * given up within a minute, not the kernel's quarter of an hour:
+	 * keepalives while idle (a worker waiting on LISTEN), and a limit on
+	 * data sent and not acknowledged; both are ignored on a Unix socket */
+	const char *kw[] = { "fallback_application_name", "client_encoding", "connect_timeout",
+			     "keepalives_idle", "keepalives_interval", "keepalives_count",
+			     "tcp_user_timeout", "dbname", NULL };
+	const char *kv[] = { log_tool(), "UTF8", "10", "20", "5", "4", "30000", conninfo, NULL };
 	struct pg *q;
 	int rc;
 
@@ -2421,6 +2433,18 @@ static const char *const pg_status_sql[] = {
 	[STATUS_PAUSED] =
 	"SELECT queue, paused_by, " ISO("paused_at") ", extract(epoch FROM now() - paused_at) "
 	"FROM queue_pauses ORDER BY queue",
+	/* pg_current_wal_lsn() fails on a standby: the primary's branch
+	 * computes it only for rows that pass NOT pg_is_in_recovery() */
+	[STATUS_REPLICAS] =
+	"SELECT coalesce(nullif(application_name, ''), host(client_addr), 'local'), state, "
+	"  coalesce(extract(epoch FROM replay_lag), 0), "
+	"  coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::int8, -1) "
+	"FROM pg_stat_replication WHERE NOT pg_is_in_recovery() "
+	"UNION ALL "
+	"SELECT '(this server)', 'standby', "
+	"  coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0), "
+	"  coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::int8, -1) "
+	"WHERE pg_is_in_recovery() ORDER BY 1",
 };
 
 /* Row i of figure k. */
@@ -2472,6 +2496,12 @@ static void pg_status_item(const PGresult *r, int i, enum status_kind k, struct 
 		it->worker = val(r, i, 1);
 		it->at = val(r, i, 2);
 		it->seconds = strtod(pq.PQgetvalue(r, i, 3), NULL);
+		break;
+	case STATUS_REPLICAS:
+		it->worker = val(r, i, 0);
+		it->state = val(r, i, 1);
+		it->seconds = strtod(pq.PQgetvalue(r, i, 2), NULL);
+		it->n = val_i64(r, i, 3);
 		break;
 	}
 }

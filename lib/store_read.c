@@ -122,7 +122,7 @@ static int status_body(struct store *s, void *arg)
 	int rc = 0;
 
 	figures_clear(f);
-	for (int k = STATUS_JOBS; k <= STATUS_PAUSED && !rc; k++)
+	for (int k = STATUS_JOBS; k <= STATUS_REPLICAS && !rc; k++)
 		rc = s->drv->status_figure(s, (enum status_kind)k, f->dead_limit, on_figure, f);
 	return rc;
 }

@@ -1739,6 +1739,8 @@ static void sq_status_item(sqlite3_stmt *st, enum status_kind k, struct status_i
 		it->at = col_text(st, 2);
 		it->seconds = sqlite3_column_double(st, 3);
 		break;
+	case STATUS_REPLICAS:   /* none: sq_status_sql has no statement */
+		break;
 	}
 }
 
@@ -1749,6 +1751,8 @@ static int sq_status_figure(struct store *s, enum status_kind k, int dead_limit,
 	sqlite3_stmt *st;
 	int rc, r = SQLITE_DONE;
 
+	if (!sq_status_sql[k])  /* a figure SQLite does not have */
+		return 0;
 	if ((rc = sq_prep(q, sq_status_sql[k], &st)))
 		return rc;
 	if (k == STATUS_DEAD)

@@ -5,6 +5,11 @@
 #                             Unix socket in DIR (no TCP), fsync off, start it
 #                             with pg_ctl -w and print the socket directory
 #                             (use it as MD_TEST_PGHOST; superuser: postgres)
+#   pg-cluster.sh standby PRIMARY DIR
+#                             a streaming standby of the cluster started in
+#                             PRIMARY (pg_basebackup -R -c fast over its
+#                             socket: a checkpoint at once, not spread),
+#                             started as start does, on its socket in DIR
 #   pg-cluster.sh restart DIR restart it (fast: every connection is cut)
 #   pg-cluster.sh halt DIR    stop the cluster (fast), keep DIR: start brings
 #                             it back with its data (an outage)
@@ -18,10 +23,15 @@
 set -eu
 
 usage() {
-	echo "usage: pg-cluster.sh start|restart|halt|stop DIR" >&2
+	echo "usage: pg-cluster.sh start|restart|halt|stop DIR | standby PRIMARY DIR" >&2
 	exit 64
 }
 
+primary=
+if [ $# -eq 3 ] && [ "$1" = standby ]; then
+	primary=$2
+	set -- start "$3"
+fi
 [ $# -eq 2 ] || usage
 cmd=$1
 dir=$2
@@ -62,6 +72,13 @@ start)
 	   as_pg "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
 		printf '%s\n' "$dir"
 		exit 0
+	fi
+	if [ -n "$primary" ] && [ ! -f "$dir/data/PG_VERSION" ]; then
+		as_pg "$bindir/pg_basebackup" -D "$dir/data" -R -X stream -c fast -h "$primary" -U postgres \
+			>"$dir/basebackup.log" 2>&1 || {
+			cat "$dir/basebackup.log" >&2
+			exit 1
+		}
 	fi
 	if [ ! -f "$dir/data/PG_VERSION" ]; then
 		as_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust \

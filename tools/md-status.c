@@ -123,6 +123,13 @@ struct queue_fig {
 	double oldest;          /* seconds; 0: nothing due */
 };
 
+/* A standby of the PostgreSQL primary, or the standby itself */
+struct replica_fig {
+	char *name, *state;
+	double lag;             /* seconds */
+	int64_t bytes;          /* WAL not replayed yet; -1: not known */
+};
+
 /* A paused queue (md-job pause) */
 struct pause_fig {
 	char *queue, *by, *at;
@@ -134,6 +141,8 @@ struct summary {
 	int nq;
 	struct pause_fig *p;
 	int np;
+	struct replica_fig *r;
+	int nr;
 	int64_t posts[POST_NSTATUSES];
 	struct strbuf running, dead, workers;    /* records, as printed */
 	int nrunning, ndead, nworkers, workers_live;
@@ -257,6 +266,11 @@ static int collect(void *arg, const struct status_item *it)
 		s->p[s->np++] = (struct pause_fig){ xstrdup(it->queue), xstrdup(it->worker),
 						    xstrdup(it->at), it->seconds };
 		break;
+	case STATUS_REPLICAS:
+		s->r = xrealloc(s->r, (s->nr + 1) * sizeof(*s->r));
+		s->r[s->nr++] = (struct replica_fig){ xstrdup(it->worker), xstrdup(it->state),
+						      it->seconds, it->n };
+		break;
 	}
 	return 0;
 }
@@ -285,6 +299,33 @@ static void paused_records(const struct summary *s, struct strbuf *sb)
 		emit_str(&e, "paused_by", p->by);
 		emit_str(&e, "paused_at", p->at);
 		emit_raw(&e, "age", secs, secs);
+		if (cli.json && i)
+			sb_addch(sb, ',');
+		sb_addch(&e.sb, cli.json ? '}' : '\n');
+		sb_add(sb, e.sb.buf, e.sb.len);
+		sb_release(&e.sb);
+	}
+}
+
+/* The replicas' records, as TSV lines or a JSON array's elements */
+static void replica_records(const struct summary *s, struct strbuf *sb)
+{
+	for (int i = 0; i < s->nr; i++) {
+		const struct replica_fig *r = &s->r[i];
+		struct emit e;
+		char secs[32];
+
+		fmt_seconds(secs, sizeof(secs), r->lag);
+		emit_begin(&e, cli.json);
+		if (!cli.json)
+			emit_str(&e, "record", "replica");
+		emit_str(&e, "replica", r->name);
+		emit_str(&e, "state", r->state);
+		emit_raw(&e, "lag", secs, secs);
+		if (r->bytes >= 0)
+			emit_int(&e, "lag_bytes", r->bytes);
+		else
+			emit_raw(&e, "lag_bytes", NULL, "");
 		if (cli.json && i)
 			sb_addch(sb, ',');
 		sb_addch(&e.sb, cli.json ? '}' : '\n');
@@ -325,6 +366,9 @@ static void print_tsv(const struct summary *s)
 	paused_records(s, &sb);
 	out(&sb);
 	out(&s->workers);
+	sb_reset(&sb);
+	replica_records(s, &sb);
+	out(&sb);
 	out(&s->running);
 	out(&s->dead);
 	sb_reset(&sb);
@@ -370,6 +414,8 @@ static void print_json(const struct summary *s)
 	paused_records(s, &sb);
 	sb_adds(&sb, "],\"workers\":[");
 	sb_add(&sb, s->workers.buf, s->workers.len);
+	sb_adds(&sb, "],\"replicas\":[");
+	replica_records(s, &sb);
 	sb_adds(&sb, "],\"running\":[");
 	sb_add(&sb, s->running.buf, s->running.len);
 	sb_adds(&sb, "],\"dead\":[");
@@ -443,6 +489,24 @@ static void print_prom(const struct summary *s)
 	}
 	prom_head(&sb, "memedroid_workers", "Workers whose heartbeat goes on.");
 	sb_addf(&sb, "memedroid_workers %d\n", s->workers_live);
+	prom_head(&sb, "memedroid_replica_lag_seconds",
+		  "PostgreSQL standbys: seconds behind the primary in replaying its WAL.");
+	for (int i = 0; i < s->nr; i++) {
+		char secs[32];
+
+		fmt_seconds(secs, sizeof(secs), s->r[i].lag);
+		sb_adds(&sb, "memedroid_replica_lag_seconds{replica=\"");
+		prom_label(&sb, s->r[i].name);
+		sb_addf(&sb, "\"} %s\n", secs);
+	}
+	prom_head(&sb, "memedroid_replica_lag_bytes",
+		  "PostgreSQL standbys: bytes of WAL not replayed yet (where known).");
+	for (int i = 0; i < s->nr; i++)
+		if (s->r[i].bytes >= 0) {
+			sb_adds(&sb, "memedroid_replica_lag_bytes{replica=\"");
+			prom_label(&sb, s->r[i].name);
+			sb_addf(&sb, "\"} %lld\n", (long long)s->r[i].bytes);
+		}
 	prom_head(&sb, "memedroid_running_jobs", "Jobs running now.");
 	sb_addf(&sb, "memedroid_running_jobs %d\n", s->nrunning);
 	prom_head(&sb, "memedroid_posts", "Posts by status.");
@@ -630,6 +694,11 @@ static int cmd_summary(struct store *db)
 		free(s.p[i].at);
 	}
 	free(s.p);
+	for (int i = 0; i < s.nr; i++) {
+		free(s.r[i].name);
+		free(s.r[i].state);
+	}
+	free(s.r);
 	sb_release(&s.running);
 	sb_release(&s.dead);
 	sb_release(&s.workers);

@@ -912,9 +912,9 @@ static void test_store_read_policy(void)
 	fake_reset(&f);
 	sb_reset(&v.sb);
 	ok(!store_status(&f.base, 10, seen_item, &v), "status");
-	is_str(f.log.buf, "read_begin figure0 figure1 figure2 figure3 figure4 figure5 figure6 commit ",
+	is_str(f.log.buf, "read_begin figure0 figure1 figure2 figure3 figure4 figure5 figure6 figure7 commit ",
 	       "status: every figure in one snapshot, in order");
-	is_str(v.sb.buf, "q0/10 q1/10 q2/10 q3/10 q4/10 q5/10 q6/10 ", "status: the items, after the reads");
+	is_str(v.sb.buf, "q0/10 q1/10 q2/10 q3/10 q4/10 q5/10 q6/10 q7/10 ", "status: the items, after the reads");
 	sb_release(&v.sb);
 	sb_release(&f.log);
 }
