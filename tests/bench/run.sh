@@ -10,7 +10,9 @@
 #   peak RSS     KB of one md-work process (-j 4) draining N jobs, beside
 #                the goal of 8 MB
 #   latency      enqueue-to-start p50/p99 with LISTEN/NOTIFY (one md-enqueue
-#                per job while an idle worker waits; the goals: 2 and 5 ms)
+#                per job while an idle worker waits; the goals: 2 and 5 ms),
+#                and beside the same worker woken by a psql per job running
+#                a bare INSERT and NOTIFY (the floor of a new session)
 #   bulk         md-enqueue of 100,000 media hashes, jobs/s
 #   peer         the same burn-down by graphile-worker (npm, installed into
 #                a temp dir), 1 process without its batching options, and
@@ -199,11 +201,33 @@ for ((i = 0; i < L; i++)); do
 done
 until [ "$(q "SELECT count(*) FROM jobs WHERE state = 'succeeded'")" -eq "$L" ]; do :; done
 kill "$wpid"; wait "$wpid" 2>/dev/null || true
-lat=$(q "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2) || ' ' ||
+latency() {  # "p50 p99" of started_at - created_at over the jobs, in ms
+	q "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2) || ' ' ||
 	round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2)
-	FROM (SELECT extract(epoch FROM started_at - created_at) * 1000 AS ms FROM jobs) t")
+	FROM (SELECT extract(epoch FROM started_at - created_at) * 1000 AS ms FROM jobs) t"
+}
+lat=$(latency)
+# the floor under it: the same worker woken by the bare statements, each
+# job inserted and notified by a psql of its own (a new session, as each
+# md-enqueue is: created_at is its transaction's start, and a new
+# session's first INSERT loads the table's catalog entries)
+q "TRUNCATE jobs RESTART IDENTITY"
+md-work -q -j 4 >/dev/null 2>"$tmp/worker.err" &
+wpid=$!
+pids="$pids $wpid"
+until [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'md-work' AND state = 'idle'")" -gt 0 ]; do :; done
+for ((i = 0; i < L; i++)); do
+	psql -XAtq -v ON_ERROR_STOP=1 -d md_bench -c "BEGIN" \
+		-c "INSERT INTO jobs (media, profile, queue) VALUES ('$sha', 'noop', 'default')" \
+		-c "SELECT pg_notify('md_jobs', 'default')" -c "COMMIT" >/dev/null
+done
+until [ "$(q "SELECT count(*) FROM jobs WHERE state = 'succeeded'")" -eq "$L" ]; do :; done
+kill "$wpid"; wait "$wpid" 2>/dev/null || true
+bare=$(latency)
 printf '%-44s %12s %12s %7s\n' "enqueue-to-start p50, ms (LISTEN/NOTIFY)" "${lat% *}" "2 (goal)" "$(ratio "${lat% *}" 2)"
 printf '%-44s %12s %12s %7s\n' "enqueue-to-start p99, ms" "${lat#* }" "5 (goal)" "$(ratio "${lat#* }" 5)"
+printf '%-44s %12s %12s %7s\n' "  p50, ms (vs psql INSERT + NOTIFY)" "${lat% *}" "${bare% *}" "$(ratio "${lat% *}" "${bare% *}")"
+printf '%-44s %12s %12s %7s\n' "  p99, ms (vs psql INSERT + NOTIFY)" "${lat#* }" "${bare#* }" "$(ratio "${lat#* }" "${bare#* }")"
 
 # --- bulk enqueue -----------------------------------------------------------------
 q "TRUNCATE jobs RESTART IDENTITY"
