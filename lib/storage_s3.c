@@ -623,16 +623,12 @@ static int request(struct s3 *s, struct req *q)
 		lib.curl_easy_setopt(c, CURLOPT_WRITEDATA, q);
 		if (!strcmp(q->method, "HEAD")) {
 			lib.curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-		} else if (!strcmp(q->method, "PUT")) {
-			lib.curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-			lib.curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->in_len);
-			lib.curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-			lib.curl_easy_setopt(c, CURLOPT_READDATA, q);
-			lib.curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
-			lib.curl_easy_setopt(c, CURLOPT_SEEKDATA, q);
-		} else if (!strcmp(q->method, "POST")) {
-			lib.curl_easy_setopt(c, CURLOPT_POST, 1L);
-			lib.curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->in_len);
+		} else if (!strcmp(q->method, "PUT") || !strcmp(q->method, "POST")) {
+			int put = !strcmp(q->method, "PUT");
+
+			lib.curl_easy_setopt(c, put ? CURLOPT_UPLOAD : CURLOPT_POST, 1L);
+			lib.curl_easy_setopt(c, put ? CURLOPT_INFILESIZE_LARGE : CURLOPT_POSTFIELDSIZE_LARGE,
+					     (curl_off_t)q->in_len);
 			lib.curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 			lib.curl_easy_setopt(c, CURLOPT_READDATA, q);
 			lib.curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);

@@ -283,6 +283,16 @@ static int is_paused(const struct summary *s, const char *queue)
 	return 0;
 }
 
+/* Record i of a list ends: a TSV line, or a JSON array's element */
+static void record_end(struct emit *e, struct strbuf *sb, int i)
+{
+	if (cli.json && i)
+		sb_addch(sb, ',');
+	sb_addch(&e->sb, cli.json ? '}' : '\n');
+	sb_add(sb, e->sb.buf, e->sb.len);
+	sb_release(&e->sb);
+}
+
 /* The paused queues' records, as TSV lines or a JSON array's elements */
 static void paused_records(const struct summary *s, struct strbuf *sb)
 {
@@ -299,11 +309,7 @@ static void paused_records(const struct summary *s, struct strbuf *sb)
 		emit_str(&e, "paused_by", p->by);
 		emit_str(&e, "paused_at", p->at);
 		emit_raw(&e, "age", secs, secs);
-		if (cli.json && i)
-			sb_addch(sb, ',');
-		sb_addch(&e.sb, cli.json ? '}' : '\n');
-		sb_add(sb, e.sb.buf, e.sb.len);
-		sb_release(&e.sb);
+		record_end(&e, sb, i);
 	}
 }
 
@@ -326,11 +332,7 @@ static void replica_records(const struct summary *s, struct strbuf *sb)
 			emit_int(&e, "lag_bytes", r->bytes);
 		else
 			emit_raw(&e, "lag_bytes", NULL, "");
-		if (cli.json && i)
-			sb_addch(sb, ',');
-		sb_addch(&e.sb, cli.json ? '}' : '\n');
-		sb_add(sb, e.sb.buf, e.sb.len);
-		sb_release(&e.sb);
+		record_end(&e, sb, i);
 	}
 }
 
