@@ -46,6 +46,7 @@ md_setup
 # host's own: md_setup's are the SQLite fixture of the one-host tests
 unset MD_DB MD_HOME
 . "$MD_ROOT/tests/hosts/lib.sh"
+links0=$(ip -o link | wc -l)
 hosts_setup
 t_start=$(date +%s.%N)
 
@@ -157,7 +158,9 @@ run_on() {
 declare -A WPID
 start_worker() {
 	local h=$1; shift
-	md_on "$h" md-work "$@" >>"$HT/log/$h.out" 2>>"$HT/log/$h.err" &
+	# nsenter and env exec: the pid is md-work's
+	nsenter -t "${HOST_PID[$h]}" -n -u -m --wd="$PWD" -- env MD_CONFIG="$HT/etc/$h.yaml" \
+		MD_HOME="$HT/local/home" md-work "$@" >>"$HT/log/$h.out" 2>>"$HT/log/$h.err" &
 	WPID[$h]=$!
 }
 # the worker ids the workers table holds, sorted, one a line
@@ -178,11 +181,12 @@ s3_objects() {
 s3_run_dirs() { s3_objects | sed -n 's|^\(renditions/[^/]*/[^/]*/[^/]*/[^/]*/[^/]*\)/.*|\1|p' | sort -u; }
 
 # --- a. the worker hosts drain mixed jobs ----------------------------------------
-if [ "$short" = 1 ]; then nimg=12 nvid=2 nnoop=13; else nimg=300 nvid=30 nnoop=8; fi
+if [ "$short" = 1 ]; then nimg=3 nvid=1 nnoop=48; else nimg=300 nvid=30 nnoop=8; fi
 IN=$HT/local/in
 host_run client sh -ec "
 	mkdir -p $IN
-	ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=96x64:rate=25 -frames:v $nimg $IN/img%04d.png
+	ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=96x64:rate=25 -vf noise=alls=40:allf=t+u \
+		-frames:v $nimg $IN/img%04d.png
 	ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=160x120:rate=25:duration=$nvid \
 		-c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 25 -f segment -segment_time 1 \
 		-reset_timestamps 1 $IN/vid%03d.mp4"
@@ -194,7 +198,9 @@ note "ingest of $((nimg + nvid)) files into S3 over the network: $(since "$t0") 
 host_run client sh -c "cat >$HT/local/posts" <<<"$out"
 enqueue() { md_on client sh -c "md-enqueue -q $* <$HT/local/posts >/dev/null"; }
 ok "md-enqueue -p thumb,mp4" enqueue -p thumb,mp4
-for ((i = 0; i < nnoop; i++)); do enqueue --force -p noop || fail "md-enqueue --force -p noop"; done
+# nnoop noop jobs per media, in one md-enqueue: the post ids repeated
+md_on client sh -c "for i in \$(seq $nnoop); do cat $HT/local/posts; done | md-enqueue -q --force -p noop >/dev/null" ||
+	fail "md-enqueue --force -p noop"
 njobs=$(pg_sql "SELECT count(*) FROM jobs")
 want=$(((nimg + nvid) * (nnoop + 1) + nvid))
 is "$njobs" "$want" "$njobs jobs enqueued: $((nimg + nvid)) thumb, $nvid mp4, $((nnoop * (nimg + nvid))) noop"
@@ -229,12 +235,13 @@ for w in $workers; do
 	like "$out" "(^|[^a-z0-9])$w:[0-9]+" "md-status lists a worker of $w"
 done
 note "$(grep -E '^ *w[0-9]+:|worker' <<<"$out" | head -n 8)"
-stmts=$(pg_sql "SELECT sum(calls) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'md')")
+# the tools' statements only (user md), not the test's own queries
+mine="dbid = (SELECT oid FROM pg_database WHERE datname = 'md') AND userid = (SELECT oid FROM pg_roles WHERE rolname = 'md')"
+stmts=$(pg_sql "SELECT sum(calls) FROM pg_stat_statements WHERE $mine")
 wal=$(pg_sql "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0')")
 note "   statements: $stmts ($(awk -v a="$stmts" -v n="$njobs" 'BEGIN { printf "%.1f", a / n }') a job); WAL: $wal bytes ($(awk -v a="$wal" -v n="$njobs" 'BEGIN { printf "%.0f", a / n }') a job)"
 note "$(pg_sql "SELECT calls, round(total_exec_time::numeric, 1) AS ms, left(regexp_replace(query, '\s+', ' ', 'g'), 70)
-	FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'md')
-	ORDER BY calls DESC LIMIT 8" | sed 's/^/   /')"
+	FROM pg_stat_statements WHERE $mine ORDER BY calls DESC LIMIT 8" | sed 's/^/   /')"
 
 run_on client md-finalize
 is "$rc" 0 "md-finalize from the client host" || diag "$err"
@@ -245,5 +252,200 @@ s3_run_dirs >"$HT/bucket-runs"
 is "$(comm -3 "$HT/registered" "$HT/bucket-runs" | head -n 5)" "" \
 	"the bucket holds exactly the registered run folders: each rendition once"
 is "$(sed 's|/[^/]*$||' "$HT/bucket-runs" | sort | uniq -d | head -n 3)" "" "no (media, profile) has two folders"
+
+note "($(since "$t_start") s so far)"
+# --- b. a worker host cut off in the middle of a transcode -------------------------
+# a clip that the profile "slow" transcodes in real time (ffmpeg -re)
+clip=4
+[ "$short" = 1 ] || clip=10
+host_run client ffmpeg -nostdin -loglevel error -f lavfi -i "testsrc2=size=160x120:rate=25:duration=$clip" \
+	-vf "drawtext=text=slow:x=10:y=10" -c:v libx264 -preset ultrafast -pix_fmt yuv420p "$HT/local/slow.mp4" 2>/dev/null ||
+	host_run client ffmpeg -nostdin -loglevel error -f lavfi -i "testsrc2=size=176x144:rate=25:duration=$clip" \
+		-c:v libx264 -preset ultrafast -pix_fmt yuv420p "$HT/local/slow.mp4"
+run_on client md-ingest -q --enqueue slow "$HT/local/slow.mp4"
+is "$rc" 0 "a ${clip}-second clip ingested with the profile slow (a real-time transcode)" || diag "$err"
+slow_id() { pg_sql "SELECT id FROM jobs WHERE profile = 'slow'"; }
+slow_running() { [ "$(pg_sql "SELECT state FROM jobs WHERE profile = 'slow'")" = running ]; }
+ok "the transcode starts" wait_for "slow job running" slow_running
+jid=$(slow_id)
+cut=$(pg_sql "SELECT split_part(locked_by, ':', 1) FROM jobs WHERE id = $jid")
+cut_worker=$(pg_sql "SELECT locked_by FROM jobs WHERE id = $jid")
+transcoding() { host_run "$cut" pgrep -x ffmpeg >/dev/null; }
+ok "on $cut, whose ffmpeg runs" wait_for "ffmpeg on $cut" transcoding
+lines0=$(wc -l <"$HT/log/$cut.err")
+t_cut=$(date +%s.%N)
+link_down "$cut"
+taken() { [ "$(pg_sql "SELECT claims > 1 AND split_part(locked_by, ':', 1) <> '$cut' FROM jobs WHERE id = $jid")" = t ]; }
+ok "another host takes the job over" wait_for "takeover" taken
+takeover=$(since "$t_cut")
+gone=$(pg_sql "SELECT gone_at IS NOT NULL FROM workers WHERE id = '$cut_worker'")
+if [ "$gone" = t ]; then how="the heartbeat (worker.heartbeat 1s: $cut_worker marked gone)"; else how="the lease (worker.lease 10s)"; fi
+note "b. $cut cut off; its job taken over by $(pg_sql "SELECT locked_by FROM jobs WHERE id = $jid") after $takeover s, by $how"
+slow_done() { [ "$(pg_sql "SELECT state FROM jobs WHERE id = $jid")" = succeeded ]; }
+# is the cut-off worker's loop still turning? SIGHUP makes it log
+# "configuration reloaded"
+kill -HUP "${WPID[$cut]}"
+reloaded() { tail -n +"$((lines0 + 1))" "$HT/log/$cut.err" | grep -q 'configuration reloaded'; }
+t_hup=$(date +%s.%N)
+MD_TEST_WAIT=5 todo_ok "md-work blocks in libpq on a dead TCP link: no keepalives, no tcp_user_timeout" \
+	"the cut-off worker still answers SIGHUP within 5 s" wait_for "reload logged" reloaded
+note "   SIGHUP to the cut-off worker: $(if reloaded; then echo "reloaded after $(since "$t_hup") s"; else echo "no reload logged in 5 s"; fi)"
+ok "the other host's run succeeds" wait_for "slow succeeded" slow_done
+note "   the job succeeded $(since "$t_cut") s after the cut"
+no_ffmpeg() { ! host_run "$cut" pgrep -x ffmpeg >/dev/null; }
+ok "the cut-off host's transcode finishes meanwhile (its result can only be late)" wait_for "ffmpeg on $cut done" no_ffmpeg
+note "   $cut's log while cut off ($(since "$t_cut") s):" "$(tail -n +"$((lines0 + 1))" "$HT/log/$cut.err" | cut -c1-220)"
+said_away() { tail -n +"$((lines0 + 1))" "$HT/log/$cut.err" | grep -q 'database unavailable'; }
+todo_ok "md-work blocks in libpq on a dead TCP link: no keepalives, no tcp_user_timeout" \
+	"the cut-off worker has said the database is unavailable" said_away
+lines1=$(wc -l <"$HT/log/$cut.err")
+t_up=$(date +%s.%N)
+link_up "$cut"
+refused() { tail -n +"$((lines1 + 1))" "$HT/log/$cut.err" | grep -q 'lease lost\|result discarded\|found gone'; }
+MD_TEST_WAIT=120 ok "$cut's late result is refused once its link is back" wait_for "refusal logged" refused
+note "   after the link came back ($(since "$t_up") s):" "$(tail -n +"$((lines1 + 1))" "$HT/log/$cut.err" | cut -c1-220)"
+is "$(pg_sql "SELECT state || ' ' || (split_part(locked_by, ':', 1) <> '$cut') FROM jobs WHERE id = $jid")" "succeeded true" \
+	"the job stays succeeded, by the other host's run"
+run_on client md-finalize
+key=$(pg_sql "SELECT regexp_replace(storage_key, '/[^/]*$', '') FROM renditions WHERE profile = 'slow'")
+claims=$(pg_sql "SELECT claims FROM jobs WHERE id = $jid")
+like "$key" "/$jid-$claims\$" "the registered rendition is the folder of the accepted run ($jid-$claims)"
+stale_gone() { [ "$(s3_run_dirs | grep -c "/slow/")" = 1 ]; }
+ok "the bucket holds no folder of the stale run (the cut-off worker removed what it put)" \
+	wait_for "stale folder removed" stale_gone || diag "$(s3_run_dirs | grep /slow/)"
+ok "$cut's md-work runs on, the same process" kill -0 "${WPID[$cut]}"
+rejoined() { [ "$(pg_sql "SELECT count(*) FROM workers WHERE split_part(id, ':', 1) = '$cut' AND gone_at IS NULL
+	AND beat_at > now() - interval '3 seconds'")" -ge 1 ]; }
+ok "and heartbeats again" wait_for "$cut heartbeats" rejoined
+# only the cut-off host works now: its jobs show it goes on working
+for w in $workers; do
+	[ "$w" = "$cut" ] && continue
+	kill -TERM "${WPID[$w]}"
+	wait "${WPID[$w]}"
+done
+run_on client sh -c "md-enqueue -q -p noop --force <$HT/local/posts >/dev/null"
+is "$rc" 0 "more jobs enqueued, the other workers stopped" || diag "$err"
+ok "$cut runs them" wait_for "jobs drained by $cut" drained
+note "   b. total $(since "$t_cut") s from the cut"
+is "$(pg_sql "SELECT count(*) FROM jobs WHERE finished_at > to_timestamp($t_up) AND split_part(locked_by, ':', 1) <> '$cut'")" 0 \
+	"all of them on $cut, without a restart"
+for w in $workers; do [ "$w" = "$cut" ] || start_worker "$w"; done
+note "($(since "$t_start") s so far)"
+
+# --- c. PostgreSQL restarted and S3 stopped for 20 s, under load ---------------------
+if [ "$short" = 1 ]; then
+	skip "the 20 s outage: make hosts-check" 1
+else
+	jid0=$(pg_sql "SELECT max(id) FROM jobs")
+	run_on client sh -c "md-enqueue -q --force -p thumb,mp4 <$HT/local/posts >/dev/null &&
+		md-enqueue -q --force -p noop <$HT/local/posts >/dev/null &&
+		md-enqueue -q --force -p noop <$HT/local/posts >/dev/null"
+	is "$rc" 0 "load: thumb, mp4 and twice noop on every media again" || diag "$err"
+	nc=$(pg_sql "SELECT count(*) FROM jobs WHERE id > $jid0")
+	t0=$(date +%s.%N)
+	some_done() { [ "$(pg_sql "SELECT count(*) FROM jobs WHERE id > $jid0 AND state = 'succeeded'")" -ge 50 ]; }
+	ok "the workers are busy with them" wait_for "50 done" some_done
+	declare -A l0 c0
+	cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+	for w in $workers; do l0[$w]=$(wc -l <"$HT/log/$w.err"); done
+	t_r=$(date +%s.%N)
+	ok "PostgreSQL restarts (pg_ctl restart -m fast) under load" pg_restart
+	note "c. PostgreSQL restarted in $(since "$t_r") s; $(pg_sql "SELECT count(*) FROM jobs WHERE id > $jid0 AND state = 'succeeded'")/$nc done"
+	ok "the S3 server stops" s3_halt
+	for w in $workers; do c0[$w]=$(cpu "${WPID[$w]}"); done
+	t_h=$(date +%s.%N)
+	sleep 20    # the outage's length, the scenario itself
+	out_cpu= out_lines=
+	for w in $workers; do
+		out_cpu="$out_cpu $w:$(( $(cpu "${WPID[$w]}") - c0[$w] ))"
+	done
+	ok "the S3 server comes back on its port" s3_resume
+	t_back=$(date +%s.%N)
+	MD_TEST_WAIT=600 ok "the workers finish the load" wait_for "load drained" drained
+	note "   S3 away 20 s; the load done $(since "$t_back") s after it came back, $(since "$t0") s in all ($nc jobs)"
+	for w in $workers; do
+		out_lines="$out_lines $w:$(tail -n +"$((l0[$w] + 1))" "$HT/log/$w.err" | grep -vc 'msg="job \(started\|succeeded\)"')"
+	done
+	note "   md-work CPU ticks during the S3 outage:$out_cpu (CLK_TCK $(getconf CLK_TCK))" \
+		"   log lines other than job started/succeeded, restart and outage:$out_lines"
+	note "$(for w in $workers; do tail -n +"$((l0[$w] + 1))" "$HT/log/$w.err" | grep -v 'msg="job \(started\|succeeded\)"' | cut -c1-200 | sort | uniq -c | sort -rn | head -n 6; done)"
+	is "$(pg_sql "SELECT count(*) FROM jobs WHERE id > $jid0 AND state <> 'succeeded'")" 0 "no job lost: all $nc succeeded"
+	note "   claims of these jobs: $(pg_sql "SELECT string_agg(c || ' claim(s): ' || n, ', ') FROM
+		(SELECT claims AS c, count(*) AS n FROM jobs WHERE id > $jid0 GROUP BY 1 ORDER BY 1) x")"
+	pg_sql "SELECT id FROM jobs WHERE id > $jid0 AND profile <> 'noop'" | sort >"$HT/c-jobs"
+	s3_run_dirs | sed 's|.*/\([0-9]*\)-[0-9]*$|\1|' | sort | uniq -c | awk '$1 > 1 { print $2 }' >"$HT/c-twice"
+	is "$(comm -12 "$HT/c-jobs" "$HT/c-twice" | head -n 5)" "" "no job published two runs (none ran twice at once)"
+	is "$(pg_sql "SELECT count(*) FROM jobs j WHERE id > $jid0 AND profile <> 'noop'")" \
+		"$(s3_run_dirs | sed 's|.*/\([0-9]*\)-[0-9]*$|\1|' | awk -v j="$jid0" '$1 > j' | sort -u | wc -l)" \
+		"every media job of the load has its folder in the bucket"
+	for w in $workers; do
+		ok "md-work on $w rode it out (same process)" kill -0 "${WPID[$w]}"
+	done
+	note "($(since "$t_start") s so far)"
+fi
+
+# --- d. the replica ------------------------------------------------------------------
+note "d. replica lag sampled on the primary while a. ran: at most $lag_max bytes behind; replay_lag last seen: ${lag_time:-none}"
+run_on client md-feed --db "$REPLICA_URL" --json --limit 3
+is "$rc" 0 "md-feed on the replica" || diag "$err"
+is "$(grep -c '"post_id"' <<<"$out")" 3 "serves a page of 3 posts"
+like "$err" "more posts" "and says there are more"
+cursor=$(tail -n 1 <<<"$out" | jq -r .cursor)
+run_on client md-feed --db "$REPLICA_URL" --json --limit 3 --before "$cursor"
+is "$rc" 0 "and the next page" || diag "$err"
+page2=$(jq -r .post_id <<<"$out" | tr '\n' ' ')
+like "$page2" "^[0-9]+ " "of older posts: $page2"
+post=$(host_run client head -n 1 "$HT/local/posts" | cut -f1)
+run_on client md-enqueue --db "$REPLICA_URL" -p noop --force "$post"
+isnt "$rc" 0 "md-enqueue on the replica fails (rc $rc)"
+note "   md-enqueue on the replica says: $err"
+like "$err" "read-only|replica|standby|primary" "and says why: a read-only server" 
+run_on client md-status --db "$REPLICA_URL"
+note "   md-status on the replica: rc $rc" "$(head -n 3 <<<"$out")" "$(head -n 2 <<<"$err")"
+run_on client md-status
+st_primary=$out
+run_on client md-status --prom
+todo_ok "md-status does not show the replicas or their lag (pg_stat_replication)" \
+	"md-status on the primary shows the replica's lag" grep -qi 'replica\|lag' <<<"$st_primary$out"
+
+# --- e. batch-import.sh over the worker hosts (GNU parallel --sshlogin) -------------
+if [ "$short" = 1 ]; then
+	skip "batch-import.sh over sshd on each host: make hosts-check" 1
+else
+for w in $workers; do
+	sshd_up "$w" "PATH=$MD_ROOT:/usr/local/bin:/usr/bin:/bin MD_CONFIG=$HT/etc/$w.yaml MD_HOME=$HT/local/home MD_CONFIG_NOSYSTEM=1 MD_USER=importer"
+done
+is "$(host_run client ssh -F "$HT/ssh/config" w1 'hostname; echo $MD_CONFIG')" "w1
+$HT/etc/w1.yaml" "ssh from the client to w1, its environment set by its sshd"
+nimp=24
+[ "$short" = 1 ] && nimp=8
+INBOX=$HT/inbox
+mkdir -p "$INBOX" "$HT/client-home"
+ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=80x60:rate=25 -vf noise=alls=40:allf=t+u \
+	-frames:v "$nimp" "$INBOX/imp%03d.png"
+is "$(sha256sum "$INBOX"/* | cut -c1-64 | sort -u | wc -l)" "$nimp" "$nimp distinct images in an inbox every host sees"
+sshlogins=$(echo $workers | tr ' ' ',')
+t0=$(date +%s.%N)
+run nsenter -t "${HOST_PID[client]}" -n -u -m --wd="$PWD" -- env HOME="$HT/client-home" \
+	PARALLEL="-S $sshlogins --wd $INBOX" PARALLEL_SSH="ssh -F $HT/ssh/config" \
+	MD_IMPORT_JOBS=1 MD_IMPORT_BATCH=2 sh "$MD_ROOT/scripts/batch-import.sh" "$INBOX" noop
+is "$rc" 0 "batch-import.sh over $sshlogins" || diag "$err"
+note "e. $err (wall $(since "$t0") s)"
+is "$(grep -c '"post_id"' <<<"$out")" "$nimp" "a record for each of the $nimp files"
+is "$(pg_sql "SELECT count(*) || ' ' || count(DISTINCT p.media) FROM posts p JOIN users u ON u.id = p.owner WHERE u.username = 'importer'")" \
+	"$nimp $nimp" "each file ingested once: $nimp posts of $nimp media" ||
+	diag "$(jq -r '[.path, .post_id, .media[0:12], .exists] | @tsv' <<<"$out")" "$(sha256sum "$INBOX"/* | cut -c1-12 | sort | uniq -c)"
+for w in $workers; do
+	n=$(grep -c 'Accepted publickey' "$HT/ssh/$w.log")
+	note "   sessions on $w: $n"
+	ok "md-ingest ran on $w" test "$n" -ge 1
+done
+fi
+
+# --- the end: everything torn down ----------------------------------------------------
+teardown
+is "$TEARDOWN_LEFT" 0 "teardown: no process left in the hosts' namespaces ($TEARDOWN_KILLED needed SIGKILL)"
+is "$(ip -o link | wc -l)" "$links0" "the root namespace's interfaces are as they were"
+note "total $(since "$t_start") s"
 
 done_testing
