@@ -297,6 +297,8 @@ sshd_up() {
 teardown() {
 	[ "$_hosts_torn" = 1 ] && return 0
 	_hosts_torn=1
+	# a second TERM or INT does not cut the teardown short
+	trap '' TERM INT
 	local name ns p all=
 	TEARDOWN_KILLED=0 TEARDOWN_LEFT=0
 	if [ -n "${PG_DIR-}" ]; then
