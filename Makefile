@@ -173,6 +173,11 @@ media-check: deps all
 	@MD_TEST_CORPUS=all prove -j$${MD_TEST_JOBS:-2} tests/60-corpus.t tests/70-media-edges.t \
 		tests/87-frames-web.t tests/89-hls.t
 
+# SPEC §10 on one machine: workers, PostgreSQL with a replica and S3 on hosts
+# made of network namespaces (tests/hosts/check.sh; root, about 5 minutes)
+hosts-check: deps all
+	@bash tests/hosts/check.sh
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(SHAREDIR)/scripts $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
@@ -203,5 +208,5 @@ clean:
 	rm -f lib/*.d tools/*.d tests/unit/*.d tests/bench/*.d tests/fuzz/*.d .build-flags .build-flags.tmp
 	rm -rf tests/fuzz/obj
 
-.PHONY: all deps check lint demo bench media-check torture fuzz fuzz-build install uninstall clean FORCE
+.PHONY: all deps check lint demo bench media-check hosts-check torture fuzz fuzz-build install uninstall clean FORCE
 .SECONDARY: $(LIB_OBJ) $(FUZZ_OBJ)

@@ -9,7 +9,8 @@ set -eu
 
 PKGS="build-essential pkg-config libsqlite3-dev libpq-dev libssl-dev
 libyaml-dev libcrypt-dev libjansson-dev libzip-dev libcurl4-openssl-dev libxml2-dev curl openssl ffmpeg sqlite3 jq parallel mandoc postgresql postgresql-client
-clang libclang-rt-dev libxml2-utils python3 inotify-tools"
+clang libclang-rt-dev libxml2-utils python3 inotify-tools
+iproute2 util-linux ssl-cert openssh-server"
 # Only for the browser test of the HLS output (tests/89-hls.t), which says
 # so and skips without them: installed when missing, a failure is a warning.
 # node and npm are judged by their commands, as they may come from elsewhere
@@ -23,6 +24,10 @@ OPT_PKGS="$OPT_PKGS jing"
 # is booted.
 OPT_PKGS="$OPT_PKGS systemd"
 OPT_CMDS="node:nodejs npm:npm"
+# openssh-server is for tests/hosts/check.sh, which runs an sshd of its own in
+# each worker host's network namespace; the package's ssh.service must not
+# listen on the machine: its postinst starts it only under systemd as init,
+# and then it is stopped and disabled at once (below).
 
 installed() {
 	# dpkg-query prints the status of an installed package as
@@ -76,6 +81,13 @@ if [ -n "$missing" ]; then
 	echo "deps.sh: installing:$missing" >&2
 	# shellcheck disable=SC2086
 	apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missing >&2
+	# an sshd that the install started on the machine (systemd as init):
+	# stopped and disabled, the tests start their own
+	case " $missing " in *" openssh-server "*)
+		if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+			systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || :
+		fi ;;
+	esac
 fi
 if [ -n "$optional" ]; then
 	echo "deps.sh: installing, for the browser, Atom and systemd tests only:$optional" >&2

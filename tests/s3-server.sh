@@ -1,7 +1,8 @@
 #!/bin/sh
 # s3-server.sh - a throwaway S3 protocol server for the test suite.
 #
-#   s3-server.sh start DIR   start s3rver on 127.0.0.1 only, its objects in
+#   s3-server.sh start DIR   start s3rver on 127.0.0.1 only (or on the
+#                            address S3_SERVER_ADDR), its objects in
 #                            DIR/data, and print its endpoint URL
 #                            (http://127.0.0.1:PORT); DIR/pid holds its pid,
 #                            DIR/env the variables a test sources, DIR/server.log
@@ -9,6 +10,10 @@
 #   s3-server.sh halt DIR    stop it, keep DIR: start brings it back on the
 #                            same port with its objects (an outage)
 #   s3-server.sh stop DIR    stop it and remove DIR
+#   s3-server.sh install DIR install s3rver into the cache (below) if it is
+#                            not there yet, and nothing else: for a server
+#                            started later where npm cannot reach its
+#                            registry (a network namespace)
 #
 # The server is s3rver (npm @20minutes/s3rver 4.x), installed once with
 # npm under ${MD_TEST_CACHE:-/var/tmp/memedroid-test-cache}/s3 (test
@@ -37,7 +42,7 @@
 set -eu
 
 usage() {
-	echo "usage: s3-server.sh start|halt|stop DIR" >&2
+	echo "usage: s3-server.sh start|halt|stop|install DIR" >&2
 	exit 64
 }
 
@@ -46,6 +51,7 @@ cmd=$1
 dir=$2
 cache=${MD_TEST_CACHE:-/var/tmp/memedroid-test-cache}/s3
 cli=$cache/node_modules/@20minutes/s3rver/lib/cli.js
+addr=${S3_SERVER_ADDR:-127.0.0.1}
 
 die() {
 	echo "s3-server.sh: $*" >&2
@@ -89,7 +95,7 @@ wait_until() {
 }
 
 listening() {
-	grep -q 'listening on 127\.0\.0\.1:[0-9]' "$dir/server.log"
+	grep -qF "listening on $addr:" "$dir/server.log"
 }
 
 answers() {
@@ -111,13 +117,13 @@ start() {
 	: >"$dir/server.log"
 	# commander reads argv[2] on; node -e puts our arguments from argv[1]
 	node -e 'require(process.argv[1]).parseAsync(["node", "s3rver"].concat(process.argv.slice(2)))' \
-		"$cli" -d "$dir/data" -a 127.0.0.1 -p "$port" \
+		"$cli" -d "$dir/data" -a "$addr" -p "$port" \
 		--service-endpoint localhost </dev/null >>"$dir/server.log" 2>&1 &
 	pid=$!
 	echo "$pid" >"$dir/pid"
 	wait_until listening
-	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$dir/server.log" | head -n 1)
-	endpoint=http://127.0.0.1:$port
+	port=$(sed -n "s/.*listening on $addr:\([0-9][0-9]*\).*/\1/p" "$dir/server.log" | head -n 1)
+	endpoint=http://$addr:$port
 	wait_until answers
 	echo "$port" >"$dir/port"
 	echo "$endpoint" >"$dir/endpoint"
@@ -152,6 +158,10 @@ start)
 halt)
 	[ -d "$dir" ] || die "'$dir': no such directory"
 	halt
+	;;
+install)
+	mkdir -p "$dir"
+	install_s3rver
 	;;
 stop)
 	if [ -d "$dir" ]; then
