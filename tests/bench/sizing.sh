@@ -25,7 +25,8 @@
 #                on, so the first change of each page in a phase writes a
 #                full page image), and those images (wal_fpi)
 #   storage      bytes of the original and of each profile's rendition
-#                files
+#                files, and of the upload's rows (media, post, jobs and
+#                renditions; pg_column_size, without their indexes)
 #   worker       per job of each profile: CPU seconds of md-work and its
 #                commands (/usr/bin/time around md-work -j 1, divided by the
 #                jobs), and the median wall seconds from started_at to
@@ -33,8 +34,9 @@
 #
 # as rows "figure value", and every figure as KIND<TAB>FIGURE<TAB>VALUE in
 # $MD_BENCH_SIZING_TSV when it is set.  CPU and wall times are those of
-# this machine with whatever else runs on it: the medians of the jobs are
-# the figures to read, not any one job.
+# this machine with whatever else runs on it: the CPU seconds are the
+# average of the jobs of a profile, the wall seconds their median, and two
+# runs can differ by a fifth on a busy machine.
 #
 # The cluster is always its own (pg_stat_statements must be loaded at the
 # server's start, and full page writes are on here, unlike the test
@@ -42,8 +44,9 @@
 # those settings, and autovacuum off, so that no vacuum's WAL falls into
 # a phase.  The work phase's statements are mostly the worker's own
 # rhythm: its heartbeat and the jobs' progress, every few seconds while a
-# job runs, so they grow with the job's length.  Environment: MD_BENCH_SIZING_N (uploads of each kind,
-# default 8; 0 skips these figures).
+# job runs, so they grow with the job's length.  Environment:
+# MD_BENCH_SIZING_N (uploads of each kind, default 8; 0 skips these
+# figures), MD_BENCH_SIZING_TSV.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 N=${MD_BENCH_SIZING_N:-8}
@@ -112,6 +115,18 @@ stmts() { q "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE dbid =
 fpis() { q "SELECT coalesce(sum(wal_fpi), 0) FROM pg_stat_statements WHERE dbid = $DB"; }
 commits() { q "SELECT pg_stat_force_next_flush(); SELECT xact_commit FROM pg_stat_database WHERE datid = $DB" | tail -n1; }
 lsn() { q "SELECT pg_current_wal_insert_lsn()"; }
+# until the tools' server processes are gone, and with them their
+# statistics flushed (a backend flushes them as it exits, after its client
+# has gone)
+settled() {
+	local i
+	for ((i = 0; i < 500; i++)); do
+		[ "$(q "SELECT count(*) FROM pg_stat_activity WHERE datid = $DB")" -gt 0 ] || return 0
+		sleep 0.01
+	done
+	echo "bench: the tools' server processes did not end" >&2
+	exit 1
+}
 # phase KIND NAME CMD...: CMD run once; its statements, commits, WAL and
 # full page images, kept as S_NAME, C_NAME, W_NAME, F_NAME, and its wall
 # seconds, T_NAME (totals)
@@ -125,7 +140,7 @@ phase() {
 	t0=$(now)
 	"$@" >/dev/null
 	printf -v "T_$name" %s "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')"
-	sleep 0.2
+	settled
 	printf -v "S_$name" %s "$(stmts)"
 	printf -v "C_$name" %s "$(( $(commits) - c0 ))"
 	printf -v "W_$name" %s "$(q "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$l0')")"
@@ -191,7 +206,7 @@ for kind in video photo gif; do
 		t=T_$ph
 		fig "$kind" "wall s/upload, $ph" "$(div "${!t}" "$N" %.2f)"
 	done
-	fig "$kind" "row bytes/upload (media, post, jobs, renditions)" "$(div "$(qm "SELECT
+	fig "$kind" "row bytes/upload" "$(div "$(qm "SELECT
 		(SELECT coalesce(sum(pg_column_size(m.*)), 0) FROM media m WHERE m.kind = '${KIND[$kind]}') +
 		(SELECT coalesce(sum(pg_column_size(p.*)), 0) FROM posts p JOIN media m ON m.sha256 = p.media
 			WHERE m.kind = '${KIND[$kind]}') +
