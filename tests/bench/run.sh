@@ -57,6 +57,12 @@
 #                goal: at least 0.8), and seconds of md-ingest of a ~380 MB
 #                MP4 beside openssl dgst -sha256 and cp (at most 1.1;
 #                tests/bench/ingest.sh)
+#   sizing       per upload of a 10 s 720p clip, a 1080p photo and a GIF
+#                taken through md-ingest, md-enqueue mp4,thumb, md-work and
+#                md-finalize: statements, commits and WAL bytes by phase,
+#                stored bytes by profile, CPU and wall seconds per job
+#                (tests/bench/sizing.sh, on a cluster of its own; the
+#                figures of the README's "Sizing")
 #
 # Environment: MD_BENCH_RUNS (default 5), MD_BENCH_JOBS (20000),
 # MD_BENCH_BATCH (100), MD_BENCH_PIN (60 seconds), MD_BENCH_PIN_JOBS
@@ -359,3 +365,6 @@ bash tests/bench/feed.sh
 
 # --- ingest: small files beside parallel ffprobe, a large file beside openssl + cp --
 bash tests/bench/ingest.sh
+
+# --- sizing: what one upload of each kind costs the database, the storage, the workers --
+bash tests/bench/sizing.sh
