@@ -472,8 +472,10 @@ enum status_kind {
 				 * at (when), seconds (since) */
 	STATUS_REPLICAS,        /* PostgreSQL streaming replication: on a
 				 * primary, each standby: worker (its name),
-				 * state, seconds (replay lag), n (bytes of
-				 * WAL it has yet to replay, -1: not known);
+				 * state ("hidden" to a user without
+				 * pg_monitor), seconds (replay lag), n (bytes
+				 * of WAL it has yet to replay; -1 for either:
+				 * not known);
 				 * on a standby, itself: worker "(this
 				 * server)", state "standby", seconds since
 				 * the last replayed commit, n (bytes received

@@ -454,7 +454,14 @@ static int pg_fail(struct pg *q, const char *what, const PGresult *res)
 		warning("database '%s': %s: %s (trying again)", q->url, what, msg);
 	else if (state && !strcmp(state, "53100"))
 		error("database '%s': %s: disk full: %s", q->url, what, msg);
-	else if (state && !strcmp(state, "25006")) {
+	else if (state && !strcmp(state, "42P05")) {
+		/* duplicate_prepared_statement: another client's statements on
+		 * the server connection a pooler gave this one */
+		error("database '%s': %s: %s: a pooler in transaction mode must keep prepared "
+		      "statements apart (PgBouncer 1.21 or later, max_prepared_statements)",
+		      q->url, what, msg);
+		rc = MD_EXIT_CONFIG;
+	} else if (state && !strcmp(state, "25006")) {
 		/* read_only_sql_transaction: a hot standby, or
 		 * default_transaction_read_only */
 		error("database '%s' is read-only (a standby?): %s: point this tool at the primary",
@@ -2434,10 +2441,13 @@ static const char *const pg_status_sql[] = {
 	"SELECT queue, paused_by, " ISO("paused_at") ", extract(epoch FROM now() - paused_at) "
 	"FROM queue_pauses ORDER BY queue",
 	/* pg_current_wal_lsn() fails on a standby: the primary's branch
-	 * computes it only for rows that pass NOT pg_is_in_recovery() */
+	 * computes it only for rows that pass NOT pg_is_in_recovery().  A
+	 * user without pg_read_all_stats (pg_monitor) sees only the pid of
+	 * each standby: state "hidden", lags not known (-1) */
 	[STATUS_REPLICAS] =
-	"SELECT coalesce(nullif(application_name, ''), host(client_addr), 'local'), state, "
-	"  coalesce(extract(epoch FROM replay_lag), 0), "
+	"SELECT coalesce(nullif(application_name, ''), host(client_addr), 'pid ' || pid), "
+	"  coalesce(state, 'hidden'), "
+	"  CASE WHEN state IS NULL THEN -1 ELSE coalesce(extract(epoch FROM replay_lag), 0) END, "
 	"  coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::int8, -1) "
 	"FROM pg_stat_replication WHERE NOT pg_is_in_recovery() "
 	"UNION ALL "

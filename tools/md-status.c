@@ -126,7 +126,7 @@ struct queue_fig {
 /* A standby of the PostgreSQL primary, or the standby itself */
 struct replica_fig {
 	char *name, *state;
-	double lag;             /* seconds */
+	double lag;             /* seconds; -1: not known */
 	int64_t bytes;          /* WAL not replayed yet; -1: not known */
 };
 
@@ -327,7 +327,10 @@ static void replica_records(const struct summary *s, struct strbuf *sb)
 			emit_str(&e, "record", "replica");
 		emit_str(&e, "replica", r->name);
 		emit_str(&e, "state", r->state);
-		emit_raw(&e, "lag", secs, secs);
+		if (r->lag >= 0)
+			emit_raw(&e, "lag", secs, secs);
+		else
+			emit_raw(&e, "lag", NULL, "");
 		if (r->bytes >= 0)
 			emit_int(&e, "lag_bytes", r->bytes);
 		else
@@ -496,6 +499,8 @@ static void print_prom(const struct summary *s)
 	for (int i = 0; i < s->nr; i++) {
 		char secs[32];
 
+		if (s->r[i].lag < 0)
+			continue;
 		fmt_seconds(secs, sizeof(secs), s->r[i].lag);
 		sb_adds(&sb, "memedroid_replica_lag_seconds{replica=\"");
 		prom_label(&sb, s->r[i].name);

@@ -146,7 +146,7 @@ struct worker {
 	double next_claim, next_beat, next_rescue, next_progress, next_alive;
 	double next_watchdog;   /* 0: no watchdog */
 	double db_backoff, db_retry_at;   /* the database is unreachable */
-	double db_down_since;
+	double db_down_since, db_back_at;
 	int db_down, gave_up;
 	double full_backoff, full_until;  /* the disk is full: no claims until then */
 	int fatal;              /* a store error that ends the worker */
@@ -352,6 +352,7 @@ static void db_worked(struct worker *w)
 	if (w->db_down) {
 		logkv(LOG_INFO, "database available again", (char *)NULL);
 		w->db_down = 0;
+		w->db_back_at = mono_now();
 		store_quiet(w->db, 0);
 	}
 }
@@ -935,6 +936,11 @@ static int heartbeat(struct worker *w)
 	struct fence *runs = xcalloc((size_t)cap, sizeof(*runs));
 	char *held = xcalloc((size_t)cap, 1);
 
+	/* short jobs done wait for the next claim to be acknowledged; one
+	 * that does not come (the slots busy with long jobs) must not let
+	 * their leases lapse: they are acknowledged here at the latest */
+	if ((rc = db_saw(w, flush_done(w))))
+		goto out;
 	n = heartbeat_runs(w, runs);
 	if ((rc = db_saw(w, store_heartbeat(w->db, w->cli.conf.lease, runs, n, held))))
 		goto out;
@@ -999,7 +1005,9 @@ static void worker_alive(struct worker *w, double now)
 	if (again)
 		logkv(LOG_WARN, "this worker was found gone (paused?): registered again",
 		      (char *)NULL);
-	if (!w->stopping &&
+	/* back from an outage, the others' heartbeats were held up as ours
+	 * was: they get as long to beat again before they count as gone */
+	if (!w->stopping && now - w->db_back_at >= hb * WORKER_GONE_BEATS &&
 	    !db_saw(w, store_reap_workers(w->db, hb * WORKER_GONE_BEATS, w->id, &gone, &rescued)) &&
 	    gone) {
 		char g[16], r[16];
@@ -1037,7 +1045,8 @@ static void worker_timers(struct worker *w, double now)
 		flush_progress(w);
 		w->next_progress = now + PROGRESS_EVERY;
 	}
-	if ((w->nrunning || w->nbacklog || w->nlater) && now >= w->next_beat && db_due(w, now)) {
+	if ((w->nrunning || w->nbacklog || w->nlater || w->done.n) && now >= w->next_beat &&
+	    db_due(w, now)) {
 		if (!heartbeat(w))
 			w->next_beat = now + w->cli.conf.lease / 3;
 	}
@@ -1101,7 +1110,7 @@ static int worker_timeout(const struct worker *w, double now)
 		if (at - now < until)
 			until = at - now;
 	}
-	if (w->nrunning || w->nbacklog || w->nlater) {
+	if (w->nrunning || w->nbacklog || w->nlater || w->done.n) {
 		/* while the database is away, the heartbeat waits for it too */
 		double beat = w->next_beat > w->db_retry_at ? w->next_beat : w->db_retry_at;
 		if (beat - now < until)
