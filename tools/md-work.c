@@ -939,7 +939,7 @@ static int heartbeat(struct worker *w)
 	/* short jobs done wait for the next claim to be acknowledged; one
 	 * that does not come (the slots busy with long jobs) must not let
 	 * their leases lapse: they are acknowledged here at the latest */
-	if ((rc = db_saw(w, flush_done(w))))
+	if (w->done.n && (rc = db_saw(w, flush_done(w))))
 		goto out;
 	n = heartbeat_runs(w, runs);
 	if ((rc = db_saw(w, store_heartbeat(w->db, w->cli.conf.lease, runs, n, held))))
