@@ -1686,6 +1686,7 @@ static const char *const sq_status_sql[] = {
 	[STATUS_PAUSED] =
 	"SELECT queue, paused_by, paused_at, (julianday('now') - julianday(paused_at)) * 86400 "
 	"FROM queue_pauses ORDER BY queue",
+	[STATUS_REPLICAS] = NULL,     /* no replication */
 };
 
 /* A row of figure k. */
