@@ -174,6 +174,15 @@ work_queues() {
 # bytes of the files below storage DIR whose path has PATTERN
 bytes() { find "$MD_STORAGE/$1" -type f -path "$2" -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'; }
 
+
+per_phase() {  # per_phase KIND LABEL VAR [FMT]: a row for each phase, VAR_<phase> / N
+	local ph v
+	for ph in ingest enqueue work finalize; do
+		v=${3}_$ph
+		# shellcheck disable=SC2086
+		fig "$1" "$2, $ph" "$(div "${!v}" "$N" ${4:-})"
+	done
+}
 for kind in video photo gif; do
 	o0=$(bytes originals '*')
 	declare -A r0=()
@@ -196,16 +205,10 @@ for kind in video photo gif; do
 	done
 	fig "$kind" "statements/upload, all" "$(div "$tot_s" "$N")"
 	fig "$kind" "commits/upload, all" "$(div "$tot_c" "$N")"
-	for ph in ingest enqueue work finalize; do
-		w=W_$ph
-		fig "$kind" "WAL bytes/upload, $ph" "$(div "${!w}" "$N" %.0f)"
-	done
+	per_phase "$kind" "WAL bytes/upload" W %.0f
 	fig "$kind" "WAL bytes/upload, all" "$(div "$tot_w" "$N" %.0f)"
 	fig "$kind" "full page images/upload, all" "$(div "$tot_f" "$N")"
-	for ph in ingest enqueue work finalize; do
-		t=T_$ph
-		fig "$kind" "wall s/upload, $ph" "$(div "${!t}" "$N" %.2f)"
-	done
+	per_phase "$kind" "wall s/upload" T %.2f
 	fig "$kind" "row bytes/upload" "$(div "$(qm "SELECT
 		(SELECT coalesce(sum(pg_column_size(m.*)), 0) FROM media m WHERE m.kind = '${KIND[$kind]}') +
 		(SELECT coalesce(sum(pg_column_size(p.*)), 0) FROM posts p JOIN media m ON m.sha256 = p.media
