@@ -14,6 +14,8 @@
 #   pg-cluster.sh halt DIR    stop the cluster (fast), keep DIR: start brings
 #                             it back with its data (an outage)
 #   pg-cluster.sh stop DIR    stop the cluster (fast) and remove DIR
+#   pg-cluster.sh bindir      print the server binaries' directory (for
+#                             clusters a test runs itself)
 #
 # As root, DIR is given to the postgres user and initdb/pg_ctl run as that
 # user (runuser); otherwise they run as the caller, whose name is then the
@@ -23,7 +25,7 @@
 set -eu
 
 usage() {
-	echo "usage: pg-cluster.sh start|restart|halt|stop DIR | standby PRIMARY DIR" >&2
+	echo "usage: pg-cluster.sh start|restart|halt|stop DIR | standby PRIMARY DIR | bindir" >&2
 	exit 64
 }
 
@@ -32,9 +34,9 @@ if [ $# -eq 3 ] && [ "$1" = standby ]; then
 	primary=$2
 	set -- start "$3"
 fi
-[ $# -eq 2 ] || usage
+{ [ $# -eq 2 ] && [ "$1" != bindir ]; } || [ "$*" = bindir ] || usage
 cmd=$1
-dir=$2
+dir=${2-}
 
 bindir=${PG_BINDIR:-}
 if [ -z "$bindir" ]; then
@@ -45,6 +47,10 @@ fi
 if [ -z "$bindir" ] || [ ! -x "$bindir/pg_ctl" ]; then
 	echo "pg-cluster.sh: no PostgreSQL server binaries (/usr/lib/postgresql/*/bin)" >&2
 	exit 1
+fi
+if [ "$cmd" = bindir ]; then
+	printf '%s\n' "$bindir"
+	exit 0
 fi
 
 as_pg() {

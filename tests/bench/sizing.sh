@@ -57,12 +57,7 @@ declare -A KIND=([video]=video [photo]=image [gif]=animated)
 bench_start sizing
 unset PGHOST PGUSER
 bench_pg
-bindir=${PG_BINDIR:-}
-if [ -z "$bindir" ]; then
-	for d in /usr/lib/postgresql/*/bin; do
-		[ -x "$d/pg_ctl" ] && bindir=$d
-	done
-fi
+bindir=$(sh "$root/tests/pg-cluster.sh" bindir)
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 # pg-cluster.sh's settings but full_page_writes, and the statistics
 as_pg "$bindir/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -m fast -w -t 60 \

@@ -137,16 +137,7 @@ link_down() { nsenter -t "$_hosts_switch" -n ip link set "v-$1" down; }
 link_up() { nsenter -t "$_hosts_switch" -n ip link set "v-$1" up; }
 
 # The server binaries, as tests/pg-cluster.sh finds them.
-_pg_bindir() {
-	local d
-	PG_BIN=${PG_BINDIR:-}
-	if [ -z "$PG_BIN" ]; then
-		for d in /usr/lib/postgresql/*/bin; do
-			[ -x "$d/pg_ctl" ] && PG_BIN=$d
-		done
-	fi
-	[ -n "$PG_BIN" ] && [ -x "$PG_BIN/pg_ctl" ]
-}
+_pg_bindir() { PG_BIN=$(sh "$MD_ROOT/tests/pg-cluster.sh" bindir 2>/dev/null); }
 
 # pg_ctl ARGS... as the postgres user on the db host.
 _pg_ctl() { host_run "$PG_HOST" runuser -u postgres -- "$PG_BIN/pg_ctl" "$@"; }
