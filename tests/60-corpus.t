@@ -1,9 +1,9 @@
 #!/bin/bash
 # 60-corpus.t - real-world files (../shared/corpus): every one is accepted or
 # rejected cleanly (exit 0 or 65; never a crash or a hang), the accepted ones
-# go through probe,thumb,mp4 (the transcodes of the files lib.sh's
-# corpus_wanted takes, every file under make media-check; on PostgreSQL
-# probe only) and end completed or failed, and
+# go through probe (and thumb,mp4: the files lib.sh's corpus_wanted takes,
+# every file under make media-check; on PostgreSQL probe only) and end
+# completed or failed, and
 # every rendition
 # of a completed post meets the profile's promises, checked here on its own
 # with ffprobe and jq (decoded frames, duration, size, pixel format and range,
@@ -94,12 +94,13 @@ is "$(kind_of peertube/video_short.mp4)" video "video_short.mp4 is a video"
 is "$(kind_of pillow/iss634.gif)" animated "iss634.gif is animated"
 
 # --- process the accepted ones -----------------------------------------------------------
-# every accepted file is probed (and on SQLite given its thumbnail); on
-# SQLite the files make check takes (lib.sh: corpus_wanted; all of them
-# under make media-check) also get the mp4 transcode.  PostgreSQL probes
-# them all (their metadata into its JSON) and transcodes nothing: the
-# media work is the same on either backend, and the SQLite pass does it
-light=probe,thumb heavy=mp4
+# every accepted file is probed; on SQLite the files make check takes
+# (lib.sh: corpus_wanted, one of each container and codec; all of them
+# under make media-check) also get the thumbnail and the mp4 transcode.
+# PostgreSQL probes them all (their metadata into its JSON) and transcodes
+# nothing: the media work is the same on either backend, and the SQLite
+# pass does it
+light=probe heavy=thumb,mp4
 [ "$MD_BACKEND" = sqlite ] || light=probe heavy=
 : >"$T/wanted.json"
 while IFS= read -r rec; do

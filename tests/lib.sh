@@ -55,7 +55,8 @@
 #	shard SHA             "ab/cd/SHA"
 #	have CMD              true when CMD is on PATH
 #	wait_for DESC CMD...  poll CMD until it succeeds (at most MD_TEST_WAIT s)
-#	md_samples DIR / md_bad_samples DIR   run scripts/make-samples.sh
+#	md_samples DIR / md_bad_samples DIR   scripts/make-samples.sh's media
+#	                      (a copy of tests/run.sh's, MD_TEST_SAMPLES)
 #	md_broken_profile FILE MARKER  a config whose profile "broken" fails
 #	                      at once (max_attempts 1), MARKER on stderr
 #	md_tools_built        true when every md-* binary exists
@@ -75,6 +76,17 @@
 # one-shot modes (--drain, --once) and read the results back.
 
 MD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Nothing from the home directory: the commands are the system's (Debian's
+# python3, not a per-user shim that runs a dozen scripts before it)
+if [ -n "${HOME-}" ] && [ "$HOME" != / ]; then
+	_md_path=
+	IFS=: read -ra _md_dirs <<<"$PATH"
+	for _md_d in "${_md_dirs[@]}"; do
+		case $_md_d in "$HOME" | "$HOME"/*) ;; *) _md_path=${_md_path:+$_md_path:}$_md_d ;; esac
+	done
+	PATH=$_md_path
+	unset _md_path _md_dirs _md_d
+fi
 MD_TOOLS="md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user md-janitor md-post"
 
 _tap_n=0
@@ -328,14 +340,13 @@ run() {
 
 run_in() {
 	local in=$1; shift
-	local o e
-	o=$(mktemp "$MD_TMP/.out.XXXXXX") || BAIL_OUT "mktemp failed"
-	e=$(mktemp "$MD_TMP/.err.XXXXXX") || BAIL_OUT "mktemp failed"
+	# one pair of files a shell, written over each time (no process
+	# but the command and its timeout: tests run thousands of these)
+	local o=$MD_TMP/.out.$BASHPID e=$MD_TMP/.err.$BASHPID
 	timeout -k 5 "${MD_TEST_TIMEOUT:-120}" "$@" <"$in" >"$o" 2>"$e"
 	rc=$?
-	out=$(cat "$o")
-	err=$(cat "$e")
-	rm -f "$o" "$e"
+	out=$(<"$o")
+	err=$(<"$e")
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		diag "timed out or killed (rc $rc): $*"
 	fi
@@ -379,23 +390,67 @@ count_files() {
 	fi
 }
 
-sha256() { sha256sum <"$1" | cut -c1-64; }
+sha256() { local h; h=$(sha256sum <"$1") && printf '%s\n' "${h%% *}"; }
 
-# corpus_wanted DIR REL: whether the profile tests that encode (87-frames-web,
-# 89-hls) take file REL of the corpus at DIR.  `make media-check` sets
-# MD_TEST_CORPUS=all: every file.  Otherwise (make check) the files of at
-# most 128 KiB that the manifest does not tag large-res or long: every
-# container and codec of the corpus is still there, in its small files.
+# corpus_wanted DIR REL: whether the profile tests that encode (60-corpus's
+# mp4, 87-frames-web, 89-hls) take file REL of the corpus at DIR.
+# `make media-check` sets MD_TEST_CORPUS=all: every file.  Otherwise (make
+# check) one file of each kind the manifest's ffprobe summary tells apart
+# (container, first video codec or else first audio codec, broken or not),
+# the first of at most 128 KiB that the manifest does not tag large-res or
+# long, and the files the tests name: every container and codec of the
+# corpus is still there, each in one small file.  Files the manifest does
+# not list are taken when small.  60-corpus ingests every file whatever this
+# says.
+declare -gA _corpus_pick
 corpus_wanted() {
 	[ "${MD_TEST_CORPUS:-}" = all ] && return 0
 	[ "$(stat -c %s "$1/$2")" -le 131072 ] || return 1
-	! awk -F'\t' -v p="$2" '$3 == p && $8 ~ /[[;](large-res|long)[];]/ { f = 1 } END { exit !f }' \
-		"$1/MANIFEST.tsv" 2>/dev/null
+	if [ "${#_corpus_pick[@]}" = 0 ]; then
+		local rel what
+		while IFS=$'\t' read -r rel what; do
+			_corpus_pick[$rel]=$what
+		done < <(awk -F'\t' '
+			NR == 1 { next }
+			{ listed[$3] = 1 }
+			$4 > 131072 || $8 ~ /[[;](large-res|long)[];]/ { print $3 "\tno"; next }
+			{
+				n = split($6, part, / \|\| /); f = ""; v = ""; a = ""
+				for (i = 1; i <= n; i++) {
+					if (match(part[i], /format_name=[^|]*/))
+						f = substr(part[i], RSTART + 12, RLENGTH - 12)
+					if (!match(part[i], /codec_name=[^|]*/))
+						continue
+					c = substr(part[i], RSTART + 11, RLENGTH - 11)
+					if (part[i] ~ /codec_type=video/ && v == "") v = c
+					if (part[i] ~ /codec_type=audio/ && a == "") a = c
+				}
+				k = f "|" (v != "" ? v : a) "|" ($6 ~ /^ERROR/ || $8 ~ /[[;]broken[];]/)
+				print $3 "\t" ((k in seen) ? "no" : "yes"); seen[k] = 1
+			}' "$1/MANIFEST.tsv" 2>/dev/null)
+		for rel in peertube/video_short.mp4 pillow/iss634.gif pillow/hopper_orientation_6.jpg; do
+			[ "${_corpus_pick[$rel]-}" = no ] && _corpus_pick[$rel]=yes
+		done
+		_corpus_pick[.]=read
+	fi
+	[ "${_corpus_pick[$2]-yes}" = yes ]
 }
 
 shard() { printf '%s/%s/%s\n' "${1:0:2}" "${1:2:2}" "$1"; }
 
-md_samples() { "$MD_ROOT/scripts/make-samples.sh" "$1" || BAIL_OUT "make-samples.sh failed"; }
+# md_samples DIR, md_bad_samples DIR: scripts/make-samples.sh's media into
+# DIR; a copy of the ones tests/run.sh made once for the whole run when it
+# says where (MD_TEST_SAMPLES: good/ and bad/, each made by the script).
+md_samples() { _md_samples good "$1"; }
+md_bad_samples() { _md_samples bad "$1"; }
+_md_samples() {
+	if [ -n "${MD_TEST_SAMPLES-}" ] && [ -f "$MD_TEST_SAMPLES/$1.done" ]; then
+		mkdir -p "$2" && cp -R "$MD_TEST_SAMPLES/$1/." "$2/" && return
+		BAIL_OUT "cannot copy the samples of $MD_TEST_SAMPLES/$1"
+	fi
+	"$MD_ROOT/scripts/make-samples.sh" $([ "$1" = bad ] && echo --bad) "$2" ||
+		BAIL_OUT "make-samples.sh failed"
+}
 # IN: a directory of sample media; T: a directory for a test's outputs.
 md_sample_dirs() {
 	IN=$MD_TMP/in
@@ -429,8 +484,6 @@ md_db_init() {
 	run md-db init
 	is "$rc" 0 "md-db init" || diag "$err"
 }
-
-md_bad_samples() { "$MD_ROOT/scripts/make-samples.sh" --bad "$1" || BAIL_OUT "make-samples.sh --bad failed"; }
 
 # Path of a rendition given the value md-feed prints for it: an absolute
 # path, a file:// URL, or a storage key relative to $STORE.

@@ -25,10 +25,12 @@ jobs=${MD_TEST_JOBS:-3}
 status=0
 pgdir=
 sandir=
+samples=
 
 cleanup() {
 	[ -n "$pgdir" ] && sh tests/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1
 	[ -n "$sandir" ] && rm -rf "$sandir"
+	[ -n "$samples" ] && rm -rf "$samples"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -51,6 +53,13 @@ longest_first() {
 step "build"
 make --no-print-directory -j"$jobs" all tests/unit/test-lib tests/unit/conform tests/unit/presign || exit 1
 
+# the sample media, made once for every test that asks (tests/lib.sh:
+# md_samples copies them): the same files each test would make itself
+samples=$(mktemp -d /tmp/md-samples.XXXXXX) && chmod 755 "$samples" &&
+	sh scripts/make-samples.sh "$samples/good" >/dev/null && : >"$samples/good.done" &&
+	sh scripts/make-samples.sh --bad "$samples/bad" >/dev/null && : >"$samples/bad.done" &&
+	chmod -R a+rX "$samples" && export MD_TEST_SAMPLES="$samples"
+
 step "unit tests"
 prove tests/unit/test-lib || status=1
 
@@ -63,12 +72,19 @@ if ./md-db --db 'postgresql:///nonexistent?host=/nonexistent' status 2>&1 |
 	echo "skipped: the PostgreSQL backend is not built in"
 else
 	pgdir=$(mktemp -d /tmp/md-pg.XXXXXX)
+	# the client programs themselves, not postgresql-common's wrapper (a
+	# Perl script before each psql)
+	if bindir=$(sh tests/pg-cluster.sh bindir) && [ -x "$bindir/psql" ]; then
+		PATH=$bindir:$PATH
+	fi
 	if sock=$(sh tests/pg-cluster.sh start "$pgdir"); then
 		# the files that restart the cluster run alone, after the others;
-		# the media rules' transcodes (70, 78, 79) ask nothing of the
-		# database that the pipeline tests do not: the SQLite pass has them
+		# the media rules' transcodes and output checks (70, 77, 78, 79)
+		# ask nothing of the database that the pipeline tests do not: the
+		# SQLite pass has them
 		alone=$(grep -l 'pg-cluster.sh" restart' tests/*.t)
-		media=$(printf '%s\n' tests/70-media-edges.t tests/78-timing-colour.t tests/79-decodable.t)
+		media=$(printf '%s\n' tests/70-media-edges.t tests/77-verify.t tests/78-timing-colour.t \
+			tests/79-decodable.t)
 		MD_TEST_PGHOST=$sock prove --timer -j"$jobs" \
 			$(longest_first $(ls tests/*.t | grep -vxF "$alone" | grep -vxF "$media")) ||
 			status=1
