@@ -90,7 +90,7 @@ is "$rc" 0 "md-finalize"
 
 # rend NAME PROFILE: the rendition of the input $E/NAME
 rend() { rendition_of "$E/$1" "$2"; }
-dur() { ffprobe -v error -show_entries format=duration -of csv=p=0 "$1"; }
+dur() { fprop "$1" duration; }
 # what can be decoded of a source: from its start (the container's, or the
 # first frame's when earlier) to the end of its last packet, as a player
 # shows it; a header may claim more
@@ -134,7 +134,7 @@ done
 
 # the held last frames: the output's last frame starts where the
 # source's does and lasts as long (to the end of what can be decoded)
-start() { ffprobe -v error -show_entries format=start_time -of csv=p=0 "$1"; }
+start() { fprop "$1" start_time; }
 last() { ffprobe -v error -select_streams v:0 -show_entries packet=pts_time -of csv=p=0 "$1" |
 	sort -g | tail -1; }
 for f in vfr.mp4 hold.gif; do
@@ -179,7 +179,7 @@ is "$(vprop "$(rend tenbit.mkv mp4)" pix_fmt)" yuv420p "10-bit comes out 8-bit"
 pk() { ffmpeg -v error -i "$1" -map 0:v:0 -c copy -f md5 -; }
 isnt "$(pk "$(rend heavy.mp4 mp4)")" "$(pk "$E/heavy.mp4")" \
 	"the same at 33 Mbit/s is encoded again (over the 5 Mbit/s of passthrough)"
-rate() { ffprobe -v error -show_entries format=bit_rate -of csv=p=0 "$1"; }
+rate() { fprop "$1" bit_rate; }
 ok "and comes out lighter ($(rate "$(rend heavy.mp4 mp4)") bit/s)" \
 	test "$(rate "$(rend heavy.mp4 mp4)")" -lt "$(rate "$E/heavy.mp4")"
 is "$(pk "$(rend ready.mp4 mp4)")" "$(pk "$E/ready.mp4")" \

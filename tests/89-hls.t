@@ -88,7 +88,6 @@ pl_rates() {
 	awk -v p="$peak" -v b="$bytes" -v t="$total" 'BEGIN { printf "%d %d\n", p, b * 8 / t }'
 }
 within10() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b * 0.9 && a <= b * 1.1) }'; }
-vprobe() { ffprobe -v error -select_streams v:0 -show_entries "stream=$2" -of csv=p=0 "$1"; }
 
 # check_ladder NAME DIR SOURCE SHA: the ladder in DIR against the source
 # file; its duration is what md-ingest decoded of it (the media row)
@@ -120,11 +119,12 @@ check_ladder() {
 			seg=$dir/${uri%/*}/$u
 			[ -s "$seg" ] || { bad="$bad $u missing;"; continue; }
 			cat "$f" "$seg" >"$T/seg.mp4"
-			got_p=$(vprobe "$T/seg.mp4" width,height,sample_aspect_ratio,pix_fmt | tr , ' ')
-			case $got_p in "${res%x*} ${res#*x} 1:1 yuv420p"|"${res%x*} ${res#*x} N/A yuv420p") ;;
+			# one ffprobe: the first packet's flags, then the picture
+			{ read -r k; read -r got_p; } < <(ffprobe -v error -select_streams v:0 \
+				-show_entries stream=width,height,sample_aspect_ratio,pix_fmt:packet=flags \
+				-read_intervals '%+#1' -of csv=p=0 "$T/seg.mp4")
+			case $got_p in "${res%x*},${res#*x},1:1,yuv420p"|"${res%x*},${res#*x},N/A,yuv420p") ;;
 			*) bad="$bad $u: $got_p, not $res yuv420p 1:1;" ;; esac
-			k=$(ffprobe -v error -select_streams v:0 -show_entries packet=flags -of csv=p=0 \
-				-read_intervals '%+#1' "$T/seg.mp4")
 			[[ $k == K* ]] || bad="$bad $u does not start on a keyframe;"
 			first=0
 		done < <(pl_segments "$dir/$uri")

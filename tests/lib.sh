@@ -76,16 +76,20 @@
 # one-shot modes (--drain, --once) and read the results back.
 
 MD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# Nothing from the home directory: the commands are the system's (Debian's
-# python3, not a per-user shim that runs a dozen scripts before it)
+# The system's commands before the home directory's: Debian's python3, not
+# a per-user shim that runs a dozen scripts before it.  What only the home
+# directory has (an optional test server) is still found, last.
 if [ -n "${HOME-}" ] && [ "$HOME" != / ]; then
-	_md_path=
+	_md_path= _md_home=
 	IFS=: read -ra _md_dirs <<<"$PATH"
 	for _md_d in "${_md_dirs[@]}"; do
-		case $_md_d in "$HOME" | "$HOME"/*) ;; *) _md_path=${_md_path:+$_md_path:}$_md_d ;; esac
+		case $_md_d in
+		"$HOME" | "$HOME"/*) _md_home=$_md_home:$_md_d ;;
+		*) _md_path=${_md_path:+$_md_path:}$_md_d ;;
+		esac
 	done
-	PATH=$_md_path
-	unset _md_path _md_dirs _md_d
+	PATH=$_md_path$_md_home
+	unset _md_path _md_home _md_dirs _md_d
 fi
 MD_TOOLS="md-db md-ingest md-enqueue md-work md-finalize md-feed md-job md-status md-user md-janitor md-post"
 
@@ -499,8 +503,32 @@ rendition_file() {
 # make their media.
 ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
 
-# vprop FILE ENTRIES: properties of the first video stream, comma-separated.
-vprop() { ffprobe -v error -select_streams v:0 -show_entries "stream=$2" -of csv=p=0 "$1"; }
+# vprop FILE ENTRIES: properties of the first video stream, comma-separated
+# in ffprobe's order (as -show_entries stream=ENTRIES -of csv=p=0 prints
+# them); fprop FILE ENTRIES: the same of the container (format=ENTRIES).
+# One ffprobe a file, its answer kept among the test's files until the file
+# is written again: a test asks several questions of each rendition, and
+# an ffprobe is a dear process to start.
+vprop() { _md_prop "$1" "$2" STREAM; }
+fprop() { _md_prop "$1" "$2" FORMAT; }
+_md_prop() {
+	local f=$1 want=,$2, c line sect= out=
+	c=$MD_TMP/.prop/${f//\//%}
+	[ -d "$MD_TMP/.prop" ] || mkdir -p "$MD_TMP/.prop" || return
+	if [ ! -f "$c" ] || [ "$f" -nt "$c" ]; then
+		ffprobe -v error -select_streams v:0 -show_entries stream:format "$f" >"$c" ||
+			{ rm -f "$c"; return 1; }
+	fi
+	while IFS= read -r line; do
+		case $line in
+		"[$3]") sect=1 ;;
+		"[/$3]") sect= ;;
+		*=*) [ -n "$sect" ] && case $want in *,"${line%%=*}",*) out=$out,${line#*=} ;; esac ;;
+		esac
+	done <"$c"
+	[ -n "$out" ] && printf '%s\n' "${out#,}"
+	return 0
+}
 
 # rendition_of FILE PROFILE: the path of the stored rendition that PROFILE
 # made of the input FILE (hashed to find its media), or nothing.

@@ -2,8 +2,9 @@
 # run.sh - what `make check` runs:
 #   1. the build, with -Wall -Wextra -Werror
 #   2. the library's unit tests and the whole TAP suite on SQLite
-#   3. the whole suite again on PostgreSQL, in a throwaway cluster on a
-#      Unix socket (skipped only when the backend is not built in)
+#   3. the suite again on PostgreSQL (but the files that ask nothing of a
+#      database), in a throwaway cluster on a Unix socket (skipped only
+#      when the backend is not built in)
 #   4. the unit tests and the fast tool tests again in a separate
 #      AddressSanitizer + UBSan build (make SANITIZE=1), on SQLite and
 #      (some of them) on PostgreSQL; that build has fault injection
@@ -79,14 +80,15 @@ else
 	fi
 	if sock=$(sh tests/pg-cluster.sh start "$pgdir"); then
 		# the files that restart the cluster run alone, after the others;
-		# the media rules' transcodes and output checks (70, 77, 78, 79)
-		# ask nothing of the database that the pipeline tests do not: the
-		# SQLite pass has them
+		# the SQLite pass alone has the files that ask nothing of the
+		# database the others do not: the media rules' transcodes and
+		# output checks (70, 77, 78, 79), the build (00) and the S3
+		# signatures (92)
 		alone=$(grep -l 'pg-cluster.sh" restart' tests/*.t)
-		media=$(printf '%s\n' tests/70-media-edges.t tests/77-verify.t tests/78-timing-colour.t \
-			tests/79-decodable.t)
+		once=$(printf 'tests/%s.t\n' 70-media-edges 77-verify 78-timing-colour 79-decodable \
+			00-build 92-sigv4-server)
 		MD_TEST_PGHOST=$sock prove --timer -j"$jobs" \
-			$(longest_first $(ls tests/*.t | grep -vxF "$alone" | grep -vxF "$media")) ||
+			$(longest_first $(ls tests/*.t | grep -vxF "$alone" | grep -vxF "$once")) ||
 			status=1
 		MD_TEST_PGHOST=$sock prove $alone || status=1
 	else
@@ -108,10 +110,12 @@ export ASAN_OPTIONS UBSAN_OPTIONS
 	tests/39-user.t tests/40-retry-dead.t tests/49-workers.t tests/50-config-db-errors.t \
 	tests/84-faults.t tests/86-disk-full.t tests/94-s3-faults.t) || status=1
 if [ -n "${sock-}" ]; then
-	step "sanitizers on PostgreSQL: the fast tool tests"
-	(cd "$sandir" && MD_TEST_PGHOST=$sock prove -j"$jobs" tests/16-store-conform.t tests/20-dedup.t tests/25-enqueue.t \
-		tests/35-job.t tests/38-status.t tests/39-user.t tests/40-retry-dead.t \
-		tests/84-faults.t) || status=1
+	# the PostgreSQL driver's code: every store call (16), the bulk
+	# statements (25), the job commands (35) and the faults (84); the
+	# tools' own code had its sanitizer run above
+	step "sanitizers on PostgreSQL: the driver's tests"
+	(cd "$sandir" && MD_TEST_PGHOST=$sock prove -j"$jobs" tests/16-store-conform.t tests/25-enqueue.t \
+		tests/35-job.t tests/84-faults.t) || status=1
 fi
 
 step "fuzz targets, 3 s each"
