@@ -3,7 +3,7 @@
 # environment (no database or cloud credentials), reads only its input and
 # its work directory where the kernel has Landlock, and may read no input
 # but '-i {input}' (profiles that say otherwise are refused at load, 78);
-# decompression bombs (an 8192x8192 H.264 clip, an 8192x8192 animated GIF,
+# decompression bombs (on SQLite: an 8192x8192 H.264 clip, an 8192x8192 animated GIF,
 # a Matroska file whose header says 64x64 and whose frames grow to
 # 12000x12000) stay within a small memory bound, and the last one is
 # refused as bad input instead of being transcoded.
@@ -149,14 +149,17 @@ run md-work -c "$T/good.yaml" --drain
 is "$rc" 0 "'-i {input}' (with input options before it) loads" || diag "$err"
 
 # --- 4. decompression bombs ---------------------------------------------------------
-B=$MD_TMP/bombs
-mkdir -p "$B"
-# an 8192x8192 H.264 clip: one frame, 200 KB
-ffmpeg -nostdin -loglevel error -f lavfi -i color=black:s=8192x8192:r=25 -frames:v 1 \
-	-c:v libx264 -preset ultrafast -threads 1 -f mp4 "$B/big.mp4" || BAIL_OUT "ffmpeg failed"
-# an 8192x8192 animated GIF of 1x1-pixel frames: each decodes to the whole
-# canvas; 6 of them held at once are 1.5 GiB
-python3 - "$B/big.gif" 8192 6 <<'EOF'
+# (on SQLite: the decoders and their limits are the same whatever the
+# database, and the pictures are dear to make and decode)
+if [ "$MD_BACKEND" = sqlite ]; then
+	B=$MD_TMP/bombs
+	mkdir -p "$B"
+	# an 8192x8192 H.264 clip: one frame, 200 KB
+	ffmpeg -nostdin -loglevel error -f lavfi -i color=black:s=8192x8192:r=25 -frames:v 1 \
+		-c:v libx264 -preset ultrafast -threads 1 -f mp4 "$B/big.mp4" || BAIL_OUT "ffmpeg failed"
+	# an 8192x8192 animated GIF of 1x1-pixel frames: each decodes to the whole
+	# canvas; 6 of them held at once are 1.5 GiB
+	python3 - "$B/big.gif" 8192 6 <<'EOF'
 import struct, sys
 w = h = int(sys.argv[2])
 g = bytearray(b'GIF89a' + struct.pack('<HHBBB', w, h, 0x80, 0, 0) + b'\0\0\0\xff\xff\xff')
@@ -166,52 +169,55 @@ for i in range(int(sys.argv[3])):
     g += b'\x2c' + struct.pack('<HHHHB', i % 2, 0, 1, 1, 0) + b'\x02\x02\x44\x01\0'
 open(sys.argv[1], 'wb').write(g + b'\x3b')
 EOF
-# a Matroska file whose header (and first 50 frames) say 64x64, then one
-# 12000x12000 frame: the second SPS of a raw H.264 stream
-ffmpeg -nostdin -loglevel error -f lavfi -i color=black:s=64x64:r=25:d=2 -c:v libx264 \
-	-preset ultrafast -f h264 "$B/a.h264" &&
-ffmpeg -nostdin -loglevel error -f lavfi -i color=black:s=12000x12000:r=25 -frames:v 1 \
-	-c:v libx264 -preset ultrafast -threads 1 -f h264 "$B/b.h264" &&
-cat "$B/a.h264" "$B/b.h264" >"$B/c.h264" &&
-ffmpeg -nostdin -loglevel error -probesize 32 -f h264 -r 25 -i "$B/c.h264" -c copy \
-	"$B/grows.mkv" || BAIL_OUT "ffmpeg failed"
-rm -f "$B"/*.h264
+	# a Matroska file whose header (and first 50 frames) say 64x64, then one
+	# 12000x12000 frame: the second SPS of a raw H.264 stream
+	ffmpeg -nostdin -loglevel error -f lavfi -i color=black:s=64x64:r=25:d=2 -c:v libx264 \
+		-preset ultrafast -f h264 "$B/a.h264" &&
+	ffmpeg -nostdin -loglevel error -f lavfi -i color=black:s=12000x12000:r=25 -frames:v 1 \
+		-c:v libx264 -preset ultrafast -threads 1 -f h264 "$B/b.h264" &&
+	cat "$B/a.h264" "$B/b.h264" >"$B/c.h264" &&
+	ffmpeg -nostdin -loglevel error -probesize 32 -f h264 -r 25 -i "$B/c.h264" -c copy \
+		"$B/grows.mkv" || BAIL_OUT "ffmpeg failed"
+	rm -f "$B"/*.h264
 
-run md-ingest --json "$B/big.mp4" "$B/big.gif" "$B/grows.mkv"
-is "$rc" 0 "md-ingest takes the three bombs (each within the probe's limits)" || diag "$err"
-printf '%s\n' "$out" >"$T/bombs.json"
-media() { jq -r --arg p "$1" 'select(.path | endswith($p)) | .media' "$T/bombs.json"; }
-mp4=$(media /big.mp4) gif=$(media /big.gif) mkv=$(media /grows.mkv)
-is "$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0 "$B/grows.mkv")" \
-	"64,64" "grows.mkv probes as 64x64"
-run md-enqueue -p thumb,mp4 "$mp4" "$mkv"
-run md-enqueue -p thumb "$gif"
-is "$(db_count jobs "state = 'available'")" 5 "five bomb jobs queued"
+	run md-ingest --json "$B/big.mp4" "$B/big.gif" "$B/grows.mkv"
+	is "$rc" 0 "md-ingest takes the three bombs (each within the probe's limits)" || diag "$err"
+	printf '%s\n' "$out" >"$T/bombs.json"
+	media() { jq -r --arg p "$1" 'select(.path | endswith($p)) | .media' "$T/bombs.json"; }
+	mp4=$(media /big.mp4) gif=$(media /big.gif) mkv=$(media /grows.mkv)
+	is "$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0 "$B/grows.mkv")" \
+		"64,64" "grows.mkv probes as 64x64"
+	run md-enqueue -p thumb,mp4 "$mp4" "$mkv"
+	run md-enqueue -p thumb "$gif"
+	is "$(db_count jobs "state = 'available'")" 5 "five bomb jobs queued"
 
-rss=$(peak_rss md-work --drain -j 1)
-note "largest job command: $((rss / 1024)) MiB resident"
-ok "every bomb job stayed under 1 GiB resident (${rss} KiB)" test "$rss" -lt 1048576
-for m in "$mp4" "$gif"; do
-	for p in thumb mp4; do
-		[ "$m" = "$gif" ] && [ $p = mp4 ] && continue
-		id=$(db_query "SELECT id FROM jobs WHERE media = '$m' AND profile = '$p'")
-		is "$(job_field "$id" state)" succeeded "$p of the $([ "$m" = "$gif" ] && echo GIF || echo H.264) bomb succeeded" ||
-			diag "$(job_field "$id" last_error)"
-		kb=$(job_field "$id" result | jq -r '.max_rss_kb // empty')
-		ok "its result records its peak memory under 1 GiB ($kb KiB)" test -n "$kb" -a "${kb:-0}" -lt 1048576
+	rss=$(peak_rss md-work --drain -j 1)
+	note "largest job command: $((rss / 1024)) MiB resident"
+	ok "every bomb job stayed under 1 GiB resident (${rss} KiB)" test "$rss" -lt 1048576
+	for m in "$mp4" "$gif"; do
+		for p in thumb mp4; do
+			[ "$m" = "$gif" ] && [ $p = mp4 ] && continue
+			id=$(db_query "SELECT id FROM jobs WHERE media = '$m' AND profile = '$p'")
+			is "$(job_field "$id" state)" succeeded "$p of the $([ "$m" = "$gif" ] && echo GIF || echo H.264) bomb succeeded" ||
+				diag "$(job_field "$id" last_error)"
+			kb=$(job_field "$id" result | jq -r '.max_rss_kb // empty')
+			ok "its result records its peak memory under 1 GiB ($kb KiB)" test -n "$kb" -a "${kb:-0}" -lt 1048576
+		done
 	done
-done
-ok "the thumbnail of the 8192x8192 GIF is 320 px wide" test \
-	"$(ffprobe -v error -show_entries stream=width -of csv=p=0 "$(run_dir "$gif" thumb)/thumb.jpg")" = 320
-for p in thumb mp4; do
-	id=$(db_query "SELECT id FROM jobs WHERE media = '$mkv' AND profile = '$p'")
-	is "$(job_field "$id" state)" dead "$p of the 64x64 -> 12000x12000 Matroska is dead, not transcoded"
-	like "$(job_field "$id" last_error)" "larger than 8192x8192" "its error says the frame is too large ($p)"
-	is "$(job_field "$id" attempts)" 1 "permanent at the first attempt ($p)"
-	is "$(count_files "$STORE/renditions/$(shard "$mkv")/$p")" 0 "nothing of it was published ($p)"
-done
-run md-finalize
-is "$(db_query "SELECT status FROM posts WHERE media = '$mkv'")" failed "its post failed"
+	ok "the thumbnail of the 8192x8192 GIF is 320 px wide" test \
+		"$(ffprobe -v error -show_entries stream=width -of csv=p=0 "$(run_dir "$gif" thumb)/thumb.jpg")" = 320
+	for p in thumb mp4; do
+		id=$(db_query "SELECT id FROM jobs WHERE media = '$mkv' AND profile = '$p'")
+		is "$(job_field "$id" state)" dead "$p of the 64x64 -> 12000x12000 Matroska is dead, not transcoded"
+		like "$(job_field "$id" last_error)" "larger than 8192x8192" "its error says the frame is too large ($p)"
+		is "$(job_field "$id" attempts)" 1 "permanent at the first attempt ($p)"
+		is "$(count_files "$STORE/renditions/$(shard "$mkv")/$p")" 0 "nothing of it was published ($p)"
+	done
+	run md-finalize
+	is "$(db_query "SELECT status FROM posts WHERE media = '$mkv'")" failed "its post failed"
+else
+	skip "the decompression bombs run in the SQLite pass" 20
+fi
 
 # --- 5. the ffprobe run at ingest is confined as well --------------------------------
 # a shim first on PATH, run as md-ingest's ffprobe: it says what it could
