@@ -215,9 +215,12 @@ void job_free(struct job *j)
 
 void finalized_release(struct finalized *f)
 {
-	for (int i = 0; i < f->nposts; i++)
+	for (int i = 0; i < f->nposts; i++) {
 		free(f->post_status[i]);
+		free(f->post_trace[i]);
+	}
 	free(f->post_status);
+	free(f->post_trace);
 	free(f->post_ids);
 	memset(f, 0, sizeof(*f));
 }

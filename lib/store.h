@@ -326,8 +326,9 @@ struct finalized {
 	char ext[16];
 	int failed;             /* any job dead */
 	int nposts;
-	int64_t *post_ids;      /* malloc'd */
+	int64_t *post_ids;      /* malloc'd, ascending */
 	char **post_status;     /* parallel to post_ids, malloc'd strings */
+	char **post_trace;      /* the same, the posts' trace ids ("" for none) */
 };
 
 void finalized_release(struct finalized *f);

@@ -97,6 +97,10 @@ typedef void (*live_cb)(void *arg, int m, int p, int64_t id, const char *queue,
 
 /* A row of a finalize primitive about media: an id, a text, as each says. */
 typedef void (*media_cb)(void *arg, const char *media, int64_t id, const char *text);
+/* A post a finalize settled: its media, id, new status and trace id ("" when
+ * it has none). */
+typedef void (*settle_cb)(void *arg, const char *media, int64_t post, const char *status,
+			  const char *trace);
 
 /* A post a removal takes (or moves), of media and user. */
 typedef void (*post_cb)(void *arg, int64_t id, const char *media, const char *user);
@@ -189,10 +193,10 @@ struct store_driver {
 	 * 0, "profile: reason") for each, by media, then by job id. */
 	int (*dead_round)(struct store *, char *const *media, int n, media_cb cb, void *arg);
 	/* The pending and processing posts of media[i] get status[i] and
-	 * error[i] (may be NULL): cb(arg, media, post id, status) for each,
-	 * in no particular order. */
+	 * error[i] (may be NULL): cb(arg, media, post id, status, trace id)
+	 * for each, in no particular order. */
 	int (*posts_settle)(struct store *, char *const *media, char *const *status,
-			    char *const *error, int n, media_cb cb, void *arg);
+			    char *const *error, int n, settle_cb cb, void *arg);
 	/* finalized_at on the media's terminal, unfinalized jobs. */
 	int (*jobs_stamp)(struct store *, char *const *media, int n);
 

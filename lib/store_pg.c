@@ -2011,7 +2011,7 @@ static int pg_dead_round(struct store *s, char *const *media, int n, media_cb cb
 }
 
 static int pg_posts_settle(struct store *s, char *const *media, char *const *status,
-			   char *const *err, int n, media_cb cb, void *arg)
+			   char *const *err, int n, settle_cb cb, void *arg)
 {
 	struct pg *q = (struct pg *)s;
 	struct strbuf am = STRBUF_INIT, as = STRBUF_INIT, ae = STRBUF_INIT;
@@ -2029,13 +2029,16 @@ static int pg_posts_settle(struct store *s, char *const *media, char *const *sta
 		"UPDATE posts p SET status = b.s, error = b.e, updated_at = now() "
 		"FROM unnest($1::text[], $2::text[], $3::text[]) AS b(m, s, e) "
 		"WHERE p.media = b.m AND p.status IN ('pending', 'processing') "
-		"RETURNING p.media, p.id, p.status", &a, &res);
+		"RETURNING p.media, p.id, p.status, coalesce(p.trace_id, '')", &a, &res);
 	sb_release(&am);
 	sb_release(&as);
 	sb_release(&ae);
-	if (!rc)
-		media_rows(res, cb, arg);
-	return rc;
+	if (rc)
+		return rc;
+	for (int i = 0; i < pq.PQntuples(res); i++)
+		cb(arg, val(res, i, 0), val_i64(res, i, 1), val(res, i, 2), val(res, i, 3));
+	pq.PQclear(res);
+	return 0;
 }
 
 static int pg_jobs_stamp(struct store *s, char *const *media, int n)

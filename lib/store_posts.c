@@ -316,26 +316,44 @@ static void fb_dead(void *arg, const char *media, int64_t id, const char *why)
 	sb_adds(&b->why[i], why);
 }
 
-static void fb_settled(void *arg, const char *media, int64_t id, const char *status)
+static void fb_settled(void *arg, const char *media, int64_t id, const char *status,
+		       const char *trace)
 {
 	struct fbatch *b = arg;
 	int i = fbatch_find(b, media);
 	struct finalized *f;
+	size_t n;
 
 	if (i < 0)
 		return;
 	f = &b->v[i];
-	f->post_ids = xrealloc(f->post_ids, (f->nposts + 1) * sizeof(*f->post_ids));
-	f->post_status = xrealloc(f->post_status, (f->nposts + 1) * sizeof(*f->post_status));
+	n = (size_t)f->nposts + 1;
+	f->post_ids = xrealloc(f->post_ids, n * sizeof(*f->post_ids));
+	f->post_status = xrealloc(f->post_status, n * sizeof(*f->post_status));
+	f->post_trace = xrealloc(f->post_trace, n * sizeof(*f->post_trace));
 	f->post_ids[f->nposts] = id;
-	f->post_status[f->nposts++] = xstrdup(status);
+	f->post_status[f->nposts] = xstrdup(status);
+	f->post_trace[f->nposts++] = xstrdup(trace ? trace : "");
 }
 
-static int by_id(const void *a, const void *b)
+/* f's posts by id, each with its status and trace id (an insertion sort:
+ * a media has few posts, and the database gave them nearly in order). */
+static void finalized_sort(struct finalized *f)
 {
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	for (int i = 1; i < f->nposts; i++) {
+		int64_t id = f->post_ids[i];
+		char *st = f->post_status[i], *tr = f->post_trace[i];
+		int j = i;
 
-	return x < y ? -1 : x > y;
+		for (; j > 0 && f->post_ids[j - 1] > id; j--) {
+			f->post_ids[j] = f->post_ids[j - 1];
+			f->post_status[j] = f->post_status[j - 1];
+			f->post_trace[j] = f->post_trace[j - 1];
+		}
+		f->post_ids[j] = id;
+		f->post_status[j] = st;
+		f->post_trace[j] = tr;
+	}
 }
 
 /* Every post of the batch goes in the hook outbox, each with a new key. */
@@ -382,8 +400,7 @@ static int fbatch_settle(struct store *s, struct fbatch *b)
 	}
 	rc = s->drv->posts_settle(s, b->media, status, err, b->n, fb_settled, b);
 	for (int i = 0; i < b->n && !rc; i++)
-		if (b->v[i].nposts > 1)    /* by id; one media's posts share their status */
-			qsort(b->v[i].post_ids, b->v[i].nposts, sizeof(int64_t), by_id);
+		finalized_sort(&b->v[i]);
 	free(status);
 	free(err);
 	return rc;

@@ -1302,13 +1302,27 @@ static int sq_dead_round(struct store *s, char *const *media, int n, media_cb cb
 }
 
 static int sq_posts_settle(struct store *s, char *const *media, char *const *status,
-			   char *const *err, int n, media_cb cb, void *arg)
+			   char *const *err, int n, settle_cb cb, void *arg)
 {
-	return sq_batch((struct sq *)s, "update posts",
-		"UPDATE posts SET status = b.value ->> 1, error = b.value ->> 2, updated_at = " NOW
-		" FROM json_each(?1) AS b WHERE posts.media = b.value ->> 0 "
-		"AND posts.status IN ('pending', 'processing') RETURNING media, id, status",
-		media, status, err, n, cb, arg);
+	struct sq *q = (struct sq *)s;
+	struct strbuf js = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int rc, r;
+
+	if ((rc = sq_prep(q, "UPDATE posts SET status = b.value ->> 1, error = b.value ->> 2, "
+			  "updated_at = " NOW " FROM json_each(?1) AS b WHERE posts.media = b.value ->> 0 "
+			  "AND posts.status IN ('pending', 'processing') "
+			  "RETURNING media, id, status, coalesce(trace_id, '')", &st)))
+		return rc;
+	sb_add_batch(&js, media, status, err, n);
+	sqlite3_bind_text(st, 1, js.buf, (int)js.len, SQLITE_STATIC);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, col_text(st, 0), sqlite3_column_int64(st, 1), col_text(st, 2), col_text(st, 3));
+	if (r != SQLITE_DONE)
+		rc = sq_fail(q, "update posts");
+	sqlite3_finalize(st);
+	sb_release(&js);
+	return rc;
 }
 
 static int sq_jobs_stamp(struct store *s, char *const *media, int n)

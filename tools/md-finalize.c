@@ -274,40 +274,69 @@ static int by_post(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The log line of a post finalized, and its record (the whole post r
+ * with --json) onto out. */
+static void post_record(struct strbuf *out, int64_t post_id, const char *media,
+			const char *status, const char *trace, const struct feed_row *r)
+{
+	struct emit e;
+	char id[24];
+
+	xsnprintf(id, sizeof(id), "%lld", (long long)post_id);
+	logkv(LOG_INFO, "post finalized", LOG_NUM "post_id", id, "media", media, "status", status,
+	      "trace_id", trace && *trace ? trace : NULL, (char *)NULL);
+	emit_begin(&e, cli.json);
+	if (r) {
+		emit_post_fields(&e, r);
+		sb_addch(&e.sb, '}');
+	} else {
+		emit_int(&e, "post_id", post_id);
+		emit_str(&e, "media", media);
+		emit_str(&e, "status", status);
+	}
+	sb_addch(&e.sb, '\n');
+	sb_add(out, e.sb.buf, e.sb.len);
+	sb_release(&e.sb);
+}
+
 static int on_post(void *arg, const struct feed_row *r)
 {
 	struct records *rec = arg;
 	int64_t (*hit)[2] = bsearch(&r->post_id, rec->post, rec->nposts, sizeof(*rec->post), by_post);
-	struct emit e;
-	char id[24];
 
-	if (!hit)
-		return 0;
-	xsnprintf(id, sizeof(id), "%lld", (long long)r->post_id);
-	logkv(LOG_INFO, "post finalized", LOG_NUM "post_id", id, "media", r->media, "status", r->status,
-	      "trace_id", r->trace_id, (char *)NULL);
-	emit_begin(&e, cli.json);
-	if (cli.json) {
-		emit_post_fields(&e, r);
-		sb_addch(&e.sb, '}');
-	} else {
-		emit_int(&e, "post_id", r->post_id);
-		emit_str(&e, "media", r->media);
-		emit_str(&e, "status", r->status);
-	}
-	sb_addch(&e.sb, '\n');
-	sb_add(&rec->line[(*hit)[1]], e.sb.buf, e.sb.len);
-	sb_release(&e.sb);
+	if (hit)
+		post_record(&rec->line[(*hit)[1]], r->post_id, r->media, r->status, r->trace_id, r);
 	return 0;
 }
 
-/* Print the records of the posts of v[0..n-1], in one read of the feed. */
+/* The records without --json: what the batch already knows, newest post
+ * first as the feed lists them, with no read of the feed. */
+static void print_plain(const struct finalized *v, int n)
+{
+	struct strbuf out = STRBUF_INIT;
+
+	for (int i = 0; i < n; i++)
+		for (int k = v[i].nposts - 1; k >= 0; k--)
+			post_record(&out, v[i].post_ids[k], v[i].media, v[i].post_status[k],
+				    v[i].post_trace[k], NULL);
+	if (out.len && fwrite(out.buf, 1, out.len, stdout) != out.len)
+		werr = 1;
+	sb_release(&out);
+}
+
+/* Print the records of the posts of v[0..n-1]; with --json, in one read
+ * of the feed. */
 static int print_records(const struct finalized *v, int n)
 {
-	struct records rec = { .line = xcalloc((size_t)n + 1, sizeof(*rec.line)) };
+	struct records rec;
 	int64_t *ids = NULL, next;
 	int rc = 0;
 
+	if (!cli.json) {
+		print_plain(v, n);
+		return 0;
+	}
+	rec = (struct records){ .line = xcalloc((size_t)n + 1, sizeof(*rec.line)) };
 	for (int i = 0; i < n; i++) {
 		sb_init(&rec.line[i], 0);
 		rec.post = xrealloc(rec.post, (rec.nposts + v[i].nposts + 1) * sizeof(*rec.post));

@@ -126,12 +126,19 @@ struct frow {
 	int n;
 	char status[16], caption[32];
 	char *tags, *renditions, *error, *list;
+	char traces[2][33];     /* the first two rows' trace ids, by post id */
+	int64_t ids[2];
 };
 
 static int frow_cb(void *arg, const struct feed_row *row)
 {
 	struct frow *f = arg;
 
+	if (f->n < 2) {
+		f->ids[f->n] = row->post_id;
+		(void)snprintf(f->traces[f->n], sizeof(f->traces[0]), "%s",
+			       row->trace_id ? row->trace_id : "");
+	}
 	f->n++;
 	(void)snprintf(f->status, sizeof(f->status), "%s", row->status);
 	(void)snprintf(f->caption, sizeof(f->caption), "%s", row->caption ? row->caption : "");
@@ -589,7 +596,8 @@ static void fin_dead(void *arg, const char *media, int64_t id, const char *why)
 	z->dead = !strcmp(media, z->media) ? strdup(why) : strdup("another media");
 }
 
-static void fin_settled(void *arg, const char *media, int64_t id, const char *status)
+static void fin_settled(void *arg, const char *media, int64_t id, const char *status,
+			const char *trace)
 {
 	struct finalized *f = &((struct fin *)arg)->f;
 
@@ -597,8 +605,10 @@ static void fin_settled(void *arg, const char *media, int64_t id, const char *st
 		return;
 	f->post_ids = xrealloc(f->post_ids, (f->nposts + 1) * sizeof(*f->post_ids));
 	f->post_status = xrealloc(f->post_status, (f->nposts + 1) * sizeof(*f->post_status));
+	f->post_trace = xrealloc(f->post_trace, (f->nposts + 1) * sizeof(*f->post_trace));
 	f->post_ids[f->nposts] = id;
-	f->post_status[f->nposts++] = strdup(status);
+	f->post_status[f->nposts] = strdup(status);
+	f->post_trace[f->nposts++] = strdup(trace);
 }
 
 static int lock_body(struct store *s, void *arg)
@@ -678,6 +688,13 @@ static void t_finalize(void)
 	ok(job_get(jv[0].id).finalized && job_get(jv[1].id).finalized, "jobs_stamp: both finalized");
 	f = feed_of(MEDIA_A);
 	ok(f.n == 2 && !strcmp(f.status, "failed"), "feed: the posts are failed");
+	{
+		int first = f.ids[0] == z.f.post_ids[0] ? 0 : 1;
+
+		ok(z.f.nposts == 2 && !strcmp(z.f.post_trace[0], f.traces[first]) &&
+		   !strcmp(z.f.post_trace[1], f.traces[1 - first]) && trace_id_valid(f.traces[0]),
+		   "posts_settle: each post's trace id");
+	}
 	has(f.error, "no codec", "feed: with the reason");
 	has(f.renditions, "m/thumb.png", "renditions_register: the succeeded job's key");
 	struct strbuf shown = STRBUF_INIT;

@@ -185,7 +185,7 @@ static int fk_dead_round(struct store *s, char *const *media, int n, media_cb cb
 
 /* "settle:STATUS,STATUS" by media; m has posts 2 and 1, n post 3 */
 static int fk_posts_settle(struct store *s, char *const *media, char *const *status,
-			   char *const *err, int n, media_cb cb, void *arg)
+			   char *const *err, int n, settle_cb cb, void *arg)
 {
 	struct strbuf b = STRBUF_INIT;
 
@@ -195,10 +195,10 @@ static int fk_posts_settle(struct store *s, char *const *media, char *const *sta
 		ok(!strcmp(media[i], "n") ? !err[i] : !strcmp(err[i], "mp4: too big; thumb: gone"),
 		   "a failed media's error: its dead profiles in order; none for a completed one");
 		if (!strcmp(media[i], "m")) {
-			cb(arg, "m", 2, status[i]);
-			cb(arg, "m", 1, status[i]);
+			cb(arg, "m", 2, status[i], "t2");
+			cb(arg, "m", 1, status[i], "t1");
 		} else {
-			cb(arg, "n", 3, status[i]);
+			cb(arg, "n", 3, status[i], "");
 		}
 	}
 	fk(s, b.buf);
@@ -782,6 +782,9 @@ static void test_store_posts_policy(void)
 	ok(n == 2 && !strcmp(fin[0].media, "m") && !strcmp(fin[0].ext, "mp4") && fin[0].failed &&
 	   fin[0].nposts == 2 && fin[0].post_ids[0] == 1 && fin[0].post_ids[1] == 2 &&
 	   !strcmp(fin[0].post_status[0], "failed"), "a dead profile fails the media's posts, by id");
+	ok(n == 2 && fin[0].nposts == 2 && !strcmp(fin[0].post_trace[0], "t1") &&
+	   !strcmp(fin[0].post_trace[1], "t2") && !strcmp(fin[1].post_trace[0], ""),
+	   "each post keeps its trace id as its id is put in order");
 	ok(n == 2 && !strcmp(fin[1].media, "n") && !fin[1].failed && fin[1].nposts == 1 &&
 	   fin[1].post_ids[0] == 3 && !strcmp(fin[1].post_status[0], "completed"),
 	   "a media without a dead job completes its posts");
