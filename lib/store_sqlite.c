@@ -1210,29 +1210,52 @@ static void sb_add_batch(struct strbuf *sb, char *const *media, char *const *sta
 	sb_addch(sb, ']');
 }
 
-/* A statement bound to the batch (sb_add_batch) as ?1: its rows (media,
- * then an id when there are three columns, then a text) to cb, if set. */
-static int sq_batch(struct sq *q, const char *what, const char *sql, char *const *media,
-		    char *const *status, char *const *err, int n, media_cb cb, void *arg)
+/* A statement bound to the batch (sb_add_batch) as ?1: each row it returns
+ * to row(st, arg), if set. */
+static int sq_batch_rows(struct sq *q, const char *what, const char *sql, char *const *media,
+			 char *const *status, char *const *err, int n,
+			 void (*row)(sqlite3_stmt *, void *), void *arg)
 {
 	struct strbuf js = STRBUF_INIT;
 	sqlite3_stmt *st;
-	int rc, r, three;
+	int rc, r;
 
 	if ((rc = sq_prep(q, sql, &st)))
 		return rc;
 	sb_add_batch(&js, media, status, err, n);
 	sqlite3_bind_text(st, 1, js.buf, (int)js.len, SQLITE_STATIC);
-	three = sqlite3_column_count(st) > 2;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		if (cb)
-			cb(arg, col_text(st, 0), three ? sqlite3_column_int64(st, 1) : 0,
-			   col_text(st, three ? 2 : 1));
+		if (row)
+			row(st, arg);
 	if (r != SQLITE_DONE)
 		rc = sq_fail(q, what);
 	sqlite3_finalize(st);
 	sb_release(&js);
 	return rc;
+}
+
+struct media_rows {
+	media_cb cb;
+	void *arg;
+};
+
+/* A row to a media_cb: media, then an id when there are three columns,
+ * then a text. */
+static void media_row(sqlite3_stmt *st, void *arg)
+{
+	struct media_rows *m = arg;
+	int three = sqlite3_column_count(st) > 2;
+
+	m->cb(m->arg, col_text(st, 0), three ? sqlite3_column_int64(st, 1) : 0,
+	      col_text(st, three ? 2 : 1));
+}
+
+static int sq_batch(struct sq *q, const char *what, const char *sql, char *const *media,
+		    char *const *status, char *const *err, int n, media_cb cb, void *arg)
+{
+	struct media_rows m = { cb, arg };
+
+	return sq_batch_rows(q, what, sql, media, status, err, n, cb ? media_row : NULL, &m);
 }
 
 #define IN_BATCH "IN (SELECT value FROM json_each(?1))"
@@ -1301,28 +1324,29 @@ static int sq_dead_round(struct store *s, char *const *media, int n, media_cb cb
 		"  GROUP BY media, profile) ORDER BY media, id", media, NULL, NULL, n, cb, arg);
 }
 
+struct settle_rows {
+	settle_cb cb;
+	void *arg;
+};
+
+static void settle_row(sqlite3_stmt *st, void *arg)
+{
+	struct settle_rows *r = arg;
+
+	r->cb(r->arg, col_text(st, 0), sqlite3_column_int64(st, 1), col_text(st, 2), col_text(st, 3));
+}
+
 static int sq_posts_settle(struct store *s, char *const *media, char *const *status,
 			   char *const *err, int n, settle_cb cb, void *arg)
 {
-	struct sq *q = (struct sq *)s;
-	struct strbuf js = STRBUF_INIT;
-	sqlite3_stmt *st;
-	int rc, r;
+	struct settle_rows r = { cb, arg };
 
-	if ((rc = sq_prep(q, "UPDATE posts SET status = b.value ->> 1, error = b.value ->> 2, "
-			  "updated_at = " NOW " FROM json_each(?1) AS b WHERE posts.media = b.value ->> 0 "
-			  "AND posts.status IN ('pending', 'processing') "
-			  "RETURNING media, id, status, coalesce(trace_id, '')", &st)))
-		return rc;
-	sb_add_batch(&js, media, status, err, n);
-	sqlite3_bind_text(st, 1, js.buf, (int)js.len, SQLITE_STATIC);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		cb(arg, col_text(st, 0), sqlite3_column_int64(st, 1), col_text(st, 2), col_text(st, 3));
-	if (r != SQLITE_DONE)
-		rc = sq_fail(q, "update posts");
-	sqlite3_finalize(st);
-	sb_release(&js);
-	return rc;
+	return sq_batch_rows((struct sq *)s, "update posts",
+		"UPDATE posts SET status = b.value ->> 1, error = b.value ->> 2, updated_at = " NOW
+		" FROM json_each(?1) AS b WHERE posts.media = b.value ->> 0 "
+		"AND posts.status IN ('pending', 'processing') "
+		"RETURNING media, id, status, coalesce(trace_id, '')",
+		media, status, err, n, settle_row, &r);
 }
 
 static int sq_jobs_stamp(struct store *s, char *const *media, int n)

@@ -416,7 +416,6 @@ corpus_wanted() {
 			_corpus_pick[$rel]=$what
 		done < <(awk -F'\t' '
 			NR == 1 { next }
-			{ listed[$3] = 1 }
 			$4 > 131072 || $8 ~ /[[;](large-res|long)[];]/ { print $3 "\tno"; next }
 			{
 				n = split($6, part, / \|\| /); f = ""; v = ""; a = ""
@@ -435,7 +434,7 @@ corpus_wanted() {
 		for rel in peertube/video_short.mp4 pillow/iss634.gif pillow/hopper_orientation_6.jpg; do
 			[ "${_corpus_pick[$rel]-}" = no ] && _corpus_pick[$rel]=yes
 		done
-		_corpus_pick[.]=read
+		_corpus_pick[.]=read     # a key no file has: the manifest was read
 	fi
 	[ "${_corpus_pick[$2]-yes}" = yes ]
 }
