@@ -78,6 +78,7 @@ TEST_BIN = tests/unit/test-lib
 CONFORM_BIN = tests/unit/conform  # the store drivers' conformance suite
 PRESIGN_BIN = tests/unit/presign  # a presigned URL for tests/92-sigv4-server.t
 STORAGECP_BIN = tests/unit/storage-cp  # put and get through storage.h, for tests/bench/s3.sh
+SOURCECHECK_BIN = tests/unit/source-check  # the ingest's kept source against the worker's probe
 SQLITELOOP_BIN = tests/bench/sqlite-loop  # the bare-SQL SQLite burn-down, for tests/bench/sqlite.sh
 
 # fuzz targets: clang's libFuzzer, the library compiled in with the sanitizers
@@ -124,6 +125,9 @@ $(PRESIGN_BIN): tests/unit/presign.c lib/libmd.a .build-flags
 	$(COMPILE) -o $@ $< lib/libmd.a $(LINK)
 
 $(STORAGECP_BIN): tests/unit/storage-cp.c lib/libmd.a .build-flags
+	$(COMPILE) -o $@ $< lib/libmd.a $(LINK)
+
+$(SOURCECHECK_BIN): tests/unit/source-check.c lib/libmd.a .build-flags
 	$(COMPILE) -o $@ $< lib/libmd.a $(LINK)
 
 $(SQLITELOOP_BIN): tests/bench/sqlite-loop.c .build-flags
@@ -204,7 +208,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(SHAREDIR)
 
 clean:
-	rm -f $(TOOLS) lib/*.o lib/libmd.a lib/migrations.c lib/migrations.c.tmp $(TEST_BIN) $(CONFORM_BIN) $(PRESIGN_BIN) $(STORAGECP_BIN) $(SQLITELOOP_BIN) $(FUZZ_BIN)
+	rm -f $(TOOLS) lib/*.o lib/libmd.a lib/migrations.c lib/migrations.c.tmp $(TEST_BIN) $(CONFORM_BIN) $(PRESIGN_BIN) $(STORAGECP_BIN) $(SOURCECHECK_BIN) $(SQLITELOOP_BIN) $(FUZZ_BIN)
 	rm -f lib/*.d tools/*.d tests/unit/*.d tests/bench/*.d tests/fuzz/*.d .build-flags .build-flags.tmp
 	rm -rf tests/fuzz/obj
 

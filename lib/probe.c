@@ -251,11 +251,15 @@ static void facts_streams(const struct parsed *pr, struct probe_facts *f)
 void probe_facts_read(const char *text, size_t len, struct probe_facts *f)
 {
 	struct parsed pr;
+	struct source src;
 	char *copy = xstrndup(text, len);
 
+	/* what a job will want to know of it (source.h), from the same text */
+	source_parse(copy, &src);
 	parse_flat(copy, &pr);
 	free(copy);
 	memset(f, 0, sizeof(*f));
+	f->src = src;
 	ffval_copy(f->format, sizeof(f->format), pr.format);
 	f->fmt = probe_format_find(pr.format);
 	f->encrypted = pr.encrypted;
@@ -412,6 +416,8 @@ static void probe_json(const struct probe_facts *f, struct probe *p)
 		json_add_str(&p->json, p->acodec);
 	else
 		sb_adds(&p->json, "null");
+	sb_adds(&p->json, ",\"source\":");
+	source_json(&f->src, &p->json);
 	sb_addch(&p->json, '}');
 }
 
@@ -499,9 +505,11 @@ static void ffprobe_argv(const char *path, char **argv)
 		"-protocol_whitelist", "file",
 		"-count_packets",
 		"-show_entries",
-		"format=format_name,duration,start_time:stream=index,codec_type,codec_name,"
-		"codec_tag_string,width,height,pix_fmt,nb_frames,nb_read_packets,avg_frame_rate,"
-		"time_base:stream_disposition=attached_pic:stream_side_data=rotation,"
+		"format=format_name,duration,start_time,bit_rate:stream=index,codec_type,"
+		"codec_name,codec_tag_string,width,height,pix_fmt,nb_frames,nb_read_packets,"
+		"avg_frame_rate,time_base,profile,color_range,color_transfer,coded_width,"
+		"coded_height,sample_aspect_ratio,r_frame_rate,channels:"
+		"stream_disposition=attached_pic:stream_side_data=rotation,"
 		"side_data_type:packet=pts_time,dts_time,duration_time:"
 		"packet_side_data=side_data_type",
 		"-of", "flat", (char *)path, NULL

@@ -23,6 +23,7 @@
 
 #include "conf.h"
 #include "probe.h"
+#include "source.h"
 
 /* An accepted demuxer: what the stored original is called and served as. */
 struct probe_format {
@@ -50,6 +51,7 @@ struct probe_facts {
 	double duration;        /* what the header claims, seconds */
 	double decodable;       /* start to the end of the last packet, 0 unknown */
 	unsigned kind;          /* MD_KIND_*, valid when fmt is set */
+	struct source src;      /* what a job reads of it (source.h) */
 };
 
 /* The accepted demuxer named first in format_name, or NULL. */

@@ -332,7 +332,10 @@ static int run_source(struct run *r)
 	r->nsteps = p->nsteps;
 	if (!needs_source(p) && p->output_kind != OUTPUT_VIDEO)
 		return 0;
-	if (source_probe(r->c, r->input, r->j->format, &r->src, &r->err)) {
+	/* as the ingest's probe read it, else read again (a media ingested
+	 * before the probe kept it) */
+	if (source_from_json(r->j->source, &r->src) &&
+	    source_probe(r->c, r->input, r->j->format, &r->src, &r->err)) {
 		report_fail(r->out, 0, r->err.buf);
 		return -1;
 	}

@@ -1,9 +1,11 @@
 #include "source.h"
 #include "ffval.h"
 #include "probe.h"
+#include "quote.h"
 #include "spawn.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -148,6 +150,114 @@ int source_probe(const struct conf *c, const char *path, const char *format,
 	}
 	source_parse(out.buf ? out.buf : "", s);
 	sb_release(&out);
+	return 0;
+}
+
+/* A number JSON can hold: what is not finite is unknown. */
+static double known(double v)
+{
+	return isfinite(v) ? v : 0;
+}
+
+void source_json(const struct source *s, struct strbuf *sb)
+{
+	sb_addf(sb, "{\"duration\":%.17g,\"bit_rate\":%lld,\"video_codec\":",
+		known(s->duration), s->bit_rate);
+	json_add_str(sb, s->vcodec);
+	sb_adds(sb, ",\"profile\":");
+	json_add_str(sb, s->profile);
+	sb_adds(sb, ",\"pix_fmt\":");
+	json_add_str(sb, s->pix_fmt);
+	sb_adds(sb, ",\"color_range\":");
+	json_add_str(sb, s->range);
+	sb_adds(sb, ",\"color_transfer\":");
+	json_add_str(sb, s->transfer);
+	sb_addf(sb, ",\"width\":%d,\"height\":%d,\"coded_width\":%d,\"coded_height\":%d,"
+		"\"sar\":[%d,%d],\"rotation\":%d,\"fps\":%.17g,\"max_fps\":%.17g,"
+		"\"audio_codec\":", s->width, s->height, s->coded_width, s->coded_height,
+		s->sar_num, s->sar_den, s->rotation, known(s->fps), known(s->max_fps));
+	if (s->has_audio)
+		json_add_str(sb, s->acodec);
+	else
+		sb_adds(sb, "null");
+	sb_addf(sb, ",\"channels\":%d}", s->channels);
+}
+
+/* o's key k as an int in [lo, hi], else 0. */
+static int get_int(json_t *o, const char *k, long long lo, long long hi)
+{
+	json_t *v = json_object_get(o, k);
+	long long n = json_is_integer(v) ? json_integer_value(v) : 0;
+
+	return n < lo || n > hi ? 0 : (int)n;
+}
+
+/* v as an int in [0, INT_MAX], else -1. */
+static int nonneg(json_t *v)
+{
+	return json_is_integer(v) && json_integer_value(v) >= 0 &&
+	       json_integer_value(v) <= INT_MAX ? (int)json_integer_value(v) : -1;
+}
+
+/* o's key k as a finite number, else 0. */
+static double get_real(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_number(v) ? known(json_number_value(v)) : 0;
+}
+
+/* o's key k, a string, into buf; "" when it is not one. */
+static void get_text(json_t *o, const char *k, char *buf, size_t n)
+{
+	json_t *v = json_object_get(o, k);
+
+	ffval_copy(buf, n, json_is_string(v) ? json_string_value(v) : "");
+}
+
+int source_from_json(const char *text, struct source *s)
+{
+	json_t *o = text && *text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	json_t *sar, *bit_rate;
+
+	memset(s, 0, sizeof(*s));
+	if (!json_is_object(o) || !json_object_get(o, "video_codec")) {
+		json_decref(o);
+		return -1;
+	}
+	s->duration = get_real(o, "duration");
+	bit_rate = json_object_get(o, "bit_rate");
+	if (json_is_integer(bit_rate) && json_integer_value(bit_rate) > 0 &&
+	    json_integer_value(bit_rate) <= LLONG_MAX / 2)
+		s->bit_rate = json_integer_value(bit_rate);
+	get_text(o, "video_codec", s->vcodec, sizeof(s->vcodec));
+	get_text(o, "profile", s->profile, sizeof(s->profile));
+	get_text(o, "pix_fmt", s->pix_fmt, sizeof(s->pix_fmt));
+	get_text(o, "color_range", s->range, sizeof(s->range));
+	get_text(o, "color_transfer", s->transfer, sizeof(s->transfer));
+	s->width = get_int(o, "width", 0, INT_MAX);
+	s->height = get_int(o, "height", 0, INT_MAX);
+	s->coded_width = get_int(o, "coded_width", 0, INT_MAX);
+	s->coded_height = get_int(o, "coded_height", 0, INT_MAX);
+	/* as source_parse leaves it: 0:0 when not told, n:d, else 0:1 */
+	sar = json_object_get(o, "sar");
+	if (json_is_array(sar) && json_array_size(sar) == 2) {
+		json_t *n = json_array_get(sar, 0), *d = json_array_get(sar, 1);
+
+		s->sar_num = nonneg(n);
+		s->sar_den = nonneg(d);
+		if (s->sar_num < 0 || s->sar_den < 0 || (s->sar_den == 0 && s->sar_num != 0)) {
+			s->sar_num = 0;
+			s->sar_den = 1;
+		}
+	}
+	s->rotation = get_int(o, "rotation", -360, 360);
+	s->fps = get_real(o, "fps");
+	s->max_fps = get_real(o, "max_fps");
+	s->has_audio = json_is_string(json_object_get(o, "audio_codec"));
+	get_text(o, "audio_codec", s->acodec, sizeof(s->acodec));
+	s->channels = get_int(o, "channels", 0, 255);
+	json_decref(o);
 	return 0;
 }
 

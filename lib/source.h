@@ -4,9 +4,12 @@
  *
  * The runner asks once per job, before the steps, and only for a profile
  * that needs it (one with passthrough steps, or a step using {duration}
- * or {tonemap}): ffprobe reads the stored original, confined like a job
- * command, with the probed demuxer forced.  The text it prints comes from
- * the file, so numbers are read strictly and junk reads as unknown.
+ * or {tonemap}).  The ingest's probe reads it already (probe.h keeps it in
+ * the media's probe JSON, under "source"), and the claim hands it on; a
+ * media ingested before that was kept is read again here: ffprobe on the
+ * stored original, confined like a job command, with the probed demuxer
+ * forced.  The text it prints comes from the file, so numbers are read
+ * strictly and junk reads as unknown, from ffprobe or from the JSON.
  */
 #ifndef MD_SOURCE_H
 #define MD_SOURCE_H
@@ -41,6 +44,13 @@ int source_probe(const struct conf *c, const char *path, const char *format,
 /* The same, from ffprobe's "-of flat" text (the entries source_probe
  * asks for); never fails. */
 void source_parse(const char *text, struct source *s);
+
+/* s as a JSON object, appended to sb: every field, exactly. */
+void source_json(const struct source *s, struct strbuf *sb);
+/* The same back: 0, or -1 (s zeroed) when text is NULL, empty, not a JSON
+ * object or not one source_json wrote; a value of the wrong type or out
+ * of range reads as unknown. */
+int source_from_json(const char *text, struct source *s);
 
 /* PQ (smpte2084) or HLG (arib-std-b67) transfer: tone-map to SDR. */
 int source_is_hdr(const struct source *s);

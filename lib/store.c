@@ -209,6 +209,7 @@ void job_free(struct job *j)
 	free(j->queue);
 	free(j->trace_id);
 	free(j->format);
+	free(j->source);
 	free(j->ext);
 	memset(j, 0, sizeof(*j));
 }

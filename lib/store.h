@@ -201,6 +201,7 @@ struct job {
 	char *ext;              /* media original extension */
 	unsigned kind;
 	double duration;        /* media's decodable seconds, 0 if unknown */
+	char *source;           /* its probe's "source" (source.h), NULL if not kept */
 	int attempts;           /* including this one */
 	int max_attempts;
 };

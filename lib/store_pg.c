@@ -608,9 +608,10 @@ enum { ST_CLAIM, ST_CLAIM_QUEUES, ST_SUCCEED_MANY, ST_SUCCEED_SAME, ST_SETTLE, S
 	/* one row even when nothing was claimed, to carry the ack count */ \
 	"SELECT j.id, j.media, j.profile, j.queue, j.trace_id, j.attempts, j.max_attempts, " \
 	"  m.kind, m.format, m.ext, (SELECT count(*) FROM ack), m.duration, j.claims, " \
-	"  j.priority, j.run_at " \
+	"  j.priority, j.run_at, m.source " \
 	"FROM (SELECT 1) one LEFT JOIN (j LEFT JOIN LATERAL (" \
-	"  SELECT kind, format, ext, duration FROM media WHERE sha256 = j.media) m ON true) ON true " \
+	"  SELECT kind, format, ext, duration, probe->'source' AS source FROM media " \
+	"  WHERE sha256 = j.media) m ON true) ON true " \
 	"ORDER BY j.priority, j.run_at, j.id"
 
 static const struct {
@@ -1449,6 +1450,7 @@ static struct job *claimed_jobs(const PGresult *res, int *count)
 		j->ext = val_dup(res, i, 9);
 		j->duration = pq.PQgetisnull(res, i, 11) ? 0 : strtod(pq.PQgetvalue(res, i, 11), NULL);
 		j->claim = val_i64(res, i, 12);
+		j->source = pq.PQgetisnull(res, i, 15) ? NULL : val_dup(res, i, 15);
 	}
 	return v;
 }

@@ -802,7 +802,9 @@ static int sq_claim_rows(struct sq *q, const char *worker, char *const *queues, 
 /* What the runner needs of each claimed job's media. */
 static int sq_claim_media(struct sq *q, struct job *v, int count)
 {
-	static const char sql[] = "SELECT kind, format, ext, duration FROM media WHERE sha256 = ?";
+	static const char sql[] = "SELECT kind, format, ext, duration, "
+		"CASE WHEN json_valid(probe) THEN json_extract(probe, '$.source') END "
+		"FROM media WHERE sha256 = ?";
 	sqlite3_stmt *st;
 	int rc = 0;
 
@@ -815,6 +817,8 @@ static int sq_claim_media(struct sq *q, struct job *v, int count)
 			v[i].format = col_dup(st, 1);
 			v[i].ext = col_dup(st, 2);
 			v[i].duration = sqlite3_column_double(st, 3);
+			if (sqlite3_column_type(st, 4) == SQLITE_TEXT)
+				v[i].source = col_dup(st, 4);
 		} else {
 			rc = sq_fail(q, "read media");
 		}

@@ -52,7 +52,7 @@ longest_first() {
 }
 
 step "build"
-make --no-print-directory -j"$jobs" all tests/unit/test-lib tests/unit/conform tests/unit/presign || exit 1
+make --no-print-directory -j"$jobs" all tests/unit/test-lib tests/unit/conform tests/unit/presign tests/unit/source-check || exit 1
 
 # the sample media, made once for every test that asks (tests/lib.sh:
 # md_samples copies them): the same files each test would make itself

@@ -18,6 +18,7 @@
  */
 #include "exits.h"
 #include "rendition.h"
+#include "source.h"
 #include "store.h"
 #include "store_int.h"
 #include "strbuf.h"
@@ -265,6 +266,9 @@ static int jfail(int64_t id, const char *err, int permanent, double delay, char 
 	return store_job_fail(S, &j, err, permanent, delay, st);
 }
 
+/* Whether claim1's job came with its media's source (source.h). */
+static int claim1_source;
+
 /* Claim at most one job of queue q for worker w with lease; its id, 0 if none. */
 static int64_t claim1(const char *w, const char *queue, double lease)
 {
@@ -276,6 +280,7 @@ static int64_t claim1(const char *w, const char *queue, double lease)
 	if (D->claim(S, w, qs, 1, 1, lease, &jv, &n))
 		return -1;
 	id = n ? jv[0].id : 0;
+	claim1_source = n && jv[0].source;
 	if (n && nclaims < 64)
 		claims[nclaims++] = (struct job){ .id = jv[0].id, .claim = jv[0].claim,
 						  .attempts = jv[0].attempts,
@@ -508,6 +513,14 @@ static void t_ingest(void)
 	struct frow f;
 	int64_t fv = feed_version();
 
+	/* what the ingest's probe keeps for the worker (source.h) */
+	g.m.probe_json = "{\"format\":\"png_pipe\",\"source\":{\"duration\":0.5,"
+		"\"bit_rate\":1234567,\"video_codec\":\"png\",\"profile\":\"\","
+		"\"pix_fmt\":\"rgb24\",\"color_range\":\"pc\",\"color_transfer\":\"\","
+		"\"width\":10,\"height\":10,\"coded_width\":16,\"coded_height\":12,"
+		"\"sar\":[4,3],\"rotation\":-90,\"fps\":29.970029970029969,"
+		"\"max_fps\":30,\"audio_codec\":null,\"channels\":0}}";
+
 	memcpy(MEDIA_A, g.m.sha, 65);
 	is_int(D->media_exists(S, g.m.sha), 0, "media_exists: not yet");
 	is_int(store_txn(S, ing_body, &g), 0, "media_add, user_id, post_add, tags_add, "
@@ -673,6 +686,12 @@ static void t_finalize(void)
 	   !strcmp(jv[0].trace_id, "0123456789abcdef0123456789abcdef"),
 	   "claim: the media's format, extension and kind, attempts, the trace id");
 	ok(jv[0].claim == 1 && jv[1].claim == 1, "claim: the first claim of each job");
+	struct source src;
+	ok(!source_from_json(jv[0].source, &src) && src.bit_rate == 1234567 &&
+	   !strcmp(src.pix_fmt, "rgb24") && src.coded_width == 16 && src.coded_height == 12 &&
+	   src.sar_num == 4 && src.sar_den == 3 && src.rotation == -90 &&
+	   src.fps == 30000.0 / 1001 && src.max_fps == 30 && !src.has_audio,
+	   "claim: what the media's probe kept of the source, exactly");
 	is_int(store_job_succeed(S, &(struct fence){ jv[0].id, jv[0].claim },
 				 "{\"key\":\"m/thumb.png\",\"bytes\":10}", &a), 0, "job_succeed");
 	is_int(store_job_fail(S, &jv[1], "no codec", 1, 0, st), 0, "job_fail, permanent");
@@ -941,6 +960,7 @@ static void t_claim_order(void)
 	       "queue_counts");
 	ok(avail == 4 && running == 0 && next == 0, "queue_counts: four due, none running");
 	is_int(claim1("w1", "order", 60), b, "claim: lowest priority first, then earliest run_at");
+	ok(!claim1_source, "claim: no source when the media's probe kept none");
 	is_int(claim1("w1", "order", 60), c, "claim: then the next run_at");
 	is_int(claim1("w2", "order", 60), d, "claim: then by id");
 	is_int(claim1("w2", "order", 60), a, "claim: then the higher priority");

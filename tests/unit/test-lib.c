@@ -325,8 +325,12 @@ static void test_probe_output(void)
 	   "ffprobe's output for an MP4 is read and accepted");
 	is_str(p.json.buf, "{\"format\":\"mov,mp4,m4a,3gp,3g2,mj2\",\"kind\":\"video\",\"width\":64,"
 	       "\"height\":48,\"rotation\":0,\"frames\":10,\"duration\":1.000,\"fps\":10.000,"
-	       "\"video_codec\":\"h264\",\"pix_fmt\":\"yuv420p\",\"audio_codec\":\"aac\"}",
-	       "its probe JSON");
+	       "\"video_codec\":\"h264\",\"pix_fmt\":\"yuv420p\",\"audio_codec\":\"aac\","
+	       "\"source\":{\"duration\":1,\"bit_rate\":0,\"video_codec\":\"h264\",\"profile\":\"\","
+	       "\"pix_fmt\":\"yuv420p\",\"color_range\":\"\",\"color_transfer\":\"\",\"width\":64,"
+	       "\"height\":48,\"coded_width\":0,\"coded_height\":0,\"sar\":[0,0],\"rotation\":0,"
+	       "\"fps\":10,\"max_fps\":0,\"audio_codec\":\"aac\",\"channels\":0}}",
+	       "its probe JSON, with what a job reads of the source");
 	probe_release(&p);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *text = probe_with(cases[i].key, cases[i].value), name[160];

@@ -56,6 +56,34 @@ static void test_source(void)
 	is_str(crop, "crop=w='if(eq(iw,32),31,iw)':h='if(eq(ih,48),39,ih)'"
 	       ":x='iw-ow':y='ih-oh':exact=1", "a turned source's sizes are turned too");
 
+	/* kept in the probe JSON and read back by the worker: exactly */
+	struct source a, b;
+	struct strbuf j = STRBUF_INIT;
+
+	source_parse(ready_flat, &a);
+	a.fps = 30000.0 / 1001, a.rotation = -90, a.sar_num = 4, a.sar_den = 3;
+	xsnprintf(a.transfer, sizeof(a.transfer), "smpte2084");
+	source_json(&a, &j);
+	ok(!source_from_json(j.buf, &b) && !memcmp(&a, &b, sizeof(a)),
+	   "source_json, source_from_json: every field back as it was");
+	ok(source_is_hdr(&b) && b.fps == 30000.0 / 1001, "an HDR transfer and an NTSC rate survive");
+	sb_reset(&j);
+	source_parse("streams.stream.0.codec_type=\"video\"\n", &a);
+	source_json(&a, &j);
+	ok(!source_from_json(j.buf, &b) && !memcmp(&a, &b, sizeof(a)),
+	   "a source of which nothing is known comes back the same too");
+	sb_release(&j);
+	ok(source_from_json(NULL, &b) == -1 && source_from_json("", &b) == -1 &&
+	   source_from_json("[1]", &b) == -1 && source_from_json("{\"width\":1}", &b) == -1 &&
+	   source_from_json("{\"video_codec\":", &b) == -1,
+	   "source_from_json: nothing, not an object, not a source, broken: -1");
+	ok(!source_from_json("{\"video_codec\":7,\"width\":-3,\"height\":1e99,\"sar\":[1,0],"
+			     "\"rotation\":720,\"fps\":\"25\",\"channels\":300,\"bit_rate\":-1,"
+			     "\"audio_codec\":false}", &b) &&
+	   !*b.vcodec && b.width == 0 && b.height == 0 && b.sar_num == 0 && b.sar_den == 1 &&
+	   b.rotation == 0 && b.fps == 0 && b.channels == 0 && b.bit_rate == 0 && !b.has_audio,
+	   "source_from_json: wrong types and values out of range read as unknown");
+
 	source_parse("streams.stream.0.codec_type=\"video\"\nformat.bit_rate=\"junk\"\n"
 		     "streams.stream.0.coded_width=\"-5\"\n", &s);
 	ok(s.bit_rate == 0 && s.coded_width == 0, "junk reads as unknown");
