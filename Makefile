@@ -173,9 +173,9 @@ bench: deps all $(STORAGECP_BIN) $(SQLITELOOP_BIN)
 
 # the media tests over every file of ../shared/corpus, not only the small
 # ones make check takes (tests/lib.sh: corpus_wanted), on SQLite
-media-check: deps all
-	@MD_TEST_CORPUS=all prove -j$${MD_TEST_JOBS:-2} tests/60-corpus.t tests/70-media-edges.t \
-		tests/87-frames-web.t tests/89-hls.t
+media-check: deps all $(SOURCECHECK_BIN)
+	@MD_TEST_CORPUS=all prove -j$${MD_TEST_JOBS:-2} tests/60-corpus.t tests/61-source-kept.t \
+		tests/70-media-edges.t tests/87-frames-web.t tests/89-hls.t
 
 # SPEC §10 on one machine: workers, PostgreSQL with a replica and S3 on hosts
 # made of network namespaces (tests/hosts/check.sh; root, about 5 minutes)

@@ -20,13 +20,7 @@ png() {
 # transaction) and, from the run number written in the file "hold" on,
 # holds each run until the file "gate" exists.  It writes beside the test,
 # which the confinement of the probe forbids: it is off here.
-SHIM=$MD_TMP/shim
-mkdir -p "$SHIM"
-printf 'worker:\n  sandbox: false\n' >"$MD_TMP/config.yaml"
-export MD_CONFIG=$MD_TMP/config.yaml
-REAL_FFPROBE=$(command -v ffprobe)
-cat >"$SHIM/ffprobe" <<SH
-#!/bin/sh
+ffprobe_shim <<SH
 echo run >>"$MD_TMP/ffprobe.runs"
 n=\$(wc -l <"$MD_TMP/ffprobe.runs")
 if [ -s "$MD_TMP/hold" ] && [ "\$n" -ge "\$(cat "$MD_TMP/hold")" ]; then
@@ -34,9 +28,7 @@ if [ -s "$MD_TMP/hold" ] && [ "\$n" -ge "\$(cat "$MD_TMP/hold")" ]; then
 	i=0
 	while [ ! -e "$MD_TMP/gate" ] && [ \$i -lt 400 ]; do sleep 0.05; i=\$((i + 1)); done
 fi
-exec "$REAL_FFPROBE" "\$@"
 SH
-chmod +x "$SHIM/ffprobe"
 
 # hold_from N: hold the probes from the Nth run on; release: open the gate
 hold_from() {

@@ -4,10 +4,11 @@
 # "source", the claim hands it on, and md-work runs no ffprobe of its own
 # on the source.  A media ingested before the probe kept it (its probe
 # without "source", as a database from before) is read again by the
-# worker, and comes out the same.  And on real files (the sample media
-# and lib.sh's corpus_wanted files of ../shared/corpus; on SQLite, since
-# no database takes part), what the probe keeps is field for field what
-# the worker's own ffprobe of the file reads.
+# worker, and comes out the same.  And on real files, on SQLite (no
+# database takes part), what the probe keeps is field for field what the
+# worker's own ffprobe of the file reads: the sample media and, of
+# ../shared/corpus, lib.sh's corpus_wanted files the manifest tags video
+# or animated (make media-check: every file).
 . "$(dirname "$0")/lib.sh"
 md_require_tools
 md_setup
@@ -17,17 +18,9 @@ md_db_init
 # An ffprobe shim first on PATH logs the source probes the worker runs
 # (the only ffprobe asked for color_transfer).  It writes beside the test,
 # which the confinement of a job forbids: it is off here.
-SHIM=$MD_TMP/shim
-mkdir -p "$SHIM"
-printf 'worker:\n  sandbox: false\n' >"$MD_TMP/config.yaml"
-export MD_CONFIG=$MD_TMP/config.yaml
-REAL_FFPROBE=$(command -v ffprobe)
-cat >"$SHIM/ffprobe" <<SH
-#!/bin/sh
+ffprobe_shim <<SH
 case "\$*" in *color_transfer*) echo "\$*" >>"$MD_TMP/source.runs" ;; esac
-exec "$REAL_FFPROBE" "\$@"
 SH
-chmod +x "$SHIM/ffprobe"
 
 run md-ingest --json --enqueue mp4 "$IN/video.mp4" "$IN/silent.webm"
 is "$rc" 0 "md-ingest of two videos, mp4 enqueued" || diag "$err"
@@ -86,8 +79,9 @@ if [ "$MD_BACKEND" = sqlite ]; then
 		CORPUS=$(cd "$CORPUS" && pwd -P)
 		while IFS= read -r rel; do
 			corpus_wanted "$CORPUS" "$rel" && files+=("$CORPUS/$rel")
-		done < <(cd "$CORPUS" && find . -type f ! -name MANIFEST.tsv ! -name README.md |
-			sed 's|^\./||' | sort)
+		done < <(awk -F'\t' -v all="${MD_TEST_CORPUS:-}" \
+			'NR > 1 && (all == "all" || $8 ~ /^\[(video|animated-image)[];]/) { print $3 }' \
+			"$CORPUS/MANIFEST.tsv")
 	else
 		note "no corpus at ../shared/corpus: the sample media only"
 	fi

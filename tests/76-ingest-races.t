@@ -20,26 +20,17 @@ media_of() { db_count media "sha256 = '$(sha256 "$1")'"; }
 # The uploader's timing: an ffprobe shim first on PATH counts its runs and,
 # when the gate file says so, holds the first one until the watcher has
 # swapped the directory (md-ingest runs ffprobe after it has opened and
-# copied a file and before it opens the next one).
-SHIM=$MD_TMP/shim
-mkdir -p "$SHIM"
-# The shim writes beside the test, which the confinement of md-ingest's
-# ffprobe forbids (74-confine.t tests that): here it is off, since what is
-# tested is the walk.
-printf 'worker:\n  sandbox: false\n' >"$MD_TMP/config.yaml"
-export MD_CONFIG=$MD_TMP/config.yaml
-REAL_FFPROBE=$(command -v ffprobe)
-cat >"$SHIM/ffprobe" <<SH
-#!/bin/sh
+# copied a file and before it opens the next one).  The confinement of
+# md-ingest's ffprobe is off (74-confine.t tests it): what is tested is the
+# walk.
+ffprobe_shim <<SH
 echo run >>"$MD_TMP/ffprobe.runs"
 if [ -e "$MD_TMP/hold" ] && [ ! -e "$MD_TMP/held" ]; then
 	: >"$MD_TMP/held"
 	i=0
 	while [ ! -e "$MD_TMP/swapped" ] && [ \$i -lt 600 ]; do sleep 0.05; i=\$((i + 1)); done
 fi
-exec "$REAL_FFPROBE" "\$@"
 SH
-chmod +x "$SHIM/ffprobe"
 
 # swap_on_open FILE DIR TARGET: when FILE is opened, replace DIR by a
 # symlink to TARGET (the real one moves to DIR.real), then open the gate

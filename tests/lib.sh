@@ -462,6 +462,22 @@ md_sample_dirs() {
 	mkdir -p "$T"
 }
 
+# ffprobe_shim <<SH ... SH: $SHIM/ffprobe, for a test to put first on
+# PATH: the shell lines on standard input, then the real ffprobe with the
+# same arguments.  It writes beside the test, which the confinement of a
+# probe forbids: worker.sandbox is off ($MD_CONFIG, exported).
+ffprobe_shim() {
+	SHIM=$MD_TMP/shim
+	mkdir -p "$SHIM"
+	printf 'worker:\n  sandbox: false\n' >"$MD_TMP/config.yaml"
+	export MD_CONFIG=$MD_TMP/config.yaml
+	{
+		echo '#!/bin/sh'
+		cat
+		printf 'exec "%s" "$@"\n' "$(command -v ffprobe)"
+	} >"$SHIM/ffprobe" && chmod +x "$SHIM/ffprobe" || BAIL_OUT "cannot write the ffprobe shim"
+}
+
 # md-ingest --json -r $IN, as a test; its records kept in $T/ingest.json
 # for sample_field NAME FIELD (the FIELD of the record of sample NAME).
 md_ingest_samples() {

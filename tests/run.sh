@@ -5,12 +5,16 @@
 #   3. the suite again on PostgreSQL (but the files that ask nothing of a
 #      database), in a throwaway cluster on a Unix socket (skipped only
 #      when the backend is not built in)
-#   4. the unit tests and the fast tool tests again in a separate
-#      AddressSanitizer + UBSan build (make SANITIZE=1), on SQLite and
-#      (some of them) on PostgreSQL; that build has fault injection
-#      (lib/fault.h), so 84-faults.t runs there; 94-s3-faults.t runs the
-#      S3 storage's retries, aborts and errors under them
-#   5. a short run of every fuzz target (make fuzz, FUZZ_TIME=3)
+#   4. the unit tests and the fast tool tests in a separate AddressSanitizer
+#      + UBSan build (make SANITIZE=1), on SQLite and (some of them) on
+#      PostgreSQL; that build has fault injection (lib/fault.h), so
+#      84-faults.t runs there; 94-s3-faults.t runs the S3 storage's
+#      retries, aborts and errors under them.  A file the sanitizer build
+#      runs on a backend is left out of that backend's pass above: it
+#      checks the same and more there, and the suite runs each file once
+#      per backend.
+#   5. a short run of every fuzz target (make fuzz, FUZZ_TIME=3), two at
+#      a time on two cores
 # The test files run three at a time (prove -j, MD_TEST_JOBS, default 3):
 # on two cores the third takes the time the others spend waiting on
 # PostgreSQL, the S3 server or the disk (the suites keep the cores about
@@ -51,6 +55,12 @@ longest_first() {
 		-e tests/93-s3-pipeline.t -e tests/94-s3-faults.t
 }
 
+# The files the sanitizer build runs (step 4), on SQLite and on PostgreSQL
+sanitized=$(printf 'tests/%s.t\n' 16-store-conform 20-dedup 71-auth-handler 25-enqueue \
+	30-bad-input 35-job 38-status 39-user 40-retry-dead 49-workers 50-config-db-errors \
+	84-faults 86-disk-full 94-s3-faults)
+sanitized_pg=$(printf 'tests/%s.t\n' 16-store-conform 25-enqueue 35-job 84-faults)
+
 step "build"
 make --no-print-directory -j"$jobs" all tests/unit/test-lib tests/unit/conform tests/unit/presign tests/unit/source-check || exit 1
 
@@ -65,7 +75,7 @@ step "unit tests"
 prove tests/unit/test-lib || status=1
 
 step "suite on SQLite"
-prove --timer -j"$jobs" $(longest_first tests/*.t) || status=1
+prove --timer -j"$jobs" $(longest_first $(ls tests/*.t | grep -vxF "$sanitized")) || status=1
 
 step "suite on PostgreSQL"
 if ./md-db --db 'postgresql:///nonexistent?host=/nonexistent' status 2>&1 |
@@ -88,7 +98,8 @@ else
 		once=$(printf 'tests/%s.t\n' 70-media-edges 77-verify 78-timing-colour 79-decodable \
 			00-build 92-sigv4-server)
 		MD_TEST_PGHOST=$sock prove --timer -j"$jobs" \
-			$(longest_first $(ls tests/*.t | grep -vxF "$alone" | grep -vxF "$once")) ||
+			$(longest_first $(ls tests/*.t | grep -vxF "$alone" | grep -vxF "$once" |
+				grep -vxF "$sanitized_pg")) ||
 			status=1
 		MD_TEST_PGHOST=$sock prove $alone || status=1
 	else
@@ -105,17 +116,14 @@ cp -R Makefile lib tools tests scripts sql man completions "$sandir"/
 ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:exitcode=99
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS UBSAN_OPTIONS
-(cd "$sandir" && prove -j"$jobs" tests/unit/test-lib tests/00-build.t tests/16-store-conform.t tests/20-dedup.t tests/71-auth-handler.t \
-	tests/25-enqueue.t tests/30-bad-input.t tests/35-job.t tests/38-status.t \
-	tests/39-user.t tests/40-retry-dead.t tests/49-workers.t tests/50-config-db-errors.t \
-	tests/84-faults.t tests/86-disk-full.t tests/94-s3-faults.t) || status=1
+(cd "$sandir" && prove --timer -j"$jobs" tests/unit/test-lib $(longest_first $sanitized)) ||
+	status=1
 if [ -n "${sock-}" ]; then
 	# the PostgreSQL driver's code: every store call (16), the bulk
 	# statements (25), the job commands (35) and the faults (84); the
 	# tools' own code had its sanitizer run above
 	step "sanitizers on PostgreSQL: the driver's tests"
-	(cd "$sandir" && MD_TEST_PGHOST=$sock prove -j"$jobs" tests/16-store-conform.t tests/25-enqueue.t \
-		tests/35-job.t tests/84-faults.t) || status=1
+	(cd "$sandir" && MD_TEST_PGHOST=$sock prove --timer -j"$jobs" $sanitized_pg) || status=1
 fi
 
 step "fuzz targets, 3 s each"
