@@ -18,15 +18,18 @@ png() {
 # The timing: an ffprobe shim first on PATH counts its runs (md-ingest runs
 # it once a file, after the early check and before the post's
 # transaction) and, from the run number written in the file "hold" on,
-# holds each run until the file "gate" exists.  It writes beside the test,
-# which the confinement of the probe forbids: it is off here.
+# holds each run until the file "gate" exists: the test opens it, after
+# its own waits (wait_for: at most MD_TEST_WAIT seconds each), which a
+# slow disk under load may need whole; the shim's bound, five minutes, is
+# only for a test that died.  It writes beside the test, which the
+# confinement of the probe forbids: it is off here.
 ffprobe_shim <<SH
 echo run >>"$MD_TMP/ffprobe.runs"
 n=\$(wc -l <"$MD_TMP/ffprobe.runs")
 if [ -s "$MD_TMP/hold" ] && [ "\$n" -ge "\$(cat "$MD_TMP/hold")" ]; then
 	echo held >>"$MD_TMP/held"
 	i=0
-	while [ ! -e "$MD_TMP/gate" ] && [ \$i -lt 400 ]; do sleep 0.05; i=\$((i + 1)); done
+	while [ ! -e "$MD_TMP/gate" ] && [ \$i -lt 6000 ]; do sleep 0.05; i=\$((i + 1)); done
 fi
 SH
 

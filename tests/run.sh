@@ -92,11 +92,13 @@ else
 		# the files that restart the cluster run alone, after the others;
 		# the SQLite pass alone has the files that ask nothing of the
 		# database the others do not: the media rules' transcodes and
-		# output checks (70, 77, 78, 79), the build (00) and the S3
-		# signatures (92)
+		# output checks (70, 77, 78, 79), the frames, web and hls
+		# profiles' outputs (87, 89: 93-s3-pipeline runs the three on
+		# PostgreSQL, and reads what the database says of them), the
+		# build (00) and the S3 signatures (92)
 		alone=$(grep -l 'pg-cluster.sh" restart' tests/*.t)
 		once=$(printf 'tests/%s.t\n' 70-media-edges 77-verify 78-timing-colour 79-decodable \
-			00-build 92-sigv4-server)
+			87-frames-web 89-hls 00-build 92-sigv4-server)
 		MD_TEST_PGHOST=$sock prove --timer -j"$jobs" \
 			$(longest_first $(ls tests/*.t | grep -vxF "$alone" | grep -vxF "$once" |
 				grep -vxF "$sanitized_pg")) ||
