@@ -25,12 +25,13 @@ CFLAGS ?= -O2 -g
 WARN = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wformat=2 -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition -Wpointer-arith -Wvla -Wundef
 CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) -I/usr/include/libxml2
-LIBS = -lsqlite3 -lcrypto -lcrypt -lyaml -ljansson -lzip -lm -ldl
-# libpq, libcurl and libxml2 are not linked but loaded when first needed
+LIBS = -lcrypto -lcrypt -lyaml -ljansson -lzip -lm -ldl
+# libsqlite3, libpq, libcurl and libxml2 are not linked but loaded when first needed
 # (lib/dl.h), by the sonames of the ones this build compiles against
 soname = $(shell objdump -p "$$($(CC) -print-file-name=lib$(1).so)" 2>/dev/null | sed -n 's/^ *SONAME *//p')
 dl_define = $(if $(2),-D$(1)='"$(2)"')
-DL_SONAMES := $(call dl_define,SONAME_PQ,$(call soname,pq)) $(call dl_define,SONAME_CURL,$(call soname,curl)) \
+DL_SONAMES := $(call dl_define,SONAME_SQLITE3,$(call soname,sqlite3)) \
+	$(call dl_define,SONAME_PQ,$(call soname,pq)) $(call dl_define,SONAME_CURL,$(call soname,curl)) \
 	$(call dl_define,SONAME_XML2,$(call soname,xml2))
 CPPFLAGS_ALL += $(DL_SONAMES)
 # one .d file of header dependencies per object and per binary

@@ -1,9 +1,10 @@
 /*
  * dl.h - the libraries a tool loads only when it needs them.
  *
- * libpq (a PostgreSQL database), libcurl and libxml2 (S3 storage) are not
- * linked into the tools: each is opened with dlopen(3) the first time a
- * store or a storage of its kind is opened.  A tool on SQLite and a
+ * libsqlite3 (a SQLite database), libpq (a PostgreSQL database), libcurl
+ * and libxml2 (S3 storage) are not linked into the tools: each is opened
+ * with dlopen(3) the first time a store or a storage of its kind is
+ * opened.  A tool on SQLite and a
  * filesystem (the default) then maps a dozen libraries instead of
  * forty-six; its start (the loader relocating each of them) and its
  * resident size shrink by half.  The headers are the usual ones: a
@@ -16,6 +17,9 @@
 #ifndef MD_DL_H
 #define MD_DL_H
 
+#ifndef SONAME_SQLITE3
+#define SONAME_SQLITE3 "libsqlite3.so.0"
+#endif
 #ifndef SONAME_PQ
 #define SONAME_PQ "libpq.so.5"
 #endif

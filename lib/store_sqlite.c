@@ -6,6 +6,7 @@
  */
 #include "store.h"
 #include "store_int.h"
+#include "dl.h"
 #include "exits.h"
 #include "log.h"
 #include "owner.h"
@@ -20,6 +21,44 @@
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
+
+/* libsqlite3, loaded by store_sqlite_open() (dl.h): the functions this
+ * driver calls.  A tool on PostgreSQL then maps neither the library nor
+ * its pages of relocated function tables. */
+#define SQ_FUNCS(X) \
+	X(sqlite3_bind_double) X(sqlite3_bind_int) X(sqlite3_bind_int64) \
+	X(sqlite3_bind_text) X(sqlite3_busy_timeout) X(sqlite3_changes) \
+	X(sqlite3_clear_bindings) X(sqlite3_close) X(sqlite3_column_count) \
+	X(sqlite3_column_double) X(sqlite3_column_int) X(sqlite3_column_int64) \
+	X(sqlite3_column_text) X(sqlite3_column_type) X(sqlite3_errcode) X(sqlite3_errmsg) \
+	X(sqlite3_exec) X(sqlite3_extended_errcode) X(sqlite3_finalize) X(sqlite3_free) \
+	X(sqlite3_get_autocommit) X(sqlite3_last_insert_rowid) X(sqlite3_open_v2) \
+	X(sqlite3_prepare_v2) X(sqlite3_prepare_v3) X(sqlite3_reset) X(sqlite3_step) \
+	X(sqlite3_system_errno)
+static struct {
+#define X(f) __typeof__(f) *f;
+	SQ_FUNCS(X)
+#undef X
+} sl;
+
+/* Load libsqlite3, once: 0, or MD_EXIT_UNAVAILABLE after an error. */
+static int sq_load(void)
+{
+	static int loaded;
+	void *h;
+
+	if (loaded)
+		return 0;
+	if (!(h = dl_open(SONAME_SQLITE3, "a SQLite database")))
+		return MD_EXIT_UNAVAILABLE;
+#define X(f) \
+	if (!(sl.f = (__typeof__(sl.f))dl_sym(h, SONAME_SQLITE3, #f))) \
+		return MD_EXIT_UNAVAILABLE;
+	SQ_FUNCS(X)
+#undef X
+	loaded = 1;
+	return 0;
+}
 
 #define FMT "'%Y-%m-%dT%H:%M:%fZ'"
 #define NOW "strftime(" FMT ", 'now')"
@@ -62,30 +101,30 @@ static void sq_say(const struct sq *q, char *msg)
  */
 static int sq_fail(struct sq *q, const char *what)
 {
-	int code = sqlite3_extended_errcode(q->db), e = sqlite3_system_errno(q->db);
+	int code = sl.sqlite3_extended_errcode(q->db), e = sl.sqlite3_system_errno(q->db);
 
 	switch (code & 0xff) {
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
 		error("database '%s' is corrupt: %s: %s; run 'md-db check'", q->path, what,
-		      sqlite3_errmsg(q->db));
+		      sl.sqlite3_errmsg(q->db));
 		return MD_EXIT_CORRUPT;
 	case SQLITE_FULL:
 	case SQLITE_IOERR:
 	case SQLITE_CANTOPEN:
 		if (errno_full(e) || (code & 0xff) == SQLITE_FULL) {
 			sq_say(q, xstrfmt("database '%s': %s: disk full: %s", q->path, what,
-					  errno_full(e) ? strerror(e) : sqlite3_errmsg(q->db)));
+					  errno_full(e) ? strerror(e) : sl.sqlite3_errmsg(q->db)));
 			return MD_EXIT_TEMPFAIL;
 		}
 		/* FALLTHROUGH */
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 	case SQLITE_PROTOCOL:
-		sq_say(q, xstrfmt("database '%s': %s: %s", q->path, what, sqlite3_errmsg(q->db)));
+		sq_say(q, xstrfmt("database '%s': %s: %s", q->path, what, sl.sqlite3_errmsg(q->db)));
 		return MD_EXIT_TEMPFAIL;
 	}
-	error("database '%s': %s: %s", q->path, what, sqlite3_errmsg(q->db));
+	error("database '%s': %s: %s", q->path, what, sl.sqlite3_errmsg(q->db));
 	return MD_EXIT_SOFTWARE;
 }
 
@@ -93,9 +132,9 @@ static int sq_exec(struct sq *q, const char *sql)
 {
 	char *msg = NULL;
 
-	if (sqlite3_exec(q->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	if (sl.sqlite3_exec(q->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		int rc = sq_fail(q, sql);
-		sqlite3_free(msg);
+		sl.sqlite3_free(msg);
 		return rc;
 	}
 	return 0;
@@ -103,7 +142,7 @@ static int sq_exec(struct sq *q, const char *sql)
 
 static int sq_prep(struct sq *q, const char *sql, sqlite3_stmt **st)
 {
-	if (sqlite3_prepare_v2(q->db, sql, -1, st, NULL) != SQLITE_OK) {
+	if (sl.sqlite3_prepare_v2(q->db, sql, -1, st, NULL) != SQLITE_OK) {
 		*st = NULL;
 		return sq_fail(q, "prepare");
 	}
@@ -137,7 +176,7 @@ static int sq_cached(struct sq *q, const char *sql, sqlite3_stmt **st)
 		error("internal: more than %d cached statements", SQ_CACHE);
 		return MD_EXIT_SOFTWARE;
 	}
-	if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+	if (sl.sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
 		*st = NULL;
 		return sq_fail(q, "prepare");
 	}
@@ -148,8 +187,8 @@ static int sq_cached(struct sq *q, const char *sql, sqlite3_stmt **st)
 
 static void sq_release(sqlite3_stmt *st)
 {
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	sl.sqlite3_reset(st);
+	sl.sqlite3_clear_bindings(st);
 }
 
 static int sq_begin(struct sq *q)
@@ -164,8 +203,8 @@ static int sq_commit(struct sq *q)
 
 static void sq_rollback(struct sq *q)
 {
-	if (!sqlite3_get_autocommit(q->db))
-		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!sl.sqlite3_get_autocommit(q->db))
+		sl.sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* Step a statement that returns no row (or whose rows we ignore). */
@@ -173,7 +212,7 @@ static int sq_done(struct sq *q, sqlite3_stmt *st)
 {
 	int r;
 
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+	while ((r = sl.sqlite3_step(st)) == SQLITE_ROW)
 		;
 	if (r != SQLITE_DONE)
 		return sq_fail(q, "step");
@@ -182,7 +221,7 @@ static int sq_done(struct sq *q, sqlite3_stmt *st)
 
 static const char *col_text(sqlite3_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const unsigned char *t = sl.sqlite3_column_text(st, i);
 	return t ? (const char *)t : NULL;
 }
 
@@ -200,14 +239,14 @@ static int sq_version(struct sq *q, int *version)
 	int r;
 
 	*version = 0;
-	if (sqlite3_prepare_v2(q->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
+	if (sl.sqlite3_prepare_v2(q->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
 			       -1, &st, NULL) != SQLITE_OK)
 		/* no table: not migrated; a schema that cannot be read: why */
-		return sqlite3_errcode(q->db) == SQLITE_ERROR ? 1 : sq_fail(q, "read schema version");
-	r = sqlite3_step(st);
+		return sl.sqlite3_errcode(q->db) == SQLITE_ERROR ? 1 : sq_fail(q, "read schema version");
+	r = sl.sqlite3_step(st);
 	if (r == SQLITE_ROW)
-		*version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+		*version = sl.sqlite3_column_int(st, 0);
+	sl.sqlite3_finalize(st);
 	return r == SQLITE_ROW ? 0 : sq_fail(q, "read schema version");
 }
 
@@ -216,8 +255,8 @@ static void sq_close(struct store *s)
 	struct sq *q = (struct sq *)s;
 
 	for (int i = 0; i < SQ_CACHE && q->cache[i].sql; i++)
-		sqlite3_finalize(q->cache[i].st);
-	sqlite3_close(q->db);
+		sl.sqlite3_finalize(q->cache[i].st);
+	sl.sqlite3_close(q->db);
 	free(q->path);
 	free(q);
 }
@@ -244,10 +283,10 @@ static int sq_migration_apply(struct store *s, const struct migration *m)
 	if ((rc = sq_exec(q, m->sql)) ||
 	    (rc = sq_prep(q, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", &st)))
 		return rc;
-	sqlite3_bind_int(st, 1, m->version);
-	sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_int(st, 1, m->version);
+	sl.sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
 	rc = sq_done(q, st);
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -261,11 +300,11 @@ static int sq_migrations_applied(struct store *s, applied_cb cb, void *arg)
 		return 0;
 	if (rc || (rc = sq_prep(q, "SELECT version, applied_at FROM schema_migrations", &st)))
 		return rc;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		cb(arg, sqlite3_column_int(st, 0), col_text(st, 1));
+	while ((r = sl.sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, sl.sqlite3_column_int(st, 0), col_text(st, 1));
 	if (r != SQLITE_DONE)
 		rc = sq_fail(q, "read migrations");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -276,9 +315,9 @@ static int sq_migrations_applied(struct store *s, applied_cb cb, void *arg)
  */
 static int sq_setup(struct sq *q, const char *sql)
 {
-	if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+	if (sl.sqlite3_exec(q->db, sql, NULL, NULL, NULL) == SQLITE_OK)
 		return 0;
-	switch (sqlite3_extended_errcode(q->db)) {
+	switch (sl.sqlite3_extended_errcode(q->db)) {
 	case SQLITE_IOERR_SHMOPEN:
 	case SQLITE_IOERR_SHMSIZE:
 	case SQLITE_IOERR_SHMMAP: {
@@ -346,18 +385,20 @@ int store_sqlite_open(const char *path, int flags, struct store **out)
 	}
 	if ((flags & STORE_CREATE) && (rc = sq_create(path)))
 		return rc;
+	if ((rc = sq_load()))
+		return rc;
 	q = xcalloc(1, sizeof(*q));
 	q->base.drv = &sqlite_driver;
 	q->path = xstrdup(path);
 	q->base.where = q->path;
-	if (sqlite3_open_v2(path, &q->db,
+	if (sl.sqlite3_open_v2(path, &q->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 			    ((flags & STORE_CREATE) ? SQLITE_OPEN_CREATE : 0), NULL) != SQLITE_OK) {
 		rc = sq_fail(q, "open");
 		sq_close(&q->base);
 		return rc;
 	}
-	sqlite3_busy_timeout(q->db, 60000);
+	sl.sqlite3_busy_timeout(q->db, 60000);
 	/* cell_size_check: a damaged page is found when it is read, rather
 	 * than its garbage trusted */
 	if ((rc = sq_setup(q, "PRAGMA journal_mode = WAL")) ||
@@ -381,9 +422,9 @@ static int sq_media_exists(struct store *s, const char *sha)
 
 	if ((rc = sq_prep(q, "SELECT 1 FROM media WHERE sha256 = ?", &st)))
 		return -rc;
-	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
-	r = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sl.sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+	r = sl.sqlite3_step(st);
+	sl.sqlite3_finalize(st);
 	if (r == SQLITE_ROW)
 		return 1;
 	if (r == SQLITE_DONE)
@@ -408,11 +449,11 @@ static int sq_live_job(struct sq *q, const char *media, const char *profile,
 
 	if ((rc = sq_cached(q, live_job_sql, &st)))
 		return -rc;
-	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, profile, -1, SQLITE_STATIC);
-	r = sqlite3_step(st);
+	sl.sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 2, profile, -1, SQLITE_STATIC);
+	r = sl.sqlite3_step(st);
 	if (r == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
+		*id = sl.sqlite3_column_int64(st, 0);
 		*queue = col_dup(st, 1);
 		*state = col_dup(st, 2);
 	}
@@ -439,16 +480,16 @@ static int sq_insert_job(struct sq *q, const char *media, const char *profile,
 
 	if ((rc = sq_cached(q, sql, &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, profile, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, queue, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, priority);
-	sqlite3_bind_double(st, 5, run_at);
-	sqlite3_bind_int(st, 6, max_attempts);
-	sqlite3_bind_text(st, 7, trace_id, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 2, profile, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 3, queue, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_int(st, 4, priority);
+	sl.sqlite3_bind_double(st, 5, run_at);
+	sl.sqlite3_bind_int(st, 6, max_attempts);
+	sl.sqlite3_bind_text(st, 7, trace_id, -1, SQLITE_STATIC);
 	rc = sq_done(q, st);
 	sq_release(st);
-	*id = sqlite3_last_insert_rowid(q->db);
+	*id = sl.sqlite3_last_insert_rowid(q->db);
 	return rc;
 }
 
@@ -473,19 +514,19 @@ static int sq_dead_reasons(struct sq *q, const char *media, char **err)
 		"  AND s.state = 'succeeded') GROUP BY d.profile ORDER BY 2", &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	sl.sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	while ((r = sl.sqlite3_step(st)) == SQLITE_ROW) {
 		if (sb.len)
 			sb_adds(&sb, "; ");
 		sb_adds(&sb, col_text(st, 0));
 	}
 	if (r != SQLITE_DONE) {
 		rc = sq_fail(q, "read dead jobs");
-		sqlite3_finalize(st);
+		sl.sqlite3_finalize(st);
 		sb_release(&sb);
 		return rc;
 	}
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	*err = sb.len ? sb_detach(&sb, NULL) : NULL;
 	sb_release(&sb);
 	return 0;
@@ -502,14 +543,14 @@ static int sq_media_verdict(struct store *s, const char *media, int64_t *total,
 	    (rc = sq_prep(q, "SELECT count(*), coalesce(sum(finalized_at IS NULL), 0) "
 			  "FROM jobs WHERE media = ?1", &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*total = sqlite3_column_int64(st, 0);
-		*open = sqlite3_column_int64(st, 1);
+	sl.sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	if (sl.sqlite3_step(st) == SQLITE_ROW) {
+		*total = sl.sqlite3_column_int64(st, 0);
+		*open = sl.sqlite3_column_int64(st, 1);
 	} else {
 		rc = sq_fail(q, "read jobs");
 	}
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -524,19 +565,19 @@ static int sq_tags_add(struct store *s, int64_t post, char *const *tags, int nta
 			  "SELECT ?, id FROM tags WHERE name = ?", &link)))
 		goto out;
 	for (int i = 0; i < ntags; i++) {
-		sqlite3_reset(ins);
-		sqlite3_bind_text(ins, 1, tags[i], -1, SQLITE_STATIC);
+		sl.sqlite3_reset(ins);
+		sl.sqlite3_bind_text(ins, 1, tags[i], -1, SQLITE_STATIC);
 		if ((rc = sq_done(q, ins)))
 			goto out;
-		sqlite3_reset(link);
-		sqlite3_bind_int64(link, 1, post);
-		sqlite3_bind_text(link, 2, tags[i], -1, SQLITE_STATIC);
+		sl.sqlite3_reset(link);
+		sl.sqlite3_bind_int64(link, 1, post);
+		sl.sqlite3_bind_text(link, 2, tags[i], -1, SQLITE_STATIC);
 		if ((rc = sq_done(q, link)))
 			goto out;
 	}
 out:
-	sqlite3_finalize(ins);
-	sqlite3_finalize(link);
+	sl.sqlite3_finalize(ins);
+	sl.sqlite3_finalize(link);
 	return rc;
 }
 
@@ -550,20 +591,20 @@ static int sq_media_add(struct store *s, const struct media_info *m, int *is_new
 			  "height, duration, probe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
 			  "ON CONFLICT (sha256) DO NOTHING", &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, m->sha, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kind_name(m->kind), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, m->mime, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, m->format, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, m->ext, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, m->bytes);
-	sqlite3_bind_int(st, 7, m->width);
-	sqlite3_bind_int(st, 8, m->height);
+	sl.sqlite3_bind_text(st, 1, m->sha, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 2, kind_name(m->kind), -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 3, m->mime, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 4, m->format, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 5, m->ext, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_int64(st, 6, m->bytes);
+	sl.sqlite3_bind_int(st, 7, m->width);
+	sl.sqlite3_bind_int(st, 8, m->height);
 	if (m->duration > 0)
-		sqlite3_bind_double(st, 9, m->duration);
-	sqlite3_bind_text(st, 10, m->probe_json ? m->probe_json : "{}", -1, SQLITE_STATIC);
+		sl.sqlite3_bind_double(st, 9, m->duration);
+	sl.sqlite3_bind_text(st, 10, m->probe_json ? m->probe_json : "{}", -1, SQLITE_STATIC);
 	if (!(rc = sq_done(q, st)))
-		*is_new = sqlite3_changes(q->db) > 0;
-	sqlite3_finalize(st);
+		*is_new = sl.sqlite3_changes(q->db) > 0;
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -576,12 +617,12 @@ static int sq_user_id(struct store *s, const char *user, int64_t *id)
 	if ((rc = sq_prep(q, "INSERT INTO users (username) VALUES (?1) ON CONFLICT (username) "
 			  "DO UPDATE SET username = excluded.username RETURNING id", &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*id = sqlite3_column_int64(st, 0);
+	sl.sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	if (sl.sqlite3_step(st) == SQLITE_ROW)
+		*id = sl.sqlite3_column_int64(st, 0);
 	else
 		rc = sq_fail(q, "add user");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -596,16 +637,16 @@ static int sq_post_of(struct store *s, const char *user, const char *media, stru
 			  "JOIN users u ON u.id = p.owner JOIN media m ON m.sha256 = p.media "
 			  "WHERE u.username = ?1 AND p.media = ?2 ORDER BY p.id LIMIT 1", &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, media, -1, SQLITE_STATIC);
-	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		p->id = sqlite3_column_int64(st, 0);
+	sl.sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 2, media, -1, SQLITE_STATIC);
+	if ((r = sl.sqlite3_step(st)) == SQLITE_ROW) {
+		p->id = sl.sqlite3_column_int64(st, 0);
 		(void)snprintf(p->status, sizeof(p->status), "%s", col_text(st, 1));
 		p->kind = kind_from_name(col_text(st, 2));
 	} else if (r != SQLITE_DONE) {
 		rc = sq_fail(q, "look up posts");
 	}
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -645,15 +686,15 @@ static int sq_post_add(struct store *s, int64_t owner, const char *media, const 
 	if ((rc = sq_prep(q, "INSERT INTO posts (owner, media, caption, status, error, trace_id) "
 			  "VALUES (?, ?, ?, ?, ?, ?)", &st)))
 		return rc;
-	sqlite3_bind_int64(st, 1, owner);
-	sqlite3_bind_text(st, 2, media, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, caption, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, err, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, trace_id, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_int64(st, 1, owner);
+	sl.sqlite3_bind_text(st, 2, media, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 3, caption, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 5, err, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 6, trace_id, -1, SQLITE_STATIC);
 	if (!(rc = sq_done(q, st)))
-		*id = sqlite3_last_insert_rowid(q->db);
-	sqlite3_finalize(st);
+		*id = sl.sqlite3_last_insert_rowid(q->db);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -681,21 +722,21 @@ static int sq_refs_resolve(struct store *s, char *const *refs, const int64_t *po
 		sqlite3_stmt *st = post_ids[i] ? by_post : by_media;
 		int r;
 
-		sqlite3_reset(st);
+		sl.sqlite3_reset(st);
 		if (post_ids[i]) {
-			sqlite3_bind_int64(st, 1, post_ids[i]);
+			sl.sqlite3_bind_int64(st, 1, post_ids[i]);
 		} else {
-			sqlite3_bind_text(st, 1, refs[i], -1, SQLITE_STATIC);
-			sqlite3_bind_int(st, 2, traces);
+			sl.sqlite3_bind_text(st, 1, refs[i], -1, SQLITE_STATIC);
+			sl.sqlite3_bind_int(st, 2, traces);
 		}
-		if ((r = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = sl.sqlite3_step(st)) == SQLITE_ROW)
 			cb(arg, i, col_text(st, 0), kind_from_name(col_text(st, 1)), col_text(st, 2));
 		else if (r != SQLITE_DONE)
 			rc = sq_fail(q, "resolve");
 	}
 out:
-	sqlite3_finalize(by_post);
-	sqlite3_finalize(by_media);
+	sl.sqlite3_finalize(by_post);
+	sl.sqlite3_finalize(by_media);
 	return rc;
 }
 
@@ -777,25 +818,25 @@ static int sq_claim_rows(struct sq *q, const char *worker, char *const *queues, 
 	rc = sq_prep_sb(q, &sql, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, worker, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 2, lease);
-	sqlite3_bind_int(st, 3, n);
+	sl.sqlite3_bind_text(st, 1, worker, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_double(st, 2, lease);
+	sl.sqlite3_bind_int(st, 3, n);
 	for (int i = 0; i < nqueues; i++)
-		sqlite3_bind_text(st, 4 + i, queues[i], -1, SQLITE_STATIC);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW && *count < n) {
+		sl.sqlite3_bind_text(st, 4 + i, queues[i], -1, SQLITE_STATIC);
+	while ((r = sl.sqlite3_step(st)) == SQLITE_ROW && *count < n) {
 		struct job *j = &v[(*count)++];
-		j->id = sqlite3_column_int64(st, 0);
+		j->id = sl.sqlite3_column_int64(st, 0);
 		xsnprintf(j->media, sizeof(j->media), "%s", col_text(st, 1));
 		j->profile = col_dup(st, 2);
 		j->queue = col_dup(st, 3);
 		j->trace_id = col_dup(st, 4);
-		j->attempts = sqlite3_column_int(st, 5);
-		j->max_attempts = sqlite3_column_int(st, 6);
-		j->claim = sqlite3_column_int64(st, 7);
+		j->attempts = sl.sqlite3_column_int(st, 5);
+		j->max_attempts = sl.sqlite3_column_int(st, 6);
+		j->claim = sl.sqlite3_column_int64(st, 7);
 	}
 	if (r != SQLITE_DONE && r != SQLITE_ROW)
 		rc = sq_fail(q, "claim");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -811,13 +852,13 @@ static int sq_claim_media(struct sq *q, struct job *v, int count)
 	for (int i = 0; i < count && !rc; i++) {
 		if ((rc = sq_cached(q, sql, &st)))
 			break;
-		sqlite3_bind_text(st, 1, v[i].media, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
+		sl.sqlite3_bind_text(st, 1, v[i].media, -1, SQLITE_STATIC);
+		if (sl.sqlite3_step(st) == SQLITE_ROW) {
 			v[i].kind = kind_from_name(col_text(st, 0));
 			v[i].format = col_dup(st, 1);
 			v[i].ext = col_dup(st, 2);
-			v[i].duration = sqlite3_column_double(st, 3);
-			if (sqlite3_column_type(st, 4) == SQLITE_TEXT)
+			v[i].duration = sl.sqlite3_column_double(st, 3);
+			if (sl.sqlite3_column_type(st, 4) == SQLITE_TEXT)
 				v[i].source = col_dup(st, 4);
 		} else {
 			rc = sq_fail(q, "read media");
@@ -838,7 +879,7 @@ static int sq_claim_posts(struct sq *q, const struct job *v, int count)
 	for (int i = 0; i < count && !rc; i++) {
 		if ((rc = sq_cached(q, sql, &st)))
 			break;
-		sqlite3_bind_text(st, 1, v[i].media, -1, SQLITE_STATIC);
+		sl.sqlite3_bind_text(st, 1, v[i].media, -1, SQLITE_STATIC);
 		rc = sq_done(q, st);
 		sq_release(st);
 	}
@@ -891,11 +932,11 @@ static int sq_each_run(struct sq *q, const char *sql, const struct fence *runs, 
 	for (int i = 0; i < n && !rc; i++) {
 		if ((rc = sq_cached(q, sql, &st)))
 			break;
-		sqlite3_bind_int64(st, 1, runs[i].job);
-		sqlite3_bind_int64(st, 2, runs[i].claim);
+		sl.sqlite3_bind_int64(st, 1, runs[i].job);
+		sl.sqlite3_bind_int64(st, 2, runs[i].claim);
 		if (bind)
 			bind(st, i, arg);
-		if (!(rc = sq_done(q, st)) && sqlite3_changes(q->db) > 0) {
+		if (!(rc = sq_done(q, st)) && sl.sqlite3_changes(q->db) > 0) {
 			c++;
 			if (changed)
 				changed[i] = 1;
@@ -921,7 +962,7 @@ static int sq_each_run(struct sq *q, const char *sql, const struct fence *runs, 
 static void bind_lease(sqlite3_stmt *st, int i, const void *arg)
 {
 	(void)i;
-	sqlite3_bind_double(st, 3, *(const double *)arg);
+	sl.sqlite3_bind_double(st, 3, *(const double *)arg);
 }
 
 static int sq_heartbeat(struct store *s, double lease, const struct fence *runs, int n,
@@ -935,7 +976,7 @@ static int sq_heartbeat(struct store *s, double lease, const struct fence *runs,
 
 static void bind_seconds(sqlite3_stmt *st, int i, const void *arg)
 {
-	sqlite3_bind_double(st, 3, ((const double *)arg)[i]);
+	sl.sqlite3_bind_double(st, 3, ((const double *)arg)[i]);
 }
 
 static int sq_jobs_progress(struct store *s, const struct fence *runs, const double *seconds,
@@ -950,7 +991,7 @@ static void bind_result(sqlite3_stmt *st, int i, const void *arg)
 {
 	const char *r = ((char *const *)arg)[i];
 
-	sqlite3_bind_text(st, 3, r ? r : "{}", -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 3, r ? r : "{}", -1, SQLITE_STATIC);
 }
 
 static int sq_jobs_succeed(struct store *s, const struct fence *runs, char *const *results,
@@ -980,14 +1021,14 @@ static int sq_job_settle(struct store *s, const struct fence *run, enum settle h
 
 	if ((rc = sq_cached(q, sql, &st)))
 		return rc;
-	sqlite3_bind_int64(st, 1, run->job);
-	sqlite3_bind_int64(st, 2, run->claim);
-	sqlite3_bind_int(st, 3, (int)how);
-	sqlite3_bind_text(st, 4, err, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 5, delay);
-	sqlite3_bind_int(st, 6, expired);
+	sl.sqlite3_bind_int64(st, 1, run->job);
+	sl.sqlite3_bind_int64(st, 2, run->claim);
+	sl.sqlite3_bind_int(st, 3, (int)how);
+	sl.sqlite3_bind_text(st, 4, err, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_double(st, 5, delay);
+	sl.sqlite3_bind_int(st, 6, expired);
 	if (!(rc = sq_done(q, st)))
-		*applied = sqlite3_changes(q->db) > 0;
+		*applied = sl.sqlite3_changes(q->db) > 0;
 	sq_release(st);
 	return rc;
 }
@@ -1004,14 +1045,14 @@ static int sq_read_runs(struct sq *q, const char *sql, const char *a1, int max,
 	*v = xcalloc((size_t)(max > 0 ? max : 1), sizeof(**v));
 	if ((rc = sq_cached(q, sql, &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, max);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+	sl.sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_int(st, 2, max);
+	while ((r = sl.sqlite3_step(st)) == SQLITE_ROW && *n < max) {
 		struct expired *e = &(*v)[(*n)++];
-		e->run.job = sqlite3_column_int64(st, 0);
-		e->run.claim = sqlite3_column_int64(st, 1);
-		e->attempts = sqlite3_column_int(st, 2);
-		e->max_attempts = sqlite3_column_int(st, 3);
+		e->run.job = sl.sqlite3_column_int64(st, 0);
+		e->run.claim = sl.sqlite3_column_int64(st, 1);
+		e->attempts = sl.sqlite3_column_int(st, 2);
+		e->max_attempts = sl.sqlite3_column_int(st, 3);
 		e->worker = col_dup(st, 4);
 	}
 	if (r != SQLITE_DONE && r != SQLITE_ROW)
@@ -1055,12 +1096,12 @@ static int sq_worker_upsert(struct store *s, const struct worker_reg *r)
 
 	if ((rc = sq_cached(q, sql, &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r->host, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, r->pid);
-	sqlite3_bind_text(st, 4, r->queues, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, r->slots);
-	sqlite3_bind_text(st, 6, r->version, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 2, r->host, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_int64(st, 3, r->pid);
+	sl.sqlite3_bind_text(st, 4, r->queues, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_int(st, 5, r->slots);
+	sl.sqlite3_bind_text(st, 6, r->version, -1, SQLITE_STATIC);
 	rc = sq_done(q, st);
 	sq_release(st);
 	return rc;
@@ -1074,9 +1115,9 @@ static int sq_worker_exec(struct sq *q, const char *sql, const char *id, int *ch
 
 	if ((rc = sq_cached(q, sql, &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (!(rc = sq_done(q, st)) && changed)
-		*changed = sqlite3_changes(q->db) > 0;
+		*changed = sl.sqlite3_changes(q->db) > 0;
 	sq_release(st);
 	return rc;
 }
@@ -1092,11 +1133,11 @@ static int sq_queue_pause(struct store *s, const char *queue, int pause, const c
 			    "ON CONFLICT (queue) DO NOTHING" :
 			    "DELETE FROM queue_pauses WHERE queue = ?1", &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, queue, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 1, queue, -1, SQLITE_STATIC);
 	if (pause)
-		sqlite3_bind_text(st, 2, by, -1, SQLITE_STATIC);
+		sl.sqlite3_bind_text(st, 2, by, -1, SQLITE_STATIC);
 	if (!(rc = sq_done(q, st)))
-		*changed = sqlite3_changes(q->db) > 0;
+		*changed = sl.sqlite3_changes(q->db) > 0;
 	sq_release(st);
 	return rc;
 }
@@ -1129,9 +1170,9 @@ static int sq_workers_gone(struct store *s, double after, const char *self, char
 	*n = 0;
 	if ((rc = sq_cached(q, sql, &st)))
 		return rc;
-	sqlite3_bind_double(st, 1, after);
-	sqlite3_bind_text(st, 2, self, -1, SQLITE_STATIC);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	sl.sqlite3_bind_double(st, 1, after);
+	sl.sqlite3_bind_text(st, 2, self, -1, SQLITE_STATIC);
+	while ((r = sl.sqlite3_step(st)) == SQLITE_ROW) {
 		*ids = xrealloc(*ids, (size_t)(*n + 1) * sizeof(**ids));
 		(*ids)[(*n)++] = col_dup(st, 0);
 	}
@@ -1159,15 +1200,15 @@ static int sq_queue_counts(struct store *s, char *const *queues, int nqueues,
 	if (rc)
 		return rc;
 	for (int i = 0; i < nqueues; i++)
-		sqlite3_bind_text(st, 1 + i, queues[i], -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*avail = sqlite3_column_int64(st, 0);
-		*running = sqlite3_column_int64(st, 1);
-		*next_run = sqlite3_column_double(st, 2);
+		sl.sqlite3_bind_text(st, 1 + i, queues[i], -1, SQLITE_STATIC);
+	if (sl.sqlite3_step(st) == SQLITE_ROW) {
+		*avail = sl.sqlite3_column_int64(st, 0);
+		*running = sl.sqlite3_column_int64(st, 1);
+		*next_run = sl.sqlite3_column_double(st, 2);
 	} else {
 		rc = sq_fail(q, "count jobs");
 	}
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1227,13 +1268,13 @@ static int sq_batch_rows(struct sq *q, const char *what, const char *sql, char *
 	if ((rc = sq_prep(q, sql, &st)))
 		return rc;
 	sb_add_batch(&js, media, status, err, n);
-	sqlite3_bind_text(st, 1, js.buf, (int)js.len, SQLITE_STATIC);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+	sl.sqlite3_bind_text(st, 1, js.buf, (int)js.len, SQLITE_STATIC);
+	while ((r = sl.sqlite3_step(st)) == SQLITE_ROW)
 		if (row)
 			row(st, arg);
 	if (r != SQLITE_DONE)
 		rc = sq_fail(q, what);
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	sb_release(&js);
 	return rc;
 }
@@ -1248,9 +1289,9 @@ struct media_rows {
 static void media_row(sqlite3_stmt *st, void *arg)
 {
 	struct media_rows *m = arg;
-	int three = sqlite3_column_count(st) > 2;
+	int three = sl.sqlite3_column_count(st) > 2;
 
-	m->cb(m->arg, col_text(st, 0), three ? sqlite3_column_int64(st, 1) : 0,
+	m->cb(m->arg, col_text(st, 0), three ? sl.sqlite3_column_int64(st, 1) : 0,
 	      col_text(st, three ? 2 : 1));
 }
 
@@ -1272,9 +1313,9 @@ static int sq_media_exec(struct sq *q, const char *sql, const char *media)
 
 	if ((rc = sq_prep(q, sql, &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
 	rc = sq_done(q, st);
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1294,13 +1335,13 @@ static int sq_finalize_pick(struct store *s, int max_jobs, int max_media, media_
 			  "  ORDER BY j.id LIMIT ?1) "
 			  "GROUP BY media ORDER BY min(id) LIMIT ?2", &st)))
 		return rc;
-	sqlite3_bind_int(st, 1, max_jobs);
-	sqlite3_bind_int(st, 2, max_media);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+	sl.sqlite3_bind_int(st, 1, max_jobs);
+	sl.sqlite3_bind_int(st, 2, max_media);
+	while ((r = sl.sqlite3_step(st)) == SQLITE_ROW)
 		cb(arg, col_text(st, 0), 0, col_text(st, 1));
 	if (r != SQLITE_DONE)
 		rc = sq_fail(q, "find finished media");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1337,7 +1378,7 @@ static void settle_row(sqlite3_stmt *st, void *arg)
 {
 	struct settle_rows *r = arg;
 
-	r->cb(r->arg, col_text(st, 0), sqlite3_column_int64(st, 1), col_text(st, 2), col_text(st, 3));
+	r->cb(r->arg, col_text(st, 0), sl.sqlite3_column_int64(st, 1), col_text(st, 2), col_text(st, 3));
 }
 
 static int sq_posts_settle(struct store *s, char *const *media, char *const *status,
@@ -1373,13 +1414,13 @@ static int sq_hook_add(struct store *s, const int64_t *posts, char *const *keys,
 	if ((rc = sq_prep(q, "INSERT INTO hook_outbox (post_id, status, key) VALUES (?1, ?2, ?3)", &st)))
 		return rc;
 	for (int i = 0; i < n && !rc; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, posts[i]);
-		sqlite3_bind_text(st, 2, status[i], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, keys[i], -1, SQLITE_STATIC);
+		sl.sqlite3_reset(st);
+		sl.sqlite3_bind_int64(st, 1, posts[i]);
+		sl.sqlite3_bind_text(st, 2, status[i], -1, SQLITE_STATIC);
+		sl.sqlite3_bind_text(st, 3, keys[i], -1, SQLITE_STATIC);
 		rc = sq_done(q, st);
 	}
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1395,19 +1436,19 @@ static int sq_hook_claim(struct store *s, double lease, struct hook_call *c, int
 			  "ORDER BY run_at, id LIMIT 1) "
 			  "RETURNING id, post_id, status, key, attempts", &st)))
 		return rc;
-	sqlite3_bind_double(st, 1, lease);
-	r = sqlite3_step(st);
+	sl.sqlite3_bind_double(st, 1, lease);
+	r = sl.sqlite3_step(st);
 	if (r == SQLITE_ROW) {
 		*found = 1;
-		c->id = sqlite3_column_int64(st, 0);
-		c->post_id = sqlite3_column_int64(st, 1);
+		c->id = sl.sqlite3_column_int64(st, 0);
+		c->post_id = sl.sqlite3_column_int64(st, 1);
 		xsnprintf(c->status, sizeof(c->status), "%s", col_text(st, 2));
 		xsnprintf(c->key, sizeof(c->key), "%s", col_text(st, 3));
-		c->attempts = sqlite3_column_int(st, 4);
+		c->attempts = sl.sqlite3_column_int(st, 4);
 	} else if (r != SQLITE_DONE) {
 		rc = sq_fail(q, "claim a hook");
 	}
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1422,14 +1463,14 @@ static int sq_hook_settle(struct store *s, int64_t id, int attempts, double dela
 		     "last_error = ?4 WHERE id = ?1 AND attempts = ?2", &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, attempts);
+	sl.sqlite3_bind_int64(st, 1, id);
+	sl.sqlite3_bind_int(st, 2, attempts);
 	if (delay >= 0) {
-		sqlite3_bind_double(st, 3, delay);
-		sqlite3_bind_text(st, 4, err, -1, SQLITE_STATIC);
+		sl.sqlite3_bind_double(st, 3, delay);
+		sl.sqlite3_bind_text(st, 4, err, -1, SQLITE_STATIC);
 	}
 	rc = sq_done(q, st);
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1482,21 +1523,21 @@ static int sq_feed_page(struct store *s, const struct feed_query *fq, int limit,
 	rc = sq_prep_sb(q, &sql, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, fq->base_url, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 1, fq->base_url, -1, SQLITE_STATIC);
 	if (fq->status)
-		sqlite3_bind_text(st, 2, fq->status, -1, SQLITE_STATIC);
+		sl.sqlite3_bind_text(st, 2, fq->status, -1, SQLITE_STATIC);
 	if (fq->user)
-		sqlite3_bind_text(st, 3, fq->user, -1, SQLITE_STATIC);
+		sl.sqlite3_bind_text(st, 3, fq->user, -1, SQLITE_STATIC);
 	if (fq->tag)
-		sqlite3_bind_text(st, 4, fq->tag, -1, SQLITE_STATIC);
+		sl.sqlite3_bind_text(st, 4, fq->tag, -1, SQLITE_STATIC);
 	if (fq->before)
-		sqlite3_bind_int64(st, 5, fq->before);
-	sqlite3_bind_int(st, 6, limit);
+		sl.sqlite3_bind_int64(st, 5, fq->before);
+	sl.sqlite3_bind_int(st, 6, limit);
 	if (fq->media)
-		sqlite3_bind_text(st, 7, fq->media, -1, SQLITE_STATIC);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		sl.sqlite3_bind_text(st, 7, fq->media, -1, SQLITE_STATIC);
+	while ((r = sl.sqlite3_step(st)) == SQLITE_ROW) {
 		struct feed_row row = {
-			.post_id = sqlite3_column_int64(st, 0),
+			.post_id = sl.sqlite3_column_int64(st, 0),
 			.user = col_text(st, 1),
 			.caption = col_text(st, 2),
 			.status = col_text(st, 3),
@@ -1514,7 +1555,7 @@ static int sq_feed_page(struct store *s, const struct feed_query *fq, int limit,
 	}
 	if (!rc && r != SQLITE_ROW && r != SQLITE_DONE)
 		rc = sq_fail(q, "read feed");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1526,11 +1567,11 @@ static int sq_feed_version(struct store *s, int64_t *version)
 
 	if ((rc = sq_prep(q, "SELECT version FROM feed_state WHERE id = 1", &st)))
 		return rc;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*version = sqlite3_column_int64(st, 0);
+	if (sl.sqlite3_step(st) == SQLITE_ROW)
+		*version = sl.sqlite3_column_int64(st, 0);
 	else
 		rc = sq_fail(q, "read feed version");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1546,13 +1587,13 @@ static int sq_feed_tags(struct store *s, const char *status, tag_cb cb, void *ar
 	if (rc)
 		return rc;
 	if (status)
-		sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		sl.sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	while ((r = sl.sqlite3_step(st)) == SQLITE_ROW)
 		if ((rc = cb(arg, col_text(st, 0))))
 			break;
 	if (!rc && r != SQLITE_DONE)
 		rc = sq_fail(q, "read tags");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1578,21 +1619,21 @@ static int sq_jobs(struct store *s, const struct job_query *jq, job_info_cb cb, 
 	rc = sq_prep_sb(q, &sql, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, jq->state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, jq->queue, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, jq->profile, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, jq->media, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, jq->limit > 0 ? jq->limit : -1);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	sl.sqlite3_bind_text(st, 1, jq->state, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 2, jq->queue, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 3, jq->profile, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 4, jq->media, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_int64(st, 5, jq->limit > 0 ? jq->limit : -1);
+	while ((r = sl.sqlite3_step(st)) == SQLITE_ROW) {
 		struct job_info j = {
-			.id = sqlite3_column_int64(st, 0),
+			.id = sl.sqlite3_column_int64(st, 0),
 			.media = col_text(st, 1),
 			.profile = col_text(st, 2),
 			.queue = col_text(st, 3),
 			.state = col_text(st, 4),
-			.priority = sqlite3_column_int(st, 5),
-			.attempts = sqlite3_column_int(st, 6),
-			.max_attempts = sqlite3_column_int(st, 7),
+			.priority = sl.sqlite3_column_int(st, 5),
+			.attempts = sl.sqlite3_column_int(st, 6),
+			.max_attempts = sl.sqlite3_column_int(st, 7),
 			.run_at = col_text(st, 8),
 			.created_at = col_text(st, 9),
 			.started_at = col_text(st, 10),
@@ -1609,7 +1650,7 @@ static int sq_jobs(struct store *s, const struct job_query *jq, job_info_cb cb, 
 	}
 	if (!rc && r != SQLITE_ROW && r != SQLITE_DONE)
 		rc = sq_fail(q, "read jobs");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1621,8 +1662,8 @@ static int sq_job_read(struct store *s, int64_t id, char **state, char **media, 
 
 	if ((rc = sq_prep(q, "SELECT state, media, profile FROM jobs WHERE id = ?", &st)))
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	r = sqlite3_step(st);
+	sl.sqlite3_bind_int64(st, 1, id);
+	r = sl.sqlite3_step(st);
 	if (r == SQLITE_ROW) {
 		*state = col_dup(st, 0);
 		*media = col_dup(st, 1);
@@ -1630,7 +1671,7 @@ static int sq_job_read(struct store *s, int64_t id, char **state, char **media, 
 	} else if (r != SQLITE_DONE) {
 		rc = sq_fail(q, "read job");
 	}
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1642,9 +1683,9 @@ static int sq_job_exec(struct sq *q, const char *sql, int64_t id)
 
 	if ((rc = sq_prep(q, sql, &st)))
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
+	sl.sqlite3_bind_int64(st, 1, id);
 	rc = sq_done(q, st);
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1670,7 +1711,7 @@ static int sq_posts_reopen(struct store *s, const char *media, int64_t *n)
 	rc = sq_media_exec(q, "UPDATE posts SET status = 'processing', error = NULL, "
 			   "updated_at = " NOW " WHERE media = ?1 AND status = 'failed'", media);
 	if (!rc)
-		*n = sqlite3_changes(q->db);
+		*n = sl.sqlite3_changes(q->db);
 	return rc;
 }
 
@@ -1738,25 +1779,25 @@ static void sq_status_item(sqlite3_stmt *st, enum status_kind k, struct status_i
 	case STATUS_JOBS:
 		it->queue = col_text(st, 0);
 		it->state = col_text(st, 1);
-		it->n = sqlite3_column_int64(st, 2);
-		it->done_1m = sqlite3_column_int64(st, 3);
-		it->done_1h = sqlite3_column_int64(st, 4);
+		it->n = sl.sqlite3_column_int64(st, 2);
+		it->done_1m = sl.sqlite3_column_int64(st, 3);
+		it->done_1h = sl.sqlite3_column_int64(st, 4);
 		break;
 	case STATUS_WAITING:
 		it->queue = col_text(st, 0);
-		it->seconds = sqlite3_column_double(st, 1);
+		it->seconds = sl.sqlite3_column_double(st, 1);
 		break;
 	case STATUS_RUNNING:
 	case STATUS_DEAD:
-		it->id = sqlite3_column_int64(st, 0);
+		it->id = sl.sqlite3_column_int64(st, 0);
 		it->queue = col_text(st, 1);
 		it->profile = col_text(st, 2);
 		it->media = col_text(st, 3);
 		if (k == STATUS_RUNNING) {
 			it->worker = col_text(st, 4);
-			it->seconds = sqlite3_column_double(st, 5);
-			it->progress = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1
-				: sqlite3_column_double(st, 6);
+			it->seconds = sl.sqlite3_column_double(st, 5);
+			it->progress = sl.sqlite3_column_type(st, 6) == SQLITE_NULL ? -1
+				: sl.sqlite3_column_double(st, 6);
 		} else {
 			it->error = col_text(st, 4);
 			it->at = col_text(st, 5);
@@ -1764,15 +1805,15 @@ static void sq_status_item(sqlite3_stmt *st, enum status_kind k, struct status_i
 		break;
 	case STATUS_POSTS:
 		it->state = col_text(st, 0);
-		it->n = sqlite3_column_int64(st, 1);
+		it->n = sl.sqlite3_column_int64(st, 1);
 		break;
 	case STATUS_WORKERS:
 		it->worker = col_text(st, 0);
 		it->state = col_text(st, 1);
 		it->queue = col_text(st, 2);
-		it->n = sqlite3_column_int64(st, 3);
-		it->id = sqlite3_column_int64(st, 4);
-		it->seconds = sqlite3_column_double(st, 5);
+		it->n = sl.sqlite3_column_int64(st, 3);
+		it->id = sl.sqlite3_column_int64(st, 4);
+		it->seconds = sl.sqlite3_column_double(st, 5);
 		it->at = col_text(st, 6);
 		it->profile = col_text(st, 7);
 		break;
@@ -1780,7 +1821,7 @@ static void sq_status_item(sqlite3_stmt *st, enum status_kind k, struct status_i
 		it->queue = col_text(st, 0);
 		it->worker = col_text(st, 1);
 		it->at = col_text(st, 2);
-		it->seconds = sqlite3_column_double(st, 3);
+		it->seconds = sl.sqlite3_column_double(st, 3);
 		break;
 	case STATUS_REPLICAS:   /* none: sq_status_sql has no statement */
 		break;
@@ -1799,8 +1840,8 @@ static int sq_status_figure(struct store *s, enum status_kind k, int dead_limit,
 	if ((rc = sq_prep(q, sq_status_sql[k], &st)))
 		return rc;
 	if (k == STATUS_DEAD)
-		sqlite3_bind_int(st, 1, dead_limit);
-	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		sl.sqlite3_bind_int(st, 1, dead_limit);
+	while (!rc && (r = sl.sqlite3_step(st)) == SQLITE_ROW) {
 		struct status_item it = { .kind = k };
 
 		sq_status_item(st, k, &it);
@@ -1808,7 +1849,7 @@ static int sq_status_figure(struct store *s, enum status_kind k, int dead_limit,
 	}
 	if (!rc && r != SQLITE_DONE)
 		rc = sq_fail(q, "read status");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1824,21 +1865,21 @@ static int sq_users(struct store *s, const char *name, user_cb cb, void *arg)
 			  "(SELECT count(*) FROM posts p WHERE p.owner = u.id) FROM users u "
 			  "WHERE ?1 IS NULL OR u.username = ?1 ORDER BY u.username", &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	sl.sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while ((r = sl.sqlite3_step(st)) == SQLITE_ROW) {
 		struct user_info u = {
 			.name = col_text(st, 0),
 			.email = col_text(st, 1),
 			.password_hash = col_text(st, 2),
 			.created_at = col_text(st, 3),
-			.posts = sqlite3_column_int64(st, 4),
+			.posts = sl.sqlite3_column_int64(st, 4),
 		};
 		if ((rc = cb(arg, &u)))
 			break;
 	}
 	if (!rc && r != SQLITE_ROW && r != SQLITE_DONE)
 		rc = sq_fail(q, "read users");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1850,13 +1891,13 @@ static int sq_count(struct sq *q, const char *sql, const char *a1, const char *a
 
 	if ((rc = sq_prep(q, sql, &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
+	sl.sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
+	if (sl.sqlite3_step(st) == SQLITE_ROW)
+		*n = sl.sqlite3_column_int64(st, 0);
 	else
 		rc = sq_fail(q, "read users");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1891,13 +1932,13 @@ static int sq_user_write(struct store *s, enum user_op op, const char *name, con
 
 	if ((rc = sq_prep(q, sql[op], &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (op != USER_DEL) {
-		sqlite3_bind_text(st, 2, email, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+		sl.sqlite3_bind_text(st, 2, email, -1, SQLITE_STATIC);
+		sl.sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
 	}
 	rc = sq_done(q, st);
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1919,13 +1960,13 @@ static int sq_posts_pick(struct store *s, const struct post_selector *sel, post_
 	rc = sq_prep_sb(q, &sql, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, sel->user, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sel->tag, -1, SQLITE_STATIC);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		cb(arg, sqlite3_column_int64(st, 0), col_text(st, 1), col_text(st, 2));
+	sl.sqlite3_bind_text(st, 1, sel->user, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 2, sel->tag, -1, SQLITE_STATIC);
+	while ((r = sl.sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, sl.sqlite3_column_int64(st, 0), col_text(st, 1), col_text(st, 2));
 	if (r != SQLITE_DONE)
 		rc = sq_fail(q, "read posts");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1952,12 +1993,12 @@ static int sq_media_lock(struct store *s, const char *media, char ext[16])
 	ext[0] = '\0';
 	if ((rc = sq_prep(q, "SELECT ext FROM media WHERE sha256 = ?1", &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
-	if ((r = sqlite3_step(st)) == SQLITE_ROW)
+	sl.sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	if ((r = sl.sqlite3_step(st)) == SQLITE_ROW)
 		(void)snprintf(ext, 16, "%s", col_text(st, 0));
 	else if (r != SQLITE_DONE)
 		rc = sq_fail(q, "read media");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1975,13 +2016,13 @@ static int sq_media_jobs_delete(struct store *s, const char *media, job_row_cb c
 	if ((rc = sq_prep(q, "SELECT id, media, profile, state FROM jobs WHERE media = ?1 "
 			  "ORDER BY id", &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		cb(arg, sqlite3_column_int64(st, 0), col_text(st, 1), col_text(st, 2),
+	sl.sqlite3_bind_text(st, 1, media, -1, SQLITE_STATIC);
+	while ((r = sl.sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, sl.sqlite3_column_int64(st, 0), col_text(st, 1), col_text(st, 2),
 		   col_text(st, 3));
 	if (r != SQLITE_DONE)
 		rc = sq_fail(q, "read jobs");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc ? rc : sq_media_exec(q, "DELETE FROM jobs WHERE media = ?1", media);
 }
 
@@ -2005,20 +2046,20 @@ static int sq_posts_reassign(struct store *s, const char *name, const char *othe
 	if ((rc = sq_prep(q, "SELECT id, media FROM posts WHERE owner = "
 			  "(SELECT id FROM users WHERE username = ?1) ORDER BY id", &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		cb(arg, sqlite3_column_int64(st, 0), col_text(st, 1), other);
+	sl.sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while ((r = sl.sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, sl.sqlite3_column_int64(st, 0), col_text(st, 1), other);
 	if (r != SQLITE_DONE)
 		rc = sq_fail(q, "read posts");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	if (rc || (rc = sq_prep(q, "UPDATE posts SET updated_at = " NOW ", owner = "
 				"(SELECT id FROM users WHERE username = ?2) WHERE owner = "
 				"(SELECT id FROM users WHERE username = ?1)", &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, other, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_text(st, 2, other, -1, SQLITE_STATIC);
 	rc = sq_done(q, st);
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -2027,7 +2068,7 @@ static int sq_job_delete_finalized(struct store *s, int64_t id, int64_t *n)
 	struct sq *q = (struct sq *)s;
 	int rc = sq_job_exec(q, "DELETE FROM jobs WHERE id = ?1 AND finalized_at IS NOT NULL", id);
 
-	*n = rc ? 0 : sqlite3_changes(q->db);
+	*n = rc ? 0 : sl.sqlite3_changes(q->db);
 	return rc;
 }
 
@@ -2070,26 +2111,26 @@ static int sq_check_rows(struct sq *q, const char *sql, const char *part, check_
 	sqlite3_stmt *st;
 	int r, rc = 0, before = *n;
 
-	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (sl.sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		st = NULL;
-		r = sqlite3_errcode(q->db);
+		r = sl.sqlite3_errcode(q->db);
 	} else {
-		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		while ((r = sl.sqlite3_step(st)) == SQLITE_ROW) {
 			sb_reset(&sb);
-			for (int i = 0; i < sqlite3_column_count(st); i++)
+			for (int i = 0; i < sl.sqlite3_column_count(st); i++)
 				sb_addf(&sb, "%s%s", i ? " " : "", col_text(st, i) ? col_text(st, i) : "-");
 			sq_check_lines(sb.buf, part, cb, arg, n);
 		}
 	}
 	if (r != SQLITE_DONE && ((r & 0xff) == SQLITE_CORRUPT || (r & 0xff) == SQLITE_NOTADB)) {
 		if (*n == before) {
-			cb(arg, part, sqlite3_errmsg(q->db));
+			cb(arg, part, sl.sqlite3_errmsg(q->db));
 			(*n)++;
 		}
 	} else if (r != SQLITE_DONE) {
 		rc = sq_fail(q, part);
 	}
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	sb_release(&sb);
 	return rc;
 }
@@ -2163,22 +2204,22 @@ static void sq_janitor_unlock(struct store *s, void *held)
  * id, media, name, key, at, claim (as many as st has). */
 static int sq_jan_rows(struct sq *q, sqlite3_stmt *st, enum jan_ref kind, jan_cb cb, void *arg)
 {
-	int r, rc = 0, nc = sqlite3_column_count(st);
+	int r, rc = 0, nc = sl.sqlite3_column_count(st);
 
-	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!rc && (r = sl.sqlite3_step(st)) == SQLITE_ROW) {
 		struct jan_row row = {
-			.kind = kind, .id = sqlite3_column_int64(st, 0),
+			.kind = kind, .id = sl.sqlite3_column_int64(st, 0),
 			.media = nc > 1 ? col_text(st, 1) : NULL,
 			.name = nc > 2 ? col_text(st, 2) : NULL,
 			.key = nc > 3 ? col_text(st, 3) : NULL,
 			.at = nc > 4 ? col_text(st, 4) : NULL,
-			.claim = nc > 5 ? sqlite3_column_int64(st, 5) : 0,
+			.claim = nc > 5 ? sl.sqlite3_column_int64(st, 5) : 0,
 		};
 		rc = cb(arg, &row);
 	}
 	if (!rc && r != SQLITE_DONE)
 		rc = sq_fail(q, "read");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -2192,8 +2233,8 @@ static int sq_posts_idle(struct store *s, const char *status, double age, jan_cb
 			  "WHERE p.status = ?1 AND p.updated_at < " AGO("2") " AND " IDLE_MEDIA("p")
 			  " ORDER BY p.id", &st)))
 		return rc;
-	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 2, age);
+	sl.sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_double(st, 2, age);
 	return sq_jan_rows(q, st, JAN_ORIGINAL, cb, arg);
 }
 
@@ -2208,12 +2249,12 @@ static int sq_post_fail_idle(struct store *s, int64_t id, double age, const char
 			  " WHERE id = ?1 AND status = 'processing' AND updated_at < " AGO("2")
 			  " AND " IDLE_MEDIA("posts"), &st)))
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_double(st, 2, age);
-	sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
+	sl.sqlite3_bind_int64(st, 1, id);
+	sl.sqlite3_bind_double(st, 2, age);
+	sl.sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
 	rc = sq_done(q, st);
-	*applied = !rc && sqlite3_changes(q->db) > 0;
-	sqlite3_finalize(st);
+	*applied = !rc && sl.sqlite3_changes(q->db) > 0;
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
@@ -2256,29 +2297,29 @@ static int sq_jobs_prune(struct store *s, int64_t after, int window, double age,
 	if ((rc = sq_prep(q, "SELECT max(id) FROM (SELECT id FROM jobs WHERE id > ?1 "
 			  "ORDER BY id LIMIT ?2)", &st)))
 		return rc;
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int(st, 2, window);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*next = sqlite3_column_int64(st, 0);
+	sl.sqlite3_bind_int64(st, 1, after);
+	sl.sqlite3_bind_int(st, 2, window);
+	if (sl.sqlite3_step(st) == SQLITE_ROW)
+		*next = sl.sqlite3_column_int64(st, 0);
 	else
 		rc = sq_fail(q, "read the jobs to prune");
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	if (rc || !*next)
 		return rc;
 	if ((rc = sq_prep(q, dry ? "SELECT count(*) " PRUNABLE : "DELETE " PRUNABLE, &st)))
 		return rc;
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int64(st, 2, *next);
-	sqlite3_bind_double(st, 3, age);
+	sl.sqlite3_bind_int64(st, 1, after);
+	sl.sqlite3_bind_int64(st, 2, *next);
+	sl.sqlite3_bind_double(st, 3, age);
 	if (dry) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			*n = sqlite3_column_int64(st, 0);
+		if (sl.sqlite3_step(st) == SQLITE_ROW)
+			*n = sl.sqlite3_column_int64(st, 0);
 		else
 			rc = sq_fail(q, "count the jobs to prune");
 	} else if (!(rc = sq_done(q, st))) {
-		*n = sqlite3_changes(q->db);
+		*n = sl.sqlite3_changes(q->db);
 	}
-	sqlite3_finalize(st);
+	sl.sqlite3_finalize(st);
 	return rc;
 }
 
