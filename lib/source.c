@@ -161,17 +161,18 @@ static double known(double v)
 
 void source_json(const struct source *s, struct strbuf *sb)
 {
-	sb_addf(sb, "{\"duration\":%.17g,\"bit_rate\":%lld,\"video_codec\":",
-		known(s->duration), s->bit_rate);
-	json_add_str(sb, s->vcodec);
-	sb_adds(sb, ",\"profile\":");
-	json_add_str(sb, s->profile);
-	sb_adds(sb, ",\"pix_fmt\":");
-	json_add_str(sb, s->pix_fmt);
-	sb_adds(sb, ",\"color_range\":");
-	json_add_str(sb, s->range);
-	sb_adds(sb, ",\"color_transfer\":");
-	json_add_str(sb, s->transfer);
+	const struct {
+		const char *key, *value;
+	} text[] = {
+		{ "video_codec", s->vcodec }, { "profile", s->profile }, { "pix_fmt", s->pix_fmt },
+		{ "color_range", s->range }, { "color_transfer", s->transfer },
+	};
+
+	sb_addf(sb, "{\"duration\":%.17g,\"bit_rate\":%lld", known(s->duration), s->bit_rate);
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++) {
+		sb_addf(sb, ",\"%s\":", text[i].key);
+		json_add_str(sb, text[i].value);
+	}
 	sb_addf(sb, ",\"width\":%d,\"height\":%d,\"coded_width\":%d,\"coded_height\":%d,"
 		"\"sar\":[%d,%d],\"rotation\":%d,\"fps\":%.17g,\"max_fps\":%.17g,"
 		"\"audio_codec\":", s->width, s->height, s->coded_width, s->coded_height,
