@@ -29,7 +29,9 @@ static const char claim_sql[] =
 	"AND run_at <= " NOW " AND NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = jobs.queue)"
 	" ORDER BY priority, run_at, id LIMIT ?3) "
 	"RETURNING id, media, profile, queue, trace_id, attempts, max_attempts, claims";
-static const char media_sql[] = "SELECT kind, format, ext, duration FROM media WHERE sha256 = ?";
+static const char media_sql[] = "SELECT kind, format, ext, duration, "
+	"CASE WHEN json_valid(probe) THEN json_extract(probe, '$.source') END "
+	"FROM media WHERE sha256 = ?";
 static const char posts_sql[] = "UPDATE posts SET status = 'processing', updated_at = " NOW
 	" WHERE status = 'pending' AND media = ?";
 static const char done_sql[] = "UPDATE jobs SET state = 'succeeded', result = ?3, "
