@@ -38,4 +38,18 @@ void *dl_open(const char *soname, const char *what);
  * NULL after an error. */
 void *dl_sym(void *h, const char *soname, const char *name);
 
+/*
+ * A driver names the functions it calls in a list macro, LIST(X) calling
+ * X(f) for each, and keeps them in a table of pointers typed after their
+ * prototypes:
+ *
+ *	static struct { LIST(DL_POINTER) } t;
+ *
+ * which its loader fills, stopping at the first one missing:
+ *
+ *	#define X(f) if (!DL_SYM(t, h, soname, f)) return -1;
+ */
+#define DL_POINTER(f) __typeof__(f) *f;
+#define DL_SYM(t, h, soname, f) ((t).f = (__typeof__((t).f))dl_sym(h, soname, #f))
+
 #endif

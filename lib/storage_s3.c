@@ -69,10 +69,8 @@
 #define XML_FUNCS(X) \
 	X(xmlDocGetRootElement) X(xmlFree) X(xmlFreeDoc) X(xmlNodeGetContent) X(xmlReadMemory)
 static struct {
-#define X(f) __typeof__(f) *f;
-	CURL_FUNCS(X)
-	XML_FUNCS(X)
-#undef X
+	CURL_FUNCS(DL_POINTER)
+	XML_FUNCS(DL_POINTER)
 } lib;
 
 /* Load the two libraries, once: 0, or -1 after an error. */
@@ -84,9 +82,7 @@ static int s3_load(void)
 
 	if (loaded)
 		return 0;
-#define X(f) \
-	if (!(lib.f = (__typeof__(lib.f))dl_sym(h, so, #f))) \
-		return -1;
+#define X(f) if (!DL_SYM(lib, h, so, f)) return -1;
 	so = SONAME_CURL;
 	if (!(h = dl_open(so, "S3 storage")))
 		return -1;

@@ -63,9 +63,7 @@
 	X(PQreset) X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus) \
 	X(PQsetNoticeProcessor) X(PQsocket) X(PQstatus) X(PQtransactionStatus)
 static struct {
-#define X(f) __typeof__(f) *f;
-	PQ_FUNCS(X)
-#undef X
+	PQ_FUNCS(DL_POINTER)
 } pq;
 
 /* Load libpq, once: 0, or MD_EXIT_UNAVAILABLE after an error. */
@@ -88,9 +86,7 @@ static int pq_load(void)
 		unsetenv("GNUTLS_NO_IMPLICIT_INIT");
 	if (!h)
 		return MD_EXIT_UNAVAILABLE;
-#define X(f) \
-	if (!(pq.f = (__typeof__(pq.f))dl_sym(h, SONAME_PQ, #f))) \
-		return MD_EXIT_UNAVAILABLE;
+#define X(f) if (!DL_SYM(pq, h, SONAME_PQ, f)) return MD_EXIT_UNAVAILABLE;
 	PQ_FUNCS(X)
 #undef X
 	loaded = 1;

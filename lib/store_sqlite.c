@@ -36,9 +36,7 @@
 	X(sqlite3_prepare_v2) X(sqlite3_prepare_v3) X(sqlite3_reset) X(sqlite3_step) \
 	X(sqlite3_system_errno)
 static struct {
-#define X(f) __typeof__(f) *f;
-	SQ_FUNCS(X)
-#undef X
+	SQ_FUNCS(DL_POINTER)
 } sl;
 
 /* Load libsqlite3, once: 0, or MD_EXIT_UNAVAILABLE after an error. */
@@ -51,9 +49,7 @@ static int sq_load(void)
 		return 0;
 	if (!(h = dl_open(SONAME_SQLITE3, "a SQLite database")))
 		return MD_EXIT_UNAVAILABLE;
-#define X(f) \
-	if (!(sl.f = (__typeof__(sl.f))dl_sym(h, SONAME_SQLITE3, #f))) \
-		return MD_EXIT_UNAVAILABLE;
+#define X(f) if (!DL_SYM(sl, h, SONAME_SQLITE3, f)) return MD_EXIT_UNAVAILABLE;
 	SQ_FUNCS(X)
 #undef X
 	loaded = 1;
