@@ -46,9 +46,9 @@ report() {
 }
 
 while [ $# -gt 0 ]; do
-	batch=
-	while [ $# -gt 0 ] && [ "$(printf '%s' "$batch" | wc -w)" -lt "$jobs" ]; do
-		batch="$batch $1"
+	batch= n=0
+	while [ $# -gt 0 ] && [ "$n" -lt "$jobs" ]; do
+		batch="$batch $1" n=$((n + 1))
 		fuzz "$1" &
 		shift
 	done
